@@ -37,45 +37,61 @@ Status ReadFile(const std::string& path, std::string* out) {
   return Status::OK();
 }
 
-Result<std::shared_ptr<const rapidjson::SchemaDocument>> LoadSchema(const std::string& dir,
-                                                                   const std::string& name) {
-  const std::string path = dir + "/" + name;
+Result<std::shared_ptr<const JsonSchema>> LoadSchema(const std::string& dir,
+                                                     const std::string& name) {
+  auto schema = std::make_shared<JsonSchema>();
+  schema->path = dir + "/" + name;
   std::string text;
-  if (Status s = ReadFile(path, &text); !s.ok()) {
+  if (Status s = ReadFile(schema->path, &text); !s.ok()) {
     return Status::IOError("cannot read JSON Schema " + s.message() +
                            " (set EDI_AUDIT_SCHEMA_DIR to the schemas directory)");
   }
-  rapidjson::Document doc;
-  doc.Parse(text.c_str(), text.size());
-  if (doc.HasParseError()) {
-    return Status::Corruption(path + ": invalid JSON at offset " +
-                              std::to_string(doc.GetErrorOffset()) + ": " +
-                              rapidjson::GetParseError_En(doc.GetParseError()));
+  schema->source.Parse(text.c_str(), text.size());
+  if (schema->source.HasParseError()) {
+    return Status::Corruption(schema->path + ": invalid JSON at offset " +
+                              std::to_string(schema->source.GetErrorOffset()) + ": " +
+                              rapidjson::GetParseError_En(schema->source.GetParseError()));
   }
-  return std::shared_ptr<const rapidjson::SchemaDocument>(
-      std::make_shared<rapidjson::SchemaDocument>(doc));
+  schema->compiled = std::make_unique<rapidjson::SchemaDocument>(schema->source);
+  return std::shared_ptr<const JsonSchema>(std::move(schema));
 }
 
-std::string DescribeSchemaError(const rapidjson::SchemaValidator& validator) {
-  rapidjson::StringBuffer where;
-  validator.GetInvalidDocumentPointer().StringifyUriFragment(where);
-  std::string field = where.GetString();
-  if (!field.empty() && field[0] == '#') field.erase(0, 1);
-  if (field.empty()) field = "/";
-  std::string keyword = validator.GetInvalidSchemaKeyword();
-  std::string detail;
-  const auto& err = validator.GetError();
-  if (keyword == "required" && err.HasMember("required")) {
-    const auto& r = err["required"];
-    if (r.HasMember("missing") && r["missing"].IsArray() && !r["missing"].Empty()) {
-      detail = std::string("required property '") + r["missing"][0].GetString() + "' missing";
+namespace {
+std::string PointerText(const rapidjson::Pointer& p) {
+  rapidjson::StringBuffer sb;
+  p.Stringify(sb);
+  std::string s = sb.GetString();
+  return s.empty() ? "/" : s;
+}
+}  // namespace
+
+SchemaViolation DescribeViolation(const JsonSchema& schema, const rapidjson::Pointer& schema_ptr,
+                                  const char* keyword, const rapidjson::Pointer& instance_ptr,
+                                  const rapidjson::Value& instance) {
+  SchemaViolation v;
+  v.field = PointerText(instance_ptr);
+  v.keyword = keyword;
+  std::string what;
+  if (v.keyword == "required") {
+    // Name the first required property the object lacks.
+    const rapidjson::Value* sub = schema_ptr.Get(schema.source);
+    const rapidjson::Value* obj = instance_ptr.Get(instance);
+    if (sub != nullptr && sub->IsObject() && sub->HasMember("required") &&
+        (*sub)["required"].IsArray() && obj != nullptr && obj->IsObject()) {
+      for (const auto& name : (*sub)["required"].GetArray()) {
+        if (name.IsString() && !obj->HasMember(name)) {
+          what = std::string("required property '") + name.GetString() + "' missing";
+          break;
+        }
+      }
     }
   }
-  if (detail.empty()) {
+  if (what.empty()) {
     static const struct {
       const char* keyword;
       const char* text;
     } kTexts[] = {
+        {"required", "a required property is missing"},
         {"type", "wrong type"},
         {"pattern", "does not match the expected format"},
         {"enum", "not one of the allowed values"},
@@ -86,13 +102,16 @@ std::string DescribeSchemaError(const rapidjson::SchemaValidator& validator) {
         {"minItems", "too few items"},
         {"maxItems", "too many items"},
         {"additionalProperties", "unexpected property"},
+        {"oneOf", "matches none or several of the allowed shapes"},
+        {"anyOf", "matches none of the allowed shapes"},
     };
-    detail = keyword + " violated";
+    what = v.keyword + " violated";
     for (const auto& t : kTexts) {
-      if (keyword == t.keyword) detail = t.text;
+      if (v.keyword == t.keyword) what = t.text;
     }
   }
-  return "field '" + field + "': " + detail;
+  v.detail = "field '" + v.field + "': " + what;
+  return v;
 }
 
 }  // namespace edi

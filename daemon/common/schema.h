@@ -21,12 +21,37 @@ std::string SchemaDir();
 // Reads a whole file into `out`. IOError names the path and the system's reason.
 Status ReadFile(const std::string& path, std::string* out);
 
-// Loads and compiles `dir/name` (e.g. "access-log.schema.json").
-Result<std::shared_ptr<const rapidjson::SchemaDocument>> LoadSchema(const std::string& dir,
-                                                                   const std::string& name);
+// A compiled schema together with its JSON source (needed to explain violations).
+struct JsonSchema {
+  std::string path;
+  rapidjson::Document source;
+  std::unique_ptr<rapidjson::SchemaDocument> compiled;
+};
 
-// Describes the first violation a validator found, naming the field:
-// "field '/client/orgnrParent': pattern mismatch" / "field '/': required property 'status' missing".
-std::string DescribeSchemaError(const rapidjson::SchemaValidator& validator);
+// Loads and compiles `dir/name` (e.g. "access-log.schema.json").
+Result<std::shared_ptr<const JsonSchema>> LoadSchema(const std::string& dir, const std::string& name);
+
+// The first violation a schema validator found.
+struct SchemaViolation {
+  std::string field;    // JSON Pointer of the offending value, "/" for the document itself
+  std::string keyword;  // the schema keyword that failed: "required", "pattern", "type", ...
+  std::string detail;   // "field '/status': above the maximum", "field '/client': required
+                        // property 'clientId' missing"
+};
+
+// Explains a violation. `instance` is the whole document that was validated (for a
+// SchemaValidatingReader, parse the bytes again without validation: the reader's own document
+// is incomplete after a failure).
+SchemaViolation DescribeViolation(const JsonSchema& schema, const rapidjson::Pointer& schema_ptr,
+                                  const char* keyword, const rapidjson::Pointer& instance_ptr,
+                                  const rapidjson::Value& instance);
+
+// Works for a SchemaValidator and a SchemaValidatingReader alike.
+template <typename V>
+SchemaViolation DescribeViolation(const JsonSchema& schema, const V& v,
+                                  const rapidjson::Value& instance) {
+  return DescribeViolation(schema, v.GetInvalidSchemaPointer(), v.GetInvalidSchemaKeyword(),
+                           v.GetInvalidDocumentPointer(), instance);
+}
 
 }  // namespace edi

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,7 +34,7 @@ struct CommunicationParty {
   std::string name;
   PartyType type = PartyType::kOrganization;
   std::string organization_number;         // Organization only
-  HerId parent_her_id = -1;                 // -1 if none
+  HerId parent_her_id = -1;                // -1 if none
   std::string parent_organization_number;  // "" if none
   bool active = true;
   // Resolved at load: the party's organisation (own number, or the parent's for a
@@ -65,7 +66,7 @@ struct Reservation {
 class Registry {
  public:
   // Loads every snapshot file of `dir`. On failure returns a non-OK status whose message names
-  // the file, line and field ("organizations.jsonl:12: field 'kind': ..."); nothing is loaded.
+  // the file, line and field ("organizations.jsonl:12: field '/kind': ..."); nothing is loaded.
   // `schema_dir` holds the snapshot schemas (see edi::SchemaDir() in common/schema.h).
   static Result<std::shared_ptr<const Registry>> Load(const std::string& dir,
                                                       const std::string& schema_dir);
@@ -80,6 +81,7 @@ class Registry {
   // top-level unit or not in the snapshot.
   std::string TopLevelUnit(std::string_view orgnr) const;
   // True when `orgnr` is `top` or a unit below it at any depth (the EDI 2.0 membership rule).
+  // False when either is "": an unresolved organisation is covered by nothing. Does not allocate.
   bool Covers(std::string_view top, std::string_view orgnr) const;
 
   const std::vector<Reservation>& reservations() const { return reservations_; }
@@ -91,9 +93,27 @@ class Registry {
 
  private:
   friend class RegistryLoader;
+
+  // Lets the string-keyed maps be searched with a string_view without building a std::string.
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  template <typename V>
+  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+  // A unit and, resolved at load, every unit above it: nearest first, the top-level unit last
+  // (empty for a top-level unit). A parent missing from the snapshot ends the chain.
+  struct OrgEntry {
+    OrgUnit unit;
+    std::vector<std::string> ancestors;
+  };
+
   std::unordered_map<HerId, CommunicationParty> parties_;
-  std::unordered_map<std::string, OrgUnit> orgs_;
-  std::unordered_map<std::string, ClientInfo> clients_;
+  StringMap<OrgEntry> orgs_;
+  StringMap<ClientInfo> clients_;
   std::unordered_map<HerId, std::string> owners_;
   std::vector<Reservation> reservations_;
 };

@@ -1,0 +1,132 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <map>
+
+#include "common/schema.h"
+
+namespace edi {
+namespace {
+
+std::string Where(const std::string& name, const YAML::Node& n) {
+  return name + ":" + std::to_string(n.Mark().line + 1);
+}
+
+// Walks a mapping, dispatching each key to a handler; unknown keys are errors.
+using Handler = std::function<Status(const YAML::Node&, const std::string& key)>;
+
+Status Walk(const YAML::Node& map, const std::string& name, const std::string& prefix,
+            const std::map<std::string, Handler>& handlers) {
+  if (!map.IsMap()) {
+    return Status::InvalidArgument(Where(name, map) + ": '" + prefix + "' must be a mapping");
+  }
+  for (const auto& kv : map) {
+    const std::string key = kv.first.as<std::string>();
+    const std::string full = prefix.empty() ? key : prefix + "." + key;
+    auto it = handlers.find(key);
+    if (it == handlers.end()) {
+      std::string known;
+      for (const auto& [k, h] : handlers) known += (known.empty() ? "" : ", ") + k;
+      return Status::InvalidArgument(Where(name, kv.first) + ": unknown key '" + full +
+                                     "' (known here: " + known + ")");
+    }
+    if (Status s = it->second(kv.second, full); !s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+Handler String(std::string* out, const std::string& name) {
+  return [out, name](const YAML::Node& n, const std::string& key) {
+    if (!n.IsScalar()) {
+      return Status::InvalidArgument(Where(name, n) + ": key '" + key + "' must be a string");
+    }
+    *out = n.as<std::string>();
+    return Status::OK();
+  };
+}
+
+Handler Size(size_t* out, const std::string& name, size_t min, size_t max) {
+  return [=](const YAML::Node& n, const std::string& key) {
+    size_t v = 0;
+    if (!n.IsScalar() || !YAML::convert<size_t>::decode(n, v) || v < min || v > max) {
+      return Status::InvalidArgument(Where(name, n) + ": key '" + key +
+                                     "' must be an integer from " + std::to_string(min) + " to " +
+                                     std::to_string(max));
+    }
+    *out = v;
+    return Status::OK();
+  };
+}
+
+Handler Bool(bool* out, const std::string& name) {
+  return [=](const YAML::Node& n, const std::string& key) {
+    bool v = false;
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+      return Status::InvalidArgument(Where(name, n) + ": key '" + key +
+                                     "' must be true or false");
+    }
+    *out = v;
+    return Status::OK();
+  };
+}
+
+Handler OneOf(std::string* out, const std::string& name, std::vector<std::string> allowed) {
+  return [=](const YAML::Node& n, const std::string& key) {
+    if (n.IsScalar()) {
+      for (const auto& a : allowed) {
+        if (n.Scalar() == a) {
+          *out = a;
+          return Status::OK();
+        }
+      }
+    }
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    return Status::InvalidArgument(Where(name, n) + ": key '" + key + "' must be one of " + list);
+  };
+}
+
+Handler Section(const std::string& name, std::map<std::string, Handler> handlers) {
+  return [=](const YAML::Node& n, const std::string& key) { return Walk(n, name, key, handlers); };
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(const std::string& text, const std::string& name) {
+  Config c;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(name + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                   std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  if (root.IsNull()) return c;
+  const std::map<std::string, Handler> handlers = {
+      {"registry", String(&c.registry_dir, name)},
+      {"database", String(&c.database, name)},
+      {"log_level", OneOf(&c.log_level, name, {"trace", "debug", "info", "warn", "error"})},
+      {"decode", Section(name, {{"max_record_bytes",
+                                 Size(&c.decode.max_record_bytes, name, 1024, 64u << 20)}})},
+      {"store", Section(name, {{"batch_size", Size(&c.store.batch_size, name, 1, 1000000)},
+                               {"keep_raw_records", Bool(&c.store.keep_raw_records, name)},
+                               {"max_quarantine_bytes",
+                                Size(&c.store.max_quarantine_bytes, name, 0, 64u << 20)}})},
+  };
+  try {
+    if (Status s = Walk(root, name, "", handlers); !s.ok()) return s;
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(name + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  return c;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  std::string text;
+  if (Status s = ReadFile(path, &text); !s.ok()) return s;
+  return ParseConfig(text, path);
+}
+
+}  // namespace edi

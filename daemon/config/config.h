@@ -1,0 +1,37 @@
+// Config: the daemon's YAML configuration file (schemas/config.schema.json documents it).
+//
+// Every key has a default, so an empty file is a valid configuration. Unknown keys and bad
+// values are errors that name the file, the line and the key: a typo never silently falls back
+// to a default. Plain value type.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace edi {
+
+struct Config {
+  std::string registry_dir;  // reference snapshots
+  std::string database;      // SQLite file
+  std::string log_level = "info";
+
+  struct {
+    size_t max_record_bytes = 1 << 20;
+  } decode;
+
+  struct {
+    size_t batch_size = 5000;
+    bool keep_raw_records = true;
+    size_t max_quarantine_bytes = 64 * 1024;
+  } store;
+};
+
+// Parses `path`. On failure: InvalidArgument "FILE:LINE: key 'store.batch_size': ...".
+Result<Config> LoadConfig(const std::string& path);
+// Parses YAML text (`name` is used in messages).
+Result<Config> ParseConfig(const std::string& text, const std::string& name);
+
+}  // namespace edi

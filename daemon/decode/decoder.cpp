@@ -1,0 +1,247 @@
+#include "decode/decoder.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/schema.h>
+
+#include <array>
+
+#include "common/schema.h"
+
+namespace edi {
+namespace {
+
+using rapidjson::Value;
+
+constexpr std::array<std::string_view, kQuarantineReasonCount> kReasonNames = {
+    "oversize",       "invalid_json",        "schema",
+    "bad_timestamp",  "malformed_her_id",    "malformed_orgnr",
+    "malformed_message_id", "malformed_herid_claim",
+};
+
+std::string_view Str(const Value& obj, const char* key) {
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsString()) return {};
+  return {it->value.GetString(), it->value.GetStringLength()};
+}
+
+std::optional<int64_t> Int(const Value& obj, const char* key) {
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsInt64()) return std::nullopt;
+  return it->value.GetInt64();
+}
+
+std::optional<bool> Bool(const Value& obj, const char* key) {
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsBool()) return std::nullopt;
+  return it->value.GetBool();
+}
+
+const Value* Obj(const Value& obj, const char* key) {
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsObject()) return nullptr;
+  return &it->value;
+}
+
+void IntArray(const Value& obj, const char* key, std::vector<HerId>* out) {
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsArray()) return;
+  for (const Value& v : it->value.GetArray()) {
+    if (v.IsInt64()) out->push_back(v.GetInt64());
+  }
+}
+
+// Schema violations on HER-Id and organisation-number fields get their own precise reasons.
+QuarantineReason ClassifySchemaError(std::string_view field) {
+  const size_t slash = field.rfind('/');
+  std::string_view last = field.substr(slash == std::string_view::npos ? 0 : slash + 1);
+  if (!last.empty() && last.find_first_not_of("0123456789") == std::string_view::npos &&
+      slash != std::string_view::npos && slash > 0) {
+    // an array item: look at the array's name
+    const std::string_view parent = field.substr(0, slash);
+    const size_t s2 = parent.rfind('/');
+    last = parent.substr(s2 == std::string_view::npos ? 0 : s2 + 1);
+  }
+  if (last == "orgnrParent" || last == "orgnrChild" || last == "orgnrSupplier") {
+    return QuarantineReason::kMalformedOrgnr;
+  }
+  if (last == "herId" || last == "senderHerId" || last == "receiverHerId" ||
+      last == "receiverHerIds" || last == "appRecSenderHerId") {
+    return QuarantineReason::kMalformedHerId;
+  }
+  return QuarantineReason::kSchema;
+}
+
+bool Fail(DecodeError* error, QuarantineReason reason, std::string detail) {
+  error->reason = reason;
+  error->detail = std::move(detail);
+  return false;
+}
+
+bool ReadMessageInfo(const Value& m, MessageInfo* out, DecodeError* error) {
+  out->id.assign(Str(m, "id"));
+  if (!IsUuid(out->id)) {
+    return Fail(error, QuarantineReason::kMalformedMessageId,
+                "message id '" + out->id.substr(0, 64) + "' is not a UUID");
+  }
+  for (char& c : out->id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  out->sender_her_id = Int(m, "senderHerId");
+  IntArray(m, "receiverHerIds", &out->receiver_her_ids);
+  if (auto r = Int(m, "receiverHerId")) out->receiver_her_ids.push_back(*r);
+  out->business_document_id.assign(Str(m, "businessDocumentId"));
+  out->is_apprec = Bool(m, "isAppRec").value_or(false);
+  return true;
+}
+
+void ReadConfigurations(const Value& req, const char* key, std::vector<MshConfiguration>* out) {
+  auto it = req.FindMember(key);
+  if (it == req.MemberEnd() || !it->value.IsArray()) return;
+  for (const Value& c : it->value.GetArray()) {
+    MshConfiguration cfg;
+    cfg.her_id = Int(c, "herId").value_or(0);
+    cfg.client_locked = Bool(c, "clientLocked");
+    if (auto it2 = c.FindMember("receiveNotificationChannel");
+        it2 != c.MemberEnd() && it2->value.IsString()) {
+      cfg.receive_notification_channel = it2->value.GetString();
+    }
+    cfg.receive_refused_message_notices = Bool(c, "receiveRefusedMessageNotices");
+    out->push_back(std::move(cfg));
+  }
+}
+
+}  // namespace
+
+std::string_view QuarantineReasonName(QuarantineReason r) {
+  return kReasonNames[static_cast<size_t>(r)];
+}
+
+struct Decoder::Impl {
+  DecoderOptions options;
+  std::shared_ptr<const JsonSchema> schema;
+  rapidjson::Document doc;
+};
+
+Decoder::Decoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Decoder::~Decoder() = default;
+
+Result<std::unique_ptr<Decoder>> Decoder::Create(const DecoderOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  auto schema = LoadSchema(options.schema_dir.empty() ? SchemaDir() : options.schema_dir,
+                           "access-log.schema.json");
+  if (!schema.ok()) return schema.status();
+  impl->schema = *schema;
+  return std::unique_ptr<Decoder>(new Decoder(std::move(impl)));
+}
+
+bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error) {
+  *e = AccessEvent();
+  if (bytes.size() > impl_->options.max_record_bytes) {
+    return Fail(error, QuarantineReason::kOversize,
+                "record of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
+                    std::to_string(impl_->options.max_record_bytes));
+  }
+
+  // Parse and validate in one pass.
+  rapidjson::MemoryStream ms(bytes.data(), bytes.size());
+  rapidjson::SchemaValidatingReader<rapidjson::kParseValidateEncodingFlag, rapidjson::MemoryStream,
+                                    rapidjson::UTF8<>>
+      reader(ms, *impl_->schema->compiled);
+  rapidjson::Document& doc = impl_->doc;
+  doc.SetNull();
+  doc.GetAllocator().Clear();
+  doc.Populate(reader);
+  const rapidjson::ParseResult& pr = reader.GetParseResult();
+  if (!pr) {
+    if (!reader.IsValid()) {
+      rapidjson::Document whole;  // the reader's document is incomplete after a failure
+      whole.Parse(bytes.data(), bytes.size());
+      SchemaViolation v = DescribeViolation(*impl_->schema, reader, whole);
+      return Fail(error,
+                  v.keyword == "required" ? QuarantineReason::kSchema : ClassifySchemaError(v.field),
+                  std::move(v.detail));
+    }
+    return Fail(error, QuarantineReason::kInvalidJson,
+                std::string(rapidjson::GetParseError_En(pr.Code())) + " at offset " +
+                    std::to_string(pr.Offset()));
+  }
+  e->timestamp.assign(Str(doc, "timestamp"));
+  auto t = ParseRfc3339(e->timestamp);
+  if (!t) {
+    return Fail(error, QuarantineReason::kBadTimestamp,
+                "field '/timestamp': '" + e->timestamp + "' is not a valid date and time");
+  }
+  e->time = *t;
+  e->request_id.assign(Str(doc, "requestId"));
+  const std::string_view api = Str(doc, "apiVersion");
+  e->api = api == "3" ? ApiVersion::kV3 : api == "2" ? ApiVersion::kV2 : ApiVersion::kV2vNext;
+  e->method.assign(Str(doc, "method"));
+  e->path.assign(Str(doc, "path"));
+  e->query.assign(Str(doc, "query"));
+  e->status = static_cast<int>(Int(doc, "status").value_or(0));
+  e->duration_ms = Int(doc, "durationMs");
+  e->source_system.assign(Str(doc, "sourceSystem"));
+  e->client_ip.assign(Str(doc, "clientIp"));
+
+  const Value& client = doc["client"];
+  e->client.client_id.assign(Str(client, "clientId"));
+  e->client.client_name.assign(Str(client, "clientName"));
+  e->client.tenancy.assign(Str(client, "tenancy"));
+  e->client.orgnr_parent.assign(Str(client, "orgnrParent"));
+  e->client.orgnr_child.assign(Str(client, "orgnrChild"));
+  e->client.orgnr_supplier.assign(Str(client, "orgnrSupplier"));
+  if (auto it = client.FindMember("herIdClaim"); it != client.MemberEnd()) {
+    e->client.her_id_claim.emplace(it->value.GetString(), it->value.GetStringLength());
+    if (!IsValidHerIdClaim(*e->client.her_id_claim)) {
+      return Fail(error, QuarantineReason::kMalformedHerIdClaim,
+                  "field '/client/herIdClaim': '" + e->client.her_id_claim->substr(0, 64) +
+                      "' is neither \"0\" nor a hyphen-separated list of HER-Ids");
+    }
+  }
+
+  if (const Value* req = Obj(doc, "request")) {
+    e->sender_her_id = Int(*req, "senderHerId");
+    IntArray(*req, "receiverHerIds", &e->receiver_her_ids);
+    e->receiver_her_id = Int(*req, "receiverHerId");
+    e->apprec_sender_her_id = Int(*req, "appRecSenderHerId");
+    e->apprec_status.assign(Str(*req, "appRecStatus"));
+    ReadConfigurations(*req, "configurations", &e->configurations);
+    ReadConfigurations(*req, "mshConfigurations", &e->configurations);
+  }
+  if (const Value* resp = Obj(doc, "response")) {
+    e->response_id.assign(Str(*resp, "id"));
+    if (auto it = resp->FindMember("messages"); it != resp->MemberEnd() && it->value.IsArray()) {
+      for (const Value& m : it->value.GetArray()) {
+        MessageInfo info;
+        if (!ReadMessageInfo(m, &info, error)) {
+          error->detail = "field '/response/messages': " + error->detail;
+          return false;
+        }
+        e->polled.push_back(std::move(info));
+      }
+    }
+  }
+  if (const Value* msg = Obj(doc, "message")) {
+    MessageInfo info;
+    if (!ReadMessageInfo(*msg, &info, error)) {
+      error->detail = "field '/message/id': " + error->detail;
+      return false;
+    }
+    e->message = std::move(info);
+  }
+  if (!MatchRoute(e, error)) return false;
+  // A send creates the message named by response.id; the event is about that message.
+  if (e->action == Action::kSend && !e->response_id.empty()) {
+    if (!IsUuid(e->response_id)) {
+      return Fail(error, QuarantineReason::kMalformedMessageId,
+                  "field '/response/id': '" + e->response_id.substr(0, 64) + "' is not a UUID");
+    }
+    e->message_id = e->response_id;
+    for (char& c : e->message_id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return true;
+}
+
+}  // namespace edi

@@ -1,0 +1,292 @@
+// The route table of shared/EVENTS.md and the path/query parsing around it.
+#include <array>
+#include <charconv>
+#include <string>
+
+#include "decode/decoder.h"
+
+namespace edi {
+namespace {
+
+// How a route names the parties it acts for.
+enum class PartyRule : uint8_t {
+  kNone,
+  kSender,          // request.senderHerId
+  kReceiver,        // request.receiverHerId
+  kAppRecSender,    // request.appRecSenderHerId
+  kPathHerId,       // the {herId} segment
+  kQueryHerIds,     // query HerIds (v3)
+  kQueryReceivers,  // query ReceiverHerIds / receiverHerIds (v2, v2-vNext)
+  kConfigurations,  // request.configurations[].herId or mshConfigurations[].herId
+  kCustody,         // known only from the message's custody
+};
+
+constexpr uint8_t kV2 = 1 << static_cast<int>(ApiVersion::kV2);
+constexpr uint8_t kV2vNext = 1 << static_cast<int>(ApiVersion::kV2vNext);
+constexpr uint8_t kV3 = 1 << static_cast<int>(ApiVersion::kV3);
+constexpr uint8_t kAnyV2 = kV2 | kV2vNext;
+
+enum Method : uint8_t { kGet = 1, kPost = 2, kPut = 4, kDelete = 8, kPatch = 16 };
+
+struct Route {
+  uint8_t apis;
+  uint8_t methods;
+  std::string_view tmpl;  // as in EVENTS.md; matched case-insensitively, segment by segment
+  Action action;
+  PartyRule parties;
+};
+
+// v2-vNext is the v2 API plus its own two routes, so the v2 rows apply to it too.
+constexpr std::array<Route, 21> kRoutes = {{
+    {kV3, kPost, "/messages", Action::kSend, PartyRule::kSender},
+    {kV3, kGet, "/messages/{id}", Action::kReadMetadata, PartyRule::kCustody},
+    {kV3, kGet, "/messages/{id}/business-document", Action::kDownload, PartyRule::kCustody},
+    {kV3, kGet, "/messages/{id}/status", Action::kReadStatus, PartyRule::kCustody},
+    {kV3, kPost, "/messages/{id}/apprec", Action::kApprecSend, PartyRule::kAppRecSender},
+    {kV3, kPut, "/messages/{id}/downloaded", Action::kMarkDownloaded, PartyRule::kReceiver},
+    {kV3, kGet, "/notifications", Action::kPoll, PartyRule::kQueryHerIds},
+    {kV3, kGet, "/notifications/stream", Action::kPoll, PartyRule::kQueryHerIds},
+    {kV3, kPut | kPost, "/mshconfigurations", Action::kConfigWrite, PartyRule::kConfigurations},
+    {kV3, kDelete, "/mshconfigurations", Action::kConfigDelete, PartyRule::kQueryHerIds},
+    {kV3, kGet, "/ping", Action::kPing, PartyRule::kNone},
+    {kAnyV2, kPost, "/Messages", Action::kSend, PartyRule::kSender},
+    {kAnyV2, kGet, "/Messages", Action::kPoll, PartyRule::kQueryReceivers},
+    // Listed before /Messages/{id} so that "notices" is not taken for a message id.
+    {kV2vNext, kGet, "/Messages/notices", Action::kPoll, PartyRule::kQueryReceivers},
+    {kAnyV2, kGet, "/Messages/{id}", Action::kReadMetadata, PartyRule::kCustody},
+    {kAnyV2, kGet, "/Messages/{id}/business-document", Action::kDownload, PartyRule::kCustody},
+    {kAnyV2, kGet, "/Messages/{id}/status", Action::kReadStatus, PartyRule::kCustody},
+    {kAnyV2, kGet, "/Messages/{id}/apprec", Action::kReadApprec, PartyRule::kCustody},
+    {kAnyV2, kPost, "/Messages/{id}/apprec/{herId}", Action::kApprecSend, PartyRule::kPathHerId},
+    {kAnyV2, kPut, "/Messages/{id}/read/{herId}", Action::kMarkDownloaded, PartyRule::kPathHerId},
+    {kV2vNext, kPost, "/MshConfiguration", Action::kConfigWrite, PartyRule::kConfigurations},
+}};
+
+uint8_t MethodBit(std::string_view m) {
+  if (m == "GET") return kGet;
+  if (m == "POST") return kPost;
+  if (m == "PUT") return kPut;
+  if (m == "DELETE") return kDelete;
+  if (m == "PATCH") return kPatch;
+  return 0;
+}
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+// Splits "/a/b/c/" into at most `max` segments; false if there are more. Empty segments from
+// doubled or trailing slashes are skipped.
+bool SplitPath(std::string_view path, std::array<std::string_view, 8>* out, size_t* n) {
+  *n = 0;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    if (i == path.size()) break;
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (*n == out->size()) return false;
+    (*out)[(*n)++] = path.substr(i, j - i);
+    i = j;
+  }
+  return true;
+}
+
+struct Match {
+  std::string_view id;
+  std::string_view her_id;
+};
+
+bool MatchTemplate(std::string_view tmpl, const std::array<std::string_view, 8>& segs, size_t n,
+                   Match* m) {
+  std::array<std::string_view, 8> t;
+  size_t tn;
+  SplitPath(tmpl, &t, &tn);
+  if (tn != n) return false;
+  Match found;
+  for (size_t i = 0; i < n; ++i) {
+    if (t[i] == "{id}") {
+      found.id = segs[i];
+    } else if (t[i] == "{herId}") {
+      found.her_id = segs[i];
+    } else if (!EqualsIgnoreCase(t[i], segs[i])) {
+      return false;
+    }
+  }
+  *m = found;
+  return true;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = Lower(c);
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      const int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i] == '+' ? ' ' : s[i]);
+  }
+  return out;
+}
+
+// Appends every HER-Id given for `key` (case-insensitive, repeated keys and comma-separated
+// values both accepted). Returns false with *error set on a malformed value.
+bool QueryHerIds(std::string_view query, std::string_view key, std::vector<PartyRef>* parties,
+                 DecodeError* error) {
+  size_t i = 0;
+  while (i <= query.size()) {
+    size_t amp = query.find('&', i);
+    if (amp == std::string_view::npos) amp = query.size();
+    const std::string_view pair = query.substr(i, amp - i);
+    i = amp + 1;
+    const size_t eq = pair.find('=');
+    const std::string k = PercentDecode(pair.substr(0, eq));
+    if (!EqualsIgnoreCase(k, key)) continue;
+    const std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+    size_t p = 0;
+    while (p <= value.size()) {
+      size_t comma = value.find(',', p);
+      if (comma == std::string::npos) comma = value.size();
+      const std::string_view item = std::string_view(value).substr(p, comma - p);
+      p = comma + 1;
+      auto her_id = ParseHerId(item);
+      if (!her_id) {
+        error->reason = QuarantineReason::kMalformedHerId;
+        error->detail = "query parameter '" + std::string(key) + "': '" + std::string(item) +
+                        "' is not a HER-Id";
+        return false;
+      }
+      parties->push_back({*her_id, PartySource::kQuery});
+    }
+  }
+  return true;
+}
+
+void AddParty(std::optional<HerId> her_id, PartySource source, std::vector<PartyRef>* parties) {
+  if (her_id) parties->push_back({*her_id, source});
+}
+
+}  // namespace
+
+bool IsUuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < 36; ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-') return false;
+    } else if (HexValue(s[i]) < 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<HerId> ParseHerId(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  HerId v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || v <= 0 || s[0] == '+') return std::nullopt;
+  return v;
+}
+
+bool IsValidHerIdClaim(std::string_view s) {
+  if (s == "0") return true;
+  size_t i = 0;
+  while (true) {
+    const size_t dash = s.find('-', i);
+    const std::string_view item = s.substr(i, dash == std::string_view::npos ? s.npos : dash - i);
+    if (!ParseHerId(item)) return false;
+    if (dash == std::string_view::npos) return true;
+    i = dash + 1;
+  }
+}
+
+bool MatchRoute(AccessEvent* e, DecodeError* error) {
+  e->route.clear();
+  e->action = Action::kUnknown;
+  e->message_id.clear();
+  e->parties.clear();
+  e->parties_from_custody = false;
+
+  std::array<std::string_view, 8> segs;
+  size_t n;
+  if (!SplitPath(e->path, &segs, &n)) return true;  // too deep for any route: unknown
+  const uint8_t api = static_cast<uint8_t>(1 << static_cast<int>(e->api));
+  const uint8_t method = MethodBit(e->method);
+
+  for (const Route& r : kRoutes) {
+    if (!(r.apis & api) || !(r.methods & method)) continue;
+    Match m;
+    if (!MatchTemplate(r.tmpl, segs, n, &m)) continue;
+    if (!m.id.empty()) {
+      if (!IsUuid(m.id)) {
+        error->reason = QuarantineReason::kMalformedMessageId;
+        error->detail = "path message id '" + std::string(m.id.substr(0, 64)) + "' is not a UUID";
+        return false;
+      }
+      e->message_id.assign(m.id);
+      for (char& c : e->message_id) c = Lower(c);
+    }
+    e->route.assign(r.tmpl);
+    e->action = r.action;
+    switch (r.parties) {
+      case PartyRule::kNone:
+        break;
+      case PartyRule::kSender:
+        AddParty(e->sender_her_id, PartySource::kRequestBody, &e->parties);
+        break;
+      case PartyRule::kReceiver:
+        AddParty(e->receiver_her_id, PartySource::kRequestBody, &e->parties);
+        break;
+      case PartyRule::kAppRecSender:
+        AddParty(e->apprec_sender_her_id, PartySource::kRequestBody, &e->parties);
+        break;
+      case PartyRule::kPathHerId: {
+        auto her_id = ParseHerId(m.her_id);
+        if (!her_id) {
+          error->reason = QuarantineReason::kMalformedHerId;
+          error->detail = "path HER-Id '" + std::string(m.her_id.substr(0, 64)) +
+                          "' is not a positive integer";
+          return false;
+        }
+        AddParty(her_id, PartySource::kPath, &e->parties);
+        break;
+      }
+      case PartyRule::kQueryHerIds:
+        if (!QueryHerIds(e->query, "HerIds", &e->parties, error)) return false;
+        break;
+      case PartyRule::kQueryReceivers:
+        if (!QueryHerIds(e->query, "ReceiverHerIds", &e->parties, error)) return false;
+        break;
+      case PartyRule::kConfigurations:
+        for (const MshConfiguration& c : e->configurations) {
+          e->parties.push_back({c.her_id, PartySource::kRequestBody});
+        }
+        break;
+      case PartyRule::kCustody:
+        e->parties_from_custody = true;
+        break;
+    }
+    return true;
+  }
+  return true;  // no route: action unknown, kept and counted
+}
+
+}  // namespace edi

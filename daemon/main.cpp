@@ -1,0 +1,21 @@
+// edi-audit: audit and anomaly detection for Norsk helsenett's EDI 2.0 message API.
+// main only wires the subcommands together; each lives in commands/.
+#include <CLI/CLI.hpp>
+
+#include "commands/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "edi-audit: who acted for which HER-Id in EDI 2.0, and what happened to every message"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "edi-audit 0.1.0");
+  int exit_code = 0;
+  edi::AddReplayCommand(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return exit_code;
+}

@@ -1,0 +1,13 @@
+// The SQLite schema as a list of forward migrations: migration i takes the database from
+// user_version i to i+1. Appending is the only allowed change; a shipped migration is never
+// edited, so every database can be brought forward.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+namespace edi {
+
+const std::vector<std::string_view>& StoreMigrations();
+
+}  // namespace edi

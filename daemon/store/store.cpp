@@ -1,0 +1,289 @@
+#include "store/store.h"
+
+#include "store/migrations.h"
+
+namespace edi {
+
+Statement::Statement(sqlite3* db, std::string_view sql) {
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &stmt_, nullptr) != SQLITE_OK) {
+    stmt_ = nullptr;
+  }
+}
+
+Statement& Statement::operator=(Statement&& o) noexcept {
+  if (this != &o) {
+    sqlite3_finalize(stmt_);
+    stmt_ = o.stmt_;
+    o.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::Bind(int i, int64_t v) {
+  sqlite3_bind_int64(stmt_, i, v);
+  return *this;
+}
+Statement& Statement::Bind(int i, std::string_view v) {
+  sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::BindBlob(int i, std::string_view v) {
+  sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::BindNull(int i) {
+  sqlite3_bind_null(stmt_, i);
+  return *this;
+}
+Statement& Statement::BindOpt(int i, std::string_view v) {
+  return v.empty() ? BindNull(i) : Bind(i, v);
+}
+
+int Statement::Run() {
+  int rc;
+  while ((rc = sqlite3_step(stmt_)) == SQLITE_ROW) {
+  }
+  Reset();
+  return rc;
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::string_view Statement::ColumnText(int i) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
+  if (p == nullptr) return {};
+  return {p, static_cast<size_t>(sqlite3_column_bytes(stmt_, i))};
+}
+
+Store::Store(sqlite3* db, std::string path, const StoreOptions& options)
+    : db_(db), path_(std::move(path)), options_(options) {}
+
+Store::~Store() {
+  begin_ = {};
+  commit_ = {};
+  rollback_ = {};
+  insert_event_ = {};
+  insert_party_ = {};
+  insert_quarantine_ = {};
+  set_position_ = {};
+  get_position_ = {};
+  find_client_ = {};
+  insert_client_ = {};
+  sqlite3_close(db_);
+}
+
+std::string Store::LastError() const { return path_ + ": " + sqlite3_errmsg(db_); }
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = path + ": cannot open database: " +
+                      (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return Status::IOError(msg);
+  }
+  std::unique_ptr<Store> store(new Store(db, path, options));
+  sqlite3_busy_timeout(db, 5000);
+  char* err = nullptr;
+  if (sqlite3_exec(db,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"
+                   "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;",
+                   nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = path + ": " + (err ? err : "cannot configure database") +
+                      " (is it an SQLite database?)";
+    sqlite3_free(err);
+    return Status::IOError(msg);
+  }
+  if (Status s = store->Migrate(); !s.ok()) return s;
+  if (Status s = store->Prepare(); !s.ok()) return s;
+  return store;
+}
+
+Status Store::Migrate() {
+  Statement version(db_, "PRAGMA user_version");
+  if (!version.ok() || version.Step() != SQLITE_ROW) {
+    return Status::IOError(LastError() + " (is it an SQLite database?)");
+  }
+  int current = static_cast<int>(version.ColumnInt(0));
+  version = {};
+  const auto& migrations = StoreMigrations();
+  if (current > static_cast<int>(migrations.size())) {
+    return Status::InvalidArgument(path_ + ": database schema version " + std::to_string(current) +
+                                   " is newer than this edi-audit supports (" +
+                                   std::to_string(migrations.size()) + ")");
+  }
+  if (current == 0) {
+    // A new file, or someone else's database: refuse to write into foreign tables.
+    Statement tables(db_, "SELECT count(*) FROM sqlite_master");
+    if (tables.ok() && tables.Step() == SQLITE_ROW && tables.ColumnInt(0) > 0) {
+      return Status::InvalidArgument(path_ + ": not an edi-audit database (it has tables but no "
+                                             "edi-audit schema version)");
+    }
+  }
+  for (int v = current; v < static_cast<int>(migrations.size()); ++v) {
+    std::string sql = "BEGIN;";
+    sql += migrations[v];
+    sql += "PRAGMA user_version=" + std::to_string(v + 1) + "; COMMIT;";
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = path_ + ": schema migration to version " + std::to_string(v + 1) +
+                        " failed: " + (err ? err : "?");
+      sqlite3_free(err);
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return Status::Corruption(msg);
+    }
+  }
+  return Status::OK();
+}
+
+Status Store::Prepare() {
+  struct {
+    Statement* stmt;
+    const char* sql;
+  } const kStatements[] = {
+      {&begin_, "BEGIN IMMEDIATE"},
+      {&commit_, "COMMIT"},
+      {&rollback_, "ROLLBACK"},
+      {&insert_event_,
+       "INSERT INTO events (request_id, time, api, method, route, action, status, client_key, "
+       "orgnr_child, herid_claim, message_id, duration_ms, source, position, record) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+       "ON CONFLICT (request_id) DO NOTHING"},
+      {&insert_party_,
+       "INSERT OR IGNORE INTO event_parties (her_id, time, event_id, origin) VALUES (?1, ?2, ?3, ?4)"},
+      {&insert_quarantine_,
+       "INSERT INTO quarantine (source, position, reason, detail, size, raw, received_at) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (source, position) DO NOTHING"},
+      {&set_position_,
+       "INSERT INTO source_positions (source, position) VALUES (?1, ?2) "
+       "ON CONFLICT (source) DO UPDATE SET position = excluded.position"},
+      {&get_position_, "SELECT position FROM source_positions WHERE source = ?1"},
+      {&find_client_, "SELECT client_key FROM clients WHERE client_id = ?1"},
+      {&insert_client_,
+       "INSERT INTO clients (client_id, client_name, tenancy, orgnr_parent, orgnr_supplier) "
+       "VALUES (?1, ?2, ?3, ?4, ?5)"},
+  };
+  for (const auto& s : kStatements) {
+    *s.stmt = Statement(db_, s.sql);
+    if (!s.stmt->ok()) return Status::Corruption(LastError() + " (preparing: " + s.sql + ")");
+  }
+  return Status::OK();
+}
+
+Status Store::Begin() {
+  return begin_.Run() == SQLITE_DONE ? Status::OK() : Status::IOError(LastError());
+}
+
+Status Store::Commit() {
+  return commit_.Run() == SQLITE_DONE ? Status::OK() : Status::IOError(LastError());
+}
+
+void Store::Rollback() {
+  if (!sqlite3_get_autocommit(db_)) rollback_.Run();
+  client_keys_.clear();  // keys handed out inside the rolled-back transaction are gone
+}
+
+Status Store::ClientKey(const ClientClaims& c, int64_t* key) {
+  if (auto it = client_keys_.find(c.client_id); it != client_keys_.end()) {
+    *key = it->second;
+    return Status::OK();
+  }
+  find_client_.Bind(1, c.client_id);
+  if (find_client_.Step() == SQLITE_ROW) {
+    *key = find_client_.ColumnInt(0);
+    find_client_.Reset();
+  } else {
+    find_client_.Reset();
+    const int rc = insert_client_.Bind(1, c.client_id)
+                       .BindOpt(2, c.client_name)
+                       .BindOpt(3, c.tenancy)
+                       .BindOpt(4, c.orgnr_parent)
+                       .BindOpt(5, c.orgnr_supplier)
+                       .Run();
+    if (rc != SQLITE_DONE) return Status::IOError(LastError());
+    *key = sqlite3_last_insert_rowid(db_);
+  }
+  client_keys_.emplace(c.client_id, *key);
+  return Status::OK();
+}
+
+Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const SourcePosition& where,
+                          bool* inserted, int64_t* event_id) {
+  int64_t client_key = 0;
+  if (Status s = ClientKey(e.client, &client_key); !s.ok()) return s;
+  Statement& st = insert_event_;
+  st.Bind(1, e.request_id).Bind(2, e.time).Bind(3, ApiVersionName(e.api)).Bind(4, e.method);
+  st.BindOpt(5, e.route).Bind(6, ActionName(e.action)).Bind(7, static_cast<int64_t>(e.status));
+  st.Bind(8, client_key).BindOpt(9, e.client.orgnr_child);
+  if (e.client.her_id_claim) {
+    st.Bind(10, *e.client.her_id_claim);
+  } else {
+    st.BindNull(10);
+  }
+  st.BindOpt(11, e.message_id);
+  if (e.duration_ms) {
+    st.Bind(12, *e.duration_ms);
+  } else {
+    st.BindNull(12);
+  }
+  st.Bind(13, where.source).Bind(14, where.position);
+  if (options_.keep_raw_records) {
+    st.Bind(15, raw);
+  } else {
+    st.BindNull(15);
+  }
+  if (st.Run() != SQLITE_DONE) return Status::IOError(LastError());
+  *inserted = sqlite3_changes(db_) > 0;
+  *event_id = *inserted ? sqlite3_last_insert_rowid(db_) : 0;
+  return Status::OK();
+}
+
+Status Store::InsertParties(int64_t event_id, const AccessEvent& e) {
+  for (const PartyRef& p : e.parties) {
+    if (insert_party_.Bind(1, p.her_id)
+            .Bind(2, e.time)
+            .Bind(3, event_id)
+            .Bind(4, PartySourceName(p.source))
+            .Run() != SQLITE_DONE) {
+      return Status::IOError(LastError());
+    }
+  }
+  return Status::OK();
+}
+
+Status Store::InsertQuarantine(const QuarantineEntry& q) {
+  const std::string_view raw = q.raw.substr(0, options_.max_quarantine_bytes);
+  const int rc = insert_quarantine_.Bind(1, q.where.source)
+                     .Bind(2, q.where.position)
+                     .Bind(3, q.reason)
+                     .Bind(4, q.detail)
+                     .Bind(5, static_cast<int64_t>(q.raw.size()))
+                     .BindBlob(6, raw)
+                     .Bind(7, q.received_ms)
+                     .Run();
+  return rc == SQLITE_DONE ? Status::OK() : Status::IOError(LastError());
+}
+
+Status Store::SetSourcePosition(const SourcePosition& p) {
+  return set_position_.Bind(1, p.source).Bind(2, p.position).Run() == SQLITE_DONE
+             ? Status::OK()
+             : Status::IOError(LastError());
+}
+
+std::optional<int64_t> Store::GetSourcePosition(const std::string& source) {
+  get_position_.Bind(1, source);
+  std::optional<int64_t> result;
+  if (get_position_.Step() == SQLITE_ROW) result = get_position_.ColumnInt(0);
+  get_position_.Reset();
+  return result;
+}
+
+}  // namespace edi

@@ -1,0 +1,124 @@
+// Store: the forensic audit trail in one SQLite file (WAL mode).
+//
+// Everything a batch produced — events, their parties, quarantined records, state changes,
+// findings and the source positions (file lines, Kafka offsets) — is written in ONE
+// transaction, so a crash at any point leaves the database at a batch boundary: nothing is
+// lost and nothing is stored twice. `requestId` is unique: a record seen twice is stored once.
+//
+// The schema is versioned with PRAGMA user_version and migrated forward on open; the tables
+// are documented in README.md ("The database").
+//
+// A Store is used by one thread at a time (the pipeline's); other readers open the file
+// themselves (`edi-audit findings`, sqlite3), which WAL mode allows while the daemon writes.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/status.h"
+#include "decode/access_event.h"
+
+namespace edi {
+
+// Where a record came from: "file:/var/log/edi/access.jsonl" line 12, "kafka:edi-access/3"
+// offset 4711.
+struct SourcePosition {
+  std::string source;
+  int64_t position = 0;
+};
+
+struct QuarantineEntry {
+  SourcePosition where;
+  std::string reason;  // QuarantineReasonName
+  std::string detail;
+  std::string_view raw;  // stored capped at StoreOptions::max_quarantine_bytes
+  int64_t received_ms = 0;  // wall clock, for operators
+};
+
+struct StoreOptions {
+  size_t max_quarantine_bytes = 64 * 1024;
+  bool keep_raw_records = true;  // store each event's JSON as received (forensic copy)
+};
+
+// A prepared statement, finalized on destruction.
+class Statement {
+ public:
+  Statement() = default;
+  Statement(sqlite3* db, std::string_view sql);
+  Statement(Statement&& o) noexcept : stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  Statement& operator=(Statement&& o) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  bool ok() const { return stmt_ != nullptr; }
+  sqlite3_stmt* get() { return stmt_; }
+  Statement& Bind(int i, int64_t v);
+  Statement& Bind(int i, std::string_view v);
+  Statement& BindBlob(int i, std::string_view v);
+  Statement& BindNull(int i);
+  Statement& BindOpt(int i, std::string_view v);  // NULL when empty
+  // Runs to completion (ignoring rows). Resets the statement afterwards.
+  int Run();
+  // Steps once: SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+  void Reset();
+  int64_t ColumnInt(int i) { return sqlite3_column_int64(stmt_, i); }
+  std::string_view ColumnText(int i);
+  bool ColumnIsNull(int i) { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Store {
+ public:
+  // Opens or creates the database and migrates its schema. Fails with a message naming the
+  // path when it cannot be opened, is not an edi-audit database, or is newer than this binary.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path, const StoreOptions& options);
+  ~Store();
+
+  static constexpr int kSchemaVersion = 1;
+
+  Status Begin();
+  Status Commit();
+  void Rollback();
+
+  // Inserts an event row. Sets *inserted to false (and stores nothing) when the requestId is
+  // already stored: the record is a duplicate. Sets *event_id on insert.
+  Status InsertEvent(const AccessEvent& e, std::string_view raw, const SourcePosition& where,
+                     bool* inserted, int64_t* event_id);
+  // Stores the parties of an inserted event (after the state stage resolved custody parties).
+  Status InsertParties(int64_t event_id, const AccessEvent& e);
+  // Stores a quarantined record; a record already quarantined at the same position is kept once.
+  Status InsertQuarantine(const QuarantineEntry& q);
+  Status SetSourcePosition(const SourcePosition& p);
+  std::optional<int64_t> GetSourcePosition(const std::string& source);
+
+  sqlite3* db() { return db_; }
+  const std::string& path() const { return path_; }
+  // The message of the last SQLite error, prefixed with the database path.
+  std::string LastError() const;
+
+ private:
+  Store(sqlite3* db, std::string path, const StoreOptions& options);
+  Status Migrate();
+  Status Prepare();
+  Status ClientKey(const ClientClaims& c, int64_t* key);
+
+  sqlite3* db_;
+  std::string path_;
+  StoreOptions options_;
+  Statement begin_, commit_, rollback_;
+  Statement insert_event_, insert_party_, insert_quarantine_, set_position_, get_position_;
+  Statement find_client_, insert_client_;
+  std::unordered_map<std::string, int64_t> client_keys_;
+};
+
+}  // namespace edi

@@ -1,0 +1,310 @@
+#include "decode/decoder.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace edi {
+namespace {
+
+constexpr const char* kMsg = "733be787-0f1e-4a8c-9f55-0a5c1b1d6a11";
+
+struct Call {
+  std::string api = "3";
+  std::string method = "GET";
+  std::string path = "/ping";
+  std::string query;
+  std::string request;   // JSON object text or ""
+  std::string response;  // JSON object text or ""
+  std::string message;   // JSON object text or ""
+  std::string client = R"({"clientId":"c-1","orgnrParent":"964338531"})";
+  int status = 200;
+};
+
+std::string Json(const Call& c) {
+  std::string s = R"({"schemaVersion":1,"timestamp":"2026-05-08T08:32:15.310Z",)";
+  s += R"("requestId":"r-1","apiVersion":")" + c.api + R"(","method":")" + c.method +
+       R"(","path":")" + c.path + R"(","status":)" + std::to_string(c.status);
+  if (!c.query.empty()) s += R"(,"query":")" + c.query + "\"";
+  s += R"(,"client":)" + c.client;
+  if (!c.request.empty()) s += R"(,"request":)" + c.request;
+  if (!c.response.empty()) s += R"(,"response":)" + c.response;
+  if (!c.message.empty()) s += R"(,"message":)" + c.message;
+  return s + "}";
+}
+
+class DecoderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = Decoder::Create({});
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    decoder_ = std::move(*d);
+  }
+  AccessEvent Decode(const Call& c) { return DecodeText(Json(c)); }
+  AccessEvent DecodeText(const std::string& text) {
+    AccessEvent e;
+    DecodeError err;
+    EXPECT_TRUE(decoder_->Decode(text, &e, &err)) << err.detail << "\n" << text;
+    return e;
+  }
+  DecodeError Reject(const std::string& text) {
+    AccessEvent e;
+    DecodeError err;
+    EXPECT_FALSE(decoder_->Decode(text, &e, &err)) << text;
+    return err;
+  }
+  std::unique_ptr<Decoder> decoder_;
+};
+
+std::vector<HerId> Parties(const AccessEvent& e) {
+  std::vector<HerId> out;
+  for (const auto& p : e.parties) out.push_back(p.her_id);
+  return out;
+}
+
+TEST_F(DecoderTest, DecodesTheContractExampleRecord) {
+  const std::string text =
+      R"({"schemaVersion":1,"timestamp":"2026-05-08T08:32:15.310Z","requestId":"0HN3K2Q7E5T1V:00000011",
+ "apiVersion":"3","method":"PUT","path":"/messages/733be787-0f1e-4a8c-9f55-0a5c1b1d6a11/downloaded",
+ "status":204,"durationMs":41,"sourceSystem":"Nursing EPJ 4.2",
+ "client":{"clientId":"5b1c0e2a-7d4f-4c1e-9a53-2f0d8e6b9c11","clientName":"Nursing EPJ Bergen",
+   "tenancy":"multi-tenant","orgnrParent":"964338531","orgnrSupplier":"987654321"},
+ "request":{"receiverHerId":8142520}})";
+  AccessEvent e = DecodeText(text);
+  EXPECT_EQ(e.action, Action::kMarkDownloaded);
+  EXPECT_EQ(e.route, "/messages/{id}/downloaded");
+  EXPECT_EQ(e.message_id, kMsg);
+  EXPECT_EQ(Parties(e), std::vector<HerId>{8142520});
+  EXPECT_EQ(e.parties[0].source, PartySource::kRequestBody);
+  EXPECT_EQ(e.status, 204);
+  EXPECT_EQ(e.duration_ms, 41);
+  EXPECT_EQ(e.client.client_name, "Nursing EPJ Bergen");
+  EXPECT_EQ(e.client.orgnr_supplier, "987654321");
+  EXPECT_EQ(e.request_id, "0HN3K2Q7E5T1V:00000011");
+  EXPECT_EQ(FormatRfc3339(e.time), "2026-05-08T08:32:15.310Z");
+  EXPECT_TRUE(e.Succeeded());
+}
+
+struct RouteCase {
+  std::string api, method, path, query, request;
+  Action action;
+  std::vector<HerId> parties;
+  bool from_custody;
+};
+
+class EveryRoute : public DecoderTest, public ::testing::WithParamInterface<RouteCase> {};
+
+TEST_P(EveryRoute, MapsToItsActionAndParties) {
+  const RouteCase& rc = GetParam();
+  Call c;
+  c.api = rc.api;
+  c.method = rc.method;
+  c.path = rc.path;
+  c.query = rc.query;
+  c.request = rc.request;
+  AccessEvent e = Decode(c);
+  EXPECT_EQ(ActionName(e.action), ActionName(rc.action)) << rc.path;
+  EXPECT_EQ(Parties(e), rc.parties) << rc.path;
+  EXPECT_EQ(e.parties_from_custody, rc.from_custody) << rc.path;
+  if (rc.path.find(kMsg) != std::string::npos) {
+    EXPECT_EQ(e.message_id, kMsg);
+  }
+}
+
+const std::string M = kMsg;
+
+INSTANTIATE_TEST_SUITE_P(
+    EventsMdRouteTable, EveryRoute,
+    ::testing::Values(
+        RouteCase{"3", "POST", "/messages", "", R"({"senderHerId":11,"receiverHerIds":[21,22]})",
+                  Action::kSend, {11}, false},
+        RouteCase{"3", "GET", "/messages/" + M, "", "", Action::kReadMetadata, {}, true},
+        RouteCase{"3", "GET", "/messages/" + M + "/business-document", "", "", Action::kDownload,
+                  {}, true},
+        RouteCase{"3", "GET", "/messages/" + M + "/status", "", "", Action::kReadStatus, {}, true},
+        RouteCase{"3", "POST", "/messages/" + M + "/apprec", "",
+                  R"({"appRecSenderHerId":21,"appRecStatus":"Ok"})", Action::kApprecSend, {21},
+                  false},
+        RouteCase{"3", "PUT", "/messages/" + M + "/downloaded", "", R"({"receiverHerId":21})",
+                  Action::kMarkDownloaded, {21}, false},
+        RouteCase{"3", "GET", "/notifications", "HerIds=21&HerIds=22&NotificationsToFetch=100", "",
+                  Action::kPoll, {21, 22}, false},
+        RouteCase{"3", "GET", "/notifications/stream", "HerIds=23", "", Action::kPoll, {23}, false},
+        RouteCase{"3", "PUT", "/mshconfigurations", "",
+                  R"({"configurations":[{"herId":21,"clientLocked":true},{"herId":22}]})",
+                  Action::kConfigWrite, {21, 22}, false},
+        RouteCase{"3", "POST", "/mshconfigurations", "", R"({"configurations":[{"herId":24}]})",
+                  Action::kConfigWrite, {24}, false},
+        RouteCase{"3", "DELETE", "/mshconfigurations", "HerIds=21&HerIds=22", "",
+                  Action::kConfigDelete, {21, 22}, false},
+        RouteCase{"3", "GET", "/ping", "", "", Action::kPing, {}, false},
+        RouteCase{"2", "POST", "/Messages", "", R"({"senderHerId":11})", Action::kSend, {11},
+                  false},
+        RouteCase{"2", "GET", "/Messages", "ReceiverHerIds=21&ReceiverHerIds=22", "",
+                  Action::kPoll, {21, 22}, false},
+        RouteCase{"2", "GET", "/Messages/" + M, "", "", Action::kReadMetadata, {}, true},
+        RouteCase{"2", "GET", "/Messages/" + M + "/business-document", "", "", Action::kDownload,
+                  {}, true},
+        RouteCase{"2", "GET", "/Messages/" + M + "/status", "", "", Action::kReadStatus, {}, true},
+        RouteCase{"2", "GET", "/Messages/" + M + "/apprec", "", "", Action::kReadApprec, {}, true},
+        RouteCase{"2", "POST", "/Messages/" + M + "/apprec/21", "", "", Action::kApprecSend, {21},
+                  false},
+        RouteCase{"2", "PUT", "/Messages/" + M + "/read/22", "", "", Action::kMarkDownloaded, {22},
+                  false},
+        RouteCase{"2-vNext", "GET", "/Messages/notices", "receiverHerIds=21&receiverHerIds=25", "",
+                  Action::kPoll, {21, 25}, false},
+        RouteCase{"2-vNext", "POST", "/MshConfiguration", "",
+                  R"({"mshConfigurations":[{"herId":26,"clientLocked":false}]})",
+                  Action::kConfigWrite, {26}, false},
+        // v2-vNext keeps the v2 routes.
+        RouteCase{"2-vNext", "PUT", "/Messages/" + M + "/read/22", "", "", Action::kMarkDownloaded,
+                  {22}, false}));
+
+TEST_F(DecoderTest, MatchesPathsCaseInsensitively) {
+  Call c;
+  c.api = "3";
+  c.method = "PUT";
+  c.path = "/Messages/" + std::string(kMsg) + "/DOWNLOADED";
+  c.request = R"({"receiverHerId":21})";
+  EXPECT_EQ(Decode(c).action, Action::kMarkDownloaded);
+  c.api = "2";
+  c.path = "/messages/" + std::string(kMsg) + "/read/21";
+  EXPECT_EQ(Decode(c).action, Action::kMarkDownloaded);
+}
+
+TEST_F(DecoderTest, LowerCasesTheMessageIdSoUpperCaseIdsMatchTheSameMessage) {
+  Call c;
+  c.path = "/messages/733BE787-0F1E-4A8C-9F55-0A5C1B1D6A11/status";
+  EXPECT_EQ(Decode(c).message_id, kMsg);
+}
+
+TEST_F(DecoderTest, ToleratesTrailingAndDoubledSlashes) {
+  Call c;
+  c.path = "//notifications/";
+  c.query = "HerIds=5";
+  EXPECT_EQ(Decode(c).action, Action::kPoll);
+}
+
+TEST_F(DecoderTest, ReadsRepeatedCommaSeparatedAndPercentEncodedQueryKeys) {
+  Call c;
+  c.path = "/notifications";
+  c.query = "herids=1&NotificationsToFetch=5&HERIDS=2,3&Her%49ds=4";
+  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{1, 2, 3, 4}));
+}
+
+TEST_F(DecoderTest, V2RoutesAreUnknownOnV3AndV3RoutesUnknownOnV2) {
+  Call c;
+  c.api = "3";
+  c.method = "GET";
+  c.path = "/Messages";  // v2 polling; v3 has /notifications
+  c.query = "ReceiverHerIds=1";
+  EXPECT_EQ(Decode(c).action, Action::kUnknown);
+  c.api = "2";
+  c.path = "/notifications";
+  EXPECT_EQ(Decode(c).action, Action::kUnknown);
+  c.api = "3";
+  c.method = "POST";
+  c.path = "/MshConfiguration";  // 2-vNext only
+  EXPECT_EQ(Decode(c).action, Action::kUnknown);
+  c.api = "2";
+  c.method = "GET";
+  c.path = "/Messages/notices";  // 2-vNext only: on v2 "notices" would be a message id
+  EXPECT_EQ(Reject(Json(c)).reason, QuarantineReason::kMalformedMessageId);
+}
+
+TEST_F(DecoderTest, V2ApprecTakesThePartyFromThePathNotTheBody) {
+  Call c;
+  c.api = "2";
+  c.method = "POST";
+  c.path = "/Messages/" + std::string(kMsg) + "/apprec/77";
+  c.request = R"({"appRecSenderHerId":88})";
+  AccessEvent e = Decode(c);
+  EXPECT_EQ(Parties(e), std::vector<HerId>{77});
+  EXPECT_EQ(e.parties[0].source, PartySource::kPath);
+}
+
+TEST_F(DecoderTest, UnknownPathsAndMethodsAreKeptAsUnknownAction) {
+  Call c;
+  c.path = "/admin/secrets";
+  AccessEvent e = Decode(c);
+  EXPECT_EQ(e.action, Action::kUnknown);
+  EXPECT_TRUE(e.route.empty());
+  c.method = "PATCH";
+  c.path = "/messages";
+  EXPECT_EQ(Decode(c).action, Action::kUnknown);
+}
+
+TEST_F(DecoderTest, KeepsPollResponsesAndMessageBlocks) {
+  Call c;
+  c.path = "/notifications";
+  c.query = "HerIds=21";
+  c.response = std::string(R"({"messages":[{"id":")") + kMsg +
+               R"(","senderHerId":11,"receiverHerId":21,"isAppRec":false}]})";
+  AccessEvent e = Decode(c);
+  ASSERT_EQ(e.polled.size(), 1u);
+  EXPECT_EQ(e.polled[0].id, kMsg);
+  EXPECT_EQ(e.polled[0].sender_her_id, 11);
+  EXPECT_EQ(e.polled[0].receiver_her_ids, std::vector<HerId>{21});
+
+  c.path = "/messages/" + std::string(kMsg) + "/business-document";
+  c.response.clear();
+  c.message = std::string(R"({"id":")") + kMsg +
+              R"(","senderHerId":11,"receiverHerIds":[21,22],"businessDocumentId":"d1"})";
+  e = Decode(c);
+  ASSERT_TRUE(e.message.has_value());
+  EXPECT_EQ(e.message->receiver_her_ids, (std::vector<HerId>{21, 22}));
+  EXPECT_EQ(e.message->business_document_id, "d1");
+}
+
+TEST_F(DecoderTest, SendTakesTheCreatedMessageIdFromTheResponse) {
+  Call c;
+  c.method = "POST";
+  c.path = "/messages";
+  c.request = R"({"senderHerId":11,"receiverHerIds":[21]})";
+  c.response = std::string(R"({"id":")") + kMsg + "\"}";
+  AccessEvent e = Decode(c);
+  EXPECT_EQ(e.message_id, kMsg);
+  EXPECT_EQ(e.receiver_her_ids, std::vector<HerId>{21});
+}
+
+TEST_F(DecoderTest, IgnoresUnknownExtraFields) {
+  std::string text = Json(Call{});
+  text.insert(1, R"("gatewayNode":"gw-3","extra":{"nested":[1,2]},)");
+  EXPECT_EQ(DecodeText(text).action, Action::kPing);
+}
+
+TEST_F(DecoderTest, RecognisesDeniedAndSucceededCalls) {
+  Call c;
+  c.status = 423;
+  EXPECT_TRUE(Decode(c).Denied());
+  c.status = 403;
+  EXPECT_TRUE(Decode(c).Denied());
+  c.status = 500;
+  AccessEvent e = Decode(c);
+  EXPECT_FALSE(e.Denied());
+  EXPECT_FALSE(e.Succeeded());
+}
+
+TEST_F(DecoderTest, RejectsOversizeRecordsBeforeParsing) {
+  auto d = Decoder::Create({.max_record_bytes = 100, .schema_dir = ""});
+  ASSERT_TRUE(d.ok());
+  AccessEvent e;
+  DecodeError err;
+  EXPECT_FALSE((*d)->Decode(Json(Call{}), &e, &err));
+  EXPECT_EQ(err.reason, QuarantineReason::kOversize);
+}
+
+TEST(HerIdClaim, AcceptsZeroAndHyphenLists) {
+  EXPECT_TRUE(IsValidHerIdClaim("0"));
+  EXPECT_TRUE(IsValidHerIdClaim("123"));
+  EXPECT_TRUE(IsValidHerIdClaim("123-456-789"));
+  EXPECT_FALSE(IsValidHerIdClaim(""));
+  EXPECT_FALSE(IsValidHerIdClaim("12--3"));
+  EXPECT_FALSE(IsValidHerIdClaim("-12"));
+  EXPECT_FALSE(IsValidHerIdClaim("12-"));
+  EXPECT_FALSE(IsValidHerIdClaim("abc"));
+  EXPECT_FALSE(IsValidHerIdClaim("0-12"));
+}
+
+}  // namespace
+}  // namespace edi
