@@ -116,6 +116,7 @@ struct RuleDef {
   bool defined_disabled = false;  // the defining item said `enabled: false`
   std::vector<Scalar> suppress;
   std::vector<ExceptionDef> exceptions;
+  bool broken = false;  // its definition had errors (reported); kept so overrides still apply
 };
 
 struct Collection {

@@ -2,6 +2,8 @@
 // the organisation of every communication party. Both trees come from the snapshot, so both
 // are checked for cycles before anything relies on them.
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>

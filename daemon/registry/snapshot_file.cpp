@@ -183,7 +183,16 @@ std::string DescribeSnapshotViolation(const JsonSchema& schema,
       }
     }
   }
-  return DescribeViolation(schema, validator, doc).detail;
+  std::string detail = DescribeViolation(schema, validator, doc).detail;
+  if (keyword == "anyOf" || keyword == "oneOf" || keyword == "not") {
+    // The shapes have no field to name; the schema's description of the value says what is meant.
+    const rapidjson::Value* node = validator.GetInvalidSchemaPointer().Get(schema.source);
+    if (node != nullptr && node->IsObject() && node->HasMember("description") &&
+        (*node)["description"].IsString()) {
+      detail += std::string(" (") + (*node)["description"].GetString() + ")";
+    }
+  }
+  return detail;
 }
 
 std::string SnapshotError(std::string_view file, size_t line, std::string_view field,

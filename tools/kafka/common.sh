@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # the variables are used by the scripts that source this file
 # Shared settings for the tools/kafka scripts; sourced, never run.
 #
 # Environment (all optional):
@@ -10,7 +11,7 @@ KAFKA_TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # pom.xml is the single place that names the Kafka version.
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_TOOLS_DIR/pom.xml")
-KAFKA_HOME=${EDI_KAFKA_HOME:-$HOME/.cache/edi-audit/kafka-$KAFKA_VERSION}
+KAFKA_HOME=${EDI_KAFKA_HOME:-${HOME:?neither EDI_KAFKA_HOME nor HOME is set}/.cache/edi-audit/kafka-$KAFKA_VERSION}
 KAFKA_LIBS=$KAFKA_HOME/libs
 # Written last by fetch.sh: a libs directory without it is incomplete.
 KAFKA_LIBS_MARKER=$KAFKA_LIBS/.complete

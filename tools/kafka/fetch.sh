@@ -40,6 +40,11 @@ if ! command -v kcat >/dev/null 2>&1 && ! command -v kafkacat >/dev/null 2>&1; t
   apt_install kcat
 fi
 
+# start.sh asks the kernel for free ports through python3.
+if ! command -v python3 >/dev/null 2>&1; then
+  apt_install python3
+fi
+
 if ! command -v "$JAVA" >/dev/null 2>&1; then
   die "no java found (set JAVA_HOME or install a JDK 17+, e.g. openjdk-17-jre-headless)"
 fi

@@ -237,7 +237,8 @@ fi
 
 for ((attempt = 1; ; attempt++)); do
   if ((attempts > 1)); then
-    read -r broker_port controller_port < <(pick_ports)
+    read -r broker_port controller_port < <(pick_ports) ||
+      die "could not get free ports from the kernel"
     write_config "$broker_port" "$controller_port"
     format_storage
   fi

@@ -18,7 +18,7 @@ usage() {
   exit 2
 }
 
-dir= clean=false
+dir='' clean=false
 for arg in "$@"; do
   case $arg in
     --clean) clean=true ;;
