@@ -62,6 +62,10 @@ bool Lex(std::string_view s, std::vector<Token>* out, ParseError* error) {
     Token t;
     t.offset = i;
     if (i == s.size()) {
+      // The end is placed just after the last character written, not after trailing blanks
+      // (a block scalar's final line break), so that errors point at the line they concern.
+      size_t last = s.find_last_not_of(" \t\r\n");
+      t.offset = last == std::string_view::npos ? 0 : last + 1;
       out->push_back(t);
       return true;
     }

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <deque>
 #include <vector>
 
 namespace edi {
@@ -34,7 +35,7 @@ class ClientInterner {
   size_t size() const { return names_.size() - 1; }
 
  private:
-  std::vector<std::string> names_;
+  std::deque<std::string> names_;  // a deque: views of names stay valid as it grows
   std::unordered_map<std::string, ClientIdx> index_;
 };
 

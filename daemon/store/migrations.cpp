@@ -66,6 +66,87 @@ CREATE VIEW event_view AS
            WHERE p.event_id = e.event_id) AS parties
     FROM events e JOIN clients c USING (client_key);
 )sql",
+      // 1 -> 2: findings (shared/DETECTIONS.md, "Finding record"), one column per field.
+      R"sql(
+CREATE TABLE findings (
+  id              TEXT PRIMARY KEY,     -- 'f-' + 16 hex digits (FindingId)
+  rule            TEXT NOT NULL,
+  severity        INTEGER NOT NULL CHECK (severity BETWEEN 0 AND 4),
+                                        -- 0 info, 1 low, 2 medium, 3 high, 4 critical
+  time            INTEGER NOT NULL,     -- event time of the first occurrence, ms since the epoch
+  request_id      TEXT NOT NULL,
+  client_id       TEXT,
+  client_name     TEXT,
+  her_id          INTEGER,              -- NULL when the finding names no party
+  message_id      TEXT,
+  orgnr_parent    TEXT,
+  party_top_orgnr TEXT,
+  action          TEXT,
+  status          INTEGER NOT NULL,
+  summary         TEXT NOT NULL,
+  tags            TEXT NOT NULL DEFAULT '[]',  -- JSON array of strings
+  occurrences     INTEGER NOT NULL DEFAULT 1 CHECK (occurrences >= 1),
+  last_seen       INTEGER NOT NULL,     -- event time of the latest repeat, ms since the epoch
+  evidence        TEXT NOT NULL DEFAULT '{}',  -- JSON object
+  delivered       INTEGER NOT NULL DEFAULT 0 CHECK (delivered IN (0, 1)),  -- sent to alerts
+  repeat_key      TEXT NOT NULL         -- what repeats of it are matched on
+);
+CREATE INDEX findings_time ON findings(time);
+CREATE INDEX findings_rule_time ON findings(rule, time);
+CREATE INDEX findings_her_id_time ON findings(her_id, time);
+CREATE INDEX findings_client_time ON findings(client_id, time);
+CREATE INDEX findings_message ON findings(message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX findings_undelivered ON findings(time) WHERE delivered = 0;
+CREATE VIEW finding_view AS
+  SELECT id, rule,
+         CASE severity WHEN 0 THEN 'info' WHEN 1 THEN 'low' WHEN 2 THEN 'medium'
+                       WHEN 3 THEN 'high' WHEN 4 THEN 'critical' END AS severity,
+         strftime('%Y-%m-%dT%H:%M:%fZ', time / 1000.0, 'unixepoch') AS time,
+         request_id, client_id, client_name, her_id, message_id, orgnr_parent, party_top_orgnr,
+         action, status, summary, tags, occurrences,
+         strftime('%Y-%m-%dT%H:%M:%fZ', last_seen / 1000.0, 'unixepoch') AS last_seen,
+         evidence, delivered
+    FROM findings;
+)sql",
+      // 1 -> 2: the reconstruction state (locks, custody, ownership statistics), written in
+      // the same transaction as the events that changed it.
+      R"sql(
+CREATE TABLE state_meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE state_clients (
+  client_idx INTEGER PRIMARY KEY,    -- the index the blobs below use for a client
+  client_id  TEXT NOT NULL UNIQUE
+);
+CREATE TABLE state_locks (
+  her_id               INTEGER PRIMARY KEY,
+  holder               TEXT NOT NULL,  -- client_id holding the reservation
+  since                INTEGER NOT NULL,
+  holder_last_activity INTEGER NOT NULL,
+  denied_others        INTEGER NOT NULL,
+  stale_reported       INTEGER NOT NULL
+);
+CREATE TABLE state_messages (
+  message_id TEXT PRIMARY KEY,
+  last_seen  INTEGER NOT NULL,
+  custody    BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE state_parties (
+  her_id     INTEGER PRIMARY KEY,
+  last_touch INTEGER NOT NULL,
+  stats      BLOB NOT NULL
+);
+CREATE TABLE state_pairs (
+  client_idx INTEGER NOT NULL,
+  her_id     INTEGER NOT NULL,
+  PRIMARY KEY (client_idx, her_id)
+) WITHOUT ROWID;
+CREATE TABLE state_sweeps (
+  client_idx INTEGER PRIMARY KEY,
+  first_seen BLOB NOT NULL
+);
+)sql",
   };
   return kMigrations;
 }

@@ -14,6 +14,11 @@ KAFKA_SCRIPT_NAME=kafka-fetch
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+if (($# > 0)); then
+  echo "usage: $0" >&2
+  exit 2
+fi
+
 # Installs Debian packages when their command is missing; the scripts normally run as root
 # (CI does), sudo is only for a developer's own account.
 apt_install() {
@@ -56,8 +61,15 @@ fi
 
 [[ -n $KAFKA_VERSION ]] || die "no <kafka.version> found in $KAFKA_TOOLS_DIR/pom.xml"
 
+# The marker names what was fetched: with EDI_KAFKA_HOME set, the cache path does not
+# change with the version in pom.xml, so the marker is what tells an old cache apart.
+wanted="org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
+cached() {
+  [[ -f $KAFKA_LIBS_MARKER && $(<"$KAFKA_LIBS_MARKER") == "$wanted" ]]
+}
+
 # Fast path: nothing to do, nothing to print.
-if [[ -f $KAFKA_LIBS_MARKER ]]; then
+if cached; then
   exit 0
 fi
 
@@ -69,7 +81,7 @@ mkdir -p "$KAFKA_HOME"
 # Several test runs may start at once on a cold cache; only one of them downloads.
 exec 9>"$KAFKA_HOME/.fetch.lock"
 flock 9
-if [[ -f $KAFKA_LIBS_MARKER ]]; then
+if cached; then
   exit 0
 fi
 
@@ -86,7 +98,8 @@ if ! mvn -q -B --file "$KAFKA_TOOLS_DIR/pom.xml" \
   -DincludeScope=runtime \
   -DoutputDirectory="$staging" >"$mvn_log" 2>&1; then
   echo "--- mvn output (last 40 lines) ---" >&2
-  tail -n 40 "$mvn_log" >&2
+  # Debian's Maven writes colour escapes even in batch mode.
+  tail -n 40 "$mvn_log" | sed 's/\x1b\[[0-9;]*m//g' >&2
   die "could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its dependencies from Maven Central"
 fi
 
@@ -94,6 +107,6 @@ for jar in "kafka_2.13-$KAFKA_VERSION.jar" "kafka-tools-$KAFKA_VERSION.jar" "kaf
   [[ -f $staging/$jar ]] || die "mvn succeeded but $jar is missing from the copied jars"
 done
 
-echo "org.apache.kafka:kafka_2.13:$KAFKA_VERSION" >"$staging/.complete"
+echo "$wanted" >"$staging/.complete"
 rm -rf "$KAFKA_LIBS"
 mv "$staging" "$KAFKA_LIBS"

@@ -1,0 +1,130 @@
+#include "state/ownership.h"
+
+#include <algorithm>
+
+namespace edi {
+namespace {
+int32_t Day(EventTime t) { return static_cast<int32_t>(t / kMillisPerDay); }
+}  // namespace
+
+const ClientOnParty* PartyStats::Find(ClientIdx c) const {
+  for (const ClientOnParty& cp : clients) {
+    if (cp.client == c) return &cp;
+  }
+  return nullptr;
+}
+
+const PartyStats* OwnershipStats::Find(HerId p) const {
+  auto it = parties_.find(p);
+  return it == parties_.end() ? nullptr : &it->second;
+}
+
+ClientIdx OwnershipStats::LearnedOwner(HerId p, EventTime t) const {
+  const PartyStats* s = Find(p);
+  if (s == nullptr) return kNoClient;
+  const int32_t first_day = Day(t - options_->learn_window) + 1;
+  uint64_t total = 0, best = 0;
+  ClientIdx best_client = kNoClient;
+  for (const ClientOnParty& cp : s->clients) {
+    uint64_t n = 0;
+    for (const DayCount& d : cp.owner_actions) {
+      if (d.day >= first_day) n += d.count;
+    }
+    total += n;
+    if (n > best) {
+      best = n;
+      best_client = cp.client;
+    }
+  }
+  if (best < options_->learn_min_actions) return kNoClient;
+  if (static_cast<double>(best) < options_->learn_min_share * static_cast<double>(total)) {
+    return kNoClient;
+  }
+  return best_client;
+}
+
+uint32_t OwnershipStats::ClientsInWindow(HerId p, EventTime t) const {
+  const PartyStats* s = Find(p);
+  if (s == nullptr) return 0;
+  uint32_t n = 0;
+  for (const ClientOnParty& cp : s->clients) {
+    if (cp.last_owner_action > 0 && cp.last_owner_action > t - options_->shared_window) ++n;
+  }
+  return n;
+}
+
+bool OwnershipStats::ActiveInWindow(HerId p, ClientIdx client, EventTime t) const {
+  const PartyStats* s = Find(p);
+  if (s == nullptr) return false;
+  const ClientOnParty* cp = s->Find(client);
+  return cp != nullptr && cp->last_owner_action > 0 &&
+         cp->last_owner_action > t - options_->shared_window;
+}
+
+bool OwnershipStats::PairSeen(ClientIdx client, HerId p) const {
+  return pairs_.count(PairKey(client, p)) > 0;
+}
+
+uint32_t OwnershipStats::NewPartiesInWindow(ClientIdx client, EventTime t) const {
+  auto it = sweeps_.find(client);
+  if (it == sweeps_.end()) return 0;
+  uint32_t n = 0;
+  for (EventTime first : it->second) {
+    if (first > t - options_->sweep_window) ++n;
+  }
+  return n;
+}
+
+bool OwnershipStats::RecordSuccess(ClientIdx client, HerId p, bool owner_action, EventTime t) {
+  const bool is_new = pairs_.insert(PairKey(client, p)).second;
+  if (is_new) {
+    std::deque<EventTime>& times = sweeps_[client];
+    times.push_back(t);
+    while (!times.empty() && times.front() <= t - options_->sweep_window) times.pop_front();
+  }
+  PartyStats& s = parties_[p];
+  s.last_touch = std::max(s.last_touch, t);
+  if (!owner_action) return is_new;
+  auto it = std::find_if(s.clients.begin(), s.clients.end(),
+                         [client](const ClientOnParty& cp) { return cp.client == client; });
+  if (it == s.clients.end()) {
+    s.clients.push_back(ClientOnParty{client, 0, {}});
+    it = s.clients.end() - 1;
+  }
+  it->last_owner_action = std::max(it->last_owner_action, t);
+  const int32_t day = Day(t);
+  auto& days = it->owner_actions;
+  // Records arrive nearly in time order: the day is the last one or close to the end.
+  auto pos = std::find_if(days.rbegin(), days.rend(), [day](const DayCount& d) {
+               return d.day <= day;
+             }).base();
+  if (pos != days.begin() && (pos - 1)->day == day) {
+    ++(pos - 1)->count;
+  } else {
+    days.insert(pos, DayCount{day, 1});
+  }
+  // Drop days that no window can reach any more.
+  const int32_t oldest = Day(t - options_->learn_window);
+  while (!days.empty() && days.front().day < oldest) days.erase(days.begin());
+  return is_new;
+}
+
+void OwnershipStats::Expire(EventTime cutoff, std::vector<HerId>* expired) {
+  for (auto it = parties_.begin(); it != parties_.end();) {
+    if (it->second.last_touch < cutoff) {
+      expired->push_back(it->first);
+      it = parties_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = sweeps_.begin(); it != sweeps_.end();) {
+    if (it->second.empty() || it->second.back() < cutoff) {
+      it = sweeps_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace edi

@@ -1,0 +1,83 @@
+// Ownership statistics: per party, which clients act for it, how often, and since when —
+// enough to name the learned owner, the clients of the last days, and the pairs
+// (client, party) seen for the first time (shared/DETECTIONS.md "Owner", the posture and
+// anomaly rules).
+//
+// Counts are kept per event-time day, so "the last 14 days" means the current day and the 13
+// before it. Statistics of a party not touched for the TTL are forgotten; first-seen pairs are
+// kept (they are what "never acted for it before" means). Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/time.h"
+#include "decode/access_event.h"
+#include "state/interner.h"
+#include "state/state_options.h"
+
+namespace edi {
+
+struct DayCount {
+  int32_t day = 0;  // event time / 1 day
+  uint32_t count = 0;
+};
+
+struct ClientOnParty {
+  ClientIdx client = kNoClient;
+  EventTime last_owner_action = 0;  // last successful owner action, 0 = none
+  std::vector<DayCount> owner_actions;  // successful owner actions per day, oldest first
+};
+
+struct PartyStats {
+  EventTime last_touch = 0;
+  std::vector<ClientOnParty> clients;
+
+  const ClientOnParty* Find(ClientIdx c) const;
+};
+
+class OwnershipStats {
+ public:
+  explicit OwnershipStats(const StateOptions& options) : options_(&options) {}
+
+  const PartyStats* Find(HerId p) const;
+  // The learned owner of p at time t, or kNoClient.
+  ClientIdx LearnedOwner(HerId p, EventTime t) const;
+  // Distinct clients with a successful owner action on p within the shared window ending at t.
+  uint32_t ClientsInWindow(HerId p, EventTime t) const;
+  // Did `client` make a successful owner action on p within the shared window before t?
+  bool ActiveInWindow(HerId p, ClientIdx client, EventTime t) const;
+  bool PairSeen(ClientIdx client, HerId p) const;
+  // Parties new to `client` within the sweep window ending at t.
+  uint32_t NewPartiesInWindow(ClientIdx client, EventTime t) const;
+
+  // Records a successful call by `client` for p. Returns true when the pair is new.
+  bool RecordSuccess(ClientIdx client, HerId p, bool owner_action, EventTime t);
+
+  // Forgets party statistics untouched since `cutoff`; appends their HER-Ids to *expired.
+  void Expire(EventTime cutoff, std::vector<HerId>* expired);
+
+  // Persistence access.
+  const std::unordered_map<HerId, PartyStats>& parties() const { return parties_; }
+  void PutParty(HerId p, PartyStats s) { parties_[p] = std::move(s); }
+  void PutPair(ClientIdx c, HerId p) { pairs_.insert(PairKey(c, p)); }
+  const std::unordered_map<ClientIdx, std::deque<EventTime>>& sweeps() const { return sweeps_; }
+  void PutSweep(ClientIdx c, std::deque<EventTime> times) { sweeps_[c] = std::move(times); }
+  size_t pair_count() const { return pairs_.size(); }
+
+  static uint64_t PairKey(ClientIdx c, HerId p) {
+    return (static_cast<uint64_t>(c) << 40) ^ static_cast<uint64_t>(p);
+  }
+
+ private:
+  const StateOptions* options_;
+  std::unordered_map<HerId, PartyStats> parties_;
+  std::unordered_set<uint64_t> pairs_;
+  std::unordered_map<ClientIdx, std::deque<EventTime>> sweeps_;  // first-seen times, windowed
+};
+
+}  // namespace edi

@@ -1,0 +1,303 @@
+#include "state/state.h"
+
+#include <algorithm>
+
+namespace edi {
+namespace {
+
+// Is HER-Id p in a hyphen-separated herid claim?
+bool ClaimCovers(std::string_view claim, HerId p) {
+  size_t i = 0;
+  while (i <= claim.size()) {
+    size_t dash = claim.find('-', i);
+    if (dash == std::string_view::npos) dash = claim.size();
+    HerId v = 0;
+    for (size_t k = i; k < dash; ++k) v = v * 10 + (claim[k] - '0');
+    if (v == p) return true;
+    i = dash + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+AuditState::AuditState(const StateOptions& options, std::shared_ptr<const Registry> registry)
+    : options_(options),
+      registry_(std::move(registry)),
+      locks_(options.stale_lock_after),
+      ownership_(options_) {
+  for (const Reservation& r : registry_->reservations()) {
+    locks_.Acquire(r.her_id, clients_.Intern(r.client_id), r.since);
+    dirty_locks_.insert(r.her_id);
+  }
+}
+
+void AuditState::ResolveCustodyParties(AccessEvent* e, const MessageCustody* m) {
+  if (!e->parties_from_custody) return;
+  if (m == nullptr || !m->known) {
+    ++counters_.custody_unknown;
+    return;
+  }
+  auto add = [e](HerId p) {
+    for (const PartyRef& r : e->parties) {
+      if (r.her_id == p) return;
+    }
+    e->parties.push_back({p, PartySource::kCustody});
+  };
+  // The parties among `candidates` the client's organisation covers; all of them when it
+  // covers none, so that acting outside the organisation stays visible.
+  auto add_covered = [&](const std::vector<HerId>& candidates) {
+    size_t before = e->parties.size();
+    for (HerId p : candidates) {
+      const CommunicationParty* cp = registry_->FindParty(p);
+      if (cp != nullptr && registry_->Covers(e->client.orgnr_parent, cp->orgnr)) add(p);
+    }
+    if (e->parties.size() == before) {
+      for (HerId p : candidates) add(p);
+    }
+  };
+  switch (e->action) {
+    case Action::kDownload:
+      add_covered(m->receivers);
+      break;
+    case Action::kReadMetadata: {
+      std::vector<HerId> all = m->receivers;
+      if (m->sender > 0) all.insert(all.begin(), m->sender);
+      add_covered(all);
+      break;
+    }
+    case Action::kReadStatus:
+    case Action::kReadApprec:
+      if (m->sender > 0) add(m->sender);
+      break;
+    default:
+      break;
+  }
+  if (e->parties.empty()) ++counters_.custody_unknown;
+}
+
+void AuditState::FillPartyFacts(const AccessEvent& e, ClientIdx client, PartyFacts* f) {
+  const HerId p = f->her_id;
+  f->party = registry_->FindParty(p);
+  if (f->party != nullptr && !f->party->orgnr.empty()) {
+    f->org_covered = registry_->Covers(e.client.orgnr_parent, f->party->orgnr);
+  }
+  if (e.client.her_id_claim && *e.client.her_id_claim != "0") {
+    f->in_herid_claim = ClaimCovers(*e.client.her_id_claim, p);
+  }
+  if (const Lock* l = locks_.Find(p)) {
+    f->lock_holder = clients_.Name(l->holder);
+    f->lock_since = l->since;
+    f->lock_holder_last_activity = l->holder_last_activity;
+    f->lock_denied_others = l->denied_others;
+    f->owner = f->lock_holder;
+    f->owner_source = "lock";
+  }
+  if (const std::string* declared = registry_->DeclaredOwner(p)) {
+    f->declared_owner = *declared;
+    if (f->owner.empty()) {
+      f->owner = f->declared_owner;
+      f->owner_source = "declared";
+    }
+  }
+  if (const ClientIdx learned = ownership_.LearnedOwner(p, e.time); learned != kNoClient) {
+    f->learned_owner = clients_.Name(learned);
+    if (f->owner.empty()) {
+      f->owner = f->learned_owner;
+      f->owner_source = "learned";
+    }
+  }
+  if (f->owner.empty()) ++counters_.no_owner;
+  if (e.action == Action::kConfigDelete) {
+    f->lock_op = false;
+  } else if (e.action == Action::kConfigWrite) {
+    for (const MshConfiguration& c : e.configurations) {
+      if (c.her_id == p && c.client_locked) f->lock_op = *c.client_locked;
+    }
+  }
+  // Windowed statistics as they will be once this call is counted.
+  const bool success = e.Succeeded();
+  f->pair_new = success && !ownership_.PairSeen(client, p);
+  f->client_new_parties = ownership_.NewPartiesInWindow(client, e.time) + (f->pair_new ? 1 : 0);
+  const bool counts = success && IsOwnerAction(e.action);
+  const bool active = ownership_.ActiveInWindow(p, client, e.time);
+  f->client_new_on_party = counts && !active;
+  f->party_clients = ownership_.ClientsInWindow(p, e.time) + (f->client_new_on_party ? 1 : 0);
+}
+
+void AuditState::FillMessageFacts(const MessageCustody* m, ClientIdx client, PartyFacts* f) {
+  f->has_message = true;
+  if (m == nullptr) return;
+  f->custody_known = m->known;
+  f->is_apprec = m->is_apprec;
+  f->receiver_count = static_cast<uint32_t>(m->receivers.size());
+  if (m->sender_client != kNoClient) f->sender_client = clients_.Name(m->sender_client);
+  f->sender_her_id = m->sender;
+  if (!f->has_party) return;
+  const HerId p = f->her_id;
+  f->is_receiver = m->IsReceiver(p);
+  f->downloaded_by_client = m->Did(CustodyActKind::kDownload, p, client);
+  ClientIdx other = kNoClient;
+  f->downloaded_by_other = m->DidOther(CustodyActKind::kDownload, p, client, &other);
+  if (f->downloaded_by_other) f->other_downloader = clients_.Name(other);
+  f->marked_by_other = m->DidOther(CustodyActKind::kMarkDownloaded, p, client, nullptr);
+  f->apprec_by_other = m->DidOther(CustodyActKind::kApprec, p, client, nullptr);
+}
+
+void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
+  ++counters_.events;
+  if (first_time_ == 0 || e->time < first_time_) first_time_ = e->time;
+  max_time_ = std::max(max_time_, e->time);
+  const bool learning_complete = max_time_ - first_time_ >= options_.learning_period;
+
+  // Locks whose holder went quiet for too long, as of the newest event time.
+  std::vector<HerId> stale;
+  locks_.CollectStale(max_time_, &stale);
+  for (HerId p : stale) {
+    const Lock* l = locks_.Find(p);
+    PartyFacts f;
+    f.trigger = Trigger::kLockInactive;
+    f.event = e;
+    f.client_id = clients_.Name(l->holder);
+    if (const ClientInfo* ci = registry_->FindClient(f.client_id)) f.client_name = ci->client_name;
+    f.learning_complete = learning_complete;
+    f.has_party = true;
+    f.her_id = p;
+    FillPartyFacts(*e, l->holder, &f);
+    facts->push_back(f);
+    dirty_locks_.insert(p);
+    ++counters_.stale_locks;
+  }
+
+  const ClientIdx client = clients_.Intern(e->client.client_id);
+  MessageKey key;
+  const bool has_key = !e->message_id.empty() && MessageKey::Parse(e->message_id, &key);
+  MessageCustody* m = nullptr;
+  if (has_key) {
+    m = custody_.Find(key);
+    if (e->message) {  // the gateway's own metadata: custody is known from here on
+      m = &custody_.Touch(key, e->time);
+      custody_.Learn(*m, kNoClient, e->message->sender_her_id, e->message->receiver_her_ids,
+                     e->message->is_apprec);
+      dirty_messages_.insert(key);
+    }
+  }
+  ResolveCustodyParties(e, m);
+
+  const size_t n = std::max<size_t>(e->parties.size(), 1);
+  for (size_t i = 0; i < n; ++i) {
+    PartyFacts f;
+    f.event = e;
+    f.client_id = e->client.client_id;
+    f.client_name = e->client.client_name;
+    f.learning_complete = learning_complete;
+    if (i < e->parties.size()) {
+      f.has_party = true;
+      f.her_id = e->parties[i].her_id;
+      f.source = e->parties[i].source;
+      FillPartyFacts(*e, client, &f);
+    }
+    if (has_key && e->action != Action::kSend) FillMessageFacts(m, client, &f);
+    facts->push_back(f);
+  }
+  Apply(*e, client, has_key ? &key : nullptr);
+  MaybeExpire();
+}
+
+void AuditState::ApplyConfiguration(const AccessEvent& e, ClientIdx client) {
+  if (e.action == Action::kConfigDelete) {
+    for (const PartyRef& p : e.parties) {
+      if (locks_.Release(p.her_id)) ++counters_.locks_released;
+      dirty_locks_.insert(p.her_id);
+    }
+    return;
+  }
+  for (const MshConfiguration& c : e.configurations) {
+    if (!c.client_locked) continue;
+    if (*c.client_locked) {
+      locks_.Acquire(c.her_id, client, e.time);
+      ++counters_.locks_taken;
+    } else if (locks_.Release(c.her_id)) {
+      ++counters_.locks_released;
+    }
+    dirty_locks_.insert(c.her_id);
+  }
+}
+
+void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey* key) {
+  const bool success = e.Succeeded();
+  for (const PartyRef& p : e.parties) {
+    if (locks_.Find(p.her_id) != nullptr) {
+      locks_.OnCall(p.her_id, client, e.Denied(), e.time);
+      dirty_locks_.insert(p.her_id);
+    }
+  }
+  if (!success) return;
+  if (e.action == Action::kConfigWrite || e.action == Action::kConfigDelete) {
+    ApplyConfiguration(e, client);
+  }
+  const bool owner_action = IsOwnerAction(e.action);
+  for (const PartyRef& p : e.parties) {
+    if (ownership_.RecordSuccess(client, p.her_id, owner_action, e.time)) {
+      new_pairs_.emplace_back(client, p.her_id);
+      dirty_sweeps_.insert(client);
+    }
+    dirty_parties_.insert(p.her_id);
+  }
+  // Custody.
+  for (const MessageInfo& polled : e.polled) {
+    MessageKey pk;
+    if (!MessageKey::Parse(polled.id, &pk)) continue;
+    MessageCustody& pm = custody_.Touch(pk, e.time);
+    custody_.Learn(pm, kNoClient, polled.sender_her_id, polled.receiver_her_ids, polled.is_apprec);
+    dirty_messages_.insert(pk);
+  }
+  if (key == nullptr) return;
+  CustodyActKind kind;
+  switch (e.action) {
+    case Action::kSend: {
+      MessageCustody& sm = custody_.Touch(*key, e.time);
+      custody_.Learn(sm, client, e.sender_her_id, e.receiver_her_ids, false);
+      dirty_messages_.insert(*key);
+      return;
+    }
+    case Action::kDownload:
+      kind = CustodyActKind::kDownload;
+      break;
+    case Action::kMarkDownloaded:
+      kind = CustodyActKind::kMarkDownloaded;
+      break;
+    case Action::kApprecSend:
+      kind = CustodyActKind::kApprec;
+      break;
+    default:
+      if (MessageCustody* mm = custody_.Find(*key)) {
+        mm->last_seen = std::max(mm->last_seen, e.time);
+        dirty_messages_.insert(*key);
+      }
+      return;
+  }
+  MessageCustody& mm = custody_.Touch(*key, e.time);
+  if (e.parties.empty()) {
+    mm.acts.push_back({client, kind, 0, e.time});  // receiver unknown
+  }
+  for (const PartyRef& p : e.parties) mm.acts.push_back({client, kind, p.her_id, e.time});
+  dirty_messages_.insert(*key);
+}
+
+void AuditState::MaybeExpire() {
+  // Once per hour of event time is plenty for a TTL measured in days.
+  if (max_time_ - last_expiry_ < kMillisPerHour) return;
+  last_expiry_ = max_time_;
+  const EventTime cutoff = max_time_ - options_.ttl;
+  std::vector<MessageKey> messages;
+  custody_.Expire(cutoff, &messages);
+  counters_.expired_messages += messages.size();
+  for (const MessageKey& k : messages) dirty_messages_.insert(k);
+  std::vector<HerId> parties;
+  ownership_.Expire(cutoff, &parties);
+  counters_.expired_parties += parties.size();
+  for (HerId p : parties) dirty_parties_.insert(p);
+}
+
+}  // namespace edi

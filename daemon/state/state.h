@@ -1,0 +1,94 @@
+// AuditState: the reconstruction stage. From access-log records alone (plus the reference
+// snapshots) it rebuilds who acted for whom: locks, message custody, ownership statistics —
+// and hands the rules one PartyFacts per (event, party) as things stood just before the event.
+//
+// Event time only: every window and TTL uses record timestamps, so a replay gives the same
+// facts. Records a few minutes out of order are fine: custody and statistics merge by content,
+// and windows are measured against the newest time seen.
+//
+// Persistence: every change is tracked per batch and written by SaveBatch into the batch's
+// SQLite transaction; Load restores it, so a restart yields the same facts as one run.
+// Not thread-safe: one pipeline thread owns it.
+#pragma once
+
+#include <memory>
+#include <unordered_set>
+#include <vector>
+
+#include "common/status.h"
+#include "registry/registry.h"
+#include "state/custody.h"
+#include "state/facts.h"
+#include "state/interner.h"
+#include "state/locks.h"
+#include "state/ownership.h"
+#include "state/state_options.h"
+
+struct sqlite3;
+
+namespace edi {
+
+struct StateCounters {
+  uint64_t events = 0;
+  uint64_t custody_unknown = 0;     // calls whose parties or facts needed unknown custody
+  uint64_t no_owner = 0;            // party evaluations with no owner (owner rules silent)
+  uint64_t locks_taken = 0;
+  uint64_t locks_released = 0;
+  uint64_t stale_locks = 0;
+  uint64_t expired_messages = 0;
+  uint64_t expired_parties = 0;
+};
+
+class AuditState {
+ public:
+  AuditState(const StateOptions& options, std::shared_ptr<const Registry> registry);
+
+  // Fills the parties a route leaves "from custody", appends one PartyFacts per party (one
+  // without a party when the call names none) and one per lock that turned stale at this
+  // event's time, then applies the event to the state. The facts stay valid until the next call.
+  void Observe(AccessEvent* e, std::vector<PartyFacts>* facts);
+
+  // Writes what changed since the last SaveBatch into `db` (inside the caller's transaction).
+  Status SaveBatch(sqlite3* db);
+  // Forgets unsaved changes tracking (after a rolled-back batch the caller must Load again).
+  Status Load(sqlite3* db);
+
+  void set_registry(std::shared_ptr<const Registry> r) { registry_ = std::move(r); }
+  const StateCounters& counters() const { return counters_; }
+  const StateOptions& options() const { return options_; }
+  const CustodyTable& custody() const { return custody_; }
+  const LockTable& locks() const { return locks_; }
+  const OwnershipStats& ownership() const { return ownership_; }
+  const ClientInterner& clients() const { return clients_; }
+  EventTime first_time() const { return first_time_; }
+  EventTime max_time() const { return max_time_; }
+
+ private:
+  friend class StatePersistence;
+  void ResolveCustodyParties(AccessEvent* e, const MessageCustody* m);
+  void FillPartyFacts(const AccessEvent& e, ClientIdx client, PartyFacts* f);
+  void FillMessageFacts(const MessageCustody* m, ClientIdx client, PartyFacts* f);
+  void Apply(const AccessEvent& e, ClientIdx client, const MessageKey* key);
+  void ApplyConfiguration(const AccessEvent& e, ClientIdx client);
+  void MaybeExpire();
+
+  StateOptions options_;
+  std::shared_ptr<const Registry> registry_;
+  ClientInterner clients_;
+  CustodyTable custody_;
+  LockTable locks_;
+  OwnershipStats ownership_;
+  StateCounters counters_;
+  EventTime first_time_ = 0;
+  EventTime max_time_ = 0;
+  EventTime last_expiry_ = 0;
+
+  // Changes since the last SaveBatch.
+  std::unordered_set<MessageKey, MessageKeyHash> dirty_messages_;
+  std::unordered_set<HerId> dirty_parties_, dirty_locks_;
+  std::unordered_set<ClientIdx> dirty_sweeps_;
+  std::vector<std::pair<ClientIdx, HerId>> new_pairs_;
+  size_t saved_clients_ = 0;
+};
+
+}  // namespace edi
