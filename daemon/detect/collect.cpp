@@ -123,8 +123,10 @@ bool ItemReader::ReadOverride(std::string_view name_key,
     return false;
   }
   bool ok = true;
+  std::vector<std::string> named;
   for (auto it = ov.begin(); it != ov.end(); ++it) {
     const std::string key = it->first.Scalar();
+    named.push_back(key);
     const YAML::Node& mode = it->second;
     const std::pair<std::string_view, bool>* rule = nullptr;
     for (const auto& a : allowed) rule = a.first == key ? &a : rule;
@@ -153,7 +155,9 @@ bool ItemReader::ReadOverride(std::string_view name_key,
     const std::string& key = it->first.Scalar();
     bool is_known = false;
     for (std::string_view k : known) is_known = is_known || k == key;
-    if (key == name_key || key == "override" || !is_known || out->contains(key)) continue;
+    bool is_named = false;
+    for (const std::string& n : named) is_named = is_named || n == key;
+    if (key == name_key || key == "override" || !is_known || is_named) continue;
     bool overridable = false;
     for (const auto& a : allowed) overridable = overridable || a.first == key;
     Report(LoadCode::kBadOverride, PosOf(it->first),

@@ -270,8 +270,11 @@ void DefineRule(const ItemReader& item, const Scalar& id, Collection* c) {
   ok = item.Text("desc", true, &desc) && ok;
   r.desc = desc.text;
   SourceText cond;
-  ok = item.Source("condition", item.label() + " condition", &cond) && ok;
-  r.condition.push_back(std::move(cond));
+  if (item.Source("condition", item.label() + " condition", &cond)) {
+    r.condition.push_back(std::move(cond));
+  } else {
+    ok = false;
+  }
   if (item.Has("severity")) {
     ok = ReadSeverity(item, &r.severity_cases, &r.severity) && ok;
   } else {

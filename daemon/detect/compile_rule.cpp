@@ -49,10 +49,9 @@ std::shared_ptr<const RuleSet> Compiler::Run() {
   std::vector<RuleInfo> infos;
   auto impl = std::make_unique<RuleSet::Impl>();
   for (const RuleDef& rule : c_.rules) {
-    if (rule.broken) continue;  // its definition errors are reported; the load fails
     CompiledRule compiled;
     RuleInfo info;
-    if (!CompileRule(rule, &compiled, &info)) continue;
+    if (!CompileRule(rule, &compiled, &info) || rule.broken) continue;
     infos.push_back(std::move(info));
     impl->rules.push_back(std::move(compiled));
   }
@@ -69,7 +68,7 @@ bool Compiler::CompileRule(const RuleDef& rule, CompiledRule* out, RuleInfo* inf
   for (size_t i = 0; i < rule.condition.size(); ++i) {
     ok = Parse(rule.condition[i], &condition[i]) && ok;
   }
-  if (ok) {
+  if (ok && !condition.empty()) {
     std::optional<uint32_t> root = CompileTexts(condition, &out->program);
     ok = root.has_value();
     out->condition = root.value_or(0);

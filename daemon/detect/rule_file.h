@@ -116,7 +116,9 @@ struct RuleDef {
   bool defined_disabled = false;  // the defining item said `enabled: false`
   std::vector<Scalar> suppress;
   std::vector<ExceptionDef> exceptions;
-  bool broken = false;  // its definition had errors (reported); kept so overrides still apply
+  // Its definition had errors (reported). It is kept, so that overrides of it do not add
+  // errors, and compiled as far as it goes, so that every error is reported in one load.
+  bool broken = false;
 };
 
 struct Collection {

@@ -118,7 +118,9 @@ void AuditState::FillPartyFacts(const AccessEvent& e, ClientIdx client, PartyFac
   // Windowed statistics as they will be once this call is counted.
   const bool success = e.Succeeded();
   f->pair_new = success && !ownership_.PairSeen(client, p);
-  f->client_new_parties = ownership_.NewPartiesInWindow(client, e.time) + (f->pair_new ? 1 : 0);
+  // Parties earlier in the same call count too: a poll for 20 new parties is a sweep.
+  if (f->pair_new) ++new_pairs_in_call_;
+  f->client_new_parties = ownership_.NewPartiesInWindow(client, e.time) + new_pairs_in_call_;
   const bool counts = success && IsOwnerAction(e.action);
   const bool active = ownership_.ActiveInWindow(p, client, e.time);
   f->client_new_on_party = counts && !active;
@@ -183,6 +185,7 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
     }
   }
   ResolveCustodyParties(e, m);
+  new_pairs_in_call_ = 0;
 
   const size_t n = std::max<size_t>(e->parties.size(), 1);
   for (size_t i = 0; i < n; ++i) {

@@ -82,6 +82,7 @@ class AuditState {
   EventTime first_time_ = 0;
   EventTime max_time_ = 0;
   EventTime last_expiry_ = 0;
+  uint32_t new_pairs_in_call_ = 0;
 
   // Changes since the last SaveBatch.
   std::unordered_set<MessageKey, MessageKeyHash> dirty_messages_;

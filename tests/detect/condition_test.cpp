@@ -10,8 +10,8 @@
 namespace edi {
 namespace {
 
-using testing::FakeFields;
-using testing::Holds;
+using rules_test::FakeFields;
+using rules_test::Holds;
 
 // Three bool fields to play a, b and c.
 FakeFields Abc(bool a, bool b, bool c) {
@@ -114,25 +114,25 @@ TEST(RuleConditions, InExpandsNamedListsAlongsideLiterals) {
 }
 
 TEST(RuleConditions, MacrosNestAndCanBeUsedBeforeTheirDefinition) {
-  const std::string rules = testing::OneRule(
+  const std::string rules = rules_test::OneRule(
       "owner_action and not by_owner",
       "- macro: owner_action\n  condition: succeeded and evt.action in (owner_actions)\n"
       "- macro: by_owner\n  condition: party.owner = client.id\n"
       "- macro: succeeded\n  condition: evt.status >= 200 and evt.status < 300\n"
       "- list: owner_actions\n  items: [send, download]\n");
-  LoadResult result = testing::LoadOne(rules);
+  LoadResult result = rules_test::LoadOne(rules);
   ASSERT_TRUE(result.ok()) << result.ToString();
   EXPECT_EQ(result.warning_count(), 0u) << result.ToString();
   FakeFields foreign;
   foreign.Str("evt.action", "send").Int("evt.status", 201).Str("party.owner", "a").Str(
       "client.id", "b");
-  EXPECT_EQ(testing::FiredIds(*result.rules, foreign).size(), 1u);
+  EXPECT_EQ(rules_test::FiredIds(*result.rules, foreign).size(), 1u);
   FakeFields own = foreign;
   own.Str("client.id", "a");
-  EXPECT_TRUE(testing::FiredIds(*result.rules, own).empty());
+  EXPECT_TRUE(rules_test::FiredIds(*result.rules, own).empty());
   FakeFields denied = foreign;
   denied.Int("evt.status", 403);
-  EXPECT_TRUE(testing::FiredIds(*result.rules, denied).empty());
+  EXPECT_TRUE(rules_test::FiredIds(*result.rules, denied).empty());
 }
 
 TEST(RuleConditions, FieldsCompareWithFields) {

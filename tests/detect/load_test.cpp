@@ -10,8 +10,8 @@
 namespace edi {
 namespace {
 
-using testing::LoadOne;
-using testing::OneRule;
+using rules_test::LoadOne;
+using rules_test::OneRule;
 
 // The issue with `code`; fails the test when there is none.
 LoadIssue IssueWith(const LoadResult& result, LoadCode code) {
@@ -207,7 +207,7 @@ TEST(RuleLoading, AFileNeedingANewerEngineIsRefused) {
 TEST(RuleLoading, DefiningARuleTwiceIsAnErrorNamingTheFirstDefinition) {
   LoadResult result = LoadRulesFromStrings(
       {{"a.yaml", OneRule("evt.success")}, {"b.yaml", OneRule("party.locked")}},
-      testing::TestCatalog());
+      rules_test::TestCatalog());
   LoadIssue issue = IssueWith(result, LoadCode::kDuplicateRule);
   ExpectAt(issue, "b.yaml", 1, 3);
   EXPECT_NE(issue.message.find("a.yaml:1"), std::string::npos) << issue.message;
@@ -271,7 +271,7 @@ TEST(RuleLoading, EveryErrorIsReportedNotOnlyTheFirst) {
 }
 
 TEST(RuleLoading, AnUnreadableFileIsAnIoErrorNamingIt) {
-  LoadResult result = LoadRules({"/nonexistent/edi-rules.yaml"}, testing::TestCatalog());
+  LoadResult result = LoadRules({"/nonexistent/edi-rules.yaml"}, rules_test::TestCatalog());
   EXPECT_FALSE(result.ok());
   LoadIssue issue = IssueWith(result, LoadCode::kIO);
   EXPECT_EQ(issue.file, "/nonexistent/edi-rules.yaml");

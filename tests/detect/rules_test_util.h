@@ -12,7 +12,7 @@
 #include "detect/rules.h"
 #include "state/field.h"
 
-namespace edi::testing {
+namespace edi::rules_test {
 
 inline const FieldCatalog& TestCatalog() {
   static const FieldCatalog catalog({
@@ -97,4 +97,4 @@ inline bool Holds(const std::string& condition, const FieldSource& fields,
   return !Evaluate(*result.rules, fields).empty();
 }
 
-}  // namespace edi::testing
+}  // namespace edi::rules_test

@@ -1,0 +1,133 @@
+// The JSON forms of a finding: `json`, `jsonl` and the alerts-topic payload.
+#include <rapidjson/document.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+
+#include "report/formats.h"
+#include "report/report.h"
+
+namespace edi {
+namespace {
+
+template <typename W>
+void String(W& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+template <typename W>
+void StringOrNull(W& w, std::string_view s) {
+  if (s.empty()) {
+    w.Null();
+  } else {
+    String(w, s);
+  }
+}
+
+template <typename W>
+void Evidence(W& w, const std::string& evidence) {
+  rapidjson::Document doc;
+  if (evidence.empty()) {
+    doc.SetObject();
+  } else {
+    doc.Parse(evidence.data(), evidence.size());
+  }
+  if (!doc.HasParseError() && doc.IsObject()) {
+    doc.Accept(w);
+    return;
+  }
+  w.StartObject();
+  w.Key("text");
+  String(w, evidence);
+  w.EndObject();
+}
+
+// The key order is the record's order in shared/DETECTIONS.md.
+template <typename W>
+void WriteFinding(W& w, const Finding& f) {
+  w.StartObject();
+  w.Key("id");
+  String(w, f.id);
+  w.Key("rule");
+  String(w, f.rule);
+  w.Key("severity");
+  String(w, SeverityName(f.severity));
+  w.Key("time");
+  String(w, FormatRfc3339(f.time));
+  w.Key("requestId");
+  String(w, f.request_id);
+  w.Key("clientId");
+  String(w, f.client_id);
+  w.Key("clientName");
+  StringOrNull(w, f.client_name);
+  w.Key("herId");
+  if (f.her_id != 0) {
+    w.Int64(f.her_id);
+  } else {
+    w.Null();
+  }
+  w.Key("messageId");
+  StringOrNull(w, f.message_id);
+  w.Key("orgnrParent");
+  StringOrNull(w, f.orgnr_parent);
+  w.Key("partyTopOrgnr");
+  StringOrNull(w, f.party_top_orgnr);
+  w.Key("action");
+  StringOrNull(w, f.action);
+  w.Key("status");
+  w.Int(f.status);
+  w.Key("summary");
+  String(w, f.summary);
+  w.Key("tags");
+  w.StartArray();
+  for (const std::string& t : f.tags) String(w, t);
+  w.EndArray();
+  w.Key("occurrences");
+  w.Uint64(f.occurrences);
+  w.Key("lastSeen");
+  String(w, FormatRfc3339(std::max(f.last_seen, f.time)));
+  w.Key("evidence");
+  Evidence(w, f.evidence);
+  w.EndObject();
+}
+
+}  // namespace
+
+std::string EvidenceJson(const std::string& evidence) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  Evidence(w, evidence);
+  return {sb.GetString(), sb.GetSize()};
+}
+
+std::string FindingToJson(const Finding& f) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  WriteFinding(w, f);
+  return {sb.GetString(), sb.GetSize()};
+}
+
+std::string FormatFindingsJson(std::span<const Finding> findings) {
+  rapidjson::StringBuffer sb;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(sb);
+  w.SetIndent(' ', 2);
+  w.StartArray();
+  for (const Finding& f : findings) WriteFinding(w, f);
+  w.EndArray();
+  std::string out(sb.GetString(), sb.GetSize());
+  out += '\n';
+  return out;
+}
+
+std::string FormatFindingsJsonl(std::span<const Finding> findings) {
+  std::string out;
+  for (const Finding& f : findings) {
+    out += FindingToJson(f);
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace edi

@@ -1,0 +1,128 @@
+#include "state_fixture.h"
+
+namespace edi::testing {
+namespace {
+
+std::string PolledMsg(const char* id, int64_t sender, int64_t receiver) {
+  return std::string(R"({"id":")") + id + R"(","senderHerId":)" + std::to_string(sender) +
+         R"(,"receiverHerId":)" + std::to_string(receiver) + "}";
+}
+
+TEST_F(StateTest, ADownloadFillsItsPartiesFromTheSendTheClientsOrganisationCovers) {
+  Feed(Send("hospital", 201, "101,201", kM1, 0));
+  Rec d = Download("a", kM1, 1);
+  Feed(d);
+  ASSERT_EQ(events_.back()->parties.size(), 1u);  // 201 is in the other municipality
+  EXPECT_EQ(events_.back()->parties[0].her_id, 101);
+  EXPECT_EQ(events_.back()->parties[0].source, PartySource::kCustody);
+}
+
+TEST_F(StateTest, ADownloadOutsideTheClientsOrganisationNamesAllReceiversSoItStaysVisible) {
+  Feed(Send("hospital", 103, "201", kM1, 0));
+  const PartyFacts& f = Feed(Download("a", kM1, 1));
+  EXPECT_EQ(Field(f, "party.her_id"), "201");
+  EXPECT_EQ(Field(f, "party.org_covered"), "false");
+}
+
+TEST_F(StateTest, ADownloadOfAMessageSeenOnlyInAPollResponseKnowsItsReceiver) {
+  Feed(Poll("a", 101, 0, PolledMsg(kM1, 201, 101)));
+  const PartyFacts& f = Feed(Download("a", kM1, 1));
+  EXPECT_EQ(Field(f, "party.her_id"), "101");
+  EXPECT_EQ(Field(f, "msg.custody_known"), "true");
+  EXPECT_EQ(Field(f, "msg.sender_her_id"), "201");
+}
+
+TEST_F(StateTest, UnknownCustodyLeavesThePartyUnknownAndIsCounted) {
+  const PartyFacts& f = Feed(Download("a", kM1, 0));
+  EXPECT_EQ(Field(f, "party.her_id"), "<absent>");
+  EXPECT_EQ(Field(f, "msg.custody_known"), "false");
+  EXPECT_EQ(Field(f, "msg.downloaded_by_any"), "<absent>");
+  EXPECT_EQ(state_->counters().custody_unknown, 1u);
+  const PartyFacts& g = Feed(Mark("a", kM1, 101, 1));
+  EXPECT_EQ(Field(g, "msg.custody_known"), "false");
+  EXPECT_EQ(Field(g, "msg.is_receiver"), "<absent>");
+}
+
+TEST_F(StateTest, AMessageBlockMakesCustodyKnown) {
+  Rec d = Download("a", kM1, 0);
+  d.message = std::string(R"({"id":")") + kM1 + R"(","senderHerId":201,"receiverHerIds":[102]})";
+  const PartyFacts& f = Feed(d);
+  EXPECT_EQ(Field(f, "msg.custody_known"), "true");
+  EXPECT_EQ(Field(f, "party.her_id"), "102");
+}
+
+TEST_F(StateTest, MarkingDownloadedRemembersWhoDownloadedForWhichReceiver) {
+  Feed(Send("hospital", 201, "101,102", kM1, 0));
+  Feed(Download("a", kM1, 1));  // for 101 and 102
+  const PartyFacts& mine = Feed(Mark("a", kM1, 101, 2));
+  EXPECT_EQ(Field(mine, "msg.downloaded_by_client"), "true");
+  EXPECT_EQ(Field(mine, "msg.downloaded_by_other"), "false");
+  const PartyFacts& theirs = Feed(Mark("b", kM1, 102, 3));
+  EXPECT_EQ(Field(theirs, "msg.downloaded_by_client"), "false");
+  EXPECT_EQ(Field(theirs, "msg.downloaded_by_other"), "true");
+  EXPECT_EQ(Field(theirs, "msg.other_downloader"), "a");
+  EXPECT_EQ(Field(theirs, "msg.is_receiver"), "true");
+}
+
+TEST_F(StateTest, AMarkWithoutAnyDownloadIsVisible) {
+  Feed(Send("hospital", 201, "101", kM1, 0));
+  const PartyFacts& f = Feed(Mark("a", kM1, 101, 1));
+  EXPECT_EQ(Field(f, "msg.downloaded_by_any"), "false");
+}
+
+TEST_F(StateTest, MultiReceiverMessagesKeepCustodyPerReceiver) {
+  Feed(Send("hospital", 201, "101,103", kM1, 0));
+  Rec d = Download("gp", kM1, 1);
+  d.org = "900000001";
+  Feed(d);  // covers both 101 and 103 (same municipality)
+  EXPECT_EQ(events_.back()->parties.size(), 2u);
+  const PartyFacts& f = Feed(Mark("a", kM1, 103, 2));
+  EXPECT_EQ(Field(f, "msg.downloaded_by_other"), "true");
+  EXPECT_EQ(Field(f, "msg.receiver_count"), "2");
+}
+
+TEST_F(StateTest, V2RoutesFeedTheSameCustodyAsV3) {
+  Rec send = Send("v2client", 101, "201", kM1, 0);
+  send.api = "2";
+  send.path = "/Messages";
+  Feed(send);
+  Rec status;
+  status.client = "v2client";
+  status.api = "2";
+  status.path = std::string("/Messages/") + kM1 + "/apprec";
+  status.minute = 1;
+  const PartyFacts& f = Feed(status);
+  EXPECT_EQ(Field(f, "evt.action"), "read_apprec");
+  EXPECT_EQ(Field(f, "party.her_id"), "101");  // the sender, from custody
+  EXPECT_EQ(Field(f, "msg.sender_client"), "v2client");
+  Rec read;
+  read.client = "b";
+  read.api = "2";
+  read.method = "PUT";
+  read.path = std::string("/Messages/") + kM1 + "/read/201";
+  read.minute = 2;
+  const PartyFacts& g = Feed(read);
+  EXPECT_EQ(Field(g, "msg.is_receiver"), "true");
+  EXPECT_EQ(Field(g, "msg.downloaded_by_any"), "false");
+}
+
+TEST_F(StateTest, CustodyUntouchedForTheTtlIsForgotten) {
+  Feed(Send("hospital", 201, "101", kM1, 0));
+  EXPECT_EQ(state_->custody().size(), 1u);
+  Feed(Poll("a", 101, 31 * 24 * 60));
+  EXPECT_EQ(state_->custody().size(), 0u);
+  EXPECT_EQ(state_->counters().expired_messages, 1u);
+  const PartyFacts& f = Feed(Mark("a", kM1, 101, 31 * 24 * 60 + 1));
+  EXPECT_EQ(Field(f, "msg.custody_known"), "false");
+}
+
+TEST_F(StateTest, RecordsAFewMinutesOutOfOrderStillBuildCustody) {
+  Feed(Download("a", kM1, 10));  // arrives before the send that happened earlier
+  Feed(Send("hospital", 201, "101", kM1, 8));
+  const PartyFacts& f = Feed(Mark("a", kM1, 101, 11));
+  EXPECT_EQ(Field(f, "msg.custody_known"), "true");
+  EXPECT_EQ(Field(f, "msg.downloaded_by_client"), "true");  // unknown-receiver download counts
+}
+
+}  // namespace
+}  // namespace edi::testing

@@ -1,0 +1,107 @@
+#include "state_fixture.h"
+
+namespace edi::testing {
+namespace {
+
+TEST_F(StateTest, ALockTakenWithClientLockedTrueNamesItsHolderAndOwner) {
+  Feed(Lock("a", 101, true, 0));
+  const PartyFacts& f = Feed(Poll("b", 101, 5));
+  EXPECT_EQ(Field(f, "party.locked"), "true");
+  EXPECT_EQ(Field(f, "party.lock_holder"), "a");
+  EXPECT_EQ(Field(f, "party.owner"), "a");
+  EXPECT_EQ(Field(f, "party.owner_source"), "lock");
+  EXPECT_EQ(Field(f, "party.lock_holder_is_client"), "false");
+  EXPECT_EQ(Field(f, "party.owner_is_client"), "false");
+}
+
+TEST_F(StateTest, TheLockingCallItselfSeesTheStateBeforeIt) {
+  const PartyFacts& f = Feed(Lock("a", 101, true, 0));
+  EXPECT_EQ(Field(f, "party.locked"), "false");
+  EXPECT_EQ(Field(f, "cfg.lock_op"), "lock");
+}
+
+TEST_F(StateTest, ALockReplacedByAnotherClientIsSeenAsATakeoverThenHeldByTheNewClient) {
+  Feed(Lock("a", 101, true, 0));
+  const PartyFacts& f = Feed(Lock("b", 101, true, 10));
+  EXPECT_EQ(Field(f, "party.lock_holder"), "a");
+  EXPECT_EQ(Field(f, "cfg.lock_op"), "lock");
+  EXPECT_EQ(Field(f, "party.lock_holder_is_client"), "false");
+  const PartyFacts& g = Feed(Poll("c", 101, 20));
+  EXPECT_EQ(Field(g, "party.lock_holder"), "b");
+}
+
+TEST_F(StateTest, ALockReleasedByItsHolderLeavesThePartyUnlocked) {
+  Feed(Lock("a", 101, true, 0));
+  const PartyFacts& f = Feed(Lock("a", 101, false, 10));
+  EXPECT_EQ(Field(f, "cfg.lock_op"), "unlock");
+  EXPECT_EQ(Field(f, "party.lock_holder_is_client"), "true");
+  EXPECT_EQ(Field(Feed(Poll("b", 101, 20)), "party.locked"), "false");
+}
+
+TEST_F(StateTest, ALockReleasedByAnotherClientWithDeleteIsGone) {
+  Feed(Lock("a", 101, true, 0));
+  Rec del;
+  del.client = "b";
+  del.method = "DELETE";
+  del.path = "/mshconfigurations";
+  del.query = "HerIds=101";
+  del.minute = 5;
+  const PartyFacts& f = Feed(del);
+  EXPECT_EQ(Field(f, "cfg.lock_op"), "unlock");
+  EXPECT_EQ(Field(f, "party.lock_holder"), "a");
+  EXPECT_EQ(Field(Feed(Poll("c", 101, 6)), "party.locked"), "false");
+}
+
+TEST_F(StateTest, ADeniedLockAttemptChangesNothingButIsCounted) {
+  Feed(Lock("a", 101, true, 0));
+  Feed(Lock("b", 101, true, 1, 423));
+  Rec send = Send("b", 101, "201", kM1, 2);
+  send.status = 423;
+  Feed(send);
+  const PartyFacts& f = Feed(Poll("c", 101, 3));
+  EXPECT_EQ(Field(f, "party.lock_holder"), "a");
+  EXPECT_EQ(Field(f, "party.lock_denied_others"), "2");
+}
+
+TEST_F(StateTest, ReservationsFromTheSnapshotAreLocksFromTheStart) {
+  std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
+      << R"({"herId":102,"clientId":"nursing","since":"2026-01-01T00:00:00Z"})" "\n";
+  auto reg = Registry::Load(dir_, SchemaDir());
+  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
+  state_ = std::make_unique<AuditState>(options_, *reg);
+  EXPECT_EQ(Field(Feed(Poll("a", 102, 0)), "party.lock_holder"), "nursing");
+}
+
+TEST_F(StateTest, ALockWhoseHolderStaysQuietFor30DaysIsReportedOnceAsInactive) {
+  Feed(Lock("a", 101, true, 0));
+  Feed(Lock("b", 101, true, 60, 423));  // denied meanwhile
+  Feed(Poll("a", 103, 29 * 24 * 60));   // the holder acts, but for another party
+  EXPECT_TRUE(std::none_of(facts_.begin(), facts_.end(),
+                           [](const PartyFacts& f) { return f.trigger == Trigger::kLockInactive; }));
+  Feed(Poll("c", 103, 30 * 24 * 60 + 1));
+  auto stale = std::find_if(facts_.begin(), facts_.end(), [](const PartyFacts& f) {
+    return f.trigger == Trigger::kLockInactive;
+  });
+  ASSERT_NE(stale, facts_.end());
+  EXPECT_EQ(Field(*stale, "client.id"), "a");
+  EXPECT_EQ(Field(*stale, "party.her_id"), "101");
+  EXPECT_EQ(Field(*stale, "party.lock_denied_others"), "1");
+  EXPECT_EQ(Field(*stale, "evt.trigger"), "lock_inactive");
+  Feed(Poll("c", 103, 31 * 24 * 60));
+  EXPECT_TRUE(std::none_of(facts_.begin(), facts_.end(),
+                           [](const PartyFacts& f) { return f.trigger == Trigger::kLockInactive; }));
+}
+
+TEST_F(StateTest, HolderActivityKeepsALockFresh) {
+  Feed(Lock("a", 101, true, 0));
+  Feed(Poll("a", 101, 20 * 24 * 60));
+  Feed(Poll("c", 103, 45 * 24 * 60));
+  EXPECT_TRUE(std::none_of(facts_.begin(), facts_.end(),
+                           [](const PartyFacts& f) { return f.trigger == Trigger::kLockInactive; }));
+  Feed(Poll("c", 103, 51 * 24 * 60));
+  EXPECT_TRUE(std::any_of(facts_.begin(), facts_.end(),
+                          [](const PartyFacts& f) { return f.trigger == Trigger::kLockInactive; }));
+}
+
+}  // namespace
+}  // namespace edi::testing
