@@ -7,5 +7,6 @@
 namespace edi {
 
 void AddReplayCommand(CLI::App& app, int* exit_code);
+void AddFindingsCommand(CLI::App& app, int* exit_code);
 
 }  // namespace edi

@@ -8,7 +8,9 @@
 #include "commands/commands.h"
 #include "common/schema.h"
 #include "config/config.h"
+#include "detect/rules.h"
 #include "pipeline/pipeline.h"
+#include "report/report.h"
 #include "source/line_reader.h"
 
 namespace edi {
@@ -19,7 +21,9 @@ struct ReplayOptions {
   std::string registry_dir;
   std::string db_path;
   std::vector<std::string> inputs;
+  std::vector<std::string> rule_files;
   size_t batch_size = 0;
+  bool show_findings = true;
   bool quiet = false;
 };
 
@@ -59,7 +63,7 @@ class Progress {
   Clock::time_point start_, last_;
 };
 
-void PrintSummary(const PipelineCounters& c, size_t inputs, double secs) {
+void PrintSummary(const PipelineCounters& c, const StateCounters& st, size_t inputs, double secs) {
   std::printf("replayed %zu input%s in %.2f s (%.0f records/s)\n", inputs, inputs == 1 ? "" : "s",
               secs, secs > 0 ? static_cast<double>(c.records) / secs : 0.0);
   std::printf("  %-28s %12llu\n", "records read", static_cast<unsigned long long>(c.records));
@@ -73,6 +77,16 @@ void PrintSummary(const PipelineCounters& c, size_t inputs, double secs) {
                 std::string(QuarantineReasonName(static_cast<QuarantineReason>(i))).c_str(),
                 static_cast<unsigned long long>(c.quarantined_by_reason[i]));
   }
+  std::printf("  %-28s %12llu\n", "findings", static_cast<unsigned long long>(c.findings_new));
+  for (int i = 4; i >= 0; --i) {
+    if (c.findings_by_severity[i] == 0) continue;
+    std::printf("    %-26s %12llu\n", std::string(SeverityName(static_cast<Severity>(i))).c_str(),
+                static_cast<unsigned long long>(c.findings_by_severity[i]));
+  }
+  std::printf("  %-28s %12llu\n", "repeats folded into findings",
+              static_cast<unsigned long long>(c.findings_repeats));
+  std::printf("  %-28s %12llu\n", "calls with unknown custody",
+              static_cast<unsigned long long>(st.custody_unknown));
   std::printf("  stored by action:\n");
   for (int i = 0; i < kActionCount; ++i) {
     if (c.stored_by_action[i] == 0) continue;
@@ -121,7 +135,26 @@ int RunReplay(const ReplayOptions& opt) {
     std::fprintf(stderr, "edi-audit replay: %s\n", decoder.status().message().c_str());
     return 1;
   }
-  Pipeline pipeline(std::move(*decoder), *registry, store->get());
+  std::vector<std::string> rule_files = opt.rule_files;
+  if (rule_files.empty()) rule_files.push_back(DefaultRuleFile());
+  RuleEngine rules(&FactsCatalog());
+  LoadResult loaded_rules = rules.Reload(rule_files);
+  for (const LoadIssue& issue : loaded_rules.issues) {
+    std::fprintf(stderr, "edi-audit replay: %s\n", issue.ToString().c_str());
+  }
+  if (!loaded_rules.ok()) {
+    std::fprintf(stderr, "edi-audit replay: the rule files do not load (%zu errors)\n",
+                 loaded_rules.error_count());
+    return 1;
+  }
+  auto created = Pipeline::Create(PipelineOptions{}, std::move(*decoder), *registry,
+                                  store->get(), &rules);
+  if (!created.ok()) {
+    std::fprintf(stderr, "edi-audit replay: %s\n", created.status().message().c_str());
+    return 1;
+  }
+  Pipeline& pipeline = **created;
+  std::vector<Finding> found;
 
   Progress progress(!opt.quiet);
   std::vector<RawRecord> batch(config.store.batch_size);
@@ -143,6 +176,8 @@ int RunReplay(const ReplayOptions& opt) {
                      s.message().c_str());
         return false;
       }
+      found.insert(found.end(), pipeline.batch_findings().begin(),
+                   pipeline.batch_findings().end());
       progress.Update(**reader, pipeline.counters().records);
       return true;
     };
@@ -158,7 +193,19 @@ int RunReplay(const ReplayOptions& opt) {
     }
     if (n > 0 && !flush()) return 1;
   }
-  PrintSummary(pipeline.counters(), opt.inputs.size(), progress.Elapsed());
+  PrintSummary(pipeline.counters(), pipeline.state().counters(), opt.inputs.size(),
+               progress.Elapsed());
+  if (opt.show_findings && !found.empty()) {
+    // Most severe first, then in time order.
+    std::stable_sort(found.begin(), found.end(), [](const Finding& a, const Finding& b) {
+      return a.severity > b.severity;
+    });
+    const size_t kShown = 50;
+    std::printf("\nnew findings, most severe first%s:\n",
+                found.size() > kShown ? " (the first 50; edi-audit findings shows all)" : "");
+    if (found.size() > kShown) found.resize(kShown);
+    std::fputs(FormatFindings(found, ReportFormat::kTable).c_str(), stdout);
+  }
   return 0;
 }
 
@@ -177,7 +224,11 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--db", opt->db_path, "SQLite database to write (created if missing)");
   cmd->add_option("--batch-size", opt->batch_size, "records per transaction (default 5000)")
       ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--rules", opt->rule_files,
+                  "rule files, loaded in order (default: the shipped edi-default.yaml)")
+      ->check(CLI::ExistingFile);
   cmd->add_flag("-q,--quiet", opt->quiet, "no progress reports on stderr");
+  cmd->add_flag("!--no-findings", opt->show_findings, "do not print the new findings");
   cmd->add_option("inputs", opt->inputs, "JSON-lines files to replay, in order ('-' = stdin)")
       ->required();
   cmd->footer(

@@ -27,6 +27,14 @@ std::string SchemaDir() {
   return EDI_SCHEMA_DIR_SOURCE;
 }
 
+std::string DefaultRuleFile() {
+  if (const char* env = std::getenv("EDI_AUDIT_RULES_DIR"); env != nullptr && *env != '\0') {
+    return std::string(env) + "/edi-default.yaml";
+  }
+  if (IsDir(EDI_RULES_DIR_INSTALLED)) return EDI_RULES_DIR_INSTALLED "/edi-default.yaml";
+  return EDI_RULES_DIR_SOURCE "/edi-default.yaml";
+}
+
 Status ReadFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IOError(path + ": " + std::strerror(errno));

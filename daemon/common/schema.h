@@ -18,6 +18,10 @@ namespace edi {
 // schemas/ when it exists (development builds), else the installed share/edi-audit/schemas.
 std::string SchemaDir();
 
+// The shipped default rule pack: $EDI_AUDIT_RULES_DIR/edi-default.yaml if that variable is set,
+// else the installed share/edi-audit/rules, else the source tree's rules/.
+std::string DefaultRuleFile();
+
 // Reads a whole file into `out`. IOError names the path and the system's reason.
 Status ReadFile(const std::string& path, std::string* out);
 

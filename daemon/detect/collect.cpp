@@ -34,9 +34,7 @@ Pos ItemReader::PosOf(const YAML::Node& node) const {
   return {file_, m.line + 1, m.column + 1};
 }
 
-bool ItemReader::Has(std::string_view key) const {
-  return item_[std::string(key)].IsDefined();
-}
+bool ItemReader::Has(std::string_view key) const { return item_[std::string(key)].IsDefined(); }
 
 bool ItemReader::Text(std::string_view key, bool required, Scalar* out) const {
   YAML::Node v = item_[std::string(key)];
@@ -83,8 +81,7 @@ bool ItemReader::ScalarList(const YAML::Node& node, std::string_view what,
   return ok;
 }
 
-bool ItemReader::TextList(std::string_view key, bool allow_single,
-                          std::vector<Scalar>* out) const {
+bool ItemReader::TextList(std::string_view key, bool allow_single, std::vector<Scalar>* out) const {
   YAML::Node v = item_[std::string(key)];
   if (!v.IsDefined()) return false;
   if (allow_single && v.IsScalar()) {
@@ -103,7 +100,7 @@ bool ItemReader::Source(std::string_view key, std::string owner, SourceText* out
 
 void ItemReader::WarnUnknownKeys(const std::vector<std::string_view>& known) const {
   for (auto it = item_.begin(); it != item_.end(); ++it) {
-    const std::string& key = it->first.Scalar();
+    const std::string key = it->first.Scalar();
     bool found = false;
     for (std::string_view k : known) found = found || k == key;
     if (!found) {
@@ -112,8 +109,7 @@ void ItemReader::WarnUnknownKeys(const std::vector<std::string_view>& known) con
   }
 }
 
-bool ItemReader::ReadOverride(std::string_view name_key,
-                              const std::vector<std::string_view>& known,
+bool ItemReader::ReadOverride(std::string_view name_key, const std::vector<std::string_view>& known,
                               const std::vector<std::pair<std::string_view, bool>>& allowed,
                               Overrides* out) const {
   YAML::Node ov = item_["override"];
@@ -127,7 +123,7 @@ bool ItemReader::ReadOverride(std::string_view name_key,
   for (auto it = ov.begin(); it != ov.end(); ++it) {
     const std::string key = it->first.Scalar();
     named.push_back(key);
-    const YAML::Node& mode = it->second;
+    const YAML::Node mode = it->second;
     const std::pair<std::string_view, bool>* rule = nullptr;
     for (const auto& a : allowed) rule = a.first == key ? &a : rule;
     if (rule == nullptr) {
@@ -152,7 +148,7 @@ bool ItemReader::ReadOverride(std::string_view name_key,
     }
   }
   for (auto it = item_.begin(); it != item_.end(); ++it) {
-    const std::string& key = it->first.Scalar();
+    const std::string key = it->first.Scalar();
     bool is_known = false;
     for (std::string_view k : known) is_known = is_known || k == key;
     bool is_named = false;
@@ -204,7 +200,8 @@ void CollectList(ItemReader& item, const FieldCatalog& catalog, Collection* c) {
   auto found = c->list_index.find(name.text);
   if (is_override) {
     if (found == c->list_index.end()) {
-      item.Report(LoadCode::kOverrideUnknownList, item.pos(), "overrides a list not defined before");
+      item.Report(LoadCode::kOverrideUnknownList, item.pos(),
+                  "overrides a list not defined before");
       return;
     }
     ListDef& list = c->lists[found->second];
@@ -286,8 +283,8 @@ bool CollectItem(int file, const YAML::Node& node, const FieldCatalog& catalog, 
                 "required_engine_version");
     return true;
   }
-  int kinds = item.Has("rule") + item.Has("macro") + item.Has("list") +
-              item.Has("required_engine_version");
+  int kinds =
+      item.Has("rule") + item.Has("macro") + item.Has("list") + item.Has("required_engine_version");
   if (kinds != 1) {
     item.Report(LoadCode::kUnknownItem, item.pos(),
                 kinds == 0 ? "an item needs one of rule, macro, list or required_engine_version"

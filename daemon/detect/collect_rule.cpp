@@ -12,13 +12,13 @@ namespace edi::detect {
 
 namespace {
 
-const std::vector<std::string_view> kRuleKeys = {
-    "rule",   "desc", "condition", "severity",   "output",
-    "tags",   "enabled", "exceptions", "suppress", "override"};
+const std::vector<std::string_view> kRuleKeys = {"rule",     "desc",    "condition", "severity",
+                                                 "output",   "tags",    "enabled",   "exceptions",
+                                                 "suppress", "override"};
 
 // Keys an override may name, and whether it may append to them (replace always works).
 const std::vector<std::pair<std::string_view, bool>> kRuleOverrides = {
-    {"condition", true}, {"exceptions", true}, {"tags", true},    {"desc", false},
+    {"condition", true}, {"exceptions", true}, {"tags", true},     {"desc", false},
     {"output", false},   {"severity", false},  {"enabled", false}, {"suppress", false}};
 
 const char kSeverityHelp[] =
@@ -311,7 +311,8 @@ void CollectRule(ItemReader& item, Collection* c) {
     Overrides ov;
     if (!item.ReadOverride("rule", kRuleKeys, kRuleOverrides, &ov)) return;
     if (existing == nullptr) {
-      item.Report(LoadCode::kOverrideUnknownRule, item.pos(), "overrides a rule not defined before");
+      item.Report(LoadCode::kOverrideUnknownRule, item.pos(),
+                  "overrides a rule not defined before");
       return;
     }
     ApplyOverride(item, ov, existing);

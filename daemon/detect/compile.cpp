@@ -82,8 +82,7 @@ std::optional<std::string> Compiler::ToLiteral(const FieldDef& def, bool quoted,
   return "unknown field type";
 }
 
-uint32_t Compiler::EmitLiteral(Program* p, FieldId id, const FieldDef& def, CmpOp op,
-                               Literal lit) {
+uint32_t Compiler::EmitLiteral(Program* p, FieldId id, const FieldDef& def, CmpOp op, Literal lit) {
   if (def.type == FieldType::kString) return p->StrLit(id, op, std::move(lit.s));
   Node n;
   n.kind = NodeKind::kIntLit;
@@ -182,6 +181,7 @@ std::optional<uint32_t> Compiler::CompileRef(const Ast& a, const SourceText& src
     n.a = *id;
     return p->Add(n);
   }
+  // Field names are dotted and macro names usually are not: name the likelier mistake.
   if (a.name.find('.') != std::string::npos) {
     issues_->AddIn(LoadCode::kUnknownField, src, a.offset, "unknown field " + Quote(a.name));
   } else {
@@ -194,14 +194,13 @@ void Compiler::WarnIfFieldLike(const SourceText& src, const Operand& rhs) {
   size_t dot = rhs.text.find('.');
   if (rhs.quoted || dot == std::string::npos) return;
   if (field_prefixes_.contains(rhs.text.substr(0, dot + 1))) {
-    issues_->AddIn(LoadCode::kFieldLikeLiteral, src, rhs.offset,
-                   Quote(rhs.text) +
-                       " is no field, so it is compared as text; quote it if the text is meant");
+    issues_->AddIn(
+        LoadCode::kFieldLikeLiteral, src, rhs.offset,
+        Quote(rhs.text) + " is no field, so it is compared as text; quote it if the text is meant");
   }
 }
 
-std::optional<uint32_t> Compiler::CompileCompare(const Ast& a, const SourceText& src,
-                                                 Program* p) {
+std::optional<uint32_t> Compiler::CompileCompare(const Ast& a, const SourceText& src, Program* p) {
   std::optional<FieldId> id = catalog_.Find(a.name);
   if (!id) {
     issues_->AddIn(LoadCode::kUnknownField, src, a.offset, "unknown field " + Quote(a.name));
@@ -303,17 +302,16 @@ void Compiler::WarnUnused() {
   }
   for (const RuleDef& r : c_.rules) {
     if (r.defined_disabled && !r.enabled) {
-      issues_->Add(LoadCode::kRuleNeverEnabled, r.pos,
-                   "rule " + Quote(r.id) +
-                       " is defined with enabled: false and no later file enables it");
+      issues_->Add(
+          LoadCode::kRuleNeverEnabled, r.pos,
+          "rule " + Quote(r.id) + " is defined with enabled: false and no later file enables it");
     }
   }
 }
 
 std::shared_ptr<const RuleSet> CompileRules(const Collection& collection,
                                             const FieldCatalog& catalog,
-                                            const std::vector<SourceFile>& files,
-                                            Issues* issues) {
+                                            const std::vector<SourceFile>& files, Issues* issues) {
   Compiler compiler(collection, catalog, files, issues);
   return compiler.Run();
 }

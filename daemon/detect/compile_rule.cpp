@@ -23,12 +23,16 @@ constexpr std::string_view kDispatchField = "evt.action";
 std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 std::optional<CmpOp> ParseComp(std::string_view s) {
-  static const std::pair<std::string_view, CmpOp> kComps[] = {
-      {"=", CmpOp::kEq},         {"!=", CmpOp::kNe},
-      {"<", CmpOp::kLt},         {"<=", CmpOp::kLe},
-      {">", CmpOp::kGt},         {">=", CmpOp::kGe},
-      {"in", CmpOp::kIn},        {"contains", CmpOp::kContains},
-      {"startswith", CmpOp::kStartsWith}, {"endswith", CmpOp::kEndsWith}};
+  static const std::pair<std::string_view, CmpOp> kComps[] = {{"=", CmpOp::kEq},
+                                                              {"!=", CmpOp::kNe},
+                                                              {"<", CmpOp::kLt},
+                                                              {"<=", CmpOp::kLe},
+                                                              {">", CmpOp::kGt},
+                                                              {">=", CmpOp::kGe},
+                                                              {"in", CmpOp::kIn},
+                                                              {"contains", CmpOp::kContains},
+                                                              {"startswith", CmpOp::kStartsWith},
+                                                              {"endswith", CmpOp::kEndsWith}};
   for (const auto& [name, op] : kComps) {
     if (name == s) return op;
   }
@@ -151,8 +155,8 @@ bool Compiler::CompileExceptions(const RuleDef& rule, CompiledRule* out) {
     for (size_t t = 0; t < e.tuples.size(); ++t) {
       if (e.tuples[t].size() != ids.size()) {
         issues_->Add(LoadCode::kBadException, e.tuple_pos[t],
-                     label + ": a tuple of " + std::to_string(e.tuples[t].size()) +
-                         " values for " + std::to_string(ids.size()) + " fields");
+                     label + ": a tuple of " + std::to_string(e.tuples[t].size()) + " values for " +
+                         std::to_string(ids.size()) + " fields");
         ok = false;
         continue;
       }

@@ -91,7 +91,7 @@ class Compiler {
   Issues* issues_;
   std::vector<MacroState> macros_;
   std::vector<bool> list_used_;
-  bool mark_used_ = false;  // compiling a rule (not a macro on its own)
+  bool mark_used_ = false;                          // compiling a rule (not a macro on its own)
   std::unordered_set<std::string> field_prefixes_;  // "evt.", "party.", ...
 };
 

@@ -43,10 +43,10 @@ struct Operand {
 struct Ast {
   enum class Kind : uint8_t { kAnd, kOr, kNot, kRef, kCompare };
   Kind kind = Kind::kRef;
-  size_t offset = 0;     // start of the word or keyword that opens this node
-  std::string name;      // kRef: the word; kCompare: the field on the left
+  size_t offset = 0;  // start of the word or keyword that opens this node
+  std::string name;   // kRef: the word; kCompare: the field on the left
   CmpOp op = CmpOp::kEq;
-  size_t op_offset = 0;  // kCompare: where the operator is
+  size_t op_offset = 0;           // kCompare: where the operator is
   std::vector<Operand> operands;  // kCompare: none for exists, several for in, else one
   std::vector<Ast> children;      // kAnd / kOr: two or more; kNot: one
 };

@@ -125,8 +125,8 @@ class Parser {
     if (!ParseOr(out)) return false;
     if (Peek().kind != Tok::kEnd) {
       if (Peek().kind == Tok::kRParen) return Fail(Peek(), "unmatched ')'");
-      return Fail(Peek(), "expected 'and', 'or' or the end of the condition, found " +
-                              Describe(Peek()));
+      return Fail(Peek(),
+                  "expected 'and', 'or' or the end of the condition, found " + Describe(Peek()));
     }
     return true;
   }
@@ -174,17 +174,22 @@ class Parser {
 
   bool ParseNot(Ast* out) {
     if (!PeekWord("not")) return ParsePrimary(out);
+    if (++depth_ > kMaxDepth) return Fail(Peek(), "the condition is nested too deeply");
     out->kind = Ast::Kind::kNot;
     out->offset = Next().offset;
     out->children.resize(1);
-    return ParseNot(&out->children[0]);
+    bool ok = ParseNot(&out->children[0]);
+    --depth_;
+    return ok;
   }
 
   bool ParsePrimary(Ast* out) {
     const Token& t = Peek();
     if (t.kind == Tok::kLParen) {
+      if (++depth_ > kMaxDepth) return Fail(t, "the condition is nested too deeply");
       Next();
       if (!ParseOr(out)) return false;
+      --depth_;
       if (Peek().kind != Tok::kRParen) {
         return Fail(Peek(), "expected ')' to close the '(' at position " +
                                 std::to_string(t.offset + 1) + ", found " + Describe(Peek()));
@@ -267,8 +272,12 @@ class Parser {
     }
   }
 
+  // Bounds the recursion (and the evaluator's, which follows the same shape).
+  static constexpr int kMaxDepth = 200;
+
   std::vector<Token> tokens_;
   size_t pos_ = 0;
+  int depth_ = 0;
   ParseError* error_;
 };
 

@@ -28,8 +28,8 @@ std::string_view SeverityName(Severity s) {
 }
 
 std::optional<Severity> ParseSeverity(std::string_view name) {
-  for (Severity s : {Severity::kInfo, Severity::kLow, Severity::kMedium, Severity::kHigh,
-                     Severity::kCritical}) {
+  for (Severity s :
+       {Severity::kInfo, Severity::kLow, Severity::kMedium, Severity::kHigh, Severity::kCritical}) {
     if (SeverityName(s) == name) return s;
   }
   return std::nullopt;

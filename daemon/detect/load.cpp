@@ -87,7 +87,8 @@ std::string LoadIssue::ToString() const {
 }
 
 size_t LoadResult::error_count() const {
-  return std::count_if(issues.begin(), issues.end(), [](const LoadIssue& i) { return i.is_error(); });
+  return std::count_if(issues.begin(), issues.end(),
+                       [](const LoadIssue& i) { return i.is_error(); });
 }
 
 size_t LoadResult::warning_count() const { return issues.size() - error_count(); }

@@ -11,7 +11,8 @@
 // A file is a YAML sequence of items. Files load in the order given; a later file may change
 // what an earlier one defined (that is how operators tune the shipped pack without editing it).
 //
-//   - required_engine_version: 1        # refuse the file if this engine is older (E_ENGINE_VERSION)
+//   - required_engine_version: 1        # refuse the file if this engine is older
+//   (E_ENGINE_VERSION)
 //
 //   - list: owner_actions                # a named set of values, used as `in (owner_actions)`
 //     items: [send, download, mark_downloaded, apprec_send, config_write, config_delete, poll]
@@ -72,7 +73,8 @@
 // `output`, `severity`, `enabled`, `suppress`: replace; macro `condition` and list `items`:
 // append or replace. Defining a name that already exists without `override:` is an error
 // (E_DUPLICATE_*), and so is overriding a name that does not exist yet (E_OVERRIDE_UNKNOWN_*).
-// Lists, macros and rules may be used before the item that defines them.
+// Names in conditions are resolved after every file is read, so lists and macros may be used
+// before the item that defines them.
 //
 // ---------------------------------------------------------------------------------------------
 // Conditions
@@ -139,6 +141,7 @@ enum class Severity : uint8_t { kInfo, kLow, kMedium, kHigh, kCritical };
 std::string_view SeverityName(Severity s);  // "info" .. "critical"
 std::optional<Severity> ParseSeverity(std::string_view name);
 
+// Every error code comes before every warning code (IsError relies on it).
 enum class LoadCode : uint8_t {
   // Errors: the files are refused and no RuleSet is produced.
   kIO,                    // E_IO: a file could not be read
@@ -163,12 +166,12 @@ enum class LoadCode : uint8_t {
   kBadSeverity,           // E_BAD_SEVERITY
   kBadException,          // E_BAD_EXCEPTION: arity, comparison or shape of an exception
   // Warnings: the files load.
-  kUnusedList,          // W_UNUSED_LIST: no enabled or disabled rule uses the list
-  kUnusedMacro,         // W_UNUSED_MACRO
-  kUnknownKey,          // W_UNKNOWN_KEY: a key this engine does not know (ignored)
-  kRuleNeverEnabled,    // W_RULE_NEVER_ENABLED: defined with `enabled: false`, never enabled
-  kFieldLikeLiteral,    // W_FIELD_LIKE_LITERAL: a word compared as text that looks like a
-                        //   misspelt field (`party.owner != client.idd`)
+  kUnusedList,        // W_UNUSED_LIST: no enabled or disabled rule uses the list
+  kUnusedMacro,       // W_UNUSED_MACRO
+  kUnknownKey,        // W_UNKNOWN_KEY: a key this engine does not know (ignored)
+  kRuleNeverEnabled,  // W_RULE_NEVER_ENABLED: defined with `enabled: false`, never enabled
+  kFieldLikeLiteral,  // W_FIELD_LIKE_LITERAL: a word compared as text that looks like a
+                      //   misspelt field (`party.owner != client.idd`)
 };
 std::string_view LoadCodeName(LoadCode code);  // "E_SYNTAX", "W_UNUSED_LIST", ...
 bool IsError(LoadCode code);
@@ -191,9 +194,9 @@ struct RuleInfo {
   std::string desc;
   std::vector<std::string> tags;
   bool enabled = true;
-  std::vector<FieldId> suppress;  // the repeat key, in the order written
+  std::vector<FieldId> suppress;                // the repeat key, in the order written
   Severity default_severity = Severity::kInfo;  // the plain severity, or the `default` case
-  std::string file;                              // where the rule was defined
+  std::string file;                             // where the rule was defined
   int line = 0;
 };
 

@@ -14,13 +14,56 @@ void PipelineCounters::Add(const PipelineCounters& o) {
     quarantined_by_reason[i] += o.quarantined_by_reason[i];
   }
   for (size_t i = 0; i < stored_by_action.size(); ++i) stored_by_action[i] += o.stored_by_action[i];
+  findings_new += o.findings_new;
+  findings_repeats += o.findings_repeats;
+  for (size_t i = 0; i < findings_by_severity.size(); ++i) {
+    findings_by_severity[i] += o.findings_by_severity[i];
+  }
   batches += o.batches;
   failed_batches += o.failed_batches;
 }
 
-Pipeline::Pipeline(std::unique_ptr<Decoder> decoder, std::shared_ptr<const Registry> registry,
-                   Store* store)
-    : decoder_(std::move(decoder)), registry_(std::move(registry)), store_(store) {}
+Pipeline::Pipeline(const PipelineOptions& options, std::unique_ptr<Decoder> decoder,
+                   std::shared_ptr<const Registry> registry, Store* store, const RuleEngine* rules,
+                   std::unique_ptr<FindingStore> findings)
+    : options_(options),
+      decoder_(std::move(decoder)),
+      registry_(registry),
+      store_(store),
+      findings_(std::move(findings)),
+      state_(options.state, registry),
+      detector_(rules, options.findings) {}
+
+Result<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions& options,
+                                                   std::unique_ptr<Decoder> decoder,
+                                                   std::shared_ptr<const Registry> registry,
+                                                   Store* store, const RuleEngine* rules) {
+  auto findings = FindingStore::Open(store->db());
+  if (!findings.ok()) return findings.status();
+  std::unique_ptr<Pipeline> p(new Pipeline(options, std::move(decoder), std::move(registry),
+                                           store, rules, std::move(*findings)));
+  if (Status s = p->RestoreFromStore(); !s.ok()) return s;
+  return p;
+}
+
+Status Pipeline::RestoreFromStore() {
+  if (Status s = state_.Load(store_->db()); !s.ok()) return s;
+  std::optional<EventTime> newest;
+  if (Status s = findings_->NewestEventTime(&newest); !s.ok()) return s;
+  std::vector<KeyedFinding> recent;
+  if (newest) {
+    if (Status s = findings_->LoadRecent(*newest - options_.findings.window, &recent); !s.ok()) {
+      return s;
+    }
+  }
+  detector_.tracker().Restore(std::move(recent));
+  return Status::OK();
+}
+
+void Pipeline::set_registry(std::shared_ptr<const Registry> registry) {
+  registry_ = registry;
+  state_.set_registry(std::move(registry));
+}
 
 Status Pipeline::ProcessRecord(const RawRecord& r, PipelineCounters* c) {
   ++c->records;
@@ -56,43 +99,64 @@ Status Pipeline::ProcessRecord(const RawRecord& r, PipelineCounters* c) {
     ++c->duplicates;
     return Status::OK();
   }
+  facts_.clear();
+  state_.Observe(&event_, &facts_);  // also fills the parties custody tells
   if (Status s = store_->InsertParties(event_id, event_); !s.ok()) return s;
+  changes_.clear();
+  detector_.Evaluate(facts_, *registry_, &changes_);
+  for (FindingChange& ch : changes_) {
+    if (ch.is_new) {
+      if (Status s = findings_->Insert(ch.finding, ch.repeat_key); !s.ok()) return s;
+      ++c->findings_new;
+      ++c->findings_by_severity[static_cast<size_t>(ch.finding.severity)];
+      pending_findings_.push_back(std::move(ch.finding));
+    } else {
+      if (Status s = findings_->UpdateRepeat(ch.finding.id, ch.finding.occurrences,
+                                             ch.finding.last_seen);
+          !s.ok()) {
+        return s;
+      }
+      ++c->findings_repeats;
+    }
+  }
   ++c->stored;
   ++c->stored_by_action[static_cast<size_t>(event_.action)];
   return Status::OK();
 }
 
 Status Pipeline::ProcessBatch(const std::vector<RawRecord>& batch) {
+  batch_findings_.clear();
   if (batch.empty()) return Status::OK();
   PipelineCounters c;
+  pending_findings_.clear();
+  auto fail = [this](Status s) {
+    store_->Rollback();
+    ++counters_.failed_batches;
+    pending_findings_.clear();
+    // The in-memory state ran ahead of the database: bring it back to the last commit.
+    if (Status r = RestoreFromStore(); !r.ok()) {
+      return Status::Corruption(s.message() + "; and reloading state failed: " + r.message());
+    }
+    return s;
+  };
   if (Status s = store_->Begin(); !s.ok()) {
     ++counters_.failed_batches;
     return s;
   }
   std::map<std::string, int64_t> positions;
   for (const RawRecord& r : batch) {
-    if (Status s = ProcessRecord(r, &c); !s.ok()) {
-      store_->Rollback();
-      ++counters_.failed_batches;
-      return s;
-    }
-    int64_t& p = positions[r.where.source];
-    p = std::max(p, r.where.position);
+    if (Status s = ProcessRecord(r, &c); !s.ok()) return fail(s);
+    auto [it, added] = positions.emplace(r.where.source, r.where.position);
+    if (!added) it->second = std::max(it->second, r.where.position);
   }
   for (const auto& [source, position] : positions) {
-    if (Status s = store_->SetSourcePosition({source, position}); !s.ok()) {
-      store_->Rollback();
-      ++counters_.failed_batches;
-      return s;
-    }
+    if (Status s = store_->SetSourcePosition({source, position}); !s.ok()) return fail(s);
   }
-  if (Status s = store_->Commit(); !s.ok()) {
-    store_->Rollback();
-    ++counters_.failed_batches;
-    return s;
-  }
+  if (Status s = state_.SaveBatch(store_->db()); !s.ok()) return fail(s);
+  if (Status s = store_->Commit(); !s.ok()) return fail(s);
   ++c.batches;
   counters_.Add(c);
+  batch_findings_.swap(pending_findings_);
   return Status::OK();
 }
 

@@ -1,10 +1,12 @@
 // Pipeline: one batch of raw records through decode -> state -> detect -> store, in ONE SQLite
-// transaction together with the batch's source positions.
+// transaction together with the state changes, the findings and the batch's source positions.
 //
-// Every record ends as exactly one of: stored, duplicate (its requestId was stored before), or
-// quarantined (with a reason). The counters say how many of each. When a batch fails (SQLite
-// error), the transaction is rolled back, the counters are left as they were, and the error is
-// returned: the caller may retry the same batch or stop — nothing was half-written.
+// Every record ends as exactly one of: stored, duplicate (its requestId was stored before, so
+// it is neither stored nor seen by the state again), or quarantined (with a reason). The
+// counters say how many of each. When a batch fails (SQLite error), the transaction is rolled
+// back, the in-memory state and finding windows are reloaded from the database, the counters
+// are left as they were, and the error is returned: the caller may retry the same batch or
+// stop — nothing was half-written.
 //
 // Used by one thread at a time (the replay loop or the daemon's consumer thread).
 #pragma once
@@ -17,14 +19,17 @@
 
 #include "common/status.h"
 #include "decode/decoder.h"
+#include "detect/detector.h"
 #include "registry/registry.h"
+#include "state/state.h"
+#include "store/finding_store.h"
 #include "store/store.h"
 
 namespace edi {
 
 struct RawRecord {
-  std::string bytes;       // the record, possibly capped at the size limit
-  size_t full_size = 0;    // its size before capping
+  std::string bytes;     // the record, possibly capped at the size limit
+  size_t full_size = 0;  // its size before capping
   SourcePosition where;
 };
 
@@ -35,31 +40,59 @@ struct PipelineCounters {
   uint64_t quarantined = 0;
   std::array<uint64_t, kQuarantineReasonCount> quarantined_by_reason{};
   std::array<uint64_t, kActionCount> stored_by_action{};
+  uint64_t findings_new = 0;
+  uint64_t findings_repeats = 0;
+  std::array<uint64_t, 5> findings_by_severity{};
   uint64_t batches = 0;
   uint64_t failed_batches = 0;
 
   void Add(const PipelineCounters& o);
 };
 
+struct PipelineOptions {
+  StateOptions state;
+  FindingTrackerOptions findings;
+};
+
 class Pipeline {
  public:
-  Pipeline(std::unique_ptr<Decoder> decoder, std::shared_ptr<const Registry> registry,
-           Store* store);
+  // Loads the reconstruction state and the open finding windows from `store`.
+  static Result<std::unique_ptr<Pipeline>> Create(const PipelineOptions& options,
+                                                  std::unique_ptr<Decoder> decoder,
+                                                  std::shared_ptr<const Registry> registry,
+                                                  Store* store, const RuleEngine* rules);
 
   Status ProcessBatch(const std::vector<RawRecord>& batch);
 
+  // The findings the last successful batch created (not the repeats), for the sinks.
+  const std::vector<Finding>& batch_findings() const { return batch_findings_; }
   const PipelineCounters& counters() const { return counters_; }
-  void set_registry(std::shared_ptr<const Registry> registry) { registry_ = std::move(registry); }
+  const AuditState& state() const { return state_; }
+  const Detector& detector() const { return detector_; }
+  FindingStore& findings() { return *findings_; }
+  // Takes effect from the next batch.
+  void set_registry(std::shared_ptr<const Registry> registry);
 
  private:
+  Pipeline(const PipelineOptions& options, std::unique_ptr<Decoder> decoder,
+           std::shared_ptr<const Registry> registry, Store* store, const RuleEngine* rules,
+           std::unique_ptr<FindingStore> findings);
   Status ProcessRecord(const RawRecord& r, PipelineCounters* c);
+  Status RestoreFromStore();
 
+  PipelineOptions options_;
   std::unique_ptr<Decoder> decoder_;
   std::shared_ptr<const Registry> registry_;
   Store* store_;
+  std::unique_ptr<FindingStore> findings_;
+  AuditState state_;
+  Detector detector_;
   PipelineCounters counters_;
   AccessEvent event_;  // reused between records
   DecodeError error_;
+  std::vector<PartyFacts> facts_;
+  std::vector<FindingChange> changes_;
+  std::vector<Finding> batch_findings_, pending_findings_;
 };
 
 }  // namespace edi

@@ -48,7 +48,8 @@ std::string_view ReportFormatName(ReportFormat format);
 // One finding as a compact JSON object, without a trailing newline.
 std::string FindingToJson(const Finding& f);
 
-// All of `findings`, in order, in `format`; ends with a line end unless empty.
+// All of `findings`, in order, in `format`. Every line ends with a line end (CRLF for csv);
+// no findings give "no findings" (table), "[]" (json), nothing (jsonl), the header (csv).
 std::string FormatFindings(std::span<const Finding> findings, ReportFormat format);
 
 }  // namespace edi

@@ -200,7 +200,7 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
       f.source = e->parties[i].source;
       FillPartyFacts(*e, client, &f);
     }
-    if (has_key && e->action != Action::kSend) FillMessageFacts(m, client, &f);
+    if (has_key) FillMessageFacts(m, client, &f);
     facts->push_back(f);
   }
   Apply(*e, client, has_key ? &key : nullptr);

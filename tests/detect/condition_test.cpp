@@ -26,8 +26,8 @@ TEST(RuleConditions, NotBindsTighterThanAndWhichBindsTighterThanOr) {
   // a or (b and (not c)), checked over all eight combinations.
   for (int bits = 0; bits < 8; ++bits) {
     bool a = bits & 1, b = bits & 2, c = bits & 4;
-    EXPECT_EQ(Holds(kAOrBAndNotC, Abc(a, b, c)), a || (b && !c)) << "a=" << a << " b=" << b
-                                                                  << " c=" << c;
+    EXPECT_EQ(Holds(kAOrBAndNotC, Abc(a, b, c)), a || (b && !c))
+        << "a=" << a << " b=" << b << " c=" << c;
   }
 }
 
@@ -103,14 +103,14 @@ TEST(RuleConditions, InExpandsNamedListsAlongsideLiterals) {
       "- list: watched_parties\n  items: [8142520, 8142521]\n";
   FakeFields f;
   f.Str("evt.action", "apprec_send").Int("party.her_id", 8142521);
-  EXPECT_TRUE(Holds("evt.action in (lock_blocked) and party.her_id in (watched_parties)", f,
-                    lists));
+  EXPECT_TRUE(
+      Holds("evt.action in (lock_blocked) and party.her_id in (watched_parties)", f, lists));
   EXPECT_TRUE(Holds("evt.action in (poll, lock_blocked)", f, lists));
   EXPECT_FALSE(Holds("evt.action in (poll, download)", f, lists));
   // A quoted name is the text itself, not the list.
   EXPECT_FALSE(Holds("evt.action in ('lock_blocked')", f, lists));
-  EXPECT_TRUE(Holds("evt.action in ('lock_blocked')", FakeFields().Str("evt.action", "lock_blocked"),
-                    lists));
+  EXPECT_TRUE(Holds("evt.action in ('lock_blocked')",
+                    FakeFields().Str("evt.action", "lock_blocked"), lists));
 }
 
 TEST(RuleConditions, MacrosNestAndCanBeUsedBeforeTheirDefinition) {
@@ -124,8 +124,10 @@ TEST(RuleConditions, MacrosNestAndCanBeUsedBeforeTheirDefinition) {
   ASSERT_TRUE(result.ok()) << result.ToString();
   EXPECT_EQ(result.warning_count(), 0u) << result.ToString();
   FakeFields foreign;
-  foreign.Str("evt.action", "send").Int("evt.status", 201).Str("party.owner", "a").Str(
-      "client.id", "b");
+  foreign.Str("evt.action", "send")
+      .Int("evt.status", 201)
+      .Str("party.owner", "a")
+      .Str("client.id", "b");
   EXPECT_EQ(rules_test::FiredIds(*result.rules, foreign).size(), 1u);
   FakeFields own = foreign;
   own.Str("client.id", "a");

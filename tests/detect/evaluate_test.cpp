@@ -76,10 +76,9 @@ TEST(RuleEvaluation, ExceptionTuplesStopTheRuleFiring) {
   EXPECT_EQ(FiredIds(*rules, Call("send", true)).size(), 1u);
   // Both values of the tuple match.
   EXPECT_TRUE(FiredIds(*rules, Call("send", true).Str("client.id", "migrator")).empty());
-  EXPECT_TRUE(FiredIds(*rules, Call("send", true)
-                                   .Str("client.id", "migrator")
-                                   .Int("party.her_id", 8142521))
-                  .empty());
+  EXPECT_TRUE(
+      FiredIds(*rules, Call("send", true).Str("client.id", "migrator").Int("party.her_id", 8142521))
+          .empty());
   // Only one of them does.
   EXPECT_EQ(FiredIds(*rules, Call("send", true).Str("client.id", "migrator").Int("party.her_id", 7))
                 .size(),
@@ -97,21 +96,22 @@ TEST(RuleEvaluation, AnAbsentFieldNeverExcusesAnEvent) {
 }
 
 TEST(RuleEvaluation, ExceptionsMayUseEveryComparisonAndNamedLists) {
-  auto rules = MustLoad(rules_test::OneRule(
-      "evt.success",
-      "- list: tools\n  items: [tool-a, tool-b]\n") +
-                        "  exceptions:\n"
-                        "    - name: e\n"
-                        "      fields: [client.id, evt.status, client.name]\n"
-                        "      comps: [in, '>=', startswith]\n"
-                        "      values: [[tools, 500, 'Batch ']]\n"
-                        "    - name: f\n"
-                        "      fields: [client.name]\n"
-                        "      comps: [contains]\n"
-                        "      values: [[Monitor]]\n");
+  auto rules =
+      MustLoad(rules_test::OneRule("evt.success", "- list: tools\n  items: [tool-a, tool-b]\n") +
+               "  exceptions:\n"
+               "    - name: e\n"
+               "      fields: [client.id, evt.status, client.name]\n"
+               "      comps: [in, '>=', startswith]\n"
+               "      values: [[tools, 500, 'Batch ']]\n"
+               "    - name: f\n"
+               "      fields: [client.name]\n"
+               "      comps: [contains]\n"
+               "      values: [[Monitor]]\n");
   FakeFields f;
-  f.Bool("evt.success", true).Str("client.id", "tool-b").Int("evt.status", 503).Str(
-      "client.name", "Batch job");
+  f.Bool("evt.success", true)
+      .Str("client.id", "tool-b")
+      .Int("evt.status", 503)
+      .Str("client.name", "Batch job");
   EXPECT_TRUE(FiredIds(*rules, f).empty());
   EXPECT_EQ(FiredIds(*rules, f.Int("evt.status", 200)).size(), 1u);
   EXPECT_TRUE(FiredIds(*rules, f.Str("client.name", "Uptime Monitor")).empty());
@@ -121,8 +121,7 @@ TEST(RuleEvaluation, TheOutputRendersFieldValuesAndNoneForAbsentOnes) {
   auto rules = MustLoad(kReservedParty);
   std::vector<RuleMatch> m = rules_test::Evaluate(*rules, Call("send", true));
   ASSERT_EQ(m.size(), 1u);
-  EXPECT_EQ(m[0].summary,
-            "intruder called send (status 200) for party 8142520 locked by holder.");
+  EXPECT_EQ(m[0].summary, "intruder called send (status 200) for party 8142520 locked by holder.");
   m = rules_test::Evaluate(*rules, Call("send", true).Absent("party.her_id").Absent("evt.status"));
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m[0].summary,

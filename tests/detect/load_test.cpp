@@ -67,34 +67,43 @@ TEST(RuleLoading, AConditionSyntaxErrorPointsIntoQuotedScalarsAndBlocks) {
 
 TEST(RuleLoading, AnUntraceableConditionErrorGivesThePositionWithinTheCondition) {
   // The escaped quotes make the text differ from the file, so the column is the scalar's.
-  LoadIssue issue = IssueWith(
-      LoadOne(RuleWithCondition("\"client.id = \\\"a\\\" and and evt.success\"")),
-      LoadCode::kSyntax);
+  LoadIssue issue =
+      IssueWith(LoadOne(RuleWithCondition("\"client.id = \\\"a\\\" and and evt.success\"")),
+                LoadCode::kSyntax);
   ExpectAt(issue, "rules.yaml", 3, 14);
   EXPECT_NE(issue.message.find("(at character 21)"), std::string::npos) << issue.message;
 }
 
 TEST(RuleLoading, MalformedConditionsAreSyntaxErrors) {
-  for (const char* bad : {"evt.success and", "(evt.success", "evt.success)", "evt.status = ",
-                          "evt.status == 1", "evt.action in send", "evt.action in ()",
-                          "evt.action in (a b)", "client.id = 'open", "evt.status ! 1",
-                          "client.id foo", "and", "evt.status = 1 evt.success", "client.id = %x"}) {
+  for (const char* bad :
+       {"evt.success and", "(evt.success", "evt.success)", "evt.status = ", "evt.status == 1",
+        "evt.action in send", "evt.action in ()", "evt.action in (a b)", "client.id = 'open",
+        "evt.status ! 1", "client.id foo", "and", "evt.status = 1 evt.success", "client.id = %x"}) {
     LoadResult result = LoadOne(RuleWithCondition("\"" + std::string(bad) + "\""));
     EXPECT_FALSE(result.ok()) << bad;
     EXPECT_NE(result.Find(LoadCode::kSyntax), nullptr) << bad << "\n" << result.ToString();
   }
 }
 
+TEST(RuleLoading, ADeeplyNestedConditionIsRefusedRatherThanOverflowingTheStack) {
+  std::string deep = std::string(5000, '(') + "evt.success" + std::string(5000, ')');
+  EXPECT_NE(LoadOne(RuleWithCondition(deep)).Find(LoadCode::kSyntax), nullptr);
+  std::string nots;
+  for (int i = 0; i < 5000; ++i) nots += "not ";
+  EXPECT_NE(LoadOne(RuleWithCondition(nots + "evt.success")).Find(LoadCode::kSyntax), nullptr);
+  std::string fine = std::string(50, '(') + "evt.success" + std::string(50, ')');
+  EXPECT_TRUE(LoadOne(RuleWithCondition(fine)).ok());
+}
+
 TEST(RuleLoading, TypeErrorsAreLoadErrorsAtTheOffendingToken) {
   ExpectAt(IssueWith(LoadOne(RuleWithCondition("evt.status = abc")), LoadCode::kTypeMismatch),
            "rules.yaml", 3, 27);
-  ExpectAt(IssueWith(LoadOne(RuleWithCondition("party.her_id = '8142520'")),
-                     LoadCode::kTypeMismatch),
-           "rules.yaml", 3, 29);
+  ExpectAt(
+      IssueWith(LoadOne(RuleWithCondition("party.her_id = '8142520'")), LoadCode::kTypeMismatch),
+      "rules.yaml", 3, 29);
   ExpectAt(IssueWith(LoadOne(RuleWithCondition("evt.success < 1")), LoadCode::kTypeMismatch),
            "rules.yaml", 3, 26);
-  ExpectAt(IssueWith(LoadOne(RuleWithCondition("evt.status contains 4")),
-                     LoadCode::kTypeMismatch),
+  ExpectAt(IssueWith(LoadOne(RuleWithCondition("evt.status contains 4")), LoadCode::kTypeMismatch),
            "rules.yaml", 3, 25);
   for (const char* bad :
        {"evt.success = yes", "client.id < b", "evt.success in (true)", "party.owner = evt.status",
@@ -107,8 +116,8 @@ TEST(RuleLoading, TypeErrorsAreLoadErrorsAtTheOffendingToken) {
 }
 
 TEST(RuleLoading, AListItemOfTheWrongTypeIsReportedAtTheItem) {
-  LoadResult result = LoadOne(
-      OneRule("party.her_id in (parties)", "- list: parties\n  items: [8142520, eight]\n"));
+  LoadResult result =
+      LoadOne(OneRule("party.her_id in (parties)", "- list: parties\n  items: [8142520, eight]\n"));
   ExpectAt(IssueWith(result, LoadCode::kTypeMismatch), "rules.yaml", 2, 20);
 }
 
@@ -118,19 +127,19 @@ TEST(RuleLoading, UnknownFieldsMacrosAndListsAreNamed) {
   ExpectAt(field, "rules.yaml", 3, 30);
   EXPECT_NE(field.message.find("'party.ownr'"), std::string::npos);
 
-  LoadIssue macro = IssueWith(LoadOne(RuleWithCondition("evt.success and not_defined")),
-                              LoadCode::kUnknownMacro);
+  LoadIssue macro =
+      IssueWith(LoadOne(RuleWithCondition("evt.success and not_defined")), LoadCode::kUnknownMacro);
   ExpectAt(macro, "rules.yaml", 3, 30);
   EXPECT_NE(macro.message.find("'not_defined'"), std::string::npos);
 
-  LoadIssue list = IssueWith(LoadOne(RuleWithCondition("party.her_id in (watched)")),
-                             LoadCode::kUnknownList);
+  LoadIssue list =
+      IssueWith(LoadOne(RuleWithCondition("party.her_id in (watched)")), LoadCode::kUnknownList);
   ExpectAt(list, "rules.yaml", 3, 31);
 
-  LoadIssue output = IssueWith(
-      LoadOne("- rule: r\n  desc: d\n  condition: evt.success\n  severity: low\n"
-              "  output: client %client.id acted for %party.ownr.\n"),
-      LoadCode::kUnknownField);
+  LoadIssue output =
+      IssueWith(LoadOne("- rule: r\n  desc: d\n  condition: evt.success\n  severity: low\n"
+                        "  output: client %client.id acted for %party.ownr.\n"),
+                LoadCode::kUnknownField);
   ExpectAt(output, "rules.yaml", 5, 39);
 
   LoadIssue suppress = IssueWith(
@@ -141,18 +150,18 @@ TEST(RuleLoading, UnknownFieldsMacrosAndListsAreNamed) {
 }
 
 TEST(RuleLoading, AnErrorInAMacroIsReportedOnceAtTheMacro) {
-  LoadResult result = LoadOne(
-      "- macro: broken\n  condition: party.ownr exists\n" + OneRule("broken") +
-      "- rule: r2\n  desc: d\n  condition: broken and evt.success\n  severity: low\n"
-      "  output: o\n");
+  LoadResult result =
+      LoadOne("- macro: broken\n  condition: party.ownr exists\n" + OneRule("broken") +
+              "- rule: r2\n  desc: d\n  condition: broken and evt.success\n  severity: low\n"
+              "  output: o\n");
   EXPECT_FALSE(result.ok());
   ASSERT_EQ(result.error_count(), 1u) << result.ToString();
   ExpectAt(IssueWith(result, LoadCode::kUnknownField), "rules.yaml", 2, 14);
 }
 
 TEST(RuleLoading, AMacroThatUsesItselfIsACycle) {
-  LoadResult result = LoadOne(OneRule(
-      "a", "- macro: a\n  condition: evt.success and b\n- macro: b\n  condition: not a\n"));
+  LoadResult result = LoadOne(
+      OneRule("a", "- macro: a\n  condition: evt.success and b\n- macro: b\n  condition: not a\n"));
   EXPECT_FALSE(result.ok());
   EXPECT_NE(result.Find(LoadCode::kMacroCycle), nullptr) << result.ToString();
 }
@@ -174,9 +183,9 @@ TEST(RuleLoading, ItemsAndKeysAreChecked) {
   ExpectAt(IssueWith(LoadOne("- rul: r\n"), LoadCode::kUnknownItem), "rules.yaml", 1, 3);
   ExpectAt(IssueWith(LoadOne(OneRule("evt.success") + "  enabled: maybe\n"), LoadCode::kBadValue),
            "rules.yaml", 6, 12);
-  ExpectAt(IssueWith(LoadOne("- macro: evt.action\n  condition: evt.success\n"),
-                     LoadCode::kBadName),
-           "rules.yaml", 1, 10);
+  ExpectAt(
+      IssueWith(LoadOne("- macro: evt.action\n  condition: evt.success\n"), LoadCode::kBadName),
+      "rules.yaml", 1, 10);
   EXPECT_NE(LoadOne("- list: l\n  items: {a: b}\n").Find(LoadCode::kBadValue), nullptr);
 }
 
@@ -214,8 +223,9 @@ TEST(RuleLoading, DefiningARuleTwiceIsAnErrorNamingTheFirstDefinition) {
 }
 
 TEST(RuleLoading, ExceptionsWithTheWrongShapeAreErrors) {
-  const std::string head = "- rule: r\n  desc: d\n  condition: evt.success\n  severity: low\n"
-                           "  output: o\n  exceptions:\n";
+  const std::string head =
+      "- rule: r\n  desc: d\n  condition: evt.success\n  severity: low\n"
+      "  output: o\n  exceptions:\n";
   EXPECT_NE(LoadOne(head + "    - name: e\n      fields: [client.id, party.her_id]\n"
                            "      values: [[a]]\n")
                 .Find(LoadCode::kBadException),

@@ -70,18 +70,18 @@ TEST(RuleOverrides, ALaterFileDisablesARuleWithEnabledFalse) {
 }
 
 TEST(RuleOverrides, ALaterFileCanEnableARuleShippedDisabled) {
-  LoadResult result = LoadRulesFromStrings(
-      {{"a.yaml", rules_test::OneRule("evt.success") + "  enabled: false\n"},
-       {"b.yaml", "- rule: r\n  enabled: true\n"}},
-      rules_test::TestCatalog());
+  LoadResult result =
+      LoadRulesFromStrings({{"a.yaml", rules_test::OneRule("evt.success") + "  enabled: false\n"},
+                            {"b.yaml", "- rule: r\n  enabled: true\n"}},
+                           rules_test::TestCatalog());
   ASSERT_TRUE(result.ok()) << result.ToString();
   EXPECT_EQ(result.warning_count(), 0u) << result.ToString();
   EXPECT_EQ(FiredIds(*result.rules, FakeFields().Bool("evt.success", true)).size(), 1u);
 }
 
 TEST(RuleOverrides, ALaterFileReRanksSeverity) {
-  LoadResult result = LoadWith(
-      "- rule: edi.foreign-send\n  severity: critical\n  override: {severity: replace}\n");
+  LoadResult result =
+      LoadWith("- rule: edi.foreign-send\n  severity: critical\n  override: {severity: replace}\n");
   ASSERT_TRUE(result.ok()) << result.ToString();
   std::vector<RuleMatch> matches = rules_test::Evaluate(*result.rules, ForeignSend("intruder"));
   ASSERT_EQ(matches.size(), 1u);
@@ -203,12 +203,12 @@ TEST(RuleOverrides, OverridingSomethingNotDefinedBeforeIsAnError) {
 TEST(RuleOverrides, RedefiningWithoutOverrideIsAnError) {
   EXPECT_NE(LoadWith("- list: owner_actions\n  items: [poll]\n").Find(LoadCode::kDuplicateList),
             nullptr);
-  EXPECT_NE(LoadWith("- macro: succeeded\n  condition: evt.success\n")
-                .Find(LoadCode::kDuplicateMacro),
-            nullptr);
-  EXPECT_NE(LoadWith("- rule: edi.unknown-route\n  severity: info\n")
-                .Find(LoadCode::kDuplicateRule),
-            nullptr);
+  EXPECT_NE(
+      LoadWith("- macro: succeeded\n  condition: evt.success\n").Find(LoadCode::kDuplicateMacro),
+      nullptr);
+  EXPECT_NE(
+      LoadWith("- rule: edi.unknown-route\n  severity: info\n").Find(LoadCode::kDuplicateRule),
+      nullptr);
 }
 
 TEST(RuleOverrides, OverrideModesAndKeysAreChecked) {

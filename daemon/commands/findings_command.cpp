@@ -1,0 +1,197 @@
+// `edi-audit findings`: list stored findings, filtered, as a table, JSON, JSON lines or CSV.
+//
+// A reader beside the daemon: it opens the database read-only (WAL mode lets it read while the
+// daemon writes) and never migrates or changes it.
+#include <sqlite3.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands/commands.h"
+#include "common/time.h"
+#include "report/report.h"
+#include "store/finding_store.h"
+
+namespace edi {
+namespace {
+
+struct FindingsOptions {
+  std::string db_path;
+  std::string since;
+  std::string until;
+  std::string rule;
+  std::string severity;
+  HerId her_id = 0;
+  std::string client_id;
+  std::string message_id;
+  size_t limit = 0;
+  std::string format = "table";
+};
+
+// A --since/--until argument: an absolute time, or a duration back from the newest event time.
+struct TimeArg {
+  std::optional<EventTime> absolute;
+  std::optional<EventTime> back;
+};
+
+std::optional<TimeArg> ParseTimeArg(const std::string& text) {
+  if (auto t = ParseRfc3339(text)) return TimeArg{t, std::nullopt};
+  if (text.size() == 10) {  // YYYY-MM-DD: midnight UTC
+    if (auto t = ParseRfc3339(text + "T00:00:00Z")) return TimeArg{t, std::nullopt};
+  }
+  if (auto d = ParseDuration(text)) return TimeArg{std::nullopt, d};
+  return std::nullopt;
+}
+
+// Closes the connection when the command ends, whatever path it ends on.
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close(db); }
+};
+using DbHandle = std::unique_ptr<sqlite3, DbCloser>;
+
+// Opens `path` read-only and checks that it is an edi-audit database with findings.
+// Prints the reason and returns nullptr when it is not.
+DbHandle OpenReadOnly(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    std::fprintf(stderr, "edi-audit findings: %s: no such database file\n", path.c_str());
+    return nullptr;
+  }
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  DbHandle db(raw);
+  if (rc != SQLITE_OK) {
+    std::fprintf(stderr, "edi-audit findings: %s: cannot open database: %s\n", path.c_str(),
+                 raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
+    return nullptr;
+  }
+  sqlite3_busy_timeout(raw, 5000);
+  Statement version(raw, "PRAGMA user_version");
+  if (!version.ok() || version.Step() != SQLITE_ROW) {
+    std::fprintf(stderr, "edi-audit findings: %s: %s (is it an SQLite database?)\n",
+                 path.c_str(), sqlite3_errmsg(raw));
+    return nullptr;
+  }
+  const int64_t v = version.ColumnInt(0);
+  if (v == 0) {
+    std::fprintf(stderr, "edi-audit findings: %s: not an edi-audit database\n", path.c_str());
+    return nullptr;
+  }
+  if (v < 2) {
+    std::fprintf(stderr,
+                 "edi-audit findings: %s: schema version %lld predates findings; run this "
+                 "edi-audit's daemon or replay on it once to migrate it\n",
+                 path.c_str(), static_cast<long long>(v));
+    return nullptr;
+  }
+  return db;
+}
+
+int RunFindings(const FindingsOptions& opt) {
+  FindingQuery q;
+  std::optional<TimeArg> since, until;
+  if (!opt.since.empty() && !(since = ParseTimeArg(opt.since))) {
+    std::fprintf(stderr,
+                 "edi-audit findings: --since '%s' is neither an RFC 3339 time, a date nor a "
+                 "duration such as 7d\n",
+                 opt.since.c_str());
+    return 2;
+  }
+  if (!opt.until.empty() && !(until = ParseTimeArg(opt.until))) {
+    std::fprintf(stderr,
+                 "edi-audit findings: --until '%s' is neither an RFC 3339 time, a date nor a "
+                 "duration such as 7d\n",
+                 opt.until.c_str());
+    return 2;
+  }
+  const std::optional<ReportFormat> format = ParseReportFormat(opt.format);
+  if (!format) {
+    std::fprintf(stderr, "edi-audit findings: unknown --format '%s'\n", opt.format.c_str());
+    return 2;
+  }
+  if (!opt.severity.empty()) {
+    q.min_severity = ParseSeverity(opt.severity);
+    if (!q.min_severity) {
+      std::fprintf(stderr, "edi-audit findings: unknown --severity '%s'\n", opt.severity.c_str());
+      return 2;
+    }
+  }
+  q.rule = opt.rule;
+  if (opt.her_id != 0) q.her_id = opt.her_id;
+  q.client_id = opt.client_id;
+  q.message_id = opt.message_id;
+  q.limit = opt.limit;
+
+  DbHandle db = OpenReadOnly(opt.db_path);
+  if (!db) return 1;
+  auto store = FindingStore::Open(db.get());
+  if (!store.ok()) {
+    std::fprintf(stderr, "edi-audit findings: %s\n", store.status().message().c_str());
+    return 1;
+  }
+  if ((since && since->back) || (until && until->back)) {
+    std::optional<EventTime> newest;
+    if (Status s = (*store)->NewestEventTime(&newest); !s.ok()) {
+      std::fprintf(stderr, "edi-audit findings: %s\n", s.message().c_str());
+      return 1;
+    }
+    // An empty database has no newest time, and no findings for the filter to select.
+    const EventTime anchor = newest.value_or(0);
+    if (since && since->back) since->absolute = anchor - *since->back;
+    if (until && until->back) until->absolute = anchor - *until->back;
+  }
+  if (since) q.since = since->absolute;
+  if (until) q.until = until->absolute;
+
+  std::vector<Finding> findings;
+  if (Status s = (*store)->Query(q, &findings); !s.ok()) {
+    std::fprintf(stderr, "edi-audit findings: %s\n", s.message().c_str());
+    return 1;
+  }
+  const std::string out = FormatFindings(findings, *format);
+  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+    std::fprintf(stderr, "edi-audit findings: cannot write the output\n");
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddFindingsCommand(CLI::App& app, int* exit_code) {
+  auto opt = std::make_shared<FindingsOptions>();
+  CLI::App* cmd = app.add_subcommand("findings", "List stored findings, newest last");
+  cmd->add_option("--db", opt->db_path, "SQLite database to read (opened read-only)")
+      ->required();
+  cmd->add_option("--since", opt->since,
+                  "only findings first seen at or after T (RFC 3339, YYYY-MM-DD, or a duration "
+                  "such as 7d: see below)");
+  cmd->add_option("--until", opt->until, "only findings first seen before T (as --since)");
+  cmd->add_option("--rule", opt->rule, "only this rule id, e.g. edi.foreign-send");
+  cmd->add_option("--severity", opt->severity,
+                  "only this severity and more severe: info, low, medium, high, critical")
+      ->check(CLI::IsMember({"info", "low", "medium", "high", "critical"}));
+  cmd->add_option("--her-id", opt->her_id, "only findings naming this party (HER-Id)")
+      ->check(CLI::Range(HerId{1}, std::numeric_limits<HerId>::max()));
+  cmd->add_option("--client", opt->client_id, "only findings naming this client id");
+  cmd->add_option("--message", opt->message_id, "only findings about this message id");
+  cmd->add_option("--limit", opt->limit, "at most N findings: the newest N, printed oldest first")
+      ->check(CLI::Range(size_t{1}, std::numeric_limits<size_t>::max()));
+  cmd->add_option("--format", opt->format, "table (default), json, jsonl or csv")
+      ->check(CLI::IsMember({"table", "json", "jsonl", "csv"}));
+  cmd->footer(
+      "Times are EVENT times (the records' timestamps), never the wall clock. A duration such as "
+      "7d, 12h\nor 30m given to --since/--until counts back from the newest event time in the "
+      "database, so the\nsame database always gives the same answer: --since 1h lists the last "
+      "hour of recorded traffic.\n--since is inclusive, --until exclusive; both compare the time "
+      "a finding was first raised.\nExit status: 0 listed (possibly none), 1 the database cannot "
+      "be read, 2 bad arguments.");
+  cmd->callback([opt, exit_code]() { *exit_code = RunFindings(*opt); });
+}
+
+}  // namespace edi

@@ -1,0 +1,141 @@
+// KafkaSource's side of the consumer group protocol: where an assigned partition starts, and
+// what happens before a revoked one is given up (see kafka_source.h, "Offsets and exactly
+// once").
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "source/kafka_source.h"
+
+namespace edi {
+namespace {
+
+constexpr int kCommittedTimeoutMs = 10000;
+constexpr int kCommitAttempts = 3;
+
+std::string OffsetText(int64_t offset) {
+  return offset >= 0 ? std::to_string(offset) : std::string("none");
+}
+
+}  // namespace
+
+void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
+  // Kafka's committed offsets tell whether other instances stored records of a partition since
+  // this database last did. Without them the database's positions alone decide.
+  KafkaPartitions committed(rd_kafka_topic_partition_list_copy(partitions));
+  const rd_kafka_resp_err_t committed_err =
+      rd_kafka_committed(rk_.get(), committed.get(), kCommittedTimeoutMs);
+  if (committed_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::warn("kafka: cannot read the group's committed offsets ({}); starting from this "
+                 "database's positions",
+                 rd_kafka_err2str(committed_err));
+  }
+  for (int i = 0; i < partitions->cnt; ++i) {
+    rd_kafka_topic_partition_t& tp = partitions->elems[i];
+    const std::string source = KafkaSourceName(tp.topic, tp.partition);
+    const std::optional<int64_t> stored = store_->StoredPosition(source);
+    int64_t kafka = RD_KAFKA_OFFSET_INVALID;
+    if (committed_err == RD_KAFKA_RESP_ERR_NO_ERROR && committed->elems[i].err == 0) {
+      kafka = committed->elems[i].offset;
+    }
+    int64_t start = stored ? *stored + 1 : RD_KAFKA_OFFSET_INVALID;
+    if (kafka >= 0 && kafka > start) start = kafka;
+    // INVALID leaves the start to librdkafka: the committed offset, else auto.offset.reset.
+    tp.offset = start;
+    PartitionState& state = partitions_[{tp.topic, tp.partition}];
+    state = PartitionState{source, start >= 0 ? start : -1, -1, false};
+    if (stored && kafka >= 0 && kafka > *stored + 1) {
+      spdlog::info("kafka: assigned {}: starting at {}, the group's committed offset (this "
+                   "database stored up to {}; other instances stored the records between)",
+                   source, start, *stored);
+    } else {
+      spdlog::info("kafka: assigned {}: starting at {} (stored here: {}, committed: {})", source,
+                   start >= 0 ? std::to_string(start) : std::string("auto.offset.reset"),
+                   stored ? std::to_string(*stored) : std::string("none"), OffsetText(kafka));
+    }
+  }
+  if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_.get(), partitions); e != nullptr) {
+    fatal_ = Status::Unavailable(std::string("kafka: cannot take the assigned partitions: ") +
+                                 rd_kafka_error_string(e));
+    spdlog::critical("{}", fatal_.message());
+    rd_kafka_error_destroy(e);
+    return;
+  }
+  counters_.assigned += static_cast<uint64_t>(partitions->cnt);
+  // New partitions wait too while a refused batch is retried.
+  if (retrying_) PauseAll();
+}
+
+void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
+  const bool lost = rd_kafka_assignment_lost(rk_.get()) != 0;
+  std::vector<PartitionKey> keys;
+  std::set<std::string> sources;
+  for (int i = 0; i < partitions->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = partitions->elems[i];
+    keys.emplace_back(tp.topic, tp.partition);
+    sources.insert(KafkaSourceName(tp.topic, tp.partition));
+  }
+  if (lost) {
+    // Another instance may already be reading these partitions from the group's committed
+    // offset: storing them here as well would store them twice across the two databases.
+    DropRecords(sources, &counters_.dropped_lost);
+    spdlog::warn("kafka: {} partitions lost (evicted from the group, e.g. after an outage "
+                 "longer than session.timeout.ms); their next owner reads the unstored records",
+                 partitions->cnt);
+  } else {
+    // Finish the in-flight batch, then tell the next owner where it ends.
+    if (!batch_.empty()) TryStoreBatch();
+    if (!batch_.empty()) DropRecords(sources, &counters_.dropped_unowned);
+    CommitSync(keys);
+  }
+  // librdkafka keeps a partition's pause across unassign and a later assign: clear it here.
+  KafkaPartitions paused(rd_kafka_topic_partition_list_new(partitions->cnt));
+  for (const PartitionKey& k : keys) {
+    auto it = partitions_.find(k);
+    if (it != partitions_.end() && it->second.paused) {
+      rd_kafka_topic_partition_list_add(paused.get(), k.first.c_str(), k.second);
+    }
+  }
+  if (paused->cnt > 0) rd_kafka_resume_partitions(rk_.get(), paused.get());
+  for (const PartitionKey& k : keys) partitions_.erase(k);
+  counters_.revoked += static_cast<uint64_t>(partitions->cnt);
+  if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_.get(), partitions); e != nullptr) {
+    spdlog::error("kafka: giving up partitions failed: {}", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+  }
+  spdlog::info("kafka: {} {} partition{}", lost ? "lost" : "revoked", partitions->cnt,
+               partitions->cnt == 1 ? "" : "s");
+}
+
+void KafkaSource::CommitSync(const std::vector<PartitionKey>& keys) {
+  KafkaPartitions offsets = StoredOffsets(keys);
+  if (offsets == nullptr) return;  // nothing stored during this assignment
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int attempt = 1; attempt <= kCommitAttempts; ++attempt) {
+    err = rd_kafka_commit(rk_.get(), offsets.get(), 0);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    ++counters_.commit_failures;
+    spdlog::warn("kafka: committing offsets before giving up partitions failed (attempt {} of "
+                 "{}): {}",
+                 attempt, kCommitAttempts, rd_kafka_err2str(err));
+  }
+  for (int i = 0; i < offsets->cnt; ++i) {
+    spdlog::error("kafka: {} handed over without its committed offset {}: its next owner may "
+                  "store records again that this database already holds",
+                  KafkaSourceName(offsets->elems[i].topic, offsets->elems[i].partition),
+                  offsets->elems[i].offset);
+  }
+}
+
+void KafkaSource::DropRecords(const std::set<std::string>& sources, uint64_t* counter) {
+  const size_t before = batch_.size();
+  std::erase_if(batch_, [&](const RawRecord& r) { return sources.contains(r.where.source); });
+  *counter += before - batch_.size();
+  if (before != batch_.size()) {
+    spdlog::warn("kafka: {} records of partitions given up were not stored here; their next "
+                 "owner reads them",
+                 before - batch_.size());
+  }
+}
+
+}  // namespace edi

@@ -1,0 +1,347 @@
+#include "source/kafka_source.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace edi {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Properties the exactly-once design depends on; see kafka_source.h.
+const std::set<std::string, std::less<>> kManagedConsumerProperties = {
+    "bootstrap.servers",     "metadata.broker.list",          "group.id",
+    "enable.auto.commit",    "auto.commit.enable",            "enable.auto.offset.store",
+    "enable.partition.eof",  "partition.assignment.strategy",
+};
+
+// Repeated errors of one kind are logged once per interval; all are counted.
+constexpr auto kErrorLogInterval = std::chrono::seconds(10);
+
+int CeilMillis(Clock::duration d) {
+  if (d <= Clock::duration::zero()) return 0;
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
+  return static_cast<int>(std::min<int64_t>(ms, 60000));
+}
+
+}  // namespace
+
+KafkaSource::KafkaSource(const KafkaSourceOptions& options, BatchStore* store)
+    : options_(options), store_(store), retry_delay_(options.retry_min) {
+  batch_.reserve(options_.batch_size);
+}
+
+KafkaSource::~KafkaSource() {
+  if (rk_ != nullptr && !closed_) {
+    // Like a crash: whatever is not stored is read again by whoever gets the partitions.
+    rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
+}
+
+Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(const KafkaSourceOptions& options,
+                                                         BatchStore* store) {
+  if (options.brokers.empty()) {
+    return Status::InvalidArgument("kafka.brokers: no brokers configured");
+  }
+  if (options.topics.empty()) return Status::InvalidArgument("kafka.topics: no topics configured");
+  if (options.group_id.empty()) return Status::InvalidArgument("kafka.group_id: empty");
+  if (options.batch_size == 0) return Status::InvalidArgument("store.batch_size: must be >= 1");
+  const std::vector<KafkaProperty> fixed = {
+      {"bootstrap.servers", options.brokers, ""},
+      {"group.id", options.group_id, ""},
+      {"client.id", "edi-audit", ""},
+      {"partition.assignment.strategy", "cooperative-sticky", ""},
+      {"enable.auto.commit", "false", ""},
+      {"enable.auto.offset.store", "false", ""},
+      {"enable.partition.eof", "false", ""},
+      // An audit trail must not start at the end of a topic it has never read.
+      {"auto.offset.reset", "earliest", ""},
+      // Bounds librdkafka's prefetch: the only record buffer besides the batch in hand.
+      {"queued.max.messages.kbytes", "32768", ""},
+  };
+  auto conf = MakeKafkaConf("consumer", fixed, options.properties, kManagedConsumerProperties);
+  if (!conf.ok()) return conf.status();
+  std::unique_ptr<KafkaSource> source(new KafkaSource(options, store));
+  if (Status s = source->Start(std::move(*conf)); !s.ok()) return s;
+  return source;
+}
+
+Status KafkaSource::Start(KafkaConf conf) {
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), RebalanceTrampoline);
+  rd_kafka_conf_set_offset_commit_cb(conf.get(), CommitTrampoline);
+  rd_kafka_conf_set_error_cb(conf.get(), ErrorTrampoline);
+  char err[512] = "";
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err));
+  if (rk == nullptr) return Status::InvalidArgument(std::string("kafka consumer: ") + err);
+  conf.release();  // rd_kafka_new took it
+  rk_.reset(rk);
+  rd_kafka_poll_set_consumer(rk);
+  KafkaPartitions topics(rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size())));
+  for (const std::string& t : options_.topics) {
+    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  if (rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::InvalidArgument(std::string("kafka.topics: cannot subscribe: ") +
+                                   rd_kafka_err2str(e));
+  }
+  spdlog::info("kafka: consumer group '{}' subscribing to {} at {}", options_.group_id,
+               fmt::join(options_.topics, ","), options_.brokers);
+  return Status::OK();
+}
+
+Status KafkaSource::Poll(std::chrono::milliseconds max_wait) {
+  if (closed_) return Status::Unavailable("kafka: the consumer is closed");
+  const auto deadline = Clock::now() + max_wait;
+  while (fatal_.ok()) {
+    auto now = Clock::now();
+    if (retrying_ ? now >= retry_at_ : BatchDue(now)) {
+      TryStoreBatch();
+      now = Clock::now();
+    }
+    if (now >= deadline) break;
+    Clock::duration wait = deadline - now;
+    if (retrying_) {
+      wait = std::min(wait, retry_at_ - now);
+    } else if (!batch_.empty()) {
+      wait = std::min<Clock::duration>(wait, batch_started_ + options_.batch_max_wait - now);
+    }
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), CeilMillis(wait));
+    if (m != nullptr) {
+      HandleMessage(m);
+      rd_kafka_message_destroy(m);
+    }
+  }
+  return fatal_;
+}
+
+bool KafkaSource::BatchDue(Clock::time_point now) const {
+  return !batch_.empty() && (batch_.size() >= options_.batch_size ||
+                             now >= batch_started_ + options_.batch_max_wait);
+}
+
+void KafkaSource::HandleMessage(const rd_kafka_message_t* m) {
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+    std::string text = rd_kafka_message_errstr(m);
+    if (m->rkt != nullptr) {
+      text = KafkaSourceName(rd_kafka_topic_name(m->rkt), m->partition) + ": " + text;
+    }
+    HandleConsumerError(m->err, text);
+    return;
+  }
+  auto it = partitions_.find({rd_kafka_topic_name(m->rkt), m->partition});
+  if (it == partitions_.end()) {
+    ++counters_.dropped_unowned;  // revoked meanwhile: its next owner reads it
+    return;
+  }
+  PartitionState& p = it->second;
+  if (p.next_offset >= 0 && m->offset < p.next_offset) {
+    ++counters_.redelivered;
+    return;
+  }
+  if (p.next_offset >= 0 && m->offset > p.next_offset) {
+    // Compaction, transaction markers or aborted records leave gaps; none are records to store.
+    spdlog::debug("kafka: {}: offsets {}..{} absent", p.source, p.next_offset, m->offset - 1);
+  }
+  if (batch_.empty()) batch_started_ = Clock::now();
+  RawRecord& r = batch_.emplace_back();
+  const size_t keep = std::min(m->len, options_.max_record_bytes);
+  if (keep > 0) r.bytes.assign(static_cast<const char*>(m->payload), keep);
+  r.full_size = m->len;
+  r.where.source = p.source;
+  r.where.position = m->offset;
+  p.next_offset = m->offset + 1;
+}
+
+void KafkaSource::HandleConsumerError(rd_kafka_resp_err_t err, const std::string& text) {
+  ++counters_.consumer_errors;
+  char fatal_text[512] = "";
+  if (rd_kafka_resp_err_t f = rd_kafka_fatal_error(rk_.get(), fatal_text, sizeof(fatal_text));
+      f != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    fatal_ = Status::Unavailable(std::string("kafka consumer: fatal error ") +
+                                 rd_kafka_err2name(f) + ": " + fatal_text);
+    spdlog::critical("{}", fatal_.message());
+    return;
+  }
+  const auto now = Clock::now();
+  if (err == last_error_ && now - last_error_logged_ < kErrorLogInterval) {
+    spdlog::debug("kafka: {}", text);
+    return;
+  }
+  last_error_ = err;
+  last_error_logged_ = now;
+  if (IsTransientKafkaError(err)) {
+    spdlog::warn("kafka: {} ({}; librdkafka retries by itself, {} errors so far)", text,
+                 rd_kafka_err2name(err), counters_.consumer_errors);
+  } else {
+    spdlog::error("kafka: {} ({})", text, rd_kafka_err2name(err));
+  }
+}
+
+Status KafkaSource::TryStoreBatch() {
+  if (batch_.empty()) {
+    if (retrying_) ResumeAll();
+    return Status::OK();
+  }
+  Status s = store_->StoreBatch(batch_);
+  if (!s.ok()) {
+    ++counters_.store_failures;
+    retry_delay_ = retrying_ ? std::min(retry_delay_ * 2, options_.retry_max) : options_.retry_min;
+    retrying_ = true;
+    retry_at_ = Clock::now() + retry_delay_;
+    spdlog::error("storing a batch of {} records failed; partitions paused, retrying in {} ms: {}",
+                  batch_.size(), retry_delay_.count(), s.message());
+    PauseAll();
+    return s;
+  }
+  std::map<std::string, int64_t> last;
+  for (const RawRecord& r : batch_) {
+    int64_t& p = last.try_emplace(r.where.source, r.where.position).first->second;
+    p = std::max(p, r.where.position);
+  }
+  std::vector<PartitionKey> keys;
+  for (auto& [key, state] : partitions_) {
+    auto it = last.find(state.source);
+    if (it == last.end()) continue;
+    state.stored = std::max(state.stored, it->second);
+    keys.push_back(key);
+  }
+  counters_.records += batch_.size();
+  ++counters_.batches;
+  batch_.clear();
+  if (retrying_) {
+    spdlog::info("storing succeeded again ({} failed attempts so far)", counters_.store_failures);
+    ResumeAll();
+  }
+  // Only so lag tools see progress: the database holds the offsets that count.
+  if (KafkaPartitions offsets = StoredOffsets(keys); offsets != nullptr) {
+    if (rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), offsets.get(), 1);
+        e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++counters_.commit_failures;
+      spdlog::debug("kafka: offset commit not sent: {}", rd_kafka_err2str(e));
+    }
+  }
+  return Status::OK();
+}
+
+KafkaPartitions KafkaSource::StoredOffsets(const std::vector<PartitionKey>& keys) const {
+  KafkaPartitions list(rd_kafka_topic_partition_list_new(static_cast<int>(keys.size())));
+  for (const PartitionKey& k : keys) {
+    auto it = partitions_.find(k);
+    if (it == partitions_.end() || it->second.stored < 0) continue;
+    rd_kafka_topic_partition_list_add(list.get(), k.first.c_str(), k.second)->offset =
+        it->second.stored + 1;
+  }
+  if (list->cnt == 0) return nullptr;
+  return list;
+}
+
+void KafkaSource::PauseAll() {
+  KafkaPartitions list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
+  for (auto& [key, state] : partitions_) {
+    if (state.paused) continue;
+    rd_kafka_topic_partition_list_add(list.get(), key.first.c_str(), key.second);
+    state.paused = true;
+  }
+  if (list->cnt == 0) return;
+  ++counters_.pauses;
+  rd_kafka_pause_partitions(rk_.get(), list.get());
+}
+
+void KafkaSource::ResumeAll() {
+  retrying_ = false;
+  KafkaPartitions resume(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
+  KafkaPartitions seek(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
+  for (auto& [key, state] : partitions_) {
+    if (!state.paused) continue;  // resuming an unpaused partition can rewind it
+    rd_kafka_topic_partition_list_add(resume.get(), key.first.c_str(), key.second);
+    if (state.next_offset >= 0) {
+      rd_kafka_topic_partition_list_add(seek.get(), key.first.c_str(), key.second)->offset =
+          state.next_offset;
+    }
+    state.paused = false;
+  }
+  if (resume->cnt == 0) return;
+  rd_kafka_resume_partitions(rk_.get(), resume.get());
+  spdlog::info("kafka: consumption resumed on {} partitions", resume->cnt);
+  // Resume at the next offset this source expects, not wherever librdkafka's fetcher was.
+  if (seek->cnt > 0) {
+    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), seek.get(), 0); e != nullptr) {
+      spdlog::warn("kafka: seek after resume failed: {}", rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+    }
+  }
+}
+
+std::vector<std::string> KafkaSource::assigned_sources() const {
+  std::vector<std::string> out;
+  for (const auto& [key, state] : partitions_) out.push_back(state.source);
+  return out;
+}
+
+Status KafkaSource::Close() {
+  if (closed_) return Status::OK();
+  Status result;
+  if (!batch_.empty()) TryStoreBatch();
+  if (!batch_.empty()) {
+    result = Status::IOError("kafka: " + std::to_string(batch_.size()) +
+                             " records could not be stored before shutdown; they are read again "
+                             "at the next start");
+  }
+  // Revokes every partition through OnRevoke: commits the stored offsets synchronously.
+  closed_ = true;
+  if (rd_kafka_resp_err_t e = rd_kafka_consumer_close(rk_.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::warn("kafka: leaving the consumer group failed: {}", rd_kafka_err2str(e));
+    if (result.ok()) result = Status::Unavailable(std::string("kafka: ") + rd_kafka_err2str(e));
+  }
+  rk_.reset();
+  return result;
+}
+
+// librdkafka calls these on the thread that polls (Poll or Close), with the source as opaque.
+void KafkaSource::RebalanceTrampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                      rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    self->OnAssign(partitions);
+  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    self->OnRevoke(partitions);
+  } else {
+    // The group state is unknown: give everything up unstored, as if lost, and rejoin.
+    spdlog::error("kafka: rebalance failed: {}; dropping the assignment", rd_kafka_err2str(err));
+    std::set<std::string> all;
+    for (const auto& [key, state] : self->partitions_) all.insert(state.source);
+    self->DropRecords(all, &self->counters_.dropped_lost);
+    self->partitions_.clear();
+    rd_kafka_assign(rk, nullptr);
+  }
+}
+
+void KafkaSource::CommitTrampoline(rd_kafka_t*, rd_kafka_resp_err_t err,
+                                   rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+  for (int i = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && offsets != nullptr && i < offsets->cnt; ++i) {
+    err = offsets->elems[i].err;
+  }
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  ++self->counters_.commit_failures;
+  const auto now = Clock::now();
+  if (now - self->last_error_logged_ >= kErrorLogInterval) {
+    self->last_error_logged_ = now;
+    spdlog::warn(
+        "kafka: offset commit failed: {} ({} so far; harmless: the database holds the offsets, "
+        "the next commit catches up)",
+        rd_kafka_err2str(err), self->counters_.commit_failures);
+  }
+}
+
+void KafkaSource::ErrorTrampoline(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  self->HandleConsumerError(static_cast<rd_kafka_resp_err_t>(err), reason);
+}
+
+}  // namespace edi

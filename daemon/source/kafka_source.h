@@ -1,0 +1,177 @@
+// KafkaSource: access-log records from Kafka topics, consumed in a consumer group, handed on in
+// batches to a BatchStore that stores each batch together with its offsets in ONE transaction.
+//
+// Offsets and exactly once. The offsets that count are the ones the BatchStore keeps (SQLite's
+// source_positions: per "kafka:TOPIC/PARTITION" the offset of the last record stored). Kafka's
+// committed offsets are a copy for lag tools and for handing partitions between instances:
+//
+//  - After each stored batch its offsets (+1) are committed to Kafka asynchronously; a failed
+//    commit is counted and logged, never retried: the next batch's commit supersedes it.
+//  - On assignment a partition starts at max(stored + 1, Kafka committed). A restarted
+//    instance thus continues after its own last transaction (a crash between the SQLite commit
+//    and the Kafka commit re-reads nothing), and an instance that held the partition earlier
+//    skips what other instances stored since. With neither, librdkafka's `auto.offset.reset`
+//    decides (edi-audit's default: earliest).
+//  - On revocation the in-flight batch is stored first, then the offsets of the revoked
+//    partitions are committed to Kafka synchronously, and only then are the partitions given
+//    up. The next owner (another instance, with its own database) starts at exactly the
+//    offset after the last record this instance stored: nothing lost, nothing stored twice.
+//  - Kafka is only ever committed after the records are stored, so a committed offset never
+//    runs ahead of a database: what an instance stored but had not yet committed to Kafka can
+//    at worst be read again by the next owner, never skipped. That window only opens when
+//    partitions are *lost* (the group evicted this instance, e.g. after a network partition
+//    longer than session.timeout.ms): then the in-flight batch is dropped without storing (the
+//    new owner reads it) and a warning names the partitions.
+//  - Records Kafka delivers twice within one assignment (below the next expected offset) are
+//    skipped and counted; requestId deduplication in the store is the last line of defence.
+//
+// Batches end at `batch_size` records or `batch_max_wait` after their first record. Nothing
+// is dropped: empty records (tombstones) and records over `max_record_bytes` (kept capped, with
+// their full size) go to the BatchStore like any other, which quarantines them.
+//
+// Back-pressure: the source runs on the caller's thread and reads only as fast as batches are
+// stored; besides the batch in hand the only buffer is librdkafka's prefetch queue, bounded
+// by `queued.max.messages.kbytes`. When a batch cannot be stored, every assigned partition is
+// paused (heartbeats and rebalances are still served) and the batch is retried with backoff;
+// partitions resume at the next offset after the batch once it is stored.
+//
+// Broker outages are logged (warn), counted and survived: librdkafka reconnects by itself.
+//
+// Not thread-safe: one thread calls Poll and Close, and the BatchStore is called on it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "pipeline/pipeline.h"
+#include "source/kafka_client.h"
+
+namespace edi {
+
+// Where a KafkaSource's batches go.
+class BatchStore {
+ public:
+  virtual ~BatchStore() = default;
+  // Stores the batch and the highest position per source in one transaction. On failure
+  // nothing of it is stored and the source will offer the same records again.
+  virtual Status StoreBatch(const std::vector<RawRecord>& batch) = 0;
+  // The last position stored for `source`, nullopt when none is.
+  virtual std::optional<int64_t> StoredPosition(const std::string& source) = 0;
+};
+
+struct KafkaSourceOptions {
+  std::string brokers;              // bootstrap.servers
+  std::vector<std::string> topics;  // subscribed; must exist (auto-creation is off)
+  std::string group_id;
+  std::vector<KafkaProperty> properties;  // kafka.consumer.*, applied over the defaults
+  size_t batch_size = 5000;
+  std::chrono::milliseconds batch_max_wait{500};
+  size_t max_record_bytes = 1 << 20;
+  // Retry delays for a batch the BatchStore refused: doubling from min to max.
+  std::chrono::milliseconds retry_min{200};
+  std::chrono::milliseconds retry_max{30000};
+};
+
+struct KafkaSourceCounters {
+  uint64_t records = 0;          // handed to the BatchStore in stored batches
+  uint64_t batches = 0;          // stored batches
+  uint64_t store_failures = 0;   // StoreBatch attempts that failed
+  uint64_t redelivered = 0;      // records Kafka delivered again, skipped
+  uint64_t dropped_unowned = 0;  // records of partitions no longer assigned (the owner reads them)
+  uint64_t dropped_lost = 0;     // unstored records of lost partitions (the new owner reads them)
+  uint64_t commit_failures = 0;  // Kafka offset commits that failed (harmless; counted)
+  uint64_t consumer_errors = 0;  // broker/transport/consumer errors librdkafka reported
+  uint64_t assigned = 0;         // partitions assigned, over time
+  uint64_t revoked = 0;          // partitions revoked or lost, over time
+  uint64_t pauses = 0;           // times consumption was paused for back-pressure
+};
+
+class KafkaSource {
+ public:
+  // Creates the consumer and subscribes. Fails with InvalidArgument naming the config line for
+  // an unknown or managed librdkafka property, or a missing broker list, topic or group.
+  // `store` must outlive the source.
+  static Result<std::unique_ptr<KafkaSource>> Create(const KafkaSourceOptions& options,
+                                                     BatchStore* store);
+  // Destroys the consumer without storing the batch in hand or leaving the group cleanly
+  // (like a crash: nothing is lost, the records are read again). Call Close to drain.
+  ~KafkaSource();
+
+  // Consumes for up to `max_wait`, storing every batch that is full or due (and retrying a
+  // refused one when its backoff has passed). Returns non-OK only for a fatal consumer error
+  // (the instance cannot continue, e.g. fenced by another instance with its group.instance.id).
+  Status Poll(std::chrono::milliseconds max_wait);
+
+  // Drains: stores the batch in hand, commits the stored offsets to Kafka synchronously and
+  // leaves the group (revoking all partitions). Non-OK when the batch could not be stored
+  // (its records are read again on the next start) or leaving failed; the source is unusable
+  // afterwards either way.
+  Status Close();
+
+  const KafkaSourceCounters& counters() const { return counters_; }
+  // Records consumed but not yet stored.
+  size_t pending_records() const { return batch_.size(); }
+  // Partitions currently assigned, as source names.
+  std::vector<std::string> assigned_sources() const;
+
+ private:
+  using PartitionKey = std::pair<std::string, int32_t>;
+  struct PartitionState {
+    std::string source;        // kafka:TOPIC/PARTITION
+    int64_t next_offset = -1;  // next offset expected; -1 until known
+    int64_t stored = -1;       // last offset stored during this assignment; -1 none
+    bool paused = false;
+  };
+
+  KafkaSource(const KafkaSourceOptions& options, BatchStore* store);
+  Status Start(KafkaConf conf);
+
+  static void RebalanceTrampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                  rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  static void CommitTrampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                               rd_kafka_topic_partition_list_t* offsets, void* opaque);
+  static void ErrorTrampoline(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+
+  // kafka_source.cpp: the batch loop.
+  void HandleMessage(const rd_kafka_message_t* m);
+  void HandleConsumerError(rd_kafka_resp_err_t err, const std::string& text);
+  bool BatchDue(std::chrono::steady_clock::time_point now) const;
+  // One attempt to store the batch in hand; on success commits its offsets (async) and
+  // resumes paused partitions, on failure pauses all partitions and schedules a retry.
+  Status TryStoreBatch();
+  // Offsets (stored + 1) of `keys` that were stored during their current assignment.
+  KafkaPartitions StoredOffsets(const std::vector<PartitionKey>& keys) const;
+  void PauseAll();
+  void ResumeAll();
+
+  // kafka_rebalance.cpp: the group's assignment changes.
+  void OnAssign(rd_kafka_topic_partition_list_t* partitions);
+  void OnRevoke(rd_kafka_topic_partition_list_t* partitions);
+  void CommitSync(const std::vector<PartitionKey>& keys);
+  void DropRecords(const std::set<std::string>& sources, uint64_t* counter);
+
+  KafkaSourceOptions options_;
+  BatchStore* store_;
+  KafkaHandle rk_;
+  std::map<PartitionKey, PartitionState> partitions_;
+  std::vector<RawRecord> batch_;
+  std::chrono::steady_clock::time_point batch_started_;
+  bool retrying_ = false;  // a refused batch is in hand; partitions are paused
+  std::chrono::steady_clock::time_point retry_at_;
+  std::chrono::milliseconds retry_delay_;
+  Status fatal_;
+  bool closed_ = false;
+  rd_kafka_resp_err_t last_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+  std::chrono::steady_clock::time_point last_error_logged_;
+  KafkaSourceCounters counters_;
+};
+
+}  // namespace edi
