@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "edi-audit 0.1.0");
   int exit_code = 0;
   edi::AddReplayCommand(app, &exit_code);
+  edi::AddFieldsCommand(app, &exit_code);
   edi::AddFindingsCommand(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -7,6 +7,7 @@
 namespace edi {
 
 void AddReplayCommand(CLI::App& app, int* exit_code);
+void AddFieldsCommand(CLI::App& app, int* exit_code);
 void AddFindingsCommand(CLI::App& app, int* exit_code);
 
 }  // namespace edi

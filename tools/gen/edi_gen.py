@@ -93,6 +93,10 @@ DORMANT = ["Dagsenter", "Kjøkken", "Tildelingskontor", "Ergoterapi", "Fysiotera
            "Skolehelsetjenesten", "Jordmortjenesten", "Frisklivssentral", "Hjelpemiddellager",
            "Koordinerende enhet", "Demensteam", "Kreftkoordinator", "Innvandrerhelse",
            "Helsestasjon for ungdom", "Boligkontor", "Rustjenesten", "Avlastning", "Psykologtjeneste"]
+MALFORMED = ["invalid-json", "missing-field", "schemaVersion", "timestamp-format", "timestamp-value",
+             "requestId", "apiVersion", "method", "status", "path-length", "orgnrParent",
+             "herId-body", "herId-query", "herId-path", "message-id", "herIdClaim",
+             "configurations"]
 UNKNOWN_PATHS = [("GET", "/messages/{id}/attachments"), ("GET", "/api/v1/messages"),
                  ("POST", "/messages/{id}/forward"), ("GET", "/mshconfigurations"),
                  ("PATCH", "/messages/{id}"), ("GET", "/health"), ("GET", "/Messages/{id}/receipt"),
@@ -128,7 +132,7 @@ class Party:
 class Client:
     __slots__ = ("idx", "cid", "name", "supplier", "tenancy", "kind", "api", "claim", "tenants",
                  "parties", "chunks", "stream", "src", "news", "sweeping", "v2", "vnext",
-                 "intro_left")
+                 "intro_left", "busy")
 
     def __init__(self, idx, cid, name, supplier, tenancy, kind, api="3"):
         self.idx, self.cid, self.name, self.supplier = idx, cid, name, supplier
@@ -144,6 +148,7 @@ class Client:
         self.v2 = api == "2"
         self.vnext = False
         self.intro_left = 0
+        self.busy = 0         # chain incidents waiting for this client's call
 
 
 class Chunk:
@@ -220,8 +225,10 @@ class Generator:
         self.N = records
         self.days = days
         self.out = out
-        self.K = municipalities or max(2, int(math.log10(max(records, 10))) - 2)
         self.every = max(20, incidents_every)
+        # enough parties that every incident can use a client/party pair of its own
+        self.K = municipalities or max(2, int(math.log10(max(records, 10))) - 2,
+                                       min(60, -(-records // (self.every * 120))))
         self.start = parse_time(start)
         self.end = self.start + int(days * MS_D)
         self.quiet = quiet
@@ -344,18 +351,13 @@ class Generator:
                                          "single-tenant", self.orgnr(9), api="2")
                 v2list.vnext = True
             self.tenant(integ, top.orgnr)
-            self.tenant(nh_vendor, top.orgnr)
             home = self.add_party("%s kommune" % place, "Organization", top, integ, "decl")
             dormant_hosts = [home]
             # nursing homes
             for i in range(2 + rng.randrange(3)):
                 u = self.add_org("%s kommune %s sykehjem" % (place, self.place(used)),
                                  "underenhet", ledd, 9)
-                if i == 0 and nh_vendor.tenants[top.orgnr][1] is None:
-                    nh_vendor.tenants.pop(top.orgnr)
-                    self.tenants_by_top[top.orgnr] = [x for x in self.tenants_by_top[top.orgnr]
-                                                      if x[0] is not nh_vendor]
-                    self.tenant(nh_vendor, top.orgnr, u.orgnr)
+                self.tenant(nh_vendor, top.orgnr, u.orgnr)
                 org_p = self.add_party(u.name.replace("%s kommune " % place, ""), "Organization", u,
                                        nh_vendor)
                 dormant_hosts.append(org_p)
@@ -605,23 +607,26 @@ class Generator:
             self._secpfx = "%s%02d." % (self._minpfx, sec % 60)
         return "%s%03dZ" % (self._secpfx, t % 1000)
 
+    def new_prefix(self):
+        # a gateway connection id that changes now and then, like Kestrel's
+        self.rid_prefix = "0HN%010X:" % self.rng.getrandbits(40)
+
     def rid(self):
         n = self.rid_n = self.rid_n + 1
         if n & 0xFFF == 1:
-            # a gateway connection id that changes now and then, like Kestrel's
-            self.rid_prefix = "0HN%010X:" % self.rng.getrandbits(40)
+            self.new_prefix()
         return "%s%08X" % (self.rid_prefix, n)
 
     def emit(self, line, rid):
         self.buf.append(line)
         self.count += 1
-        if self.first_t is None:
-            self.first_t = self.t
-            self.learn_end = self.t + LEARNING
-        if len(self.buf) >= 4096:
+        if self.count & 4095 == 0:
             self.log.write("".join(self.buf))
             self.buf.clear()
         if self.t >= self.stale_next:
+            if self.first_t is None:
+                self.first_t = self.t
+                self.learn_end = self.t + LEARNING
             self.fire_stale(rid)
 
     def gt(self, rule, severity, kind, incident, rid, client, her, msg, extra=None):
@@ -662,9 +667,10 @@ class Generator:
         self.gt_keys = {}        # (rule, client idx, her, msg) -> last time in ground truth
         self.last_route = {}     # client idx -> last injected unknown route
         self.watches = []        # heap of (deadline, her, holder idx, since)
-        self.stale_next = 1 << 62
-        self.want_chain = None
+        self.stale_next = -1  # the first record passes it: see emit
+        self.want = deque()      # chain incidents waiting for a suitable delivery
         self.cycle = []
+        self.retry = []          # (rule, chances left)
         self.next_incident = int(self.every * (0.5 + rng.random()))
         self.r_est = 1.45
         span = self.end - self.start
@@ -681,6 +687,7 @@ class Generator:
                 self.watch(her, holder, since)
             if denied_at is not None:
                 self.push(denied_at, EV_CALL, (self.stale_denied, (her, holder)))
+        self.stale_next = -1  # the first record passes it: see emit
         self.open_outputs()
         heap = self.heap
         N = self.N
@@ -744,8 +751,6 @@ class Generator:
 
     def poll(self, chunk, att, status=200):
         rng = self.rng
-        if chunk.client.sweeping and status != 200:
-            status = 200
         if att == 0 and status == 200 and rng.random() < P_FAIL:
             status = 503 if rng.random() < 0.7 else 504
         if status != 200:
@@ -765,13 +770,18 @@ class Generator:
             t = self.t
             for it in live:
                 self.start_item(it, t)
-        chunk.last = self.t
-        rid = self.rid()
-        dur = self.dur(800, 30000) if chunk.client.stream else self.dur(12, 250)
-        line = ('{"schemaVersion":1,"timestamp":"%s","requestId":"%s",%s,"status":200,'
-                '"durationMs":%d,%s,"response":{"messages":[%s]}}\n') % (
-            self.ts(), rid, chunk.mid, dur, chunk.block, items)
-        self.emit(line, rid)
+        t = chunk.last = self.t
+        n = self.rid_n = self.rid_n + 1
+        if n & 0xFFF == 1:
+            self.new_prefix()
+        rid = "%s%08X" % (self.rid_prefix, n)
+        if t // 1000 != self._sec:
+            self.ts()
+        dur = (800 + int(rng.random() * 29200)) if chunk.client.stream else \
+            (12 + int(rng.random() * 238))
+        self.emit(('{"schemaVersion":1,"timestamp":"%s%03dZ","requestId":"%s",%s,"status":200,'
+                   '"durationMs":%d,%s,"response":{"messages":[%s]}}\n') % (
+            self._secpfx, t % 1000, rid, chunk.mid, dur, chunk.block, items), rid)
 
     def on_poll(self, chunk, att):
         self.poll(chunk, att)
@@ -833,7 +843,7 @@ class Generator:
 
     def start_item(self, it, t):
         rng = self.rng
-        if it.plan is None and self.want_chain and not it.apprec:
+        if it.plan is None and self.want and not it.apprec:
             self.plan_chain(it)
         if it.plan == "edi.acknowledged-without-download":
             self.push(t + self.dur(400, 3000), EV_MARK, it)
@@ -1008,7 +1018,16 @@ class Generator:
             sender.her, ",".join(str(p.her) for p in recv))
         if rng.random() < P_FAIL:
             self.record(api, "POST", path, 503, chunk.block, body="," + req, dur=self.dur(1000, 30000))
-            self.t += self.dur(MS_S, 5 * MS_S)
+            self.push(self.t + self.dur(MS_S, 5 * MS_S), EV_CALL,
+                      (self.send_now, (chunk, sender, recv, api, path, req)))
+            return None
+        return self.send_now((chunk, sender, recv, api, path, req))
+
+    def send_now(self, arg):
+        chunk, sender, recv, api, path, req = arg
+        rng = self.rng
+        if sender.orphan:
+            return None
         m = self.uuid()
         self.record(api, "POST", path, 201, chunk.block,
                     body=',%s,"response":{"id":"%s"}' % (req, m), dur=self.dur(60, 1500))
@@ -1209,7 +1228,19 @@ class Generator:
 
     # ------------------------------------------------------------------ incidents
     def start_incident(self):
+        """Round robin over the rule ids so that each gets its share; a rule that finds no
+        target right now is tried again first at the next few occasions."""
         rng = self.rng
+        retry = self.retry
+        for i, (rule, left) in enumerate(retry):
+            if self.inject(rule):
+                del retry[i]
+                return
+            if left <= 1:
+                del retry[i]
+            else:
+                retry[i] = (rule, left - 1)
+            break
         for _ in range(len(RULES) + 1):
             if not self.cycle:
                 self.cycle = [r for r in RULES if r != "edi.stale-reservation"] + [QUARANTINE]
@@ -1217,14 +1248,16 @@ class Generator:
             rule = self.cycle.pop()
             if self.inject(rule):
                 return
+            if all(r != rule for r, _ in retry):
+                retry.append((rule, 5))
         self.send_random()
 
     def inject(self, rule):
         if rule in ("edi.foreign-download", "edi.foreign-acknowledgement", "edi.foreign-apprec",
                     "edi.acknowledged-without-download", "edi.apprec-sender-not-receiver"):
-            if self.want_chain:
+            if len(self.want) >= 8:
                 return False
-            self.want_chain = rule
+            self.want.append(rule)
             return True
         fn = {
             QUARANTINE: self.inc_quarantine,
@@ -1284,7 +1317,7 @@ class Generator:
 
     def plan_chain(self, it):
         """Turns one delivery into the chain incident that is waiting (want_chain)."""
-        rule = self.want_chain
+        rule = self.want[0]
         p = self.parties[it.her]
         c = it.chunk.client
         if c.v2 or p.cat == "stale":
@@ -1296,6 +1329,7 @@ class Generator:
             if not acts:
                 return
             it.actor = acts[0]
+            acts[0][0].busy += 1
             self.seen_pairs.add((acts[0][0].idx, p.her))
         elif rule == "edi.apprec-sender-not-receiver":
             qs = [q for q in c.parties if q.top == p.top and q is not p and q.intro and not q.orphan]
@@ -1303,7 +1337,7 @@ class Generator:
                 return
             it.actor = qs[self.rng.randrange(len(qs))]
         it.plan = rule
-        self.want_chain = None
+        self.want.popleft()
         self.custody[it.msg] = {"recv": [it.her], "dl": {}}
 
     def chain_foreign(self, it):
@@ -1326,6 +1360,7 @@ class Generator:
                                   p.her, ap))
             self.judge_and_record(rid, F, top, "3", "apprec_send", [p.her], 201, it.plan, msg=msg)
             self.apprec_back(ap, it.sender, p.her)
+        F.busy -= 1
         self.custody.pop(msg, None)
 
     def on_call(self, obj, att):
@@ -1363,7 +1398,7 @@ class Generator:
                 self.judge_and_record(rid, c, top, "3", "poll", [p.her], status,
                                       "edi.org-membership")
                 return True
-        p = self.pick(lambda q: q.cat != "stale")
+        p = self.pick(lambda q: q.cat in ("snap", "log", "decl"))
         if p is None:
             return False
         cands = [c for c in self.clients if not c.v2 and not c.sweeping and c is not p.client
@@ -1447,7 +1482,7 @@ class Generator:
         return True
 
     def inc_foreign_send(self):
-        p = self.pick(self.declared_unlocked)
+        p = self.pick(lambda q: self.declared_unlocked(q) and self.actors(q))
         if p is None:
             return False
         acts = self.actors(p)
@@ -1467,7 +1502,7 @@ class Generator:
         return True
 
     def inc_msh_change(self):
-        p = self.pick(self.declared_unlocked)
+        p = self.pick(lambda q: self.declared_unlocked(q) and self.actors(q))
         if p is None:
             return False
         acts = self.actors(p)
@@ -1530,7 +1565,7 @@ class Generator:
 
     def inc_shared(self):
         p = self.pick(lambda q: q.her not in self.locks and q.cat != "stale" and
-                      self.owner_last(q) >= self.t - SHARED_WINDOW + MS_D)
+                      self.owner_last(q) >= self.t - SHARED_WINDOW + MS_D and self.actors(q))
         if p is None:
             return False
         acts = self.actors(p)
@@ -1627,7 +1662,7 @@ class Generator:
         """One client polls exactly SWEEP_THRESHOLD parties new to it within a few minutes."""
         rng = self.rng
         cands = [c for c in self.clients if not c.v2 and not c.sweeping and c.intro_left == 0
-                 and self.sweep_room(c, 0)]
+                 and c.busy == 0 and self.sweep_room(c, 0)]
         rng.shuffle(cands)
         for F in cands:
             for top in sorted(F.tenants):
@@ -1699,7 +1734,8 @@ class Generator:
         if lk is not None:
             lk.watched = True
         heapq.heappush(self.watches, (since + STALE_AFTER, her, holder.idx, since))
-        self.stale_next = self.watches[0][0]
+        if self.first_t is not None:
+            self.stale_next = self.watches[0][0]
 
     def fire_stale(self, rid):
         while self.watches and self.watches[0][0] <= self.t:
@@ -1715,81 +1751,91 @@ class Generator:
         self.stale_next = self.watches[0][0] if self.watches else 1 << 62
 
     def inc_quarantine(self):
+        """A record the daemon must quarantine; each breaks exactly one thing."""
         rng = self.rng
         ac = self.active_v3
         if not ac or self.count == 0:
             return False
         ch = ac[rng.randrange(len(ac))]
-        p = [q for q in ch.parties if not q.orphan][0]
+        ps = [q for q in ch.parties if not q.orphan]
+        if not ps:
+            return False
+        her = ps[0].her
         rid = self.rid()
         rec = {"schemaVersion": 1, "timestamp": self.ts(), "requestId": rid, "apiVersion": "3",
                "method": "PUT", "path": "/messages/%s/downloaded" % self.uuid(), "status": 204,
                "durationMs": self.dur(10, 200)}
         rec["client"] = json.loads("{" + ch.block + "}")["client"]
-        rec["request"] = {"receiverHerId": p.her}
-        kinds = [
-            ("invalid_json", None), ("schema", "missing"), ("schema", "schemaVersion"),
-            ("schema", "timestamp"), ("bad_timestamp", None), ("schema", "requestId"),
-            ("schema", "apiVersion"), ("schema", "method"), ("schema", "status"),
-            ("malformed_orgnr", None), ("malformed_her_id", "body"), ("malformed_her_id", "query"),
-            ("malformed_her_id", "path"), ("malformed_message_id", None),
-            ("malformed_herid_claim", None), ("schema", "path"), ("schema", "configurations"),
-        ]
-        reason, what = kinds[rng.randrange(len(kinds))]
-        detail = what
-        if reason == "schema" and what == "missing":
+        rec["request"] = {"receiverHerId": her}
+        what = MALFORMED[rng.randrange(len(MALFORMED))]
+        reason, detail = what, what
+        if what == "invalid-json":
+            reason = "invalid_json"
+        elif what == "missing-field":
             f = rng.choice(["schemaVersion", "timestamp", "requestId", "apiVersion", "method",
                             "path", "status", "client"])
             del rec[f]
-            detail = "missing " + f
+            reason, detail = "schema", "missing " + f
         elif what == "schemaVersion":
             rec["schemaVersion"] = 2
-        elif what == "timestamp":
+            reason = "schema"
+        elif what == "timestamp-format":
             rec["timestamp"] = rec["timestamp"].replace("T", " ")[:19]
-        elif reason == "bad_timestamp":
+            reason = "schema"
+        elif what == "timestamp-value":
             rec["timestamp"] = rec["timestamp"][:11] + "25:61" + rec["timestamp"][16:]
+            reason = "bad_timestamp"
         elif what == "requestId":
             rec["requestId"] = "" if rng.random() < 0.5 else "r" * 129
+            reason = "schema"
         elif what == "apiVersion":
             rec["apiVersion"] = "4"
+            reason = "schema"
         elif what == "method":
             rec["method"] = "FOO"
+            reason = "schema"
         elif what == "status":
             rec["status"] = rng.choice([99, 600])
-        elif reason == "malformed_orgnr":
-            rec["client"]["orgnrParent"] = rec["client"]["orgnrParent"][:8]
-        elif what == "body":
-            rec["request"]["receiverHerId"] = rng.choice(["abc", 0, -p.her])
-        elif what == "query":
-            rec.update(method="GET", path="/notifications", status=200,
-                       query="HerIds=%d&HerIds=12a" % p.her)
+            reason = "schema"
+        elif what == "path-length":
+            rec.update(method="GET", path="/messages/" + "x" * 2100)
             del rec["request"]
-        elif what == "path":
+            reason = "schema"
+        elif what == "orgnrParent":
+            rec["client"]["orgnrParent"] = rec["client"]["orgnrParent"][:8]
+            reason = "malformed_orgnr"
+        elif what == "herId-body":
+            rec["request"]["receiverHerId"] = rng.choice(["abc", 0, -her])
+            reason = "malformed_her_id"
+        elif what == "herId-query":
+            rec.update(method="GET", path="/notifications", status=200,
+                       query="HerIds=%d&HerIds=12a" % her)
+            del rec["request"]
+            reason = "malformed_her_id"
+        elif what == "herId-path":
             rec.update(apiVersion="2", path="/Messages/%s/read/abc" % self.uuid())
             del rec["request"]
-        elif reason == "malformed_message_id":
+            reason = "malformed_her_id"
+        elif what == "message-id":
             rec["path"] = "/messages/not-a-uuid/downloaded"
-        elif reason == "malformed_herid_claim":
-            rec["apiVersion"] = "2"
-            rec["path"] = "/Messages/%s/read/%d" % (self.uuid(), p.her)
+            reason = "malformed_message_id"
+        elif what == "herIdClaim":
+            rec.update(apiVersion="2", path="/Messages/%s/read/%d" % (self.uuid(), her))
             del rec["request"]
             rec["client"]["herIdClaim"] = rng.choice(["12--3", "abc", "-1"])
-        elif what == "path":
-            pass
+            reason = "malformed_herid_claim"
         elif what == "configurations":
-            rec.update(path="/mshconfigurations", request={"configurations": [{"clientLocked": True}]})
+            rec.update(path="/mshconfigurations",
+                       request={"configurations": [{"clientLocked": True}]})
+            reason = "schema"
         line = json.dumps(rec, ensure_ascii=False, separators=(",", ":"))
-        if reason == "invalid_json":
+        if what == "invalid-json":
             line = line[:len(line) // 2 + rng.randrange(len(line) // 3)]
-        if what == "path" and reason == "schema":
-            rec["path"] = "/messages/" + "x" * 2100
-            rec["method"] = "GET"
-            line = json.dumps(rec, ensure_ascii=False, separators=(",", ":"))
         self.emit(line + "\n", rid)
         self.incident += 1
-        shown = rec.get("requestId") if reason != "invalid_json" else None
-        self.gt(QUARANTINE, None, "incident", self.incident, shown if shown else None, None, None,
-                None, {"reason": reason, "detail": detail})
+        shown = rec.get("requestId") if what != "invalid-json" else None
+        self.gt(QUARANTINE, None, "incident", self.incident, shown or None, None, None, None,
+                {"reason": reason, "detail": detail})
         return True
 
     # ------------------------------------------------------------------ driver
@@ -1813,3 +1859,115 @@ class Generator:
                 sys.stderr.write("edi_gen: no incident of %s (too few records or days; "
                                  "new-client-for-party needs --days > 7)\n" % ", ".join(missing))
         return self.count
+
+
+# ---------------------------------------------------------------------- self-test
+def file_digest(out):
+    h = hashlib.sha256()
+    for root, _, files in sorted(os.walk(out)):
+        for f in sorted(files):
+            with open(os.path.join(root, f), "rb") as fh:
+                h.update(f.encode() + b"\0" + fh.read())
+    return h.hexdigest()
+
+
+def selftest():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from record_check import check_record
+    problems = []
+    tmp = tempfile.mkdtemp(prefix="edi_gen_selftest_")
+    try:
+        a, b = os.path.join(tmp, "a"), os.path.join(tmp, "b")
+        args = dict(seed=7, records=5000, days=10, municipalities=2, incidents_every=40, quiet=True)
+        Generator(out=a, **args).generate()
+        Generator(out=b, **args).generate()
+        if file_digest(a) != file_digest(b):
+            problems.append("two runs with the same arguments differ")
+        truth = [json.loads(l) for l in open(os.path.join(a, "ground-truth.jsonl"), encoding="utf-8")]
+        quarantined = {g["line"] for g in truth if g["rule"] == QUARANTINE}
+        rids, last_ts, n = set(), "", 0
+        with open(os.path.join(a, "access-log.jsonl"), encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                errs = check_record(line)
+                if n in quarantined:
+                    if not errs:
+                        problems.append("line %d is listed for quarantine but is valid" % n)
+                    continue
+                if errs:
+                    problems.append("line %d: %s" % (n, "; ".join(errs)))
+                    continue
+                rec = json.loads(line)
+                if rec["requestId"] in rids:
+                    problems.append("line %d: requestId %s repeated" % (n, rec["requestId"]))
+                rids.add(rec["requestId"])
+                if rec["timestamp"] < last_ts:
+                    problems.append("line %d: timestamp goes back" % n)
+                last_ts = rec["timestamp"]
+        if n != 5000:
+            problems.append("%d records written, 5000 asked for" % n)
+        for g in truth:
+            if g["rule"] != QUARANTINE and g["requestId"] not in rids:
+                problems.append("ground truth names unknown requestId %s" % g["requestId"])
+        incidents = {g["rule"] for g in truth if g["kind"] == "incident"}
+        for r in RULES + [QUARANTINE]:
+            if r not in incidents:
+                problems.append("no incident of %s" % r)
+        reg = os.path.join(a, "registry")
+        for name, req in (("communication-parties", ("herId", "name", "type", "parentHerId",
+                                                     "parentOrganizationNumber", "active")),
+                          ("organizations", ("organisasjonsnummer", "navn", "kind")),
+                          ("clients", ("clientId",)), ("reservations", ("herId", "clientId", "since")),
+                          ("owners", ("herId", "clientId"))):
+            with open(os.path.join(reg, name + ".jsonl"), encoding="utf-8") as f:
+                for i, line in enumerate(f, 1):
+                    r = json.loads(line)
+                    miss = [k for k in req if k not in r]
+                    if miss:
+                        problems.append("%s.jsonl:%d lacks %s" % (name, i, ", ".join(miss)))
+        summary = "%d records, %d ground-truth lines, %d incident rules" % (n, len(truth), len(incidents))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for p in problems[:50]:
+        print("selftest: " + p)
+    if problems:
+        print("selftest: FAILED (%d problems)" % len(problems))
+        return 1
+    print("selftest: ok (%s)" % summary)
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog="edi_gen.py",
+        description="Generate synthetic EDI 2.0 access-log traffic with injected incidents and "
+                    "their ground truth (see tools/gen/README.md).")
+    ap.add_argument("--seed", type=int, default=1, help="random seed (default 1); same arguments, "
+                    "same bytes")
+    ap.add_argument("--records", type=int, default=100000, help="access-log records to write, "
+                    "malformed ones included (default 100000)")
+    ap.add_argument("--days", type=float, default=14, help="event-time span in days (default 14)")
+    ap.add_argument("--out", help="output directory (created; existing files are overwritten)")
+    ap.add_argument("--municipalities", type=int, default=None,
+                    help="municipalities in the world (default: grows with --records)")
+    ap.add_argument("--incidents-every", type=int, default=1000,
+                    help="on average one injected incident per this many records (default 1000, "
+                         "minimum 20)")
+    ap.add_argument("--start", default="2026-05-04T00:00:00.000Z",
+                    help="event time the log starts at (default 2026-05-04T00:00:00.000Z)")
+    ap.add_argument("--selftest", action="store_true",
+                    help="generate 5000 records into a temporary directory and check them against "
+                         "the field rules of EVENTS.md; exit 0 when all is well")
+    a = ap.parse_args(argv)
+    if a.selftest:
+        return selftest()
+    if not a.out:
+        ap.error("--out is required")
+    if a.records < 1 or a.days <= 0:
+        ap.error("--records and --days must be positive")
+    Generator(a.seed, a.records, a.days, a.out, a.municipalities, a.incidents_every,
+              a.start).generate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

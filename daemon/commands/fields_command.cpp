@@ -1,0 +1,26 @@
+// `edi-audit fields`: the named facts rule conditions can use, with types and meanings.
+#include <cstdio>
+
+#include "commands/commands.h"
+#include "state/facts.h"
+
+namespace edi {
+
+void AddFieldsCommand(CLI::App& app, int* exit_code) {
+  CLI::App* cmd = app.add_subcommand(
+      "fields", "List the fields rule conditions are written over, with types and meanings");
+  auto prefix = std::make_shared<std::string>();
+  cmd->add_option("prefix", *prefix, "only fields starting with this, e.g. 'msg.'");
+  cmd->callback([prefix, exit_code]() {
+    size_t width = 0;
+    for (const FieldDef& d : FactsCatalog().defs()) width = std::max(width, d.name.size());
+    for (const FieldDef& d : FactsCatalog().defs()) {
+      if (d.name.rfind(*prefix, 0) != 0) continue;
+      std::printf("%-*s  %-6s  %s\n", static_cast<int>(width), d.name.c_str(),
+                  std::string(FieldTypeName(d.type)).c_str(), d.meaning.c_str());
+    }
+    *exit_code = 0;
+  });
+}
+
+}  // namespace edi
