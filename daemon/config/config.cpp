@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <functional>
 #include <map>
 
@@ -88,6 +89,108 @@ Handler OneOf(std::string* out, const std::string& name, std::vector<std::string
   };
 }
 
+Handler NonEmpty(std::string* out, const std::string& name) {
+  return [out, name](const YAML::Node& n, const std::string& key) {
+    if (!n.IsScalar() || n.Scalar().empty()) {
+      return Status::InvalidArgument(Where(name, n) + ": key '" + key +
+                                     "' must be a non-empty string");
+    }
+    *out = n.Scalar();
+    return Status::OK();
+  };
+}
+
+// A list of non-empty strings; a single string is a list of one.
+Handler StringList(std::vector<std::string>* out, const std::string& name,
+                   const std::function<std::string(const std::string&)>& check = nullptr) {
+  return [=](const YAML::Node& n, const std::string& key) {
+    std::vector<YAML::Node> items;
+    if (n.IsScalar()) {
+      items.push_back(n);
+    } else if (n.IsSequence()) {
+      for (const auto& item : n) items.push_back(item);
+    } else {
+      return Status::InvalidArgument(Where(name, n) + ": key '" + key +
+                                     "' must be a list of strings");
+    }
+    out->clear();
+    for (const YAML::Node& item : items) {
+      if (!item.IsScalar() || item.Scalar().empty()) {
+        return Status::InvalidArgument(Where(name, item) + ": key '" + key +
+                                       "' must be a list of non-empty strings");
+      }
+      if (check) {
+        if (std::string why = check(item.Scalar()); !why.empty()) {
+          return Status::InvalidArgument(Where(name, item) + ": key '" + key + "': " + why);
+        }
+      }
+      out->push_back(item.Scalar());
+    }
+    return Status::OK();
+  };
+}
+
+// Kafka's rule for topic names; a typo here would otherwise only show as a consumer error.
+std::string CheckTopic(const std::string& t) {
+  if (t.size() > 249 || t == "." || t == "..") return "'" + t + "' is not a valid topic name";
+  for (char c : t) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return "'" + t + "' is not a valid topic name (letters, digits, '.', '_' and '-' only)";
+    }
+  }
+  return "";
+}
+
+Handler Topic(std::string* out, const std::string& name) {
+  return [=](const YAML::Node& n, const std::string& key) {
+    if (Status s = NonEmpty(out, name)(n, key); !s.ok()) return s;
+    if (std::string why = CheckTopic(*out); !why.empty()) {
+      return Status::InvalidArgument(Where(name, n) + ": key '" + key + "': " + why);
+    }
+    return Status::OK();
+  };
+}
+
+// "host:port" (an IPv6 host in brackets); port 0 asks the system for a free one.
+Handler HostPort(std::string* out, const std::string& name) {
+  return [=](const YAML::Node& n, const std::string& key) {
+    const std::string v = n.IsScalar() ? n.Scalar() : std::string();
+    const size_t colon = v.rfind(':');
+    bool ok = colon != std::string::npos && colon > 0 && colon + 1 < v.size() &&
+              colon + 6 >= v.size();
+    for (size_t i = colon + 1; ok && i < v.size(); ++i) ok = std::isdigit(v[i]) != 0;
+    if (ok) ok = std::stoul(v.substr(colon + 1)) <= 65535;
+    if (!ok) {
+      return Status::InvalidArgument(Where(name, n) + ": key '" + key +
+                                     "' must be HOST:PORT, e.g. 127.0.0.1:9464");
+    }
+    *out = v;
+    return Status::OK();
+  };
+}
+
+// librdkafka properties, passed through as text; librdkafka checks them at startup, and the
+// lines recorded here let its complaint name the line.
+Handler Properties(std::vector<Config::KafkaProperty>* out, const std::string& name) {
+  return [=](const YAML::Node& n, const std::string& key) {
+    if (!n.IsMap()) {
+      return Status::InvalidArgument(Where(name, n) + ": key '" + key +
+                                     "' must be a mapping of librdkafka properties");
+    }
+    out->clear();
+    for (const auto& kv : n) {
+      const std::string prop = kv.first.as<std::string>();
+      if (!kv.second.IsScalar()) {
+        return Status::InvalidArgument(Where(name, kv.second) + ": key '" + key + "." + prop +
+                                       "' must be a single value (write nested librdkafka "
+                                       "names with dots, e.g. 'ssl.ca.location')");
+      }
+      out->push_back({prop, kv.second.Scalar(), Where(name, kv.first)});
+    }
+    return Status::OK();
+  };
+}
+
 Handler Section(const std::string& name, std::map<std::string, Handler> handlers) {
   return [=](const YAML::Node& n, const std::string& key) { return Walk(n, name, key, handlers); };
 }
@@ -114,6 +217,15 @@ Result<Config> ParseConfig(const std::string& text, const std::string& name) {
                                {"keep_raw_records", Bool(&c.store.keep_raw_records, name)},
                                {"max_quarantine_bytes",
                                 Size(&c.store.max_quarantine_bytes, name, 0, 64u << 20)}})},
+      {"rules", StringList(&c.rules, name)},
+      {"kafka", Section(name, {{"brokers", NonEmpty(&c.kafka.brokers, name)},
+                               {"topics", StringList(&c.kafka.topics, name, CheckTopic)},
+                               {"group_id", NonEmpty(&c.kafka.group_id, name)},
+                               {"alerts_topic", Topic(&c.kafka.alerts_topic, name)},
+                               {"consumer", Properties(&c.kafka.consumer, name)},
+                               {"producer", Properties(&c.kafka.producer, name)}})},
+      {"run", Section(name, {{"batch_max_ms", Size(&c.run.batch_max_ms, name, 1, 600000)}})},
+      {"http", Section(name, {{"listen", HostPort(&c.http.listen, name)}})},
   };
   try {
     if (Status s = Walk(root, name, "", handlers); !s.ok()) return s;

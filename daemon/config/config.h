@@ -17,6 +17,32 @@ struct Config {
   std::string registry_dir;  // reference snapshots
   std::string database;      // SQLite file
   std::string log_level = "info";
+  std::vector<std::string> rules;  // rule files, in order
+
+  // A librdkafka property passed through as written (`kafka.consumer.*`, `kafka.producer.*`);
+  // librdkafka itself judges names and values when the client is created.
+  struct KafkaProperty {
+    std::string name;
+    std::string value;
+    std::string where;  // "FILE:LINE", for messages
+  };
+
+  struct {
+    std::string brokers;              // bootstrap servers, "host:port,host:port"
+    std::vector<std::string> topics;  // access-log topics to consume
+    std::string group_id = "edi-audit";
+    std::string alerts_topic;  // findings are produced here; empty = no alerts topic
+    std::vector<KafkaProperty> consumer;
+    std::vector<KafkaProperty> producer;
+  } kafka;
+
+  struct {
+    size_t batch_max_ms = 500;  // a batch is stored at most this long after its first record
+  } run;
+
+  struct {
+    std::string listen;  // "host:port" of the HTTP API; empty = none
+  } http;
 
   struct {
     size_t max_record_bytes = 1 << 20;

@@ -17,7 +17,7 @@
 #include "report/report.h"
 #include "store/finding_store.h"
 #include "store/store.h"
-#include "tests/report/report_fixtures.h"
+#include "report/report_fixtures.h"
 
 namespace edi {
 namespace {

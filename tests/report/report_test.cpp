@@ -11,7 +11,7 @@
 
 #include "common/schema.h"
 #include "common/time.h"
-#include "tests/report/report_fixtures.h"
+#include "report/report_fixtures.h"
 
 namespace edi {
 namespace {

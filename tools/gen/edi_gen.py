@@ -228,7 +228,7 @@ class Generator:
         self.every = max(20, incidents_every)
         # enough parties that every incident can use a client/party pair of its own
         self.K = municipalities or max(2, int(math.log10(max(records, 10))) - 2,
-                                       min(60, -(-records // (self.every * 120))))
+                                       min(60, -(-records // (self.every * 60))))
         self.start = parse_time(start)
         self.end = self.start + int(days * MS_D)
         self.quiet = quiet
@@ -1671,7 +1671,10 @@ class Generator:
                         and (F.idx, p.her) not in self.seen_pairs]
                 if len(pool) < SWEEP_THRESHOLD:
                     continue
-                targets = rng.sample(pool, SWEEP_THRESHOLD)
+                # parties nobody uses first, so the pairs other incidents need last longer
+                rng.shuffle(pool)
+                pool.sort(key=lambda p: p.cat != "dormant")
+                targets = pool[:SWEEP_THRESHOLD]
                 F.sweeping = True
                 for p in targets:
                     self.seen_pairs.add((F.idx, p.her))
