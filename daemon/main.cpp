@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   edi::AddReplayCommand(app, &exit_code);
   edi::AddFieldsCommand(app, &exit_code);
   edi::AddFindingsCommand(app, &exit_code);
+  edi::AddRulesCommand(app, &exit_code);
+  edi::AddRunCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,5 +9,7 @@ namespace edi {
 void AddReplayCommand(CLI::App& app, int* exit_code);
 void AddFieldsCommand(CLI::App& app, int* exit_code);
 void AddFindingsCommand(CLI::App& app, int* exit_code);
+void AddRulesCommand(CLI::App& app, int* exit_code);
+void AddRunCommand(CLI::App& app, int* exit_code);
 
 }  // namespace edi

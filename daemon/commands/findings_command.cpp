@@ -6,7 +6,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,8 +72,8 @@ DbHandle OpenReadOnly(const std::string& path) {
   sqlite3_busy_timeout(raw, 5000);
   Statement version(raw, "PRAGMA user_version");
   if (!version.ok() || version.Step() != SQLITE_ROW) {
-    std::fprintf(stderr, "edi-audit findings: %s: %s (is it an SQLite database?)\n",
-                 path.c_str(), sqlite3_errmsg(raw));
+    std::fprintf(stderr, "edi-audit findings: %s: %s (is it an SQLite database?)\n", path.c_str(),
+                 sqlite3_errmsg(raw));
     return nullptr;
   }
   const int64_t v = version.ColumnInt(0);
@@ -166,8 +165,7 @@ int RunFindings(const FindingsOptions& opt) {
 void AddFindingsCommand(CLI::App& app, int* exit_code) {
   auto opt = std::make_shared<FindingsOptions>();
   CLI::App* cmd = app.add_subcommand("findings", "List stored findings, newest last");
-  cmd->add_option("--db", opt->db_path, "SQLite database to read (opened read-only)")
-      ->required();
+  cmd->add_option("--db", opt->db_path, "SQLite database to read (opened read-only)")->required();
   cmd->add_option("--since", opt->since,
                   "only findings first seen at or after T (RFC 3339, YYYY-MM-DD, or a duration "
                   "such as 7d: see below)");
@@ -177,11 +175,11 @@ void AddFindingsCommand(CLI::App& app, int* exit_code) {
                   "only this severity and more severe: info, low, medium, high, critical")
       ->check(CLI::IsMember({"info", "low", "medium", "high", "critical"}));
   cmd->add_option("--her-id", opt->her_id, "only findings naming this party (HER-Id)")
-      ->check(CLI::Range(HerId{1}, std::numeric_limits<HerId>::max()));
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--client", opt->client_id, "only findings naming this client id");
   cmd->add_option("--message", opt->message_id, "only findings about this message id");
   cmd->add_option("--limit", opt->limit, "at most N findings: the newest N, printed oldest first")
-      ->check(CLI::Range(size_t{1}, std::numeric_limits<size_t>::max()));
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--format", opt->format, "table (default), json, jsonl or csv")
       ->check(CLI::IsMember({"table", "json", "jsonl", "csv"}));
   cmd->footer(

@@ -65,8 +65,7 @@ Handler Bool(bool* out, const std::string& name) {
   return [=](const YAML::Node& n, const std::string& key) {
     bool v = false;
     if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
-      return Status::InvalidArgument(Where(name, n) + ": key '" + key +
-                                     "' must be true or false");
+      return Status::InvalidArgument(Where(name, n) + ": key '" + key + "' must be true or false");
     }
     *out = v;
     return Status::OK();
@@ -156,8 +155,8 @@ Handler HostPort(std::string* out, const std::string& name) {
   return [=](const YAML::Node& n, const std::string& key) {
     const std::string v = n.IsScalar() ? n.Scalar() : std::string();
     const size_t colon = v.rfind(':');
-    bool ok = colon != std::string::npos && colon > 0 && colon + 1 < v.size() &&
-              colon + 6 >= v.size();
+    bool ok =
+        colon != std::string::npos && colon > 0 && colon + 1 < v.size() && colon + 6 >= v.size();
     for (size_t i = colon + 1; ok && i < v.size(); ++i) ok = std::isdigit(v[i]) != 0;
     if (ok) ok = std::stoul(v.substr(colon + 1)) <= 65535;
     if (!ok) {

@@ -15,9 +15,8 @@ constexpr std::array<std::string_view, 4> kFormatNames = {"table", "json", "json
 // Display width of UTF-8 text: one column per code point (continuation bytes take none).
 // Good enough for the Latin, Norwegian and Sami names the registry holds.
 size_t DisplayWidth(std::string_view s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 // A table cell: absent values as "-", control characters (ESC included) as spaces.
@@ -139,18 +138,18 @@ std::string FormatFindingsTable(std::span<const Finding> findings) {
 
 std::string FormatFindingsCsv(std::span<const Finding> findings) {
   std::string out;
-  AppendCsvRecord({"id", "rule", "severity", "time", "requestId", "clientId", "clientName",
-                   "herId", "messageId", "orgnrParent", "partyTopOrgnr", "action", "status",
-                   "summary", "tags", "occurrences", "lastSeen", "evidence"},
+  AppendCsvRecord({"id", "rule", "severity", "time", "requestId", "clientId", "clientName", "herId",
+                   "messageId", "orgnrParent", "partyTopOrgnr", "action", "status", "summary",
+                   "tags", "occurrences", "lastSeen", "evidence"},
                   &out);
   for (const Finding& f : findings) {
-    AppendCsvRecord({f.id, f.rule, std::string(SeverityName(f.severity)), FormatRfc3339(f.time),
-                     f.request_id, f.client_id, f.client_name,
-                     f.her_id != 0 ? std::to_string(f.her_id) : "", f.message_id,
-                     f.orgnr_parent, f.party_top_orgnr, f.action, std::to_string(f.status),
-                     f.summary, JoinTags(f.tags), std::to_string(f.occurrences),
-                     FormatRfc3339(std::max(f.last_seen, f.time)), EvidenceJson(f.evidence)},
-                    &out);
+    AppendCsvRecord(
+        {f.id, f.rule, std::string(SeverityName(f.severity)), FormatRfc3339(f.time), f.request_id,
+         f.client_id, f.client_name, f.her_id != 0 ? std::to_string(f.her_id) : "", f.message_id,
+         f.orgnr_parent, f.party_top_orgnr, f.action, std::to_string(f.status), f.summary,
+         JoinTags(f.tags), std::to_string(f.occurrences),
+         FormatRfc3339(std::max(f.last_seen, f.time)), EvidenceJson(f.evidence)},
+        &out);
   }
   return out;
 }

@@ -9,8 +9,8 @@ namespace {
 
 // Properties the idempotent, at-least-once delivery depends on.
 const std::set<std::string, std::less<>> kManagedProducerProperties = {
-    "bootstrap.servers", "metadata.broker.list", "enable.idempotence",
-    "acks",              "request.required.acks", "transactional.id",
+    "bootstrap.servers",     "metadata.broker.list", "enable.idempotence", "acks",
+    "request.required.acks", "transactional.id",
 };
 
 constexpr auto kErrorLogInterval = std::chrono::seconds(10);
@@ -19,7 +19,8 @@ constexpr auto kErrorLogInterval = std::chrono::seconds(10);
 
 Result<std::unique_ptr<KafkaAlertSink>> KafkaAlertSink::Create(
     const KafkaAlertSinkOptions& options) {
-  if (options.brokers.empty()) return Status::InvalidArgument("kafka.brokers: no brokers configured");
+  if (options.brokers.empty())
+    return Status::InvalidArgument("kafka.brokers: no brokers configured");
   if (options.topic.empty()) return Status::InvalidArgument("kafka.alerts_topic: empty");
   if (!options.serialize) return Status::InvalidArgument("alerts sink: no finding serializer");
   const std::vector<KafkaProperty> fixed = {
@@ -112,10 +113,11 @@ void KafkaAlertSink::ScheduleRetry(Entry& entry, const char* reason) {
   const auto now = Clock::now();
   if (now - last_error_logged_ >= kErrorLogInterval) {
     last_error_logged_ = now;
-    spdlog::warn("alerts: delivering finding {} to {} failed: {} (attempt {}, retrying in {} ms; "
-                 "{} failures so far)",
-                 entry.first, options_.topic, reason, p.attempts, delay.count(),
-                 counters_.delivery_failures);
+    spdlog::warn(
+        "alerts: delivering finding {} to {} failed: {} (attempt {}, retrying in {} ms; "
+        "{} failures so far)",
+        entry.first, options_.topic, reason, p.attempts, delay.count(),
+        counters_.delivery_failures);
   }
 }
 
@@ -162,9 +164,10 @@ void KafkaAlertSink::ReplaceProducerIfFatal() {
   char text[512] = "";
   const rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(rk_.get(), text, sizeof(text));
   if (fatal == RD_KAFKA_RESP_ERR_NO_ERROR) return;
-  spdlog::error("alerts: the idempotent producer failed fatally ({}: {}); replacing it and "
-                "retrying {} findings in flight",
-                rd_kafka_err2name(fatal), text, pending_.size());
+  spdlog::error(
+      "alerts: the idempotent producer failed fatally ({}: {}); replacing it and "
+      "retrying {} findings in flight",
+      rd_kafka_err2name(fatal), text, pending_.size());
   // Purged messages come back through delivery reports as failures and are retried.
   rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   rd_kafka_poll(rk_.get(), 0);

@@ -26,9 +26,10 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
   const rd_kafka_resp_err_t committed_err =
       rd_kafka_committed(rk_.get(), committed.get(), kCommittedTimeoutMs);
   if (committed_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    spdlog::warn("kafka: cannot read the group's committed offsets ({}); starting from this "
-                 "database's positions",
-                 rd_kafka_err2str(committed_err));
+    spdlog::warn(
+        "kafka: cannot read the group's committed offsets ({}); starting from this "
+        "database's positions",
+        rd_kafka_err2str(committed_err));
   }
   for (int i = 0; i < partitions->cnt; ++i) {
     rd_kafka_topic_partition_t& tp = partitions->elems[i];
@@ -45,9 +46,10 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     PartitionState& state = partitions_[{tp.topic, tp.partition}];
     state = PartitionState{source, start >= 0 ? start : -1, -1, false};
     if (stored && kafka >= 0 && kafka > *stored + 1) {
-      spdlog::info("kafka: assigned {}: starting at {}, the group's committed offset (this "
-                   "database stored up to {}; other instances stored the records between)",
-                   source, start, *stored);
+      spdlog::info(
+          "kafka: assigned {}: starting at {}, the group's committed offset (this "
+          "database stored up to {}; other instances stored the records between)",
+          source, start, *stored);
     } else {
       spdlog::info("kafka: assigned {}: starting at {} (stored here: {}, committed: {})", source,
                    start >= 0 ? std::to_string(start) : std::string("auto.offset.reset"),
@@ -79,9 +81,10 @@ void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
     // Another instance may already be reading these partitions from the group's committed
     // offset: storing them here as well would store them twice across the two databases.
     DropRecords(sources, &counters_.dropped_lost);
-    spdlog::warn("kafka: {} partitions lost (evicted from the group, e.g. after an outage "
-                 "longer than session.timeout.ms); their next owner reads the unstored records",
-                 partitions->cnt);
+    spdlog::warn(
+        "kafka: {} partitions lost (evicted from the group, e.g. after an outage "
+        "longer than session.timeout.ms); their next owner reads the unstored records",
+        partitions->cnt);
   } else {
     // Finish the in-flight batch, then tell the next owner where it ends.
     if (!batch_.empty()) TryStoreBatch();
@@ -115,15 +118,17 @@ void KafkaSource::CommitSync(const std::vector<PartitionKey>& keys) {
     err = rd_kafka_commit(rk_.get(), offsets.get(), 0);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     ++counters_.commit_failures;
-    spdlog::warn("kafka: committing offsets before giving up partitions failed (attempt {} of "
-                 "{}): {}",
-                 attempt, kCommitAttempts, rd_kafka_err2str(err));
+    spdlog::warn(
+        "kafka: committing offsets before giving up partitions failed (attempt {} of "
+        "{}): {}",
+        attempt, kCommitAttempts, rd_kafka_err2str(err));
   }
   for (int i = 0; i < offsets->cnt; ++i) {
-    spdlog::error("kafka: {} handed over without its committed offset {}: its next owner may "
-                  "store records again that this database already holds",
-                  KafkaSourceName(offsets->elems[i].topic, offsets->elems[i].partition),
-                  offsets->elems[i].offset);
+    spdlog::error(
+        "kafka: {} handed over without its committed offset {}: its next owner may "
+        "store records again that this database already holds",
+        KafkaSourceName(offsets->elems[i].topic, offsets->elems[i].partition),
+        offsets->elems[i].offset);
   }
 }
 
@@ -132,9 +137,10 @@ void KafkaSource::DropRecords(const std::set<std::string>& sources, uint64_t* co
   std::erase_if(batch_, [&](const RawRecord& r) { return sources.contains(r.where.source); });
   *counter += before - batch_.size();
   if (before != batch_.size()) {
-    spdlog::warn("kafka: {} records of partitions given up were not stored here; their next "
-                 "owner reads them",
-                 before - batch_.size());
+    spdlog::warn(
+        "kafka: {} records of partitions given up were not stored here; their next "
+        "owner reads them",
+        before - batch_.size());
   }
 }
 

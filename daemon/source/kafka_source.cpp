@@ -12,9 +12,14 @@ using Clock = std::chrono::steady_clock;
 
 // Properties the exactly-once design depends on; see kafka_source.h.
 const std::set<std::string, std::less<>> kManagedConsumerProperties = {
-    "bootstrap.servers",     "metadata.broker.list",          "group.id",
-    "enable.auto.commit",    "auto.commit.enable",            "enable.auto.offset.store",
-    "enable.partition.eof",  "partition.assignment.strategy",
+    "bootstrap.servers",
+    "metadata.broker.list",
+    "group.id",
+    "enable.auto.commit",
+    "auto.commit.enable",
+    "enable.auto.offset.store",
+    "enable.partition.eof",
+    "partition.assignment.strategy",
 };
 
 // Repeated errors of one kind are logged once per interval; all are counted.
@@ -79,11 +84,13 @@ Status KafkaSource::Start(KafkaConf conf) {
   conf.release();  // rd_kafka_new took it
   rk_.reset(rk);
   rd_kafka_poll_set_consumer(rk);
-  KafkaPartitions topics(rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size())));
+  KafkaPartitions topics(
+      rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size())));
   for (const std::string& t : options_.topics) {
     rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
   }
-  if (rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics.get());
+      e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::InvalidArgument(std::string("kafka.topics: cannot subscribe: ") +
                                    rd_kafka_err2str(e));
   }
@@ -118,8 +125,8 @@ Status KafkaSource::Poll(std::chrono::milliseconds max_wait) {
 }
 
 bool KafkaSource::BatchDue(Clock::time_point now) const {
-  return !batch_.empty() && (batch_.size() >= options_.batch_size ||
-                             now >= batch_started_ + options_.batch_max_wait);
+  return !batch_.empty() &&
+         (batch_.size() >= options_.batch_size || now >= batch_started_ + options_.batch_max_wait);
 }
 
 void KafkaSource::HandleMessage(const rd_kafka_message_t* m) {
@@ -324,7 +331,8 @@ void KafkaSource::CommitTrampoline(rd_kafka_t*, rd_kafka_resp_err_t err,
                                    rd_kafka_topic_partition_list_t* offsets, void* opaque) {
   auto* self = static_cast<KafkaSource*>(opaque);
   if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
-  for (int i = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && offsets != nullptr && i < offsets->cnt; ++i) {
+  for (int i = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && offsets != nullptr && i < offsets->cnt;
+       ++i) {
     err = offsets->elems[i].err;
   }
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;

@@ -119,8 +119,7 @@ Status FindingStore::Insert(const Finding& f, std::string_view repeat_key, bool*
   return Status::OK();
 }
 
-Status FindingStore::UpdateRepeat(std::string_view id, uint64_t occurrences,
-                                  EventTime last_seen) {
+Status FindingStore::UpdateRepeat(std::string_view id, uint64_t occurrences, EventTime last_seen) {
   const int rc = update_repeat_.Bind(1, id)
                      .Bind(2, static_cast<int64_t>(std::max<uint64_t>(occurrences, 1)))
                      .Bind(3, last_seen)

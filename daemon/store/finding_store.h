@@ -84,8 +84,7 @@ class FindingStore {
   Status ReadRows(Statement& st, const std::function<bool(Finding&&, std::string&&)>& visit);
 
   sqlite3* db_;
-  Statement insert_, update_repeat_, mark_delivered_, load_undelivered_, load_recent_,
-      newest_time_;
+  Statement insert_, update_repeat_, mark_delivered_, load_undelivered_, load_recent_, newest_time_;
 };
 
 }  // namespace edi

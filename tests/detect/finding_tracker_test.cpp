@@ -203,8 +203,7 @@ TEST(FindingTrackerTest, RestoreReplacesWhatWasTracked) {
   Track(tracker, Candidate(kT0, 2));
   tracker.Restore({});
   EXPECT_EQ(tracker.tracked(), 0u);
-  EXPECT_EQ(Track(tracker, Candidate(kT0 + 1, 1, "again")).outcome,
-            FindingTracker::Outcome::kNew);
+  EXPECT_EQ(Track(tracker, Candidate(kT0 + 1, 1, "again")).outcome, FindingTracker::Outcome::kNew);
 }
 
 TEST(RepeatKeyTest, TheDefaultKeyKeepsFieldsApart) {

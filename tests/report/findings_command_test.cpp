@@ -15,9 +15,9 @@
 #include "common/schema.h"
 #include "detect/finding_tracker.h"
 #include "report/report.h"
+#include "report/report_fixtures.h"
 #include "store/finding_store.h"
 #include "store/store.h"
-#include "report/report_fixtures.h"
 
 namespace edi {
 namespace {
@@ -162,7 +162,8 @@ TEST_F(FindingsCommandTest, AbsoluteTimesAndDatesAreAccepted) {
 }
 
 TEST_F(FindingsCommandTest, CsvOutputHasAHeaderAndQuotedFields) {
-  const RunResult r = Run("--db " + Quote(db_) + " --format csv --rule edi.acknowledged-without-download");
+  const RunResult r =
+      Run("--db " + Quote(db_) + " --format csv --rule edi.acknowledged-without-download");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("id,rule,severity,time,"));
   EXPECT_THAT(r.out, HasSubstr("\"He said \"\"no\"\", then,\nleft\""));

@@ -91,8 +91,8 @@ class FindingStoreTest : public ::testing::Test {
                     "req-2"),
         MakeFinding("edi.acknowledged-without-download", Severity::kCritical,
                     kT0 + 2 * kMillisPerHour, 101, "client-b", "req-3", "m-3"),
-        MakeFinding("edi.foreign-send", Severity::kHigh, kT0 + 3 * kMillisPerHour, 101,
-                    "client-b", "req-4"),
+        MakeFinding("edi.foreign-send", Severity::kHigh, kT0 + 3 * kMillisPerHour, 101, "client-b",
+                    "req-4"),
         MakeFinding("edi.shared-party", Severity::kMedium, kT0 + 4 * kMillisPerHour, 100,
                     "client-c", "req-5"),
     });
@@ -190,8 +190,7 @@ TEST_F(FindingStoreTest, UpdateRepeatStoresOccurrencesAndLastSeen) {
   ASSERT_TRUE(findings_->Query(FindingQuery{}, &out).ok());
   EXPECT_EQ(out.at(0).occurrences, 7u);
   EXPECT_EQ(out.at(0).last_seen, kT0 + 30 * kMillisPerMinute);
-  EXPECT_EQ(findings_->UpdateRepeat("f-0000000000000000", 2, kT0).code(),
-            Status::Code::kNotFound);
+  EXPECT_EQ(findings_->UpdateRepeat("f-0000000000000000", 2, kT0).code(), Status::Code::kNotFound);
 }
 
 TEST_F(FindingStoreTest, DeliveredFindingsAreNoLongerUndelivered) {
@@ -293,9 +292,8 @@ TEST_F(FindingStoreTest, TheTrackerContinuesItsWindowsFromTheStoreAfterARestart)
       MakeFinding("edi.foreign-send", Severity::kHigh, kT0 + kMillisPerMinute, 100, "c", "req-2");
   d = before.Track(repeat, DefaultRepeatKey(repeat));
   ASSERT_EQ(d.outcome, FindingTracker::Outcome::kRepeat);
-  ASSERT_TRUE(findings_->UpdateRepeat(d.finding->id, d.finding->occurrences,
-                                      d.finding->last_seen)
-                  .ok());
+  ASSERT_TRUE(
+      findings_->UpdateRepeat(d.finding->id, d.finding->occurrences, d.finding->last_seen).ok());
 
   // Restart: the window of the newest event time, from the store.
   std::optional<EventTime> newest;
@@ -305,8 +303,8 @@ TEST_F(FindingStoreTest, TheTrackerContinuesItsWindowsFromTheStoreAfterARestart)
   ASSERT_TRUE(findings_->LoadRecent(*newest - after.window(), &recent).ok());
   ASSERT_EQ(recent.size(), 1u);
   after.Restore(std::move(recent));
-  Finding third = MakeFinding("edi.foreign-send", Severity::kHigh, kT0 + 2 * kMillisPerMinute,
-                              100, "c", "req-3");
+  Finding third = MakeFinding("edi.foreign-send", Severity::kHigh, kT0 + 2 * kMillisPerMinute, 100,
+                              "c", "req-3");
   d = after.Track(third, DefaultRepeatKey(third));
   EXPECT_EQ(d.outcome, FindingTracker::Outcome::kRepeat);
   EXPECT_EQ(d.finding->id, first.id);

@@ -183,10 +183,11 @@ class Chunk:
 
 class Item:
     """One message waiting at or handled for one receiver party."""
-    __slots__ = ("msg", "her", "sender", "apprec", "chunk", "plan", "actor")
+    __slots__ = ("msg", "her", "sender", "apprec", "chunk", "plan", "actor", "single")
 
-    def __init__(self, msg, her, sender, apprec, chunk):
+    def __init__(self, msg, her, sender, apprec, chunk, single):
         self.msg, self.her, self.sender, self.apprec, self.chunk = msg, her, sender, apprec, chunk
+        self.single = single  # the message has this one receiver
         self.plan = None   # the chain incident this delivery carries, if any
         self.actor = None  # (client, block) of the foreign client in a chain incident
 
@@ -832,9 +833,9 @@ class Generator:
         if chunk.pending:
             self.poll(chunk, 0)
 
-    def deliver(self, p, msg, sender, apprec):
+    def deliver(self, p, msg, sender, apprec, single=True):
         ch = p.chunk
-        it = Item(msg, p.her, sender, apprec, ch)
+        it = Item(msg, p.her, sender, apprec, ch, single)
         ch.pending.append(it)
         if not ch.sched:
             ch.sched = True
@@ -843,13 +844,17 @@ class Generator:
 
     def start_item(self, it, t):
         rng = self.rng
-        if it.plan is None and self.want and not it.apprec:
+        if it.plan is None and self.want and not it.apprec and it.single:
             self.plan_chain(it)
         if it.plan == "edi.acknowledged-without-download":
             self.push(t + self.dur(400, 3000), EV_MARK, it)
             return
         if rng.random() < P_META:
-            self.push(t + self.dur(150, 900), EV_META, it)
+            # only where the sender is outside the receiver's top-level unit: then every reading
+            # of "from custody" (receivers covered, or sender and receivers covered) is the receiver
+            sp = self.parties.get(it.sender)
+            if sp is None or sp.top != it.chunk.top:
+                self.push(t + self.dur(150, 900), EV_META, it)
         self.push(t + self.dur(300, 2500), EV_DOWNLOAD, it)
 
     def msg_path(self, client, msg, tail):
@@ -1034,7 +1039,7 @@ class Generator:
         sender.last_act = self.t
         for p in recv:
             if p.client is not None and p.chunk.active and not p.orphan:
-                self.deliver(p, m, sender.her, False)
+                self.deliver(p, m, sender.her, False, len(recv) == 1)
         if rng.random() < P_STATUS:
             self.push(self.t + self.dur(10 * MS_MIN, 4 * MS_H), EV_STATUS, (m, sender))
         return m

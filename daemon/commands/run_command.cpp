@@ -1,0 +1,336 @@
+// `edi-audit run`: the daemon. Kafka in, exactly once into SQLite, new findings to the alerts
+// topic after each commit, until SIGTERM or SIGINT drains it; SIGHUP reloads the rules and the
+// reference snapshots.
+//
+// Signal handlers only set flags; the loop below looks at them between polls (at most
+// kPollSlice apart) and does the work on its own thread. A second SIGTERM/SIGINT during the
+// drain ends the process at once (the handlers are one-shot): nothing is lost, the records
+// not yet stored are read again at the next start.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+
+#include "commands/commands.h"
+#include "common/schema.h"
+#include "config/config.h"
+#include "detect/rules.h"
+#include "pipeline/pipeline.h"
+#include "report/report.h"
+#include "sinks/kafka_alert_sink.h"
+#include "source/kafka_source.h"
+#include "state/facts.h"
+
+namespace edi {
+namespace {
+
+constexpr auto kPollSlice = std::chrono::milliseconds(200);
+constexpr auto kStatsInterval = std::chrono::seconds(60);
+constexpr auto kAlertsFlushTimeout = std::chrono::seconds(10);
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+volatile std::sig_atomic_t g_reload = 0;
+
+extern "C" void OnStopSignal(int sig) { g_stop_signal = sig; }
+extern "C" void OnReloadSignal(int) { g_reload = 1; }
+
+void InstallSignalHandlers() {
+  struct sigaction stop = {};
+  stop.sa_handler = OnStopSignal;
+  stop.sa_flags = SA_RESETHAND;  // a second signal ends the process
+  sigemptyset(&stop.sa_mask);
+  sigaction(SIGTERM, &stop, nullptr);
+  sigaction(SIGINT, &stop, nullptr);
+  struct sigaction reload = {};
+  reload.sa_handler = OnReloadSignal;
+  reload.sa_flags = SA_RESTART;
+  sigemptyset(&reload.sa_mask);
+  sigaction(SIGHUP, &reload, nullptr);
+}
+
+void SetUpLogging(const std::string& level) {
+  auto logger = spdlog::stderr_logger_mt("edi-audit");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+// The database is where the source's batches go: the pipeline stores each in one transaction
+// with its offsets; the new findings it raised go to the sink after the commit.
+class PipelineBatchStore : public BatchStore {
+ public:
+  PipelineBatchStore(Pipeline* pipeline, Store* store, FindingSink* sink)
+      : pipeline_(pipeline), store_(store), sink_(sink) {}
+
+  Status StoreBatch(const std::vector<RawRecord>& batch) override {
+    Status s = pipeline_->ProcessBatch(batch);
+    if (s.ok() && sink_ != nullptr && !pipeline_->batch_findings().empty()) {
+      sink_->Deliver(pipeline_->batch_findings());
+    }
+    return s;
+  }
+  std::optional<int64_t> StoredPosition(const std::string& source) override {
+    return store_->GetSourcePosition(source);
+  }
+
+ private:
+  Pipeline* pipeline_;
+  Store* store_;
+  FindingSink* sink_;
+};
+
+struct Daemon {
+  Config config;
+  std::string config_path;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<RuleEngine> rules;
+  std::unique_ptr<Pipeline> pipeline;
+  std::unique_ptr<KafkaAlertSink> alerts;
+  std::unique_ptr<PipelineBatchStore> batch_store;
+  std::unique_ptr<KafkaSource> source;
+  uint64_t deferred_seen = 0;
+};
+
+std::vector<std::string> RuleFiles(const Config& c) {
+  return c.rules.empty() ? std::vector<std::string>{DefaultRuleFile()} : c.rules;
+}
+
+std::vector<KafkaProperty> ToKafka(const std::vector<Config::KafkaProperty>& in) {
+  std::vector<KafkaProperty> out;
+  for (const auto& p : in) out.push_back({p.name, p.value, p.where});
+  return out;
+}
+
+// Keys `run` cannot do without; the rest have defaults.
+Status CheckRequired(const Daemon& d) {
+  const Config& c = d.config;
+  const char* missing = c.database.empty()        ? "database"
+                        : c.registry_dir.empty()  ? "registry"
+                        : c.kafka.brokers.empty() ? "kafka.brokers"
+                        : c.kafka.topics.empty()  ? "kafka.topics"
+                                                  : nullptr;
+  if (missing == nullptr) return Status::OK();
+  return Status::InvalidArgument(d.config_path + ": key '" + missing +
+                                 "' is required by `edi-audit run`");
+}
+
+Status LoadRuleFiles(RuleEngine* rules, const Config& c) {
+  LoadResult loaded = rules->Reload(RuleFiles(c));
+  for (const LoadIssue& issue : loaded.issues) {
+    if (issue.is_error()) {
+      spdlog::error("rules: {}", issue.ToString());
+    } else {
+      spdlog::warn("rules: {}", issue.ToString());
+    }
+  }
+  if (!loaded.ok()) {
+    return Status::InvalidArgument("the rule files do not load (" +
+                                   std::to_string(loaded.error_count()) + " errors)");
+  }
+  return Status::OK();
+}
+
+Status OpenAlerts(Daemon* d) {
+  if (d->config.kafka.alerts_topic.empty()) return Status::OK();
+  KafkaAlertSinkOptions o;
+  o.brokers = d->config.kafka.brokers;
+  o.topic = d->config.kafka.alerts_topic;
+  o.properties = ToKafka(d->config.kafka.producer);
+  o.serialize = [](const Finding& f) { return FindingToJson(f); };
+  o.on_delivered = [d](const std::vector<std::string>& ids) {
+    Status s = d->store->Begin();
+    if (s.ok()) s = d->pipeline->findings().MarkDelivered(ids);
+    if (s.ok()) s = d->store->Commit();
+    if (!s.ok()) {
+      d->store->Rollback();
+      spdlog::warn(
+          "alerts: marking {} findings delivered failed (they are sent again after a "
+          "restart): {}",
+          ids.size(), s.message());
+    }
+  };
+  auto sink = KafkaAlertSink::Create(o);
+  if (!sink.ok()) return sink.status();
+  d->alerts = std::move(*sink);
+  spdlog::info("alerts: producing findings to {}", o.topic);
+  return Status::OK();
+}
+
+// Offers the database's undelivered findings to the sink: at startup (what the last run did
+// not deliver), and again once a backlog the sink turned away has drained.
+void OfferUndelivered(Daemon* d, bool startup) {
+  if (d->alerts == nullptr) return;
+  const uint64_t deferred = d->alerts->counters().deferred;
+  if (!startup && (deferred == d->deferred_seen || d->alerts->in_flight() > 0)) return;
+  d->deferred_seen = deferred;
+  std::vector<Finding> undelivered;
+  if (Status s = d->pipeline->findings().LoadUndelivered(&undelivered); !s.ok()) {
+    spdlog::warn("alerts: cannot read undelivered findings: {}", s.message());
+    return;
+  }
+  if (!undelivered.empty()) {
+    spdlog::info("alerts: {} undelivered findings from the database offered again",
+                 undelivered.size());
+    d->alerts->Deliver(undelivered);
+  }
+}
+
+Status Open(Daemon* d) {
+  const Config& c = d->config;
+  auto registry = Registry::Load(c.registry_dir, SchemaDir());
+  if (!registry.ok()) return Status::IOError("registry: " + registry.status().message());
+  StoreOptions store_options;
+  store_options.keep_raw_records = c.store.keep_raw_records;
+  store_options.max_quarantine_bytes = c.store.max_quarantine_bytes;
+  auto store = Store::Open(c.database, store_options);
+  if (!store.ok()) return store.status();
+  d->store = std::move(*store);
+  DecoderOptions decoder_options;
+  decoder_options.max_record_bytes = c.decode.max_record_bytes;
+  auto decoder = Decoder::Create(decoder_options);
+  if (!decoder.ok()) return decoder.status();
+  d->rules = std::make_unique<RuleEngine>(&FactsCatalog());
+  if (Status s = LoadRuleFiles(d->rules.get(), c); !s.ok()) return s;
+  auto pipeline = Pipeline::Create(PipelineOptions{}, std::move(*decoder), *registry,
+                                   d->store.get(), d->rules.get());
+  if (!pipeline.ok()) return pipeline.status();
+  d->pipeline = std::move(*pipeline);
+  if (Status s = OpenAlerts(d); !s.ok()) return s;
+  d->batch_store =
+      std::make_unique<PipelineBatchStore>(d->pipeline.get(), d->store.get(), d->alerts.get());
+  KafkaSourceOptions o;
+  o.brokers = c.kafka.brokers;
+  o.topics = c.kafka.topics;
+  o.group_id = c.kafka.group_id;
+  o.properties = ToKafka(c.kafka.consumer);
+  o.batch_size = c.store.batch_size;
+  o.batch_max_wait = std::chrono::milliseconds(c.run.batch_max_ms);
+  o.max_record_bytes = c.decode.max_record_bytes;
+  auto source = KafkaSource::Create(o, d->batch_store.get());
+  if (!source.ok()) return source.status();
+  d->source = std::move(*source);
+  return Status::OK();
+}
+
+// SIGHUP: each part is loaded in full before it replaces the one in use; a part that fails
+// keeps the old one.
+void Reload(Daemon* d) {
+  spdlog::info("SIGHUP: reloading the reference snapshots and the rule files");
+  auto registry = Registry::Load(d->config.registry_dir, SchemaDir());
+  if (registry.ok()) {
+    d->pipeline->set_registry(*registry);
+    spdlog::info("registry: reloaded from {}", d->config.registry_dir);
+  } else {
+    spdlog::error("registry: reload failed, keeping the snapshots in use: {}",
+                  registry.status().message());
+  }
+  if (Status s = LoadRuleFiles(d->rules.get(), d->config); s.ok()) {
+    spdlog::info("rules: reloaded {} files", RuleFiles(d->config).size());
+  } else {
+    spdlog::error("rules: reload failed, keeping the rules in use: {}", s.message());
+  }
+}
+
+void LogStats(const Daemon& d, const char* what) {
+  const PipelineCounters& p = d.pipeline->counters();
+  const KafkaSourceCounters& k = d.source->counters();
+  spdlog::info(
+      "{}: records {} (stored {}, duplicates {}, quarantined {}), findings {}, batches {} "
+      "(failed {}); kafka: partitions {}, redelivered {}, commit failures {}, errors {}, "
+      "pauses {}",
+      what, p.records, p.stored, p.duplicates, p.quarantined, p.findings_new, p.batches,
+      p.failed_batches, d.source->assigned_sources().size(), k.redelivered, k.commit_failures,
+      k.consumer_errors, k.pauses);
+  if (d.alerts != nullptr) {
+    const AlertSinkCounters& a = d.alerts->counters();
+    spdlog::info("{}: alerts delivered {}, delivery failures {}, retries {}, in flight {}", what,
+                 a.delivered, a.delivery_failures, a.retries, d.alerts->in_flight());
+  }
+}
+
+int RunLoop(Daemon* d) {
+  int exit_code = 0;
+  OfferUndelivered(d, true);
+  auto last_stats = std::chrono::steady_clock::now();
+  while (g_stop_signal == 0) {
+    if (Status s = d->source->Poll(kPollSlice); !s.ok()) {
+      spdlog::critical("{}; stopping", s.message());
+      exit_code = 1;
+      break;
+    }
+    if (g_reload != 0) {
+      g_reload = 0;
+      Reload(d);
+    }
+    if (d->alerts != nullptr) {
+      d->alerts->Poll();
+      OfferUndelivered(d, false);
+    }
+    if (std::chrono::steady_clock::now() - last_stats >= kStatsInterval) {
+      last_stats = std::chrono::steady_clock::now();
+      LogStats(*d, "progress");
+    }
+  }
+  if (g_stop_signal != 0) {
+    spdlog::info("{}: draining (storing the batch in hand, committing offsets)",
+                 g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+  }
+  if (Status s = d->source->Close(); !s.ok()) {
+    spdlog::error("{}", s.message());
+    exit_code = 1;
+  }
+  if (d->alerts != nullptr) {
+    if (size_t left = d->alerts->Flush(kAlertsFlushTimeout); left > 0) {
+      spdlog::warn(
+          "alerts: {} findings not delivered before shutdown; they are sent after the "
+          "next start",
+          left);
+    }
+  }
+  LogStats(*d, "stopped");
+  return exit_code;
+}
+
+int RunDaemon(const std::string& config_path) {
+  Daemon d;
+  d.config_path = config_path;
+  auto loaded = LoadConfig(config_path);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "edi-audit run: %s\n", loaded.status().message().c_str());
+    return 2;
+  }
+  d.config = std::move(*loaded);
+  if (Status s = CheckRequired(d); !s.ok()) {
+    std::fprintf(stderr, "edi-audit run: %s\n", s.message().c_str());
+    return 2;
+  }
+  SetUpLogging(d.config.log_level);
+  InstallSignalHandlers();
+  if (Status s = Open(&d); !s.ok()) {
+    spdlog::critical("edi-audit run: {}", s.message());
+    return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
+  }
+  spdlog::info("edi-audit run: database {}, registry {}, batches of up to {} records / {} ms",
+               d.config.database, d.config.registry_dir, d.config.store.batch_size,
+               d.config.run.batch_max_ms);
+  return RunLoop(&d);
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app, int* exit_code) {
+  auto config_path = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run the daemon: consume access logs from Kafka into the SQLite audit trail");
+  cmd->add_option("--config", *config_path, "YAML configuration file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->footer(
+      "Signals: SIGTERM/SIGINT store the batch in hand, commit offsets and exit 0; SIGHUP "
+      "reloads\nthe rule files and reference snapshots (the old ones stay when the new ones do "
+      "not load).");
+  cmd->callback([config_path, exit_code]() { *exit_code = RunDaemon(*config_path); });
+}
+
+}  // namespace edi

@@ -1,0 +1,131 @@
+// edi-audit as a user runs it: the binary, its exit codes and its output.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+struct Output {
+  int status = -1;
+  std::string out;
+};
+
+Output Sh(const std::string& cmd) {
+  Output r;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+class ReplayCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("edi-cli-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Replay(const std::string& db) {
+    return std::string(EDI_BINARY) + " replay -q --registry " EDI_SOURCE_DIR
+                                     "/examples/registry --db " + db +
+           " " EDI_SOURCE_DIR "/examples/access-log.jsonl " EDI_SOURCE_DIR
+           "/examples/access-log-malformed.jsonl";
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ReplayCli, ReplaysTheExamplesAndSummarisesWhatWasStoredQuarantinedAndFound) {
+  const Output r = Sh(Replay((dir_ / "a.db").string()));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("records read                          179"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stored                                125"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("quarantined                            54"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("edi.foreign-acknowledgement"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("edi.reservation-takeover"), std::string::npos) << r.out;
+}
+
+TEST_F(ReplayCli, ASecondReplayOfTheSameFilesStoresNothingNew) {
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db)).status, 0);
+  const Output again = Sh(Replay(db));
+  ASSERT_EQ(again.status, 0) << again.out;
+  EXPECT_NE(again.out.find("stored                                  0"), std::string::npos)
+      << again.out;
+  EXPECT_NE(again.out.find("duplicates (already stored)           125"), std::string::npos)
+      << again.out;
+  EXPECT_NE(again.out.find("findings                                0"), std::string::npos)
+      << again.out;
+}
+
+TEST_F(ReplayCli, TheDatabaseShowsItsTablesToTheSqliteShell) {
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db)).status, 0);
+  const Output tables = Sh("sqlite3 " + db + " .tables");
+  ASSERT_EQ(tables.status, 0) << tables.out;
+  for (const char* t : {"events", "event_parties", "quarantine", "source_positions", "findings",
+                        "state_locks", "state_messages", "clients"}) {
+    EXPECT_NE(tables.out.find(t), std::string::npos) << t << " missing from " << tables.out;
+  }
+  const Output reasons = Sh("sqlite3 " + db +
+                         " \"SELECT count(DISTINCT reason) FROM quarantine WHERE detail <> ''\"");
+  EXPECT_EQ(reasons.out, "7\n");
+}
+
+TEST_F(ReplayCli, ReadsRecordsFromStandardInput) {
+  const Output r = Sh("head -n 10 " EDI_SOURCE_DIR "/examples/access-log.jsonl | " +
+                   std::string(EDI_BINARY) + " replay -q --registry " EDI_SOURCE_DIR
+                                             "/examples/registry --db " +
+                   (dir_ / "s.db").string() + " -");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("stored                                 10"), std::string::npos) << r.out;
+}
+
+TEST_F(ReplayCli, MissingArgumentsAreUsageErrorsWithExitStatusTwo) {
+  const Output r = Sh(std::string(EDI_BINARY) + " replay --registry " EDI_SOURCE_DIR
+                                             "/examples/registry x.jsonl");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("--db"), std::string::npos) << r.out;
+  EXPECT_EQ(Sh(std::string(EDI_BINARY) + " replay --registry /nonexistent --db x.db a").status, 2);
+  EXPECT_EQ(Sh(std::string(EDI_BINARY) + " no-such-command").status, 2);
+}
+
+TEST_F(ReplayCli, ABrokenSnapshotIsRefusedNamingFileAndLine) {
+  std::filesystem::copy(EDI_SOURCE_DIR "/examples/registry", dir_ / "reg");
+  std::ofstream(dir_ / "reg" / "organizations.jsonl", std::ios::app)
+      << R"({"organisasjonsnummer":"12","navn":"x","kind":"hovedenhet"})" "\n";
+  const Output r = Sh(std::string(EDI_BINARY) + " replay --registry " + (dir_ / "reg").string() +
+                   " --db " + (dir_ / "a.db").string() + " " EDI_SOURCE_DIR
+                   "/examples/access-log.jsonl");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("organizations.jsonl:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("organisasjonsnummer"), std::string::npos) << r.out;
+}
+
+TEST_F(ReplayCli, AnUnreadableInputIsAClearError) {
+  const Output r = Sh(std::string(EDI_BINARY) + " replay --registry " EDI_SOURCE_DIR
+                                             "/examples/registry --db " +
+                   (dir_ / "a.db").string() + " /nonexistent.jsonl");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("/nonexistent.jsonl: No such file or directory"), std::string::npos)
+      << r.out;
+}
+
+TEST_F(ReplayCli, FieldsListsTheFactsRulesCanUse) {
+  const Output r = Sh(std::string(EDI_BINARY) + " fields party.");
+  ASSERT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("party.owner "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("party.lock_holder"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("msg."), std::string::npos) << r.out;
+}
+
+}  // namespace

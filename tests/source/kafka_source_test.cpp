@@ -1,0 +1,288 @@
+// KafkaSource against librdkafka's mock cluster: every record is stored exactly once through
+// restarts, broker outages, failed offset commits, failed batches and a rebalance between two
+// instances with their own databases.
+#include "source/kafka_source.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <functional>
+#include <set>
+
+#include "source/mock_kafka.h"
+
+namespace edi {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::MockKafka;
+
+constexpr char kTopic[] = "edi-access";
+constexpr int kPartitions = 4;
+
+// An in-memory database: positions and how often each (source, offset) was stored.
+class MemoryStore : public BatchStore {
+ public:
+  Status StoreBatch(const std::vector<RawRecord>& batch) override {
+    if (fail_next > 0) {
+      --fail_next;
+      return Status::IOError("disk full (injected)");
+    }
+    for (const RawRecord& r : batch) {
+      ++times_stored[{r.where.source, r.where.position}];
+      int64_t& p = positions.try_emplace(r.where.source, r.where.position).first->second;
+      p = std::max(p, r.where.position);
+      records.push_back(r);
+    }
+    ++batches;
+    return Status::OK();
+  }
+  std::optional<int64_t> StoredPosition(const std::string& source) override {
+    auto it = positions.find(source);
+    if (it == positions.end()) return std::nullopt;
+    return it->second;
+  }
+
+  std::map<std::string, int64_t> positions;
+  std::map<std::pair<std::string, int64_t>, int> times_stored;
+  std::vector<RawRecord> records;
+  int batches = 0;
+  int fail_next = 0;
+};
+
+std::set<std::string> Values(const MemoryStore& s) {
+  std::set<std::string> out;
+  for (const RawRecord& r : s.records) out.insert(r.bytes);
+  return out;
+}
+
+int MaxTimesStored(const MemoryStore& s) {
+  int m = 0;
+  for (const auto& [k, n] : s.times_stored) m = std::max(m, n);
+  return m;
+}
+
+class KafkaSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    spdlog::set_level(spdlog::level::warn);
+    kafka_.CreateTopic(kTopic, kPartitions);
+  }
+
+  KafkaSourceOptions Options(const std::string& group = "audit") {
+    KafkaSourceOptions o;
+    o.brokers = kafka_.bootstrap();
+    o.topics = {kTopic};
+    o.group_id = group;
+    o.batch_size = 100;
+    o.batch_max_wait = milliseconds(50);
+    o.retry_min = milliseconds(50);
+    o.retry_max = milliseconds(400);
+    o.properties = {{"session.timeout.ms", "3000", ""},
+                    {"heartbeat.interval.ms", "300", ""},
+                    {"reconnect.backoff.max.ms", "500", ""},
+                    {"log_level", "2", ""}};
+    // EDI_KAFKA_DEBUG=cgrp,fetch shows librdkafka's view when a test misbehaves.
+    if (const char* debug = std::getenv("EDI_KAFKA_DEBUG"); debug != nullptr) {
+      o.properties.back().value = "7";
+      o.properties.push_back({"debug", debug, ""});
+      spdlog::set_level(spdlog::level::debug);
+    }
+    return o;
+  }
+
+  std::unique_ptr<KafkaSource> Start(MemoryStore* store, KafkaSourceOptions o) {
+    auto s = KafkaSource::Create(o, store);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  // Polls every source in turn until `done` or the timeout; returns done().
+  static bool PollUntil(const std::vector<KafkaSource*>& sources, const std::function<bool()>& done,
+                        seconds timeout = seconds(30)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      for (KafkaSource* s : sources) EXPECT_TRUE(s->Poll(milliseconds(50)).ok());
+    }
+    return true;
+  }
+  static void PollFor(const std::vector<KafkaSource*>& sources, milliseconds how_long) {
+    const auto end = std::chrono::steady_clock::now() + how_long;
+    while (std::chrono::steady_clock::now() < end) {
+      for (KafkaSource* s : sources) EXPECT_TRUE(s->Poll(milliseconds(50)).ok());
+    }
+  }
+
+  MockKafka kafka_;
+};
+
+TEST_F(KafkaSourceTest, StoresEveryRecordOnceWithItsPartitionAndOffset) {
+  kafka_.ProduceNumbered(kTopic, kPartitions, 0, 1000);
+  MemoryStore store;
+  auto source = Start(&store, Options());
+  ASSERT_TRUE(PollUntil({source.get()}, [&] { return store.records.size() >= 1000; }));
+  ASSERT_TRUE(source->Close().ok());
+
+  EXPECT_EQ(store.records.size(), 1000u);
+  EXPECT_EQ(MaxTimesStored(store), 1);
+  EXPECT_EQ(Values(store).size(), 1000u);
+  for (int p = 0; p < kPartitions; ++p) {
+    EXPECT_EQ(store.positions[KafkaSourceName(kTopic, p)], 249) << "partition " << p;
+  }
+  EXPECT_EQ(source->counters().records, 1000u);
+  // Offsets (+1) were committed to Kafka for lag tools.
+  auto committed = kafka_.Committed("audit", kTopic, kPartitions);
+  for (int p = 0; p < kPartitions; ++p) EXPECT_EQ(committed[p], 250) << "partition " << p;
+}
+
+TEST_F(KafkaSourceTest, ARestartContinuesAfterTheStoredPositionsEvenWhenKafkaCommitsFailed) {
+  kafka_.ProduceNumbered(kTopic, kPartitions, 0, 400);
+  MemoryStore store;
+  auto first = Start(&store, Options());
+  ASSERT_TRUE(PollUntil({first.get()}, [&] { return store.records.size() >= 400; }));
+  // Every later offset commit fails: Kafka's committed offsets stay behind the database's.
+  std::vector<rd_kafka_resp_err_t> errors(200, RD_KAFKA_RESP_ERR_INVALID_COMMIT_OFFSET_SIZE);
+  rd_kafka_mock_push_request_errors_array(kafka_.cluster(), testing::kApiOffsetCommit,
+                                          errors.size(), errors.data());
+  kafka_.ProduceNumbered(kTopic, kPartitions, 400, 400);
+  ASSERT_TRUE(PollUntil({first.get()}, [&] { return store.records.size() >= 800; }));
+  EXPECT_GT(first->counters().commit_failures, 0u);
+  first.reset();  // a crash: no drain, no final commit
+  rd_kafka_mock_clear_request_errors(kafka_.cluster(), testing::kApiOffsetCommit);
+  EXPECT_LT(kafka_.Committed("audit", kTopic, kPartitions)[0], 200);
+
+  kafka_.ProduceNumbered(kTopic, kPartitions, 800, 200);
+  auto second = Start(&store, Options());
+  ASSERT_TRUE(PollUntil({second.get()}, [&] { return store.records.size() >= 1000; }));
+  PollFor({second.get()}, milliseconds(500));
+  ASSERT_TRUE(second->Close().ok());
+  EXPECT_EQ(store.records.size(), 1000u);
+  EXPECT_EQ(MaxTimesStored(store), 1);
+  EXPECT_EQ(second->counters().records, 200u);
+}
+
+TEST_F(KafkaSourceTest, SurvivesABrokerOutageWithoutLosingRecords) {
+  kafka_.ProduceNumbered(kTopic, kPartitions, 0, 300);
+  MemoryStore store;
+  auto source = Start(&store, Options());
+  ASSERT_TRUE(PollUntil({source.get()}, [&] { return store.records.size() >= 300; }));
+  kafka_.SetAllBrokers(false);
+  PollFor({source.get()}, milliseconds(2000));
+  kafka_.SetAllBrokers(true);
+  kafka_.ProduceNumbered(kTopic, kPartitions, 300, 300);
+  ASSERT_TRUE(PollUntil({source.get()}, [&] { return store.records.size() >= 600; }));
+  ASSERT_TRUE(source->Close().ok());
+  EXPECT_EQ(store.records.size(), 600u);
+  EXPECT_EQ(MaxTimesStored(store), 1);
+  EXPECT_GT(source->counters().consumer_errors, 0u);
+}
+
+TEST_F(KafkaSourceTest, AnOutageLongerThanTheSessionLosesPartitionsButNoRecords) {
+  kafka_.ProduceNumbered(kTopic, kPartitions, 0, 200);
+  MemoryStore store;
+  auto source = Start(&store, Options());
+  ASSERT_TRUE(PollUntil({source.get()}, [&] { return store.records.size() >= 200; }));
+  kafka_.SetAllBrokers(false);
+  PollFor({source.get()}, milliseconds(5000));  // session.timeout.ms is 3000
+  kafka_.SetAllBrokers(true);
+  kafka_.ProduceNumbered(kTopic, kPartitions, 200, 200);
+  ASSERT_TRUE(PollUntil({source.get()}, [&] { return store.records.size() >= 400; }));
+  PollFor({source.get()}, milliseconds(500));
+  ASSERT_TRUE(source->Close().ok());
+  EXPECT_EQ(store.records.size(), 400u);
+  EXPECT_EQ(MaxTimesStored(store), 1);
+}
+
+TEST_F(KafkaSourceTest, ARefusedBatchPausesConsumptionAndIsRetriedUntilStored) {
+  kafka_.ProduceNumbered(kTopic, kPartitions, 0, 500);
+  MemoryStore store;
+  store.fail_next = 4;
+  auto source = Start(&store, Options());
+  ASSERT_TRUE(PollUntil({source.get()}, [&] { return store.records.size() >= 500; }));
+  PollFor({source.get()}, milliseconds(300));
+  ASSERT_TRUE(source->Close().ok());
+  EXPECT_EQ(store.records.size(), 500u);
+  EXPECT_EQ(MaxTimesStored(store), 1);
+  EXPECT_EQ(source->counters().store_failures, 4u);
+  EXPECT_GE(source->counters().pauses, 1u);
+}
+
+TEST_F(KafkaSourceTest, TwoInstancesSplitTheTopicAndHandOverExactlyAtTheStoredOffsets) {
+  kafka_.ProduceNumbered(kTopic, kPartitions, 0, 600);
+  MemoryStore a_store, b_store;
+  KafkaSourceOptions o = Options();
+  // Long batches: at every revocation A has records in hand that it must store first.
+  o.batch_size = 1000000;
+  o.batch_max_wait = milliseconds(700);
+  auto a = Start(&a_store, o);
+  ASSERT_TRUE(PollUntil({a.get()}, [&] { return a_store.records.size() >= 100; }));
+  auto b = Start(&b_store, o);
+  ASSERT_TRUE(PollUntil({a.get(), b.get()}, [&] { return !b->assigned_sources().empty(); }));
+  EXPECT_GT(a->counters().revoked, 0u);
+  kafka_.ProduceNumbered(kTopic, kPartitions, 600, 400);
+  PollFor({a.get(), b.get()}, milliseconds(300));
+  ASSERT_TRUE(a->Close().ok());  // A leaves mid-way; B takes over its partitions
+  kafka_.ProduceNumbered(kTopic, kPartitions, 1000, 200);
+  ASSERT_TRUE(PollUntil({b.get()},
+                        [&] { return a_store.records.size() + b_store.records.size() >= 1200; }));
+  PollFor({b.get()}, milliseconds(1000));
+  ASSERT_TRUE(b->Close().ok());
+
+  std::set<std::string> a_values = Values(a_store), b_values = Values(b_store), both;
+  for (const std::string& v : a_values) {
+    if (b_values.contains(v)) both.insert(v);
+  }
+  EXPECT_TRUE(both.empty()) << both.size() << " records stored by both, e.g. " << *both.begin();
+  EXPECT_EQ(a_values.size() + b_values.size(), 1200u);
+  EXPECT_EQ(a_store.records.size() + b_store.records.size(), 1200u);
+  EXPECT_GT(a_store.records.size(), 0u);
+  EXPECT_GT(b_store.records.size(), 0u);
+}
+
+TEST_F(KafkaSourceTest, EmptyAndOversizeRecordsAreHandedOnNotDropped) {
+  const std::string big(5000, 'x');
+  kafka_.Produce(kTopic, 0, nullptr);  // a tombstone
+  kafka_.Produce(kTopic, 0, &big);
+  kafka_.Flush();
+  MemoryStore store;
+  KafkaSourceOptions o = Options();
+  o.max_record_bytes = 1024;
+  auto source = Start(&store, o);
+  ASSERT_TRUE(PollUntil({source.get()}, [&] { return store.records.size() >= 2; }));
+  ASSERT_TRUE(source->Close().ok());
+  ASSERT_EQ(store.records.size(), 2u);
+  EXPECT_EQ(store.records[0].bytes, "");
+  EXPECT_EQ(store.records[0].full_size, 0u);
+  EXPECT_EQ(store.records[1].bytes.size(), 1024u);
+  EXPECT_EQ(store.records[1].full_size, 5000u);
+  EXPECT_EQ(store.records[1].where.source, "kafka:edi-access/0");
+  EXPECT_EQ(store.records[1].where.position, 1);
+}
+
+TEST_F(KafkaSourceTest, AnUnknownLibrdkafkaPropertyIsAStartupErrorNamingTheLine) {
+  MemoryStore store;
+  KafkaSourceOptions o = Options();
+  o.properties.push_back({"ssl.ca.locaton", "/etc/ca.pem", "edi-audit.yaml:14"});
+  auto source = KafkaSource::Create(o, &store);
+  ASSERT_FALSE(source.ok());
+  EXPECT_NE(source.status().message().find("edi-audit.yaml:14: kafka.consumer.ssl.ca.locaton"),
+            std::string::npos)
+      << source.status().message();
+}
+
+TEST_F(KafkaSourceTest, PropertiesTheDesignDependsOnCannotBeOverridden) {
+  MemoryStore store;
+  KafkaSourceOptions o = Options();
+  o.properties.push_back({"enable.auto.commit", "true", "edi-audit.yaml:9"});
+  auto source = KafkaSource::Create(o, &store);
+  ASSERT_FALSE(source.ok());
+  EXPECT_NE(source.status().message().find("edi-audit.yaml:9: kafka.consumer.enable.auto.commit"),
+            std::string::npos)
+      << source.status().message();
+}
+
+}  // namespace
+}  // namespace edi

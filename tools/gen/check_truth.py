@@ -1,0 +1,387 @@
+#!/usr/bin/env python3
+"""Replays a generated directory through a plain reading of shared/DETECTIONS.md and compares
+the findings with its ground-truth.jsonl.
+
+    python3 tools/gen/check_truth.py OUT_DIR
+
+It reads only the files (registry/, access-log.jsonl, world.json), never the generator's state,
+so it checks that the ground truth is what the log says. Findings of clients that world.json
+lists with `postureFindings` (v2 clients whose herid claim is "0") are counted, not compared:
+the ground truth leaves them out on purpose. Exit status 0 when the two agree.
+
+Reading of the rules where DETECTIONS.md leaves room (the generator keeps away from the rest):
+rules see the state before the call; a repeat is the same (rule, client, party, message) within
+an hour of the first finding; a reservation's `since` counts as the holder's last call;
+`read_metadata` acts for the parties of the message the token's organisation covers.
+"""
+
+import heapq
+import json
+import os
+import sys
+from collections import defaultdict, deque
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from record_check import check_record, UUID  # noqa: E402
+
+H = 3600 * 1000
+D = 24 * H
+LOCK_BLOCKED = {"send", "mark_downloaded", "apprec_send", "config_write", "config_delete"}
+OWNER_ACTIONS = LOCK_BLOCKED | {"download", "poll"}
+
+
+def ms(ts):
+    import calendar
+    return calendar.timegm((int(ts[0:4]), int(ts[5:7]), int(ts[8:10]), int(ts[11:13]),
+                            int(ts[14:16]), int(ts[17:19]), 0, 0, 0)) * 1000 + int(ts[20:23])
+
+
+def jsonl(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+class Registry:
+    def __init__(self, d):
+        self.orgs = {o["organisasjonsnummer"]: o.get("overordnetEnhet")
+                     for o in jsonl(os.path.join(d, "organizations.jsonl"))}
+        self.parties = {p["herId"]: p for p in jsonl(os.path.join(d, "communication-parties.jsonl"))}
+        self.owners = {o["herId"]: o["clientId"] for o in jsonl(os.path.join(d, "owners.jsonl"))}
+        self.reservations = jsonl(os.path.join(d, "reservations.jsonl"))
+
+    def org(self, her):
+        p = self.parties.get(her)
+        if p is None:
+            return None
+        if p["type"] == "Organization":
+            return p.get("organizationNumber")
+        return p.get("parentOrganizationNumber") or self.org(p.get("parentHerId"))
+
+    def covers(self, top, her):
+        o = self.org(her)
+        seen = 0
+        while o is not None and seen < 20:
+            if o == top:
+                return True
+            o = self.orgs.get(o)
+            seen += 1
+        return False
+
+
+ROUTES = [
+    ("3", "POST", ["messages"], "send"), ("3", "GET", ["messages", "{id}"], "read_metadata"),
+    ("3", "GET", ["messages", "{id}", "business-document"], "download"),
+    ("3", "GET", ["messages", "{id}", "status"], "read_status"),
+    ("3", "POST", ["messages", "{id}", "apprec"], "apprec_send"),
+    ("3", "PUT", ["messages", "{id}", "downloaded"], "mark_downloaded"),
+    ("3", "GET", ["notifications"], "poll"), ("3", "GET", ["notifications", "stream"], "poll"),
+    ("3", "PUT", ["mshconfigurations"], "config_write"),
+    ("3", "POST", ["mshconfigurations"], "config_write"),
+    ("3", "DELETE", ["mshconfigurations"], "config_delete"), ("3", "GET", ["ping"], "ping"),
+    ("2", "POST", ["messages"], "send"), ("2", "GET", ["messages"], "poll"),
+    ("2", "GET", ["messages", "{id}"], "read_metadata"),
+    ("2", "GET", ["messages", "{id}", "business-document"], "download"),
+    ("2", "GET", ["messages", "{id}", "status"], "read_status"),
+    ("2", "GET", ["messages", "{id}", "apprec"], "read_apprec"),
+    ("2", "POST", ["messages", "{id}", "apprec", "{herId}"], "apprec_send"),
+    ("2", "PUT", ["messages", "{id}", "read", "{herId}"], "mark_downloaded"),
+    ("2-vNext", "GET", ["messages", "notices"], "poll"),
+    ("2-vNext", "POST", ["mshconfiguration"], "config_write"),
+]
+
+
+def route(rec):
+    segs = rec["path"].strip("/").split("/")
+    for api, method, tmpl, action in ROUTES:
+        if api != rec["apiVersion"] or method != rec["method"] or len(tmpl) != len(segs):
+            continue
+        got = {}
+        for t, s in zip(tmpl, segs):
+            if t[0] == "{":
+                got[t] = s
+            elif t != s.lower():
+                break
+        else:
+            return action, got.get("{id}", "").lower() or None, got.get("{herId}")
+    return "unknown", None, None
+
+
+def query_herids(q):
+    out = []
+    for part in (q or "").split("&"):
+        k, _, v = part.partition("=")
+        if k.lower() in ("herids", "receiverherids"):
+            out.append(int(v))
+    return out
+
+
+class Replay:
+    def __init__(self, reg, posture):
+        self.reg = reg
+        self.posture = posture
+        self.custody = {}
+        self.locks = {}  # her -> [holder, last holder call, denied meanwhile, fired]
+        self.stale_heap = []
+        for r in reg.reservations:
+            since = ms(r["since"])
+            self.locks[r["herId"]] = [r["clientId"], since, False, False]
+            heapq.heappush(self.stale_heap, (since + 30 * D, r["herId"], r["clientId"], since))
+        self.shared = defaultdict(dict)   # her -> client -> last successful owner action
+        self.owned = set()                # (client, her) with a successful owner action
+        self.called = set()               # (client, her) with a successful call
+        self.news = defaultdict(deque)
+        self.stats = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))  # her>client>day
+        self.first = None
+        self.keys = {}
+        self.findings = []
+        self.ambiguous = 0
+
+    def owner(self, her, t):
+        lk = self.locks.get(her)
+        if lk:
+            return lk[0]
+        if her in self.reg.owners:
+            return self.reg.owners[her]
+        days = self.stats.get(her)
+        if not days:
+            return None
+        today = t // D
+        tot = {c: sum(n for d, n in dd.items() if today - 14 < d <= today) for c, dd in days.items()}
+        allc = sum(tot.values())
+        for c, n in tot.items():
+            if n >= 20 and n >= 0.8 * allc:
+                return c
+        return None
+
+    def find(self, rec, rule, sev, her, msg, line, t):
+        cid = rec["client"]["clientId"] if rec else None
+        key = (rule, cid, her, msg)
+        first = self.keys.get(key)
+        if first is not None and t - first < H:
+            return
+        self.keys[key] = t
+        self.findings.append({"rule": rule, "severity": sev, "requestId": rec["requestId"],
+                              "clientId": cid, "herId": her, "messageId": msg, "line": line,
+                              "posture": cid in self.posture and rule == "edi.herid-claim-whole-org"})
+
+    def stale(self, t, rec, line):
+        while self.stale_heap and self.stale_heap[0][0] <= t:
+            deadline, her, holder, last = heapq.heappop(self.stale_heap)
+            lk = self.locks.get(her)
+            if lk and lk[0] == holder and lk[1] == last and not lk[3]:
+                lk[3] = True
+                self.findings.append({"rule": "edi.stale-reservation",
+                                      "severity": "medium" if lk[2] else "low",
+                                      "requestId": rec["requestId"], "clientId": holder,
+                                      "herId": her, "messageId": None, "line": line,
+                                      "posture": False})
+
+    def parties(self, rec, action, mid, path_her):
+        req = rec.get("request") or {}
+        cu = self.custody.get(mid) if mid else None
+        top = rec["client"]["orgnrParent"]
+        if action == "send":
+            return [req["senderHerId"]] if "senderHerId" in req else []
+        if action == "poll":
+            return query_herids(rec.get("query"))
+        if action == "config_delete":
+            return query_herids(rec.get("query"))
+        if action == "config_write":
+            return [c["herId"] for c in req.get("configurations", req.get("mshConfigurations", []))]
+        if action == "mark_downloaded":
+            return [int(path_her)] if path_her else [req["receiverHerId"]]
+        if action == "apprec_send":
+            return [int(path_her)] if path_her else [req["appRecSenderHerId"]]
+        if cu is None:
+            return []
+        if action == "download":
+            return [h for h in cu["recv"] if self.reg.covers(top, h)]
+        if action in ("read_status", "read_apprec"):
+            return [cu["sender"]] if cu["sender"] else []
+        if action == "read_metadata":
+            return [h for h in [cu["sender"]] + cu["recv"] if h and self.reg.covers(top, h)]
+        return []
+
+    def learn_message(self, mid, sender, recv):
+        cu = self.custody.setdefault(mid, {"sender": None, "recv": [], "dl": defaultdict(set)})
+        if sender:
+            cu["sender"] = sender
+        for h in recv:
+            if h not in cu["recv"]:
+                cu["recv"].append(h)
+
+    def feed(self, rec, line):
+        t = ms(rec["timestamp"])
+        if self.first is None:
+            self.first = t
+        self.stale(t, rec, line)
+        cl = rec["client"]
+        cid, top, claim = cl["clientId"], cl["orgnrParent"], cl.get("herIdClaim")
+        status = rec["status"]
+        ok, denied = 200 <= status < 300, status in (401, 403, 423)
+        action, mid, path_her = route(rec)
+        if action == "unknown":
+            self.find(rec, "edi.unknown-route", "low", None, None, line, t)
+            return
+        if rec.get("message"):
+            m = rec["message"]
+            self.learn_message(m["id"].lower(), m.get("senderHerId"), m.get("receiverHerIds", []))
+        req = rec.get("request") or {}
+        hers = self.parties(rec, action, mid, path_her)
+        cu = self.custody.get(mid) if mid else None
+        confs = {c["herId"]: c for c in req.get("configurations", req.get("mshConfigurations", []))}
+        for her in hers:
+            self.judge(rec, line, t, cid, top, claim, status, ok, denied, action, mid, cu, her,
+                       confs.get(her))
+        # apply the call
+        if ok and action == "send" and (rec.get("response") or {}).get("id"):
+            self.learn_message(rec["response"]["id"].lower(), req.get("senderHerId"),
+                               req.get("receiverHerIds", []))
+        if ok and action == "apprec_send" and (rec.get("response") or {}).get("id") and cu:
+            self.learn_message(rec["response"]["id"].lower(), hers[0] if hers else None,
+                               [cu["sender"]] if cu["sender"] else [])
+        if ok and action == "poll":
+            for m in (rec.get("response") or {}).get("messages", []):
+                recv = m.get("receiverHerIds") or ([m["receiverHerId"]] if "receiverHerId" in m else [])
+                self.learn_message(m["id"].lower(), m.get("senderHerId"), recv)
+
+    def judge(self, rec, line, t, cid, top, claim, status, ok, denied, action, mid, cu, her, conf):
+        reg = self.reg
+        f = lambda rule, sev, msg=mid: self.find(rec, rule, sev, her, msg, line, t)
+        known = her in reg.parties
+        if not known:
+            f("edi.unknown-party", "medium", None)
+        elif not reg.covers(top, her) and (ok or denied):
+            f("edi.org-membership", "critical" if ok else "medium")
+        lk = self.locks.get(her)
+        foreign_lock = lk is not None and lk[0] != cid
+        if lk is not None and lk[0] == cid:
+            lk[1] = t
+            lk[2] = False
+            lk[3] = False
+            heapq.heappush(self.stale_heap, (t + 30 * D, her, cid, t))
+        if foreign_lock:
+            if ok:
+                f("edi.reserved-party-foreign-client", "critical" if action in LOCK_BLOCKED else "high")
+            elif denied:
+                f("edi.reserved-party-foreign-client", "low")
+                lk[2] = True
+        if claim is not None and claim != "0" and (ok or denied) and str(her) not in claim.split("-"):
+            f("edi.herid-claim-scope", "critical" if ok else "low")
+        if rec["apiVersion"] == "2" and claim == "0":
+            f("edi.herid-claim-whole-org", "info")
+        if action == "apprec_send" and cu is not None and her not in cu["recv"] and (ok or denied):
+            f("edi.apprec-sender-not-receiver", "high" if ok else "low")
+        lock_write = action == "config_delete" or (conf is not None and "clientLocked" in conf)
+        takeover = foreign_lock and action in ("config_write", "config_delete") and lock_write
+        if takeover and (ok or denied):
+            f("edi.reservation-takeover", "critical" if ok else "medium")
+        if not ok:
+            return
+        own = self.owner(her, t)
+        fo = own is not None and own != cid
+        dl = cu["dl"].get(her, set()) if cu is not None else set()
+        if action == "send" and fo:
+            f("edi.foreign-send", "high")
+        if action == "download" and (fo or (dl - {cid})):
+            f("edi.foreign-download", "high")
+        if action == "mark_downloaded":
+            if (dl and cid not in dl) or fo:
+                f("edi.foreign-acknowledgement", "high")
+            if cu is not None and not dl:
+                f("edi.acknowledged-without-download", "critical")
+        if action == "apprec_send" and ((dl and cid not in dl) or fo):
+            f("edi.foreign-apprec", "high")
+        if action in ("config_write", "config_delete") and fo and not takeover:
+            f("edi.foreign-msh-change", "high")
+        if known and action in OWNER_ACTIONS:
+            sh = self.shared[her]
+            if lk is None:
+                others = [c for c, tc in sh.items() if c != cid and tc >= t - 7 * D]
+                if sh.get(cid, -1) < t - 7 * D and others:
+                    f("edi.shared-party", "medium", None)
+            if t >= self.first + 7 * D and (cid, her) not in self.owned:
+                f("edi.new-client-for-party", "low", None)
+            sh[cid] = t
+            self.owned.add((cid, her))
+            self.stats[her][cid][t // D] += 1
+        if known and (cid, her) not in self.called:
+            self.called.add((cid, her))
+            q = self.news[cid]
+            q.append(t)
+            while q and q[0] <= t - 10 * 60 * 1000:
+                q.popleft()
+            if len(q) == 20:
+                f("edi.party-sweep", "high", None)
+            elif len(q) > 20:
+                self.ambiguous += 1
+        if action == "download" and cu is not None:
+            cu["dl"][her].add(cid)
+        if action == "config_delete" and lk is not None:
+            del self.locks[her]
+        elif action == "config_write" and conf is not None and "clientLocked" in conf:
+            if conf["clientLocked"]:
+                if lk is None or foreign_lock:
+                    self.locks[her] = [cid, t, False, False]
+                    heapq.heappush(self.stale_heap, (t + 30 * D, her, cid, t))
+            elif lk is not None:
+                del self.locks[her]
+
+
+def main(argv):
+    if len(argv) != 2:
+        print(__doc__)
+        return 2
+    d = argv[1]
+    reg = Registry(os.path.join(d, "registry"))
+    world = json.load(open(os.path.join(d, "world.json"), encoding="utf-8"))
+    posture = {c["clientId"] for c in world["clients"] if c.get("postureFindings")}
+    rp = Replay(reg, posture)
+    quarantined = set()
+    with open(os.path.join(d, "access-log.jsonl"), encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if check_record(line):
+                quarantined.add(n)
+                continue
+            rp.feed(json.loads(line), n)
+    truth = jsonl(os.path.join(d, "ground-truth.jsonl"))
+    gq = {g["line"] for g in truth if g["rule"] == "quarantine"}
+    want = {(g["rule"], g["requestId"], g["herId"], g["severity"]) for g in truth
+            if g["rule"] != "quarantine"}
+    got_all = rp.findings
+    got = {(x["rule"], x["requestId"], x["herId"], x["severity"]) for x in got_all if not x["posture"]}
+    posture_n = sum(1 for x in got_all if x["posture"])
+    bad = 0
+    if gq != quarantined:
+        bad += 1
+        print("quarantine differs: only in truth %s, only in replay %s" % (
+            sorted(gq - quarantined)[:10], sorted(quarantined - gq)[:10]))
+    missing, extra = sorted(want - got, key=str), sorted(got - want, key=str)
+    by = defaultdict(lambda: [0, 0, 0])
+    for k in want & got:
+        by[k[0]][0] += 1
+    for k in missing:
+        by[k[0]][1] += 1
+    for k in extra:
+        by[k[0]][2] += 1
+    print("%-40s %8s %8s %8s" % ("rule", "agree", "missing", "extra"))
+    for rule in sorted(by):
+        print("%-40s %8d %8d %8d" % (rule, *by[rule]))
+    print("posture findings not compared: %d; quarantined: %d; sweeps past the threshold: %d"
+          % (posture_n, len(quarantined), rp.ambiguous))
+    for k in missing[:15]:
+        print("missing:", k)
+    for k in extra[:15]:
+        print("extra:  ", k)
+    if missing or extra:
+        bad += 1
+    high = [k for k in extra if k[3] in ("high", "critical")]
+    if high:
+        print("%d high/critical findings the ground truth does not expect" % len(high))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
