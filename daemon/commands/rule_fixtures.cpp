@@ -31,6 +31,21 @@ struct FixtureError {
   throw FixtureError{at.Mark().is_null() ? 0 : at.Mark().line + 1, std::move(message)};
 }
 
+// YAML lets a map repeat a key and keeps the last; in a fixture that is always a mistake.
+void CheckNoDuplicateKeys(const YAML::Node& n) {
+  if (n.IsSequence()) {
+    for (const auto& item : n) CheckNoDuplicateKeys(item);
+  } else if (n.IsMap()) {
+    std::set<std::string> seen;
+    for (const auto& kv : n) {
+      if (!seen.insert(kv.first.Scalar()).second) {
+        Fail(kv.first, "key '" + kv.first.Scalar() + "' given twice");
+      }
+      CheckNoDuplicateKeys(kv.second);
+    }
+  }
+}
+
 const std::set<std::string> kRegistryFiles = {"communication-parties", "organizations", "owners",
                                               "reservations", "clients"};
 
@@ -262,6 +277,7 @@ void ApplyIncludeFile(const std::string& path, Context* ctx, int depth) {
   }
   const fs::path dir = fs::path(path).parent_path();
   try {
+    CheckNoDuplicateKeys(root);
     if (root["include"]) {
       for (const std::string& p : IncludePaths(root["include"], dir)) {
         ApplyIncludeFile(p, ctx, depth + 1);
@@ -427,6 +443,7 @@ Result<std::vector<FixtureCase>> LoadFixtureFile(const std::string& path) {
   try {
     const YAML::Node root = YAML::LoadFile(path);
     if (!root.IsMap()) throw FixtureError{1, "a fixture file is a map"};
+    CheckNoDuplicateKeys(root);
     Context ctx;
     if (root["include"]) {
       for (const std::string& p : IncludePaths(root["include"], dir)) ApplyIncludeFile(p, &ctx, 0);

@@ -308,3 +308,19 @@ TEST(HerIdClaim, AcceptsZeroAndHyphenLists) {
 
 }  // namespace
 }  // namespace edi
+
+namespace edi {
+namespace {
+
+TEST_F(DecoderTest, AcceptsNorwegianLettersAndRejectsOverlongOrSurrogateUtf8) {
+  Call c;
+  c.client = R"({"clientId":"c-1","clientName":"Sjukeheim Ålesund – æøå","orgnrParent":"964338531"})";
+  EXPECT_EQ(Decode(c).client.client_name, "Sjukeheim Ålesund – æøå");
+  c.client = "{\"clientId\":\"c-\xC0\xAF\",\"orgnrParent\":\"964338531\"}";  // overlong '/'
+  EXPECT_EQ(Reject(Json(c)).reason, QuarantineReason::kInvalidJson);
+  c.client = "{\"clientId\":\"c-\xED\xA0\x80\",\"orgnrParent\":\"964338531\"}";  // a surrogate
+  EXPECT_EQ(Reject(Json(c)).reason, QuarantineReason::kInvalidJson);
+}
+
+}  // namespace
+}  // namespace edi

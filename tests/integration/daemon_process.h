@@ -1,0 +1,158 @@
+// The edi-audit binary as a child process (started, signalled, killed, waited for), and
+// read-only views of the SQLite database it writes, read while it runs (WAL mode allows it).
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+
+namespace edi::testing {
+
+class DaemonProcess {
+ public:
+  DaemonProcess(std::string config_path, std::string log_path)
+      : config_(std::move(config_path)), log_(std::move(log_path)) {}
+  ~DaemonProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  // `edi-audit run --config CONFIG`, stdout and stderr appended to the log file.
+  void Start() {
+    const pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+      const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+      }
+      execl(EDI_BINARY, "edi-audit", "run", "--config", config_.c_str(), nullptr);
+      _exit(127);
+    }
+    pid_ = pid;
+  }
+  void Signal(int sig) {
+    if (pid_ > 0) kill(pid_, sig);
+  }
+  // The exit code (or 128 + signal), nullopt when still running after `timeout`.
+  std::optional<int> Wait(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (pid_ > 0) {
+      int status = 0;
+      const pid_t r = waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return std::nullopt;
+  }
+  // SIGTERM, then the exit code.
+  std::optional<int> Stop(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+    Signal(SIGTERM);
+    return Wait(timeout);
+  }
+  void Kill() {
+    Signal(SIGKILL);
+    Wait(std::chrono::seconds(10));
+  }
+  bool running() const { return pid_ > 0; }
+  std::string Log() const {
+    std::ifstream in(log_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  std::string config_;
+  std::string log_;
+  pid_t pid_ = -1;
+};
+
+// A read-only connection; every method returns empty results while the file does not exist.
+class AuditDb {
+ public:
+  explicit AuditDb(std::string path) : path_(std::move(path)) {}
+
+  // events + quarantine rows, or -1 when the database cannot be read yet.
+  int64_t Records() const {
+    int64_t n = -1;
+    Query("SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM quarantine)",
+          [&](sqlite3_stmt* st) { n = sqlite3_column_int64(st, 0); });
+    return n;
+  }
+  // requestId -> (source, position) of every stored event.
+  std::map<std::string, std::pair<std::string, int64_t>> Events() const {
+    std::map<std::string, std::pair<std::string, int64_t>> out;
+    Query("SELECT request_id, source, position FROM events", [&](sqlite3_stmt* st) {
+      out[Text(st, 0)] = {Text(st, 1), sqlite3_column_int64(st, 2)};
+    });
+    return out;
+  }
+  std::set<std::pair<std::string, int64_t>> Quarantined() const {
+    std::set<std::pair<std::string, int64_t>> out;
+    Query("SELECT source, position FROM quarantine",
+          [&](sqlite3_stmt* st) { out.emplace(Text(st, 0), sqlite3_column_int64(st, 1)); });
+    return out;
+  }
+  std::map<std::string, int64_t> Positions() const {
+    std::map<std::string, int64_t> out;
+    Query("SELECT source, position FROM source_positions",
+          [&](sqlite3_stmt* st) { out[Text(st, 0)] = sqlite3_column_int64(st, 1); });
+    return out;
+  }
+  // finding id -> delivered flag.
+  std::map<std::string, int> Findings() const {
+    std::map<std::string, int> out;
+    Query("SELECT id, delivered FROM findings",
+          [&](sqlite3_stmt* st) { out[Text(st, 0)] = sqlite3_column_int(st, 1); });
+    return out;
+  }
+
+ private:
+  template <typename F>
+  void Query(const char* sql, F&& row) const {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      sqlite3_close(db);
+      return;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK) {
+      while (sqlite3_step(st) == SQLITE_ROW) row(st);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  static std::string Text(sqlite3_stmt* st, int i) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
+    return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(st, i));
+  }
+
+  std::string path_;
+};
+
+}  // namespace edi::testing
