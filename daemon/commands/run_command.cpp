@@ -293,6 +293,8 @@ int RunLoop(Daemon* d) {
 }
 
 int RunDaemon(const std::string& config_path) {
+  // First of all: a supervisor's SIGTERM during startup must end in a clean exit, not a kill.
+  InstallSignalHandlers();
   Daemon d;
   d.config_path = config_path;
   auto loaded = LoadConfig(config_path);
@@ -306,7 +308,6 @@ int RunDaemon(const std::string& config_path) {
     return 2;
   }
   SetUpLogging(d.config.log_level);
-  InstallSignalHandlers();
   if (Status s = Open(&d); !s.ok()) {
     spdlog::critical("edi-audit run: {}", s.message());
     return s.code() == Status::Code::kInvalidArgument ? 2 : 1;

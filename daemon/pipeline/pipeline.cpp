@@ -57,6 +57,9 @@ Status Pipeline::RestoreFromStore() {
     }
   }
   detector_.tracker().Restore(std::move(recent));
+  // Late records after a restart are judged against the newest event time, not the newest
+  // finding's.
+  if (state_.max_time() > 0) detector_.tracker().AdvanceTo(state_.max_time());
   return Status::OK();
 }
 

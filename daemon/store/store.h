@@ -84,8 +84,6 @@ class Store {
   static Result<std::unique_ptr<Store>> Open(const std::string& path, const StoreOptions& options);
   ~Store();
 
-  static constexpr int kSchemaVersion = 1;
-
   Status Begin();
   Status Commit();
   void Rollback();

@@ -77,6 +77,24 @@ class DaemonProcess {
     Signal(SIGKILL);
     Wait(std::chrono::seconds(10));
   }
+  // Waits until the log holds `text` more often than `seen_before` times.
+  bool WaitForLog(const std::string& text, int seen_before,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(30)) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (Count(Log(), text) > seen_before) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+  static int Count(const std::string& haystack, const std::string& needle) {
+    int n = 0;
+    for (size_t at = haystack.find(needle); at != std::string::npos;
+         at = haystack.find(needle, at + needle.size())) {
+      ++n;
+    }
+    return n;
+  }
   bool running() const { return pid_ > 0; }
   std::string Log() const {
     std::ifstream in(log_);

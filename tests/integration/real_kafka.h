@@ -90,10 +90,10 @@ class RealKafka {
   // where each landed. Throws if any delivery fails.
   void Produce(const std::string& topic, std::vector<Produced>* records,
                const std::vector<std::string>& keys) {
-    rd_kafka_t* rk = NewClient(RD_KAFKA_PRODUCER, {{"linger.ms", "20"},
-                                                   {"enable.idempotence", "true"},
-                                                   {"message.max.bytes", "4000000"}},
-                               /*dr=*/true);
+    rd_kafka_t* rk = NewClient(
+        RD_KAFKA_PRODUCER,
+        {{"linger.ms", "20"}, {"enable.idempotence", "true"}, {"message.max.bytes", "4000000"}},
+        /*dr=*/true);
     for (size_t i = 0; i < records->size(); ++i) {
       Produced& r = (*records)[i];
       const std::string& key = keys[i];

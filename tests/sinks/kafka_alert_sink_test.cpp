@@ -55,7 +55,8 @@ class KafkaAlertSinkTest : public ::testing::Test {
     return sink.ok() ? std::move(*sink) : nullptr;
   }
 
-  bool PollUntilDelivered(KafkaAlertSink* sink, size_t n, milliseconds timeout = milliseconds(20000)) {
+  bool PollUntilDelivered(KafkaAlertSink* sink, size_t n,
+                          milliseconds timeout = milliseconds(20000)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (delivered_.size() < n) {
       if (std::chrono::steady_clock::now() > deadline) return false;
@@ -100,11 +101,10 @@ TEST_F(KafkaAlertSinkTest, AFindingOfferedAgainWhileInFlightIsSentOnce) {
 
 TEST_F(KafkaAlertSinkTest, ProduceErrorsAreRetriedWithoutDuplicates) {
   auto sink = Start();
-  rd_kafka_mock_push_request_errors(kafka_.cluster(), testing::kApiProduce, 4,
-                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+  rd_kafka_mock_push_request_errors(
+      kafka_.cluster(), testing::kApiProduce, 4, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
   std::vector<Finding> findings;
   for (int i = 0; i < 20; ++i) findings.push_back(MakeFinding(i, 8142500 + i));
   sink->Deliver(findings);

@@ -70,10 +70,10 @@ class MockKafka {
     const size_t size = value == nullptr ? 0 : value->size();
     const void* key_data = key.empty() ? nullptr : key.data();
     const int32_t part = partition < 0 ? RD_KAFKA_PARTITION_UA : partition;
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(part),
-        RD_KAFKA_V_KEY(key_data, key.size()), RD_KAFKA_V_VALUE(data, size),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t e =
+        rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(part),
+                          RD_KAFKA_V_KEY(key_data, key.size()), RD_KAFKA_V_VALUE(data, size),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) throw std::runtime_error(rd_kafka_err2str(e));
   }
   // `count` records spread round-robin over `partitions`, values "record-<first+i>".
@@ -115,6 +115,8 @@ class MockKafka {
                                        std::chrono::seconds timeout = std::chrono::seconds(20)) {
     char err[512];
     rd_kafka_conf_t* conf = BaseConf();
+    rd_kafka_conf_set(conf, "group.id", "mock-reader", err, sizeof(err));
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
     rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(partitions);
     for (int i = 0; i < partitions; ++i) {

@@ -22,7 +22,7 @@ import sys
 from collections import defaultdict, deque
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from record_check import check_record, UUID  # noqa: E402
+from record_check import check_record  # noqa: E402
 
 H = 3600 * 1000
 D = 24 * H

@@ -1,0 +1,149 @@
+// The shipped rule pack together with the example operator file
+// rules/examples/local-overrides.yaml: the overrides take effect without editing the pack.
+// Events are PartyFacts read through the real FactsSource, so the field semantics are the
+// state stage's own.
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "detect/rules.h"
+#include "state/facts.h"
+
+namespace edi {
+namespace {
+
+const std::string kPack = std::string(EDI_SOURCE_DIR) + "/rules/edi-default.yaml";
+const std::string kOverrides = std::string(EDI_SOURCE_DIR) + "/rules/examples/local-overrides.yaml";
+constexpr const char* kPlatform = "c41d7e83-5a2b-4c9d-b6e0-8f1a3c5d7e03";  // excused on download
+
+// One call and its facts for one party; every party/message fact starts unknown.
+struct Call {
+  AccessEvent event;
+  PartyFacts facts;
+
+  Call(Action action, int status, const std::string& client) {
+    event.action = action;
+    event.status = status;
+    event.client.client_id = client;
+    event.client.orgnr_parent = "944100001";
+    facts.event = &event;
+    facts.client_id = event.client.client_id;
+  }
+  Call(const Call&) = delete;
+
+  // The party is in the registry, covered by the client's organisation, owned by `owner`.
+  Call& Party(HerId her_id, const std::string& owner) {
+    owner_ = owner;
+    facts.has_party = true;
+    facts.her_id = her_id;
+    facts.party = &party_;
+    facts.org_covered = true;
+    facts.owner = owner_;
+    facts.owner_source = "declared";
+    facts.declared_owner = owner_;
+    return *this;
+  }
+
+  std::vector<RuleMatch> Evaluate(const RuleSet& rules) const {
+    FactsSource src(&facts);
+    std::vector<RuleMatch> out;
+    rules.Evaluate(src, &out);
+    return out;
+  }
+
+ private:
+  std::string owner_;
+  CommunicationParty party_;
+};
+
+const RuleMatch* Fired(const std::vector<RuleMatch>& matches, std::string_view rule) {
+  for (const RuleMatch& m : matches) {
+    if (m.rule_id == rule) return &m;
+  }
+  return nullptr;
+}
+
+class DefaultPackWithOverrides : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    shipped_ = LoadRules({kPack}, FactsCatalog());
+    ASSERT_TRUE(shipped_.ok()) << shipped_.ToString();
+    tuned_ = LoadRules({kPack, kOverrides}, FactsCatalog());
+    ASSERT_TRUE(tuned_.ok()) << tuned_.ToString();
+  }
+  const RuleInfo& Info(const LoadResult& r, std::string_view id) {
+    return r.rules->rules()[r.rules->Find(id).value()];
+  }
+
+  LoadResult shipped_, tuned_;
+};
+
+TEST_F(DefaultPackWithOverrides, BothLoadWithoutErrorsOrWarnings) {
+  EXPECT_TRUE(shipped_.issues.empty()) << shipped_.ToString();
+  EXPECT_TRUE(tuned_.issues.empty()) << tuned_.ToString();
+  EXPECT_EQ(tuned_.rules->rules().size(), shipped_.rules->rules().size());
+}
+
+TEST_F(DefaultPackWithOverrides, UnknownRouteIsDisabled) {
+  EXPECT_TRUE(Info(shipped_, "edi.unknown-route").enabled);
+  EXPECT_FALSE(Info(tuned_, "edi.unknown-route").enabled);
+
+  Call call(Action::kUnknown, 404, "7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02");
+  EXPECT_NE(Fired(call.Evaluate(*shipped_.rules), "edi.unknown-route"), nullptr);
+  EXPECT_EQ(Fired(call.Evaluate(*tuned_.rules), "edi.unknown-route"), nullptr);
+}
+
+TEST_F(DefaultPackWithOverrides, WholeOrganisationClaimIsRankedLowInsteadOfInfo) {
+  EXPECT_EQ(Info(shipped_, "edi.herid-claim-whole-org").default_severity, Severity::kInfo);
+  EXPECT_EQ(Info(tuned_, "edi.herid-claim-whole-org").default_severity, Severity::kLow);
+
+  Call call(Action::kPoll, 200, "19d4a7c2-6e8b-4a1f-8d35-0c7e9b2a4f05");
+  call.event.api = ApiVersion::kV2;
+  call.event.client.her_id_claim = "0";
+  call.Party(8142550, "19d4a7c2-6e8b-4a1f-8d35-0c7e9b2a4f05");
+  const std::vector<RuleMatch> before = call.Evaluate(*shipped_.rules);
+  const std::vector<RuleMatch> after = call.Evaluate(*tuned_.rules);
+  ASSERT_NE(Fired(before, "edi.herid-claim-whole-org"), nullptr);
+  ASSERT_NE(Fired(after, "edi.herid-claim-whole-org"), nullptr);
+  EXPECT_EQ(Fired(before, "edi.herid-claim-whole-org")->severity, Severity::kInfo);
+  EXPECT_EQ(Fired(after, "edi.herid-claim-whole-org")->severity, Severity::kLow);
+}
+
+TEST_F(DefaultPackWithOverrides, TheIntegrationPlatformMayDownloadForEveryParty) {
+  Call platform(Action::kDownload, 200, kPlatform);
+  platform.facts.has_message = true;
+  platform.facts.custody_known = true;
+  platform.Party(8142531, "7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02");
+  EXPECT_NE(Fired(platform.Evaluate(*shipped_.rules), "edi.foreign-download"), nullptr);
+  EXPECT_EQ(Fired(platform.Evaluate(*tuned_.rules), "edi.foreign-download"), nullptr);
+}
+
+TEST_F(DefaultPackWithOverrides, TheExceptionExcusesNoOtherClientAndNoOtherRule) {
+  Call other(Action::kDownload, 200, "3f6c2a10-8d4b-4e7a-9c21-5b0e7d9a1c01");
+  other.facts.has_message = true;
+  other.facts.custody_known = true;
+  other.Party(8142531, "7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02");
+  const RuleMatch* m = Fired(other.Evaluate(*tuned_.rules), "edi.foreign-download");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->severity, Severity::kHigh);
+
+  // The platform's foreign send is still a finding: the exception belongs to downloads only.
+  Call send(Action::kSend, 201, kPlatform);
+  send.Party(8142531, "7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02");
+  EXPECT_NE(Fired(send.Evaluate(*tuned_.rules), "edi.foreign-send"), nullptr);
+}
+
+TEST_F(DefaultPackWithOverrides, RulesTheFileDoesNotNameAreUnchanged) {
+  for (const RuleInfo& shipped : shipped_.rules->rules()) {
+    if (shipped.id == "edi.unknown-route" || shipped.id == "edi.herid-claim-whole-org") continue;
+    const RuleInfo& tuned = Info(tuned_, shipped.id);
+    EXPECT_EQ(tuned.enabled, shipped.enabled) << shipped.id;
+    EXPECT_EQ(tuned.default_severity, shipped.default_severity) << shipped.id;
+    EXPECT_EQ(tuned.file, shipped.file) << shipped.id;
+  }
+}
+
+}  // namespace
+}  // namespace edi
