@@ -278,7 +278,9 @@ void AddRulesCommand(CLI::App& app, int* exit_code) {
                    "fixture files or directories (their *.yaml not starting with '_'); default: "
                    "the tests/ folder beside the shipped rules");
   test->add_option("--rules", opt->rule_files,
-                   "base rule files each fixture runs with (default: the shipped edi-default.yaml)")
+                   "a base rule file each fixture runs with, repeatable (default: the shipped "
+                   "edi-default.yaml)")
+      ->allow_extra_args(false)  // one file per --rules: the fixtures follow as positionals
       ->check(CLI::ExistingFile);
   test->add_flag("-v,--verbose", opt->verbose, "print the findings of every case");
   test->add_flag("--require-coverage", opt->require_coverage,

@@ -141,6 +141,15 @@ class AuditDb {
           [&](sqlite3_stmt* st) { out[Text(st, 0)] = sqlite3_column_int64(st, 1); });
     return out;
   }
+  // finding id -> its rule, HER-Id, occurrences and event times, as one comparable line.
+  std::map<std::string, std::string> FindingSummaries() const {
+    std::map<std::string, std::string> out;
+    Query(
+        "SELECT id, rule || ' ' || coalesce(her_id, '-') || ' x' || occurrences || ' ' || "
+        "time || '..' || last_seen FROM findings",
+        [&](sqlite3_stmt* st) { out[Text(st, 0)] = Text(st, 0) + " " + Text(st, 1); });
+    return out;
+  }
   // finding id -> delivered flag.
   std::map<std::string, int> Findings() const {
     std::map<std::string, int> out;

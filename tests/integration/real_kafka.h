@@ -32,8 +32,10 @@ struct TopicRecord {
 class RealKafka {
  public:
   // Runs tools/kafka/start.sh; throws with its output when the broker does not come up.
+  // Started again after Pause, it is the same broker: same data, same port.
   void Start() {
-    const std::string cmd = std::string(EDI_SOURCE_DIR) + "/tools/kafka/start.sh 2>&1";
+    const std::string cmd =
+        std::string(EDI_SOURCE_DIR) + "/tools/kafka/start.sh " + (dir_.empty() ? "" : "'" + dir_ + "'") + " 2>&1";
     FILE* out = popen(cmd.c_str(), "r");
     if (out == nullptr) throw std::runtime_error("cannot run " + cmd);
     std::string text;
@@ -48,6 +50,12 @@ class RealKafka {
     if (pclose(out) != 0 || dir_.empty() || bootstrap_.empty()) {
       throw std::runtime_error("tools/kafka/start.sh failed:\n" + text);
     }
+  }
+  // Stops the broker and keeps its data (a broker outage); Start brings it back.
+  void Pause() {
+    const std::string cmd =
+        std::string(EDI_SOURCE_DIR) + "/tools/kafka/stop.sh '" + dir_ + "' >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("stopping the broker failed");
   }
   void Stop() {
     if (dir_.empty()) return;

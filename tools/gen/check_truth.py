@@ -21,6 +21,7 @@ import os
 import sys
 from collections import defaultdict, deque
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from record_check import check_record  # noqa: E402
 

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from incidents import Incidents  # noqa: E402
@@ -32,6 +33,9 @@ from world import World  # noqa: E402
 
 
 class Generator(World, Traffic, Incidents):
+    """One run: builds the world, writes the snapshots, then the log and its ground truth.
+    Everything random comes from one random.Random(seed), drawn in a fixed order."""
+
     def __init__(self, seed, records, days, out, municipalities=None, incidents_every=1000,
                  start="2026-05-04T00:00:00.000Z", quiet=False):
         self.rng = random.Random(seed)
@@ -56,8 +60,7 @@ class Generator(World, Traffic, Incidents):
         self.locks = {}           # her -> Lock
         self.declared = {}        # her -> client
         self.snap_reservations = []
-        self.stale_plan = []      # (her, holder, since, denied_at or None)
-        self.notes = []
+        self.stale_plan = []      # (her, holder, since, lock made in the log, denied_at or None)
 
     # ------------------------------------------------------------------ driver
     def generate(self):
@@ -77,8 +80,9 @@ class Generator(World, Traffic, Incidents):
             missing = [r for r in RULES + [QUARANTINE] if r not in self.inc_stats]
             sys.stderr.write("edi_gen: incidents %s\n" % json.dumps(dict(sorted(self.inc_stats.items()))))
             if missing:
-                sys.stderr.write("edi_gen: no incident of %s (too few records or days; "
-                                 "new-client-for-party needs --days > 7)\n" % ", ".join(missing))
+                sys.stderr.write("edi_gen: no incident of %s (too few records, a world too small "
+                                 "for the incident rate, or --days <= 7 for "
+                                 "new-client-for-party)\n" % ", ".join(missing))
         return self.count
 
 
@@ -93,7 +97,6 @@ def file_digest(out):
 
 
 def selftest():
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from record_check import check_record
     problems = []
     tmp = tempfile.mkdtemp(prefix="edi_gen_selftest_")

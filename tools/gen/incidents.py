@@ -15,6 +15,7 @@ from model import (EV_CALL, LOCK_BLOCKED, MALFORMED, MS_D, MS_H, MS_S,
                    OWNER_ACTIONS, QUARANTINE, REPEAT_WINDOW, RULES, SHARED_WINDOW, STALE_AFTER,
                    SWEEP_THRESHOLD, SWEEP_WINDOW, UNKNOWN_PATHS, Lock, fmt_time)
 
+
 class Incidents:
     # ------------------------------------------------------------------ the rule model
     def owner(self, her):
@@ -37,16 +38,35 @@ class Incidents:
     def judge(self, F, top, api, action, her, status, msg=None, lock_write=False, claim=None):
         """The findings the rules of shared/DETECTIONS.md raise for one (call, party), evaluated
         against the state before the call; then applies the call to that state."""
-        t = self.t
         ok = 200 <= status < 300
         denied = status in (401, 403, 423)
-        out = []
         p = self.parties.get(her)
+        lk = self.locks.get(her)
+        cu = self.custody.get(msg) if msg else None
+        claim = claim if claim is not None else F.claim
+        out, takeover = self.authorisation(F, top, api, action, her, p, lk, cu, ok, denied,
+                                           lock_write, claim)
+        if ok:
+            out += self.interference(F, action, her, cu, takeover)
+            if p is not None:
+                out += self.ownership(F, action, her, p, lk)
+            if cu is not None and action == "download":
+                cu["dl"].setdefault(her, set()).add(F.idx)
+            if action == "config_delete" and lk is not None:
+                del self.locks[her]
+            elif action == "config_write" and lock_write and (lk is None or lk.holder is not F):
+                self.locks[her] = Lock(F, self.t)
+        self.seen_pairs.add((F.idx, her))
+        return out
+
+    def authorisation(self, F, top, api, action, her, p, lk, cu, ok, denied, lock_write, claim):
+        """The rules of "Authorisation that EDI 2.0 itself should enforce", the posture rules
+        that look at one call, and the takeover; also for denied calls."""
+        out = []
         if p is None:
             out.append(("edi.unknown-party", "medium"))
         elif p.top != top and (ok or denied):
             out.append(("edi.org-membership", "critical" if ok else "medium"))
-        lk = self.locks.get(her)
         foreign_lock = lk is not None and lk.holder is not F
         if foreign_lock:
             if ok:
@@ -55,76 +75,76 @@ class Incidents:
             elif denied:
                 out.append(("edi.reserved-party-foreign-client", "low"))
                 lk.denied = True
-        claim = claim if claim is not None else F.claim
         if claim is not None and claim != "0" and (ok or denied):
             if str(her) not in claim.split("-"):
                 out.append(("edi.herid-claim-scope", "critical" if ok else "low"))
         if api == "2" and claim == "0":
             out.append(("edi.herid-claim-whole-org", "info"))
-        cu = self.custody.get(msg) if msg else None
         if action == "apprec_send" and cu is not None and her not in cu["recv"] and (ok or denied):
             out.append(("edi.apprec-sender-not-receiver", "high" if ok else "low"))
         takeover = action in ("config_write", "config_delete") and foreign_lock and \
             (lock_write or action == "config_delete")
         if takeover and (ok or denied):
             out.append(("edi.reservation-takeover", "critical" if ok else "medium"))
-        if ok:
-            own = self.owner(her)
-            foreign_owner = own is not None and own is not F
-            dl = cu["dl"].get(her, set()) if cu is not None else set()
-            if action == "send" and foreign_owner:
-                out.append(("edi.foreign-send", "high"))
-            elif action == "download" and (foreign_owner or (dl - {F.idx})):
-                out.append(("edi.foreign-download", "high"))
-            elif action == "mark_downloaded":
-                if (dl and F.idx not in dl) or foreign_owner:
-                    out.append(("edi.foreign-acknowledgement", "high"))
-                if cu is not None and not dl:
-                    out.append(("edi.acknowledged-without-download", "critical"))
-            elif action == "apprec_send" and ((dl and F.idx not in dl) or foreign_owner):
-                out.append(("edi.foreign-apprec", "high"))
-            elif action in ("config_write", "config_delete") and foreign_owner and not takeover:
-                out.append(("edi.foreign-msh-change", "high"))
-            if p is not None:
-                benign = p.client is F and p.intro
-                key = (F.idx, her)
-                if action in OWNER_ACTIONS:
-                    if lk is None:
-                        window = t - SHARED_WINDOW
-                        others = set()
-                        ol = self.owner_last(p)
-                        if p.client is not None and p.client is not F and ol >= window:
-                            others.add(p.client.idx)
-                        fd = self.foreign.get(her, {})
-                        for ci, tc in fd.items():
-                            if ci != F.idx and tc >= window:
-                                others.add(ci)
-                        f_in = (benign and self.owner_last(p) >= window) or fd.get(F.idx, -1) >= window
-                        if not f_in and others:
-                            out.append(("edi.shared-party", "medium"))
-                    if t >= self.learn_end and not benign and key not in self.own_pairs:
-                        out.append(("edi.new-client-for-party", "low"))
-                    if not benign:
-                        self.own_pairs.add(key)
-                        self.foreign.setdefault(her, {})[F.idx] = t
-                if not benign and key not in self.ok_pairs:
-                    self.ok_pairs.add(key)
-                    news = F.news
-                    news.append(t)
-                    while news and news[0] <= t - SWEEP_WINDOW:
-                        news.popleft()
-                    if len(news) == SWEEP_THRESHOLD:
-                        out.append(("edi.party-sweep", "high"))
-                    elif len(news) > SWEEP_THRESHOLD:
-                        raise AssertionError("party-sweep threshold crossed twice")
-            if cu is not None and action == "download":
-                cu["dl"].setdefault(her, set()).add(F.idx)
-            if action == "config_delete" and lk is not None:
-                del self.locks[her]
-            elif action == "config_write" and lock_write:
-                if lk is None or foreign_lock:
-                    self.locks[her] = Lock(F, t)
-        self.seen_pairs.add((F.idx, her))
+        return out, takeover
+
+    def interference(self, F, action, her, cu, takeover):
+        """The rules of "Interference between clients of the same organisation" but
+        shared-party, for a call that succeeded."""
+        out = []
+        own = self.owner(her)
+        foreign_owner = own is not None and own is not F
+        dl = cu["dl"].get(her, set()) if cu is not None else set()
+        if action == "send" and foreign_owner:
+            out.append(("edi.foreign-send", "high"))
+        elif action == "download" and (foreign_owner or (dl - {F.idx})):
+            out.append(("edi.foreign-download", "high"))
+        elif action == "mark_downloaded":
+            if (dl and F.idx not in dl) or foreign_owner:
+                out.append(("edi.foreign-acknowledgement", "high"))
+            if cu is not None and not dl:
+                out.append(("edi.acknowledged-without-download", "critical"))
+        elif action == "apprec_send" and ((dl and F.idx not in dl) or foreign_owner):
+            out.append(("edi.foreign-apprec", "high"))
+        elif action in ("config_write", "config_delete") and foreign_owner and not takeover:
+            out.append(("edi.foreign-msh-change", "high"))
+        return out
+
+    def ownership(self, F, action, her, p, lk):
+        """shared-party, new-client-for-party and party-sweep for a call that succeeded, and
+        the bookkeeping they need (who acted when, which parties are known to a client)."""
+        out = []
+        t = self.t
+        benign = p.client is F and p.intro
+        key = (F.idx, her)
+        if action in OWNER_ACTIONS:
+            if lk is None:
+                window = t - SHARED_WINDOW
+                others = set()
+                if p.client is not None and p.client is not F and self.owner_last(p) >= window:
+                    others.add(p.client.idx)
+                fd = self.foreign.get(her, {})
+                for ci, tc in fd.items():
+                    if ci != F.idx and tc >= window:
+                        others.add(ci)
+                f_in = (benign and self.owner_last(p) >= window) or fd.get(F.idx, -1) >= window
+                if not f_in and others:
+                    out.append(("edi.shared-party", "medium"))
+            if t >= self.learn_end and not benign and key not in self.own_pairs:
+                out.append(("edi.new-client-for-party", "low"))
+            if not benign:
+                self.own_pairs.add(key)
+                self.foreign.setdefault(her, {})[F.idx] = t
+        if not benign and key not in self.ok_pairs:
+            self.ok_pairs.add(key)
+            news = F.news
+            news.append(t)
+            while news and news[0] <= t - SWEEP_WINDOW:
+                news.popleft()
+            if len(news) == SWEEP_THRESHOLD:
+                out.append(("edi.party-sweep", "high"))
+            elif len(news) > SWEEP_THRESHOLD:
+                raise AssertionError("party-sweep threshold crossed twice")
         return out
 
     def judge_and_record(self, rid, F, top, api, action, hers, status, intended, msg=None,
@@ -240,7 +260,7 @@ class Incidents:
             self.owner_last(p) >= self.t - SHARED_WINDOW + MS_D
 
     def plan_chain(self, it):
-        """Turns one delivery into the chain incident that is waiting (want_chain)."""
+        """Turns one delivery into the chain incident at the head of self.want."""
         rule = self.want[0]
         p = self.parties[it.her]
         c = it.chunk.client
@@ -568,16 +588,19 @@ class Incidents:
                 return False
             return all(tc < window for tc in self.foreign.get(q.her, {}).values())
         pool = [q for q in self.parties.values() if quiet_dormant(q)]
-        if not pool:
-            return False
         rng = self.rng
-        for _ in range(20):
+        acts = None
+        for _ in range(20 if pool else 0):
             p = pool[rng.randrange(len(pool))]
             acts = self.actors(p)
             if acts:
                 break
-        else:
-            return False
+        if not acts:
+            # no quiet party left (small world, many incidents): a used one, with its side effects
+            p = self.pick(lambda q: q.cat != "stale" and self.actors(q))
+            if p is None:
+                return False
+            acts = self.actors(p)
         F, block = acts[0]
         rid = self.poll_as(F, block, [p.her])
         self.judge_and_record(rid, F, p.top, "3", "poll", [p.her], 200, "edi.new-client-for-party")

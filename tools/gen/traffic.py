@@ -19,6 +19,7 @@ from model import (EV_APPREC, EV_CALL, EV_DELIVER, EV_DOWNLOAD, EV_INTRO, EV_LOC
                    P_APPREC, P_CASE, P_CONFIG, P_EXPIRED, P_FAIL, P_META, P_PING, P_POLL, P_RELOCK,
                    P_SEND, P_STATUS, P_UPPER_ID, Item, Lock, fmt_time)
 
+
 class Traffic:
     # ------------------------------------------------------------------ output
     def open_outputs(self):

@@ -11,6 +11,7 @@ import os
 from model import (CHUNK, DEPTS, DORMANT, FIRST, LAST, LEARNING, MS_D, MS_H, PLACE_A, PLACE_B,
                    RULES, STALE_AFTER, WARDS, Chunk, Client, Lock, Org, Party, fmt_time)
 
+
 class World:
     # ------------------------------------------------------------------ world
     def orgnr(self, first):
@@ -99,140 +100,18 @@ class World:
         self.tenants_by_top.setdefault(top, []).append((client, block))
 
     def build_world(self):
-        rng = self.rng
+        """Municipalities, hospitals, private GP offices and external parties; the clients
+        acting for them; chunks; and the locks and declarations of the snapshots."""
         used = set()
-        K = self.K
         nh_vendor = self.add_client("Omsorgsjournal", "nursing-epj", "multi-tenant", self.orgnr(9))
         gp_a = self.add_client("Legepraksis EPJ", "gp-epj", "multi-tenant", self.orgnr(9))
         gp_b = self.add_client("Allmenn EPJ", "gp-epj", "multi-tenant", self.orgnr(9))
         self.municipalities = []
-        for m in range(K):
-            place = self.place(used)
-            top = self.add_org("%s kommune" % place, "hovedenhet", None, 9)
-            ledd = self.add_org("%s kommune Helse og omsorg" % place, "organisasjonsledd", top, 9)
-            oppv = self.add_org("%s kommune Oppvekst" % place, "organisasjonsledd", top, 9)
-            integ = self.add_client("%s integrasjonsplattform" % place, "integration",
-                                    "single-tenant", self.orgnr(9))
-            integ.stream = True
-            v2all = v2list = None
-            if m % 2 == 0:
-                v2all = self.add_client("%s legevakt meldingsklient (v2)" % place, "v2-whole-org",
-                                        "single-tenant", self.orgnr(9), api="2")
-                v2all.claim = "0"
-            if m % 3 == 0:
-                v2list = self.add_client("%s legemiddelmodul (v2)" % place, "v2-list",
-                                         "single-tenant", self.orgnr(9), api="2")
-                v2list.vnext = True
-            self.tenant(integ, top.orgnr)
-            home = self.add_party("%s kommune" % place, "Organization", top, integ, "decl")
-            dormant_hosts = [home]
-            # nursing homes
-            for i in range(2 + rng.randrange(3)):
-                u = self.add_org("%s kommune %s sykehjem" % (place, self.place(used)),
-                                 "underenhet", ledd, 9)
-                self.tenant(nh_vendor, top.orgnr, u.orgnr)
-                org_p = self.add_party(u.name.replace("%s kommune " % place, ""), "Organization", u,
-                                       nh_vendor)
-                dormant_hosts.append(org_p)
-                for w in rng.sample(WARDS, 2 + rng.randrange(4)):
-                    owner = v2list if (v2list and len(v2list.parties) < 3 and rng.random() < 0.5) \
-                        else nh_vendor
-                    self.add_party("%s %s" % (org_p.name, w), "Service", org_p, owner)
-            # municipal GP offices
-            for i in range(1 + rng.randrange(2)):
-                u = self.add_org("%s kommune %s legekontor" % (place, self.place(used)),
-                                 "underenhet", ledd, 9)
-                self.tenant(gp_a, top.orgnr, u.orgnr)
-                org_p = self.add_party(u.name.replace("%s kommune " % place, ""), "Organization", u,
-                                       gp_a)
-                self.add_party("%s Fastlegetjeneste" % org_p.name, "Service", org_p, gp_a)
-                for _ in range(2 + rng.randrange(4)):
-                    self.add_party("%s %s (fastlege)" % (rng.choice(FIRST), rng.choice(LAST)),
-                                   "Person", org_p, gp_a)
-            # home care
-            hc_client = nh_vendor if m % 2 == 0 else integ
-            u = self.add_org("%s kommune Hjemmetjenesten" % place, "underenhet", ledd, 9)
-            org_p = self.add_party("Hjemmetjenesten %s" % place, "Organization", u, hc_client)
-            for z in rng.sample(["Nord", "Sør", "Øst", "Vest", "Sentrum", "Natt"], 2 + rng.randrange(3)):
-                self.add_party("Hjemmetjenesten %s sone %s" % (place, z), "Service", org_p, hc_client)
-            # emergency clinic
-            u = self.add_org("%s kommune Legevakt" % place, "underenhet", top, 9)
-            lv = v2all or integ
-            if v2all:
-                self.tenant(v2all, top.orgnr, u.orgnr)
-            self.add_party("%s legevakt" % place, "Organization", u, lv)
-            # mental health
-            u = self.add_org("%s kommune Psykisk helse og rus" % place, "underenhet", ledd, 9)
-            org_p = self.add_party("Psykisk helse og rus %s" % place, "Organization", u, integ)
-            dormant_hosts.append(org_p)
-            self.add_party("%s Oppfølgingstjenesten" % org_p.name, "Service", org_p, integ)
-            self.add_party("%s Rusteam" % org_p.name, "Service", org_p, integ)
-            if v2list:
-                if not v2list.parties:  # guarantee the list client has a party
-                    self.add_party("%s Legemiddelrom" % org_p.name, "Service", org_p, v2list)
-                v2list.claim = "-".join(str(p.her) for p in v2list.parties)
-                self.tenant(v2list, top.orgnr)
-            # health stations and other units not (yet) on EDI 2.0: dormant parties
-            u = self.add_org("%s kommune Helsestasjon" % place, "underenhet", oppv, 9)
-            hs = self.add_party("%s helsestasjon" % place, "Organization", u)
-            dormant_hosts.append(hs)
-            n_dormant = 30 + rng.randrange(10)
-            for i in range(n_dormant):
-                host = dormant_hosts[i % len(dormant_hosts)]
-                self.add_party("%s %s %d" % (host.name, DORMANT[i % len(DORMANT)], i // len(DORMANT) + 1),
-                               "Service", host)
-            self.municipalities.append((top, integ))
-        # hospitals
-        self.hospitals = []
-        for h in range(max(1, (K + 1) // 2)):
-            place = self.place(used)
-            top = self.add_org("Helse %s HF" % place, "hovedenhet", None, 9)
-            hc = self.add_client("%s pasientjournal" % place, "hospital", "single-tenant",
-                                 self.orgnr(9))
-            lab = None
-            if h % 2 == 0:
-                lab = self.add_client("%s laboratoriesystem" % place, "lab", "single-tenant",
-                                      self.orgnr(9))
-                self.tenant(lab, top.orgnr)
-            self.tenant(hc, top.orgnr)
-            for s in range(1 + rng.randrange(3)):
-                site = self.place(used) if s else place
-                u = self.add_org("Helse %s HF %s sykehus" % (place, site), "underenhet", top, 9)
-                org_p = self.add_party("%s sykehus" % site, "Organization", u, hc)
-                for d in rng.sample(DEPTS, 5 + rng.randrange(6)):
-                    self.add_party("%s sykehus %s" % (site, d), "Service", org_p, hc)
-                if lab:
-                    self.add_party("%s sykehus Laboratoriemedisin" % site, "Service", org_p, lab)
-                    self.add_party("%s sykehus Mikrobiologi" % site, "Service", org_p, lab)
-                for i in range(6):
-                    self.add_party("%s sykehus %s" % (site, DORMANT[(i * 5 + s) % len(DORMANT)]),
-                                   "Service", org_p)
-            self.hospitals.append((top, hc))
-        # private GP offices: their own top-level units
-        for g in range(3 * K):
-            place = self.place(used)
-            top = self.add_org("%s legesenter AS" % place, "hovedenhet", None, 9)
-            u = self.add_org("%s legesenter AS avd. %s" % (place, place), "underenhet", top, 9)
-            vendor = gp_a if rng.random() < 0.7 else gp_b
-            self.tenant(vendor, top.orgnr)
-            org_p = self.add_party("%s legesenter" % place, "Organization", u, vendor)
-            self.add_party("%s legesenter Fastlegene" % place, "Service", org_p, vendor)
-            for _ in range(2 + rng.randrange(4)):
-                self.add_party("%s %s (fastlege)" % (rng.choice(FIRST), rng.choice(LAST)),
-                               "Person", org_p, vendor)
-        # external parties: organisation not in organizations.jsonl, nobody's client in the log
-        self.external = []
-        for e in range(2 * K):
-            place = self.place(used)
-            fake = Org(self.orgnr(9), "%s fysioterapi" % place, None, "hovedenhet")
-            p = self.add_party(fake.name, "Organization", fake)
-            p.cat = "external"
-            self.external.append(p)
-        for e in range(K):
-            fake = Org(self.orgnr(9), "Nedlagt tannklinikk %d" % (e + 1), None, "hovedenhet")
-            p = self.add_party(fake.name, "Organization", fake)
-            p.cat = "external"
-            p.ar_active = False
+        for m in range(self.K):
+            self.build_municipality(m, used, nh_vendor, gp_a)
+        self.build_hospitals(used)
+        self.build_gp_offices(used, gp_a, gp_b)
+        self.build_external(used)
         if not gp_b.parties:
             # every client in clients.jsonl acts somewhere
             self.clients.remove(gp_b)
@@ -262,6 +141,147 @@ class World:
             elif p.cat == "decl":
                 self.declared[p.her] = p.client
         self.plan_stale()
+
+    def build_municipality(self, m, used, nh_vendor, gp_a):
+        rng = self.rng
+        place = self.place(used)
+        top = self.add_org("%s kommune" % place, "hovedenhet", None, 9)
+        ledd = self.add_org("%s kommune Helse og omsorg" % place, "organisasjonsledd", top, 9)
+        oppv = self.add_org("%s kommune Oppvekst" % place, "organisasjonsledd", top, 9)
+        integ = self.add_client("%s integrasjonsplattform" % place, "integration",
+                                "single-tenant", self.orgnr(9))
+        integ.stream = True
+        v2all = v2list = None
+        if m % 2 == 0:
+            v2all = self.add_client("%s legevakt meldingsklient (v2)" % place, "v2-whole-org",
+                                    "single-tenant", self.orgnr(9), api="2")
+            v2all.claim = "0"
+        if m % 3 == 0:
+            v2list = self.add_client("%s legemiddelmodul (v2)" % place, "v2-list",
+                                     "single-tenant", self.orgnr(9), api="2")
+            v2list.vnext = True
+        self.tenant(integ, top.orgnr)
+        home = self.add_party("%s kommune" % place, "Organization", top, integ, "decl")
+        dormant_hosts = [home]
+        # nursing homes
+        for i in range(2 + rng.randrange(3)):
+            u = self.add_org("%s kommune %s sykehjem" % (place, self.place(used)),
+                             "underenhet", ledd, 9)
+            self.tenant(nh_vendor, top.orgnr, u.orgnr)
+            org_p = self.add_party(u.name.replace("%s kommune " % place, ""), "Organization", u,
+                                   nh_vendor)
+            dormant_hosts.append(org_p)
+            for w in rng.sample(WARDS, 2 + rng.randrange(4)):
+                owner = v2list if (v2list and len(v2list.parties) < 3 and rng.random() < 0.5) \
+                    else nh_vendor
+                self.add_party("%s %s" % (org_p.name, w), "Service", org_p, owner)
+        # municipal GP offices
+        for i in range(1 + rng.randrange(2)):
+            u = self.add_org("%s kommune %s legekontor" % (place, self.place(used)),
+                             "underenhet", ledd, 9)
+            self.tenant(gp_a, top.orgnr, u.orgnr)
+            org_p = self.add_party(u.name.replace("%s kommune " % place, ""), "Organization", u,
+                                   gp_a)
+            self.add_party("%s Fastlegetjeneste" % org_p.name, "Service", org_p, gp_a)
+            for _ in range(2 + rng.randrange(4)):
+                self.add_party("%s %s (fastlege)" % (rng.choice(FIRST), rng.choice(LAST)),
+                               "Person", org_p, gp_a)
+        # home care
+        hc_client = nh_vendor if m % 2 == 0 else integ
+        u = self.add_org("%s kommune Hjemmetjenesten" % place, "underenhet", ledd, 9)
+        org_p = self.add_party("Hjemmetjenesten %s" % place, "Organization", u, hc_client)
+        for z in rng.sample(["Nord", "Sør", "Øst", "Vest", "Sentrum", "Natt"], 2 + rng.randrange(3)):
+            self.add_party("Hjemmetjenesten %s sone %s" % (place, z), "Service", org_p, hc_client)
+        # emergency clinic
+        u = self.add_org("%s kommune Legevakt" % place, "underenhet", top, 9)
+        lv = v2all or integ
+        if v2all:
+            self.tenant(v2all, top.orgnr, u.orgnr)
+        self.add_party("%s legevakt" % place, "Organization", u, lv)
+        # mental health
+        u = self.add_org("%s kommune Psykisk helse og rus" % place, "underenhet", ledd, 9)
+        org_p = self.add_party("Psykisk helse og rus %s" % place, "Organization", u, integ)
+        dormant_hosts.append(org_p)
+        self.add_party("%s Oppfølgingstjenesten" % org_p.name, "Service", org_p, integ)
+        self.add_party("%s Rusteam" % org_p.name, "Service", org_p, integ)
+        if v2list:
+            if not v2list.parties:  # guarantee the list client has a party
+                self.add_party("%s Legemiddelrom" % org_p.name, "Service", org_p, v2list)
+            v2list.claim = "-".join(str(p.her) for p in v2list.parties)
+            self.tenant(v2list, top.orgnr)
+        # health stations and other units not (yet) on EDI 2.0: dormant parties
+        u = self.add_org("%s kommune Helsestasjon" % place, "underenhet", oppv, 9)
+        hs = self.add_party("%s helsestasjon" % place, "Organization", u)
+        dormant_hosts.append(hs)
+        n_dormant = 30 + rng.randrange(10)
+        for i in range(n_dormant):
+            host = dormant_hosts[i % len(dormant_hosts)]
+            self.add_party("%s %s %d" % (host.name, DORMANT[i % len(DORMANT)], i // len(DORMANT) + 1),
+                           "Service", host)
+        self.municipalities.append((top, integ))
+
+    def build_hospitals(self, used):
+        """Hospital trusts: sites as underenheter, departments as services; a lab system
+        next to the record system in every second trust."""
+        rng = self.rng
+        K = self.K
+        self.hospitals = []
+        for h in range(max(1, (K + 1) // 2)):
+            place = self.place(used)
+            top = self.add_org("Helse %s HF" % place, "hovedenhet", None, 9)
+            hc = self.add_client("%s pasientjournal" % place, "hospital", "single-tenant",
+                                 self.orgnr(9))
+            lab = None
+            if h % 2 == 0:
+                lab = self.add_client("%s laboratoriesystem" % place, "lab", "single-tenant",
+                                      self.orgnr(9))
+                self.tenant(lab, top.orgnr)
+            self.tenant(hc, top.orgnr)
+            for s in range(1 + rng.randrange(3)):
+                site = self.place(used) if s else place
+                u = self.add_org("Helse %s HF %s sykehus" % (place, site), "underenhet", top, 9)
+                org_p = self.add_party("%s sykehus" % site, "Organization", u, hc)
+                for d in rng.sample(DEPTS, 5 + rng.randrange(6)):
+                    self.add_party("%s sykehus %s" % (site, d), "Service", org_p, hc)
+                if lab:
+                    self.add_party("%s sykehus Laboratoriemedisin" % site, "Service", org_p, lab)
+                    self.add_party("%s sykehus Mikrobiologi" % site, "Service", org_p, lab)
+                for i in range(6):
+                    self.add_party("%s sykehus %s" % (site, DORMANT[(i * 5 + s) % len(DORMANT)]),
+                                   "Service", org_p)
+            self.hospitals.append((top, hc))
+
+    def build_gp_offices(self, used, gp_a, gp_b):
+        """Private GP offices: each its own top-level unit."""
+        rng = self.rng
+        for g in range(3 * self.K):
+            place = self.place(used)
+            top = self.add_org("%s legesenter AS" % place, "hovedenhet", None, 9)
+            u = self.add_org("%s legesenter AS avd. %s" % (place, place), "underenhet", top, 9)
+            vendor = gp_a if rng.random() < 0.7 else gp_b
+            self.tenant(vendor, top.orgnr)
+            org_p = self.add_party("%s legesenter" % place, "Organization", u, vendor)
+            self.add_party("%s legesenter Fastlegene" % place, "Service", org_p, vendor)
+            for _ in range(2 + rng.randrange(4)):
+                self.add_party("%s %s (fastlege)" % (rng.choice(FIRST), rng.choice(LAST)),
+                               "Person", org_p, vendor)
+
+    def build_external(self, used):
+        """Parties whose organisation is not in organizations.jsonl and that no client in the
+        log acts for (message receivers only), and a few inactive ones."""
+        K = self.K
+        self.external = []
+        for e in range(2 * K):
+            place = self.place(used)
+            fake = Org(self.orgnr(9), "%s fysioterapi" % place, None, "hovedenhet")
+            p = self.add_party(fake.name, "Organization", fake)
+            p.cat = "external"
+            self.external.append(p)
+        for e in range(K):
+            fake = Org(self.orgnr(9), "Nedlagt tannklinikk %d" % (e + 1), None, "hovedenhet")
+            p = self.add_party(fake.name, "Organization", fake)
+            p.cat = "external"
+            p.ar_active = False
 
     def dormant_in(self, top):
         return [p for p in self.by_top.get(top, ()) if p.cat == "dormant"]

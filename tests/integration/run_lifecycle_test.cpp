@@ -1,0 +1,122 @@
+// `edi-audit run` through its life: configuration errors a person can act on, SIGHUP reloads
+// that keep the old snapshots when the new ones are broken, and a broker outage it survives.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "integration/daemon_fixture.h"
+
+namespace edi::testing {
+namespace {
+
+using std::chrono::seconds;
+namespace fs = std::filesystem;
+
+class RunLifecycleTest : public DaemonTest {
+ protected:
+  // Runs `edi-audit run` on a config of `text`; returns the exit code and sets *output.
+  int RunWithConfig(const std::string& name, const std::string& text, std::string* output) {
+    const std::string path = dir() + "/" + name + ".yaml";
+    std::ofstream(path) << text;
+    DaemonProcess daemon(path, Log(name));
+    daemon.Start();
+    const std::optional<int> code = daemon.Wait(seconds(30));
+    *output = daemon.Log();
+    return code.value_or(-1);
+  }
+  std::string ValidConfig(const std::string& name) {
+    return "registry: " + traffic().registry_dir + "\ndatabase: " + Db(name) +
+           "\nkafka:\n  brokers: " + kafka()->bootstrap() + "\n  topics: [config-test]\n";
+  }
+};
+
+TEST_F(RunLifecycleTest, AnUnknownKeyIsAnErrorNamingFileLineAndKey) {
+  std::string out;
+  EXPECT_EQ(RunWithConfig("typo", ValidConfig("typo") + "  bokers: x\n", &out), 2);
+  EXPECT_NE(out.find("typo.yaml:6: unknown key 'kafka.bokers'"), std::string::npos) << out;
+}
+
+TEST_F(RunLifecycleTest, ABadValueIsAnErrorNamingFileLineAndKey) {
+  std::string out;
+  EXPECT_EQ(RunWithConfig("bad", ValidConfig("bad") + "run:\n  batch_max_ms: 0\n", &out), 2);
+  EXPECT_NE(out.find("bad.yaml:7: key 'run.batch_max_ms' must be an integer from 1 to 600000"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(RunWithConfig("topic", ValidConfig("topic") + "  alerts_topic: 'a b'\n", &out), 2);
+  EXPECT_NE(out.find("topic.yaml:6: key 'kafka.alerts_topic': 'a b' is not a valid topic name"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(RunLifecycleTest, AMissingRequiredKeyIsNamed) {
+  std::string out;
+  EXPECT_EQ(RunWithConfig("missing", "database: " + Db("missing") + "\n", &out), 2);
+  EXPECT_NE(out.find("missing.yaml: key 'registry' is required by `edi-audit run`"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(RunLifecycleTest, AnUnknownLibrdkafkaPropertyIsAnErrorNamingItsLine) {
+  std::string out;
+  const std::string text =
+      ValidConfig("prop") + "  consumer:\n    fetch.wait.max.ms: 50\n    ssl.ca.locaton: /x\n";
+  EXPECT_EQ(RunWithConfig("prop", text, &out), 2);
+  EXPECT_NE(out.find("prop.yaml:8: kafka.consumer.ssl.ca.locaton: No such configuration property"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(RunLifecycleTest, SighupReloadsAndKeepsTheOldRegistryWhenTheNewOneIsBroken) {
+  const std::string registry = dir() + "/hup-registry";
+  fs::copy(traffic().registry_dir, registry, fs::copy_options::recursive);
+  kafka()->CreateTopic("hup", 2);
+  auto produced = ProduceTraffic("hup", 0, 1000);
+  std::string config = WriteConfig("hup", "hup", "audit-hup");
+  std::ofstream(config, std::ios::app) << "registry: " << registry << "\n";  // the later key wins
+  DaemonProcess daemon(config, Log("hup"));
+  daemon.Start();
+  AuditDb db(Db("hup"));
+  ASSERT_TRUE(WaitForRecords({&db}, 1000)) << daemon.Log();
+
+  const std::string orgs = registry + "/organizations.jsonl";
+  const std::string good = [&] {
+    std::ifstream in(orgs);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  std::ofstream(orgs, std::ios::app) << "{\"orgnr\": \"not a number\"\n";
+  daemon.Signal(SIGHUP);
+  ASSERT_TRUE(daemon.WaitForLog("registry: reload failed, keeping the snapshots in use", 0))
+      << daemon.Log();
+  auto more = ProduceTraffic("hup", 1000, 1000);  // it goes on with the old snapshots
+  produced.insert(produced.end(), more.begin(), more.end());
+  ASSERT_TRUE(WaitForRecords({&db}, 2000)) << daemon.Log();
+
+  std::ofstream(orgs, std::ios::trunc) << good;
+  daemon.Signal(SIGHUP);
+  ASSERT_TRUE(daemon.WaitForLog("registry: reloaded from", 0)) << daemon.Log();
+  EXPECT_TRUE(daemon.WaitForLog("rules: reloaded", 0)) << daemon.Log();
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  ExpectExactlyOnce({&db}, "hup", produced, 0);
+}
+
+TEST_F(RunLifecycleTest, ABrokerOutageIsLoggedAndSurvivedWithoutLosingRecords) {
+  kafka()->CreateTopic("outage", 2);
+  auto produced = ProduceTraffic("outage", 0, 2000);
+  DaemonProcess daemon(WriteConfig("outage", "outage", "audit-outage"), Log("outage"));
+  daemon.Start();
+  AuditDb db(Db("outage"));
+  ASSERT_TRUE(WaitForRecords({&db}, 2000)) << daemon.Log();
+  kafka()->Pause();
+  ASSERT_TRUE(daemon.WaitForLog("librdkafka retries by itself", 0)) << daemon.Log();
+  std::this_thread::sleep_for(seconds(4));  // longer than the session timeout
+  kafka()->Start();
+  auto more = ProduceTraffic("outage", 2000, 2000);
+  produced.insert(produced.end(), more.begin(), more.end());
+  ASSERT_TRUE(WaitForRecords({&db}, 4000)) << daemon.Log();
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  ExpectExactlyOnce({&db}, "outage", produced, 0);
+}
+
+}  // namespace
+}  // namespace edi::testing
