@@ -9,7 +9,10 @@ namespace {
 // default spdlog logger is thread-safe.
 void LogToSpdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
   spdlog::level::level_enum l = spdlog::level::debug;
-  if (level <= 3) {
+  if (std::string_view(facility) == "FAIL") {
+    // Connection failures also reach the error callback, which logs and counts them once.
+    l = spdlog::level::debug;
+  } else if (level <= 3) {
     l = spdlog::level::err;
   } else if (level == 4) {
     l = spdlog::level::warn;

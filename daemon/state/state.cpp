@@ -61,9 +61,29 @@ void AuditState::ResolveCustodyParties(AccessEvent* e, const MessageCustody* m) 
       add_covered(m->receivers);
       break;
     case Action::kReadMetadata: {
-      std::vector<HerId> all = m->receivers;
-      if (m->sender > 0) all.insert(all.begin(), m->sender);
-      add_covered(all);
+      // Metadata is read by a receiver's client for its receiver; by the sender's client for
+      // the sender only when the client covers no receiver.
+      std::vector<HerId> receivers;
+      for (HerId p : m->receivers) {
+        const CommunicationParty* cp = registry_->FindParty(p);
+        if (cp != nullptr && registry_->Covers(e->client.orgnr_parent, cp->orgnr)) {
+          receivers.push_back(p);
+        }
+      }
+      if (!receivers.empty() || m->sender <= 0) {
+        add_covered(m->receivers);
+      } else {
+        add_covered({m->sender});
+        if (e->parties.size() == 1 && e->parties[0].her_id == m->sender) {
+          const CommunicationParty* cp = registry_->FindParty(m->sender);
+          if (cp == nullptr || !registry_->Covers(e->client.orgnr_parent, cp->orgnr)) {
+            e->parties.clear();  // neither side is the client's: name them all
+            std::vector<HerId> all = m->receivers;
+            all.insert(all.begin(), m->sender);
+            add_covered(all);
+          }
+        }
+      }
       break;
     }
     case Action::kReadStatus:

@@ -73,10 +73,10 @@ class DaemonTest : public ::testing::Test {
   // A config file for one daemon; `extra` is appended under `kafka:`.
   std::string WriteConfig(const std::string& name, const std::string& topic,
                           const std::string& group, const std::string& kafka_extra = "",
-                          int batch_size = 500) {
+                          int batch_size = 500, const std::string& registry = "") {
     const std::string path = dir() + "/" + name + ".yaml";
     std::ofstream out(path);
-    out << "registry: " << traffic().registry_dir << "\n"
+    out << "registry: " << (registry.empty() ? traffic().registry_dir : registry) << "\n"
         << "database: " << Db(name) << "\n"
         << "log_level: info\n"
         << "decode:\n  max_record_bytes: 16384\n"

@@ -34,8 +34,8 @@ class RealKafka {
   // Runs tools/kafka/start.sh; throws with its output when the broker does not come up.
   // Started again after Pause, it is the same broker: same data, same port.
   void Start() {
-    const std::string cmd =
-        std::string(EDI_SOURCE_DIR) + "/tools/kafka/start.sh " + (dir_.empty() ? "" : "'" + dir_ + "'") + " 2>&1";
+    const std::string cmd = std::string(EDI_SOURCE_DIR) + "/tools/kafka/start.sh " +
+                            (dir_.empty() ? "" : "'" + dir_ + "'") + " 2>&1";
     FILE* out = popen(cmd.c_str(), "r");
     if (out == nullptr) throw std::runtime_error("cannot run " + cmd);
     std::string text;

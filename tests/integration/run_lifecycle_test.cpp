@@ -72,9 +72,7 @@ TEST_F(RunLifecycleTest, SighupReloadsAndKeepsTheOldRegistryWhenTheNewOneIsBroke
   fs::copy(traffic().registry_dir, registry, fs::copy_options::recursive);
   kafka()->CreateTopic("hup", 2);
   auto produced = ProduceTraffic("hup", 0, 1000);
-  std::string config = WriteConfig("hup", "hup", "audit-hup");
-  std::ofstream(config, std::ios::app) << "registry: " << registry << "\n";  // the later key wins
-  DaemonProcess daemon(config, Log("hup"));
+  DaemonProcess daemon(WriteConfig("hup", "hup", "audit-hup", "", 500, registry), Log("hup"));
   daemon.Start();
   AuditDb db(Db("hup"));
   ASSERT_TRUE(WaitForRecords({&db}, 1000)) << daemon.Log();

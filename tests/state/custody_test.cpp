@@ -126,3 +126,31 @@ TEST_F(StateTest, RecordsAFewMinutesOutOfOrderStillBuildCustody) {
 
 }  // namespace
 }  // namespace edi::testing
+
+namespace edi::testing {
+namespace {
+
+TEST_F(StateTest, ReadingMetadataActsForTheReceiversTheClientCoversNotTheSender) {
+  Feed(Send("b", 103, "101", kM2, 0));  // both in municipality A
+  Rec read;
+  read.client = "a";
+  read.path = std::string("/messages/") + kM2;
+  read.minute = 1;
+  Feed(read);
+  ASSERT_EQ(events_.back()->parties.size(), 1u);
+  EXPECT_EQ(events_.back()->parties[0].her_id, 101);
+}
+
+TEST_F(StateTest, ReadingMetadataOfAnOwnSentMessageActsForTheSender) {
+  Feed(Send("a", 101, "201", kM2, 0));  // the receiver is in municipality B
+  Rec read;
+  read.client = "a";
+  read.path = std::string("/messages/") + kM2;
+  read.minute = 1;
+  Feed(read);
+  ASSERT_EQ(events_.back()->parties.size(), 1u);
+  EXPECT_EQ(events_.back()->parties[0].her_id, 101);
+}
+
+}  // namespace
+}  // namespace edi::testing

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# End-to-end throughput of `edi-audit run` from a pre-filled Kafka topic until it has caught up,
+# beside the raw consume rate of `kcat -C -e` on the same topic in the same run, and the ratio.
+# Starts its own broker (tools/kafka/start.sh) and stops it again. Not part of the test suite.
+#
+# Usage: tools/bench/kafka-throughput.sh [--records N] [--partitions P] [--batch-size B]
+#                                        [--binary PATH] [--keep]
+#   --records N      generated access-log records (default 200000; tools/gen/edi_gen.py)
+#   --partitions P   partitions of the topic (default 4)
+#   --batch-size B   store.batch_size of the daemon (default 5000)
+#   --binary PATH    the edi-audit binary (default: $EDI_BINARY, else build/edi-audit)
+#   --keep           keep the work directory (database, logs) and print its path
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+records=200000
+partitions=4
+batch_size=5000
+binary=${EDI_BINARY:-$root/build/edi-audit}
+keep=false
+while (($#)); do
+  case $1 in
+    --records) records=$2; shift 2 ;;
+    --partitions) partitions=$2; shift 2 ;;
+    --batch-size) batch_size=$2; shift 2 ;;
+    --binary) binary=$2; shift 2 ;;
+    --keep) keep=true; shift ;;
+    *) echo "usage: $0 [--records N] [--partitions P] [--batch-size B] [--binary PATH] [--keep]" >&2
+       exit 2 ;;
+  esac
+done
+[[ -x $binary ]] || { echo "$0: no edi-audit binary at $binary (build it or give --binary)" >&2; exit 2; }
+for tool in kcat sqlite3 python3; do
+  command -v "$tool" >/dev/null || { echo "$0: $tool is needed" >&2; exit 2; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/edi-bench.XXXXXX")
+daemon_pid=
+cleanup() {
+  [[ -n $daemon_pid ]] && kill -KILL "$daemon_pid" 2>/dev/null || true
+  [[ -d $work/kafka ]] && "$root/tools/kafka/stop.sh" "$work/kafka" --clean >/dev/null 2>&1 || true
+  if $keep; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+rate() { python3 -c "import sys; n, s = float(sys.argv[1]), float(sys.argv[2]); print(f'{n / s:.0f}')" "$@"; }
+elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$@"; }
+
+echo "generating $records records ..." >&2
+python3 "$root/tools/gen/edi_gen.py" --seed 1 --records "$records" --out "$work/gen" >/dev/null 2>&1
+total=$(wc -l <"$work/gen/access-log.jsonl")
+
+echo "starting the broker ..." >&2
+mkdir -p "$work/kafka"
+env=$("$root/tools/kafka/start.sh" "$work/kafka" 2>/dev/null) || { echo "$0: the broker did not start" >&2; exit 1; }
+eval "$env"
+bootstrap=$EDI_KAFKA_BOOTSTRAP
+"$root/tools/kafka/topic.sh" "$bootstrap" create bench "$partitions" >/dev/null
+
+echo "pre-filling topic bench ($partitions partitions) ..." >&2
+t0=$(now)
+kcat -P -b "$bootstrap" -t bench -X linger.ms=50 -X batch.num.messages=10000 \
+  -X message.max.bytes=4000000 <"$work/gen/access-log.jsonl"
+t1=$(now)
+echo "  produced $total records in $(elapsed "$t0" "$t1") s" >&2
+
+echo "kcat -C -e: raw consume ..." >&2
+t0=$(now)
+consumed=$(kcat -C -b "$bootstrap" -t bench -o beginning -e -q -f '%o\n' | wc -l)
+t1=$(now)
+kcat_secs=$(elapsed "$t0" "$t1")
+[[ $consumed -eq $total ]] || echo "$0: kcat consumed $consumed of $total records" >&2
+
+cat >"$work/config.yaml" <<EOF
+registry: $work/gen/registry
+database: $work/audit.db
+log_level: info
+store:
+  batch_size: $batch_size
+kafka:
+  brokers: $bootstrap
+  topics: [bench]
+  group_id: bench
+EOF
+
+count() {
+  sqlite3 -readonly "$work/audit.db" \
+    "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM quarantine)" 2>/dev/null || echo 0
+}
+
+echo "edi-audit run: consuming until caught up ..." >&2
+t0=$(now)
+"$binary" run --config "$work/config.yaml" 2>"$work/daemon.log" &
+daemon_pid=$!
+first=
+while true; do
+  n=$(count)
+  [[ -z $first && $n -gt 0 ]] && first=$(now)
+  ((n >= total)) && break
+  kill -0 "$daemon_pid" 2>/dev/null || { echo "$0: edi-audit exited early:" >&2; tail "$work/daemon.log" >&2; exit 1; }
+  sleep 0.1
+done
+t1=$(now)
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" || { echo "$0: edi-audit did not exit cleanly" >&2; tail "$work/daemon.log" >&2; }
+daemon_pid=
+daemon_secs=$(elapsed "$t0" "$t1")
+steady_secs=$(elapsed "$first" "$t1")
+
+kcat_rate=$(rate "$total" "$kcat_secs")
+daemon_rate=$(rate "$total" "$daemon_secs")
+steady_rate=$(rate "$total" "$steady_secs")
+printf '\n%s records, %s partitions, batch size %s, %s cores\n' "$total" "$partitions" \
+  "$batch_size" "$(nproc)"
+printf '  %-40s %8s s %10s records/s\n' "kcat -C -e (raw consume)" "$kcat_secs" "$kcat_rate"
+printf '  %-40s %8s s %10s records/s\n' "edi-audit run (start to caught up)" "$daemon_secs" \
+  "$daemon_rate"
+printf '  %-40s %8s s %10s records/s\n' "edi-audit run (first commit to caught up)" \
+  "$steady_secs" "$steady_rate"
+python3 -c "import sys; print(f'  ratio edi-audit / kcat: {float(sys.argv[1]) / float(sys.argv[2]):.3f} (end to end), {float(sys.argv[3]) / float(sys.argv[2]):.3f} (steady)')" \
+  "$daemon_rate" "$kcat_rate" "$steady_rate"
+grep -E "stopped:" "$work/daemon.log" | sed 's/^/  /' || true
