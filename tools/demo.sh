@@ -1,28 +1,51 @@
 #!/usr/bin/env bash
-# The README's command 1: installs what is missing, builds edi-audit and runs it on the
-# embedded default — the example registry and access logs shipped in examples/ — into a fresh
-# SQLite database, then shows what was stored.
+# The README's command 1: installs what is missing, builds edi-audit, generates a day of EDI 2.0
+# traffic for a municipality (with injected incidents), replays it into a fresh SQLite audit
+# trail, and shows what was found: findings by rule and severity, the most severe ones, and the
+# custody of one message that was acknowledged by a foreign client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 tools/build.sh release edi-audit >/dev/null
 bin=build/release/edi-audit
 out=${EDI_DEMO_DIR:-$(mktemp -d /tmp/edi-audit-demo.XXXXXX)}
+records=${EDI_DEMO_RECORDS:-200000}
 db=$out/audit.db
 rm -f "$db" "$db-wal" "$db-shm"
 
-echo "== edi-audit replay of examples/ into $db"
-"$bin" replay --registry examples/registry --db "$db" \
-  examples/access-log.jsonl examples/access-log-malformed.jsonl
+echo "== generating one day of traffic for a municipality ($records records) into $out/traffic"
+python3 tools/gen/edi_gen.py --seed 2026 --records "$records" --days 1 --municipalities 1 \
+  --incidents-every 400 --out "$out/traffic" 2>&1 | sed 's/^/   /' | cut -c1-160
+
 echo
-echo "== tables: sqlite3 $db .tables"
-sqlite3 "$db" .tables
+echo "== edi-audit replay into $db"
+"$bin" replay --no-findings --registry "$out/traffic/registry" --db "$db" \
+  "$out/traffic/access-log.jsonl"
+
 echo
-echo "== who acted for which HER-Id (first 15 events)"
-sqlite3 -header -column "$db" \
-  "SELECT time, action, status, client_name, parties, message_id FROM event_view ORDER BY time LIMIT 15"
+echo "== findings by rule and severity"
+sqlite3 -header -column "$db" "
+  SELECT rule, severity, count(*) AS findings, sum(occurrences) AS occurrences
+    FROM finding_view GROUP BY rule, severity
+   ORDER BY max(CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2
+                              WHEN 'low' THEN 1 ELSE 0 END) DESC, rule"
+
 echo
-echo "== quarantined records by reason"
-sqlite3 -header -column "$db" "SELECT reason, count(*) AS records FROM quarantine GROUP BY reason ORDER BY 2 DESC"
+echo "== the five most recent critical findings: edi-audit findings --db $db --severity critical --limit 5"
+"$bin" findings --db "$db" --severity critical --limit 5 | cut -c1-220
+
+message=$(sqlite3 "$db" "SELECT message_id FROM findings WHERE rule = 'edi.foreign-acknowledgement'
+                          ORDER BY time LIMIT 1")
+if [[ -n $message ]]; then
+  echo
+  echo "== custody of message $message (acknowledged by a foreign client)"
+  sqlite3 -header -column "$db" "
+    SELECT time, action, status, client_name AS client, parties
+      FROM event_view WHERE message_id = '$message' ORDER BY time"
+fi
+
 echo
-echo "The database stays at $db for your own queries."
+echo "The database stays at $db: try"
+echo "  $bin findings --db $db --rule edi.reservation-takeover --format json"
+echo "  sqlite3 $db '.tables'"
+echo "  $bin replay --registry examples/registry --db /tmp/examples.db examples/*.jsonl"
