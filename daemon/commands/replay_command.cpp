@@ -11,7 +11,7 @@
 #include "detect/rules.h"
 #include "pipeline/pipeline.h"
 #include "report/report.h"
-#include "source/line_reader.h"
+#include "commands/replay_feed.h"
 
 namespace edi {
 namespace {
@@ -27,31 +27,17 @@ struct ReplayOptions {
   bool quiet = false;
 };
 
-std::string SourceName(const std::string& input) {
-  if (input == "-") return "stdin";
-  std::error_code ec;
-  auto abs = std::filesystem::absolute(input, ec);
-  return "file:" + (ec ? input : abs.lexically_normal().string());
-}
-
 class Progress {
  public:
   explicit Progress(bool enabled) : enabled_(enabled), start_(Clock::now()), last_(start_) {}
-  void Update(const LineReader& in, uint64_t records) {
+  void Update(const std::string& input, uint64_t records) {
     if (!enabled_) return;
     const auto now = Clock::now();
     if (now - last_ < std::chrono::seconds(2)) return;
     last_ = now;
     const double secs = std::chrono::duration<double>(now - start_).count();
-    if (in.total_bytes() > 0) {
-      std::fprintf(stderr, "replay: %s %.0f%%, %llu records, %.0f records/s\n", in.path().c_str(),
-                   100.0 * static_cast<double>(in.bytes_read()) /
-                       static_cast<double>(in.total_bytes()),
-                   static_cast<unsigned long long>(records), static_cast<double>(records) / secs);
-    } else {
-      std::fprintf(stderr, "replay: %s %llu records, %.0f records/s\n", in.path().c_str(),
-                   static_cast<unsigned long long>(records), static_cast<double>(records) / secs);
-    }
+    std::fprintf(stderr, "replay: %s: %llu records, %.0f records/s\n", input.c_str(),
+                 static_cast<unsigned long long>(records), static_cast<double>(records) / secs);
   }
   double Elapsed() const {
     return std::chrono::duration<double>(Clock::now() - start_).count();
@@ -157,41 +143,26 @@ int RunReplay(const ReplayOptions& opt) {
   std::vector<Finding> found;
 
   Progress progress(!opt.quiet);
-  std::vector<RawRecord> batch(config.store.batch_size);
-  for (const std::string& input : opt.inputs) {
-    auto reader = LineReader::Open(input, config.decode.max_record_bytes);
-    if (!reader.ok()) {
-      std::fprintf(stderr, "edi-audit replay: %s\n", reader.status().message().c_str());
+  auto feed_decoder = Decoder::Create(decoder_options);
+  if (!feed_decoder.ok()) {
+    std::fprintf(stderr, "edi-audit replay: %s\n", feed_decoder.status().message().c_str());
+    return 1;
+  }
+  ReplayFeed feed(opt.inputs, config.store.batch_size, config.decode.max_record_bytes,
+                  std::move(*feed_decoder));
+  while (true) {
+    std::unique_ptr<FeedBatch> b = feed.Next();
+    if (Status s = pipeline.ProcessDecoded(b->records, b->decoded); !s.ok()) {
+      std::fprintf(stderr, "edi-audit replay: storing a batch failed: %s\n", s.message().c_str());
       return 1;
     }
-    const std::string source = SourceName(input);
-    size_t n = 0;
-    auto flush = [&]() -> bool {
-      batch.resize(n);
-      Status s = pipeline.ProcessBatch(batch);
-      batch.resize(config.store.batch_size);
-      n = 0;
-      if (!s.ok()) {
-        std::fprintf(stderr, "edi-audit replay: storing a batch failed: %s\n",
-                     s.message().c_str());
-        return false;
-      }
-      found.insert(found.end(), pipeline.batch_findings().begin(),
-                   pipeline.batch_findings().end());
-      progress.Update(**reader, pipeline.counters().records);
-      return true;
-    };
-    while (true) {
-      RawRecord& r = batch[n];
-      if (!(*reader)->Next(&r.bytes, &r.full_size, &r.where.position)) break;
-      r.where.source = source;
-      if (++n == batch.size() && !flush()) return 1;
-    }
-    if (!(*reader)->status().ok()) {
-      std::fprintf(stderr, "edi-audit replay: %s\n", (*reader)->status().message().c_str());
+    found.insert(found.end(), pipeline.batch_findings().begin(), pipeline.batch_findings().end());
+    progress.Update(b->input, pipeline.counters().records);
+    if (!b->status.ok()) {
+      std::fprintf(stderr, "edi-audit replay: %s\n", b->status.message().c_str());
       return 1;
     }
-    if (n > 0 && !flush()) return 1;
+    if (b->last) break;
   }
   PrintSummary(pipeline.counters(), pipeline.state().counters(), opt.inputs.size(),
                progress.Elapsed());

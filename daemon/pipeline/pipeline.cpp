@@ -68,34 +68,43 @@ void Pipeline::set_registry(std::shared_ptr<const Registry> registry) {
   state_.set_registry(std::move(registry));
 }
 
-Status Pipeline::ProcessRecord(const RawRecord& r, PipelineCounters* c) {
-  ++c->records;
-  const bool oversize = r.full_size > r.bytes.size();
-  bool ok = false;
-  if (oversize) {
-    error_.reason = QuarantineReason::kOversize;
-    error_.detail = "record of " + std::to_string(r.full_size) + " bytes exceeds the limit of " +
-                    std::to_string(r.bytes.size());
-  } else {
-    ok = decoder_->Decode(r.bytes, &event_, &error_);
+void DecodeBatch(Decoder& decoder, const std::vector<RawRecord>& batch,
+                 std::vector<DecodedRecord>* out) {
+  out->resize(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const RawRecord& r = batch[i];
+    DecodedRecord& d = (*out)[i];
+    if (r.full_size > r.bytes.size()) {
+      d.ok = false;
+      d.error.reason = QuarantineReason::kOversize;
+      d.error.detail = "record of " + std::to_string(r.full_size) +
+                       " bytes exceeds the limit of " + std::to_string(r.bytes.size());
+    } else {
+      d.ok = decoder.Decode(r.bytes, &d.event, &d.error);
+    }
   }
-  if (!ok) {
+}
+
+Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCounters* c) {
+  ++c->records;
+  if (!d.ok) {
     QuarantineEntry q;
     q.where = r.where;
-    q.reason = std::string(QuarantineReasonName(error_.reason));
-    q.detail = error_.detail;
+    q.reason = std::string(QuarantineReasonName(d.error.reason));
+    q.detail = d.error.detail;
     q.raw = r.bytes;
     q.received_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
     if (Status s = store_->InsertQuarantine(q); !s.ok()) return s;
     ++c->quarantined;
-    ++c->quarantined_by_reason[static_cast<size_t>(error_.reason)];
+    ++c->quarantined_by_reason[static_cast<size_t>(d.error.reason)];
     return Status::OK();
   }
+  AccessEvent& event = d.event;
   bool inserted = false;
-  int64_t event_id = 0;
-  if (Status s = store_->InsertEvent(event_, r.bytes, r.where, &inserted, &event_id); !s.ok()) {
+  int64_t eventid = 0;
+  if (Status s = store_->InsertEvent(event, r.bytes, r.where, &inserted, &eventid); !s.ok()) {
     return s;
   }
   if (!inserted) {
@@ -103,8 +112,8 @@ Status Pipeline::ProcessRecord(const RawRecord& r, PipelineCounters* c) {
     return Status::OK();
   }
   facts_.clear();
-  state_.Observe(&event_, &facts_);  // also fills the parties custody tells
-  if (Status s = store_->InsertParties(event_id, event_); !s.ok()) return s;
+  state_.Observe(&event, &facts_);  // also fills the parties custody tells
+  if (Status s = store_->InsertParties(eventid, event); !s.ok()) return s;
   changes_.clear();
   detector_.Evaluate(facts_, *registry_, &changes_);
   for (FindingChange& ch : changes_) {
@@ -123,11 +132,17 @@ Status Pipeline::ProcessRecord(const RawRecord& r, PipelineCounters* c) {
     }
   }
   ++c->stored;
-  ++c->stored_by_action[static_cast<size_t>(event_.action)];
+  ++c->stored_by_action[static_cast<size_t>(event.action)];
   return Status::OK();
 }
 
 Status Pipeline::ProcessBatch(const std::vector<RawRecord>& batch) {
+  DecodeBatch(*decoder_, batch, &decoded_);
+  return ProcessDecoded(batch, decoded_);
+}
+
+Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
+                                std::vector<DecodedRecord>& decoded) {
   batch_findings_.clear();
   if (batch.empty()) return Status::OK();
   PipelineCounters c;
@@ -147,8 +162,9 @@ Status Pipeline::ProcessBatch(const std::vector<RawRecord>& batch) {
     return s;
   }
   std::map<std::string, int64_t> positions;
-  for (const RawRecord& r : batch) {
-    if (Status s = ProcessRecord(r, &c); !s.ok()) return fail(s);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const RawRecord& r = batch[i];
+    if (Status s = ProcessRecord(r, decoded[i], &c); !s.ok()) return fail(s);
     auto [it, added] = positions.emplace(r.where.source, r.where.position);
     if (!added) it->second = std::max(it->second, r.where.position);
   }

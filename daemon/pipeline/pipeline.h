@@ -33,6 +33,18 @@ struct RawRecord {
   SourcePosition where;
 };
 
+// A raw record after decoding: its event, or why it is quarantined. Decoding needs no state,
+// so it may run on another thread than the rest of the pipeline (one Decoder per thread).
+struct DecodedRecord {
+  bool ok = false;
+  AccessEvent event;
+  DecodeError error;
+};
+
+// Decodes every record of `batch` into (*out)[i]; oversize records are marked as such.
+void DecodeBatch(Decoder& decoder, const std::vector<RawRecord>& batch,
+                 std::vector<DecodedRecord>* out);
+
 struct PipelineCounters {
   uint64_t records = 0;
   uint64_t stored = 0;
@@ -63,6 +75,8 @@ class Pipeline {
                                                   Store* store, const RuleEngine* rules);
 
   Status ProcessBatch(const std::vector<RawRecord>& batch);
+  // As ProcessBatch, for a batch DecodeBatch already decoded (`decoded[i]` is `batch[i]`).
+  Status ProcessDecoded(const std::vector<RawRecord>& batch, std::vector<DecodedRecord>& decoded);
 
   // The findings the last successful batch created (not the repeats), for the sinks.
   const std::vector<Finding>& batch_findings() const { return batch_findings_; }
@@ -77,7 +91,7 @@ class Pipeline {
   Pipeline(const PipelineOptions& options, std::unique_ptr<Decoder> decoder,
            std::shared_ptr<const Registry> registry, Store* store, const RuleEngine* rules,
            std::unique_ptr<FindingStore> findings);
-  Status ProcessRecord(const RawRecord& r, PipelineCounters* c);
+  Status ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCounters* c);
   Status RestoreFromStore();
 
   PipelineOptions options_;
@@ -88,8 +102,7 @@ class Pipeline {
   AuditState state_;
   Detector detector_;
   PipelineCounters counters_;
-  AccessEvent event_;  // reused between records
-  DecodeError error_;
+  std::vector<DecodedRecord> decoded_;  // reused between batches
   std::vector<PartyFacts> facts_;
   std::vector<FindingChange> changes_;
   std::vector<Finding> batch_findings_, pending_findings_;

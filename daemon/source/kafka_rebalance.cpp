@@ -114,7 +114,9 @@ void KafkaSource::CommitSync(const std::vector<PartitionKey>& keys) {
   KafkaPartitions offsets = StoredOffsets(keys);
   if (offsets == nullptr) return;  // nothing stored during this assignment
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-  for (int attempt = 1; attempt <= kCommitAttempts; ++attempt) {
+  // Closing, a failed attempt means the coordinator is unreachable: retrying only delays exit.
+  const int attempts = closed_ ? 1 : kCommitAttempts;
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
     err = rd_kafka_commit(rk_.get(), offsets.get(), 0);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     ++counters_.commit_failures;

@@ -150,9 +150,18 @@ void KafkaSource::HandleMessage(const rd_kafka_message_t* m) {
     return;
   }
   if (p.next_offset >= 0 && m->offset > p.next_offset) {
-    // Compaction, transaction markers or aborted records leave gaps; none are records to store.
-    spdlog::debug("kafka: {}: offsets {}..{} absent", p.source, p.next_offset, m->offset - 1);
+    if (!p.seen) {
+      // The start offset is gone from the broker: retention deleted records never stored here.
+      spdlog::warn(
+          "kafka: {}: offsets {}..{} are no longer in Kafka (retention?) and are not in "
+          "the audit trail",
+          p.source, p.next_offset, m->offset - 1);
+    } else {
+      // Compaction, transaction markers and aborted records leave gaps that hold no records.
+      spdlog::debug("kafka: {}: offsets {}..{} absent", p.source, p.next_offset, m->offset - 1);
+    }
   }
+  p.seen = true;
   if (batch_.empty()) batch_started_ = Clock::now();
   RawRecord& r = batch_.emplace_back();
   const size_t keep = std::min(m->len, options_.max_record_bytes);
@@ -298,11 +307,27 @@ Status KafkaSource::Close() {
                              " records could not be stored before shutdown; they are read again "
                              "at the next start");
   }
-  // Revokes every partition through OnRevoke: commits the stored offsets synchronously.
+  // Revokes every partition through OnRevoke (which commits the stored offsets synchronously)
+  // and leaves the group, for at most close_timeout: an unreachable coordinator would otherwise
+  // hold the shutdown for a whole session timeout.
   closed_ = true;
-  if (rd_kafka_resp_err_t e = rd_kafka_consumer_close(rk_.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    spdlog::warn("kafka: leaving the consumer group failed: {}", rd_kafka_err2str(e));
-    if (result.ok()) result = Status::Unavailable(std::string("kafka: ") + rd_kafka_err2str(e));
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_.get());
+  if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk_.get(), queue); e != nullptr) {
+    spdlog::warn("kafka: leaving the consumer group failed: {}", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+  }
+  const auto deadline = Clock::now() + options_.close_timeout;
+  while (rd_kafka_consumer_closed(rk_.get()) == 0 && Clock::now() < deadline) {
+    rd_kafka_queue_poll_callback(queue, 100);
+  }
+  rd_kafka_queue_destroy(queue);
+  if (rd_kafka_consumer_closed(rk_.get()) == 0) {
+    spdlog::warn(
+        "kafka: leaving the consumer group did not finish within {} ms (broker "
+        "unreachable?); the group notices when the session times out",
+        options_.close_timeout.count());
+    rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    return result;
   }
   rk_.reset();
   return result;

@@ -78,6 +78,8 @@ struct KafkaSourceOptions {
   // Retry delays for a batch the BatchStore refused: doubling from min to max.
   std::chrono::milliseconds retry_min{200};
   std::chrono::milliseconds retry_max{30000};
+  // How long Close may take to leave the group before it gives up (the batch is stored first).
+  std::chrono::milliseconds close_timeout{10000};
 };
 
 struct KafkaSourceCounters {
@@ -129,6 +131,7 @@ class KafkaSource {
     int64_t next_offset = -1;  // next offset expected; -1 until known
     int64_t stored = -1;       // last offset stored during this assignment; -1 none
     bool paused = false;
+    bool seen = false;  // a record arrived during this assignment
   };
 
   KafkaSource(const KafkaSourceOptions& options, BatchStore* store);

@@ -8,7 +8,10 @@
 namespace edi {
 
 LineReader::LineReader(std::FILE* f, std::string path, size_t max_line_bytes, bool owned)
-    : file_(f), path_(std::move(path)), max_line_bytes_(max_line_bytes), owned_(owned),
+    : file_(f),
+      path_(std::move(path)),
+      max_line_bytes_(max_line_bytes),
+      owned_(owned),
       buf_(1 << 20) {}
 
 LineReader::~LineReader() {

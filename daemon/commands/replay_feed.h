@@ -1,0 +1,53 @@
+// ReplayFeed: reads JSON-lines inputs and decodes them on a thread of its own, handing the
+// replay loop batches that only need the state, rule and store stages — so decoding and the
+// rest of the pipeline use both cores. At most two batches wait (bounded memory).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pipeline/pipeline.h"
+
+namespace edi {
+
+struct FeedBatch {
+  std::vector<RawRecord> records;
+  std::vector<DecodedRecord> decoded;
+  std::string input;  // the input the batch came from
+  bool last = false;  // no batches follow
+  Status status;      // a read error ends the feed with a non-OK status on the last batch
+};
+
+class ReplayFeed {
+ public:
+  // Starts reading `inputs` in order ("-" = stdin) into batches of `batch_size`.
+  ReplayFeed(std::vector<std::string> inputs, size_t batch_size, size_t max_record_bytes,
+             std::unique_ptr<Decoder> decoder);
+  ~ReplayFeed();
+
+  // The next batch; blocks until one is ready. After a batch with `last` set, do not call again.
+  std::unique_ptr<FeedBatch> Next();
+
+ private:
+  void Run();
+  void Push(std::unique_ptr<FeedBatch> b);
+
+  std::vector<std::string> inputs_;
+  size_t batch_size_, max_record_bytes_;
+  std::unique_ptr<Decoder> decoder_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<FeedBatch>> ready_;  // guarded by mu_
+  bool stop_ = false;                              // guarded by mu_
+  std::thread thread_;
+};
+
+// "file:/abs/path" for a file, "stdin" for "-": the source name stored with each record.
+std::string SourceName(const std::string& input);
+
+}  // namespace edi
