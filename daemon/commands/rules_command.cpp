@@ -195,8 +195,15 @@ struct TestOptions {
 
 int RunTest(const TestOptions& opt) {
   std::vector<std::string> paths = opt.paths;
-  if (paths.empty())
+  if (paths.empty()) {
     paths.push_back((fs::path(DefaultRuleFile()).parent_path() / "tests").string());
+  }
+  for (std::string& p : paths) {
+    std::error_code ec;  // a rules directory stands for its tests/ folder: `rules test rules/`
+    if (fs::is_directory(p, ec) && fs::is_directory(fs::path(p) / "tests", ec)) {
+      p = (fs::path(p) / "tests").string();
+    }
+  }
   const std::vector<std::string> files = ExpandPaths(paths, true);
   const std::vector<std::string> base_files =
       opt.rule_files.empty() ? std::vector<std::string>{DefaultRuleFile()} : opt.rule_files;
@@ -275,8 +282,9 @@ void AddRulesCommand(CLI::App& app, int* exit_code) {
       "test",
       "Run rule fixtures (rules/tests/README.md) through the pipeline and compare findings");
   test->add_option("fixtures", opt->paths,
-                   "fixture files or directories (their *.yaml not starting with '_'); default: "
-                   "the tests/ folder beside the shipped rules");
+                   "fixture files or directories (their *.yaml not starting with '_'; a directory "
+                   "with a tests/ folder stands for that folder); default: the tests/ folder "
+                   "beside the shipped rules");
   test->add_option("--rules", opt->rule_files,
                    "a base rule file each fixture runs with, repeatable (default: the shipped "
                    "edi-default.yaml)")
