@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 tools/setup.sh
 jobs=${EDI_JOBS:-2}
 
+echo "== clang-format"
+tools/format.sh --check
+
 echo "== release build and tests"
 tools/build.sh release -j"$jobs"
 (cd build/release && ctest --output-on-failure -j"$jobs" --timeout 600)

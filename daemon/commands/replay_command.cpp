@@ -6,12 +6,12 @@
 #include <filesystem>
 
 #include "commands/commands.h"
+#include "commands/replay_feed.h"
 #include "common/schema.h"
 #include "config/config.h"
 #include "detect/rules.h"
 #include "pipeline/pipeline.h"
 #include "report/report.h"
-#include "commands/replay_feed.h"
 
 namespace edi {
 namespace {
@@ -39,9 +39,7 @@ class Progress {
     std::fprintf(stderr, "replay: %s: %llu records, %.0f records/s\n", input.c_str(),
                  static_cast<unsigned long long>(records), static_cast<double>(records) / secs);
   }
-  double Elapsed() const {
-    return std::chrono::duration<double>(Clock::now() - start_).count();
-  }
+  double Elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -133,8 +131,8 @@ int RunReplay(const ReplayOptions& opt) {
                  loaded_rules.error_count());
     return 1;
   }
-  auto created = Pipeline::Create(PipelineOptions{}, std::move(*decoder), *registry,
-                                  store->get(), &rules);
+  auto created =
+      Pipeline::Create(PipelineOptions{}, std::move(*decoder), *registry, store->get(), &rules);
   if (!created.ok()) {
     std::fprintf(stderr, "edi-audit replay: %s\n", created.status().message().c_str());
     return 1;
@@ -168,9 +166,8 @@ int RunReplay(const ReplayOptions& opt) {
                progress.Elapsed());
   if (opt.show_findings && !found.empty()) {
     // Most severe first, then in time order.
-    std::stable_sort(found.begin(), found.end(), [](const Finding& a, const Finding& b) {
-      return a.severity > b.severity;
-    });
+    std::stable_sort(found.begin(), found.end(),
+                     [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
     const size_t kShown = 50;
     std::printf("\nnew findings, most severe first%s:\n",
                 found.size() > kShown ? " (the first 50; edi-audit findings shows all)" : "");

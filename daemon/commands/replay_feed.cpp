@@ -13,8 +13,8 @@ std::string SourceName(const std::string& input) {
   return "file:" + (ec ? input : abs.lexically_normal().string());
 }
 
-ReplayFeed::ReplayFeed(std::vector<std::string> inputs, size_t batch_size,
-                       size_t max_record_bytes, std::unique_ptr<Decoder> decoder)
+ReplayFeed::ReplayFeed(std::vector<std::string> inputs, size_t batch_size, size_t max_record_bytes,
+                       std::unique_ptr<Decoder> decoder)
     : inputs_(std::move(inputs)),
       batch_size_(batch_size),
       max_record_bytes_(max_record_bytes),

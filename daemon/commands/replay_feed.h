@@ -43,7 +43,7 @@ class ReplayFeed {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<FeedBatch>> ready_;  // guarded by mu_
-  bool stop_ = false;                              // guarded by mu_
+  bool stop_ = false;                             // guarded by mu_
   std::thread thread_;
 };
 

@@ -33,7 +33,8 @@ struct JsonSchema {
 };
 
 // Loads and compiles `dir/name` (e.g. "access-log.schema.json").
-Result<std::shared_ptr<const JsonSchema>> LoadSchema(const std::string& dir, const std::string& name);
+Result<std::shared_ptr<const JsonSchema>> LoadSchema(const std::string& dir,
+                                                     const std::string& name);
 
 // The first violation a schema validator found.
 struct SchemaViolation {

@@ -5,8 +5,9 @@
 namespace edi {
 namespace {
 constexpr std::array<std::string_view, kActionCount> kActionNames = {
-    "send",     "read_metadata", "download",     "read_status",   "read_apprec", "apprec_send",
-    "mark_downloaded", "poll",   "config_write", "config_delete", "ping",        "unknown",
+    "send",        "read_metadata",   "download", "read_status",  "read_apprec",
+    "apprec_send", "mark_downloaded", "poll",     "config_write", "config_delete",
+    "ping",        "unknown",
 };
 }  // namespace
 

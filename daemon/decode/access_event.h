@@ -44,7 +44,7 @@ enum class PartySource : uint8_t {
   kCustody,      // filled by the state stage from what it saw of the message
 };
 
-std::string_view ActionName(Action a);          // "send", "mark_downloaded", ...
+std::string_view ActionName(Action a);  // "send", "mark_downloaded", ...
 std::optional<Action> ActionFromName(std::string_view name);
 std::string_view ApiVersionName(ApiVersion v);  // "2", "2-vNext", "3"
 std::string_view PartySourceName(PartySource s);

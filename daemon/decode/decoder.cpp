@@ -17,9 +17,14 @@ namespace {
 using rapidjson::Value;
 
 constexpr std::array<std::string_view, kQuarantineReasonCount> kReasonNames = {
-    "oversize",       "invalid_json",        "schema",
-    "bad_timestamp",  "malformed_her_id",    "malformed_orgnr",
-    "malformed_message_id", "malformed_herid_claim",
+    "oversize",
+    "invalid_json",
+    "schema",
+    "bad_timestamp",
+    "malformed_her_id",
+    "malformed_orgnr",
+    "malformed_message_id",
+    "malformed_herid_claim",
 };
 
 std::string_view Str(const Value& obj, const char* key) {
@@ -221,9 +226,9 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
       rapidjson::Document whole;  // the reader's document is incomplete after a failure
       whole.Parse(bytes.data(), bytes.size());
       SchemaViolation v = DescribeViolation(*impl_->schema, reader, whole);
-      return Fail(error,
-                  v.keyword == "required" ? QuarantineReason::kSchema : ClassifySchemaError(v.field),
-                  std::move(v.detail));
+      return Fail(
+          error, v.keyword == "required" ? QuarantineReason::kSchema : ClassifySchemaError(v.field),
+          std::move(v.detail));
     }
     return Fail(error, QuarantineReason::kInvalidJson,
                 std::string(rapidjson::GetParseError_En(pr.Code())) + " at offset " +
@@ -301,7 +306,8 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
                   "field '/response/id': '" + e->response_id.substr(0, 64) + "' is not a UUID");
     }
     e->message_id = e->response_id;
-    for (char& c : e->message_id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : e->message_id)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   return true;
 }

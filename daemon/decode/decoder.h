@@ -22,14 +22,14 @@ namespace edi {
 
 // Why a record was quarantined. The names are stable: they are stored and counted.
 enum class QuarantineReason : uint8_t {
-  kOversize,              // larger than the configured limit
-  kInvalidJson,           // not parseable JSON
-  kSchema,                // breaks access-log.schema.json (detail names the field)
-  kBadTimestamp,          // well-formed pattern but not a real date/time
-  kMalformedHerId,        // a HER-Id that is not a positive integer, in body, path or query
-  kMalformedOrgnr,        // an organisation number that is not 9 digits
-  kMalformedMessageId,    // a message id that is not a UUID
-  kMalformedHerIdClaim,   // herIdClaim neither "0" nor a hyphen-separated list of HER-Ids
+  kOversize,             // larger than the configured limit
+  kInvalidJson,          // not parseable JSON
+  kSchema,               // breaks access-log.schema.json (detail names the field)
+  kBadTimestamp,         // well-formed pattern but not a real date/time
+  kMalformedHerId,       // a HER-Id that is not a positive integer, in body, path or query
+  kMalformedOrgnr,       // an organisation number that is not 9 digits
+  kMalformedMessageId,   // a message id that is not a UUID
+  kMalformedHerIdClaim,  // herIdClaim neither "0" nor a hyphen-separated list of HER-Ids
 };
 constexpr int kQuarantineReasonCount = static_cast<int>(QuarantineReason::kMalformedHerIdClaim) + 1;
 std::string_view QuarantineReasonName(QuarantineReason r);  // "invalid_json", ...

@@ -160,7 +160,8 @@ bool QueryHerIds(std::string_view query, std::string_view key, std::vector<Party
     const size_t eq = pair.find('=');
     const std::string k = PercentDecode(pair.substr(0, eq));
     if (!EqualsIgnoreCase(k, key)) continue;
-    const std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+    const std::string value =
+        eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
     size_t p = 0;
     while (p <= value.size()) {
       size_t comma = value.find(',', p);
@@ -262,8 +263,8 @@ bool MatchRoute(AccessEvent* e, DecodeError* error) {
         auto her_id = ParseHerId(m.her_id);
         if (!her_id) {
           error->reason = QuarantineReason::kMalformedHerId;
-          error->detail = "path HER-Id '" + std::string(m.her_id.substr(0, 64)) +
-                          "' is not a positive integer";
+          error->detail =
+              "path HER-Id '" + std::string(m.her_id.substr(0, 64)) + "' is not a positive integer";
           return false;
         }
         AddParty(her_id, PartySource::kPath, &e->parties);

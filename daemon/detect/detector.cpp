@@ -8,21 +8,36 @@ namespace edi {
 namespace {
 // The facts a finding carries as evidence, when present.
 constexpr const char* kEvidenceFields[] = {
-    "evt.action",           "evt.status",
-    "evt.api",              "party.known",
-    "party.orgnr",          "party.top_orgnr",
-    "party.org_covered",    "client.herid_claim",
-    "party.in_herid_claim", "party.lock_holder",
-    "party.lock_since",     "party.lock_inactive_ms",
-    "party.lock_denied_others", "cfg.lock_op",
-    "party.owner",          "party.owner_source",
-    "party.declared_owner", "party.learned_owner",
-    "party.clients_window", "client.new_parties_window",
-    "party.first_call_by_client", "msg.custody_known",
-    "msg.sender_client",    "msg.sender_her_id",
-    "msg.is_receiver",      "msg.downloaded_by_client",
-    "msg.downloaded_by_other", "msg.other_downloader",
-    "msg.marked_by_other",  "msg.apprec_by_other",
+    "evt.action",
+    "evt.status",
+    "evt.api",
+    "party.known",
+    "party.orgnr",
+    "party.top_orgnr",
+    "party.org_covered",
+    "client.herid_claim",
+    "party.in_herid_claim",
+    "party.lock_holder",
+    "party.lock_since",
+    "party.lock_inactive_ms",
+    "party.lock_denied_others",
+    "cfg.lock_op",
+    "party.owner",
+    "party.owner_source",
+    "party.declared_owner",
+    "party.learned_owner",
+    "party.clients_window",
+    "client.new_parties_window",
+    "party.first_call_by_client",
+    "msg.custody_known",
+    "msg.sender_client",
+    "msg.sender_her_id",
+    "msg.is_receiver",
+    "msg.downloaded_by_client",
+    "msg.downloaded_by_other",
+    "msg.other_downloader",
+    "msg.marked_by_other",
+    "msg.apprec_by_other",
 };
 }  // namespace
 
@@ -69,7 +84,8 @@ Finding Detector::MakeFinding(const RuleMatch& m, const PartyFacts& f, const Reg
   out.client_id = std::string(f.client_id);
   out.client_name = std::string(f.client_name);
   if (out.client_name.empty()) {
-    if (const ClientInfo* ci = registry.FindClient(out.client_id)) out.client_name = ci->client_name;
+    if (const ClientInfo* ci = registry.FindClient(out.client_id))
+      out.client_name = ci->client_name;
   }
   if (f.has_party) {
     out.her_id = f.her_id;

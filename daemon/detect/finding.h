@@ -31,7 +31,7 @@ struct Finding {
   std::vector<std::string> tags;
   uint64_t occurrences = 1;
   EventTime last_seen = 0;
-  std::string evidence;  // a JSON object: the facts the rule used, field name -> value
+  std::string evidence;    // a JSON object: the facts the rule used, field name -> value
   bool delivered = false;  // sent to the alerts topic
 };
 

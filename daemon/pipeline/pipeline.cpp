@@ -40,8 +40,8 @@ Result<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions& option
                                                    Store* store, const RuleEngine* rules) {
   auto findings = FindingStore::Open(store->db());
   if (!findings.ok()) return findings.status();
-  std::unique_ptr<Pipeline> p(new Pipeline(options, std::move(decoder), std::move(registry),
-                                           store, rules, std::move(*findings)));
+  std::unique_ptr<Pipeline> p(new Pipeline(options, std::move(decoder), std::move(registry), store,
+                                           rules, std::move(*findings)));
   if (Status s = p->RestoreFromStore(); !s.ok()) return s;
   return p;
 }
@@ -77,8 +77,8 @@ void DecodeBatch(Decoder& decoder, const std::vector<RawRecord>& batch,
     if (r.full_size > r.bytes.size()) {
       d.ok = false;
       d.error.reason = QuarantineReason::kOversize;
-      d.error.detail = "record of " + std::to_string(r.full_size) +
-                       " bytes exceeds the limit of " + std::to_string(r.bytes.size());
+      d.error.detail = "record of " + std::to_string(r.full_size) + " bytes exceeds the limit of " +
+                       std::to_string(r.bytes.size());
     } else {
       d.ok = decoder.Decode(r.bytes, &d.event, &d.error);
     }
@@ -123,8 +123,8 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
       ++c->findings_by_severity[static_cast<size_t>(ch.finding.severity)];
       pending_findings_.push_back(std::move(ch.finding));
     } else {
-      if (Status s = findings_->UpdateRepeat(ch.finding.id, ch.finding.occurrences,
-                                             ch.finding.last_seen);
+      if (Status s =
+              findings_->UpdateRepeat(ch.finding.id, ch.finding.occurrences, ch.finding.last_seen);
           !s.ok()) {
         return s;
       }

@@ -318,7 +318,17 @@ Status KafkaSource::Close() {
   }
   const auto deadline = Clock::now() + options_.close_timeout;
   while (rd_kafka_consumer_closed(rk_.get()) == 0 && Clock::now() < deadline) {
-    rd_kafka_queue_poll_callback(queue, 100);
+    // Events, not callbacks: the queue may also carry records fetched meanwhile, which are
+    // dropped here (the partitions' next owner reads them).
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 100);
+    if (ev == nullptr) continue;
+    if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
+      RebalanceTrampoline(rk_.get(), rd_kafka_event_error(ev),
+                          rd_kafka_event_topic_partition_list(ev), this);
+    } else if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_ERROR) {
+      HandleConsumerError(rd_kafka_event_error(ev), rd_kafka_event_error_string(ev));
+    }
+    rd_kafka_event_destroy(ev);
   }
   rd_kafka_queue_destroy(queue);
   if (rd_kafka_consumer_closed(rk_.get()) == 0) {

@@ -4,18 +4,68 @@ namespace edi {
 namespace {
 
 enum F : FieldId {
-  kTrigger, kRequestId, kTime, kApi, kMethod, kPath, kRoute, kAction, kStatus, kSuccess, kDenied,
-  kOwnerAction, kLockBlockedAction, kPartyCount, kLearningComplete,
-  kClientId, kClientName, kClientOrgnrParent, kClientOrgnrChild, kClientOrgnrSupplier,
-  kClientTenancy, kClientHerIdClaim, kClientHerIdClaimKind, kClientNewParties,
-  kPartyHerId, kPartySource, kPartyKnown, kPartyName, kPartyType, kPartyActive, kPartyOrgnr,
-  kPartyTopOrgnr, kPartyOrgCovered, kPartyInHerIdClaim, kPartyLocked, kPartyLockHolder,
-  kPartyLockSince, kPartyLockHolderIsClient, kPartyLockInactiveMs, kPartyLockDeniedOthers,
-  kCfgLockOp, kPartyDeclaredOwner, kPartyLearnedOwner, kPartyOwner, kPartyOwnerSource,
-  kPartyOwnerIsClient, kPartyPairNew, kPartyClients, kPartyClientNew,
-  kMsgId, kMsgCustodyKnown, kMsgIsReceiver, kMsgIsApprec, kMsgSenderClient, kMsgSenderHerId,
-  kMsgReceiverCount, kMsgDownloadedByClient, kMsgDownloadedByOther, kMsgDownloadedByAny,
-  kMsgOtherDownloader, kMsgMarkedByOther, kMsgApprecByOther,
+  kTrigger,
+  kRequestId,
+  kTime,
+  kApi,
+  kMethod,
+  kPath,
+  kRoute,
+  kAction,
+  kStatus,
+  kSuccess,
+  kDenied,
+  kOwnerAction,
+  kLockBlockedAction,
+  kPartyCount,
+  kLearningComplete,
+  kClientId,
+  kClientName,
+  kClientOrgnrParent,
+  kClientOrgnrChild,
+  kClientOrgnrSupplier,
+  kClientTenancy,
+  kClientHerIdClaim,
+  kClientHerIdClaimKind,
+  kClientNewParties,
+  kPartyHerId,
+  kPartySource,
+  kPartyKnown,
+  kPartyName,
+  kPartyType,
+  kPartyActive,
+  kPartyOrgnr,
+  kPartyTopOrgnr,
+  kPartyOrgCovered,
+  kPartyInHerIdClaim,
+  kPartyLocked,
+  kPartyLockHolder,
+  kPartyLockSince,
+  kPartyLockHolderIsClient,
+  kPartyLockInactiveMs,
+  kPartyLockDeniedOthers,
+  kCfgLockOp,
+  kPartyDeclaredOwner,
+  kPartyLearnedOwner,
+  kPartyOwner,
+  kPartyOwnerSource,
+  kPartyOwnerIsClient,
+  kPartyPairNew,
+  kPartyClients,
+  kPartyClientNew,
+  kMsgId,
+  kMsgCustodyKnown,
+  kMsgIsReceiver,
+  kMsgIsApprec,
+  kMsgSenderClient,
+  kMsgSenderHerId,
+  kMsgReceiverCount,
+  kMsgDownloadedByClient,
+  kMsgDownloadedByOther,
+  kMsgDownloadedByAny,
+  kMsgOtherDownloader,
+  kMsgMarkedByOther,
+  kMsgApprecByOther,
   kFieldCount
 };
 
@@ -160,31 +210,50 @@ FieldValue FactsSource::Get(FieldId id) const {
   switch (static_cast<F>(id)) {
     case kTrigger:
       return FieldValue::Str(f.trigger == Trigger::kCall ? "call" : "lock_inactive");
-    case kRequestId: return FieldValue::Str(e.request_id);
-    case kTime: return FieldValue::Int(e.time);
-    case kApi: return FieldValue::Str(ApiVersionName(e.api));
-    case kMethod: return FieldValue::Str(e.method);
-    case kPath: return FieldValue::Str(e.path);
-    case kRoute: return Str(e.route);
-    case kAction: return FieldValue::Str(ActionName(e.action));
-    case kStatus: return FieldValue::Int(e.status);
-    case kSuccess: return FieldValue::Bool(e.Succeeded());
-    case kDenied: return FieldValue::Bool(e.Denied());
-    case kOwnerAction: return FieldValue::Bool(IsOwnerAction(e.action));
-    case kLockBlockedAction: return FieldValue::Bool(IsLockBlockedAction(e.action));
-    case kPartyCount: return FieldValue::Int(static_cast<int64_t>(e.parties.size()));
-    case kLearningComplete: return FieldValue::Bool(f.learning_complete);
-    case kClientId: return Str(f.client_id);
-    case kClientName: return Str(f.client_name);
-    case kClientOrgnrParent: return Str(e.client.orgnr_parent);
-    case kClientOrgnrChild: return Str(e.client.orgnr_child);
-    case kClientOrgnrSupplier: return Str(e.client.orgnr_supplier);
-    case kClientTenancy: return Str(e.client.tenancy);
+    case kRequestId:
+      return FieldValue::Str(e.request_id);
+    case kTime:
+      return FieldValue::Int(e.time);
+    case kApi:
+      return FieldValue::Str(ApiVersionName(e.api));
+    case kMethod:
+      return FieldValue::Str(e.method);
+    case kPath:
+      return FieldValue::Str(e.path);
+    case kRoute:
+      return Str(e.route);
+    case kAction:
+      return FieldValue::Str(ActionName(e.action));
+    case kStatus:
+      return FieldValue::Int(e.status);
+    case kSuccess:
+      return FieldValue::Bool(e.Succeeded());
+    case kDenied:
+      return FieldValue::Bool(e.Denied());
+    case kOwnerAction:
+      return FieldValue::Bool(IsOwnerAction(e.action));
+    case kLockBlockedAction:
+      return FieldValue::Bool(IsLockBlockedAction(e.action));
+    case kPartyCount:
+      return FieldValue::Int(static_cast<int64_t>(e.parties.size()));
+    case kLearningComplete:
+      return FieldValue::Bool(f.learning_complete);
+    case kClientId:
+      return Str(f.client_id);
+    case kClientName:
+      return Str(f.client_name);
+    case kClientOrgnrParent:
+      return Str(e.client.orgnr_parent);
+    case kClientOrgnrChild:
+      return Str(e.client.orgnr_child);
+    case kClientOrgnrSupplier:
+      return Str(e.client.orgnr_supplier);
+    case kClientTenancy:
+      return Str(e.client.tenancy);
     case kClientHerIdClaim:
-      return e.client.her_id_claim ? FieldValue::Str(*e.client.her_id_claim)
-                                   : FieldValue::Absent();
+      return e.client.her_id_claim ? FieldValue::Str(*e.client.her_id_claim) : FieldValue::Absent();
     case kClientHerIdClaimKind:
-      return FieldValue::Str(!e.client.her_id_claim         ? "none"
+      return FieldValue::Str(!e.client.her_id_claim          ? "none"
                              : *e.client.her_id_claim == "0" ? "whole_org"
                                                              : "list");
     case kClientNewParties:
@@ -194,18 +263,30 @@ FieldValue FactsSource::Get(FieldId id) const {
   }
   if (id >= kPartyHerId && id < kMsgId && !f.has_party) return FieldValue::Absent();
   switch (static_cast<F>(id)) {
-    case kPartyHerId: return FieldValue::Int(f.her_id);
-    case kPartySource: return FieldValue::Str(PartySourceName(f.source));
-    case kPartyKnown: return FieldValue::Bool(p != nullptr);
-    case kPartyName: return p ? Str(p->name) : FieldValue::Absent();
-    case kPartyType: return p ? FieldValue::Str(PartyTypeName(p->type)) : FieldValue::Absent();
-    case kPartyActive: return p ? FieldValue::Bool(p->active) : FieldValue::Absent();
-    case kPartyOrgnr: return p ? Str(p->orgnr) : FieldValue::Absent();
-    case kPartyTopOrgnr: return p ? Str(p->top_orgnr) : FieldValue::Absent();
-    case kPartyOrgCovered: return OptBool(f.org_covered);
-    case kPartyInHerIdClaim: return OptBool(f.in_herid_claim);
-    case kPartyLocked: return FieldValue::Bool(!f.lock_holder.empty());
-    case kPartyLockHolder: return Str(f.lock_holder);
+    case kPartyHerId:
+      return FieldValue::Int(f.her_id);
+    case kPartySource:
+      return FieldValue::Str(PartySourceName(f.source));
+    case kPartyKnown:
+      return FieldValue::Bool(p != nullptr);
+    case kPartyName:
+      return p ? Str(p->name) : FieldValue::Absent();
+    case kPartyType:
+      return p ? FieldValue::Str(PartyTypeName(p->type)) : FieldValue::Absent();
+    case kPartyActive:
+      return p ? FieldValue::Bool(p->active) : FieldValue::Absent();
+    case kPartyOrgnr:
+      return p ? Str(p->orgnr) : FieldValue::Absent();
+    case kPartyTopOrgnr:
+      return p ? Str(p->top_orgnr) : FieldValue::Absent();
+    case kPartyOrgCovered:
+      return OptBool(f.org_covered);
+    case kPartyInHerIdClaim:
+      return OptBool(f.in_herid_claim);
+    case kPartyLocked:
+      return FieldValue::Bool(!f.lock_holder.empty());
+    case kPartyLockHolder:
+      return Str(f.lock_holder);
     case kPartyLockSince:
       return f.lock_holder.empty() ? FieldValue::Absent() : FieldValue::Int(f.lock_since);
     case kPartyLockHolderIsClient:
@@ -218,37 +299,54 @@ FieldValue FactsSource::Get(FieldId id) const {
       return f.lock_holder.empty() ? FieldValue::Absent() : FieldValue::Int(f.lock_denied_others);
     case kCfgLockOp:
       return f.lock_op ? FieldValue::Str(*f.lock_op ? "lock" : "unlock") : FieldValue::Absent();
-    case kPartyDeclaredOwner: return Str(f.declared_owner);
-    case kPartyLearnedOwner: return Str(f.learned_owner);
-    case kPartyOwner: return Str(f.owner);
-    case kPartyOwnerSource: return Str(f.owner_source);
+    case kPartyDeclaredOwner:
+      return Str(f.declared_owner);
+    case kPartyLearnedOwner:
+      return Str(f.learned_owner);
+    case kPartyOwner:
+      return Str(f.owner);
+    case kPartyOwnerSource:
+      return Str(f.owner_source);
     case kPartyOwnerIsClient:
       return f.owner.empty() ? FieldValue::Absent() : FieldValue::Bool(f.owner == f.client_id);
-    case kPartyPairNew: return FieldValue::Bool(f.pair_new);
-    case kPartyClients: return FieldValue::Int(f.party_clients);
-    case kPartyClientNew: return FieldValue::Bool(f.client_new_on_party);
+    case kPartyPairNew:
+      return FieldValue::Bool(f.pair_new);
+    case kPartyClients:
+      return FieldValue::Int(f.party_clients);
+    case kPartyClientNew:
+      return FieldValue::Bool(f.client_new_on_party);
     default:
       break;
   }
   if (!m) return FieldValue::Absent();
   switch (static_cast<F>(id)) {
-    case kMsgId: return FieldValue::Str(e.message_id);
-    case kMsgCustodyKnown: return FieldValue::Bool(f.custody_known);
+    case kMsgId:
+      return FieldValue::Str(e.message_id);
+    case kMsgCustodyKnown:
+      return FieldValue::Bool(f.custody_known);
     case kMsgIsReceiver:
       return ck && f.has_party ? FieldValue::Bool(f.is_receiver) : FieldValue::Absent();
-    case kMsgIsApprec: return ck ? FieldValue::Bool(f.is_apprec) : FieldValue::Absent();
-    case kMsgSenderClient: return Str(f.sender_client);
+    case kMsgIsApprec:
+      return ck ? FieldValue::Bool(f.is_apprec) : FieldValue::Absent();
+    case kMsgSenderClient:
+      return Str(f.sender_client);
     case kMsgSenderHerId:
       return f.sender_her_id > 0 ? FieldValue::Int(f.sender_her_id) : FieldValue::Absent();
-    case kMsgReceiverCount: return ck ? FieldValue::Int(f.receiver_count) : FieldValue::Absent();
-    case kMsgDownloadedByClient: return FieldValue::Bool(f.downloaded_by_client);
-    case kMsgDownloadedByOther: return FieldValue::Bool(f.downloaded_by_other);
+    case kMsgReceiverCount:
+      return ck ? FieldValue::Int(f.receiver_count) : FieldValue::Absent();
+    case kMsgDownloadedByClient:
+      return FieldValue::Bool(f.downloaded_by_client);
+    case kMsgDownloadedByOther:
+      return FieldValue::Bool(f.downloaded_by_other);
     case kMsgDownloadedByAny:
       return ck ? FieldValue::Bool(f.downloaded_by_client || f.downloaded_by_other)
                 : FieldValue::Absent();
-    case kMsgOtherDownloader: return Str(f.other_downloader);
-    case kMsgMarkedByOther: return FieldValue::Bool(f.marked_by_other);
-    case kMsgApprecByOther: return FieldValue::Bool(f.apprec_by_other);
+    case kMsgOtherDownloader:
+      return Str(f.other_downloader);
+    case kMsgMarkedByOther:
+      return FieldValue::Bool(f.marked_by_other);
+    case kMsgApprecByOther:
+      return FieldValue::Bool(f.apprec_by_other);
     default:
       return FieldValue::Absent();
   }

@@ -41,8 +41,8 @@ struct PartyFacts {
   uint32_t lock_denied_others = 0;
   std::optional<bool> lock_op;  // this call locks (true) or releases (false) the party
   std::string_view declared_owner, learned_owner, owner;
-  std::string_view owner_source;  // "lock", "declared", "learned", "" = no owner
-  bool pair_new = false;          // the client's first successful call for the party
+  std::string_view owner_source;    // "lock", "declared", "learned", "" = no owner
+  bool pair_new = false;            // the client's first successful call for the party
   uint32_t client_new_parties = 0;  // parties new to the client in the sweep window, incl. this
   uint32_t party_clients = 0;  // distinct clients with owner actions in the shared window, incl.
   bool client_new_on_party = false;  // the client had no owner action in the shared window

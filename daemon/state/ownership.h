@@ -29,7 +29,7 @@ struct DayCount {
 
 struct ClientOnParty {
   ClientIdx client = kNoClient;
-  EventTime last_owner_action = 0;  // last successful owner action, 0 = none
+  EventTime last_owner_action = 0;      // last successful owner action, 0 = none
   std::vector<DayCount> owner_actions;  // successful owner actions per day, oldest first
 };
 

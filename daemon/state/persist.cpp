@@ -190,8 +190,9 @@ Status AuditState::SaveBatch(sqlite3* db) {
   }
   dirty_locks_.clear();
 
-  Stmt put_msg(db,
-               "INSERT OR REPLACE INTO state_messages (message_id, last_seen, custody) VALUES (?, ?, ?)");
+  Stmt put_msg(
+      db,
+      "INSERT OR REPLACE INTO state_messages (message_id, last_seen, custody) VALUES (?, ?, ?)");
   Stmt del_msg(db, "DELETE FROM state_messages WHERE message_id = ?");
   for (const MessageKey& k : dirty_messages_) {
     if (const MessageCustody* m = custody_.Find(k)) {
@@ -203,8 +204,8 @@ Status AuditState::SaveBatch(sqlite3* db) {
   }
   dirty_messages_.clear();
 
-  Stmt put_party(db,
-                 "INSERT OR REPLACE INTO state_parties (her_id, last_touch, stats) VALUES (?, ?, ?)");
+  Stmt put_party(
+      db, "INSERT OR REPLACE INTO state_parties (her_id, last_touch, stats) VALUES (?, ?, ?)");
   Stmt del_party(db, "DELETE FROM state_parties WHERE her_id = ?");
   for (HerId p : dirty_parties_) {
     if (const PartyStats* s = ownership_.Find(p)) {

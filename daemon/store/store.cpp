@@ -82,8 +82,8 @@ std::string Store::LastError() const { return path_ + ": " + sqlite3_errmsg(db_)
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = path + ": cannot open database: " +
                       (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -97,8 +97,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"
                    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;",
                    nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = path + ": " + (err ? err : "cannot configure database") +
-                      " (is it an SQLite database?)";
+    std::string msg =
+        path + ": " + (err ? err : "cannot configure database") + " (is it an SQLite database?)";
     sqlite3_free(err);
     return Status::IOError(msg);
   }
@@ -124,8 +124,9 @@ Status Store::Migrate() {
     // A new file, or someone else's database: refuse to write into foreign tables.
     Statement tables(db_, "SELECT count(*) FROM sqlite_master");
     if (tables.ok() && tables.Step() == SQLITE_ROW && tables.ColumnInt(0) > 0) {
-      return Status::InvalidArgument(path_ + ": not an edi-audit database (it has tables but no "
-                                             "edi-audit schema version)");
+      return Status::InvalidArgument(path_ +
+                                     ": not an edi-audit database (it has tables but no "
+                                     "edi-audit schema version)");
     }
   }
   for (int v = current; v < static_cast<int>(migrations.size()); ++v) {
@@ -158,7 +159,8 @@ Status Store::Prepare() {
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
        "ON CONFLICT (request_id) DO NOTHING"},
       {&insert_party_,
-       "INSERT OR IGNORE INTO event_parties (her_id, time, event_id, origin) VALUES (?1, ?2, ?3, ?4)"},
+       "INSERT OR IGNORE INTO event_parties (her_id, time, event_id, origin) VALUES (?1, ?2, ?3, "
+       "?4)"},
       {&insert_quarantine_,
        "INSERT INTO quarantine (source, position, reason, detail, size, raw, received_at) "
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (source, position) DO NOTHING"},

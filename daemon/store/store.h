@@ -37,7 +37,7 @@ struct QuarantineEntry {
   SourcePosition where;
   std::string reason;  // QuarantineReasonName
   std::string detail;
-  std::string_view raw;  // stored capped at StoreOptions::max_quarantine_bytes
+  std::string_view raw;     // stored capped at StoreOptions::max_quarantine_bytes
   int64_t received_ms = 0;  // wall clock, for operators
 };
 

@@ -36,8 +36,8 @@ class ReplayCli : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Replay(const std::string& db) {
-    return std::string(EDI_BINARY) + " replay -q --registry " EDI_SOURCE_DIR
-                                     "/examples/registry --db " + db +
+    return std::string(EDI_BINARY) +
+           " replay -q --registry " EDI_SOURCE_DIR "/examples/registry --db " + db +
            " " EDI_SOURCE_DIR "/examples/access-log.jsonl " EDI_SOURCE_DIR
            "/examples/access-log-malformed.jsonl";
   }
@@ -76,23 +76,23 @@ TEST_F(ReplayCli, TheDatabaseShowsItsTablesToTheSqliteShell) {
                         "state_locks", "state_messages", "clients"}) {
     EXPECT_NE(tables.out.find(t), std::string::npos) << t << " missing from " << tables.out;
   }
-  const Output reasons = Sh("sqlite3 " + db +
-                         " \"SELECT count(DISTINCT reason) FROM quarantine WHERE detail <> ''\"");
+  const Output reasons =
+      Sh("sqlite3 " + db + " \"SELECT count(DISTINCT reason) FROM quarantine WHERE detail <> ''\"");
   EXPECT_EQ(reasons.out, "7\n");
 }
 
 TEST_F(ReplayCli, ReadsRecordsFromStandardInput) {
-  const Output r = Sh("head -n 10 " EDI_SOURCE_DIR "/examples/access-log.jsonl | " +
-                   std::string(EDI_BINARY) + " replay -q --registry " EDI_SOURCE_DIR
-                                             "/examples/registry --db " +
-                   (dir_ / "s.db").string() + " -");
+  const Output r =
+      Sh("head -n 10 " EDI_SOURCE_DIR "/examples/access-log.jsonl | " + std::string(EDI_BINARY) +
+         " replay -q --registry " EDI_SOURCE_DIR "/examples/registry --db " +
+         (dir_ / "s.db").string() + " -");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("stored                                 10"), std::string::npos) << r.out;
 }
 
 TEST_F(ReplayCli, MissingArgumentsAreUsageErrorsWithExitStatusTwo) {
   const Output r = Sh(std::string(EDI_BINARY) + " replay --registry " EDI_SOURCE_DIR
-                                             "/examples/registry x.jsonl");
+                                                "/examples/registry x.jsonl");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("--db"), std::string::npos) << r.out;
   EXPECT_EQ(Sh(std::string(EDI_BINARY) + " replay --registry /nonexistent --db x.db a").status, 2);
@@ -102,19 +102,20 @@ TEST_F(ReplayCli, MissingArgumentsAreUsageErrorsWithExitStatusTwo) {
 TEST_F(ReplayCli, ABrokenSnapshotIsRefusedNamingFileAndLine) {
   std::filesystem::copy(EDI_SOURCE_DIR "/examples/registry", dir_ / "reg");
   std::ofstream(dir_ / "reg" / "organizations.jsonl", std::ios::app)
-      << R"({"organisasjonsnummer":"12","navn":"x","kind":"hovedenhet"})" "\n";
-  const Output r = Sh(std::string(EDI_BINARY) + " replay --registry " + (dir_ / "reg").string() +
-                   " --db " + (dir_ / "a.db").string() + " " EDI_SOURCE_DIR
-                   "/examples/access-log.jsonl");
+      << R"({"organisasjonsnummer":"12","navn":"x","kind":"hovedenhet"})"
+         "\n";
+  const Output r =
+      Sh(std::string(EDI_BINARY) + " replay --registry " + (dir_ / "reg").string() + " --db " +
+         (dir_ / "a.db").string() + " " EDI_SOURCE_DIR "/examples/access-log.jsonl");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("organizations.jsonl:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("organisasjonsnummer"), std::string::npos) << r.out;
 }
 
 TEST_F(ReplayCli, AnUnreadableInputIsAClearError) {
-  const Output r = Sh(std::string(EDI_BINARY) + " replay --registry " EDI_SOURCE_DIR
-                                             "/examples/registry --db " +
-                   (dir_ / "a.db").string() + " /nonexistent.jsonl");
+  const Output r =
+      Sh(std::string(EDI_BINARY) + " replay --registry " EDI_SOURCE_DIR "/examples/registry --db " +
+         (dir_ / "a.db").string() + " /nonexistent.jsonl");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("/nonexistent.jsonl: No such file or directory"), std::string::npos)
       << r.out;

@@ -74,8 +74,8 @@ class PipelineTest : public ::testing::Test {
   std::string Db(const std::string& name) { return dir_ + "/" + name; }
 
   // Runs records [from, to) through a fresh pipeline (a process start) on `db`.
-  PipelineCounters Run(const std::string& db, const std::vector<std::string>& records,
-                       size_t from, size_t to, size_t batch = 250) {
+  PipelineCounters Run(const std::string& db, const std::vector<std::string>& records, size_t from,
+                       size_t to, size_t batch = 250) {
     auto store = Store::Open(db, {});
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     auto decoder = Decoder::Create({});
@@ -188,8 +188,8 @@ TEST_F(PipelineTest, AFailedBatchLeavesNothingHalfWrittenAndCanBeRetried) {
     auto store = Store::Open(Db("a.db"), {});
     ASSERT_TRUE(store.ok());
     sqlite3_busy_timeout((*store)->db(), 10);
-    auto p = Pipeline::Create({}, std::move(*Decoder::Create({})), registry_, store->get(),
-                              &rules_);
+    auto p =
+        Pipeline::Create({}, std::move(*Decoder::Create({})), registry_, store->get(), &rules_);
     ASSERT_TRUE(p.ok());
     std::vector<RawRecord> b;
     for (size_t i = 200; i < 300; ++i) {

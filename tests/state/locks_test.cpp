@@ -65,7 +65,8 @@ TEST_F(StateTest, ADeniedLockAttemptChangesNothingButIsCounted) {
 
 TEST_F(StateTest, ReservationsFromTheSnapshotAreLocksFromTheStart) {
   std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
-      << R"({"herId":102,"clientId":"nursing","since":"2026-01-01T00:00:00Z"})" "\n";
+      << R"({"herId":102,"clientId":"nursing","since":"2026-01-01T00:00:00Z"})"
+         "\n";
   auto reg = Registry::Load(dir_, SchemaDir());
   ASSERT_TRUE(reg.ok()) << reg.status().ToString();
   state_ = std::make_unique<AuditState>(options_, *reg);
@@ -76,8 +77,9 @@ TEST_F(StateTest, ALockWhoseHolderStaysQuietFor30DaysIsReportedOnceAsInactive) {
   Feed(Lock("a", 101, true, 0));
   Feed(Lock("b", 101, true, 60, 423));  // denied meanwhile
   Feed(Poll("a", 103, 29 * 24 * 60));   // the holder acts, but for another party
-  EXPECT_TRUE(std::none_of(facts_.begin(), facts_.end(),
-                           [](const PartyFacts& f) { return f.trigger == Trigger::kLockInactive; }));
+  EXPECT_TRUE(std::none_of(facts_.begin(), facts_.end(), [](const PartyFacts& f) {
+    return f.trigger == Trigger::kLockInactive;
+  }));
   Feed(Poll("c", 103, 30 * 24 * 60 + 1));
   auto stale = std::find_if(facts_.begin(), facts_.end(), [](const PartyFacts& f) {
     return f.trigger == Trigger::kLockInactive;
@@ -88,16 +90,18 @@ TEST_F(StateTest, ALockWhoseHolderStaysQuietFor30DaysIsReportedOnceAsInactive) {
   EXPECT_EQ(Field(*stale, "party.lock_denied_others"), "1");
   EXPECT_EQ(Field(*stale, "evt.trigger"), "lock_inactive");
   Feed(Poll("c", 103, 31 * 24 * 60));
-  EXPECT_TRUE(std::none_of(facts_.begin(), facts_.end(),
-                           [](const PartyFacts& f) { return f.trigger == Trigger::kLockInactive; }));
+  EXPECT_TRUE(std::none_of(facts_.begin(), facts_.end(), [](const PartyFacts& f) {
+    return f.trigger == Trigger::kLockInactive;
+  }));
 }
 
 TEST_F(StateTest, HolderActivityKeepsALockFresh) {
   Feed(Lock("a", 101, true, 0));
   Feed(Poll("a", 101, 20 * 24 * 60));
   Feed(Poll("c", 103, 45 * 24 * 60));
-  EXPECT_TRUE(std::none_of(facts_.begin(), facts_.end(),
-                           [](const PartyFacts& f) { return f.trigger == Trigger::kLockInactive; }));
+  EXPECT_TRUE(std::none_of(facts_.begin(), facts_.end(), [](const PartyFacts& f) {
+    return f.trigger == Trigger::kLockInactive;
+  }));
   Feed(Poll("c", 103, 51 * 24 * 60));
   EXPECT_TRUE(std::any_of(facts_.begin(), facts_.end(),
                           [](const PartyFacts& f) { return f.trigger == Trigger::kLockInactive; }));

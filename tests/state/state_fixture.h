@@ -25,15 +25,23 @@ inline std::string WriteWorld() {
                    ("edi-state-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "organizations.jsonl")
-      << R"({"organisasjonsnummer":"900000001","navn":"Kommune A","kind":"hovedenhet"})" "\n"
-      << R"({"organisasjonsnummer":"900000002","navn":"Sykehjem","kind":"underenhet","overordnetEnhet":"900000001"})" "\n"
-      << R"({"organisasjonsnummer":"800000001","navn":"Kommune B","kind":"hovedenhet"})" "\n";
+      << R"({"organisasjonsnummer":"900000001","navn":"Kommune A","kind":"hovedenhet"})"
+         "\n"
+      << R"({"organisasjonsnummer":"900000002","navn":"Sykehjem","kind":"underenhet","overordnetEnhet":"900000001"})"
+         "\n"
+      << R"({"organisasjonsnummer":"800000001","navn":"Kommune B","kind":"hovedenhet"})"
+         "\n";
   std::ofstream(dir / "communication-parties.jsonl")
-      << R"({"herId":101,"name":"Sykehjem","type":"Organization","organizationNumber":"900000002","parentHerId":-1,"parentOrganizationNumber":"","active":true})" "\n"
-      << R"({"herId":102,"name":"Sykehjem avd 1","type":"Service","parentHerId":101,"parentOrganizationNumber":"900000002","active":true})" "\n"
-      << R"({"herId":103,"name":"Legekontor","type":"Organization","organizationNumber":"900000001","parentHerId":-1,"parentOrganizationNumber":"","active":true})" "\n"
-      << R"({"herId":201,"name":"Kommune B","type":"Organization","organizationNumber":"800000001","parentHerId":-1,"parentOrganizationNumber":"","active":true})" "\n";
-  std::ofstream(dir / "owners.jsonl") << R"({"herId":103,"clientId":"gp"})" "\n";
+      << R"({"herId":101,"name":"Sykehjem","type":"Organization","organizationNumber":"900000002","parentHerId":-1,"parentOrganizationNumber":"","active":true})"
+         "\n"
+      << R"({"herId":102,"name":"Sykehjem avd 1","type":"Service","parentHerId":101,"parentOrganizationNumber":"900000002","active":true})"
+         "\n"
+      << R"({"herId":103,"name":"Legekontor","type":"Organization","organizationNumber":"900000001","parentHerId":-1,"parentOrganizationNumber":"","active":true})"
+         "\n"
+      << R"({"herId":201,"name":"Kommune B","type":"Organization","organizationNumber":"800000001","parentHerId":-1,"parentOrganizationNumber":"","active":true})"
+         "\n";
+  std::ofstream(dir / "owners.jsonl") << R"({"herId":103,"clientId":"gp"})"
+                                         "\n";
   return dir.string();
 }
 
@@ -106,9 +114,12 @@ class StateTest : public ::testing::Test {
     FieldValue v = src.Get(*id);
     if (!v.present) return "<absent>";
     switch (v.type) {
-      case FieldType::kBool: return v.i ? "true" : "false";
-      case FieldType::kInt: return std::to_string(v.i);
-      case FieldType::kString: return std::string(v.s);
+      case FieldType::kBool:
+        return v.i ? "true" : "false";
+      case FieldType::kInt:
+        return std::to_string(v.i);
+      case FieldType::kString:
+        return std::string(v.s);
     }
     return "?";
   }
@@ -142,8 +153,8 @@ inline Rec Send(const std::string& client, int64_t sender, const std::string& re
   r.client = client;
   r.method = "POST";
   r.path = "/messages";
-  r.request = R"({"senderHerId":)" + std::to_string(sender) + R"(,"receiverHerIds":[)" +
-              receivers + "]}";
+  r.request =
+      R"({"senderHerId":)" + std::to_string(sender) + R"(,"receiverHerIds":[)" + receivers + "]}";
   r.response = std::string(R"({"id":")") + msg + "\"}";
   r.minute = minute;
   r.status = 201;

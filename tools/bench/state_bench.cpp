@@ -90,9 +90,9 @@ int main(int argc, char** argv) {
   std::printf("%-40s %14.0f\n", "bytes per tracked message (all state)",
               static_cast<double>(total) / static_cast<double>(tracked));
   std::printf("%-40s %14.0f\n", "bytes per party (stats + pairs)",
-              static_cast<double>(party_bytes) / static_cast<double>(parties_only.ownership().parties().size()));
+              static_cast<double>(party_bytes) /
+                  static_cast<double>(parties_only.ownership().parties().size()));
   std::printf("%-40s %14zu\n", "(client, party) pairs", pairs);
-  std::printf("%-40s %14.0f\n", "state updates per second",
-              static_cast<double>(calls) / secs);
+  std::printf("%-40s %14.0f\n", "state updates per second", static_cast<double>(calls) / secs);
   return 0;
 }
