@@ -14,10 +14,10 @@ echo "== release build and tests"
 tools/build.sh release -j"$jobs"
 (cd build/release && ctest --output-on-failure -j"$jobs" --timeout 600)
 
-echo "== AddressSanitizer + UBSan build and tests"
+echo "== AddressSanitizer + UBSan build and tests (all but the integration label)"
 tools/build.sh asan -j"$jobs"
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --output-on-failure -j"$jobs" --timeout 900)
+  ctest --output-on-failure -j"$jobs" --timeout 900 -LE integration)
 
 echo "== decoder fuzzing (${EDI_FUZZ_SECONDS:-20} s)"
 tools/build.sh fuzz -j"$jobs" fuzz_decoder
