@@ -21,6 +21,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/sqlite_statement.h"
 #include "common/status.h"
 #include "decode/access_event.h"
 
@@ -44,37 +45,6 @@ struct QuarantineEntry {
 struct StoreOptions {
   size_t max_quarantine_bytes = 64 * 1024;
   bool keep_raw_records = true;  // store each event's JSON as received (forensic copy)
-};
-
-// A prepared statement, finalized on destruction.
-class Statement {
- public:
-  Statement() = default;
-  Statement(sqlite3* db, std::string_view sql);
-  Statement(Statement&& o) noexcept : stmt_(o.stmt_) { o.stmt_ = nullptr; }
-  Statement& operator=(Statement&& o) noexcept;
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  ~Statement();
-
-  bool ok() const { return stmt_ != nullptr; }
-  sqlite3_stmt* get() { return stmt_; }
-  Statement& Bind(int i, int64_t v);
-  Statement& Bind(int i, std::string_view v);
-  Statement& BindBlob(int i, std::string_view v);
-  Statement& BindNull(int i);
-  Statement& BindOpt(int i, std::string_view v);  // NULL when empty
-  // Runs to completion (ignoring rows). Resets the statement afterwards.
-  int Run();
-  // Steps once: SQLITE_ROW, SQLITE_DONE or an error code.
-  int Step() { return sqlite3_step(stmt_); }
-  void Reset();
-  int64_t ColumnInt(int i) { return sqlite3_column_int64(stmt_, i); }
-  std::string_view ColumnText(int i);
-  bool ColumnIsNull(int i) { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
 };
 
 class Store {
