@@ -7,6 +7,7 @@
 
 #include "commands/commands.h"
 #include "commands/replay_feed.h"
+#include "commands/wiring.h"
 #include "common/schema.h"
 #include "config/config.h"
 #include "detect/rules.h"
@@ -119,8 +120,7 @@ int RunReplay(const ReplayOptions& opt) {
     std::fprintf(stderr, "edi-audit replay: %s\n", decoder.status().message().c_str());
     return 1;
   }
-  std::vector<std::string> rule_files = opt.rule_files;
-  if (rule_files.empty()) rule_files.push_back(DefaultRuleFile());
+  const std::vector<std::string> rule_files = RuleFilesFrom(config, opt.rule_files);
   RuleEngine rules(&FactsCatalog());
   LoadResult loaded_rules = rules.Reload(rule_files);
   for (const LoadIssue& issue : loaded_rules.issues) {
@@ -131,8 +131,8 @@ int RunReplay(const ReplayOptions& opt) {
                  loaded_rules.error_count());
     return 1;
   }
-  auto created =
-      Pipeline::Create(PipelineOptions{}, std::move(*decoder), *registry, store->get(), &rules);
+  auto created = Pipeline::Create(PipelineOptionsFrom(config), std::move(*decoder), *registry,
+                                  store->get(), &rules);
   if (!created.ok()) {
     std::fprintf(stderr, "edi-audit replay: %s\n", created.status().message().c_str());
     return 1;

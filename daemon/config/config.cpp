@@ -5,6 +5,7 @@
 #include <cctype>
 #include <functional>
 #include <map>
+#include <optional>
 
 #include "common/schema.h"
 
@@ -190,6 +191,31 @@ Handler Properties(std::vector<Config::KafkaProperty>* out, const std::string& n
   };
 }
 
+Handler Duration(EventTime* out, const std::string& name) {
+  return [=](const YAML::Node& n, const std::string& key) {
+    std::optional<EventTime> d;
+    if (n.IsScalar()) d = ParseDuration(n.Scalar());
+    if (!d || *d <= 0) {
+      return Status::InvalidArgument(Where(name, n) + ": key '" + key +
+                                     "' must be a duration such as 30d, 12h, 10m, 45s or 500ms");
+    }
+    *out = *d;
+    return Status::OK();
+  };
+}
+
+Handler Share(double* out, const std::string& name) {
+  return [=](const YAML::Node& n, const std::string& key) {
+    double v = -1;
+    if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || v <= 0 || v > 1) {
+      return Status::InvalidArgument(Where(name, n) + ": key '" + key +
+                                     "' must be a share above 0 and at most 1, e.g. 0.8");
+    }
+    *out = v;
+    return Status::OK();
+  };
+}
+
 Handler Section(const std::string& name, std::map<std::string, Handler> handlers) {
   return [=](const YAML::Node& n, const std::string& key) { return Walk(n, name, key, handlers); };
 }
@@ -217,6 +243,16 @@ Result<Config> ParseConfig(const std::string& text, const std::string& name) {
                                {"max_quarantine_bytes",
                                 Size(&c.store.max_quarantine_bytes, name, 0, 64u << 20)}})},
       {"rules", StringList(&c.rules, name)},
+      {"state",
+       Section(name, {{"learn_window", Duration(&c.state.learn_window, name)},
+                      {"learn_min_actions", Size(&c.state.learn_min_actions, name, 1, 1000000)},
+                      {"learn_min_share", Share(&c.state.learn_min_share, name)},
+                      {"learning_period", Duration(&c.state.learning_period, name)},
+                      {"sweep_window", Duration(&c.state.sweep_window, name)},
+                      {"shared_window", Duration(&c.state.shared_window, name)},
+                      {"stale_lock_after", Duration(&c.state.stale_lock_after, name)},
+                      {"ttl", Duration(&c.state.ttl, name)}})},
+      {"findings", Section(name, {{"repeat_window", Duration(&c.findings.repeat_window, name)}})},
       {"kafka", Section(name, {{"brokers", NonEmpty(&c.kafka.brokers, name)},
                                {"topics", StringList(&c.kafka.topics, name, CheckTopic)},
                                {"group_id", NonEmpty(&c.kafka.group_id, name)},

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/time.h"
 
 namespace edi {
 
@@ -43,6 +44,22 @@ struct Config {
   struct {
     std::string listen;  // "host:port" of the HTTP API; empty = none
   } http;
+
+  // Reconstruction (shared/DETECTIONS.md): all durations in event time.
+  struct {
+    EventTime learn_window = 14 * kMillisPerDay;
+    size_t learn_min_actions = 20;
+    double learn_min_share = 0.8;
+    EventTime learning_period = 7 * kMillisPerDay;
+    EventTime sweep_window = 10 * kMillisPerMinute;
+    EventTime shared_window = 7 * kMillisPerDay;
+    EventTime stale_lock_after = 30 * kMillisPerDay;
+    EventTime ttl = 30 * kMillisPerDay;
+  } state;
+
+  struct {
+    EventTime repeat_window = kMillisPerHour;
+  } findings;
 
   struct {
     size_t max_record_bytes = 1 << 20;

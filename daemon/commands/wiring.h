@@ -1,0 +1,19 @@
+// Shared wiring of the commands that run the pipeline (replay, run, rules test): configuration
+// to stage options, and the rule files to load.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "pipeline/pipeline.h"
+
+namespace edi {
+
+PipelineOptions PipelineOptionsFrom(const Config& config);
+
+// `explicit_files` if given, else the configuration's `rules`, else the shipped default pack.
+std::vector<std::string> RuleFilesFrom(const Config& config,
+                                       const std::vector<std::string>& explicit_files);
+
+}  // namespace edi

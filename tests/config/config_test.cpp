@@ -1,0 +1,59 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+namespace edi {
+namespace {
+
+TEST(Config, AnEmptyFileGivesTheDefaults) {
+  auto c = ParseConfig("", "empty.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->store.batch_size, 5000u);
+  EXPECT_EQ(c->state.learn_window, 14 * kMillisPerDay);
+  EXPECT_EQ(c->state.learn_min_actions, 20u);
+  EXPECT_DOUBLE_EQ(c->state.learn_min_share, 0.8);
+  EXPECT_EQ(c->state.ttl, 30 * kMillisPerDay);
+  EXPECT_EQ(c->findings.repeat_window, kMillisPerHour);
+}
+
+TEST(Config, ReadsTheReconstructionTunables) {
+  auto c = ParseConfig(
+      "state:\n  learn_window: 7d\n  learn_min_actions: 5\n  learn_min_share: 0.6\n"
+      "  sweep_window: 5m\n  ttl: 45d\nfindings:\n  repeat_window: 30m\n",
+      "c.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->state.learn_window, 7 * kMillisPerDay);
+  EXPECT_EQ(c->state.learn_min_actions, 5u);
+  EXPECT_DOUBLE_EQ(c->state.learn_min_share, 0.6);
+  EXPECT_EQ(c->state.sweep_window, 5 * kMillisPerMinute);
+  EXPECT_EQ(c->state.ttl, 45 * kMillisPerDay);
+  EXPECT_EQ(c->findings.repeat_window, 30 * kMillisPerMinute);
+}
+
+TEST(Config, AnUnknownKeyNamesFileLineAndKey) {
+  auto c = ParseConfig("store:\n  batch_size: 10\n  batchsize: 10\n", "edi.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("edi.yaml:3"), std::string::npos) << c.status().message();
+  EXPECT_NE(c.status().message().find("store.batchsize"), std::string::npos);
+}
+
+TEST(Config, BadValuesAreErrorsNotDefaults) {
+  for (const char* text : {"state:\n  ttl: 30 days\n", "state:\n  learn_min_share: 1.5\n",
+                           "store:\n  batch_size: 0\n", "store:\n  keep_raw_records: maybe\n",
+                           "log_level: loud\n", "state: 3\n"}) {
+    auto c = ParseConfig(text, "bad.yaml");
+    EXPECT_FALSE(c.ok()) << text;
+    if (!c.ok()) {
+      EXPECT_NE(c.status().message().find("bad.yaml:"), std::string::npos) << text;
+    }
+  }
+}
+
+TEST(Config, InvalidYamlIsAnErrorWithItsPosition) {
+  auto c = ParseConfig("store: [\n", "broken.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("broken.yaml:"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace edi
