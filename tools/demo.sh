@@ -45,7 +45,12 @@ if [[ -n $message ]]; then
 fi
 
 echo
+echo "== the hand-written examples (examples/README.md tells the story of each record)"
+rm -f "$out/examples.db"*
+"$bin" replay -q --registry examples/registry --db "$out/examples.db" \
+  examples/access-log.jsonl examples/access-log-malformed.jsonl | sed -n '/new findings/,$p' | cut -c1-200
+
+echo
 echo "The database stays at $db: try"
 echo "  $bin findings --db $db --rule edi.reservation-takeover --format json"
 echo "  sqlite3 $db '.tables'"
-echo "  $bin replay --registry examples/registry --db /tmp/examples.db examples/*.jsonl"

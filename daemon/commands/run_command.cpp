@@ -13,6 +13,7 @@
 #include <cstdio>
 
 #include "commands/commands.h"
+#include "commands/wiring.h"
 #include "common/schema.h"
 #include "config/config.h"
 #include "detect/rules.h"
@@ -92,10 +93,6 @@ struct Daemon {
   uint64_t deferred_seen = 0;
 };
 
-std::vector<std::string> RuleFiles(const Config& c) {
-  return c.rules.empty() ? std::vector<std::string>{DefaultRuleFile()} : c.rules;
-}
-
 std::vector<KafkaProperty> ToKafka(const std::vector<Config::KafkaProperty>& in) {
   std::vector<KafkaProperty> out;
   for (const auto& p : in) out.push_back({p.name, p.value, p.where});
@@ -116,7 +113,7 @@ Status CheckRequired(const Daemon& d) {
 }
 
 Status LoadRuleFiles(RuleEngine* rules, const Config& c) {
-  LoadResult loaded = rules->Reload(RuleFiles(c));
+  LoadResult loaded = rules->Reload(RuleFilesFrom(c, {}));
   for (const LoadIssue& issue : loaded.issues) {
     if (issue.is_error()) {
       spdlog::error("rules: {}", issue.ToString());
@@ -192,7 +189,7 @@ Status Open(Daemon* d) {
   if (!decoder.ok()) return decoder.status();
   d->rules = std::make_unique<RuleEngine>(&FactsCatalog());
   if (Status s = LoadRuleFiles(d->rules.get(), c); !s.ok()) return s;
-  auto pipeline = Pipeline::Create(PipelineOptions{}, std::move(*decoder), *registry,
+  auto pipeline = Pipeline::Create(PipelineOptionsFrom(c), std::move(*decoder), *registry,
                                    d->store.get(), d->rules.get());
   if (!pipeline.ok()) return pipeline.status();
   d->pipeline = std::move(*pipeline);
@@ -226,7 +223,7 @@ void Reload(Daemon* d) {
                   registry.status().message());
   }
   if (Status s = LoadRuleFiles(d->rules.get(), d->config); s.ok()) {
-    spdlog::info("rules: reloaded {} files", RuleFiles(d->config).size());
+    spdlog::info("rules: reloaded {} files", RuleFilesFrom(d->config, {}).size());
   } else {
     spdlog::error("rules: reload failed, keeping the rules in use: {}", s.message());
   }

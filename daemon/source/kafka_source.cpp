@@ -298,51 +298,6 @@ std::vector<std::string> KafkaSource::assigned_sources() const {
   return out;
 }
 
-Status KafkaSource::Close() {
-  if (closed_) return Status::OK();
-  Status result;
-  if (!batch_.empty()) TryStoreBatch();
-  if (!batch_.empty()) {
-    result = Status::IOError("kafka: " + std::to_string(batch_.size()) +
-                             " records could not be stored before shutdown; they are read again "
-                             "at the next start");
-  }
-  // Revokes every partition through OnRevoke (which commits the stored offsets synchronously)
-  // and leaves the group, for at most close_timeout: an unreachable coordinator would otherwise
-  // hold the shutdown for a whole session timeout.
-  closed_ = true;
-  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_.get());
-  if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk_.get(), queue); e != nullptr) {
-    spdlog::warn("kafka: leaving the consumer group failed: {}", rd_kafka_error_string(e));
-    rd_kafka_error_destroy(e);
-  }
-  const auto deadline = Clock::now() + options_.close_timeout;
-  while (rd_kafka_consumer_closed(rk_.get()) == 0 && Clock::now() < deadline) {
-    // Events, not callbacks: the queue may also carry records fetched meanwhile, which are
-    // dropped here (the partitions' next owner reads them).
-    rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 100);
-    if (ev == nullptr) continue;
-    if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
-      RebalanceTrampoline(rk_.get(), rd_kafka_event_error(ev),
-                          rd_kafka_event_topic_partition_list(ev), this);
-    } else if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_ERROR) {
-      HandleConsumerError(rd_kafka_event_error(ev), rd_kafka_event_error_string(ev));
-    }
-    rd_kafka_event_destroy(ev);
-  }
-  rd_kafka_queue_destroy(queue);
-  if (rd_kafka_consumer_closed(rk_.get()) == 0) {
-    spdlog::warn(
-        "kafka: leaving the consumer group did not finish within {} ms (broker "
-        "unreachable?); the group notices when the session times out",
-        options_.close_timeout.count());
-    rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-    return result;
-  }
-  rk_.reset();
-  return result;
-}
-
 // librdkafka calls these on the thread that polls (Poll or Close), with the source as opaque.
 void KafkaSource::RebalanceTrampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                       rd_kafka_topic_partition_list_t* partitions, void* opaque) {

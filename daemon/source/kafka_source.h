@@ -20,8 +20,11 @@
 //    runs ahead of a database: what an instance stored but had not yet committed to Kafka can
 //    at worst be read again by the next owner, never skipped. That window only opens when
 //    partitions are *lost* (the group evicted this instance, e.g. after a network partition
-//    longer than session.timeout.ms): then the in-flight batch is dropped without storing (the
-//    new owner reads it) and a warning names the partitions.
+//    longer than session.timeout.ms; the in-flight batch is then dropped unstored, the new
+//    owner reads it) or when the synchronous commit at revocation fails; both are logged with
+//    the partitions. A single instance is exactly once regardless: its own positions win.
+//  - A database restored from an older backup resumes at the group's committed offset, not
+//    at its own older positions (to re-read, reset the group's offsets or use a new group).
 //  - Records Kafka delivers twice within one assignment (below the next expected offset) are
 //    skipped and counted; requestId deduplication in the store is the last line of defence.
 //
