@@ -93,6 +93,7 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
     q.reason = std::string(QuarantineReasonName(d.error.reason));
     q.detail = d.error.detail;
     q.raw = r.bytes;
+    q.full_size = r.full_size;
     q.received_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();

@@ -1,5 +1,7 @@
 #include "store/store.h"
 
+#include <algorithm>
+
 #include "store/migrations.h"
 
 namespace edi {
@@ -210,7 +212,7 @@ Status Store::InsertQuarantine(const QuarantineEntry& q) {
                      .Bind(2, q.where.position)
                      .Bind(3, q.reason)
                      .Bind(4, q.detail)
-                     .Bind(5, static_cast<int64_t>(q.raw.size()))
+                     .Bind(5, static_cast<int64_t>(std::max(q.full_size, q.raw.size())))
                      .BindBlob(6, raw)
                      .Bind(7, q.received_ms)
                      .Run();

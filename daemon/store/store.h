@@ -39,6 +39,7 @@ struct QuarantineEntry {
   std::string reason;  // QuarantineReasonName
   std::string detail;
   std::string_view raw;     // stored capped at StoreOptions::max_quarantine_bytes
+  size_t full_size = 0;     // the record's size as received (raw may be capped already)
   int64_t received_ms = 0;  // wall clock, for operators
 };
 

@@ -121,6 +121,28 @@ TEST_F(ReplayCli, AnUnreadableInputIsAClearError) {
       << r.out;
 }
 
+TEST_F(ReplayCli, AnOversizeRecordIsQuarantinedAndTheRestIsStored) {
+  const auto input = dir_ / "big.jsonl";
+  {
+    std::ofstream out(input);
+    std::ifstream examples(EDI_SOURCE_DIR "/examples/access-log.jsonl");
+    std::string line;
+    std::getline(examples, line);
+    out << line << "\n" << std::string(2 << 20, ' ') << "{}\n";
+    std::getline(examples, line);
+    out << line << "\n";
+  }
+  const std::string db = (dir_ / "a.db").string();
+  const Output r = Sh(std::string(EDI_BINARY) +
+                      " replay -q --registry " EDI_SOURCE_DIR "/examples/registry --db " + db +
+                      " " + input.string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("stored                                  2"), std::string::npos) << r.out;
+  const Output q =
+      Sh("sqlite3 " + db + " \"SELECT reason, position, size, length(raw) FROM quarantine\"");
+  EXPECT_EQ(q.out, "oversize|2|" + std::to_string((2 << 20) + 2) + "|65536\n");
+}
+
 TEST_F(ReplayCli, FieldsListsTheFactsRulesCanUse) {
   const Output r = Sh(std::string(EDI_BINARY) + " fields party.");
   ASSERT_EQ(r.status, 0);
