@@ -38,9 +38,9 @@ TEST(Config, AnUnknownKeyNamesFileLineAndKey) {
 }
 
 TEST(Config, BadValuesAreErrorsNotDefaults) {
-  for (const char* text : {"state:\n  ttl: 30 days\n", "state:\n  learn_min_share: 1.5\n",
-                           "store:\n  batch_size: 0\n", "store:\n  keep_raw_records: maybe\n",
-                           "log_level: loud\n", "state: 3\n"}) {
+  for (const char* text :
+       {"state:\n  ttl: 30 days\n", "state:\n  learn_min_share: 1.5\n", "store:\n  batch_size: 0\n",
+        "store:\n  keep_raw_records: maybe\n", "log_level: loud\n", "state: 3\n"}) {
     auto c = ParseConfig(text, "bad.yaml");
     EXPECT_FALSE(c.ok()) << text;
     if (!c.ok()) {
