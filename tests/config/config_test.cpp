@@ -57,3 +57,16 @@ TEST(Config, InvalidYamlIsAnErrorWithItsPosition) {
 
 }  // namespace
 }  // namespace edi
+
+namespace edi {
+namespace {
+
+TEST(Config, TheShippedServiceConfigurationLoads) {
+  auto c = LoadConfig(EDI_SOURCE_DIR "/systemd/edi-audit.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->kafka.topics, std::vector<std::string>{"edi-access-log"});
+  EXPECT_EQ(c->database, "/var/lib/edi-audit/audit.db");
+}
+
+}  // namespace
+}  // namespace edi
