@@ -125,7 +125,8 @@ TEST_F(DefaultPackWithOverrides, TheExceptionExcusesNoOtherClientAndNoOtherRule)
   other.facts.has_message = true;
   other.facts.custody_known = true;
   other.Party(8142531, "7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02");
-  const RuleMatch* m = Fired(other.Evaluate(*tuned_.rules), "edi.foreign-download");
+  const std::vector<RuleMatch> matches = other.Evaluate(*tuned_.rules);
+  const RuleMatch* m = Fired(matches, "edi.foreign-download");
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(m->severity, Severity::kHigh);
 
