@@ -16,14 +16,23 @@ tools/build.sh release -j"$jobs"
 
 echo "== AddressSanitizer + UBSan build and tests (all but the integration label)"
 tools/build.sh asan -j"$jobs"
+export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizer.supp print_suppressions=0"
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j"$jobs" --timeout 900 -LE integration)
 
 echo "== decoder fuzzing (${EDI_FUZZ_SECONDS:-20} s)"
 tools/build.sh fuzz -j"$jobs" fuzz_decoder
-corpus=$(mktemp -d)
-trap 'rm -rf "$corpus"' EXIT
-cp tests/fuzz/corpus/* "$corpus"/ 2>/dev/null || true
-EDI_AUDIT_SCHEMA_DIR=$PWD/schemas build/fuzz/tests/fuzz/fuzz_decoder "$corpus" \
-  -max_total_time="${EDI_FUZZ_SECONDS:-20}" -max_len=4096 -print_final_stats=1 2>&1 | tail -n 12
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/corpus"
+cp tests/fuzz/corpus/* "$work/corpus"/
+# Findings (crashes, leaks) are written into the work directory, not the source tree.
+if ! (cd "$work" && EDI_AUDIT_SCHEMA_DIR=$OLDPWD/schemas "$OLDPWD/build/fuzz/tests/fuzz/fuzz_decoder" \
+  -max_total_time="${EDI_FUZZ_SECONDS:-20}" -max_len=4096 -print_final_stats=1 corpus \
+  >fuzz.log 2>&1); then
+  tail -n 40 "$work/fuzz.log"
+  echo "fuzz: FINDINGS (see above)"
+  exit 1
+fi
+grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "$work/fuzz.log"
 echo "fuzz: no findings"

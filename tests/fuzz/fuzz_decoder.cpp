@@ -6,12 +6,18 @@
 
 #include "decode/decoder.h"
 
+namespace {
+edi::Decoder* decoder = nullptr;  // made once, before the first input, and kept
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  auto d = edi::Decoder::Create({});
+  if (!d.ok()) std::abort();
+  decoder = d->release();
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static edi::Decoder* decoder = [] {
-    auto d = edi::Decoder::Create({});
-    if (!d.ok()) std::abort();
-    return d->release();
-  }();
   edi::AccessEvent event;
   edi::DecodeError error;
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);

@@ -174,7 +174,7 @@ kill -TERM "$daemon_pid"
 daemon_rc=0
 wait "$daemon_pid" || daemon_rc=$?
 daemon_pid=
-grep -E " (stopped:|error|critical) " "$work/daemon.log" | sed 's/^/  daemon: /' || true
+grep -E " (stopped:|error|critical) " "$work/daemon.log" | sed 's/^/  daemon: /' >&2 || true
 ((daemon_rc == 0)) || echo "$0: edi-audit exited with $daemon_rc" >&2
 [[ -n $json_out && $driver_rc -eq 0 ]] && echo "figures written to $json_out" >&2
 exit "$driver_rc"

@@ -461,27 +461,14 @@ def cmd_run(args):
 
 
 def print_report(r):
+    """The summary lines come last, so that a caller keeping only the tail of the output (as
+    tools/bench/bench.py does with six lines) keeps the figures."""
     s = r["settings"]
     print()
     print("produce-to-alert latency, %s records/s target, %s s measured after %s s warm-up"
           % (r["target_rate"], r["measured_seconds"], r["warmup_seconds"]))
     if s:
         print("  daemon: " + ", ".join("%s=%s" % kv for kv in s.items()))
-    print("  produced %d records; achieved rate %d records/s (%d with warm-up)"
-          % (r["records_produced"], r["achieved_rate"], r["achieved_rate_incl_warmup"]))
-    print("  daemon lag: max %d records while producing, %s at the end of producing; caught up %s"
-          % (r["daemon_max_lag_records"], r["daemon_lag_at_end_of_produce"],
-             "%.2f s later" % r["daemon_caught_up_s_after_produce"]
-             if r["daemon_caught_up_s_after_produce"] is not None else "NOT within the timeout"))
-    print("  findings %d (plus %d from warm-up records; %d not joined to an input record)"
-          % (r["findings"], r["findings_in_warmup"], r["findings_unmatched"]))
-    print("  %-42s %8s %8s %8s %8s %8s" % ("latency (ms)", "p50", "p90", "p99", "max", "mean"))
-    for name, key in (("alert timestamp - record timestamp", "latency_ms"),
-                      ("alert read by kcat -C - record timestamp", "latency_received_ms")):
-        x = r[key]
-        if x["count"]:
-            print("  %-42s %8.1f %8.1f %8.1f %8.1f %8.1f"
-                  % (name, x["p50_ms"], x["p90_ms"], x["p99_ms"], x["max_ms"], x["mean_ms"]))
     d = r.get("detection")
     if d:
         print("  against the ground truth: %d of %d expected findings raised, %d missed; %d "
@@ -492,6 +479,23 @@ def print_report(r):
             r["windows"][0]["to_s"] - r["windows"][0]["from_s"],
             "  ".join("%.0f/%.0f/%.0f" % (w["p50_ms"], w["p99_ms"], w["max_ms"])
                       for w in r["windows"])))
+    print("  produced %d records; achieved rate %d records/s (%d with warm-up)"
+          % (r["records_produced"], r["achieved_rate"], r["achieved_rate_incl_warmup"]))
+    caught = r["daemon_caught_up_s_after_produce"]
+    print("  daemon lag: max %d records while producing, %s at the end; caught up %s%s"
+          % (r["daemon_max_lag_records"], r["daemon_lag_at_end_of_produce"],
+             "%.2f s later" % caught if caught is not None else "NOT within the timeout",
+             "" if caught is not None and caught < 2 else " (it does NOT keep up with the rate)"))
+    print("  findings %d (plus %d from warm-up records; %d not joined to an input record)"
+          % (r["findings"], r["findings_in_warmup"], r["findings_unmatched"]))
+    print("  %-42s %8s %8s %8s %8s %8s" % ("latency (ms)", "p50", "p90", "p99", "max", "mean"))
+    for name, key in (("alert timestamp - record timestamp", "latency_ms"),
+                      ("alert read by kcat -C - record timestamp", "latency_received_ms")):
+        x = r[key]
+        if x["count"]:
+            print("  %-42s %8.1f %8.1f %8.1f %8.1f %8.1f"
+                  % (name, x["p50_ms"], x["p90_ms"], x["p99_ms"], x["max_ms"], x["mean_ms"]))
+    sys.stdout.flush()
 
 
 def main():
