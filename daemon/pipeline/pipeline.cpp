@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <thread>
 
 namespace edi {
 
@@ -71,7 +72,12 @@ void Pipeline::set_registry(std::shared_ptr<const Registry> registry) {
 void DecodeBatch(Decoder& decoder, const std::vector<RawRecord>& batch,
                  std::vector<DecodedRecord>* out) {
   out->resize(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) {
+  DecodeRange(decoder, batch, 0, batch.size(), out);
+}
+
+void DecodeRange(Decoder& decoder, const std::vector<RawRecord>& batch, size_t begin, size_t end,
+                 std::vector<DecodedRecord>* out) {
+  for (size_t i = begin; i < end; ++i) {
     const RawRecord& r = batch[i];
     DecodedRecord& d = (*out)[i];
     if (r.full_size > r.bytes.size()) {
@@ -138,7 +144,16 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
 }
 
 Status Pipeline::ProcessBatch(const std::vector<RawRecord>& batch) {
-  DecodeBatch(*decoder_, batch, &decoded_);
+  if (second_decoder_ == nullptr || batch.size() < 256) {
+    DecodeBatch(*decoder_, batch, &decoded_);
+  } else {
+    decoded_.resize(batch.size());
+    const size_t half = batch.size() / 2;
+    std::thread second(
+        [&] { DecodeRange(*second_decoder_, batch, half, batch.size(), &decoded_); });
+    DecodeRange(*decoder_, batch, 0, half, &decoded_);
+    second.join();
+  }
   return ProcessDecoded(batch, decoded_);
 }
 

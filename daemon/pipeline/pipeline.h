@@ -44,6 +44,9 @@ struct DecodedRecord {
 // Decodes every record of `batch` into (*out)[i]; oversize records are marked as such.
 void DecodeBatch(Decoder& decoder, const std::vector<RawRecord>& batch,
                  std::vector<DecodedRecord>* out);
+// Decodes records [begin, end) of `batch` into (*out)[i]; `out` must already have batch.size().
+void DecodeRange(Decoder& decoder, const std::vector<RawRecord>& batch, size_t begin, size_t end,
+                 std::vector<DecodedRecord>* out);
 
 struct PipelineCounters {
   uint64_t records = 0;
@@ -75,6 +78,10 @@ class Pipeline {
                                                   Store* store, const RuleEngine* rules);
 
   Status ProcessBatch(const std::vector<RawRecord>& batch);
+  // From now on ProcessBatch decodes large batches on two threads, the second with `decoder`.
+  void EnableParallelDecode(std::unique_ptr<Decoder> decoder) {
+    second_decoder_ = std::move(decoder);
+  }
   // As ProcessBatch, for a batch DecodeBatch already decoded (`decoded[i]` is `batch[i]`).
   Status ProcessDecoded(const std::vector<RawRecord>& batch, std::vector<DecodedRecord>& decoded);
 
@@ -96,6 +103,7 @@ class Pipeline {
 
   PipelineOptions options_;
   std::unique_ptr<Decoder> decoder_;
+  std::unique_ptr<Decoder> second_decoder_;  // optional: decodes half of each large batch
   std::shared_ptr<const Registry> registry_;
   Store* store_;
   std::unique_ptr<FindingStore> findings_;

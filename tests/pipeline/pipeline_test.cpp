@@ -81,6 +81,7 @@ class PipelineTest : public ::testing::Test {
     auto decoder = Decoder::Create({});
     auto p = Pipeline::Create({}, std::move(*decoder), registry_, store->get(), &rules_);
     EXPECT_TRUE(p.ok()) << p.status().ToString();
+    if (parallel) (*p)->EnableParallelDecode(std::move(*Decoder::Create({})));
     std::vector<RawRecord> b;
     for (size_t i = from; i < to; ++i) {
       RawRecord r;
@@ -174,6 +175,17 @@ TEST_F(PipelineTest, ARestartInTheMiddleGivesTheSameFactsStateAndFindingsAsOneRu
     const std::string whole = Dump(Db("whole.db"), q);
     EXPECT_FALSE(whole.empty()) << q;
     EXPECT_EQ(whole, Dump(Db("split.db"), q)) << q;
+  }
+}
+
+TEST_F(PipelineTest, DecodingOnTwoThreadsStoresExactlyWhatOneThreadStores) {
+  const auto traffic = GenerateTraffic(9, 2000);
+  Run(Db("one.db"), traffic, 0, traffic.size(), 600);
+  Run(Db("two.db"), traffic, 0, traffic.size(), 600, true);
+  for (const char* q : {"SELECT request_id, action, position FROM events ORDER BY 1",
+                        "SELECT position, reason, detail FROM quarantine ORDER BY 1",
+                        "SELECT id, occurrences FROM findings ORDER BY 1"}) {
+    EXPECT_EQ(Dump(Db("one.db"), q), Dump(Db("two.db"), q)) << q;
   }
 }
 
