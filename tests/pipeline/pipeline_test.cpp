@@ -75,7 +75,7 @@ class PipelineTest : public ::testing::Test {
 
   // Runs records [from, to) through a fresh pipeline (a process start) on `db`.
   PipelineCounters Run(const std::string& db, const std::vector<std::string>& records, size_t from,
-                       size_t to, size_t batch = 250) {
+                       size_t to, size_t batch = 250, bool parallel = false) {
     auto store = Store::Open(db, {});
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     auto decoder = Decoder::Create({});
