@@ -9,7 +9,7 @@
 #
 # Usage: tools/bench/alert-latency.sh [--rate R] [--seconds S] [--warmup W] [--binary PATH]
 #                                     [--batch-max-ms M] [--batch-size B] [--partitions P]
-#                                     [--incidents-every N] [--key her|client|none]
+#                                     [--incidents-every N] [--days D] [--key her|client|none]
 #                                     [--json FILE] [--keep]
 #   --rate R             records/s produced (default 20000)
 #   --seconds S          measured seconds (default 30); W warm-up seconds come before them
@@ -19,6 +19,9 @@
 #   --batch-size B       store.batch_size of the daemon (default 2000)
 #   --partitions P       partitions of the input topic (default 4)
 #   --incidents-every N  one injected incident per N generated records (default 50)
+#   --days D             event-time span of the generated records (default 14: past the
+#                        7-day learning period, so that every rule can fire; the run replays
+#                        them in seconds, so event time runs far faster than wall time)
 #   --key K              message key of the input records (default none): none = no key
 #                        (the producer's sticky partitioner keeps runs of consecutive records
 #                        together, so the daemon sees them nearly in order and raises exactly
@@ -37,6 +40,7 @@ batch_max_ms=100
 batch_size=2000
 partitions=4
 incidents_every=50
+days=14
 key=none
 json_out=
 keep=false
@@ -54,6 +58,7 @@ while (($#)); do
     --batch-size) batch_size=$2; shift 2 ;;
     --partitions) partitions=$2; shift 2 ;;
     --incidents-every) incidents_every=$2; shift 2 ;;
+    --days) days=$2; shift 2 ;;
     --key) key=$2; shift 2 ;;
     --json) json_out=$2; shift 2 ;;
     --keep) keep=true; shift ;;
@@ -64,7 +69,7 @@ for n in "$rate" "$seconds" "$warmup" "$batch_max_ms" "$batch_size" "$partitions
   "$incidents_every"; do
   [[ $n =~ ^[0-9]+$ ]] || usage
 done
-[[ $key =~ ^(her|client|none)$ ]] || usage
+[[ $key =~ ^(her|client|none)$ && $days =~ ^[0-9]+([.][0-9]+)?$ ]] || usage
 [[ -x $binary ]] || { echo "$0: no edi-audit binary at $binary (build it or give --binary)" >&2; exit 2; }
 for tool in kcat python3; do
   command -v "$tool" >/dev/null || { echo "$0: $tool is needed" >&2; exit 2; }
@@ -107,7 +112,7 @@ trap 'exit 143' TERM
 # than needed so that the generator's own count (malformed lines included) never falls short.
 records=$(((seconds + warmup) * rate + rate / 10 + 1000))
 echo "generating $records records (an incident every $incidents_every) ..." >&2
-python3 "$root/tools/gen/edi_gen.py" --seed 1 --records "$records" --days 14 \
+python3 "$root/tools/gen/edi_gen.py" --seed 1 --records "$records" --days "$days" \
   --incidents-every "$incidents_every" --out "$work/gen" >/dev/null 2>"$work/gen.log" ||
   { echo "$0: the generator failed:" >&2; tail "$work/gen.log" >&2; exit 1; }
 python3 "$root/tools/bench/alert_latency.py" keys --key "$key" "$work/gen/access-log.jsonl" \
@@ -155,8 +160,8 @@ for ((i = 0; ; i++)); do
   sleep 0.1
 done
 
-settings=$(printf '{"batch_max_ms": %s, "batch_size": %s, "partitions": %s, "key": "%s", "incidents_every": %s, "cores": %s}' \
-  "$batch_max_ms" "$batch_size" "$partitions" "$key" "$incidents_every" "$(nproc)")
+settings=$(printf '{"batch_max_ms": %s, "batch_size": %s, "partitions": %s, "key": "%s", "incidents_every": %s, "days": %s, "cores": %s}' \
+  "$batch_max_ms" "$batch_size" "$partitions" "$key" "$incidents_every" "$days" "$(nproc)")
 json_args=()
 [[ -n $json_out ]] && json_args=(--json "$json_out")
 # In the background and waited for, so that a signal to this script reaches the trap at once.
@@ -170,7 +175,7 @@ driver_rc=0
 wait "$driver_pid" || driver_rc=$?
 driver_pid=
 
-kill -TERM "$daemon_pid"
+kill -TERM "$daemon_pid" 2>/dev/null || true  # it may have exited already (the driver says so)
 daemon_rc=0
 wait "$daemon_pid" || daemon_rc=$?
 daemon_pid=

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Produce-to-alert latency of `edi-audit run` at a steady produce rate (driven by alert-latency.sh).
 
-    alert_latency.py keys ACCESS_LOG OUT
-        writes OUT: one "KEY<TAB>RECORD" line per access-log line, for `kcat -P -K<TAB>`.
+    alert_latency.py keys [--key none|her|client] ACCESS_LOG OUT
+        writes OUT: one "KEY<TAB>RECORD" line per access-log line, for `kcat -P -K<TAB>`
+        (the record alone with --key none).
     alert_latency.py run --bootstrap B --input-topic T --alerts-topic A --data OUT --db DB
                          --rate R --seconds S [--warmup W] [--json FILE] ...
         produces the keyed lines at R records/s while consuming the alerts topic, waits until
@@ -11,8 +12,9 @@
 
 Latency is `alert timestamp - input record timestamp`. Both are Kafka CreateTime, set by the
 producing client (kcat for the input, the daemon's librdkafka producer for the alert) from the
-clock of this one machine, so they are comparable. A second figure, `received`, uses the time
-this script read the alert from `kcat -C`, i.e. what a consumer of the alerts topic sees.
+clock of this one machine, so they are comparable. A second figure (`latency_received_ms`)
+uses the time this script read the alert from `kcat -C`, i.e. what a consumer of the alerts
+topic sees.
 
 Records produced during the first --warmup seconds are produced at the same rate but their
 findings are left out of the figures: the first batches pay for cold caches and the group join.
@@ -532,7 +534,11 @@ def main():
     if args.cmd == "keys":
         cmd_keys(args)
         return 0
-    return cmd_run(args)
+    try:
+        return cmd_run(args)
+    except (RuntimeError, subprocess.SubprocessError, OSError) as e:
+        log("failed: %s" % e)
+        return 1
 
 
 if __name__ == "__main__":

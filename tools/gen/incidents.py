@@ -529,6 +529,8 @@ class Incidents:
         ch = av[rng.randrange(len(av))]
         F = ch.client
         ps = [p for p in ch.parties if not p.orphan]
+        if not ps:  # a client whose parties are all orphans: try another incident
+            return False
         p = ps[rng.randrange(len(ps))]
         key = ("edi.herid-claim-whole-org", F.idx, p.her, None)
         if key in self.gt_keys and self.t - self.gt_keys[key] < 3 * REPEAT_WINDOW:
