@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
+tools/kafka/fetch.sh  # the real broker the integration tests start (jars from Maven Central)
 jobs=${EDI_JOBS:-2}
 
 echo "== clang-format"
