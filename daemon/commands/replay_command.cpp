@@ -1,9 +1,7 @@
 // `edi-audit replay`: JSON-lines files through the same pipeline the daemon runs.
-#include <unistd.h>
-
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 
 #include "commands/commands.h"
 #include "commands/replay_feed.h"
