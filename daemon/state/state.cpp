@@ -44,45 +44,34 @@ void AuditState::ResolveCustodyParties(AccessEvent* e, const MessageCustody* m) 
     }
     e->parties.push_back({p, PartySource::kCustody});
   };
-  // The parties among `candidates` the client's organisation covers; all of them when it
-  // covers none, so that acting outside the organisation stays visible.
-  auto add_covered = [&](const std::vector<HerId>& candidates) {
-    size_t before = e->parties.size();
+  auto covers = [&](HerId p) {
+    const CommunicationParty* cp = registry_->FindParty(p);
+    return cp != nullptr && registry_->Covers(e->client.orgnr_parent, cp->orgnr);
+  };
+  // The parties the client's organisation covers; when it covers none of them, all of them,
+  // so that acting outside the organisation stays visible.
+  auto add_covered_or_all = [&](const std::vector<HerId>& candidates) {
     for (HerId p : candidates) {
-      const CommunicationParty* cp = registry_->FindParty(p);
-      if (cp != nullptr && registry_->Covers(e->client.orgnr_parent, cp->orgnr)) add(p);
+      if (covers(p)) add(p);
     }
-    if (e->parties.size() == before) {
+    if (e->parties.empty()) {
       for (HerId p : candidates) add(p);
     }
   };
   switch (e->action) {
     case Action::kDownload:
-      add_covered(m->receivers);
+      add_covered_or_all(m->receivers);
       break;
     case Action::kReadMetadata: {
-      // Metadata is read by a receiver's client for its receiver; by the sender's client for
-      // the sender only when the client covers no receiver.
-      std::vector<HerId> receivers;
-      for (HerId p : m->receivers) {
-        const CommunicationParty* cp = registry_->FindParty(p);
-        if (cp != nullptr && registry_->Covers(e->client.orgnr_parent, cp->orgnr)) {
-          receivers.push_back(p);
-        }
-      }
-      if (!receivers.empty() || m->sender <= 0) {
-        add_covered(m->receivers);
+      // A receiver's client reads metadata for its receivers; the sender's client for the
+      // sender, when it covers no receiver.
+      const bool covers_a_receiver = std::any_of(m->receivers.begin(), m->receivers.end(), covers);
+      if (!covers_a_receiver && m->sender > 0 && covers(m->sender)) {
+        add(m->sender);
       } else {
-        add_covered({m->sender});
-        if (e->parties.size() == 1 && e->parties[0].her_id == m->sender) {
-          const CommunicationParty* cp = registry_->FindParty(m->sender);
-          if (cp == nullptr || !registry_->Covers(e->client.orgnr_parent, cp->orgnr)) {
-            e->parties.clear();  // neither side is the client's: name them all
-            std::vector<HerId> all = m->receivers;
-            all.insert(all.begin(), m->sender);
-            add_covered(all);
-          }
-        }
+        std::vector<HerId> all = m->receivers;
+        if (!covers_a_receiver && m->sender > 0) all.insert(all.begin(), m->sender);
+        add_covered_or_all(all);
       }
       break;
     }
