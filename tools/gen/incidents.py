@@ -209,20 +209,28 @@ class Incidents(TimedIncidents, RuleModel):
                                   "edi.org-membership")
         return True
 
-    def inc_reserved(self):
-        rng = self.rng
-        locked = sorted(h for h, lk in self.locks.items() if not lk.watched and
-                        (self.parties[h].intro or self.parties[h].client is None))
+    def locked_party_with_actor(self, locked):
+        """A random party of `locked` (HER-Ids) with a foreign client able to act for it, as
+        (party, client, token block), or None after 20 tries."""
         if not locked:
-            return False
+            return None
+        rng = self.rng
         for _ in range(20):
             p = self.parties[locked[rng.randrange(len(locked))]]
             acts = self.actors(p)
             if acts:
-                break
-        else:
+                F, block = acts[0]
+                return p, F, block
+        return None
+
+    def inc_reserved(self):
+        rng = self.rng
+        locked = sorted(h for h, lk in self.locks.items() if not lk.watched and
+                        (self.parties[h].intro or self.parties[h].client is None))
+        found = self.locked_party_with_actor(locked)
+        if found is None:
             return False
-        F, block = acts[0]
+        p, F, block = found
         x = rng.random()
         if x < 0.45:
             rid = self.poll_as(F, block, [p.her])
@@ -314,16 +322,10 @@ class Incidents(TimedIncidents, RuleModel):
         rng = self.rng
         locked = sorted(h for h, lk in self.locks.items() if not lk.watched and
                         self.parties[h].client is lk.holder and self.parties[h].intro)
-        if not locked:
+        found = self.locked_party_with_actor(locked)
+        if found is None:
             return False
-        for _ in range(20):
-            p = self.parties[locked[rng.randrange(len(locked))]]
-            acts = self.actors(p)
-            if acts:
-                break
-        else:
-            return False
-        F, block = acts[0]
+        p, F, block = found
         x = rng.random()
         if x < 0.45:
             rid = self.record("3", "PUT", "/mshconfigurations", 204, block,
