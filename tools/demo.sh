@@ -34,14 +34,19 @@ echo
 echo "== the five most recent critical findings: edi-audit findings --db $db --severity critical --limit 5"
 "$bin" findings --db "$db" --severity critical --limit 5 | cut -c1-220
 
-message=$(sqlite3 "$db" "SELECT message_id FROM findings WHERE rule = 'edi.foreign-acknowledgement'
-                          ORDER BY time LIMIT 1")
-if [[ -n $message ]]; then
+read -r message found_at < <(sqlite3 -separator ' ' "$db" "
+  SELECT message_id, time FROM findings WHERE rule = 'edi.foreign-acknowledgement'
+   ORDER BY time LIMIT 1") || true
+if [[ -n ${message:-} ]]; then
   echo
   echo "== custody of message $message (acknowledged by a foreign client)"
+  # Message ids are indexed after the event time: look within 30 days of the finding.
   sqlite3 -header -column "$db" "
-    SELECT time, action, status, client_name AS client, parties
-      FROM event_view WHERE message_id = '$message' ORDER BY time"
+    SELECT v.time, v.action, v.status, v.client_name AS client, v.parties
+      FROM events e JOIN event_view v USING (event_id)
+     WHERE e.message_id = '$message'
+       AND e.time BETWEEN $found_at - 30*86400000 AND $found_at + 30*86400000
+     ORDER BY e.time"
 fi
 
 echo

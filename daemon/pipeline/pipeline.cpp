@@ -109,18 +109,19 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
     return Status::OK();
   }
   AccessEvent& event = d.event;
-  bool inserted = false;
-  int64_t eventid = 0;
-  if (Status s = store_->InsertEvent(event, r.bytes, r.where, &inserted, &eventid); !s.ok()) {
-    return s;
-  }
-  if (!inserted) {
+  bool stored = false;
+  if (Status s = store_->IsStored(event, &stored); !s.ok()) return s;
+  if (stored) {
     ++c->duplicates;
     return Status::OK();
   }
   facts_.clear();
   state_.Observe(&event, &facts_);  // also fills the parties custody tells
-  if (Status s = store_->InsertParties(eventid, event); !s.ok()) return s;
+  bool inserted = false;
+  int64_t eventid = 0;
+  if (Status s = store_->InsertEvent(event, r.bytes, r.where, &inserted, &eventid); !s.ok()) {
+    return s;
+  }
   changes_.clear();
   detector_.Evaluate(facts_, *registry_, &changes_);
   for (FindingChange& ch : changes_) {

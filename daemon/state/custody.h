@@ -6,16 +6,22 @@
 // `message` block was seen. Downloads seen while the receivers were unknown are kept with an
 // unknown receiver and count for every receiver (they cannot be attributed more precisely).
 // Entries not touched for the TTL are forgotten. Not thread-safe.
+//
+// Memory: a daemon keeps a month of messages, over a million of them, so an entry is one
+// 64-byte slot of a dense array (its history varint-coded inside the slot, or in a heap block
+// once it outgrows it) found through an open-addressing index of 4 bytes per slot.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "common/time.h"
 #include "decode/access_event.h"
+#include "state/expiry_index.h"
 #include "state/interner.h"
 
 namespace edi {
@@ -24,11 +30,9 @@ namespace edi {
 struct MessageKey {
   uint64_t hi = 0, lo = 0;
   bool operator==(const MessageKey&) const = default;
+  auto operator<=>(const MessageKey&) const = default;  // the order of ToString()
   static bool Parse(std::string_view uuid, MessageKey* out);
   std::string ToString() const;
-};
-struct MessageKeyHash {
-  size_t operator()(const MessageKey& k) const { return k.hi * 0x9E3779B97F4A7C15ull ^ k.lo; }
 };
 
 enum class CustodyActKind : uint8_t { kDownload, kMarkDownloaded, kApprec };
@@ -38,9 +42,11 @@ struct CustodyAct {
   CustodyActKind kind = CustodyActKind::kDownload;
   HerId receiver = 0;  // 0 = unknown receiver (download before custody was known)
   EventTime time = 0;
+  bool operator==(const CustodyAct&) const = default;
 };
 
-struct MessageCustody {
+// One message's custody spelled out: what persistence writes and reads.
+struct CustodyRecord {
   EventTime first_seen = 0;
   EventTime last_seen = 0;
   bool known = false;
@@ -49,15 +55,90 @@ struct MessageCustody {
   HerId sender = 0;  // 0 = unknown
   std::vector<HerId> receivers;
   std::vector<CustodyAct> acts;
+  bool operator==(const CustodyRecord&) const = default;
+};
+
+// Where an entry is stored: the hour it was created in, and its message id.
+struct CustodyRow {
+  uint32_t bucket = 0;
+  MessageKey key;
+  auto operator<=>(const CustodyRow&) const = default;
+};
+
+// One message's custody, compact. Changed only through CustodyTable.
+class MessageCustody {
+ public:
+  MessageCustody() = default;
+  MessageCustody(MessageCustody&& o) noexcept;
+  MessageCustody& operator=(MessageCustody&& o) noexcept;
+  MessageCustody(const MessageCustody&) = delete;
+  MessageCustody& operator=(const MessageCustody&) = delete;
+  ~MessageCustody() { Release(); }
+
+  const MessageKey& key() const { return key_; }
+  // Hours since the epoch of the event that created the entry (or as loaded): its row's bucket.
+  uint32_t bucket() const { return bucket_; }
+  EventTime first_seen() const;
+  EventTime last_seen() const { return last_seen_; }
+  bool known() const { return (flags_ & kKnown) != 0; }
+  bool is_apprec() const { return (flags_ & kApprec) != 0; }
+  ClientIdx sender_client() const;
+  HerId sender() const;  // 0 = unknown
+  std::vector<HerId> receivers() const;
+  size_t receiver_count() const;
 
   bool IsReceiver(HerId p) const;
-  // Did `client` (or, with kNoClient, anyone but `except`) perform `kind` for receiver p?
+  // Did `client` perform `kind` for receiver p (an act with unknown receiver counts for all)?
   bool Did(CustodyActKind kind, HerId p, ClientIdx client) const;
+  // Did anyone but `except` perform `kind` for receiver p? *who = the first such client.
   bool DidOther(CustodyActKind kind, HerId p, ClientIdx except, ClientIdx* who) const;
+
+  CustodyRecord Record() const;
+
+ private:
+  friend class CustodyTable;
+  struct Head;  // the decoded start of the body
+
+  static constexpr uint8_t kKnown = 1, kApprec = 2, kChanged = 4, kOnHeap = 8;
+  static constexpr size_t kInlineBytes = 32;
+
+  const uint8_t* data() const { return (flags_ & kOnHeap) ? body_.heap.data : body_.bytes; }
+  size_t size() const { return (flags_ & kOnHeap) ? body_.heap.size : inline_size_; }
+  Head ParseHead() const;
+  // Replaces times, flags (but kChanged) and body with `r`'s.
+  void Assign(const CustodyRecord& r);
+  void AppendAct(const CustodyAct& a);
+  // Would learning this leave sender, sender client and receivers as they are?
+  bool Knows(ClientIdx sender_client, std::optional<HerId> sender,
+             const std::vector<HerId>& receivers) const;
+  bool AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool others, ClientIdx* who) const;
+  void SetBody(const uint8_t* p, size_t n);
+  void Append(const uint8_t* p, size_t n);
+  // Room for n bytes of body, the current ones kept; moves the body to the heap when needed.
+  uint8_t* Reserve(size_t n);
+  void SetSize(size_t n);
+  void Release();
+
+  MessageKey key_;
+  EventTime last_seen_ = 0;
+  uint32_t bucket_ = 0;
+  uint8_t flags_ = 0;
+  uint8_t inline_size_ = 0;
+  // The body: first_seen, sender client, sender, receivers, then the acts (custody.cpp).
+  struct Heap {
+    uint8_t* data;
+    uint32_t size;
+    uint32_t capacity;
+  };
+  union Body {
+    uint8_t bytes[kInlineBytes];
+    Heap heap;
+  } body_{};
 };
 
 class CustodyTable {
  public:
+  // Entry pointers and references stay valid until the next Expire.
   MessageCustody* Find(const MessageKey& k);
   const MessageCustody* Find(const MessageKey& k) const;
   // Finds or creates the entry and marks it touched at `t`.
@@ -65,18 +146,57 @@ class CustodyTable {
   // Merges what a send, poll response or message block says about the message.
   void Learn(MessageCustody& m, ClientIdx sender_client, std::optional<HerId> sender,
              const std::vector<HerId>& receivers, bool is_apprec);
-  // Forgets entries last seen before `cutoff`; appends their keys to *expired.
-  void Expire(EventTime cutoff, std::vector<MessageKey>* expired);
+  void AddAct(MessageCustody& m, const CustodyAct& a);
+  // Marks an existing entry seen at `t` (nothing for an unknown message).
+  void Refresh(const MessageKey& k, EventTime t);
+  // Forgets entries last seen before `cutoff`; returns how many.
+  size_t Expire(EventTime cutoff);
 
-  size_t size() const { return messages_.size(); }
-  const std::unordered_map<MessageKey, MessageCustody, MessageKeyHash>& all() const {
-    return messages_;
+  // Loading: sets an entry as stored (not a change).
+  void Put(const MessageKey& k, uint32_t bucket, const CustodyRecord& r);
+  // What changed since the last call: rows of forgotten entries, and rows of entries created
+  // or changed (to write), each sorted. A row may be in both (forgotten, then created again).
+  struct Changes {
+    std::vector<CustodyRow> dropped;
+    std::vector<CustodyRow> stored;
+  };
+  Changes TakeChanges();
+
+  size_t size() const { return size_; }
+  template <class F>
+  void ForEach(F f) const {
+    for (size_t pos = 0; pos < size_; ++pos) f(At(pos));
   }
-  void Put(const MessageKey& k, MessageCustody m) { messages_[k] = std::move(m); }
-  void Erase(const MessageKey& k) { messages_.erase(k); }
+  // The bucket of an entry created at `t`.
+  static uint32_t BucketOf(EventTime t);
 
  private:
-  std::unordered_map<MessageKey, MessageCustody, MessageKeyHash> messages_;
+  static constexpr size_t kChunk = 1024;  // entries per allocation of the dense array
+  static constexpr size_t kNone = ~size_t{0};
+
+  MessageCustody& At(size_t pos) { return chunks_[pos / kChunk][pos % kChunk]; }
+  const MessageCustody& At(size_t pos) const { return chunks_[pos / kChunk][pos % kChunk]; }
+  size_t Pos(uint32_t slot_value) const { return (slot_value & ((1u << bits_) - 1)) - 1; }
+  uint32_t Tag(uint64_t hash) const;
+  size_t Lookup(const MessageKey& k, uint64_t hash) const;  // index slot, or kNone
+  MessageCustody& Insert(const MessageKey& k, uint64_t hash);
+  void Place(uint64_t hash, size_t pos);
+  void EraseSlot(size_t slot);
+  void Grow();
+  void MarkChanged(MessageCustody& m);
+
+  // The entries, densely in positions [0, size_), in chunks so that they never move as the
+  // table grows (a forgotten entry's position is filled with the last one).
+  std::vector<std::unique_ptr<MessageCustody[]>> chunks_;
+  size_t size_ = 0;
+  // Linear-probing index over 2^bits_ slots, at most 7/8 full. A slot holds 0 (empty) or
+  // position + 1 in its low bits_ bits and, above them, the top bits of the key's hash, which
+  // rule out most other keys without reading their entries.
+  std::vector<uint32_t> index_;
+  uint32_t bits_ = 0;
+  ExpiryIndex<MessageKey> expiry_;
+  std::vector<MessageKey> changed_;  // entries flagged kChanged (and some since forgotten)
+  std::vector<CustodyRow> dropped_;
 };
 
 }  // namespace edi

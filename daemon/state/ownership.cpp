@@ -82,8 +82,10 @@ bool OwnershipStats::RecordSuccess(ClientIdx client, HerId p, bool owner_action,
     times.push_back(t);
     while (!times.empty() && times.front() <= t - options_->sweep_window) times.pop_front();
   }
-  PartyStats& s = parties_[p];
+  auto [entry, inserted] = parties_.try_emplace(p);
+  PartyStats& s = entry->second;
   s.last_touch = std::max(s.last_touch, t);
+  if (inserted) expiry_.Add(p, s.last_touch);
   if (!owner_action) return is_new;
   auto it = std::find_if(s.clients.begin(), s.clients.end(),
                          [client](const ClientOnParty& cp) { return cp.client == client; });
@@ -110,14 +112,15 @@ bool OwnershipStats::RecordSuccess(ClientIdx client, HerId p, bool owner_action,
 }
 
 void OwnershipStats::Expire(EventTime cutoff, std::vector<HerId>* expired) {
-  for (auto it = parties_.begin(); it != parties_.end();) {
-    if (it->second.last_touch < cutoff) {
-      expired->push_back(it->first);
-      it = parties_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  expiry_.Expire(cutoff, [&](HerId p) -> std::optional<EventTime> {
+    auto it = parties_.find(p);
+    if (it == parties_.end()) return std::nullopt;
+    if (it->second.last_touch >= cutoff) return it->second.last_touch;
+    expired->push_back(p);
+    parties_.erase(it);
+    return std::nullopt;
+  });
+  // Sweep times are per client, and clients are few.
   for (auto it = sweeps_.begin(); it != sweeps_.end();) {
     if (it->second.empty() || it->second.back() < cutoff) {
       it = sweeps_.erase(it);

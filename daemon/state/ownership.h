@@ -17,6 +17,7 @@
 
 #include "common/time.h"
 #include "decode/access_event.h"
+#include "state/expiry_index.h"
 #include "state/interner.h"
 #include "state/state_options.h"
 
@@ -63,7 +64,10 @@ class OwnershipStats {
 
   // Persistence access.
   const std::unordered_map<HerId, PartyStats>& parties() const { return parties_; }
-  void PutParty(HerId p, PartyStats s) { parties_[p] = std::move(s); }
+  void PutParty(HerId p, PartyStats s) {
+    expiry_.Add(p, s.last_touch);
+    parties_[p] = std::move(s);
+  }
   void PutPair(ClientIdx c, HerId p) { pairs_.insert(PairKey(c, p)); }
   const std::unordered_map<ClientIdx, std::deque<EventTime>>& sweeps() const { return sweeps_; }
   void PutSweep(ClientIdx c, std::deque<EventTime> times) { sweeps_[c] = std::move(times); }
@@ -76,6 +80,7 @@ class OwnershipStats {
  private:
   const StateOptions* options_;
   std::unordered_map<HerId, PartyStats> parties_;
+  ExpiryIndex<HerId> expiry_;  // parties by hour of last_touch
   std::unordered_set<uint64_t> pairs_;
   std::unordered_map<ClientIdx, std::deque<EventTime>> sweeps_;  // first-seen times, windowed
 };

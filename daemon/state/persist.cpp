@@ -2,6 +2,7 @@
 // custody and statistics as compact varint blobs) in the caller's batch transaction.
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <string>
 
 #include "common/sqlite_statement.h"
@@ -53,7 +54,7 @@ class Reader {
 
 Reader Blob(std::string_view b) { return Reader(b.data(), b.size()); }
 
-std::string EncodeCustody(const MessageCustody& m) {
+std::string EncodeCustody(const CustodyRecord& m) {
   Writer w;
   w.I(m.first_seen);
   w.I(m.last_seen);
@@ -72,7 +73,7 @@ std::string EncodeCustody(const MessageCustody& m) {
   return w.str();
 }
 
-bool DecodeCustody(Reader r, MessageCustody* m) {
+bool DecodeCustody(Reader r, CustodyRecord* m) {
   m->first_seen = r.I();
   m->last_seen = r.I();
   const uint64_t flags = r.U();
@@ -84,7 +85,9 @@ bool DecodeCustody(Reader r, MessageCustody* m) {
   for (uint64_t n = r.U(); n > 0 && r.ok(); --n) {
     CustodyAct a;
     a.client = static_cast<ClientIdx>(r.U());
-    a.kind = static_cast<CustodyActKind>(r.U());
+    const uint64_t kind = r.U();
+    if (kind > static_cast<uint64_t>(CustodyActKind::kApprec)) return false;
+    a.kind = static_cast<CustodyActKind>(kind);
     a.receiver = r.I();
     a.time = r.I();
     m->acts.push_back(a);
@@ -162,22 +165,28 @@ Status AuditState::SaveBatch(sqlite3* db) {
   }
   dirty_locks_.clear();
 
+  // Rows of forgotten entries go first: an entry created again in the same batch may be
+  // written to the same row.
+  const CustodyTable::Changes changes = custody_.TakeChanges();
+  Statement del_msg(db, "DELETE FROM state_messages WHERE bucket = ? AND message_id = ?");
+  for (const CustodyRow& r : changes.dropped) {
+    if (del_msg.Bind(1, static_cast<int64_t>(r.bucket)).Bind(2, r.key.ToString()).Run() !=
+        SQLITE_DONE)
+      return Err(db, "custody");
+  }
   Statement put_msg(
       db,
-      "INSERT OR REPLACE INTO state_messages (message_id, last_seen, custody) VALUES (?, ?, ?)");
-  Statement del_msg(db, "DELETE FROM state_messages WHERE message_id = ?");
-  for (const MessageKey& k : dirty_messages_) {
-    if (const MessageCustody* m = custody_.Find(k)) {
-      if (put_msg.Bind(1, k.ToString())
-              .Bind(2, m->last_seen)
-              .BindBlob(3, EncodeCustody(*m))
-              .Run() != SQLITE_DONE)
-        return Err(db, "custody");
-    } else if (del_msg.Bind(1, k.ToString()).Run() != SQLITE_DONE) {
+      "INSERT OR REPLACE INTO state_messages (bucket, message_id, last_seen, custody) "
+      "VALUES (?, ?, ?, ?)");
+  for (const CustodyRow& r : changes.stored) {
+    const MessageCustody* m = custody_.Find(r.key);
+    if (put_msg.Bind(1, static_cast<int64_t>(r.bucket))
+            .Bind(2, r.key.ToString())
+            .Bind(3, m->last_seen())
+            .BindBlob(4, EncodeCustody(m->Record()))
+            .Run() != SQLITE_DONE)
       return Err(db, "custody");
-    }
   }
-  dirty_messages_.clear();
 
   Statement put_party(
       db, "INSERT OR REPLACE INTO state_parties (her_id, last_touch, stats) VALUES (?, ?, ?)");
@@ -244,7 +253,6 @@ Status AuditState::Load(sqlite3* db) {
   custody_ = CustodyTable();
   locks_ = LockTable(options_.stale_lock_after);
   ownership_ = OwnershipStats(options_);
-  dirty_messages_.clear();
   dirty_parties_.clear();
   dirty_locks_.clear();
   dirty_sweeps_.clear();
@@ -272,16 +280,18 @@ Status AuditState::Load(sqlite3* db) {
     locks_.Put(locks.ColumnInt(0), l);
   }
 
-  Statement msgs(db, "SELECT message_id, custody FROM state_messages");
+  Statement msgs(db, "SELECT bucket, message_id, custody FROM state_messages");
   while (msgs.Step() == SQLITE_ROW) {
     MessageKey k;
-    MessageCustody m;
-    if (!MessageKey::Parse(std::string(msgs.ColumnText(0)), &k) ||
-        !DecodeCustody(Blob(msgs.ColumnBlob(1)), &m)) {
+    CustodyRecord m;
+    const int64_t bucket = msgs.ColumnInt(0);
+    if (bucket < 0 || bucket > UINT32_MAX ||
+        !MessageKey::Parse(std::string(msgs.ColumnText(1)), &k) ||
+        !DecodeCustody(Blob(msgs.ColumnBlob(2)), &m)) {
       return Status::Corruption("loading state: bad custody row for message " +
-                                std::string(msgs.ColumnText(0)));
+                                std::string(msgs.ColumnText(1)));
     }
-    custody_.Put(k, std::move(m));
+    custody_.Put(k, static_cast<uint32_t>(bucket), m);
   }
   Statement parties(db, "SELECT her_id, last_touch, stats FROM state_parties");
   while (parties.Step() == SQLITE_ROW) {

@@ -34,7 +34,7 @@ AuditState::AuditState(const StateOptions& options, std::shared_ptr<const Regist
 
 void AuditState::ResolveCustodyParties(AccessEvent* e, const MessageCustody* m) {
   if (!e->parties_from_custody) return;
-  if (m == nullptr || !m->known) {
+  if (m == nullptr || !m->known()) {
     ++counters_.custody_unknown;
     return;
   }
@@ -58,26 +58,27 @@ void AuditState::ResolveCustodyParties(AccessEvent* e, const MessageCustody* m) 
       for (HerId p : candidates) add(p);
     }
   };
+  const HerId sender = m->sender();
   switch (e->action) {
     case Action::kDownload:
-      add_covered_or_all(m->receivers);
+      add_covered_or_all(m->receivers());
       break;
     case Action::kReadMetadata: {
       // A receiver's client reads metadata for its receivers; the sender's client for the
       // sender, when it covers no receiver.
-      const bool covers_a_receiver = std::any_of(m->receivers.begin(), m->receivers.end(), covers);
-      if (!covers_a_receiver && m->sender > 0 && covers(m->sender)) {
-        add(m->sender);
+      std::vector<HerId> all = m->receivers();
+      const bool covers_a_receiver = std::any_of(all.begin(), all.end(), covers);
+      if (!covers_a_receiver && sender > 0 && covers(sender)) {
+        add(sender);
       } else {
-        std::vector<HerId> all = m->receivers;
-        if (!covers_a_receiver && m->sender > 0) all.insert(all.begin(), m->sender);
+        if (!covers_a_receiver && sender > 0) all.insert(all.begin(), sender);
         add_covered_or_all(all);
       }
       break;
     }
     case Action::kReadStatus:
     case Action::kReadApprec:
-      if (m->sender > 0) add(m->sender);
+      if (sender > 0) add(sender);
       break;
     default:
       break;
@@ -139,11 +140,12 @@ void AuditState::FillPartyFacts(const AccessEvent& e, ClientIdx client, PartyFac
 void AuditState::FillMessageFacts(const MessageCustody* m, ClientIdx client, PartyFacts* f) {
   f->has_message = true;
   if (m == nullptr) return;
-  f->custody_known = m->known;
-  f->is_apprec = m->is_apprec;
-  f->receiver_count = static_cast<uint32_t>(m->receivers.size());
-  if (m->sender_client != kNoClient) f->sender_client = clients_.Name(m->sender_client);
-  f->sender_her_id = m->sender;
+  f->custody_known = m->known();
+  f->is_apprec = m->is_apprec();
+  f->receiver_count = static_cast<uint32_t>(m->receiver_count());
+  if (const ClientIdx sc = m->sender_client(); sc != kNoClient)
+    f->sender_client = clients_.Name(sc);
+  f->sender_her_id = m->sender();
   if (!f->has_party) return;
   const HerId p = f->her_id;
   f->is_receiver = m->IsReceiver(p);
@@ -190,7 +192,6 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
       m = &custody_.Touch(key, e->time);
       custody_.Learn(*m, kNoClient, e->message->sender_her_id, e->message->receiver_her_ids,
                      e->message->is_apprec);
-      dirty_messages_.insert(key);
     }
   }
   ResolveCustodyParties(e, m);
@@ -262,7 +263,6 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
     if (!MessageKey::Parse(polled.id, &pk)) continue;
     MessageCustody& pm = custody_.Touch(pk, e.time);
     custody_.Learn(pm, kNoClient, polled.sender_her_id, polled.receiver_her_ids, polled.is_apprec);
-    dirty_messages_.insert(pk);
   }
   if (key == nullptr) return;
   CustodyActKind kind;
@@ -270,7 +270,6 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
     case Action::kSend: {
       MessageCustody& sm = custody_.Touch(*key, e.time);
       custody_.Learn(sm, client, e.sender_her_id, e.receiver_her_ids, false);
-      dirty_messages_.insert(*key);
       return;
     }
     case Action::kDownload:
@@ -283,18 +282,14 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
       kind = CustodyActKind::kApprec;
       break;
     default:
-      if (MessageCustody* mm = custody_.Find(*key)) {
-        mm->last_seen = std::max(mm->last_seen, e.time);
-        dirty_messages_.insert(*key);
-      }
+      custody_.Refresh(*key, e.time);
       return;
   }
   MessageCustody& mm = custody_.Touch(*key, e.time);
   if (e.parties.empty()) {
-    mm.acts.push_back({client, kind, 0, e.time});  // receiver unknown
+    custody_.AddAct(mm, {client, kind, 0, e.time});  // receiver unknown
   }
-  for (const PartyRef& p : e.parties) mm.acts.push_back({client, kind, p.her_id, e.time});
-  dirty_messages_.insert(*key);
+  for (const PartyRef& p : e.parties) custody_.AddAct(mm, {client, kind, p.her_id, e.time});
 }
 
 void AuditState::MaybeExpire() {
@@ -302,10 +297,7 @@ void AuditState::MaybeExpire() {
   if (max_time_ - last_expiry_ < kMillisPerHour) return;
   last_expiry_ = max_time_;
   const EventTime cutoff = max_time_ - options_.ttl;
-  std::vector<MessageKey> messages;
-  custody_.Expire(cutoff, &messages);
-  counters_.expired_messages += messages.size();
-  for (const MessageKey& k : messages) dirty_messages_.insert(k);
+  counters_.expired_messages += custody_.Expire(cutoff);
   std::vector<HerId> parties;
   ownership_.Expire(cutoff, &parties);
   counters_.expired_parties += parties.size();

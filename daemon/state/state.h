@@ -84,8 +84,7 @@ class AuditState {
   EventTime last_expiry_ = 0;
   uint32_t new_pairs_in_call_ = 0;
 
-  // Changes since the last SaveBatch.
-  std::unordered_set<MessageKey, MessageKeyHash> dirty_messages_;
+  // Changes since the last SaveBatch (custody_ keeps its own).
   std::unordered_set<HerId> dirty_parties_, dirty_locks_;
   std::unordered_set<ClientIdx> dirty_sweeps_;
   std::vector<std::pair<ClientIdx, HerId>> new_pairs_;

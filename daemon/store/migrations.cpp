@@ -108,7 +108,7 @@ CREATE VIEW finding_view AS
          evidence, delivered
     FROM findings;
 )sql",
-      // 1 -> 2: the reconstruction state (locks, custody, ownership statistics), written in
+      // 2 -> 3: the reconstruction state (locks, custody, ownership statistics), written in
       // the same transaction as the events that changed it.
       R"sql(
 CREATE TABLE state_meta (
@@ -146,6 +146,89 @@ CREATE TABLE state_sweeps (
   client_idx INTEGER PRIMARY KEY,
   first_seen BLOB NOT NULL
 );
+)sql",
+      // 3 -> 4: a layout that writes less per event. A call's parties move into the events
+      // row (`parties`, JSON object origin -> HER-Ids) and into `party_events`: one row per
+      // (party, hour of event time, batch) listing the event ids, so a batch adds one row per
+      // party instead of one per (event, party). The requestId is unique together with the
+      // event time (a record seen twice has both), and message ids are indexed after the event
+      // time: both indexes grow at their end instead of at random places (a message is looked
+      // up within a time range). Sources are numbered. Custody rows are keyed by the hour they were
+      // created in, so a batch's custody writes land together.
+      R"sql(
+CREATE TABLE sources (
+  source_key INTEGER PRIMARY KEY,
+  source     TEXT NOT NULL UNIQUE      -- file:PATH or kafka:TOPIC/PARTITION
+);
+INSERT INTO sources (source) SELECT DISTINCT source FROM events ORDER BY source;
+CREATE TABLE events_v4 (
+  event_id    INTEGER PRIMARY KEY,
+  time        INTEGER NOT NULL,      -- event time, ms since the epoch (UTC)
+  request_id  TEXT NOT NULL,
+  api         TEXT NOT NULL,         -- '2', '2-vNext', '3'
+  method      TEXT NOT NULL,
+  route       TEXT,                  -- matched template; NULL for an unknown route
+  action      TEXT NOT NULL,
+  status      INTEGER NOT NULL,
+  client_key  INTEGER NOT NULL REFERENCES clients(client_key),
+  orgnr_child TEXT,
+  herid_claim TEXT,
+  message_id  TEXT,
+  duration_ms INTEGER,
+  parties     TEXT NOT NULL DEFAULT '{}',  -- JSON: origin -> HER-Ids, {"query":[8142520]}
+  source_key  INTEGER NOT NULL REFERENCES sources(source_key),
+  position    INTEGER NOT NULL,
+  record      TEXT                   -- the record as received (NULL if not kept)
+);
+INSERT INTO events_v4
+  SELECT e.event_id, e.time, e.request_id, e.api, e.method, e.route, e.action, e.status,
+         e.client_key, e.orgnr_child, e.herid_claim, e.message_id, e.duration_ms,
+         coalesce((SELECT json_group_object(origin, json(ids))
+                     FROM (SELECT p.origin, json_group_array(p.her_id) AS ids
+                             FROM event_parties p WHERE p.event_id = e.event_id
+                            GROUP BY p.origin)), '{}'),
+         (SELECT s.source_key FROM sources s WHERE s.source = e.source), e.position, e.record
+    FROM events e ORDER BY e.event_id;
+CREATE TABLE party_events (
+  her_id      INTEGER NOT NULL,
+  hour        INTEGER NOT NULL,      -- event time / 3,600,000
+  first_event INTEGER NOT NULL,      -- the smallest event id in `events`
+  time_from   INTEGER NOT NULL,      -- the earliest and latest event time in `events`
+  time_to     INTEGER NOT NULL,
+  events      TEXT NOT NULL,         -- JSON array of event ids, ascending
+  PRIMARY KEY (her_id, hour, first_event)
+) WITHOUT ROWID;
+INSERT INTO party_events
+  SELECT her_id, time / 3600000, min(event_id), min(time), max(time), json_group_array(event_id)
+    FROM (SELECT her_id, time, event_id FROM event_parties ORDER BY her_id, event_id)
+   GROUP BY her_id, time / 3600000;
+DROP VIEW event_view;
+DROP TABLE event_parties;
+DROP TABLE events;
+ALTER TABLE events_v4 RENAME TO events;
+CREATE UNIQUE INDEX events_time_request ON events(time, request_id);
+CREATE INDEX events_client_time ON events(client_key, time);
+CREATE INDEX events_time_message ON events(time, message_id) WHERE message_id IS NOT NULL;
+CREATE VIEW event_view AS
+  SELECT e.event_id, e.request_id,
+         strftime('%Y-%m-%dT%H:%M:%fZ', e.time / 1000.0, 'unixepoch') AS time,
+         e.api, e.method, e.action, e.status, c.client_id, c.client_name, c.orgnr_parent,
+         e.message_id, e.parties, s.source, e.position
+    FROM events e JOIN clients c USING (client_key) JOIN sources s USING (source_key);
+CREATE VIEW party_event_ids AS
+  SELECT p.her_id, p.hour, j.value AS event_id
+    FROM party_events p, json_each(p.events) j;
+CREATE TABLE state_messages_v4 (
+  bucket     INTEGER NOT NULL,       -- hours since the epoch when the entry was created
+  message_id TEXT NOT NULL,
+  last_seen  INTEGER NOT NULL,
+  custody    BLOB NOT NULL,
+  PRIMARY KEY (bucket, message_id)
+) WITHOUT ROWID;
+INSERT INTO state_messages_v4
+  SELECT last_seen / 3600000, message_id, last_seen, custody FROM state_messages;
+DROP TABLE state_messages;
+ALTER TABLE state_messages_v4 RENAME TO state_messages;
 )sql",
   };
   return kMigrations;

@@ -10,16 +10,20 @@ Store::Store(sqlite3* db, std::string path, const StoreOptions& options)
     : db_(db), path_(std::move(path)), options_(options) {}
 
 Store::~Store() {
+  checkpointer_.reset();
   begin_ = {};
   commit_ = {};
   rollback_ = {};
   insert_event_ = {};
-  insert_party_ = {};
+  is_stored_ = {};
+  insert_posting_ = {};
   insert_quarantine_ = {};
   set_position_ = {};
   get_position_ = {};
   find_client_ = {};
   insert_client_ = {};
+  find_source_ = {};
+  insert_source_ = {};
   sqlite3_close(db_);
 }
 
@@ -49,6 +53,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   }
   if (Status s = store->Migrate(); !s.ok()) return s;
   if (Status s = store->Prepare(); !s.ok()) return s;
+  auto checkpointer = Checkpointer::Start(db, path, options.checkpoint);
+  if (!checkpointer.ok()) return checkpointer.status();
+  store->checkpointer_ = std::move(checkpointer).value();
   return store;
 }
 
@@ -100,12 +107,13 @@ Status Store::Prepare() {
       {&rollback_, "ROLLBACK"},
       {&insert_event_,
        "INSERT INTO events (request_id, time, api, method, route, action, status, client_key, "
-       "orgnr_child, herid_claim, message_id, duration_ms, source, position, record) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
-       "ON CONFLICT (request_id) DO NOTHING"},
-      {&insert_party_,
-       "INSERT OR IGNORE INTO event_parties (her_id, time, event_id, origin) VALUES (?1, ?2, ?3, "
-       "?4)"},
+       "orgnr_child, herid_claim, message_id, duration_ms, parties, source_key, position, "
+       "record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
+       "ON CONFLICT (time, request_id) DO NOTHING"},
+      {&is_stored_, "SELECT 1 FROM events WHERE time = ?1 AND request_id = ?2"},
+      {&insert_posting_,
+       "INSERT INTO party_events (her_id, hour, first_event, time_from, time_to, events) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
       {&insert_quarantine_,
        "INSERT INTO quarantine (source, position, reason, detail, size, raw, received_at) "
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (source, position) DO NOTHING"},
@@ -117,6 +125,8 @@ Status Store::Prepare() {
       {&insert_client_,
        "INSERT INTO clients (client_id, client_name, tenancy, orgnr_parent, orgnr_supplier) "
        "VALUES (?1, ?2, ?3, ?4, ?5)"},
+      {&find_source_, "SELECT source_key FROM sources WHERE source = ?1"},
+      {&insert_source_, "INSERT INTO sources (source) VALUES (?1)"},
   };
   for (const auto& s : kStatements) {
     *s.stmt = Statement(db_, s.sql);
@@ -130,12 +140,17 @@ Status Store::Begin() {
 }
 
 Status Store::Commit() {
-  return commit_.Run() == SQLITE_DONE ? Status::OK() : Status::IOError(LastError());
+  if (Status s = FlushPartyIndex(); !s.ok()) return s;
+  if (commit_.Run() != SQLITE_DONE) return Status::IOError(LastError());
+  checkpointer_->AfterCommit();
+  return Status::OK();
 }
 
 void Store::Rollback() {
   if (!sqlite3_get_autocommit(db_)) rollback_.Run();
   client_keys_.clear();  // keys handed out inside the rolled-back transaction are gone
+  source_keys_.clear();
+  postings_.clear();
 }
 
 Status Store::ClientKey(const ClientClaims& c, int64_t* key) {
@@ -162,10 +177,69 @@ Status Store::ClientKey(const ClientClaims& c, int64_t* key) {
   return Status::OK();
 }
 
+Status Store::SourceKey(const std::string& source, int64_t* key) {
+  if (auto it = source_keys_.find(source); it != source_keys_.end()) {
+    *key = it->second;
+    return Status::OK();
+  }
+  find_source_.Bind(1, source);
+  if (find_source_.Step() == SQLITE_ROW) {
+    *key = find_source_.ColumnInt(0);
+    find_source_.Reset();
+  } else {
+    find_source_.Reset();
+    if (insert_source_.Bind(1, source).Run() != SQLITE_DONE) return Status::IOError(LastError());
+    *key = sqlite3_last_insert_rowid(db_);
+  }
+  source_keys_.emplace(source, *key);
+  return Status::OK();
+}
+
+Status Store::IsStored(const AccessEvent& e, bool* stored) {
+  is_stored_.Bind(1, e.time).Bind(2, e.request_id);
+  const int rc = is_stored_.Step();
+  is_stored_.Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Status::IOError(LastError());
+  *stored = rc == SQLITE_ROW;
+  return Status::OK();
+}
+
 Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const SourcePosition& where,
                           bool* inserted, int64_t* event_id) {
-  int64_t client_key = 0;
+  int64_t client_key = 0, source_key = 0;
   if (Status s = ClientKey(e.client, &client_key); !s.ok()) return s;
+  if (Status s = SourceKey(where.source, &source_key); !s.ok()) return s;
+  // {"query":[8142520,8142521],"custody":[8142530]}: each party once, under the first origin
+  // the decoder or the state gave it.
+  parties_json_.assign("{");
+  for (size_t i = 0; i < e.parties.size(); ++i) {
+    const PartySource origin = e.parties[i].source;
+    bool done = false;  // this origin was written with an earlier party
+    for (size_t j = 0; j < i && !done; ++j) done = e.parties[j].source == origin;
+    if (done) continue;
+    const size_t start = parties_json_.size();
+    if (start > 1) parties_json_ += ',';
+    parties_json_ += '"';
+    parties_json_ += PartySourceName(origin);
+    parties_json_ += "\":[";
+    bool first = true;
+    for (size_t j = i; j < e.parties.size(); ++j) {
+      const PartyRef& p = e.parties[j];
+      if (p.source != origin) continue;
+      bool seen = false;  // under this origin or an earlier one
+      for (size_t k = 0; k < j && !seen; ++k) seen = e.parties[k].her_id == p.her_id;
+      if (seen) continue;
+      if (!first) parties_json_ += ',';
+      parties_json_ += std::to_string(p.her_id);
+      first = false;
+    }
+    if (first) {
+      parties_json_.resize(start);  // all its parties came under an earlier origin
+    } else {
+      parties_json_ += ']';
+    }
+  }
+  parties_json_ += '}';
   Statement& st = insert_event_;
   st.Bind(1, e.request_id).Bind(2, e.time).Bind(3, ApiVersionName(e.api)).Bind(4, e.method);
   st.BindOpt(5, e.route).Bind(6, ActionName(e.action)).Bind(7, static_cast<int64_t>(e.status));
@@ -181,28 +255,50 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
   } else {
     st.BindNull(12);
   }
-  st.Bind(13, where.source).Bind(14, where.position);
+  st.Bind(13, std::string_view(parties_json_)).Bind(14, source_key).Bind(15, where.position);
   if (options_.keep_raw_records) {
-    st.Bind(15, raw);
+    st.Bind(16, raw);
   } else {
-    st.BindNull(15);
+    st.BindNull(16);
   }
   if (st.Run() != SQLITE_DONE) return Status::IOError(LastError());
   *inserted = sqlite3_changes(db_) > 0;
   *event_id = *inserted ? sqlite3_last_insert_rowid(db_) : 0;
+  if (!*inserted) return Status::OK();
+  const int64_t hour = e.time / kMillisPerHour;  // event times are after 1970 (schema)
+  for (size_t i = 0; i < e.parties.size(); ++i) {
+    Posting& post = postings_[PartyHour{e.parties[i].her_id, hour}];
+    if (post.events.empty()) {
+      post.first_event = *event_id;
+      post.time_from = post.time_to = e.time;
+    } else if (post.last_event == *event_id) {
+      continue;  // the same party twice in one call (its first origin is kept)
+    } else {
+      post.events += ',';
+      post.time_from = std::min(post.time_from, e.time);
+      post.time_to = std::max(post.time_to, e.time);
+    }
+    post.events += std::to_string(*event_id);
+    post.last_event = *event_id;
+  }
   return Status::OK();
 }
 
-Status Store::InsertParties(int64_t event_id, const AccessEvent& e) {
-  for (const PartyRef& p : e.parties) {
-    if (insert_party_.Bind(1, p.her_id)
-            .Bind(2, e.time)
-            .Bind(3, event_id)
-            .Bind(4, PartySourceName(p.source))
+Status Store::FlushPartyIndex() {
+  std::string json;
+  for (auto& [key, post] : postings_) {
+    json.assign("[").append(post.events).append("]");
+    if (insert_posting_.Bind(1, key.her_id)
+            .Bind(2, key.hour)
+            .Bind(3, post.first_event)
+            .Bind(4, post.time_from)
+            .Bind(5, post.time_to)
+            .Bind(6, std::string_view(json))
             .Run() != SQLITE_DONE) {
       return Status::IOError(LastError());
     }
   }
+  postings_.clear();
   return Status::OK();
 }
 

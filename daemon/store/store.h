@@ -3,7 +3,12 @@
 // Everything a batch produced — events, their parties, quarantined records, state changes,
 // findings and the source positions (file lines, Kafka offsets) — is written in ONE
 // transaction, so a crash at any point leaves the database at a batch boundary: nothing is
-// lost and nothing is stored twice. `requestId` is unique: a record seen twice is stored once.
+// lost and nothing is stored twice. A record seen twice (same `requestId` and event time) is
+// stored once.
+//
+// The layout keeps each batch's writes on few pages: events are appended; their parties go
+// into the event row and, grouped per (party, hour) for the whole batch, into `party_events`
+// when the batch commits.
 //
 // The schema is versioned with PRAGMA user_version and migrated forward on open; the tables
 // are documented in README.md ("The database").
@@ -24,6 +29,7 @@
 #include "common/sqlite_statement.h"
 #include "common/status.h"
 #include "decode/access_event.h"
+#include "store/checkpointer.h"
 
 namespace edi {
 
@@ -46,6 +52,7 @@ struct QuarantineEntry {
 struct StoreOptions {
   size_t max_quarantine_bytes = 64 * 1024;
   bool keep_raw_records = true;  // store each event's JSON as received (forensic copy)
+  CheckpointOptions checkpoint;
 };
 
 class Store {
@@ -56,15 +63,18 @@ class Store {
   ~Store();
 
   Status Begin();
+  // Writes the batch's party index rows, then commits.
   Status Commit();
   void Rollback();
 
-  // Inserts an event row. Sets *inserted to false (and stores nothing) when the requestId is
-  // already stored: the record is a duplicate. Sets *event_id on insert.
+  // Sets *stored when an event with e's requestId and event time is already stored (in this
+  // transaction or before): the record is a duplicate.
+  Status IsStored(const AccessEvent& e, bool* stored);
+  // Inserts an event row with its parties (after the state stage resolved custody parties);
+  // sets *inserted to false (and stores nothing) for a duplicate, else *event_id. The party
+  // index rows are written by Commit.
   Status InsertEvent(const AccessEvent& e, std::string_view raw, const SourcePosition& where,
                      bool* inserted, int64_t* event_id);
-  // Stores the parties of an inserted event (after the state stage resolved custody parties).
-  Status InsertParties(int64_t event_id, const AccessEvent& e);
   // Stores a quarantined record; a record already quarantined at the same position is kept once.
   Status InsertQuarantine(const QuarantineEntry& q);
   Status SetSourcePosition(const SourcePosition& p);
@@ -80,14 +90,37 @@ class Store {
   Status Migrate();
   Status Prepare();
   Status ClientKey(const ClientClaims& c, int64_t* key);
+  Status SourceKey(const std::string& source, int64_t* key);
+  Status FlushPartyIndex();
+
+  // The batch's party index: per (party, hour of event time) the event ids, ascending.
+  struct PartyHour {
+    HerId her_id;
+    int64_t hour;
+    bool operator==(const PartyHour&) const = default;
+  };
+  struct PartyHourHash {
+    size_t operator()(const PartyHour& k) const {
+      return static_cast<size_t>(k.her_id) * 0x9E3779B97F4A7C15ull ^ static_cast<size_t>(k.hour);
+    }
+  };
+  struct Posting {
+    int64_t time_from = 0, time_to = 0;
+    std::string events;  // "1,2,5" (the JSON array without brackets)
+    int64_t first_event = 0, last_event = 0;
+  };
 
   sqlite3* db_;
   std::string path_;
   StoreOptions options_;
   Statement begin_, commit_, rollback_;
-  Statement insert_event_, insert_party_, insert_quarantine_, set_position_, get_position_;
-  Statement find_client_, insert_client_;
-  std::unordered_map<std::string, int64_t> client_keys_;
+  Statement insert_event_, is_stored_, insert_posting_, insert_quarantine_, set_position_,
+      get_position_;
+  Statement find_client_, insert_client_, find_source_, insert_source_;
+  std::unordered_map<std::string, int64_t> client_keys_, source_keys_;
+  std::unordered_map<PartyHour, Posting, PartyHourHash> postings_;
+  std::string parties_json_;                    // reused
+  std::unique_ptr<Checkpointer> checkpointer_;  // declared last: stopped first
 };
 
 }  // namespace edi

@@ -72,8 +72,8 @@ TEST_F(ReplayCli, TheDatabaseShowsItsTablesToTheSqliteShell) {
   ASSERT_EQ(Sh(Replay(db)).status, 0);
   const Output tables = Sh("sqlite3 " + db + " .tables");
   ASSERT_EQ(tables.status, 0) << tables.out;
-  for (const char* t : {"events", "event_parties", "quarantine", "source_positions", "findings",
-                        "state_locks", "state_messages", "clients"}) {
+  for (const char* t : {"events", "party_events", "sources", "quarantine", "source_positions",
+                        "findings", "state_locks", "state_messages", "clients"}) {
     EXPECT_NE(tables.out.find(t), std::string::npos) << t << " missing from " << tables.out;
   }
   const Output reasons =

@@ -124,9 +124,10 @@ class AuditDb {
   // requestId -> (source, position) of every stored event.
   std::map<std::string, std::pair<std::string, int64_t>> Events() const {
     std::map<std::string, std::pair<std::string, int64_t>> out;
-    Query("SELECT request_id, source, position FROM events", [&](sqlite3_stmt* st) {
-      out[Text(st, 0)] = {Text(st, 1), sqlite3_column_int64(st, 2)};
-    });
+    Query("SELECT request_id, source, position FROM events JOIN sources USING (source_key)",
+          [&](sqlite3_stmt* st) {
+            out[Text(st, 0)] = {Text(st, 1), sqlite3_column_int64(st, 2)};
+          });
     return out;
   }
   std::set<std::pair<std::string, int64_t>> Quarantined() const {

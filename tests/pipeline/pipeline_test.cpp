@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <random>
 
 #include "common/schema.h"
@@ -158,12 +159,13 @@ TEST_F(PipelineTest, ARestartInTheMiddleGivesTheSameFactsStateAndFindingsAsOneRu
 
   const std::vector<std::string> queries = {
       "SELECT request_id, time, action, status, message_id FROM events ORDER BY request_id",
-      "SELECT p.her_id, p.time, e.request_id, p.origin FROM event_parties p JOIN events e "
+      "SELECT request_id, parties FROM events ORDER BY request_id",
+      "SELECT p.her_id, e.time, e.request_id FROM party_event_ids p JOIN events e "
       "USING (event_id) ORDER BY 1, 2, 3",
       "SELECT * FROM state_meta ORDER BY key",
       "SELECT * FROM state_clients ORDER BY client_idx",
       "SELECT * FROM state_locks ORDER BY her_id",
-      "SELECT message_id, last_seen, hex(custody) FROM state_messages ORDER BY message_id",
+      "SELECT bucket, message_id, last_seen, hex(custody) FROM state_messages ORDER BY 2",
       "SELECT her_id, last_touch, hex(stats) FROM state_parties ORDER BY her_id",
       "SELECT * FROM state_pairs ORDER BY 1, 2",
       "SELECT client_idx, hex(first_seen) FROM state_sweeps ORDER BY 1",
@@ -176,6 +178,39 @@ TEST_F(PipelineTest, ARestartInTheMiddleGivesTheSameFactsStateAndFindingsAsOneRu
     EXPECT_FALSE(whole.empty()) << q;
     EXPECT_EQ(whole, Dump(Db("split.db"), q)) << q;
   }
+}
+
+TEST_F(PipelineTest, ThePartyIndexListsEveryEventOfAPartyExactlyOnce) {
+  const auto traffic = GenerateTraffic(17, 2500);
+  Run(Db("a.db"), traffic, 0, traffic.size(), 333);
+  // The parties each event row names, against the per-party index the batches wrote.
+  const std::string from_events =
+      Dump(Db("a.db"),
+           "SELECT CAST(j.value AS INTEGER) AS her_id, e.event_id "
+           "FROM events e, json_each(e.parties) o, json_each(o.value) j "
+           "ORDER BY 1, 2");
+  const std::string from_index =
+      Dump(Db("a.db"), "SELECT her_id, event_id FROM party_event_ids ORDER BY 1, 2");
+  EXPECT_GT(std::count(from_events.begin(), from_events.end(), '\n'), 2500);
+  EXPECT_EQ(from_index, from_events);
+  // Each index row covers one hour of event time and knows its time span.
+  EXPECT_EQ(Dump(Db("a.db"),
+                 "SELECT count(*) FROM party_events p, json_each(p.events) j "
+                 "JOIN events e ON e.event_id = j.value WHERE e.time / 3600000 != p.hour "
+                 "OR e.time < p.time_from OR e.time > p.time_to OR j.value < p.first_event"),
+            "0|\n");
+  // "Who acted for this party" through the index equals a scan of every event's parties.
+  const std::string party =
+      Dump(Db("a.db"), "SELECT her_id FROM party_events GROUP BY 1 ORDER BY count(*) DESC LIMIT 1");
+  const std::string her_id = party.substr(0, party.find('|'));
+  EXPECT_EQ(Dump(Db("a.db"),
+                 "SELECT e.request_id FROM party_event_ids p JOIN events e USING "
+                 "(event_id) WHERE p.her_id = " +
+                     her_id + " ORDER BY 1"),
+            Dump(Db("a.db"),
+                 "SELECT e.request_id FROM events e, json_each(e.parties) o, "
+                 "json_each(o.value) j WHERE j.value = " +
+                     her_id + " ORDER BY 1"));
 }
 
 TEST_F(PipelineTest, DecodingOnTwoThreadsStoresExactlyWhatOneThreadStores) {

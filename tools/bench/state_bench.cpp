@@ -1,6 +1,10 @@
 // Memory of the reconstruction state: bytes per tracked message and per tracked party, with
 // 1,000,000 messages in custody (each sent, downloaded and marked downloaded by its receiver)
 // spread over 50,000 parties and 40 clients. Prints a table; not a test.
+//
+// Nothing is saved here, so the figure per message includes the list of unsaved changes
+// (16 bytes per changed message) that the daemon empties with every batch: about 128 bytes per
+// message in all, of which the custody entry is 64, its index slot and expiry listing about 25.
 #include <malloc.h>
 
 #include <chrono>

@@ -1,0 +1,261 @@
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/time.h"
+#include "store/migrations.h"
+
+namespace edi {
+namespace {
+
+namespace fs = std::filesystem;
+
+const EventTime kT0 = *ParseRfc3339("2026-05-08T08:32:15.310Z");
+
+AccessEvent MakeEvent(std::string request_id, EventTime time, std::vector<PartyRef> parties,
+                      std::string message_id = "") {
+  AccessEvent e;
+  e.time = time;
+  e.request_id = std::move(request_id);
+  e.method = "GET";
+  e.route = "/messages/{id}";
+  e.action = Action::kDownload;
+  e.status = 200;
+  e.client.client_id = "client-a";
+  e.client.client_name = "Nursing EPJ Bergen";
+  e.parties = std::move(parties);
+  e.message_id = std::move(message_id);
+  return e;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = (fs::path(::testing::TempDir()) / (std::string("edi-store-") + info->name() + ".db"))
+                .string();
+    Remove();
+  }
+  void TearDown() override { Remove(); }
+  void Remove() {
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path_ + suffix);
+  }
+  std::unique_ptr<Store> Open(StoreOptions options = {}) {
+    auto store = Store::Open(path_, options);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+  // Inserts `e` unless it is stored; returns whether it was inserted.
+  static bool Put(Store& s, const AccessEvent& e, const std::string& raw = "{}") {
+    bool stored = false;
+    EXPECT_TRUE(s.IsStored(e, &stored).ok());
+    if (stored) return false;
+    bool inserted = false;
+    int64_t id = 0;
+    EXPECT_TRUE(s.InsertEvent(e, raw, {"file:test", 1}, &inserted, &id).ok());
+    return inserted;
+  }
+  static std::string Dump(Store& s, const std::string& sql) {
+    std::string out;
+    Statement st(s.db(), sql);
+    EXPECT_TRUE(st.ok()) << sql << ": " << sqlite3_errmsg(s.db());
+    while (st.Step() == SQLITE_ROW) {
+      for (int i = 0; i < sqlite3_column_count(st.get()); ++i) {
+        const unsigned char* v = sqlite3_column_text(st.get(), i);
+        out += (v ? reinterpret_cast<const char*>(v) : "NULL") + std::string("|");
+      }
+      out += "\n";
+    }
+    return out;
+  }
+  std::string path_;
+};
+
+TEST_F(StoreTest, ARecordSeenTwiceIsStoredOnceInTheSameBatchAndLater) {
+  auto s = Open();
+  ASSERT_TRUE(s->Begin().ok());
+  const AccessEvent a = MakeEvent("req-1", kT0, {{8142520, PartySource::kPath}});
+  EXPECT_TRUE(Put(*s, a));
+  EXPECT_FALSE(Put(*s, a));  // same batch
+  ASSERT_TRUE(s->Commit().ok());
+  ASSERT_TRUE(s->Begin().ok());
+  EXPECT_FALSE(Put(*s, a));  // a later batch
+  ASSERT_TRUE(s->Commit().ok());
+  EXPECT_EQ(Dump(*s, "SELECT count(*) FROM events"), "1|\n");
+  EXPECT_EQ(Dump(*s, "SELECT count(*) FROM party_event_ids"), "1|\n");
+}
+
+TEST_F(StoreTest, PartiesAreStoredOnceEachUnderTheirFirstOrigin) {
+  auto s = Open();
+  ASSERT_TRUE(s->Begin().ok());
+  EXPECT_TRUE(Put(*s, MakeEvent("req-1", kT0,
+                                {{8142520, PartySource::kQuery},
+                                 {8142521, PartySource::kQuery},
+                                 {8142520, PartySource::kPath},
+                                 {8142522, PartySource::kCustody}})));
+  ASSERT_TRUE(s->Commit().ok());
+  EXPECT_EQ(Dump(*s, "SELECT parties FROM events"),
+            R"({"query":[8142520,8142521],"custody":[8142522]}|)"
+            "\n");
+  EXPECT_EQ(Dump(*s, "SELECT her_id, event_id FROM party_event_ids ORDER BY 1"),
+            "8142520|1|\n8142521|1|\n8142522|1|\n");
+}
+
+TEST_F(StoreTest, ThePartyIndexGroupsABatchPerPartyAndHour) {
+  auto s = Open();
+  ASSERT_TRUE(s->Begin().ok());
+  for (int i = 0; i < 6; ++i) {
+    // Two events per hour for three hours, all for 8142520; every other one also for 8142521.
+    std::vector<PartyRef> parties = {{8142520, PartySource::kPath}};
+    if (i % 2 == 0) parties.push_back({8142521, PartySource::kQuery});
+    EXPECT_TRUE(Put(*s, MakeEvent("req-" + std::to_string(i), kT0 + (i / 2) * kMillisPerHour + i,
+                                  parties)));
+  }
+  ASSERT_TRUE(s->Commit().ok());
+  EXPECT_EQ(Dump(*s,
+                 "SELECT her_id, hour - (SELECT min(hour) FROM party_events), first_event, events "
+                 "FROM party_events ORDER BY 1, 2"),
+            "8142520|0|1|[1,2]|\n8142520|1|3|[3,4]|\n8142520|2|5|[5,6]|\n"
+            "8142521|0|1|[1]|\n8142521|1|3|[3]|\n8142521|2|5|[5]|\n");
+}
+
+TEST_F(StoreTest, ARolledBackBatchLeavesNoEventsAndNoPartyIndexRows) {
+  auto s = Open();
+  ASSERT_TRUE(s->Begin().ok());
+  EXPECT_TRUE(Put(*s, MakeEvent("req-1", kT0, {{8142520, PartySource::kPath}})));
+  s->Rollback();
+  ASSERT_TRUE(s->Begin().ok());
+  EXPECT_TRUE(Put(*s, MakeEvent("req-2", kT0, {{8142521, PartySource::kPath}})));
+  ASSERT_TRUE(s->Commit().ok());
+  EXPECT_EQ(Dump(*s, "SELECT e.request_id, p.her_id FROM party_event_ids p JOIN events e USING "
+                     "(event_id)"),
+            "req-2|8142521|\n");
+}
+
+TEST_F(StoreTest, AMessageIsFoundWithinATimeRangeThroughItsIndex) {
+  auto s = Open();
+  ASSERT_TRUE(s->Begin().ok());
+  const std::string msg = "3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f04";
+  EXPECT_TRUE(Put(*s, MakeEvent("req-1", kT0, {{8142520, PartySource::kPath}}, msg)));
+  EXPECT_TRUE(Put(*s, MakeEvent("req-2", kT0 + 5, {{8142520, PartySource::kPath}})));
+  EXPECT_TRUE(Put(*s, MakeEvent("req-3", kT0 + 9, {{8142520, PartySource::kPath}}, msg)));
+  ASSERT_TRUE(s->Commit().ok());
+  const std::string q = "SELECT request_id FROM events WHERE message_id = '" + msg +
+                        "' AND time BETWEEN " + std::to_string(kT0 - kMillisPerDay) + " AND " +
+                        std::to_string(kT0 + kMillisPerDay) + " ORDER BY time";
+  EXPECT_EQ(Dump(*s, q), "req-1|\nreq-3|\n");
+  EXPECT_NE(Dump(*s, "EXPLAIN QUERY PLAN " + q).find("events_time_message"), std::string::npos);
+}
+
+TEST_F(StoreTest, TheWriteAheadLogStaysBoundedWhileBatchesKeepComing) {
+  StoreOptions options;
+  options.checkpoint.soft_limit_frames = 32;
+  options.checkpoint.hard_limit_frames = 128;
+  auto s = Open(options);
+  const std::string raw(3000, 'x');  // about a page per event
+  for (int batch = 0; batch < 40; ++batch) {
+    ASSERT_TRUE(s->Begin().ok());
+    for (int i = 0; i < 50; ++i) {
+      const int n = batch * 50 + i;
+      EXPECT_TRUE(Put(*s,
+                      MakeEvent("req-" + std::to_string(n), kT0 + n, {{8142520 + n % 7,
+                                                                      PartySource::kPath}}),
+                      raw));
+    }
+    ASSERT_TRUE(s->Commit().ok());
+    // One batch writes ~60 pages: the log never holds much more than the hard limit and a batch.
+    EXPECT_LT(fs::file_size(path_ + "-wal"), (128 + 120) * 4200u) << "batch " << batch;
+  }
+  EXPECT_EQ(Dump(*s, "SELECT count(*) FROM events"), "2000|\n");
+}
+
+TEST_F(StoreTest, AReaderHoldingOldPagesDoesNotStopTheWriter) {
+  StoreOptions options;
+  options.checkpoint.soft_limit_frames = 16;
+  options.checkpoint.hard_limit_frames = 32;
+  auto s = Open(options);
+  ASSERT_TRUE(s->Begin().ok());
+  EXPECT_TRUE(Put(*s, MakeEvent("req-0", kT0, {{8142520, PartySource::kPath}})));
+  ASSERT_TRUE(s->Commit().ok());
+  sqlite3* reader = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  Statement snapshot(reader, "SELECT event_id FROM events");
+  ASSERT_EQ(snapshot.Step(), SQLITE_ROW);  // an open read transaction
+  const std::string raw(3000, 'x');
+  for (int batch = 1; batch <= 10; ++batch) {
+    ASSERT_TRUE(s->Begin().ok());
+    for (int i = 0; i < 20; ++i) {
+      EXPECT_TRUE(Put(*s,
+                      MakeEvent("req-" + std::to_string(batch * 100 + i), kT0 + batch * 100 + i,
+                                {{8142520, PartySource::kPath}}),
+                      raw));
+    }
+    ASSERT_TRUE(s->Commit().ok());
+  }
+  snapshot = {};
+  sqlite3_close(reader);
+  EXPECT_EQ(Dump(*s, "SELECT count(*) FROM events"), "201|\n");
+}
+
+TEST(StoreMigrationTest, AVersionThreeDatabaseKeepsItsEventsPartiesAndCustody) {
+  const std::string path = (fs::path(::testing::TempDir()) / "edi-store-migrate-v3.db").string();
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    std::string v3;
+    for (int v = 0; v < 3; ++v) v3 += StoreMigrations().at(v);
+    v3 += R"sql(
+PRAGMA user_version=3;
+INSERT INTO clients (client_key, client_id) VALUES (1, 'client-a');
+INSERT INTO events (event_id, request_id, time, api, method, action, status, client_key,
+                    message_id, source, position, record)
+  VALUES (1, 'req-1', 1778229135310, '3', 'GET', 'download', 200, 1,
+          '3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f04', 'file:a.jsonl', 1, '{"r":1}'),
+         (2, 'req-2', 1778229135999, '3', 'POST', 'poll', 200, 1, NULL, 'kafka:edi/0', 7, NULL);
+INSERT INTO event_parties VALUES (8142520, 1778229135310, 1, 'custody'),
+                                 (8142520, 1778229135999, 2, 'query'),
+                                 (8142521, 1778229135999, 2, 'query');
+INSERT INTO state_messages VALUES ('3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f04', 1778229135310, x'01');
+)sql";
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, v3.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
+    sqlite3_close(db);
+  }
+  {
+    auto store = Store::Open(path, StoreOptions{});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    sqlite3* db = (*store)->db();
+    auto one = [&](const std::string& sql) {
+      Statement st(db, sql);
+      EXPECT_TRUE(st.ok()) << sql;
+      std::string out;
+      while (st.Step() == SQLITE_ROW) out += std::string(st.ColumnText(0)) + ";";
+      return out;
+    };
+    EXPECT_EQ(one("SELECT request_id || ' ' || parties || ' ' || source || ' ' || position || ' ' "
+                  "|| coalesce(record, '-') FROM events JOIN sources USING (source_key) "
+                  "ORDER BY event_id"),
+              R"(req-1 {"custody":[8142520]} file:a.jsonl 1 {"r":1};)"
+              R"(req-2 {"query":[8142520,8142521]} kafka:edi/0 7 -;)");
+    EXPECT_EQ(one("SELECT her_id || ' ' || event_id FROM party_event_ids ORDER BY 1"),
+              "8142520 1;8142520 2;8142521 2;");
+    EXPECT_EQ(one("SELECT bucket || ' ' || message_id FROM state_messages"),
+              "493952 3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f04;");
+    // The migrated database takes new events and still refuses a duplicate.
+    ASSERT_TRUE((*store)->Begin().ok());
+    AccessEvent again = MakeEvent("req-2", 1778229135999, {});
+    bool stored = false;
+    EXPECT_TRUE((*store)->IsStored(again, &stored).ok());
+    EXPECT_TRUE(stored);
+    (*store)->Rollback();
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
+}
+
+}  // namespace
+}  // namespace edi
