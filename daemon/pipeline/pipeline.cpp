@@ -1,5 +1,7 @@
 #include "pipeline/pipeline.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <thread>
@@ -145,17 +147,42 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
 }
 
 Status Pipeline::ProcessBatch(const std::vector<RawRecord>& batch) {
-  if (second_decoder_ == nullptr || batch.size() < 256) {
+  if (second_decoder_ == nullptr || batch.size() < 2 * kDecodeChunk) {
     DecodeBatch(*decoder_, batch, &decoded_);
-  } else {
-    decoded_.resize(batch.size());
-    const size_t half = batch.size() / 2;
-    std::thread second(
-        [&] { DecodeRange(*second_decoder_, batch, half, batch.size(), &decoded_); });
-    DecodeRange(*decoder_, batch, 0, half, &decoded_);
-    second.join();
+    return ProcessDecoded(batch, decoded_);
   }
-  return ProcessDecoded(batch, decoded_);
+  // The second thread decodes chunks ahead while this one runs the state, rules and store over
+  // the chunks already decoded; should it catch up, this thread decodes the next chunk itself.
+  decoded_.resize(batch.size());
+  const size_t chunks = (batch.size() + kDecodeChunk - 1) / kDecodeChunk;
+  std::atomic<size_t> next{0};  // the first chunk no thread has taken yet
+  std::vector<std::atomic<bool>> done(chunks);
+  auto decode = [&](Decoder& decoder, size_t c) {
+    DecodeRange(decoder, batch, c * kDecodeChunk, std::min(batch.size(), (c + 1) * kDecodeChunk),
+                &decoded_);
+    done[c].store(true, std::memory_order_release);
+    done[c].notify_one();
+  };
+  std::thread ahead([&] {
+    for (size_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1)) {
+      decode(*second_decoder_, c);
+    }
+  });
+  wait_decoded_ = [&](size_t i) {
+    if (i % kDecodeChunk != 0) return;  // checked at the start of each chunk
+    const size_t c = i / kDecodeChunk;
+    if (done[c].load(std::memory_order_acquire)) return;
+    size_t expected = c;
+    if (next.compare_exchange_strong(expected, c + 1)) {
+      decode(*decoder_, c);
+    } else {
+      done[c].wait(false, std::memory_order_acquire);
+    }
+  };
+  Status s = ProcessDecoded(batch, decoded_);
+  wait_decoded_ = nullptr;
+  ahead.join();
+  return s;
 }
 
 Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
@@ -181,6 +208,7 @@ Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
   std::map<std::string, int64_t> positions;
   for (size_t i = 0; i < batch.size(); ++i) {
     const RawRecord& r = batch[i];
+    if (wait_decoded_) wait_decoded_(i);
     if (Status s = ProcessRecord(r, decoded[i], &c); !s.ok()) return fail(s);
     auto [it, added] = positions.emplace(r.where.source, r.where.position);
     if (!added) it->second = std::max(it->second, r.where.position);

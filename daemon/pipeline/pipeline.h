@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,7 +79,8 @@ class Pipeline {
                                                   Store* store, const RuleEngine* rules);
 
   Status ProcessBatch(const std::vector<RawRecord>& batch);
-  // From now on ProcessBatch decodes large batches on two threads, the second with `decoder`.
+  // From now on ProcessBatch decodes large batches on a second thread with `decoder`, chunk by
+  // chunk ahead of the rest of the pipeline, which runs over the decoded chunks meanwhile.
   void EnableParallelDecode(std::unique_ptr<Decoder> decoder) {
     second_decoder_ = std::move(decoder);
   }
@@ -103,7 +105,9 @@ class Pipeline {
 
   PipelineOptions options_;
   std::unique_ptr<Decoder> decoder_;
-  std::unique_ptr<Decoder> second_decoder_;  // optional: decodes half of each large batch
+  static constexpr size_t kDecodeChunk = 256;
+  std::unique_ptr<Decoder> second_decoder_;   // optional: decodes ahead (ProcessBatch)
+  std::function<void(size_t)> wait_decoded_;  // set while ProcessBatch decodes ahead
   std::shared_ptr<const Registry> registry_;
   Store* store_;
   std::unique_ptr<FindingStore> findings_;
