@@ -159,6 +159,7 @@ int RunReplay(const ReplayOptions& opt) {
       return 1;
     }
     if (b->last) break;
+    feed.Recycle(std::move(b));
   }
   PrintSummary(pipeline.counters(), pipeline.state().counters(), opt.inputs.size(),
                progress.Elapsed());

@@ -47,11 +47,26 @@ std::unique_ptr<FeedBatch> ReplayFeed::Next() {
   return b;
 }
 
+void ReplayFeed::Recycle(std::unique_ptr<FeedBatch> b) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (free_.size() < 2) free_.push_back(std::move(b));
+}
+
 void ReplayFeed::Run() {
   auto fresh = [this](const std::string& input) {
-    auto b = std::make_unique<FeedBatch>();
+    std::unique_ptr<FeedBatch> b;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!free_.empty()) {
+        b = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
+    if (b == nullptr) b = std::make_unique<FeedBatch>();
     b->records.resize(batch_size_);
     b->input = input;
+    b->last = false;
+    b->status = Status::OK();
     return b;
   };
   for (const std::string& input : inputs_) {

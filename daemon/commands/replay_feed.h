@@ -32,6 +32,9 @@ class ReplayFeed {
 
   // The next batch; blocks until one is ready. After a batch with `last` set, do not call again.
   std::unique_ptr<FeedBatch> Next();
+  // Hands a processed batch back: the reading thread refills it, so the records' memory is
+  // reused and released there rather than on the caller's thread.
+  void Recycle(std::unique_ptr<FeedBatch> b);
 
  private:
   void Run();
@@ -43,6 +46,7 @@ class ReplayFeed {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<FeedBatch>> ready_;  // guarded by mu_
+  std::vector<std::unique_ptr<FeedBatch>> free_;  // guarded by mu_
   bool stop_ = false;                             // guarded by mu_
   std::thread thread_;
 };
