@@ -5,8 +5,8 @@ namespace edi {
 Result<std::unique_ptr<Checkpointer>> Checkpointer::Start(sqlite3* writer, const std::string& path,
                                                           const CheckpointOptions& options) {
   sqlite3* own = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = path + ": cannot open a checkpoint connection: " +
                       (own != nullptr ? sqlite3_errmsg(own) : sqlite3_errstr(rc));
@@ -97,7 +97,8 @@ void Checkpointer::Run() {
     running_ = true;
     lock.unlock();
     int log = 0, copied = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    const int rc =
+        sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
     lock.lock();
     running_ = false;
     ++runs_;

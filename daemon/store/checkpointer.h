@@ -25,8 +25,8 @@
 namespace edi {
 
 struct CheckpointOptions {
-  int soft_limit_frames = 4096;    // start a checkpoint when the log has this many pages
-  int hard_limit_frames = 65536;   // the writer waits for a complete checkpoint beyond this
+  int soft_limit_frames = 4096;   // start a checkpoint when the log has this many pages
+  int hard_limit_frames = 65536;  // beyond this the writer completes one itself
 };
 
 class Checkpointer {
@@ -56,9 +56,9 @@ class Checkpointer {
   CheckpointOptions options_;
   mutable std::mutex mu_;
   std::condition_variable wake_, done_;
-  int frames_ = 0;                // log size after the writer's last commit
+  int frames_ = 0;  // log size after the writer's last commit
   bool requested_ = false, running_ = false, stop_ = false;
-  uint64_t complete_ = 0;         // checkpoints that copied the whole log
+  uint64_t complete_ = 0;  // checkpoints that copied the whole log
   uint64_t runs_ = 0;
   std::thread thread_;
 };

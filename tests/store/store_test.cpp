@@ -112,8 +112,8 @@ TEST_F(StoreTest, ThePartyIndexGroupsABatchPerPartyAndHour) {
     // Two events per hour for three hours, all for 8142520; every other one also for 8142521.
     std::vector<PartyRef> parties = {{8142520, PartySource::kPath}};
     if (i % 2 == 0) parties.push_back({8142521, PartySource::kQuery});
-    EXPECT_TRUE(Put(*s, MakeEvent("req-" + std::to_string(i), kT0 + (i / 2) * kMillisPerHour + i,
-                                  parties)));
+    EXPECT_TRUE(Put(
+        *s, MakeEvent("req-" + std::to_string(i), kT0 + (i / 2) * kMillisPerHour + i, parties)));
   }
   ASSERT_TRUE(s->Commit().ok());
   EXPECT_EQ(Dump(*s,
@@ -131,8 +131,9 @@ TEST_F(StoreTest, ARolledBackBatchLeavesNoEventsAndNoPartyIndexRows) {
   ASSERT_TRUE(s->Begin().ok());
   EXPECT_TRUE(Put(*s, MakeEvent("req-2", kT0, {{8142521, PartySource::kPath}})));
   ASSERT_TRUE(s->Commit().ok());
-  EXPECT_EQ(Dump(*s, "SELECT e.request_id, p.her_id FROM party_event_ids p JOIN events e USING "
-                     "(event_id)"),
+  EXPECT_EQ(Dump(*s,
+                 "SELECT e.request_id, p.her_id FROM party_event_ids p JOIN events e USING "
+                 "(event_id)"),
             "req-2|8142521|\n");
 }
 
@@ -161,10 +162,10 @@ TEST_F(StoreTest, TheWriteAheadLogStaysBoundedWhileBatchesKeepComing) {
     ASSERT_TRUE(s->Begin().ok());
     for (int i = 0; i < 50; ++i) {
       const int n = batch * 50 + i;
-      EXPECT_TRUE(Put(*s,
-                      MakeEvent("req-" + std::to_string(n), kT0 + n, {{8142520 + n % 7,
-                                                                      PartySource::kPath}}),
-                      raw));
+      EXPECT_TRUE(Put(
+          *s,
+          MakeEvent("req-" + std::to_string(n), kT0 + n, {{8142520 + n % 7, PartySource::kPath}}),
+          raw));
     }
     ASSERT_TRUE(s->Commit().ok());
     // One batch writes ~60 pages: the log never holds much more than the hard limit and a batch.
