@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   edi::AddFindingsCommand(app, &exit_code);
   edi::AddRulesCommand(app, &exit_code);
   edi::AddRunCommand(app, &exit_code);
+  edi::AddRecordCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  librdkafka-dev rapidjson-dev libsqlite3-dev sqlite3
+  librdkafka-dev rapidjson-dev libsqlite3-dev sqlite3 libzstd-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev libcpp-httplib-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format

@@ -11,5 +11,6 @@ void AddFieldsCommand(CLI::App& app, int* exit_code);
 void AddFindingsCommand(CLI::App& app, int* exit_code);
 void AddRulesCommand(CLI::App& app, int* exit_code);
 void AddRunCommand(CLI::App& app, int* exit_code);
+void AddRecordCommand(CLI::App& app, int* exit_code);
 
 }  // namespace edi

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands/commands.h"
+#include "commands/read_only_db.h"
 #include "common/time.h"
 #include "report/report.h"
 #include "store/finding_store.h"
@@ -45,50 +46,6 @@ std::optional<TimeArg> ParseTimeArg(const std::string& text) {
   }
   if (auto d = ParseDuration(text)) return TimeArg{std::nullopt, d};
   return std::nullopt;
-}
-
-// Closes the connection when the command ends, whatever path it ends on.
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close(db); }
-};
-using DbHandle = std::unique_ptr<sqlite3, DbCloser>;
-
-// Opens `path` read-only and checks that it is an edi-audit database with findings.
-// Prints the reason and returns nullptr when it is not.
-DbHandle OpenReadOnly(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    std::fprintf(stderr, "edi-audit findings: %s: no such database file\n", path.c_str());
-    return nullptr;
-  }
-  sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
-  DbHandle db(raw);
-  if (rc != SQLITE_OK) {
-    std::fprintf(stderr, "edi-audit findings: %s: cannot open database: %s\n", path.c_str(),
-                 raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
-    return nullptr;
-  }
-  sqlite3_busy_timeout(raw, 5000);
-  Statement version(raw, "PRAGMA user_version");
-  if (!version.ok() || version.Step() != SQLITE_ROW) {
-    std::fprintf(stderr, "edi-audit findings: %s: %s (is it an SQLite database?)\n", path.c_str(),
-                 sqlite3_errmsg(raw));
-    return nullptr;
-  }
-  const int64_t v = version.ColumnInt(0);
-  if (v == 0) {
-    std::fprintf(stderr, "edi-audit findings: %s: not an edi-audit database\n", path.c_str());
-    return nullptr;
-  }
-  if (v < 2) {
-    std::fprintf(stderr,
-                 "edi-audit findings: %s: schema version %lld predates findings; run this "
-                 "edi-audit's daemon or replay on it once to migrate it\n",
-                 path.c_str(), static_cast<long long>(v));
-    return nullptr;
-  }
-  return db;
 }
 
 int RunFindings(const FindingsOptions& opt) {
@@ -126,7 +83,7 @@ int RunFindings(const FindingsOptions& opt) {
   q.message_id = opt.message_id;
   q.limit = opt.limit;
 
-  DbHandle db = OpenReadOnly(opt.db_path);
+  DbHandle db = OpenReadOnly(opt.db_path, "findings", 2);
   if (!db) return 1;
   auto store = FindingStore::Open(db.get());
   if (!store.ok()) {

@@ -153,7 +153,8 @@ CREATE TABLE state_sweeps (
       // party instead of one per (event, party). The requestId is unique together with the
       // event time (a record seen twice has both), and message ids are indexed after the event
       // time: both indexes grow at their end instead of at random places (a message is looked
-      // up within a time range). Sources are numbered. Custody rows are keyed by the hour they were
+      // up within a time range). Sources are numbered. The records as received are kept
+      // zstd-compressed, one block per batch. Custody rows are keyed by the hour they were
       // created in, so a batch's custody writes land together.
       R"sql(
 CREATE TABLE sources (
@@ -178,7 +179,16 @@ CREATE TABLE events_v4 (
   parties     TEXT NOT NULL DEFAULT '{}',  -- JSON: origin -> HER-Ids, {"query":[8142520]}
   source_key  INTEGER NOT NULL REFERENCES sources(source_key),
   position    INTEGER NOT NULL,
-  record      TEXT                   -- the record as received (NULL if not kept)
+  raw_block   INTEGER,               -- the record as received: bytes [raw_offset, +raw_size) of
+  raw_offset  INTEGER,               -- raw_blocks.data once decompressed (NULL if not kept)
+  raw_size    INTEGER,
+  record      TEXT                   -- the record as received by a database before version 4
+);
+CREATE TABLE raw_blocks (
+  block_id INTEGER PRIMARY KEY,
+  records  INTEGER NOT NULL,         -- how many records the block holds
+  bytes    INTEGER NOT NULL,         -- their size, uncompressed
+  data     BLOB NOT NULL             -- one zstd frame: the records as JSON lines
 );
 INSERT INTO events_v4
   SELECT e.event_id, e.time, e.request_id, e.api, e.method, e.route, e.action, e.status,
@@ -187,7 +197,8 @@ INSERT INTO events_v4
                      FROM (SELECT p.origin, json_group_array(p.her_id) AS ids
                              FROM event_parties p WHERE p.event_id = e.event_id
                             GROUP BY p.origin)), '{}'),
-         (SELECT s.source_key FROM sources s WHERE s.source = e.source), e.position, e.record
+         (SELECT s.source_key FROM sources s WHERE s.source = e.source), e.position,
+         NULL, NULL, NULL, e.record
     FROM events e ORDER BY e.event_id;
 CREATE TABLE party_events (
   her_id      INTEGER NOT NULL,

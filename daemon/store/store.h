@@ -8,7 +8,8 @@
 //
 // The layout keeps each batch's writes on few pages: events are appended; their parties go
 // into the event row and, grouped per (party, hour) for the whole batch, into `party_events`
-// when the batch commits.
+// when the batch commits; the records as received go into one zstd-compressed block per batch
+// (`raw_blocks`), the event row says where in the block its record is.
 //
 // The schema is versioned with PRAGMA user_version and migrated forward on open; the tables
 // are documented in README.md ("The database").
@@ -55,6 +56,10 @@ struct StoreOptions {
   CheckpointOptions checkpoint;
 };
 
+// The record event `event_id` was stored from, as received, read through any connection to
+// the database; NotFound when there is no such event or its record was not kept.
+Result<std::string> ReadStoredRecord(sqlite3* db, int64_t event_id);
+
 class Store {
  public:
   // Opens or creates the database and migrates its schema. Fails with a message naming the
@@ -78,6 +83,7 @@ class Store {
   // Stores a quarantined record; a record already quarantined at the same position is kept once.
   Status InsertQuarantine(const QuarantineEntry& q);
   Status SetSourcePosition(const SourcePosition& p);
+
   std::optional<int64_t> GetSourcePosition(const std::string& source);
 
   sqlite3* db() { return db_; }
@@ -92,6 +98,7 @@ class Store {
   Status ClientKey(const ClientClaims& c, int64_t* key);
   Status SourceKey(const std::string& source, int64_t* key);
   Status FlushPartyIndex();
+  Status FlushRawBlock();
 
   // The batch's party index: per (party, hour of event time) the event ids, ascending.
   struct PartyHour {
@@ -115,11 +122,15 @@ class Store {
   StoreOptions options_;
   Statement begin_, commit_, rollback_;
   Statement insert_event_, is_stored_, insert_posting_, insert_quarantine_, set_position_,
-      get_position_;
+      get_position_, next_block_, insert_block_;
   Statement find_client_, insert_client_, find_source_, insert_source_;
   std::unordered_map<std::string, int64_t> client_keys_, source_keys_;
   std::unordered_map<PartyHour, Posting, PartyHourHash> postings_;
-  std::string parties_json_;                    // reused
+  std::string parties_json_;  // reused
+  // The batch's records as received (JSON lines) and the block id they will be stored under.
+  std::string raw_;
+  int64_t raw_records_ = 0, raw_block_ = 0;
+  void* zstd_ = nullptr;                        // ZSTD_CCtx, reused
   std::unique_ptr<Checkpointer> checkpointer_;  // declared last: stopped first
 };
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -65,6 +66,32 @@ TEST_F(ReplayCli, ASecondReplayOfTheSameFilesStoresNothingNew) {
       << again.out;
   EXPECT_NE(again.out.find("findings                                0"), std::string::npos)
       << again.out;
+}
+
+TEST_F(ReplayCli, RecordPrintsStoredRecordsExactlyAsReceived) {
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db)).status, 0);
+  const std::string record = std::string(EDI_BINARY) + " record --db " + db;
+  // The fifth line of the example log, by its requestId, is printed byte for byte.
+  std::ifstream in(EDI_SOURCE_DIR "/examples/access-log.jsonl");
+  std::string line;
+  for (int i = 0; i < 5; ++i) std::getline(in, line);
+  const std::string request = line.substr(line.find("\"requestId\":\"") + 13, 7);
+  const Output by_request = Sh(record + " --request-id " + request);
+  EXPECT_EQ(by_request.status, 0) << by_request.out;
+  EXPECT_EQ(by_request.out, line + "\n");
+  const Output by_id = Sh(record + " --event-id 1 --event-id 2");
+  EXPECT_EQ(by_id.status, 0) << by_id.out;
+  EXPECT_EQ(std::count(by_id.out.begin(), by_id.out.end(), '\n'), 2) << by_id.out;
+  const Output missing = Sh(record + " --event-id 100000 --request-id no-such-request");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.out.find("no event 100000"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("no-such-request"), std::string::npos) << missing.out;
+  EXPECT_EQ(Sh(record).status, 2);
+  EXPECT_EQ(
+      Sh(std::string(EDI_BINARY) + " record --db " + (dir_ / "none.db").string() + " --event-id 1")
+          .status,
+      1);
 }
 
 TEST_F(ReplayCli, TheDatabaseShowsItsTablesToTheSqliteShell) {

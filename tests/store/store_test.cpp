@@ -137,6 +137,71 @@ TEST_F(StoreTest, ARolledBackBatchLeavesNoEventsAndNoPartyIndexRows) {
             "req-2|8142521|\n");
 }
 
+TEST_F(StoreTest, RecordsAreKeptCompressedPerBatchAndReadBackByteForByte) {
+  auto s = Open();
+  std::vector<std::string> raws;
+  for (int batch = 0; batch < 3; ++batch) {
+    ASSERT_TRUE(s->Begin().ok());
+    for (int i = 0; i < 4; ++i) {
+      const int n = batch * 4 + i;
+      raws.push_back(R"({"requestId":"req-)" + std::to_string(n) + R"(","note":"æøå \" x"})");
+      EXPECT_TRUE(Put(*s, MakeEvent("req-" + std::to_string(n), kT0 + n, {}), raws.back()));
+    }
+    EXPECT_FALSE(Put(*s, MakeEvent("req-0", kT0, {}), "a duplicate is not kept"));
+    ASSERT_TRUE(s->Commit().ok());
+  }
+  EXPECT_EQ(Dump(*s, "SELECT block_id, records FROM raw_blocks"), "1|4|\n2|4|\n3|4|\n");
+  for (int id = 1; id <= 12; ++id) {
+    auto r = ReadStoredRecord(s->db(), id);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(*r, raws[id - 1]);
+  }
+  auto missing = ReadStoredRecord(s->db(), 13);
+  EXPECT_EQ(missing.status().code(), Status::Code::kNotFound);
+  // The stored block is plain zstd of JSON lines: any zstd tool reads it.
+  EXPECT_EQ(Dump(*s, "SELECT bytes FROM raw_blocks WHERE block_id = 2"),
+            std::to_string(raws[4].size() + raws[5].size() + raws[6].size() + raws[7].size() + 4) +
+                "|\n");
+}
+
+TEST_F(StoreTest, ARolledBackBatchLeavesNoBlockAndTheNextBatchTakesItsPlace) {
+  auto s = Open();
+  ASSERT_TRUE(s->Begin().ok());
+  EXPECT_TRUE(Put(*s, MakeEvent("req-1", kT0, {}), "first"));
+  s->Rollback();
+  ASSERT_TRUE(s->Begin().ok());
+  EXPECT_TRUE(Put(*s, MakeEvent("req-2", kT0, {}), "second"));
+  ASSERT_TRUE(s->Commit().ok());
+  EXPECT_EQ(Dump(*s, "SELECT block_id, records FROM raw_blocks"), "1|1|\n");
+  auto r = ReadStoredRecord(s->db(), 1);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, "second");
+}
+
+TEST_F(StoreTest, WithoutRawRecordsNoBlockIsWrittenAndReadingSaysSo) {
+  StoreOptions options;
+  options.keep_raw_records = false;
+  auto s = Open(options);
+  ASSERT_TRUE(s->Begin().ok());
+  EXPECT_TRUE(Put(*s, MakeEvent("req-1", kT0, {}), "{}"));
+  ASSERT_TRUE(s->Commit().ok());
+  EXPECT_EQ(Dump(*s, "SELECT count(*) FROM raw_blocks"), "0|\n");
+  auto r = ReadStoredRecord(s->db(), 1);
+  EXPECT_EQ(r.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(r.status().message().find("not kept"), std::string::npos);
+}
+
+TEST_F(StoreTest, ADamagedBlockIsReportedNotMisread) {
+  auto s = Open();
+  ASSERT_TRUE(s->Begin().ok());
+  EXPECT_TRUE(Put(*s, MakeEvent("req-1", kT0, {}), "{\"a\":1}"));
+  ASSERT_TRUE(s->Commit().ok());
+  ASSERT_EQ(
+      sqlite3_exec(s->db(), "UPDATE raw_blocks SET data = x'00112233'", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  EXPECT_EQ(ReadStoredRecord(s->db(), 1).status().code(), Status::Code::kCorruption);
+}
+
 TEST_F(StoreTest, AMessageIsFoundWithinATimeRangeThroughItsIndex) {
   auto s = Open();
   ASSERT_TRUE(s->Begin().ok());
@@ -247,6 +312,10 @@ INSERT INTO state_messages VALUES ('3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f04', 17782
               "8142520 1;8142520 2;8142521 2;");
     EXPECT_EQ(one("SELECT bucket || ' ' || message_id FROM state_messages"),
               "493952 3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f04;");
+    auto kept = ReadStoredRecord(db, 1);
+    ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+    EXPECT_EQ(*kept, R"({"r":1})");
+    EXPECT_EQ(ReadStoredRecord(db, 2).status().code(), Status::Code::kNotFound);
     // The migrated database takes new events and still refuses a duplicate.
     ASSERT_TRUE((*store)->Begin().ok());
     AccessEvent again = MakeEvent("req-2", 1778229135999, {});

@@ -1,0 +1,46 @@
+#include "commands/read_only_db.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "common/sqlite_statement.h"
+
+namespace edi {
+
+DbHandle OpenReadOnly(const std::string& path, const char* command, int min_version) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    std::fprintf(stderr, "edi-audit %s: %s: no such database file\n", command, path.c_str());
+    return nullptr;
+  }
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  DbHandle db(raw);
+  if (rc != SQLITE_OK) {
+    std::fprintf(stderr, "edi-audit %s: %s: cannot open database: %s\n", command, path.c_str(),
+                 raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
+    return nullptr;
+  }
+  sqlite3_busy_timeout(raw, 5000);
+  Statement version(raw, "PRAGMA user_version");
+  if (!version.ok() || version.Step() != SQLITE_ROW) {
+    std::fprintf(stderr, "edi-audit %s: %s: %s (is it an SQLite database?)\n", command,
+                 path.c_str(), sqlite3_errmsg(raw));
+    return nullptr;
+  }
+  const int64_t v = version.ColumnInt(0);
+  if (v == 0) {
+    std::fprintf(stderr, "edi-audit %s: %s: not an edi-audit database\n", command, path.c_str());
+    return nullptr;
+  }
+  if (v < min_version) {
+    std::fprintf(stderr,
+                 "edi-audit %s: %s: schema version %lld is older than this command reads; run "
+                 "this edi-audit's daemon or replay on it once to migrate it\n",
+                 command, path.c_str(), static_cast<long long>(v));
+    return nullptr;
+  }
+  return db;
+}
+
+}  // namespace edi

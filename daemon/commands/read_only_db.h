@@ -1,0 +1,22 @@
+// Opening the database for the commands that only read it (`findings`, `record`): read-only,
+// beside a running daemon (WAL mode lets them read while it writes), never migrating it.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+
+namespace edi {
+
+// Closes the connection when the command ends, whatever path it ends on.
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close(db); }
+};
+using DbHandle = std::unique_ptr<sqlite3, DbCloser>;
+
+// Opens `path` read-only and checks that it is an edi-audit database of at least schema
+// `min_version`. Prints "edi-audit COMMAND: PATH: reason" and returns nullptr when it is not.
+DbHandle OpenReadOnly(const std::string& path, const char* command, int min_version);
+
+}  // namespace edi
