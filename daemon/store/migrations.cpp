@@ -149,8 +149,9 @@ CREATE TABLE state_sweeps (
 )sql",
       // 3 -> 4: a layout that writes less per event. A call's parties move into the events
       // row (`parties`, JSON object origin -> HER-Ids) and into `party_events`: one row per
-      // (party, hour of event time, batch) listing the event ids, so a batch adds one row per
-      // party instead of one per (event, party). The requestId is unique together with the
+      // (party, hour of event time) listing the event ids of many batches at once, written
+      // when enough events gathered, instead of one row per (event, party). The requestId is unique
+      // together with the
       // event time (a record seen twice has both), and message ids are indexed after the event
       // time: both indexes grow at their end instead of at random places (a message is looked
       // up within a time range). Sources are numbered. The records as received are kept
@@ -226,9 +227,20 @@ CREATE VIEW event_view AS
          e.api, e.method, e.action, e.status, c.client_id, c.client_name, c.orgnr_parent,
          e.message_id, e.parties, s.source, e.position
     FROM events e JOIN clients c USING (client_key) JOIN sources s USING (source_key);
+CREATE TABLE store_meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+-- party_events covers the events up to this id; the newer ones are indexed by the next flush
+-- (their parties are in their rows: the view below reads them from there meanwhile).
+INSERT INTO store_meta VALUES ('party_index_upto', (SELECT coalesce(max(event_id), 0) FROM events));
 CREATE VIEW party_event_ids AS
   SELECT p.her_id, p.hour, j.value AS event_id
-    FROM party_events p, json_each(p.events) j;
+    FROM party_events p, json_each(p.events) j
+  UNION ALL
+  SELECT CAST(j.value AS INTEGER), e.time / 3600000, e.event_id
+    FROM events e, json_each(e.parties) o, json_each(o.value) j
+   WHERE e.event_id > (SELECT value FROM store_meta WHERE key = 'party_index_upto');
 CREATE TABLE state_messages_v4 (
   bucket     INTEGER NOT NULL,       -- hours since the epoch when the entry was created
   message_id TEXT NOT NULL,

@@ -16,6 +16,7 @@ Store::~Store() {
   ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(zstd_));
   next_block_ = {};
   insert_block_ = {};
+  set_index_upto_ = {};
   begin_ = {};
   commit_ = {};
   rollback_ = {};
@@ -58,6 +59,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   }
   if (Status s = store->Migrate(); !s.ok()) return s;
   if (Status s = store->Prepare(); !s.ok()) return s;
+  if (Status s = store->LoadPartyTail(); !s.ok()) return s;
   auto checkpointer = Checkpointer::Start(db, path, options.checkpoint);
   if (!checkpointer.ok()) return checkpointer.status();
   store->checkpointer_ = std::move(checkpointer).value();
@@ -116,6 +118,8 @@ Status Store::Prepare() {
        "raw_block, raw_offset, raw_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
        "?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT (time, request_id) DO NOTHING"},
       {&next_block_, "SELECT coalesce(max(block_id), 0) + 1 FROM raw_blocks"},
+      {&set_index_upto_,
+       "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('party_index_upto', ?1)"},
       {&insert_block_,
        "INSERT INTO raw_blocks (block_id, records, bytes, data) VALUES (?1, ?2, ?3, ?4)"},
 
@@ -146,6 +150,12 @@ Status Store::Prepare() {
 
 Status Store::Begin() {
   if (begin_.Run() != SQLITE_DONE) return Status::IOError(LastError());
+  if (postings_stale_) {
+    if (Status s = LoadPartyTail(); !s.ok()) {
+      rollback_.Run();
+      return s;
+    }
+  }
   // The batch's records go into one block; its id is fixed now so event rows can name it.
   raw_.clear();
   raw_records_ = 0;
@@ -159,7 +169,9 @@ Status Store::Begin() {
 }
 
 Status Store::Commit() {
-  if (Status s = FlushPartyIndex(); !s.ok()) return s;
+  if (postings_events_ >= options_.party_index_flush_events) {
+    if (Status s = FlushPartyIndex(); !s.ok()) return s;
+  }
   if (Status s = FlushRawBlock(); !s.ok()) return s;
   if (commit_.Run() != SQLITE_DONE) return Status::IOError(LastError());
   checkpointer_->AfterCommit();
@@ -170,7 +182,9 @@ void Store::Rollback() {
   if (!sqlite3_get_autocommit(db_)) rollback_.Run();
   client_keys_.clear();  // keys handed out inside the rolled-back transaction are gone
   source_keys_.clear();
-  postings_.clear();
+  postings_.clear();  // it may hold events of the rolled-back batch: read back before the next
+  postings_events_ = 0;
+  postings_stale_ = true;
   raw_.clear();
   raw_records_ = 0;
 }
@@ -294,22 +308,54 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
     raw_ += '\n';
     ++raw_records_;
   }
-  const int64_t hour = e.time / kMillisPerHour;  // event times are after 1970 (schema)
-  for (size_t i = 0; i < e.parties.size(); ++i) {
-    Posting& post = postings_[PartyHour{e.parties[i].her_id, hour}];
-    if (post.events.empty()) {
-      post.first_event = *event_id;
-      post.time_from = post.time_to = e.time;
-    } else if (post.last_event == *event_id) {
-      continue;  // the same party twice in one call (its first origin is kept)
-    } else {
-      post.events += ',';
-      post.time_from = std::min(post.time_from, e.time);
-      post.time_to = std::max(post.time_to, e.time);
-    }
-    post.events += std::to_string(*event_id);
-    post.last_event = *event_id;
+  for (const PartyRef& p : e.parties) AddPostings(*event_id, e.time, p.her_id);
+  ++postings_events_;
+  last_event_ = *event_id;
+  return Status::OK();
+}
+
+void Store::AddPostings(int64_t event_id, EventTime time, HerId her_id) {
+  const int64_t hour = time / kMillisPerHour;  // event times are after 1970 (schema)
+  Posting& post = postings_[PartyHour{her_id, hour}];
+  if (post.events.empty()) {
+    post.first_event = event_id;
+    post.time_from = post.time_to = time;
+  } else if (post.last_event == event_id) {
+    return;  // the same party twice in one call
+  } else {
+    post.events += ',';
+    post.time_from = std::min(post.time_from, time);
+    post.time_to = std::max(post.time_to, time);
   }
+  post.events += std::to_string(event_id);
+  post.last_event = event_id;
+}
+
+Status Store::LoadPartyTail() {
+  postings_.clear();
+  postings_events_ = 0;
+  Statement upto(db_, "SELECT value FROM store_meta WHERE key = 'party_index_upto'");
+  if (!upto.ok() || upto.Step() != SQLITE_ROW) return Status::Corruption(LastError());
+  last_event_ = upto.ColumnInt(0);
+  Statement tail(db_,
+                 "SELECT e.event_id, e.time, j.value FROM events e, json_each(e.parties) o, "
+                 "json_each(o.value) j WHERE e.event_id > ?1 ORDER BY e.event_id");
+  if (!tail.ok()) return Status::Corruption(LastError());
+  tail.Bind(1, last_event_);
+  int64_t previous = 0;
+  int rc;
+  while ((rc = tail.Step()) == SQLITE_ROW) {
+    const int64_t id = tail.ColumnInt(0);
+    AddPostings(id, tail.ColumnInt(1), tail.ColumnInt(2));
+    if (id != previous) ++postings_events_;
+    previous = id;
+  }
+  if (rc != SQLITE_DONE) return Status::IOError(LastError());
+  Statement newest(db_, "SELECT coalesce(max(event_id), 0) FROM events");
+  if (newest.ok() && newest.Step() == SQLITE_ROW) {
+    last_event_ = std::max(last_event_, newest.ColumnInt(0));
+  }
+  postings_stale_ = false;
   return Status::OK();
 }
 
@@ -328,6 +374,11 @@ Status Store::FlushPartyIndex() {
     }
   }
   postings_.clear();
+  postings_events_ = 0;
+  // Events without parties are covered too: the index is complete up to the newest event.
+  if (set_index_upto_.Bind(1, last_event_).Run() != SQLITE_DONE) {
+    return Status::IOError(LastError());
+  }
   return Status::OK();
 }
 

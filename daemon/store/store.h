@@ -7,8 +7,9 @@
 // stored once.
 //
 // The layout keeps each batch's writes on few pages: events are appended; their parties go
-// into the event row and, grouped per (party, hour) for the whole batch, into `party_events`
-// when the batch commits; the records as received go into one zstd-compressed block per batch
+// into the event row and, grouped per (party, hour) over many batches, into `party_events`
+// with the batch that completes a flush (a restart reads the events not yet indexed back); the
+// records as received go into one zstd-compressed block per batch
 // (`raw_blocks`), the event row says where in the block its record is.
 //
 // The schema is versioned with PRAGMA user_version and migrated forward on open; the tables
@@ -54,6 +55,10 @@ struct StoreOptions {
   size_t max_quarantine_bytes = 64 * 1024;
   bool keep_raw_records = true;  // store each event's JSON as received (forensic copy)
   CheckpointOptions checkpoint;
+  // The party index (party_events) is written once this many events gathered since the last
+  // time, so each party gets one row per hour for many batches; until then the parties of the
+  // newest events are read from their rows (view party_event_ids).
+  size_t party_index_flush_events = 200000;
 };
 
 // The record event `event_id` was stored from, as received, read through any connection to
@@ -68,7 +73,7 @@ class Store {
   ~Store();
 
   Status Begin();
-  // Writes the batch's party index rows, then commits.
+  // Writes the party index rows when enough events gathered, then commits.
   Status Commit();
   void Rollback();
 
@@ -77,7 +82,7 @@ class Store {
   Status IsStored(const AccessEvent& e, bool* stored);
   // Inserts an event row with its parties (after the state stage resolved custody parties);
   // sets *inserted to false (and stores nothing) for a duplicate, else *event_id. The party
-  // index rows are written by Commit.
+  // index rows are written by a later Commit.
   Status InsertEvent(const AccessEvent& e, std::string_view raw, const SourcePosition& where,
                      bool* inserted, int64_t* event_id);
   // Stores a quarantined record; a record already quarantined at the same position is kept once.
@@ -98,9 +103,12 @@ class Store {
   Status ClientKey(const ClientClaims& c, int64_t* key);
   Status SourceKey(const std::string& source, int64_t* key);
   Status FlushPartyIndex();
+  // Reads the parties of the events the party index does not cover yet into postings_.
+  Status LoadPartyTail();
+  void AddPostings(int64_t event_id, EventTime time, HerId her_id);
   Status FlushRawBlock();
 
-  // The batch's party index: per (party, hour of event time) the event ids, ascending.
+  // The party index not written yet: per (party, hour of event time) the event ids, ascending.
   struct PartyHour {
     HerId her_id;
     int64_t hour;
@@ -122,11 +130,14 @@ class Store {
   StoreOptions options_;
   Statement begin_, commit_, rollback_;
   Statement insert_event_, is_stored_, insert_posting_, insert_quarantine_, set_position_,
-      get_position_, next_block_, insert_block_;
+      get_position_, next_block_, insert_block_, set_index_upto_;
   Statement find_client_, insert_client_, find_source_, insert_source_;
   std::unordered_map<std::string, int64_t> client_keys_, source_keys_;
   std::unordered_map<PartyHour, Posting, PartyHourHash> postings_;
-  std::string parties_json_;  // reused
+  size_t postings_events_ = 0;   // events in postings_
+  int64_t last_event_ = 0;       // the newest event id in postings_ or the index
+  bool postings_stale_ = false;  // a rollback: reload before the next batch
+  std::string parties_json_;     // reused
   // The batch's records as received (JSON lines) and the block id they will be stored under.
   std::string raw_;
   int64_t raw_records_ = 0, raw_block_ = 0;

@@ -105,26 +105,64 @@ TEST_F(StoreTest, PartiesAreStoredOnceEachUnderTheirFirstOrigin) {
             "8142520|1|\n8142521|1|\n8142522|1|\n");
 }
 
-TEST_F(StoreTest, ThePartyIndexGroupsABatchPerPartyAndHour) {
-  auto s = Open();
-  ASSERT_TRUE(s->Begin().ok());
+TEST_F(StoreTest, ThePartyIndexGroupsEventsPerPartyAndHourOverBatches) {
+  StoreOptions options;
+  options.party_index_flush_events = 6;
+  auto s = Open(options);
+  const std::string kIndexed =
+      "SELECT her_id, hour - (SELECT min(hour) FROM party_events), first_event, events "
+      "FROM party_events ORDER BY 1, 2";
+  const std::string kView = "SELECT her_id, event_id FROM party_event_ids ORDER BY 1, 2";
   for (int i = 0; i < 6; ++i) {
-    // Two events per hour for three hours, all for 8142520; every other one also for 8142521.
+    // Three batches of two; two events per hour, all for 8142520, every other one for 8142521.
+    if (i % 2 == 0) {
+      ASSERT_TRUE(s->Begin().ok());
+    }
     std::vector<PartyRef> parties = {{8142520, PartySource::kPath}};
     if (i % 2 == 0) parties.push_back({8142521, PartySource::kQuery});
     EXPECT_TRUE(Put(
         *s, MakeEvent("req-" + std::to_string(i), kT0 + (i / 2) * kMillisPerHour + i, parties)));
+    if (i % 2 == 1) {
+      ASSERT_TRUE(s->Commit().ok());
+    }
+    if (i == 3) {
+      // Not written yet, but the view reads the newest events' parties from their rows.
+      EXPECT_EQ(Dump(*s, kIndexed), "");
+      EXPECT_EQ(Dump(*s, kView),
+                "8142520|1|\n8142520|2|\n8142520|3|\n8142520|4|\n8142521|1|\n8142521|3|\n");
+    }
   }
-  ASSERT_TRUE(s->Commit().ok());
-  EXPECT_EQ(Dump(*s,
-                 "SELECT her_id, hour - (SELECT min(hour) FROM party_events), first_event, events "
-                 "FROM party_events ORDER BY 1, 2"),
+  EXPECT_EQ(Dump(*s, kIndexed),
             "8142520|0|1|[1,2]|\n8142520|1|3|[3,4]|\n8142520|2|5|[5,6]|\n"
             "8142521|0|1|[1]|\n8142521|1|3|[3]|\n8142521|2|5|[5]|\n");
+  EXPECT_EQ(Dump(*s, "SELECT value FROM store_meta WHERE key = 'party_index_upto'"), "6|\n");
+  EXPECT_EQ(Dump(*s, "SELECT count(*) FROM party_event_ids"), "9|\n");  // no event twice
+}
+
+TEST_F(StoreTest, EventsNotYetInThePartyIndexAreIndexedAfterARestart) {
+  StoreOptions options;
+  options.party_index_flush_events = 4;
+  {
+    auto s = Open(options);
+    ASSERT_TRUE(s->Begin().ok());
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_TRUE(
+          Put(*s, MakeEvent("req-" + std::to_string(i), kT0 + i, {{8142520, PartySource::kPath}})));
+    }
+    ASSERT_TRUE(s->Commit().ok());
+    EXPECT_EQ(Dump(*s, "SELECT count(*) FROM party_events"), "0|\n");
+  }
+  auto s = Open(options);
+  ASSERT_TRUE(s->Begin().ok());
+  EXPECT_TRUE(Put(*s, MakeEvent("req-3", kT0 + 3, {{8142520, PartySource::kPath}})));
+  ASSERT_TRUE(s->Commit().ok());
+  EXPECT_EQ(Dump(*s, "SELECT events FROM party_events"), "[1,2,3,4]|\n");
 }
 
 TEST_F(StoreTest, ARolledBackBatchLeavesNoEventsAndNoPartyIndexRows) {
-  auto s = Open();
+  StoreOptions options;
+  options.party_index_flush_events = 1;
+  auto s = Open(options);
   ASSERT_TRUE(s->Begin().ok());
   EXPECT_TRUE(Put(*s, MakeEvent("req-1", kT0, {{8142520, PartySource::kPath}})));
   s->Rollback();
