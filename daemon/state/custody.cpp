@@ -20,7 +20,7 @@ int Hex(char c) {
 
 // The body of an entry, in LEB128 varints:
 //
-//   first_seen - start of the bucket's hour (zigzag)
+//   first_seen - start of the bucket's minute (zigzag)
 //   sender client, sender, receiver count, receivers...
 //   per act: client << 2 | kind, receiver code, time - first_seen (zigzag)
 //
@@ -41,7 +41,7 @@ uint64_t Delta(EventTime t, EventTime base) {
 EventTime Undelta(uint64_t d, EventTime base) {
   return static_cast<EventTime>(static_cast<uint64_t>(base) + static_cast<uint64_t>(Unzig(d)));
 }
-EventTime BucketStart(uint32_t bucket) { return static_cast<EventTime>(bucket) * kMillisPerHour; }
+EventTime BucketStart(uint32_t bucket) { return static_cast<EventTime>(bucket) * kMillisPerMinute; }
 
 struct Out {
   uint8_t* p;

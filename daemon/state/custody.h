@@ -76,7 +76,7 @@ class MessageCustody {
   ~MessageCustody() { Release(); }
 
   const MessageKey& key() const { return key_; }
-  // Hours since the epoch of the event that created the entry (or as loaded): its row's bucket.
+  // Minutes since the epoch of the event that created the entry (or as loaded): its row's bucket.
   uint32_t bucket() const { return bucket_; }
   EventTime first_seen() const;
   EventTime last_seen() const { return last_seen_; }

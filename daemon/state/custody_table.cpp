@@ -22,7 +22,10 @@ uint64_t Hash(const MessageKey& k) {
 }  // namespace
 
 uint32_t CustodyTable::BucketOf(EventTime t) {
-  return static_cast<uint32_t>(ExpiryIndex<MessageKey>::Hour(t));
+  // Minutes: a batch's new entries share a few buckets even at thousands of messages a minute,
+  // so their rows land on few pages.
+  const EventTime minute = t >= 0 ? t / kMillisPerMinute : -1 - (-1 - t) / kMillisPerMinute;
+  return static_cast<uint32_t>(std::clamp<EventTime>(minute, 0, UINT32_MAX));
 }
 
 // The top 32 - bits_ bits of the hash (the index uses the low bits_ to pick the slot).

@@ -155,7 +155,7 @@ CREATE TABLE state_sweeps (
       // event time (a record seen twice has both), and message ids are indexed after the event
       // time: both indexes grow at their end instead of at random places (a message is looked
       // up within a time range). Sources are numbered. The records as received are kept
-      // zstd-compressed, one block per batch. Custody rows are keyed by the hour they were
+      // zstd-compressed, one block per batch. Custody rows are keyed by the minute they were
       // created in, so a batch's custody writes land together.
       R"sql(
 CREATE TABLE sources (
@@ -242,14 +242,14 @@ CREATE VIEW party_event_ids AS
     FROM events e, json_each(e.parties) o, json_each(o.value) j
    WHERE e.event_id > (SELECT value FROM store_meta WHERE key = 'party_index_upto');
 CREATE TABLE state_messages_v4 (
-  bucket     INTEGER NOT NULL,       -- hours since the epoch when the entry was created
+  bucket     INTEGER NOT NULL,       -- minutes since the epoch when the entry was created
   message_id TEXT NOT NULL,
   last_seen  INTEGER NOT NULL,
   custody    BLOB NOT NULL,
   PRIMARY KEY (bucket, message_id)
 ) WITHOUT ROWID;
 INSERT INTO state_messages_v4
-  SELECT last_seen / 3600000, message_id, last_seen, custody FROM state_messages;
+  SELECT last_seen / 60000, message_id, last_seen, custody FROM state_messages;
 DROP TABLE state_messages;
 ALTER TABLE state_messages_v4 RENAME TO state_messages;
 )sql",

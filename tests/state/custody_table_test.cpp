@@ -107,7 +107,7 @@ TEST(CustodyTable, TheBucketIsTheCreationHourAndAnEarlierRecordLowersOnlyFirstSe
   MessageCustody& m = t.Touch(Key(1), created - 2 * kMillisPerHour);  // out of order
   t.AddAct(m, {1, CustodyActKind::kDownload, 0, created});
   EXPECT_EQ(m.bucket(), CustodyTable::BucketOf(created));
-  EXPECT_EQ(m.bucket(), static_cast<uint32_t>(created / kMillisPerHour));
+  EXPECT_EQ(m.bucket(), static_cast<uint32_t>(created / kMillisPerMinute));
   EXPECT_EQ(m.first_seen(), created - 2 * kMillisPerHour);
   EXPECT_EQ(m.last_seen(), created + 3 * kMillisPerHour);
   t.Touch(Key(1), created - 3 * kMillisPerHour);  // re-bases the acts' times

@@ -349,7 +349,7 @@ INSERT INTO state_messages VALUES ('3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f04', 17782
     EXPECT_EQ(one("SELECT her_id || ' ' || event_id FROM party_event_ids ORDER BY 1"),
               "8142520 1;8142520 2;8142521 2;");
     EXPECT_EQ(one("SELECT bucket || ' ' || message_id FROM state_messages"),
-              "493952 3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f04;");
+              "29637152 3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f04;");
     auto kept = ReadStoredRecord(db, 1);
     ASSERT_TRUE(kept.ok()) << kept.status().ToString();
     EXPECT_EQ(*kept, R"({"r":1})");
