@@ -60,6 +60,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   if (Status s = store->Migrate(); !s.ok()) return s;
   if (Status s = store->Prepare(); !s.ok()) return s;
   if (Status s = store->LoadPartyTail(); !s.ok()) return s;
+  if (Status s = store->LoadMaxTime(); !s.ok()) return s;
   auto checkpointer = Checkpointer::Start(db, path, options.checkpoint);
   if (!checkpointer.ok()) return checkpointer.status();
   store->checkpointer_ = std::move(checkpointer).value();
@@ -151,6 +152,10 @@ Status Store::Prepare() {
 Status Store::Begin() {
   if (begin_.Run() != SQLITE_DONE) return Status::IOError(LastError());
   if (postings_stale_) {
+    if (Status s = LoadMaxTime(); !s.ok()) {
+      rollback_.Run();
+      return s;
+    }
     if (Status s = LoadPartyTail(); !s.ok()) {
       rollback_.Run();
       return s;
@@ -232,6 +237,10 @@ Status Store::SourceKey(const std::string& source, int64_t* key) {
 }
 
 Status Store::IsStored(const AccessEvent& e, bool* stored) {
+  if (e.time > max_time_) {
+    *stored = false;
+    return Status::OK();
+  }
   is_stored_.Bind(1, e.time).Bind(2, e.request_id);
   const int rc = is_stored_.Step();
   is_stored_.Reset();
@@ -303,6 +312,7 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
   *inserted = sqlite3_changes(db_) > 0;
   *event_id = *inserted ? sqlite3_last_insert_rowid(db_) : 0;
   if (!*inserted) return Status::OK();
+  max_time_ = std::max(max_time_, e.time);
   if (options_.keep_raw_records) {
     raw_.append(raw);
     raw_ += '\n';
@@ -329,6 +339,13 @@ void Store::AddPostings(int64_t event_id, EventTime time, HerId her_id) {
   }
   post.events += std::to_string(event_id);
   post.last_event = event_id;
+}
+
+Status Store::LoadMaxTime() {
+  Statement newest(db_, "SELECT coalesce(max(time), 0) FROM events");
+  if (!newest.ok() || newest.Step() != SQLITE_ROW) return Status::IOError(LastError());
+  max_time_ = newest.ColumnInt(0);
+  return Status::OK();
 }
 
 Status Store::LoadPartyTail() {

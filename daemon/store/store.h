@@ -105,6 +105,7 @@ class Store {
   Status FlushPartyIndex();
   // Reads the parties of the events the party index does not cover yet into postings_.
   Status LoadPartyTail();
+  Status LoadMaxTime();
   void AddPostings(int64_t event_id, EventTime time, HerId her_id);
   Status FlushRawBlock();
 
@@ -141,7 +142,10 @@ class Store {
   // The batch's records as received (JSON lines) and the block id they will be stored under.
   std::string raw_;
   int64_t raw_records_ = 0, raw_block_ = 0;
-  void* zstd_ = nullptr;                        // ZSTD_CCtx, reused
+  void* zstd_ = nullptr;  // ZSTD_CCtx, reused
+  // The newest event time stored: a record newer than every stored event cannot be a
+  // duplicate (a duplicate has the same time), so IsStored need not look it up.
+  EventTime max_time_ = 0;
   std::unique_ptr<Checkpointer> checkpointer_;  // declared last: stopped first
 };
 
