@@ -71,21 +71,7 @@ void Checkpointer::AfterCommit() {
   int log = 0, copied = 0;
   const int rc =
       sqlite3_wal_checkpoint_v2(writer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-  ++runs_;
-  if (rc == SQLITE_OK && log >= 0 && copied == log) {
-    ++complete_;
-    frames_ = 0;
-  }
-}
-
-uint64_t Checkpointer::checkpoints() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return runs_;
-}
-
-uint64_t Checkpointer::complete_checkpoints() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return complete_;
+  if (rc == SQLITE_OK && log >= 0 && copied == log) frames_ = 0;
 }
 
 void Checkpointer::Run() {
@@ -96,13 +82,10 @@ void Checkpointer::Run() {
     requested_ = false;
     running_ = true;
     lock.unlock();
-    int log = 0, copied = 0;
-    const int rc =
-        sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    // Busy (a reader on old pages) or not: the next request tries again.
+    sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     lock.lock();
     running_ = false;
-    ++runs_;
-    if (rc == SQLITE_OK && log >= 0 && copied == log) ++complete_;
     done_.notify_all();
   }
 }

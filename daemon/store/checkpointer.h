@@ -42,10 +42,6 @@ class Checkpointer {
   // has grown past the hard limit.
   void AfterCommit();
 
-  // Checkpoints run, and those that copied the whole log.
-  uint64_t checkpoints() const;
-  uint64_t complete_checkpoints() const;
-
  private:
   Checkpointer(sqlite3* writer, sqlite3* own, const CheckpointOptions& options);
   static int OnCommit(void* self, sqlite3* db, const char* schema, int frames);
@@ -58,8 +54,6 @@ class Checkpointer {
   std::condition_variable wake_, done_;
   int frames_ = 0;  // log size after the writer's last commit
   bool requested_ = false, running_ = false, stop_ = false;
-  uint64_t complete_ = 0;  // checkpoints that copied the whole log
-  uint64_t runs_ = 0;
   std::thread thread_;
 };
 
