@@ -2,6 +2,8 @@
 //
 // Each stored call keeps the record it came from (unless `store.keep_raw_records: false`),
 // compressed per batch; this reads them back by event id (event_view.event_id) or requestId.
+#include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -31,13 +33,18 @@ int RunRecord(const RecordOptions& opt) {
   std::vector<int64_t> ids = opt.event_ids;
   bool all_found = true;
   for (const std::string& request : opt.request_ids) {
-    Statement st(db.get(), "SELECT event_id FROM events WHERE request_id = ?1 ORDER BY event_id");
+    // requestIds are indexed after the event time: this reads that index, not the table.
+    Statement st(
+        db.get(),
+        "SELECT event_id FROM events INDEXED BY events_time_request WHERE request_id = ?1");
     st.Bind(1, request);
     bool found = false;
+    const size_t before = ids.size();
     while (st.Step() == SQLITE_ROW) {
       ids.push_back(st.ColumnInt(0));
       found = true;
     }
+    std::sort(ids.begin() + static_cast<std::ptrdiff_t>(before), ids.end());
     if (!found) {
       std::fprintf(stderr, "edi-audit record: no stored event has requestId '%s'\n",
                    request.c_str());

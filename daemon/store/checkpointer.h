@@ -50,7 +50,7 @@ class Checkpointer {
   sqlite3* writer_;
   sqlite3* own_;
   CheckpointOptions options_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable wake_, done_;
   int frames_ = 0;  // log size after the writer's last commit
   bool requested_ = false, running_ = false, stop_ = false;

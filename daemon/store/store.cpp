@@ -151,7 +151,7 @@ Status Store::Prepare() {
 
 Status Store::Begin() {
   if (begin_.Run() != SQLITE_DONE) return Status::IOError(LastError());
-  if (postings_stale_) {
+  if (reload_after_rollback_) {
     if (Status s = LoadMaxTime(); !s.ok()) {
       rollback_.Run();
       return s;
@@ -189,51 +189,47 @@ void Store::Rollback() {
   source_keys_.clear();
   postings_.clear();  // it may hold events of the rolled-back batch: read back before the next
   postings_events_ = 0;
-  postings_stale_ = true;
+  reload_after_rollback_ = true;
   raw_.clear();
   raw_records_ = 0;
 }
 
-Status Store::ClientKey(const ClientClaims& c, int64_t* key) {
-  if (auto it = client_keys_.find(c.client_id); it != client_keys_.end()) {
+Status Store::CachedKey(std::unordered_map<std::string, int64_t>& cache, Statement& find,
+                        const std::string& name, const std::function<int()>& insert, int64_t* key) {
+  if (auto it = cache.find(name); it != cache.end()) {
     *key = it->second;
     return Status::OK();
   }
-  find_client_.Bind(1, c.client_id);
-  if (find_client_.Step() == SQLITE_ROW) {
-    *key = find_client_.ColumnInt(0);
-    find_client_.Reset();
-  } else {
-    find_client_.Reset();
-    const int rc = insert_client_.Bind(1, c.client_id)
-                       .BindOpt(2, c.client_name)
-                       .BindOpt(3, c.tenancy)
-                       .BindOpt(4, c.orgnr_parent)
-                       .BindOpt(5, c.orgnr_supplier)
-                       .Run();
-    if (rc != SQLITE_DONE) return Status::IOError(LastError());
+  find.Bind(1, name);
+  const bool found = find.Step() == SQLITE_ROW;
+  if (found) *key = find.ColumnInt(0);
+  find.Reset();
+  if (!found) {
+    if (insert() != SQLITE_DONE) return Status::IOError(LastError());
     *key = sqlite3_last_insert_rowid(db_);
   }
-  client_keys_.emplace(c.client_id, *key);
+  cache.emplace(name, *key);
   return Status::OK();
 }
 
+Status Store::ClientKey(const ClientClaims& c, int64_t* key) {
+  return CachedKey(
+      client_keys_, find_client_, c.client_id,
+      [&] {
+        return insert_client_.Bind(1, c.client_id)
+            .BindOpt(2, c.client_name)
+            .BindOpt(3, c.tenancy)
+            .BindOpt(4, c.orgnr_parent)
+            .BindOpt(5, c.orgnr_supplier)
+            .Run();
+      },
+      key);
+}
+
 Status Store::SourceKey(const std::string& source, int64_t* key) {
-  if (auto it = source_keys_.find(source); it != source_keys_.end()) {
-    *key = it->second;
-    return Status::OK();
-  }
-  find_source_.Bind(1, source);
-  if (find_source_.Step() == SQLITE_ROW) {
-    *key = find_source_.ColumnInt(0);
-    find_source_.Reset();
-  } else {
-    find_source_.Reset();
-    if (insert_source_.Bind(1, source).Run() != SQLITE_DONE) return Status::IOError(LastError());
-    *key = sqlite3_last_insert_rowid(db_);
-  }
-  source_keys_.emplace(source, *key);
-  return Status::OK();
+  return CachedKey(
+      source_keys_, find_source_, source, [&] { return insert_source_.Bind(1, source).Run(); },
+      key);
 }
 
 Status Store::IsStored(const AccessEvent& e, bool* stored) {
@@ -249,42 +245,50 @@ Status Store::IsStored(const AccessEvent& e, bool* stored) {
   return Status::OK();
 }
 
+namespace {
+
+// {"query":[8142520,8142521],"custody":[8142530]}: each party once, under the first origin
+// the decoder or the state gave it.
+void PartiesJson(const std::vector<PartyRef>& parties, std::string* out) {
+  out->assign("{");
+  for (size_t i = 0; i < parties.size(); ++i) {
+    const PartySource origin = parties[i].source;
+    bool done = false;  // this origin was written with an earlier party
+    for (size_t j = 0; j < i && !done; ++j) done = parties[j].source == origin;
+    if (done) continue;
+    const size_t start = out->size();
+    if (start > 1) *out += ',';
+    *out += '"';
+    *out += PartySourceName(origin);
+    *out += "\":[";
+    bool first = true;
+    for (size_t j = i; j < parties.size(); ++j) {
+      const PartyRef& p = parties[j];
+      if (p.source != origin) continue;
+      bool seen = false;  // under this origin or an earlier one
+      for (size_t k = 0; k < j && !seen; ++k) seen = parties[k].her_id == p.her_id;
+      if (seen) continue;
+      if (!first) *out += ',';
+      *out += std::to_string(p.her_id);
+      first = false;
+    }
+    if (first) {
+      out->resize(start);  // all its parties came under an earlier origin
+    } else {
+      *out += ']';
+    }
+  }
+  *out += '}';
+}
+
+}  // namespace
+
 Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const SourcePosition& where,
                           bool* inserted, int64_t* event_id) {
   int64_t client_key = 0, source_key = 0;
   if (Status s = ClientKey(e.client, &client_key); !s.ok()) return s;
   if (Status s = SourceKey(where.source, &source_key); !s.ok()) return s;
-  // {"query":[8142520,8142521],"custody":[8142530]}: each party once, under the first origin
-  // the decoder or the state gave it.
-  parties_json_.assign("{");
-  for (size_t i = 0; i < e.parties.size(); ++i) {
-    const PartySource origin = e.parties[i].source;
-    bool done = false;  // this origin was written with an earlier party
-    for (size_t j = 0; j < i && !done; ++j) done = e.parties[j].source == origin;
-    if (done) continue;
-    const size_t start = parties_json_.size();
-    if (start > 1) parties_json_ += ',';
-    parties_json_ += '"';
-    parties_json_ += PartySourceName(origin);
-    parties_json_ += "\":[";
-    bool first = true;
-    for (size_t j = i; j < e.parties.size(); ++j) {
-      const PartyRef& p = e.parties[j];
-      if (p.source != origin) continue;
-      bool seen = false;  // under this origin or an earlier one
-      for (size_t k = 0; k < j && !seen; ++k) seen = e.parties[k].her_id == p.her_id;
-      if (seen) continue;
-      if (!first) parties_json_ += ',';
-      parties_json_ += std::to_string(p.her_id);
-      first = false;
-    }
-    if (first) {
-      parties_json_.resize(start);  // all its parties came under an earlier origin
-    } else {
-      parties_json_ += ']';
-    }
-  }
-  parties_json_ += '}';
+  PartiesJson(e.parties, &parties_json_);
   Statement& st = insert_event_;
   st.Bind(1, e.request_id).Bind(2, e.time).Bind(3, ApiVersionName(e.api)).Bind(4, e.method);
   st.BindOpt(5, e.route).Bind(6, ActionName(e.action)).Bind(7, static_cast<int64_t>(e.status));
@@ -372,7 +376,7 @@ Status Store::LoadPartyTail() {
   if (newest.ok() && newest.Step() == SQLITE_ROW) {
     last_event_ = std::max(last_event_, newest.ColumnInt(0));
   }
-  postings_stale_ = false;
+  reload_after_rollback_ = false;
   return Status::OK();
 }
 

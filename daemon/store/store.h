@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,6 +101,10 @@ class Store {
   Store(sqlite3* db, std::string path, const StoreOptions& options);
   Status Migrate();
   Status Prepare();
+  // The key of `name` in a small lookup table (clients, sources): cached, else found, else
+  // inserted by `insert` (which returns the SQLite result code).
+  Status CachedKey(std::unordered_map<std::string, int64_t>& cache, Statement& find,
+                   const std::string& name, const std::function<int()>& insert, int64_t* key);
   Status ClientKey(const ClientClaims& c, int64_t* key);
   Status SourceKey(const std::string& source, int64_t* key);
   Status FlushPartyIndex();
@@ -135,10 +140,10 @@ class Store {
   Statement find_client_, insert_client_, find_source_, insert_source_;
   std::unordered_map<std::string, int64_t> client_keys_, source_keys_;
   std::unordered_map<PartyHour, Posting, PartyHourHash> postings_;
-  size_t postings_events_ = 0;   // events in postings_
-  int64_t last_event_ = 0;       // the newest event id in postings_ or the index
-  bool postings_stale_ = false;  // a rollback: reload before the next batch
-  std::string parties_json_;     // reused
+  size_t postings_events_ = 0;          // events in postings_
+  int64_t last_event_ = 0;              // the newest event id in postings_ or the index
+  bool reload_after_rollback_ = false;  // postings_ and max_time_, before the next batch
+  std::string parties_json_;            // reused
   // The batch's records as received (JSON lines) and the block id they will be stored under.
   std::string raw_;
   int64_t raw_records_ = 0, raw_block_ = 0;
