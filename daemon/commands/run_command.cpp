@@ -207,6 +207,7 @@ Status Open(Daemon* d) {
   o.properties = ToKafka(c.kafka.consumer);
   o.batch_size = c.store.batch_size;
   o.batch_max_wait = std::chrono::milliseconds(c.run.batch_max_ms);
+  o.reorder_wait = std::chrono::milliseconds(c.run.reorder_ms);
   o.max_record_bytes = c.decode.max_record_bytes;
   auto source = KafkaSource::Create(o, d->batch_store.get());
   if (!source.ok()) return source.status();
@@ -313,9 +314,11 @@ int RunDaemon(const std::string& config_path) {
     spdlog::critical("edi-audit run: {}", s.message());
     return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
   }
-  spdlog::info("edi-audit run: database {}, registry {}, batches of up to {} records / {} ms",
-               d.config.database, d.config.registry_dir, d.config.store.batch_size,
-               d.config.run.batch_max_ms);
+  spdlog::info(
+      "edi-audit run: database {}, registry {}, batches of up to {} records / {} ms, "
+      "partitions merged in event time (wait up to {} ms)",
+      d.config.database, d.config.registry_dir, d.config.store.batch_size,
+      d.config.run.batch_max_ms, d.config.run.reorder_ms);
   return RunLoop(&d);
 }
 

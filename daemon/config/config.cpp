@@ -259,7 +259,8 @@ Result<Config> ParseConfig(const std::string& text, const std::string& name) {
                                {"alerts_topic", Topic(&c.kafka.alerts_topic, name)},
                                {"consumer", Properties(&c.kafka.consumer, name)},
                                {"producer", Properties(&c.kafka.producer, name)}})},
-      {"run", Section(name, {{"batch_max_ms", Size(&c.run.batch_max_ms, name, 1, 600000)}})},
+      {"run", Section(name, {{"batch_max_ms", Size(&c.run.batch_max_ms, name, 1, 600000)},
+                             {"reorder_ms", Size(&c.run.reorder_ms, name, 0, 60000)}})},
       {"http", Section(name, {{"listen", HostPort(&c.http.listen, name)}})},
   };
   try {

@@ -39,6 +39,9 @@ struct Config {
 
   struct {
     size_t batch_max_ms = 500;  // a batch is stored at most this long after its first record
+    // A record waits at most this long for the other partitions to reach its event time
+    // (0: records are processed in the order Kafka delivers them).
+    size_t reorder_ms = 250;
   } run;
 
   struct {

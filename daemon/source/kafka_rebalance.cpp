@@ -45,6 +45,7 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     if (kafka >= 0 && kafka > start) start = kafka;
     // INVALID leaves the start to librdkafka: the committed offset, else auto.offset.reset.
     tp.offset = start;
+    merge_.AddPartition(source);
     PartitionState& state = partitions_[{tp.topic, tp.partition}];
     state = PartitionState{source, start >= 0 ? start : -1, -1, false};
     if (stored && kafka >= 0 && kafka > *stored + 1) {
@@ -88,7 +89,9 @@ void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
         "longer than session.timeout.ms); their next owner reads the unstored records",
         partitions->cnt);
   } else {
-    // Finish the in-flight batch, then tell the next owner where it ends.
+    // Finish the in-flight batch, with every record read so far, then tell the next owner
+    // where it ends.
+    merge_.ReleaseAll(&batch_);
     if (!batch_.empty()) TryStoreBatch();
     if (!batch_.empty()) DropRecords(sources, &counters_.dropped_unowned);
     CommitSync(keys);
@@ -103,6 +106,7 @@ void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
   }
   if (paused->cnt > 0) rd_kafka_resume_partitions(rk_.get(), paused.get());
   for (const PartitionKey& k : keys) partitions_.erase(k);
+  for (const std::string& source : sources) merge_.RemovePartition(source);
   counters_.revoked += static_cast<uint64_t>(partitions->cnt);
   if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_.get(), partitions); e != nullptr) {
     spdlog::error("kafka: giving up partitions failed: {}", rd_kafka_error_string(e));
@@ -139,18 +143,21 @@ void KafkaSource::CommitSync(const std::vector<PartitionKey>& keys) {
 void KafkaSource::DropRecords(const std::set<std::string>& sources, uint64_t* counter) {
   const size_t before = batch_.size();
   std::erase_if(batch_, [&](const RawRecord& r) { return sources.contains(r.where.source); });
-  *counter += before - batch_.size();
-  if (before != batch_.size()) {
+  size_t dropped = before - batch_.size();
+  for (const std::string& source : sources) dropped += merge_.RemovePartition(source);
+  *counter += dropped;
+  if (dropped > 0) {
     spdlog::warn(
         "kafka: {} records of partitions given up were not stored here; their next "
         "owner reads them",
-        before - batch_.size());
+        dropped);
   }
 }
 
 Status KafkaSource::Close() {
   if (closed_) return Status::OK();
   Status result;
+  merge_.ReleaseAll(&batch_);
   if (!batch_.empty()) TryStoreBatch();
   if (!batch_.empty()) {
     result = Status::IOError("kafka: " + std::to_string(batch_.size()) +

@@ -34,7 +34,10 @@ int CeilMillis(Clock::duration d) {
 }  // namespace
 
 KafkaSource::KafkaSource(const KafkaSourceOptions& options, BatchStore* store)
-    : options_(options), store_(store), retry_delay_(options.retry_min) {
+    : options_(options),
+      store_(store),
+      merge_(options.reorder_wait, std::max<size_t>(4 * options.batch_size, 10000)),
+      retry_delay_(options.retry_min) {
   batch_.reserve(options_.batch_size);
 }
 
@@ -104,16 +107,23 @@ Status KafkaSource::Poll(std::chrono::milliseconds max_wait) {
   const auto deadline = Clock::now() + max_wait;
   while (fatal_.ok()) {
     auto now = Clock::now();
+    ReleaseIntoBatch(now);
     if (retrying_ ? now >= retry_at_ : BatchDue(now)) {
       TryStoreBatch();
       now = Clock::now();
+      ReleaseIntoBatch(now);
     }
     if (now >= deadline) break;
     Clock::duration wait = deadline - now;
     if (retrying_) {
       wait = std::min(wait, retry_at_ - now);
-    } else if (!batch_.empty()) {
-      wait = std::min<Clock::duration>(wait, batch_started_ + options_.batch_max_wait - now);
+    } else {
+      if (!batch_.empty()) {
+        wait = std::min<Clock::duration>(wait, batch_started_ + options_.batch_max_wait - now);
+      }
+      if (auto due = merge_.NextDeadline(); due && batch_.size() < options_.batch_size) {
+        wait = std::min<Clock::duration>(wait, *due - now);
+      }
     }
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), CeilMillis(wait));
     if (m != nullptr) {
@@ -162,14 +172,24 @@ void KafkaSource::HandleMessage(const rd_kafka_message_t* m) {
     }
   }
   p.seen = true;
-  if (batch_.empty()) batch_started_ = Clock::now();
-  RawRecord& r = batch_.emplace_back();
+  RawRecord r;
   const size_t keep = std::min(m->len, options_.max_record_bytes);
   if (keep > 0) r.bytes.assign(static_cast<const char*>(m->payload), keep);
   r.full_size = m->len;
   r.where.source = p.source;
   r.where.position = m->offset;
   p.next_offset = m->offset + 1;
+  const auto now = Clock::now();
+  merge_.Add(std::move(r), now);
+  ReleaseIntoBatch(now);
+}
+
+void KafkaSource::ReleaseIntoBatch(Clock::time_point now) {
+  // A refused batch is retried as it was; the records read meanwhile wait in the merge.
+  if (retrying_ || batch_.size() >= options_.batch_size || merge_.held() == 0) return;
+  const bool was_empty = batch_.empty();
+  merge_.Release(now, options_.batch_size - batch_.size(), &batch_);
+  if (was_empty && !batch_.empty()) batch_started_ = now;
 }
 
 void KafkaSource::HandleConsumerError(rd_kafka_resp_err_t err, const std::string& text) {

@@ -28,15 +28,20 @@
 //  - Records Kafka delivers twice within one assignment (below the next expected offset) are
 //    skipped and counted; requestId deduplication in the store is the last line of defence.
 //
+// Records of different partitions enter batches in event-time order (EventTimeMerge): one
+// message's calls may be spread over partitions, and the state must see them in the order
+// they happened. A record waits for the other partitions at most `reorder_wait`.
+//
 // Batches end at `batch_size` records or `batch_max_wait` after their first record. Nothing
 // is dropped: empty records (tombstones) and records over `max_record_bytes` (kept capped, with
 // their full size) go to the BatchStore like any other, which quarantines them.
 //
 // Back-pressure: the source runs on the caller's thread and reads only as fast as batches are
-// stored; besides the batch in hand the only buffer is librdkafka's prefetch queue, bounded
-// by `queued.max.messages.kbytes`. When a batch cannot be stored, every assigned partition is
-// paused (heartbeats and rebalances are still served) and the batch is retried with backoff;
-// partitions resume at the next offset after the batch once it is stored.
+// stored; besides the batch in hand the only buffers are librdkafka's prefetch queue, bounded
+// by `queued.max.messages.kbytes`, and the merge (at most 4 batches, or 10,000 records). When a
+// batch cannot be stored, every assigned partition is paused (heartbeats and rebalances are still
+// served) and the batch is retried with backoff; partitions resume at the next offset after the
+// batch once it is stored.
 //
 // Broker outages are logged (warn), counted and survived: librdkafka reconnects by itself.
 //
@@ -55,6 +60,7 @@
 
 #include "common/status.h"
 #include "pipeline/pipeline.h"
+#include "source/event_time_merge.h"
 #include "source/kafka_client.h"
 
 namespace edi {
@@ -78,6 +84,10 @@ struct KafkaSourceOptions {
   size_t batch_size = 5000;
   std::chrono::milliseconds batch_max_wait{500};
   size_t max_record_bytes = 1 << 20;
+  // Records of different partitions go into batches in event-time order: a record waits until
+  // every assigned partition has shown one at least as late, for at most this long (zero: no
+  // waiting, Kafka's order). See event_time_merge.h.
+  std::chrono::milliseconds reorder_wait{250};
   // Retry delays for a batch the BatchStore refused: doubling from min to max.
   std::chrono::milliseconds retry_min{200};
   std::chrono::milliseconds retry_max{30000};
@@ -122,8 +132,8 @@ class KafkaSource {
   Status Close();
 
   const KafkaSourceCounters& counters() const { return counters_; }
-  // Records consumed but not yet stored.
-  size_t pending_records() const { return batch_.size(); }
+  // Records consumed but not yet stored (in the batch, or waiting for other partitions).
+  size_t pending_records() const { return batch_.size() + merge_.held(); }
   // Partitions currently assigned, as source names.
   std::vector<std::string> assigned_sources() const;
 
@@ -149,6 +159,8 @@ class KafkaSource {
   // kafka_source.cpp: the batch loop.
   void HandleMessage(const rd_kafka_message_t* m);
   void HandleConsumerError(rd_kafka_resp_err_t err, const std::string& text);
+  // Moves the records the merge lets go into the batch, up to the batch size.
+  void ReleaseIntoBatch(std::chrono::steady_clock::time_point now);
   bool BatchDue(std::chrono::steady_clock::time_point now) const;
   // One attempt to store the batch in hand; on success commits its offsets (async) and
   // resumes paused partitions, on failure pauses all partitions and schedules a retry.
@@ -168,6 +180,7 @@ class KafkaSource {
   BatchStore* store_;
   KafkaHandle rk_;
   std::map<PartitionKey, PartitionState> partitions_;
+  EventTimeMerge merge_;
   std::vector<RawRecord> batch_;
   std::chrono::steady_clock::time_point batch_started_;
   bool retrying_ = false;  // a refused batch is in hand; partitions are paused

@@ -1,0 +1,58 @@
+// One message's calls spread over partitions: `edi-audit run` merges the partitions in event
+// time, so the findings are those of the calls in the order they happened (a replay of the
+// time-ordered file), not artefacts of the order in which partitions were fetched.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "integration/daemon_fixture.h"
+
+namespace edi::testing {
+namespace {
+
+TEST_F(DaemonTest, CallsSpreadOverPartitionsAreAuditedInTheOrderTheyHappened) {
+  // Keyed by requestId: a message's send, download and mark land in different partitions.
+  kafka()->CreateTopic("spread", 4);
+  std::vector<Produced> records;
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < traffic().values.size(); ++i) {
+    records.push_back({traffic().values[i], -1, -1});
+    keys.push_back(traffic().request_ids[i]);
+  }
+  kafka()->Produce("spread", &records, keys);
+
+  // The reference: the generated access log replayed in its own (event-time) order.
+  const std::string reference = Db("spread-reference");
+  const std::string replay = std::string(EDI_BINARY) + " replay -q --registry " +
+                             traffic().registry_dir + " --db " + reference + " " + dir() +
+                             "/gen/access-log.jsonl >/dev/null";
+  ASSERT_EQ(std::system(replay.c_str()), 0) << replay;
+
+  AuditDb db(Db("spread"));
+  DaemonProcess daemon(WriteConfig("spread", "spread", "audit-spread"), Log("spread"));
+  daemon.Start();
+  ASSERT_TRUE(WaitForRecords({&db}, static_cast<int64_t>(records.size()))) << daemon.Log();
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+
+  const auto expected = AuditDb(reference).FindingSummaries();
+  const auto actual = db.FindingSummaries();
+  ASSERT_FALSE(expected.empty());
+  int failures = 0;
+  for (const auto& [id, summary] : expected) {
+    auto it = actual.find(id);
+    if (it == actual.end() || it->second != summary) {
+      ADD_FAILURE() << "expected " << summary << ", got "
+                    << (it == actual.end() ? std::string("nothing") : it->second);
+      if (++failures == 10) break;
+    }
+  }
+  for (const auto& [id, summary] : actual) {
+    if (!expected.contains(id) && failures++ < 10) ADD_FAILURE() << "unexpected " << summary;
+  }
+  EXPECT_EQ(actual.size(), expected.size());
+}
+
+}  // namespace
+}  // namespace edi::testing
