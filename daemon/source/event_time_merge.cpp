@@ -67,10 +67,12 @@ EventTimeMerge::Partition* EventTimeMerge::Earliest() {
   return best;
 }
 
-bool EventTimeMerge::MayGo(const Partition& from, const Held& head, Clock::time_point now) const {
+bool EventTimeMerge::MayGo(const Partition& from, const Held& head, Clock::time_point now,
+                           bool caught_up) const {
   // Past the deadline of the record read longest ago, the earliest ones go until it has gone:
   // the order of event time is kept even then.
-  if (wait_.count() == 0 || held_ > max_held_ || now >= *NextDeadline()) return true;
+  if (wait_.count() == 0 || held_ > max_held_) return true;
+  if (caught_up && now >= *NextDeadline()) return true;
   return std::all_of(partitions_.begin(), partitions_.end(), [&](const auto& entry) {
     return &entry.second == &from || entry.second.latest >= head.time;
   });
@@ -82,10 +84,11 @@ void EventTimeMerge::Pop(Partition* p, std::vector<RawRecord>* out) {
   --held_;
 }
 
-void EventTimeMerge::Release(Clock::time_point now, size_t limit, std::vector<RawRecord>* out) {
+void EventTimeMerge::Release(Clock::time_point now, bool caught_up, size_t limit,
+                             std::vector<RawRecord>* out) {
   for (size_t n = 0; n < limit; ++n) {
     Partition* p = Earliest();
-    if (p == nullptr || !MayGo(*p, p->queue.front(), now)) return;
+    if (p == nullptr || !MayGo(*p, p->queue.front(), now, caught_up)) return;
     Pop(p, out);
   }
 }

@@ -9,9 +9,12 @@
 // Each partition's records wait in a queue of their own, in the order Kafka gave them. The
 // queue head with the earliest event time goes on once every other partition has shown a
 // record at least as late (so nothing earlier can still come from it), or once any held record
-// has waited `wait` (a partition that is quiet or lagging holds nobody up for longer: the
-// earliest records go until that one has gone), or when more than `max_held` records wait. A partition's records leave in their Kafka order, so the offset
-// of the last record handed on is a safe position to resume from: everything after it is
+// has waited `wait` and everything there was to read has been read (a partition that is quiet
+// or lagging holds nobody up for longer: the earliest records go until that one has gone), or
+// when more than `max_held` records wait. The second condition matters when the consumer
+// itself was busy (a long transaction): records that arrived meanwhile are read before
+// anything goes on for having waited. A partition's records leave in their Kafka order, so the
+// offset of the last record handed on is a safe position to resume from: everything after it is
 // either still held here or not yet read.
 //
 // Records whose event time cannot be read (they will be quarantined) take the latest time of
@@ -54,7 +57,8 @@ class EventTimeMerge {
   // Takes a record of an added partition (`r.where.source`), read at `now`.
   void Add(RawRecord r, Clock::time_point now);
   // Moves the records that may go on at `now` to `out`, in event-time order, at most `limit`.
-  void Release(Clock::time_point now, size_t limit, std::vector<RawRecord>* out);
+  // `caught_up`: nothing more is ready to be read, so records past their wait may go.
+  void Release(Clock::time_point now, bool caught_up, size_t limit, std::vector<RawRecord>* out);
   // Moves every held record to `out`, in event-time order (draining, handing partitions over).
   void ReleaseAll(std::vector<RawRecord>* out);
 
@@ -76,7 +80,7 @@ class EventTimeMerge {
 
   // The partition whose head is earliest; nullptr when nothing is held.
   Partition* Earliest();
-  bool MayGo(const Partition& from, const Held& head, Clock::time_point now) const;
+  bool MayGo(const Partition& from, const Held& head, Clock::time_point now, bool caught_up) const;
   void Pop(Partition* p, std::vector<RawRecord>* out);
 
   std::chrono::milliseconds wait_;

@@ -105,13 +105,16 @@ Status KafkaSource::Start(KafkaConf conf) {
 Status KafkaSource::Poll(std::chrono::milliseconds max_wait) {
   if (closed_) return Status::Unavailable("kafka: the consumer is closed");
   const auto deadline = Clock::now() + max_wait;
+  bool caught_up = false;  // the last poll found nothing to read
   while (fatal_.ok()) {
     auto now = Clock::now();
-    ReleaseIntoBatch(now);
+    ReleaseIntoBatch(now, caught_up);
     if (retrying_ ? now >= retry_at_ : BatchDue(now)) {
       TryStoreBatch();
       now = Clock::now();
-      ReleaseIntoBatch(now);
+      // What arrived while the batch was stored is read before anything goes for having waited.
+      caught_up = false;
+      ReleaseIntoBatch(now, caught_up);
     }
     if (now >= deadline) break;
     Clock::duration wait = deadline - now;
@@ -126,6 +129,7 @@ Status KafkaSource::Poll(std::chrono::milliseconds max_wait) {
       }
     }
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), CeilMillis(wait));
+    caught_up = m == nullptr || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
     if (m != nullptr) {
       HandleMessage(m);
       rd_kafka_message_destroy(m);
@@ -181,14 +185,14 @@ void KafkaSource::HandleMessage(const rd_kafka_message_t* m) {
   p.next_offset = m->offset + 1;
   const auto now = Clock::now();
   merge_.Add(std::move(r), now);
-  ReleaseIntoBatch(now);
+  ReleaseIntoBatch(now, false);
 }
 
-void KafkaSource::ReleaseIntoBatch(Clock::time_point now) {
+void KafkaSource::ReleaseIntoBatch(Clock::time_point now, bool caught_up) {
   // A refused batch is retried as it was; the records read meanwhile wait in the merge.
   if (retrying_ || batch_.size() >= options_.batch_size || merge_.held() == 0) return;
   const bool was_empty = batch_.empty();
-  merge_.Release(now, options_.batch_size - batch_.size(), &batch_);
+  merge_.Release(now, caught_up, options_.batch_size - batch_.size(), &batch_);
   if (was_empty && !batch_.empty()) batch_started_ = now;
 }
 

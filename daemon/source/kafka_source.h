@@ -160,7 +160,7 @@ class KafkaSource {
   void HandleMessage(const rd_kafka_message_t* m);
   void HandleConsumerError(rd_kafka_resp_err_t err, const std::string& text);
   // Moves the records the merge lets go into the batch, up to the batch size.
-  void ReleaseIntoBatch(std::chrono::steady_clock::time_point now);
+  void ReleaseIntoBatch(std::chrono::steady_clock::time_point now, bool caught_up);
   bool BatchDue(std::chrono::steady_clock::time_point now) const;
   // One attempt to store the batch in hand; on success commits its offsets (async) and
   // resumes paused partitions, on failure pauses all partitions and schedules a retry.

@@ -25,7 +25,8 @@ RawRecord Record(const std::string& source, int64_t offset, const std::string& t
 
 std::vector<std::string> Order(const std::vector<RawRecord>& out) {
   std::vector<std::string> v;
-  for (const RawRecord& r : out) v.push_back(r.where.source + "@" + std::to_string(r.where.position));
+  for (const RawRecord& r : out)
+    v.push_back(r.where.source + "@" + std::to_string(r.where.position));
   return v;
 }
 
@@ -52,15 +53,15 @@ TEST(EventTimeMergeTest, AMarkReadBeforeTheEarlierDownloadOfAnotherPartitionGoes
   std::vector<RawRecord> out;
   // p0 is read first: its mark at :03 must wait, p1 has shown nothing yet.
   merge.Add(Record("p0", 0, "2026-05-08T08:00:03.000Z"), t0);
-  merge.Release(t0, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_TRUE(out.empty());
   merge.Add(Record("p1", 0, "2026-05-08T08:00:01.000Z"), t0);  // the send
   merge.Add(Record("p1", 1, "2026-05-08T08:00:02.000Z"), t0);  // the download
-  merge.Release(t0, 100, &out);
+  merge.Release(t0, true, 100, &out);
   // p1 has not shown anything at :03 or later yet: its records go, the mark still waits.
   EXPECT_EQ(Order(out), (std::vector<std::string>{"p1@0", "p1@1"}));
   merge.Add(Record("p1", 2, "2026-05-08T08:00:04.000Z"), t0);
-  merge.Release(t0, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_EQ(Order(out), (std::vector<std::string>{"p1@0", "p1@1", "p0@0"}));
   EXPECT_EQ(merge.held(), 1u);
 }
@@ -73,12 +74,15 @@ TEST(EventTimeMergeTest, AQuietPartitionHoldsRecordsUpForTheWaitAtMost) {
   merge.Add(Record("p0", 0, "2026-05-08T08:00:01.000Z"), t0);
   merge.Add(Record("p0", 1, "2026-05-08T08:00:02.000Z"), t0 + milliseconds(100));
   std::vector<RawRecord> out;
-  merge.Release(t0 + milliseconds(249), 100, &out);
+  merge.Release(t0 + milliseconds(249), true, 100, &out);
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(merge.NextDeadline(), t0 + milliseconds(250));
-  merge.Release(t0 + milliseconds(250), 100, &out);
+  // Past the wait, but more records are ready to be read: they are read first.
+  merge.Release(t0 + milliseconds(400), false, 100, &out);
+  EXPECT_TRUE(out.empty());
+  merge.Release(t0 + milliseconds(250), true, 100, &out);
   EXPECT_EQ(Order(out), std::vector<std::string>{"p0@0"});
-  merge.Release(t0 + milliseconds(350), 100, &out);
+  merge.Release(t0 + milliseconds(350), true, 100, &out);
   EXPECT_EQ(Order(out), (std::vector<std::string>{"p0@0", "p0@1"}));
   EXPECT_EQ(merge.NextDeadline(), std::nullopt);
 }
@@ -87,10 +91,10 @@ TEST(EventTimeMergeTest, PastTheDeadlineEarlierRecordsOfOtherPartitionsGoFirst) 
   EventTimeMerge merge(milliseconds(250), 1000);
   for (const char* p : {"a", "b", "quiet"}) merge.AddPartition(p);
   const auto t0 = Clock::now();
-  merge.Add(Record("a", 0, "2026-05-08T08:00:05.000Z"), t0);                     // read first
+  merge.Add(Record("a", 0, "2026-05-08T08:00:05.000Z"), t0);                      // read first
   merge.Add(Record("b", 0, "2026-05-08T08:00:01.000Z"), t0 + milliseconds(200));  // earlier
   std::vector<RawRecord> out;
-  merge.Release(t0 + milliseconds(260), 100, &out);
+  merge.Release(t0 + milliseconds(260), true, 100, &out);
   // a@0 is due; b@0 happened before it and goes first; nothing is left behind a@0.
   EXPECT_EQ(Order(out), (std::vector<std::string>{"b@0", "a@0"}));
 }
@@ -109,7 +113,7 @@ TEST(EventTimeMergeTest, APartitionKeepsItsKafkaOrderAndUnreadableTimesWaitForNo
   merge.Add(bad, t0);
   merge.Add(Record("p1", 0, "2026-05-08T08:00:06.000Z"), t0);
   std::vector<RawRecord> out;
-  merge.Release(t0, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_EQ(Order(out), (std::vector<std::string>{"p0@0", "p0@1", "p0@2"}));
   // A malformed record on its own goes at once: it takes no time of its own.
   EventTimeMerge fresh(milliseconds(250), 1000);
@@ -117,7 +121,7 @@ TEST(EventTimeMergeTest, APartitionKeepsItsKafkaOrderAndUnreadableTimesWaitForNo
   fresh.AddPartition("p1");
   fresh.Add(bad, t0);
   std::vector<RawRecord> out2;
-  fresh.Release(t0, 100, &out2);
+  fresh.Release(t0, true, 100, &out2);
   EXPECT_EQ(out2.size(), 1u);
 }
 
@@ -130,15 +134,15 @@ TEST(EventTimeMergeTest, TheLimitTheCapAndDrainingKeepTheOrder) {
     merge.Add(Record("p0", i, "2026-05-08T08:00:0" + std::to_string(2 * i + 1) + ".000Z"), t0);
   }
   std::vector<RawRecord> out;
-  merge.Release(t0, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_TRUE(out.empty());  // p1 has shown nothing; three held is not over the cap
   merge.Add(Record("p0", 3, "2026-05-08T08:00:08.000Z"), t0);
-  merge.Release(t0, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_EQ(Order(out), std::vector<std::string>{"p0@0"});  // over the cap by one: one goes
   merge.Add(Record("p1", 0, "2026-05-08T08:00:04.000Z"), t0);
   merge.Add(Record("p1", 1, "2026-05-08T08:00:09.000Z"), t0);
   out.clear();
-  merge.Release(t0, 2, &out);  // at most two
+  merge.Release(t0, true, 2, &out);  // at most two
   EXPECT_EQ(Order(out), (std::vector<std::string>{"p0@1", "p1@0"}));
   out.clear();
   merge.ReleaseAll(&out);
@@ -157,7 +161,7 @@ TEST(EventTimeMergeTest, ARemovedPartitionsHeldRecordsAreCountedAndNoLongerWaite
   EXPECT_EQ(merge.RemovePartition("p1"), 2u);
   EXPECT_EQ(merge.held(), 1u);
   std::vector<RawRecord> out;
-  merge.Release(t0, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_EQ(Order(out), std::vector<std::string>{"p0@0"});
 }
 
@@ -168,9 +172,9 @@ TEST(EventTimeMergeTest, WithoutAWaitRecordsGoOnAsTheyCome) {
   const auto t0 = Clock::now();
   std::vector<RawRecord> out;
   merge.Add(Record("p0", 0, "2026-05-08T08:00:03.000Z"), t0);
-  merge.Release(t0, 100, &out);
+  merge.Release(t0, true, 100, &out);
   merge.Add(Record("p1", 0, "2026-05-08T08:00:01.000Z"), t0);
-  merge.Release(t0, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_EQ(Order(out), (std::vector<std::string>{"p0@0", "p1@0"}));
 }
 
