@@ -319,6 +319,12 @@ int RunDaemon(const std::string& config_path) {
       "partitions merged in event time (wait up to {} ms)",
       d.config.database, d.config.registry_dir, d.config.store.batch_size,
       d.config.run.batch_max_ms, d.config.run.reorder_ms);
+  if (!d.config.http.listen.empty()) {
+    spdlog::warn(
+        "http.listen {}: not served: this version has no HTTP API (metrics, health) yet; the "
+        "log's progress lines carry the counters",
+        d.config.http.listen);
+  }
   return RunLoop(&d);
 }
 

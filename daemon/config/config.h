@@ -45,7 +45,7 @@ struct Config {
   } run;
 
   struct {
-    std::string listen;  // "host:port" of the HTTP API; empty = none
+    std::string listen;  // reserved: "host:port" of an HTTP API; `run` warns that none is served
   } http;
 
   // Reconstruction (shared/DETECTIONS.md): all durations in event time.
