@@ -22,11 +22,11 @@
 #   --days D             event-time span of the generated records (default 14: past the
 #                        7-day learning period, so that every rule can fire; the run replays
 #                        them in seconds, so event time runs far faster than wall time)
-#   --key K              message key of the input records (default none): none = no key
-#                        (the producer's sticky partitioner keeps runs of consecutive records
-#                        together, so the daemon sees them nearly in order and raises exactly
-#                        the ground truth); her = the first HER-Id the record names, else its
-#                        client; client = the client id
+#   --key K              message key of the input records (default her): her = the first
+#                        HER-Id the record names, else its client (as producers key them, so
+#                        one message's calls are spread over partitions and the daemon's
+#                        event-time merge puts them back in order); client = the client id;
+#                        none = no key (the producer's sticky partitioner)
 #   --json FILE          write the figures to FILE
 #   --keep               keep the work directory (database, logs, data) and print its path
 set -euo pipefail
@@ -41,7 +41,7 @@ batch_size=2000
 partitions=4
 incidents_every=50
 days=14
-key=none
+key=her
 json_out=
 keep=false
 usage() {

@@ -395,7 +395,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     k = sub.add_parser("keys")
-    k.add_argument("--key", choices=("her", "client", "none"), default="none")
+    k.add_argument("--key", choices=("her", "client", "none"), default="her")
     k.add_argument("access_log")
     k.add_argument("out")
     r = sub.add_parser("run")
@@ -403,7 +403,7 @@ def main():
     r.add_argument("--input-topic", required=True)
     r.add_argument("--alerts-topic", required=True)
     r.add_argument("--data", required=True, help="lines from `keys`")
-    r.add_argument("--key", choices=("her", "client", "none"), default="none",
+    r.add_argument("--key", choices=("her", "client", "none"), default="her",
                    help="as given to `keys`")
     r.add_argument("--truth", default="", help="the generator's ground-truth.jsonl")
     r.add_argument("--db", required=True, help="the daemon's SQLite database")
