@@ -145,10 +145,10 @@ int RunReplay(const ReplayOptions& opt) {
     return 1;
   }
   ReplayFeed feed(opt.inputs, config.store.batch_size, config.decode.max_record_bytes,
-                  std::move(*feed_decoder));
+                  std::move(*feed_decoder), config.store.keep_raw_records, *registry);
   while (true) {
     std::unique_ptr<FeedBatch> b = feed.Next();
-    if (Status s = pipeline.ProcessDecoded(b->records, b->decoded); !s.ok()) {
+    if (Status s = pipeline.ProcessDecoded(b->records, b->decoded, &b->raw_block); !s.ok()) {
       std::fprintf(stderr, "edi-audit replay: storing a batch failed: %s\n", s.message().c_str());
       return 1;
     }

@@ -14,11 +14,14 @@ std::string SourceName(const std::string& input) {
 }
 
 ReplayFeed::ReplayFeed(std::vector<std::string> inputs, size_t batch_size, size_t max_record_bytes,
-                       std::unique_ptr<Decoder> decoder)
+                       std::unique_ptr<Decoder> decoder, bool prepare_raw_blocks,
+                       std::shared_ptr<const Registry> registry)
     : inputs_(std::move(inputs)),
       batch_size_(batch_size),
       max_record_bytes_(max_record_bytes),
       decoder_(std::move(decoder)),
+      prepare_raw_blocks_(prepare_raw_blocks),
+      registry_(std::move(registry)),
       thread_([this] { Run(); }) {}
 
 ReplayFeed::~ReplayFeed() {
@@ -52,6 +55,15 @@ void ReplayFeed::Recycle(std::unique_ptr<FeedBatch> b) {
   if (free_.size() < 2) free_.push_back(std::move(b));
 }
 
+void ReplayFeed::Decode(FeedBatch* b) {
+  DecodeBatch(*decoder_, b->records, &b->decoded, registry_.get());
+  if (prepare_raw_blocks_) {
+    PrepareRawBlock(b->records, b->decoded, &b->raw_block);
+  } else {
+    b->raw_block.Clear();
+  }
+}
+
 void ReplayFeed::Run() {
   auto fresh = [this](const std::string& input) {
     std::unique_ptr<FeedBatch> b;
@@ -67,6 +79,7 @@ void ReplayFeed::Run() {
     b->input = input;
     b->last = false;
     b->status = Status::OK();
+    b->raw_block.Clear();
     return b;
   };
   for (const std::string& input : inputs_) {
@@ -87,14 +100,14 @@ void ReplayFeed::Run() {
       if (!(*reader)->Next(&r.bytes, &r.full_size, &r.where.position)) break;
       r.where.source = source;
       if (++n == batch_size_) {
-        DecodeBatch(*decoder_, b->records, &b->decoded);
+        Decode(b.get());
         Push(std::move(b));
         b = fresh(input);
         n = 0;
       }
     }
     b->records.resize(n);
-    DecodeBatch(*decoder_, b->records, &b->decoded);
+    Decode(b.get());
     if (!(*reader)->status().ok()) {
       b->last = true;
       b->status = (*reader)->status();

@@ -18,16 +18,21 @@ namespace edi {
 struct FeedBatch {
   std::vector<RawRecord> records;
   std::vector<DecodedRecord> decoded;
-  std::string input;  // the input the batch came from
-  bool last = false;  // no batches follow
-  Status status;      // a read error ends the feed with a non-OK status on the last batch
+  PreparedRawBlock raw_block;  // when the feed prepares them (PrepareRawBlock)
+  std::string input;           // the input the batch came from
+  bool last = false;           // no batches follow
+  Status status;               // a read error ends the feed with a non-OK status on the last batch
 };
 
 class ReplayFeed {
  public:
-  // Starts reading `inputs` in order ("-" = stdin) into batches of `batch_size`.
+  // Starts reading `inputs` in order ("-" = stdin) into batches of `batch_size`; with
+  // `prepare_raw_blocks` each batch also gets its raw_block.
+  // `registry`, when given, is the one the pipeline uses: the feed looks the events' parties up
+  // in it (DecodeBatch).
   ReplayFeed(std::vector<std::string> inputs, size_t batch_size, size_t max_record_bytes,
-             std::unique_ptr<Decoder> decoder);
+             std::unique_ptr<Decoder> decoder, bool prepare_raw_blocks = false,
+             std::shared_ptr<const Registry> registry = nullptr);
   ~ReplayFeed();
 
   // The next batch; blocks until one is ready. After a batch with `last` set, do not call again.
@@ -39,10 +44,13 @@ class ReplayFeed {
  private:
   void Run();
   void Push(std::unique_ptr<FeedBatch> b);
+  void Decode(FeedBatch* b);
 
   std::vector<std::string> inputs_;
   size_t batch_size_, max_record_bytes_;
   std::unique_ptr<Decoder> decoder_;
+  bool prepare_raw_blocks_;
+  std::shared_ptr<const Registry> registry_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<FeedBatch>> ready_;  // guarded by mu_

@@ -27,6 +27,11 @@ class Statement {
   Statement& BindBlob(int i, std::string_view v);
   Statement& BindNull(int i);
   Statement& BindOpt(int i, std::string_view v);  // NULL when empty
+  // As Bind, BindBlob and BindOpt without copying: the bytes must stay valid and unchanged
+  // until the statement is reset (Run resets it).
+  Statement& BindRef(int i, std::string_view v);
+  Statement& BindBlobRef(int i, std::string_view v);
+  Statement& BindOptRef(int i, std::string_view v);
   // Runs to completion (ignoring rows). Resets the statement afterwards.
   int Run();
   // Steps once: SQLITE_ROW, SQLITE_DONE or an error code.

@@ -18,6 +18,9 @@ namespace edi {
 
 using HerId = int64_t;
 
+struct CommunicationParty;  // registry/registry.h
+class Registry;
+
 enum class ApiVersion : uint8_t { kV2, kV2vNext, kV3 };
 
 enum class Action : uint8_t {
@@ -85,6 +88,16 @@ struct PartyRef {
   PartySource source = PartySource::kRequestBody;
 };
 
+// What the registry and the call's claims say of one of its parties (the state's party facts
+// that depend on nothing else), found ahead of the state stage: see LookUpParties
+// (state/state.h).
+struct PartyLookup {
+  const CommunicationParty* party = nullptr;  // nullptr: not in the registry
+  std::optional<bool> org_covered;            // the client's orgnrParent covers the party's org
+  std::optional<bool> in_herid_claim;         // only when the claim is a list
+  const std::string* declared_owner = nullptr;
+};
+
 struct AccessEvent {
   EventTime time = 0;
   std::string timestamp;  // as received
@@ -103,7 +116,11 @@ struct AccessEvent {
 
   std::vector<PartyRef> parties;
   bool parties_from_custody = false;  // the route's parties come from the message's custody
-  std::string message_id;             // the {id} of the path, lower case
+  // lookups[i] is parties[i]'s, found in `lookups_in` (none: nullptr); parties added later
+  // (from custody) have none.
+  const Registry* lookups_in = nullptr;
+  std::vector<PartyLookup> lookups;
+  std::string message_id;  // the {id} of the path, lower case
 
   // request body fields the gateway extracted
   std::optional<HerId> sender_her_id;

@@ -42,12 +42,19 @@ struct DecodedRecord {
   DecodeError error;
 };
 
-// Decodes every record of `batch` into (*out)[i]; oversize records are marked as such.
+// Decodes every record of `batch` into (*out)[i]; oversize records are marked as such. With a
+// `registry`, also looks up the events' parties in it (LookUpParties), which saves the
+// pipeline that work when it uses the same registry.
 void DecodeBatch(Decoder& decoder, const std::vector<RawRecord>& batch,
-                 std::vector<DecodedRecord>* out);
+                 std::vector<DecodedRecord>* out, const Registry* registry = nullptr);
 // Decodes records [begin, end) of `batch` into (*out)[i]; `out` must already have batch.size().
 void DecodeRange(Decoder& decoder, const std::vector<RawRecord>& batch, size_t begin, size_t end,
-                 std::vector<DecodedRecord>* out);
+                 std::vector<DecodedRecord>* out, const Registry* registry = nullptr);
+// Prepares the block of records as received that storing `batch` will write when none of its
+// decoded records turns out a duplicate (`decoded[i]` is `batch[i]`); for ProcessDecoded, and
+// like decoding it may run on another thread. The block refers to the records' bytes.
+void PrepareRawBlock(const std::vector<RawRecord>& batch, const std::vector<DecodedRecord>& decoded,
+                     PreparedRawBlock* out);
 
 struct PipelineCounters {
   uint64_t records = 0;
@@ -84,8 +91,11 @@ class Pipeline {
   void EnableParallelDecode(std::unique_ptr<Decoder> decoder) {
     second_decoder_ = std::move(decoder);
   }
-  // As ProcessBatch, for a batch DecodeBatch already decoded (`decoded[i]` is `batch[i]`).
-  Status ProcessDecoded(const std::vector<RawRecord>& batch, std::vector<DecodedRecord>& decoded);
+  // As ProcessBatch, for a batch DecodeBatch already decoded (`decoded[i]` is `batch[i]`);
+  // `raw_block`, when given, is what PrepareRawBlock made of them (it only saves work: the
+  // result is the same without it).
+  Status ProcessDecoded(const std::vector<RawRecord>& batch, std::vector<DecodedRecord>& decoded,
+                        const PreparedRawBlock* raw_block = nullptr);
 
   // The findings the last successful batch created (not the repeats), for the sinks.
   const std::vector<Finding>& batch_findings() const { return batch_findings_; }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,7 +20,7 @@ class ClientInterner {
  public:
   ClientInterner() : names_(1) {}
   ClientIdx Intern(std::string_view client_id) {
-    auto it = index_.find(std::string(client_id));
+    auto it = index_.find(client_id);
     if (it != index_.end()) return it->second;
     const auto idx = static_cast<ClientIdx>(names_.size());
     names_.emplace_back(client_id);
@@ -28,7 +29,7 @@ class ClientInterner {
   }
   // kNoClient when the id was never seen.
   ClientIdx Find(std::string_view client_id) const {
-    auto it = index_.find(std::string(client_id));
+    auto it = index_.find(client_id);
     return it == index_.end() ? kNoClient : it->second;
   }
   const std::string& Name(ClientIdx idx) const { return names_[idx]; }
@@ -36,7 +37,14 @@ class ClientInterner {
 
  private:
   std::deque<std::string> names_;  // a deque: views of names stay valid as it grows
-  std::unordered_map<std::string, ClientIdx> index_;
+  // Searched with a string_view, without building a std::string.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::unordered_map<std::string, ClientIdx, Hash, std::equal_to<>> index_;
 };
 
 }  // namespace edi

@@ -20,7 +20,10 @@ const PartyStats* OwnershipStats::Find(HerId p) const {
 }
 
 ClientIdx OwnershipStats::LearnedOwner(HerId p, EventTime t) const {
-  const PartyStats* s = Find(p);
+  return LearnedOwner(Find(p), t);
+}
+
+ClientIdx OwnershipStats::LearnedOwner(const PartyStats* s, EventTime t) const {
   if (s == nullptr) return kNoClient;
   const int32_t first_day = Day(t - options_->learn_window) + 1;
   uint64_t total = 0, best = 0;
@@ -44,7 +47,10 @@ ClientIdx OwnershipStats::LearnedOwner(HerId p, EventTime t) const {
 }
 
 uint32_t OwnershipStats::ClientsInWindow(HerId p, EventTime t) const {
-  const PartyStats* s = Find(p);
+  return ClientsInWindow(Find(p), t);
+}
+
+uint32_t OwnershipStats::ClientsInWindow(const PartyStats* s, EventTime t) const {
   if (s == nullptr) return 0;
   uint32_t n = 0;
   for (const ClientOnParty& cp : s->clients) {
@@ -54,7 +60,10 @@ uint32_t OwnershipStats::ClientsInWindow(HerId p, EventTime t) const {
 }
 
 bool OwnershipStats::ActiveInWindow(HerId p, ClientIdx client, EventTime t) const {
-  const PartyStats* s = Find(p);
+  return ActiveInWindow(Find(p), client, t);
+}
+
+bool OwnershipStats::ActiveInWindow(const PartyStats* s, ClientIdx client, EventTime t) const {
   if (s == nullptr) return false;
   const ClientOnParty* cp = s->Find(client);
   return cp != nullptr && cp->last_owner_action > 0 &&

@@ -52,6 +52,10 @@ class OwnershipStats {
   uint32_t ClientsInWindow(HerId p, EventTime t) const;
   // Did `client` make a successful owner action on p within the shared window before t?
   bool ActiveInWindow(HerId p, ClientIdx client, EventTime t) const;
+  // The three above for the statistics Find(p) returned (nullptr: none), which looks p up once.
+  ClientIdx LearnedOwner(const PartyStats* s, EventTime t) const;
+  uint32_t ClientsInWindow(const PartyStats* s, EventTime t) const;
+  bool ActiveInWindow(const PartyStats* s, ClientIdx client, EventTime t) const;
   bool PairSeen(ClientIdx client, HerId p) const;
   // Parties new to `client` within the sweep window ending at t.
   uint32_t NewPartiesInWindow(ClientIdx client, EventTime t) const;

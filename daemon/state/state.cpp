@@ -19,7 +19,28 @@ bool ClaimCovers(std::string_view claim, HerId p) {
   return false;
 }
 
+void LookUpParty(const Registry& registry, const AccessEvent& e, HerId p, PartyLookup* out) {
+  out->party = registry.FindParty(p);
+  out->org_covered.reset();
+  if (out->party != nullptr && !out->party->orgnr.empty()) {
+    out->org_covered = registry.Covers(e.client.orgnr_parent, out->party->orgnr);
+  }
+  out->in_herid_claim.reset();
+  if (e.client.her_id_claim && *e.client.her_id_claim != "0") {
+    out->in_herid_claim = ClaimCovers(*e.client.her_id_claim, p);
+  }
+  out->declared_owner = registry.DeclaredOwner(p);
+}
+
 }  // namespace
+
+void LookUpParties(const Registry& registry, AccessEvent* e) {
+  e->lookups.resize(e->parties.size());
+  for (size_t i = 0; i < e->parties.size(); ++i) {
+    LookUpParty(registry, *e, e->parties[i].her_id, &e->lookups[i]);
+  }
+  e->lookups_in = &registry;
+}
 
 AuditState::AuditState(const StateOptions& options, std::shared_ptr<const Registry> registry)
     : options_(options),
@@ -86,15 +107,17 @@ void AuditState::ResolveCustodyParties(AccessEvent* e, const MessageCustody* m) 
   if (e->parties.empty()) ++counters_.custody_unknown;
 }
 
-void AuditState::FillPartyFacts(const AccessEvent& e, ClientIdx client, PartyFacts* f) {
+void AuditState::FillPartyFacts(const AccessEvent& e, ClientIdx client, const PartyLookup* lookup,
+                                PartyFacts* f) {
   const HerId p = f->her_id;
-  f->party = registry_->FindParty(p);
-  if (f->party != nullptr && !f->party->orgnr.empty()) {
-    f->org_covered = registry_->Covers(e.client.orgnr_parent, f->party->orgnr);
+  PartyLookup found;
+  if (lookup == nullptr) {
+    LookUpParty(*registry_, e, p, &found);
+    lookup = &found;
   }
-  if (e.client.her_id_claim && *e.client.her_id_claim != "0") {
-    f->in_herid_claim = ClaimCovers(*e.client.her_id_claim, p);
-  }
+  f->party = lookup->party;
+  f->org_covered = lookup->org_covered;
+  f->in_herid_claim = lookup->in_herid_claim;
   if (const Lock* l = locks_.Find(p)) {
     f->lock_holder = clients_.Name(l->holder);
     f->lock_since = l->since;
@@ -103,14 +126,15 @@ void AuditState::FillPartyFacts(const AccessEvent& e, ClientIdx client, PartyFac
     f->owner = f->lock_holder;
     f->owner_source = "lock";
   }
-  if (const std::string* declared = registry_->DeclaredOwner(p)) {
+  if (const std::string* declared = lookup->declared_owner) {
     f->declared_owner = *declared;
     if (f->owner.empty()) {
       f->owner = f->declared_owner;
       f->owner_source = "declared";
     }
   }
-  if (const ClientIdx learned = ownership_.LearnedOwner(p, e.time); learned != kNoClient) {
+  const PartyStats* stats = ownership_.Find(p);  // not changed while the facts are filled
+  if (const ClientIdx learned = ownership_.LearnedOwner(stats, e.time); learned != kNoClient) {
     f->learned_owner = clients_.Name(learned);
     if (f->owner.empty()) {
       f->owner = f->learned_owner;
@@ -132,9 +156,9 @@ void AuditState::FillPartyFacts(const AccessEvent& e, ClientIdx client, PartyFac
   if (f->pair_new) ++new_pairs_in_call_;
   f->client_new_parties = ownership_.NewPartiesInWindow(client, e.time) + new_pairs_in_call_;
   const bool counts = success && IsOwnerAction(e.action);
-  const bool active = ownership_.ActiveInWindow(p, client, e.time);
+  const bool active = ownership_.ActiveInWindow(stats, client, e.time);
   f->client_new_on_party = counts && !active;
-  f->party_clients = ownership_.ClientsInWindow(p, e.time) + (f->client_new_on_party ? 1 : 0);
+  f->party_clients = ownership_.ClientsInWindow(stats, e.time) + (f->client_new_on_party ? 1 : 0);
 }
 
 void AuditState::FillMessageFacts(const MessageCustody* m, ClientIdx client, PartyFacts* f) {
@@ -168,7 +192,7 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
   locks_.CollectStale(max_time_, &stale);
   for (HerId p : stale) {
     const Lock* l = locks_.Find(p);
-    PartyFacts f;
+    PartyFacts& f = facts->emplace_back();  // filled in place
     f.trigger = Trigger::kLockInactive;
     f.event = e;
     f.client_id = clients_.Name(l->holder);
@@ -176,8 +200,7 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
     f.learning_complete = learning_complete;
     f.has_party = true;
     f.her_id = p;
-    FillPartyFacts(*e, l->holder, &f);
-    facts->push_back(f);
+    FillPartyFacts(*e, l->holder, nullptr, &f);
     dirty_locks_.insert(p);
     ++counters_.stale_locks;
   }
@@ -198,8 +221,10 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
   new_pairs_in_call_ = 0;
 
   const size_t n = std::max<size_t>(e->parties.size(), 1);
+  // The lookups the decode step did, when from this registry (custody's parties have none).
+  const size_t looked_up = e->lookups_in == registry_.get() ? e->lookups.size() : 0;
   for (size_t i = 0; i < n; ++i) {
-    PartyFacts f;
+    PartyFacts& f = facts->emplace_back();  // filled in place
     f.event = e;
     f.client_id = e->client.client_id;
     f.client_name = e->client.client_name;
@@ -208,10 +233,9 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
       f.has_party = true;
       f.her_id = e->parties[i].her_id;
       f.source = e->parties[i].source;
-      FillPartyFacts(*e, client, &f);
+      FillPartyFacts(*e, client, i < looked_up ? &e->lookups[i] : nullptr, &f);
     }
     if (has_key) FillMessageFacts(m, client, &f);
-    facts->push_back(f);
   }
   Apply(*e, client, has_key ? &key : nullptr);
   MaybeExpire();

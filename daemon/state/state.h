@@ -11,6 +11,8 @@
 // Not thread-safe: one pipeline thread owns it.
 #pragma once
 
+#include <array>
+#include <limits>
 #include <memory>
 #include <unordered_set>
 #include <vector>
@@ -39,6 +41,11 @@ struct StateCounters {
   uint64_t expired_parties = 0;
 };
 
+// Fills e->lookups for e's parties from `registry`: registry lookups that need no state, so
+// the decode step does them, off the pipeline thread. AuditState uses them when its registry
+// is `registry`, and else (or for parties without) looks the same things up itself.
+void LookUpParties(const Registry& registry, AccessEvent* e);
+
 class AuditState {
  public:
   AuditState(const StateOptions& options, std::shared_ptr<const Registry> registry);
@@ -66,7 +73,9 @@ class AuditState {
  private:
   friend class StatePersistence;
   void ResolveCustodyParties(AccessEvent* e, const MessageCustody* m);
-  void FillPartyFacts(const AccessEvent& e, ClientIdx client, PartyFacts* f);
+  // `lookup`: the party's, when e.lookups has it from this state's registry.
+  void FillPartyFacts(const AccessEvent& e, ClientIdx client, const PartyLookup* lookup,
+                      PartyFacts* f);
   void FillMessageFacts(const MessageCustody* m, ClientIdx client, PartyFacts* f);
   void Apply(const AccessEvent& e, ClientIdx client, const MessageKey* key);
   void ApplyConfiguration(const AccessEvent& e, ClientIdx client);
@@ -84,8 +93,33 @@ class AuditState {
   EventTime last_expiry_ = 0;
   uint32_t new_pairs_in_call_ = 0;
 
+  // A set of HER-Ids behind a small filter of the ids added last: a batch adds the same
+  // parties over and over, and the filter answers most of those adds without hashing into the
+  // set. Iterates like the set.
+  class HerIdSet {
+   public:
+    HerIdSet() { recent_.fill(kEmpty); }
+    void insert(HerId p) {
+      HerId& slot = recent_[(static_cast<uint64_t>(p) * 0x9E3779B97F4A7C15ull) >> 55];
+      if (slot == p && p != kEmpty) return;
+      set_.insert(p);
+      slot = p;
+    }
+    void clear() {
+      set_.clear();
+      recent_.fill(kEmpty);
+    }
+    auto begin() const { return set_.begin(); }
+    auto end() const { return set_.end(); }
+
+   private:
+    static constexpr HerId kEmpty = std::numeric_limits<HerId>::min();
+    std::unordered_set<HerId> set_;
+    std::array<HerId, 512> recent_;  // ids in the set, or kEmpty; by the top 9 bits of a hash
+  };
+
   // Changes since the last SaveBatch (custody_ keeps its own).
-  std::unordered_set<HerId> dirty_parties_, dirty_locks_;
+  HerIdSet dirty_parties_, dirty_locks_;
   std::unordered_set<ClientIdx> dirty_sweeps_;
   std::vector<std::pair<ClientIdx, HerId>> new_pairs_;
   size_t saved_clients_ = 0;

@@ -3,10 +3,31 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <vector>
 
 #include "store/migrations.h"
 
 namespace edi {
+
+namespace {
+
+// One zstd frame of `data` into *frame; *cctx is created on first use and reused.
+Status CompressRawBlock(void** cctx, std::string_view data, std::string* frame) {
+  if (*cctx == nullptr) *cctx = ZSTD_createCCtx();
+  frame->resize(ZSTD_compressBound(data.size()));
+  // Level 1: JSON lines of one shape compress about tenfold at over 1 GB/s.
+  const size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(*cctx), frame->data(), frame->size(),
+                                     data.data(), data.size(), 1);
+  if (ZSTD_isError(n)) {
+    frame->clear();
+    return Status::IOError(std::string("compressing a block of records: ") + ZSTD_getErrorName(n));
+  }
+  frame->resize(n);
+  return Status::OK();
+}
+
+}  // namespace
 
 Store::Store(sqlite3* db, std::string path, const StoreOptions& options)
     : db_(db), path_(std::move(path)), options_(options) {}
@@ -164,6 +185,8 @@ Status Store::Begin() {
   // The batch's records go into one block; its id is fixed now so event rows can name it.
   raw_.clear();
   raw_records_ = 0;
+  raw_bytes_ = 0;
+  prepared_ = nullptr;
   if (next_block_.Step() != SQLITE_ROW) {
     next_block_.Reset();
     return Status::IOError(LastError());
@@ -192,23 +215,33 @@ void Store::Rollback() {
   reload_after_rollback_ = true;
   raw_.clear();
   raw_records_ = 0;
+  raw_bytes_ = 0;
+  prepared_ = nullptr;
 }
 
-Status Store::CachedKey(std::unordered_map<std::string, int64_t>& cache, Statement& find,
-                        const std::string& name, const std::function<int()>& insert, int64_t* key) {
-  if (auto it = cache.find(name); it != cache.end()) {
-    *key = it->second;
+Status Store::CachedKey(KeyCache& cache, Statement& find, const std::string& name,
+                        const std::function<int()>& insert, int64_t* key) {
+  if (cache.last_key != 0 && cache.last_name == name) {
+    *key = cache.last_key;
     return Status::OK();
   }
-  find.Bind(1, name);
-  const bool found = find.Step() == SQLITE_ROW;
-  if (found) *key = find.ColumnInt(0);
-  find.Reset();
-  if (!found) {
-    if (insert() != SQLITE_DONE) return Status::IOError(LastError());
-    *key = sqlite3_last_insert_rowid(db_);
+  if (auto it = cache.keys.find(name); it != cache.keys.end()) {
+    *key = it->second;
+  } else {
+    find.Bind(1, name);
+    const bool found = find.Step() == SQLITE_ROW;
+    if (found) *key = find.ColumnInt(0);
+    find.Reset();
+    if (!found) {
+      if (insert() != SQLITE_DONE) return Status::IOError(LastError());
+      *key = sqlite3_last_insert_rowid(db_);
+    }
+    cache.keys.emplace(name, *key);
   }
-  cache.emplace(name, *key);
+  if (*key != 0) {
+    cache.last_name = name;
+    cache.last_key = *key;
+  }
   return Status::OK();
 }
 
@@ -289,25 +322,27 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
   if (Status s = ClientKey(e.client, &client_key); !s.ok()) return s;
   if (Status s = SourceKey(where.source, &source_key); !s.ok()) return s;
   PartiesJson(e.parties, &parties_json_);
+  // The strings bound outlive the statement's run: bound without copies.
   Statement& st = insert_event_;
-  st.Bind(1, e.request_id).Bind(2, e.time).Bind(3, ApiVersionName(e.api)).Bind(4, e.method);
-  st.BindOpt(5, e.route).Bind(6, ActionName(e.action)).Bind(7, static_cast<int64_t>(e.status));
-  st.Bind(8, client_key).BindOpt(9, e.client.orgnr_child);
+  st.BindRef(1, e.request_id).Bind(2, e.time).BindRef(3, ApiVersionName(e.api));
+  st.BindRef(4, e.method).BindOptRef(5, e.route).BindRef(6, ActionName(e.action));
+  st.Bind(7, static_cast<int64_t>(e.status)).Bind(8, client_key);
+  st.BindOptRef(9, e.client.orgnr_child);
   if (e.client.her_id_claim) {
-    st.Bind(10, *e.client.her_id_claim);
+    st.BindRef(10, *e.client.her_id_claim);
   } else {
     st.BindNull(10);
   }
-  st.BindOpt(11, e.message_id);
+  st.BindOptRef(11, e.message_id);
   if (e.duration_ms) {
     st.Bind(12, *e.duration_ms);
   } else {
     st.BindNull(12);
   }
-  st.Bind(13, std::string_view(parties_json_)).Bind(14, source_key).Bind(15, where.position);
+  st.BindRef(13, parties_json_).Bind(14, source_key).Bind(15, where.position);
   if (options_.keep_raw_records) {
     st.Bind(16, raw_block_)
-        .Bind(17, static_cast<int64_t>(raw_.size()))
+        .Bind(17, static_cast<int64_t>(raw_bytes_))
         .Bind(18, static_cast<int64_t>(raw.size()));
   } else {
     st.BindNull(16).BindNull(17).BindNull(18);
@@ -318,8 +353,21 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
   if (!*inserted) return Status::OK();
   max_time_ = std::max(max_time_, e.time);
   if (options_.keep_raw_records) {
-    raw_.append(raw);
-    raw_ += '\n';
+    if (prepared_ != nullptr) {
+      const auto k = static_cast<size_t>(raw_records_);
+      if (k >= prepared_->records_.size() || prepared_->records_[k].data() != raw.data() ||
+          prepared_->records_[k].size() != raw.size()) {
+        // Not the record the block expected next (the one expected was a duplicate): build
+        // the block here from the records inserted so far.
+        raw_.assign(prepared_->data_, 0, raw_bytes_);
+        prepared_ = nullptr;
+      }
+    }
+    if (prepared_ == nullptr) {
+      raw_.append(raw);
+      raw_ += '\n';
+    }
+    raw_bytes_ += raw.size() + 1;
     ++raw_records_;
   }
   for (const PartyRef& p : e.parties) AddPostings(*event_id, e.time, p.her_id);
@@ -330,7 +378,16 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
 
 void Store::AddPostings(int64_t event_id, EventTime time, HerId her_id) {
   const int64_t hour = time / kMillisPerHour;  // event times are after 1970 (schema)
-  Posting& post = postings_[PartyHour{her_id, hour}];
+  PartyPostings& list = postings_[her_id];
+  auto at = list.end();
+  while (at != list.begin() && (at - 1)->hour > hour) --at;
+  if (at == list.begin() || (at - 1)->hour != hour) {
+    at = list.insert(at, Posting{});
+    at->hour = hour;
+  } else {
+    --at;
+  }
+  Posting& post = *at;
   if (post.events.empty()) {
     post.first_event = event_id;
     post.time_from = post.time_to = time;
@@ -341,7 +398,9 @@ void Store::AddPostings(int64_t event_id, EventTime time, HerId her_id) {
     post.time_from = std::min(post.time_from, time);
     post.time_to = std::max(post.time_to, time);
   }
-  post.events += std::to_string(event_id);
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, event_id).ptr;
+  post.events.append(digits, end);
   post.last_event = event_id;
 }
 
@@ -381,20 +440,30 @@ Status Store::LoadPartyTail() {
 }
 
 Status Store::FlushPartyIndex() {
+  // In the order of the table's key (her_id, hour, first_event; one posting per party and
+  // hour): the rows go into the B-tree one after another rather than all over it.
+  std::vector<HerId> parties;
+  parties.reserve(postings_.size());
+  for (const auto& [her_id, list] : postings_) {
+    if (!list.empty()) parties.push_back(her_id);
+  }
+  std::sort(parties.begin(), parties.end());
   std::string json;
-  for (auto& [key, post] : postings_) {
-    json.assign("[").append(post.events).append("]");
-    if (insert_posting_.Bind(1, key.her_id)
-            .Bind(2, key.hour)
-            .Bind(3, post.first_event)
-            .Bind(4, post.time_from)
-            .Bind(5, post.time_to)
-            .Bind(6, std::string_view(json))
-            .Run() != SQLITE_DONE) {
-      return Status::IOError(LastError());
+  for (const HerId her_id : parties) {
+    for (const Posting& post : postings_[her_id]) {
+      json.assign("[").append(post.events).append("]");
+      if (insert_posting_.Bind(1, her_id)
+              .Bind(2, post.hour)
+              .Bind(3, post.first_event)
+              .Bind(4, post.time_from)
+              .Bind(5, post.time_to)
+              .BindRef(6, json)
+              .Run() != SQLITE_DONE) {
+        return Status::IOError(LastError());
+      }
     }
   }
-  postings_.clear();
+  for (auto& [her_id, list] : postings_) list.clear();
   postings_events_ = 0;
   // Events without parties are covered too: the index is complete up to the newest event.
   if (set_index_upto_.Bind(1, last_event_).Run() != SQLITE_DONE) {
@@ -405,25 +474,57 @@ Status Store::FlushPartyIndex() {
 
 Status Store::FlushRawBlock() {
   if (raw_records_ == 0) return Status::OK();
-  if (zstd_ == nullptr) zstd_ = ZSTD_createCCtx();
-  std::string frame(ZSTD_compressBound(raw_.size()), '\0');
-  // Level 1: JSON lines of one shape compress about tenfold at over 1 GB/s.
-  const size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_), frame.data(), frame.size(),
-                                     raw_.data(), raw_.size(), 1);
-  if (ZSTD_isError(n)) {
-    return Status::IOError(path_ + ": compressing a block of records: " + ZSTD_getErrorName(n));
+  std::string_view frame;
+  if (prepared_ != nullptr && static_cast<size_t>(raw_records_) == prepared_->records()) {
+    frame = prepared_->frame_;
+  } else {
+    if (prepared_ != nullptr) {  // its last records were not stored
+      raw_.assign(prepared_->data_, 0, raw_bytes_);
+      prepared_ = nullptr;
+    }
+    if (Status s = CompressRawBlock(&zstd_, raw_, &frame_); !s.ok()) {
+      return Status::IOError(path_ + ": " + s.message());
+    }
+    frame = frame_;
   }
-  frame.resize(n);
   if (insert_block_.Bind(1, raw_block_)
           .Bind(2, raw_records_)
-          .Bind(3, static_cast<int64_t>(raw_.size()))
-          .BindBlob(4, frame)
+          .Bind(3, static_cast<int64_t>(raw_bytes_))
+          .BindBlobRef(4, frame)
           .Run() != SQLITE_DONE) {
     return Status::IOError(LastError());
   }
   raw_.clear();
   raw_records_ = 0;
+  raw_bytes_ = 0;
+  prepared_ = nullptr;
   return Status::OK();
+}
+
+void Store::UsePreparedRawBlock(const PreparedRawBlock* block) {
+  const bool usable = block != nullptr && block->ready() && options_.keep_raw_records &&
+                      raw_records_ == 0 && !sqlite3_get_autocommit(db_);
+  prepared_ = usable ? block : nullptr;
+}
+
+PreparedRawBlock::~PreparedRawBlock() { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(zstd_)); }
+
+void PreparedRawBlock::Clear() {
+  data_.clear();
+  records_.clear();
+  ready_ = false;
+}
+
+void PreparedRawBlock::Add(std::string_view raw) {
+  data_.append(raw);
+  data_ += '\n';
+  records_.push_back(raw);
+  ready_ = false;
+}
+
+bool PreparedRawBlock::Compress() {
+  ready_ = CompressRawBlock(&zstd_, data_, &frame_).ok();
+  return ready_;
 }
 
 Result<std::string> ReadStoredRecord(sqlite3* db, int64_t event_id) {

@@ -28,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/sqlite_statement.h"
 #include "common/status.h"
@@ -66,6 +67,36 @@ struct StoreOptions {
 // the database; NotFound when there is no such event or its record was not kept.
 Result<std::string> ReadStoredRecord(sqlite3* db, int64_t event_id);
 
+// A batch's block of records as received (`raw_blocks`), prepared ahead — on another thread
+// than the store's — for the records expected to be stored, in order. The store uses it when
+// exactly those records are inserted (the common case: no duplicates) and else builds the
+// block itself, so the stored block is the same either way.
+class PreparedRawBlock {
+ public:
+  PreparedRawBlock() = default;
+  PreparedRawBlock(const PreparedRawBlock&) = delete;
+  PreparedRawBlock& operator=(const PreparedRawBlock&) = delete;
+  ~PreparedRawBlock();
+
+  void Clear();
+  // Appends a record; `raw` must stay valid, at the same address, while the block is used: the
+  // store recognises the record by its address and size.
+  void Add(std::string_view raw);
+  // Compresses the records added; false (and the block stays unusable) when that fails.
+  bool Compress();
+
+  bool ready() const { return ready_; }
+  size_t records() const { return records_.size(); }
+
+ private:
+  friend class Store;
+  std::string data_;   // the records, each followed by '\n'
+  std::string frame_;  // data_ compressed
+  std::vector<std::string_view> records_;
+  bool ready_ = false;
+  void* zstd_ = nullptr;  // ZSTD_CCtx, reused
+};
+
 class Store {
  public:
   // Opens or creates the database and migrates its schema. Fails with a message naming the
@@ -86,6 +117,9 @@ class Store {
   // index rows are written by a later Commit.
   Status InsertEvent(const AccessEvent& e, std::string_view raw, const SourcePosition& where,
                      bool* inserted, int64_t* event_id);
+  // Offers the records' block for the current transaction, prepared ahead (see
+  // PreparedRawBlock); it must stay unchanged until Commit or Rollback. Call after Begin.
+  void UsePreparedRawBlock(const PreparedRawBlock* block);
   // Stores a quarantined record; a record already quarantined at the same position is kept once.
   Status InsertQuarantine(const QuarantineEntry& q);
   Status SetSourcePosition(const SourcePosition& p);
@@ -103,8 +137,18 @@ class Store {
   Status Prepare();
   // The key of `name` in a small lookup table (clients, sources): cached, else found, else
   // inserted by `insert` (which returns the SQLite result code).
-  Status CachedKey(std::unordered_map<std::string, int64_t>& cache, Statement& find,
-                   const std::string& name, const std::function<int()>& insert, int64_t* key);
+  // Keys already found, and the last one asked for (consecutive records mostly share it).
+  struct KeyCache {
+    std::unordered_map<std::string, int64_t> keys;
+    std::string last_name;
+    int64_t last_key = 0;  // 0: none yet
+    void clear() {
+      keys.clear();
+      last_key = 0;
+    }
+  };
+  Status CachedKey(KeyCache& cache, Statement& find, const std::string& name,
+                   const std::function<int()>& insert, int64_t* key);
   Status ClientKey(const ClientClaims& c, int64_t* key);
   Status SourceKey(const std::string& source, int64_t* key);
   Status FlushPartyIndex();
@@ -115,22 +159,16 @@ class Store {
   Status FlushRawBlock();
 
   // The party index not written yet: per (party, hour of event time) the event ids, ascending.
-  struct PartyHour {
-    HerId her_id;
-    int64_t hour;
-    bool operator==(const PartyHour&) const = default;
-  };
-  struct PartyHourHash {
-    size_t operator()(const PartyHour& k) const {
-      return static_cast<size_t>(k.her_id) * 0x9E3779B97F4A7C15ull ^ static_cast<size_t>(k.hour);
-    }
-  };
   struct Posting {
+    int64_t hour = 0;
     int64_t time_from = 0, time_to = 0;
     std::string events;  // "1,2,5" (the JSON array without brackets)
     int64_t first_event = 0, last_event = 0;
   };
-
+  // Per party its postings by hour, ascending: records come nearly in time order, so the hour
+  // looked for is the last one or close to it. Parties are few, so the map stays small (and in
+  // the cache); a flush empties the lists but keeps them.
+  using PartyPostings = std::vector<Posting>;
   sqlite3* db_;
   std::string path_;
   StoreOptions options_;
@@ -138,16 +176,21 @@ class Store {
   Statement insert_event_, is_stored_, insert_posting_, insert_quarantine_, set_position_,
       get_position_, next_block_, insert_block_, set_index_upto_;
   Statement find_client_, insert_client_, find_source_, insert_source_;
-  std::unordered_map<std::string, int64_t> client_keys_, source_keys_;
-  std::unordered_map<PartyHour, Posting, PartyHourHash> postings_;
+  KeyCache client_keys_, source_keys_;
+  std::unordered_map<HerId, PartyPostings> postings_;
   size_t postings_events_ = 0;          // events in postings_
   int64_t last_event_ = 0;              // the newest event id in postings_ or the index
   bool reload_after_rollback_ = false;  // postings_ and max_time_, before the next batch
   std::string parties_json_;            // reused
   // The batch's records as received (JSON lines) and the block id they will be stored under.
+  // While the records inserted so far are the first ones of prepared_, raw_ stays empty and
+  // raw_bytes_ counts their bytes.
   std::string raw_;
   int64_t raw_records_ = 0, raw_block_ = 0;
+  size_t raw_bytes_ = 0;
+  const PreparedRawBlock* prepared_ = nullptr;
   void* zstd_ = nullptr;  // ZSTD_CCtx, reused
+  std::string frame_;     // reused
   // The newest event time stored: a record newer than every stored event cannot be a
   // duplicate (a duplicate has the same time), so IsStored need not look it up.
   EventTime max_time_ = 0;

@@ -14,6 +14,22 @@ constexpr EventTime kT0 = 1777777777000;
 
 MessageKey Key(uint64_t n) { return MessageKey{n * 0x100000001ull, ~n}; }
 
+TEST(MessageKeyTest, ToStringWritesTheLowerCaseUuidThatParsesBack) {
+  MessageKey k;
+  ASSERT_TRUE(MessageKey::Parse("3E0B7F4D-5A6C-4D8E-9F90-0B1C2D3E4F04", &k));
+  EXPECT_EQ(k.ToString(), "3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f04");
+  EXPECT_EQ(MessageKey{}.ToString(), "00000000-0000-0000-0000-000000000000");
+  const MessageKey all{~0ull, ~0ull};
+  EXPECT_EQ(all.ToString(), "ffffffff-ffff-ffff-ffff-ffffffffffff");
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 1000; ++i) {
+    const MessageKey key{rng(), rng()};
+    MessageKey back;
+    ASSERT_TRUE(MessageKey::Parse(key.ToString(), &back));
+    EXPECT_EQ(back, key);
+  }
+}
+
 // What the table must answer, computed the plain way from a spelled-out record.
 bool RefDid(const CustodyRecord& r, CustodyActKind kind, HerId p, ClientIdx client, bool others,
             ClientIdx* who) {

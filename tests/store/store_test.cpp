@@ -202,6 +202,81 @@ TEST_F(StoreTest, RecordsAreKeptCompressedPerBatchAndReadBackByteForByte) {
                 "|\n");
 }
 
+// A block prepared ahead (on the decoding thread) is used as is when exactly its records are
+// stored; when one of them turns out a duplicate, or others are stored, the store builds the
+// block itself: the stored blocks and offsets are the same either way.
+TEST_F(StoreTest, APreparedBlockGivesTheSameBlocksAsBuildingThemWithOrWithoutDuplicates) {
+  auto run = [&](bool prepared) {
+    Remove();
+    auto s = Open();
+    std::vector<std::string> raws;
+    for (int n = 0; n < 12; ++n) {
+      raws.push_back(R"({"requestId":"req-)" + std::to_string(n) + R"(","pad":")" +
+                     std::string(static_cast<size_t>(n) * 7, 'x') + R"("})");
+    }
+    const std::string dup = "a duplicate";
+    // Batch 1: all stored. Batch 2: its second record is a duplicate of batch 1's first.
+    // Batch 3: its last record is a duplicate. Batch 4: a record the block does not hold.
+    struct Item {
+      const std::string* raw;
+      AccessEvent event;
+    };
+    const std::vector<std::vector<Item>> batches = {
+        {{&raws[0], MakeEvent("req-0", kT0, {})}, {&raws[1], MakeEvent("req-1", kT0 + 1, {})}},
+        {{&raws[2], MakeEvent("req-2", kT0 + 2, {})},
+         {&dup, MakeEvent("req-0", kT0, {})},
+         {&raws[3], MakeEvent("req-3", kT0 + 3, {})}},
+        {{&raws[4], MakeEvent("req-4", kT0 + 4, {})}, {&dup, MakeEvent("req-1", kT0 + 1, {})}},
+        {{&raws[5], MakeEvent("req-5", kT0 + 5, {})}},
+    };
+    PreparedRawBlock block;
+    for (size_t b = 0; b < batches.size(); ++b) {
+      EXPECT_TRUE(s->Begin().ok());
+      block.Clear();
+      for (const Item& item : batches[b]) block.Add(*item.raw);
+      EXPECT_TRUE(block.Compress());
+      const std::string other = raws[6];  // batch 4 stores a copy: not the block's record
+      if (prepared) s->UsePreparedRawBlock(&block);
+      for (const Item& item : batches[b]) Put(*s, item.event, *item.raw);
+      if (b == 3) {
+        EXPECT_TRUE(Put(*s, MakeEvent("req-6", kT0 + 6, {}), other));
+      }
+      EXPECT_TRUE(s->Commit().ok());
+    }
+    std::string out = Dump(*s, "SELECT block_id, records, bytes, hex(data) FROM raw_blocks") +
+                      Dump(*s, "SELECT event_id, raw_block, raw_offset, raw_size FROM events");
+    for (int id = 1; id <= 7; ++id) {
+      auto r = ReadStoredRecord(s->db(), id);
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      if (r.ok()) out += *r + "\n";
+    }
+    return out;
+  };
+  const std::string built = run(false);
+  EXPECT_EQ(run(true), built);
+  EXPECT_NE(built.find("4|2|"), std::string::npos);  // batch 4: its record and the copy
+}
+
+TEST_F(StoreTest, APreparedBlockIsDroppedByARollback) {
+  auto s = Open();
+  PreparedRawBlock block;
+  const std::string first = "first";
+  block.Add(first);
+  ASSERT_TRUE(block.Compress());
+  ASSERT_TRUE(s->Begin().ok());
+  s->UsePreparedRawBlock(&block);
+  EXPECT_TRUE(Put(*s, MakeEvent("req-1", kT0, {}), first));
+  s->Rollback();
+  ASSERT_TRUE(s->Begin().ok());
+  const std::string second = "second";
+  EXPECT_TRUE(Put(*s, MakeEvent("req-2", kT0, {}), second));
+  ASSERT_TRUE(s->Commit().ok());
+  EXPECT_EQ(Dump(*s, "SELECT block_id, records FROM raw_blocks"), "1|1|\n");
+  auto r = ReadStoredRecord(s->db(), 1);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, "second");
+}
+
 TEST_F(StoreTest, ARolledBackBatchLeavesNoBlockAndTheNextBatchTakesItsPlace) {
   auto s = Open();
   ASSERT_TRUE(s->Begin().ok());
