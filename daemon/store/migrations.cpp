@@ -253,6 +253,20 @@ INSERT INTO state_messages_v4
 DROP TABLE state_messages;
 ALTER TABLE state_messages_v4 RENAME TO state_messages;
 )sql",
+      // 4 -> 5: the party index is written in slices over several transactions; rows of a
+      // flush still being written lie beyond party_index_upto, and the view leaves them out
+      // (it reads those events' parties from their rows until the flush is complete).
+      R"sql(
+DROP VIEW party_event_ids;
+CREATE VIEW party_event_ids AS
+  SELECT p.her_id, p.hour, j.value AS event_id
+    FROM party_events p, json_each(p.events) j
+   WHERE p.first_event <= (SELECT value FROM store_meta WHERE key = 'party_index_upto')
+  UNION ALL
+  SELECT CAST(j.value AS INTEGER), e.time / 3600000, e.event_id
+    FROM events e, json_each(e.parties) o, json_each(o.value) j
+   WHERE e.event_id > (SELECT value FROM store_meta WHERE key = 'party_index_upto');
+)sql",
   };
   return kMigrations;
 }

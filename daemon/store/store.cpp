@@ -3,7 +3,6 @@
 #include <zstd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <vector>
 
 #include "store/migrations.h"
@@ -29,21 +28,27 @@ Status CompressRawBlock(void** cctx, std::string_view data, std::string* frame) 
 
 }  // namespace
 
+// A slice of the party index is at least this many rows: fewer would only add transactions.
+constexpr size_t kMinPartyIndexSliceRows = 1000;
+
 Store::Store(sqlite3* db, std::string path, const StoreOptions& options)
-    : db_(db), path_(std::move(path)), options_(options) {}
+    : db_(db),
+      path_(std::move(path)),
+      options_(options),
+      party_index_(options.party_index_flush_events, options.party_index_slices,
+                   kMinPartyIndexSliceRows) {}
 
 Store::~Store() {
   checkpointer_.reset();
   ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(zstd_));
   next_block_ = {};
   insert_block_ = {};
-  set_index_upto_ = {};
   begin_ = {};
   commit_ = {};
   rollback_ = {};
   insert_event_ = {};
   is_stored_ = {};
-  insert_posting_ = {};
+  party_index_.Close();
   insert_quarantine_ = {};
   set_position_ = {};
   get_position_ = {};
@@ -80,7 +85,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   }
   if (Status s = store->Migrate(); !s.ok()) return s;
   if (Status s = store->Prepare(); !s.ok()) return s;
-  if (Status s = store->LoadPartyTail(); !s.ok()) return s;
+  if (Status s = store->party_index_.Load(); !s.ok()) return s;
   if (Status s = store->LoadMaxTime(); !s.ok()) return s;
   auto checkpointer = Checkpointer::Start(db, path, options.checkpoint);
   if (!checkpointer.ok()) return checkpointer.status();
@@ -140,15 +145,10 @@ Status Store::Prepare() {
        "raw_block, raw_offset, raw_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
        "?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT (time, request_id) DO NOTHING"},
       {&next_block_, "SELECT coalesce(max(block_id), 0) + 1 FROM raw_blocks"},
-      {&set_index_upto_,
-       "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('party_index_upto', ?1)"},
       {&insert_block_,
        "INSERT INTO raw_blocks (block_id, records, bytes, data) VALUES (?1, ?2, ?3, ?4)"},
 
       {&is_stored_, "SELECT 1 FROM events WHERE time = ?1 AND request_id = ?2"},
-      {&insert_posting_,
-       "INSERT INTO party_events (her_id, hour, first_event, time_from, time_to, events) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
       {&insert_quarantine_,
        "INSERT INTO quarantine (source, position, reason, detail, size, raw, received_at) "
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (source, position) DO NOTHING"},
@@ -167,7 +167,7 @@ Status Store::Prepare() {
     *s.stmt = Statement(db_, s.sql);
     if (!s.stmt->ok()) return Status::Corruption(LastError() + " (preparing: " + s.sql + ")");
   }
-  return Status::OK();
+  return party_index_.Prepare(db_, path_);
 }
 
 Status Store::Begin() {
@@ -177,10 +177,11 @@ Status Store::Begin() {
       rollback_.Run();
       return s;
     }
-    if (Status s = LoadPartyTail(); !s.ok()) {
+    if (Status s = party_index_.Load(); !s.ok()) {
       rollback_.Run();
       return s;
     }
+    reload_after_rollback_ = false;
   }
   // The batch's records go into one block; its id is fixed now so event rows can name it.
   raw_.clear();
@@ -197,9 +198,7 @@ Status Store::Begin() {
 }
 
 Status Store::Commit() {
-  if (postings_events_ >= options_.party_index_flush_events) {
-    if (Status s = FlushPartyIndex(); !s.ok()) return s;
-  }
+  if (Status s = party_index_.WriteDue(); !s.ok()) return s;
   if (Status s = FlushRawBlock(); !s.ok()) return s;
   if (commit_.Run() != SQLITE_DONE) return Status::IOError(LastError());
   checkpointer_->AfterCommit();
@@ -210,8 +209,7 @@ void Store::Rollback() {
   if (!sqlite3_get_autocommit(db_)) rollback_.Run();
   client_keys_.clear();  // keys handed out inside the rolled-back transaction are gone
   source_keys_.clear();
-  postings_.clear();  // it may hold events of the rolled-back batch: read back before the next
-  postings_events_ = 0;
+  party_index_.Forget();  // it may hold the rolled-back batch's events: read back before the next
   reload_after_rollback_ = true;
   raw_.clear();
   raw_records_ = 0;
@@ -370,105 +368,14 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
     raw_bytes_ += raw.size() + 1;
     ++raw_records_;
   }
-  for (const PartyRef& p : e.parties) AddPostings(*event_id, e.time, p.her_id);
-  ++postings_events_;
-  last_event_ = *event_id;
+  party_index_.Add(*event_id, e.time, e.parties);
   return Status::OK();
-}
-
-void Store::AddPostings(int64_t event_id, EventTime time, HerId her_id) {
-  const int64_t hour = time / kMillisPerHour;  // event times are after 1970 (schema)
-  PartyPostings& list = postings_[her_id];
-  auto at = list.end();
-  while (at != list.begin() && (at - 1)->hour > hour) --at;
-  if (at == list.begin() || (at - 1)->hour != hour) {
-    at = list.insert(at, Posting{});
-    at->hour = hour;
-  } else {
-    --at;
-  }
-  Posting& post = *at;
-  if (post.events.empty()) {
-    post.first_event = event_id;
-    post.time_from = post.time_to = time;
-  } else if (post.last_event == event_id) {
-    return;  // the same party twice in one call
-  } else {
-    post.events += ',';
-    post.time_from = std::min(post.time_from, time);
-    post.time_to = std::max(post.time_to, time);
-  }
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, event_id).ptr;
-  post.events.append(digits, end);
-  post.last_event = event_id;
 }
 
 Status Store::LoadMaxTime() {
   Statement newest(db_, "SELECT coalesce(max(time), 0) FROM events");
   if (!newest.ok() || newest.Step() != SQLITE_ROW) return Status::IOError(LastError());
   max_time_ = newest.ColumnInt(0);
-  return Status::OK();
-}
-
-Status Store::LoadPartyTail() {
-  postings_.clear();
-  postings_events_ = 0;
-  Statement upto(db_, "SELECT value FROM store_meta WHERE key = 'party_index_upto'");
-  if (!upto.ok() || upto.Step() != SQLITE_ROW) return Status::Corruption(LastError());
-  last_event_ = upto.ColumnInt(0);
-  Statement tail(db_,
-                 "SELECT e.event_id, e.time, j.value FROM events e, json_each(e.parties) o, "
-                 "json_each(o.value) j WHERE e.event_id > ?1 ORDER BY e.event_id");
-  if (!tail.ok()) return Status::Corruption(LastError());
-  tail.Bind(1, last_event_);
-  int64_t previous = 0;
-  int rc;
-  while ((rc = tail.Step()) == SQLITE_ROW) {
-    const int64_t id = tail.ColumnInt(0);
-    AddPostings(id, tail.ColumnInt(1), tail.ColumnInt(2));
-    if (id != previous) ++postings_events_;
-    previous = id;
-  }
-  if (rc != SQLITE_DONE) return Status::IOError(LastError());
-  Statement newest(db_, "SELECT coalesce(max(event_id), 0) FROM events");
-  if (newest.ok() && newest.Step() == SQLITE_ROW) {
-    last_event_ = std::max(last_event_, newest.ColumnInt(0));
-  }
-  reload_after_rollback_ = false;
-  return Status::OK();
-}
-
-Status Store::FlushPartyIndex() {
-  // In the order of the table's key (her_id, hour, first_event; one posting per party and
-  // hour): the rows go into the B-tree one after another rather than all over it.
-  std::vector<HerId> parties;
-  parties.reserve(postings_.size());
-  for (const auto& [her_id, list] : postings_) {
-    if (!list.empty()) parties.push_back(her_id);
-  }
-  std::sort(parties.begin(), parties.end());
-  std::string json;
-  for (const HerId her_id : parties) {
-    for (const Posting& post : postings_[her_id]) {
-      json.assign("[").append(post.events).append("]");
-      if (insert_posting_.Bind(1, her_id)
-              .Bind(2, post.hour)
-              .Bind(3, post.first_event)
-              .Bind(4, post.time_from)
-              .Bind(5, post.time_to)
-              .BindRef(6, json)
-              .Run() != SQLITE_DONE) {
-        return Status::IOError(LastError());
-      }
-    }
-  }
-  for (auto& [her_id, list] : postings_) list.clear();
-  postings_events_ = 0;
-  // Events without parties are covered too: the index is complete up to the newest event.
-  if (set_index_upto_.Bind(1, last_event_).Run() != SQLITE_DONE) {
-    return Status::IOError(LastError());
-  }
   return Status::OK();
 }
 

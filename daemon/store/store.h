@@ -8,7 +8,7 @@
 //
 // The layout keeps each batch's writes on few pages: events are appended; their parties go
 // into the event row and, grouped per (party, hour) over many batches, into `party_events`
-// with the batch that completes a flush (a restart reads the events not yet indexed back); the
+// (PartyIndex, written in slices; a restart reads the events not yet indexed back); the
 // records as received go into one zstd-compressed block per batch
 // (`raw_blocks`), the event row says where in the block its record is.
 //
@@ -34,6 +34,7 @@
 #include "common/status.h"
 #include "decode/access_event.h"
 #include "store/checkpointer.h"
+#include "store/party_index.h"
 
 namespace edi {
 
@@ -59,8 +60,10 @@ struct StoreOptions {
   CheckpointOptions checkpoint;
   // The party index (party_events) is written once this many events gathered since the last
   // time, so each party gets one row per hour for many batches; until then the parties of the
-  // newest events are read from their rows (view party_event_ids).
+  // newest events are read from their rows (view party_event_ids). It is written in slices,
+  // over at most `party_index_slices` transactions (see party_index.h).
   size_t party_index_flush_events = 200000;
+  size_t party_index_slices = 16;
 };
 
 // The record event `event_id` was stored from, as received, read through any connection to
@@ -151,36 +154,19 @@ class Store {
                    const std::function<int()>& insert, int64_t* key);
   Status ClientKey(const ClientClaims& c, int64_t* key);
   Status SourceKey(const std::string& source, int64_t* key);
-  Status FlushPartyIndex();
-  // Reads the parties of the events the party index does not cover yet into postings_.
-  Status LoadPartyTail();
   Status LoadMaxTime();
-  void AddPostings(int64_t event_id, EventTime time, HerId her_id);
   Status FlushRawBlock();
 
-  // The party index not written yet: per (party, hour of event time) the event ids, ascending.
-  struct Posting {
-    int64_t hour = 0;
-    int64_t time_from = 0, time_to = 0;
-    std::string events;  // "1,2,5" (the JSON array without brackets)
-    int64_t first_event = 0, last_event = 0;
-  };
-  // Per party its postings by hour, ascending: records come nearly in time order, so the hour
-  // looked for is the last one or close to it. Parties are few, so the map stays small (and in
-  // the cache); a flush empties the lists but keeps them.
-  using PartyPostings = std::vector<Posting>;
   sqlite3* db_;
   std::string path_;
   StoreOptions options_;
   Statement begin_, commit_, rollback_;
-  Statement insert_event_, is_stored_, insert_posting_, insert_quarantine_, set_position_,
-      get_position_, next_block_, insert_block_, set_index_upto_;
+  Statement insert_event_, is_stored_, insert_quarantine_, set_position_, get_position_,
+      next_block_, insert_block_;
   Statement find_client_, insert_client_, find_source_, insert_source_;
   KeyCache client_keys_, source_keys_;
-  std::unordered_map<HerId, PartyPostings> postings_;
-  size_t postings_events_ = 0;          // events in postings_
-  int64_t last_event_ = 0;              // the newest event id in postings_ or the index
-  bool reload_after_rollback_ = false;  // postings_ and max_time_, before the next batch
+  PartyIndex party_index_;
+  bool reload_after_rollback_ = false;  // party_index_ and max_time_, before the next batch
   std::string parties_json_;            // reused
   // The batch's records as received (JSON lines) and the block id they will be stored under.
   // While the records inserted so far are the first ones of prepared_, raw_ stays empty and

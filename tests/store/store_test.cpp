@@ -8,73 +8,15 @@
 
 #include "common/time.h"
 #include "store/migrations.h"
+#include "store/store_fixture.h"
 
 namespace edi {
 namespace {
 
+using testing::kT0;
+using testing::MakeEvent;
+using testing::StoreTest;
 namespace fs = std::filesystem;
-
-const EventTime kT0 = *ParseRfc3339("2026-05-08T08:32:15.310Z");
-
-AccessEvent MakeEvent(std::string request_id, EventTime time, std::vector<PartyRef> parties,
-                      std::string message_id = "") {
-  AccessEvent e;
-  e.time = time;
-  e.request_id = std::move(request_id);
-  e.method = "GET";
-  e.route = "/messages/{id}";
-  e.action = Action::kDownload;
-  e.status = 200;
-  e.client.client_id = "client-a";
-  e.client.client_name = "Nursing EPJ Bergen";
-  e.parties = std::move(parties);
-  e.message_id = std::move(message_id);
-  return e;
-}
-
-class StoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = (fs::path(::testing::TempDir()) / (std::string("edi-store-") + info->name() + ".db"))
-                .string();
-    Remove();
-  }
-  void TearDown() override { Remove(); }
-  void Remove() {
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path_ + suffix);
-  }
-  std::unique_ptr<Store> Open(StoreOptions options = {}) {
-    auto store = Store::Open(path_, options);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    return store.ok() ? std::move(*store) : nullptr;
-  }
-  // Inserts `e` unless it is stored; returns whether it was inserted.
-  static bool Put(Store& s, const AccessEvent& e, const std::string& raw = "{}") {
-    bool stored = false;
-    EXPECT_TRUE(s.IsStored(e, &stored).ok());
-    if (stored) return false;
-    bool inserted = false;
-    int64_t id = 0;
-    EXPECT_TRUE(s.InsertEvent(e, raw, {"file:test", 1}, &inserted, &id).ok());
-    return inserted;
-  }
-  static std::string Dump(Store& s, const std::string& sql) {
-    std::string out;
-    Statement st(s.db(), sql);
-    EXPECT_TRUE(st.ok()) << sql << ": " << sqlite3_errmsg(s.db());
-    while (st.Step() == SQLITE_ROW) {
-      for (int i = 0; i < sqlite3_column_count(st.get()); ++i) {
-        const unsigned char* v = sqlite3_column_text(st.get(), i);
-        out += (v ? reinterpret_cast<const char*>(v) : "NULL") + std::string("|");
-      }
-      out += "\n";
-    }
-    return out;
-  }
-  std::string path_;
-};
-
 TEST_F(StoreTest, ARecordSeenTwiceIsStoredOnceInTheSameBatchAndLater) {
   auto s = Open();
   ASSERT_TRUE(s->Begin().ok());
@@ -103,76 +45,6 @@ TEST_F(StoreTest, PartiesAreStoredOnceEachUnderTheirFirstOrigin) {
             "\n");
   EXPECT_EQ(Dump(*s, "SELECT her_id, event_id FROM party_event_ids ORDER BY 1"),
             "8142520|1|\n8142521|1|\n8142522|1|\n");
-}
-
-TEST_F(StoreTest, ThePartyIndexGroupsEventsPerPartyAndHourOverBatches) {
-  StoreOptions options;
-  options.party_index_flush_events = 6;
-  auto s = Open(options);
-  const std::string kIndexed =
-      "SELECT her_id, hour - (SELECT min(hour) FROM party_events), first_event, events "
-      "FROM party_events ORDER BY 1, 2";
-  const std::string kView = "SELECT her_id, event_id FROM party_event_ids ORDER BY 1, 2";
-  for (int i = 0; i < 6; ++i) {
-    // Three batches of two; two events per hour, all for 8142520, every other one for 8142521.
-    if (i % 2 == 0) {
-      ASSERT_TRUE(s->Begin().ok());
-    }
-    std::vector<PartyRef> parties = {{8142520, PartySource::kPath}};
-    if (i % 2 == 0) parties.push_back({8142521, PartySource::kQuery});
-    EXPECT_TRUE(Put(
-        *s, MakeEvent("req-" + std::to_string(i), kT0 + (i / 2) * kMillisPerHour + i, parties)));
-    if (i % 2 == 1) {
-      ASSERT_TRUE(s->Commit().ok());
-    }
-    if (i == 3) {
-      // Not written yet, but the view reads the newest events' parties from their rows.
-      EXPECT_EQ(Dump(*s, kIndexed), "");
-      EXPECT_EQ(Dump(*s, kView),
-                "8142520|1|\n8142520|2|\n8142520|3|\n8142520|4|\n8142521|1|\n8142521|3|\n");
-    }
-  }
-  EXPECT_EQ(Dump(*s, kIndexed),
-            "8142520|0|1|[1,2]|\n8142520|1|3|[3,4]|\n8142520|2|5|[5,6]|\n"
-            "8142521|0|1|[1]|\n8142521|1|3|[3]|\n8142521|2|5|[5]|\n");
-  EXPECT_EQ(Dump(*s, "SELECT value FROM store_meta WHERE key = 'party_index_upto'"), "6|\n");
-  EXPECT_EQ(Dump(*s, "SELECT count(*) FROM party_event_ids"), "9|\n");  // no event twice
-}
-
-TEST_F(StoreTest, EventsNotYetInThePartyIndexAreIndexedAfterARestart) {
-  StoreOptions options;
-  options.party_index_flush_events = 4;
-  {
-    auto s = Open(options);
-    ASSERT_TRUE(s->Begin().ok());
-    for (int i = 0; i < 3; ++i) {
-      EXPECT_TRUE(
-          Put(*s, MakeEvent("req-" + std::to_string(i), kT0 + i, {{8142520, PartySource::kPath}})));
-    }
-    ASSERT_TRUE(s->Commit().ok());
-    EXPECT_EQ(Dump(*s, "SELECT count(*) FROM party_events"), "0|\n");
-  }
-  auto s = Open(options);
-  ASSERT_TRUE(s->Begin().ok());
-  EXPECT_TRUE(Put(*s, MakeEvent("req-3", kT0 + 3, {{8142520, PartySource::kPath}})));
-  ASSERT_TRUE(s->Commit().ok());
-  EXPECT_EQ(Dump(*s, "SELECT events FROM party_events"), "[1,2,3,4]|\n");
-}
-
-TEST_F(StoreTest, ARolledBackBatchLeavesNoEventsAndNoPartyIndexRows) {
-  StoreOptions options;
-  options.party_index_flush_events = 1;
-  auto s = Open(options);
-  ASSERT_TRUE(s->Begin().ok());
-  EXPECT_TRUE(Put(*s, MakeEvent("req-1", kT0, {{8142520, PartySource::kPath}})));
-  s->Rollback();
-  ASSERT_TRUE(s->Begin().ok());
-  EXPECT_TRUE(Put(*s, MakeEvent("req-2", kT0, {{8142521, PartySource::kPath}})));
-  ASSERT_TRUE(s->Commit().ok());
-  EXPECT_EQ(Dump(*s,
-                 "SELECT e.request_id, p.her_id FROM party_event_ids p JOIN events e USING "
-                 "(event_id)"),
-            "req-2|8142521|\n");
 }
 
 TEST_F(StoreTest, RecordsAreKeptCompressedPerBatchAndReadBackByteForByte) {
