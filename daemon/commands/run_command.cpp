@@ -240,10 +240,10 @@ void LogStats(const Daemon& d, const char* what) {
   spdlog::info(
       "{}: records {} (stored {}, duplicates {}, quarantined {}), findings {}, batches {} "
       "(failed {}); kafka: partitions {}, redelivered {}, commit failures {}, errors {}, "
-      "pauses {}",
+      "pauses {}, merged before all partitions caught up {}",
       what, p.records, p.stored, p.duplicates, p.quarantined, p.findings_new, p.batches,
       p.failed_batches, d.source->assigned_sources().size(), k.redelivered, k.commit_failures,
-      k.consumer_errors, k.pauses);
+      k.consumer_errors, k.pauses, k.merged_early);
   if (d.alerts != nullptr) {
     const AlertSinkCounters& a = d.alerts->counters();
     spdlog::info("{}: alerts delivered {}, delivery failures {}, retries {}, in flight {}", what,

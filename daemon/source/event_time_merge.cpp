@@ -68,14 +68,18 @@ EventTimeMerge::Partition* EventTimeMerge::Earliest() {
 }
 
 bool EventTimeMerge::MayGo(const Partition& from, const Held& head, Clock::time_point now,
-                           bool caught_up) const {
+                           bool caught_up, bool* early) const {
+  *early = false;
+  if (wait_.count() == 0) return true;
+  if (std::all_of(partitions_.begin(), partitions_.end(), [&](const auto& entry) {
+        return &entry.second == &from || entry.second.latest >= head.time;
+      })) {
+    return true;
+  }
   // Past the deadline of the record read longest ago, the earliest ones go until it has gone:
   // the order of event time is kept even then.
-  if (wait_.count() == 0 || held_ > max_held_) return true;
-  if (caught_up && now >= *NextDeadline()) return true;
-  return std::all_of(partitions_.begin(), partitions_.end(), [&](const auto& entry) {
-    return &entry.second == &from || entry.second.latest >= head.time;
-  });
+  *early = held_ > max_held_ || (caught_up && now >= *NextDeadline());
+  return *early;
 }
 
 void EventTimeMerge::Pop(Partition* p, std::vector<RawRecord>* out) {
@@ -88,7 +92,9 @@ void EventTimeMerge::Release(Clock::time_point now, bool caught_up, size_t limit
                              std::vector<RawRecord>* out) {
   for (size_t n = 0; n < limit; ++n) {
     Partition* p = Earliest();
-    if (p == nullptr || !MayGo(*p, p->queue.front(), now, caught_up)) return;
+    bool early = false;
+    if (p == nullptr || !MayGo(*p, p->queue.front(), now, caught_up, &early)) return;
+    if (early) ++released_early_;
     Pop(p, out);
   }
 }

@@ -63,6 +63,10 @@ class EventTimeMerge {
   void ReleaseAll(std::vector<RawRecord>* out);
 
   size_t held() const { return held_; }
+  // Records that went on before every partition had caught up with them: for having waited
+  // `wait`, or because more than `max_held` waited. Each may have overtaken an earlier record
+  // of a partition that lagged.
+  uint64_t released_early() const { return released_early_; }
   // When the oldest held record may go on regardless of the other partitions; nullopt if none.
   std::optional<Clock::time_point> NextDeadline() const;
 
@@ -80,13 +84,16 @@ class EventTimeMerge {
 
   // The partition whose head is earliest; nullptr when nothing is held.
   Partition* Earliest();
-  bool MayGo(const Partition& from, const Held& head, Clock::time_point now, bool caught_up) const;
+  // Whether the head may go; *early: only for having waited or for the cap.
+  bool MayGo(const Partition& from, const Held& head, Clock::time_point now, bool caught_up,
+             bool* early) const;
   void Pop(Partition* p, std::vector<RawRecord>* out);
 
   std::chrono::milliseconds wait_;
   size_t max_held_;
   std::map<std::string, Partition, std::less<>> partitions_;
   size_t held_ = 0;
+  uint64_t released_early_ = 0;
 };
 
 }  // namespace edi

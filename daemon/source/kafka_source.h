@@ -107,6 +107,10 @@ struct KafkaSourceCounters {
   uint64_t assigned = 0;         // partitions assigned, over time
   uint64_t revoked = 0;          // partitions revoked or lost, over time
   uint64_t pauses = 0;           // times consumption was paused for back-pressure
+  // Records that went into a batch before every partition had caught up with their event time
+  // (after waiting reorder_wait): a partition lagged, the order may be off (see
+  // event_time_merge.h).
+  uint64_t merged_early = 0;
 };
 
 class KafkaSource {
@@ -131,7 +135,10 @@ class KafkaSource {
   // afterwards either way.
   Status Close();
 
-  const KafkaSourceCounters& counters() const { return counters_; }
+  const KafkaSourceCounters& counters() const {
+    counters_.merged_early = merge_.released_early();
+    return counters_;
+  }
   // Records consumed but not yet stored (in the batch, or waiting for other partitions).
   size_t pending_records() const { return batch_.size() + merge_.held(); }
   // Partitions currently assigned, as source names.
@@ -190,7 +197,7 @@ class KafkaSource {
   bool closed_ = false;
   rd_kafka_resp_err_t last_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
   std::chrono::steady_clock::time_point last_error_logged_;
-  KafkaSourceCounters counters_;
+  mutable KafkaSourceCounters counters_;
 };
 
 }  // namespace edi
