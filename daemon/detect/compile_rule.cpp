@@ -1,9 +1,5 @@
-// Second load pass, per rule: condition, exceptions, severity cases, output and suppress key;
-// then the dispatch index that lets Evaluate skip rules for other actions.
+// Second load pass, per rule: condition, exceptions, severity cases, output and suppress key.
 
-#include <algorithm>
-#include <iterator>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,9 +12,6 @@
 namespace edi::detect {
 
 namespace {
-
-// Rules that require a value of this field are indexed by that value (rules.h, Evaluate).
-constexpr std::string_view kDispatchField = "evt.action";
 
 std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
@@ -261,59 +254,6 @@ bool Compiler::CompileOutput(const SourceText& src, std::vector<OutputPart>* out
   }
   if (!literal.empty()) out->push_back({std::move(literal), false, 0, FieldType::kString});
   return ok;
-}
-
-namespace {
-
-// The values of `field` that `root` requires at its top level, if it does.
-const std::vector<std::string>* RequiredValues(const Program& p, uint32_t root, FieldId field,
-                                               std::vector<std::string>* single) {
-  const Node& top = p.nodes[root];
-  std::vector<uint32_t> conjuncts;
-  if (top.kind == NodeKind::kAnd) {
-    conjuncts.assign(p.kids.begin() + top.begin, p.kids.begin() + top.end);
-  } else {
-    conjuncts.push_back(root);
-  }
-  for (uint32_t c : conjuncts) {
-    const Node& n = p.nodes[c];
-    if (n.a != field) continue;
-    if (n.kind == NodeKind::kStrIn) return &p.str_sets[n.aux];
-    if (n.kind == NodeKind::kStrLit && n.op == CmpOp::kEq) {
-      *single = {p.strings[n.aux]};
-      return single;
-    }
-  }
-  return nullptr;
-}
-
-}  // namespace
-
-void Compiler::BuildDispatch(RuleSet::Impl* impl, const std::vector<RuleInfo>& infos) const {
-  std::optional<FieldId> field = catalog_.Find(kDispatchField);
-  bool usable = field && catalog_.def(*field).type == FieldType::kString;
-  std::map<std::string, std::vector<uint32_t>> keyed;
-  for (uint32_t i = 0; i < impl->rules.size(); ++i) {
-    if (!infos[i].enabled) continue;
-    std::vector<std::string> single;
-    const std::vector<std::string>* values =
-        usable ? RequiredValues(impl->rules[i].program, impl->rules[i].condition, *field, &single)
-               : nullptr;
-    if (values == nullptr) {
-      impl->unkeyed.push_back(i);
-      continue;
-    }
-    for (const std::string& v : *values) keyed[v].push_back(i);
-  }
-  if (!usable) return;
-  impl->has_dispatch = true;
-  impl->dispatch = *field;
-  for (auto& [value, rules] : keyed) {
-    std::vector<uint32_t> merged;
-    std::merge(rules.begin(), rules.end(), impl->unkeyed.begin(), impl->unkeyed.end(),
-               std::back_inserter(merged));
-    impl->by_value.emplace_back(value, std::move(merged));
-  }
 }
 
 }  // namespace edi::detect

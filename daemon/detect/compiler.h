@@ -1,6 +1,6 @@
 // Internal to detect/ (the contract is rules.h): the second load pass, which turns a
 // Collection into a RuleSet. compile.cpp holds the condition compiler, compile_rule.cpp the
-// per-rule parts (exceptions, severity, output, suppress) and the dispatch index.
+// per-rule parts (exceptions, severity, output, suppress), dispatch.cpp the dispatch buckets.
 //
 // Macros are parsed once and inlined into every condition that uses them, so each rule's
 // Program is self-contained. Errors in a macro or list are reported at the macro or list, once.
@@ -82,6 +82,7 @@ class Compiler {
                     const std::vector<CmpOp>& ops, const std::vector<ExceptionValue>& tuple,
                     Program* p, uint32_t* root);
   bool CompileOutput(const SourceText& src, std::vector<OutputPart>* out);
+  // Fills impl->dispatch and impl->buckets (condition.h) for the enabled rules.
   void BuildDispatch(RuleSet::Impl* impl, const std::vector<RuleInfo>& infos) const;
   void WarnUnused();
 

@@ -137,17 +137,32 @@ struct CompiledRule {
 namespace edi {
 
 // The compiled rules behind a RuleSet, parallel to RuleSet::rules().
+//
+// Dispatch (dispatch.cpp): a few fields that say what kind of call an event is (evt.trigger,
+// evt.action, evt.success) are read once per evaluation, and their values pick a bucket that
+// lists, in rule order, the enabled rules that can fire for them, each with its condition
+// specialised to those values: a comparison on a dispatch field whose outcome the values decide
+// is folded to a constant, and a rule whose condition folds to false is left out of the bucket.
+// A field's slots are each value that some rule compares it with, then "present, another value"
+// (only `=`, `!=`, `in` and `exists` fold there), then "absent" (every comparison is false); a
+// bool field has the slots false, true, "present, neither 0 nor 1" and absent.
 struct RuleSet::Impl {
   std::vector<detect::CompiledRule> rules;
-  // Rules are looked up by the value of a dispatch field (evt.action) when the catalog has one:
-  // a rule whose condition requires `field = v` or `field in (...)` at its top level is only
-  // tried for those values. Each list holds, in rule order, the enabled rules to try.
-  bool has_dispatch = false;
-  FieldId dispatch = 0;
-  std::vector<std::pair<std::string, std::vector<uint32_t>>> by_value;  // sorted by value
-  // Every enabled rule without such a requirement (all enabled rules without a dispatch
-  // field): tried for values not in by_value, and when the field is absent.
-  std::vector<uint32_t> unkeyed;
+
+  struct DispatchField {
+    FieldId field = 0;
+    bool is_bool = false;
+    std::vector<std::string> values;  // strings: what rules compare the field with, sorted
+    size_t slots() const { return (is_bool ? 2 : values.size()) + 2; }
+    size_t Slot(const FieldValue& v) const;
+  };
+  struct Candidate {
+    uint32_t rule = 0;  // into rules
+    uint32_t root = 0;  // its condition specialised to the bucket's values
+  };
+  std::vector<DispatchField> dispatch;          // the bucket index is mixed-radix over these, first
+                                                // field most significant
+  std::vector<std::vector<Candidate>> buckets;  // empty only for the empty RuleSet
 };
 
 }  // namespace edi

@@ -1,6 +1,7 @@
 // The hot path: evaluating compiled rules against one (event, party)'s fields.
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,7 +40,7 @@ namespace detect {
 
 namespace {
 
-bool CompareInt(int64_t x, CmpOp op, int64_t y) {
+[[gnu::always_inline]] inline bool CompareInt(int64_t x, CmpOp op, int64_t y) {
   switch (op) {
     case CmpOp::kEq:
       return x == y;
@@ -58,7 +59,7 @@ bool CompareInt(int64_t x, CmpOp op, int64_t y) {
   }
 }
 
-bool CompareStr(std::string_view x, CmpOp op, std::string_view y) {
+[[gnu::always_inline]] inline bool CompareStr(std::string_view x, CmpOp op, std::string_view y) {
   switch (op) {
     case CmpOp::kEq:
       return x == y;
@@ -79,25 +80,13 @@ struct ViewLess {
   bool operator()(std::string_view x, std::string_view y) const { return x < y; }
 };
 
-}  // namespace
-
-bool Program::Eval(uint32_t root, const FieldSource& fields) const {
-  const Node& n = nodes[root];
+// A leaf, or a constant; false for the other kinds. Inlined into Eval's loops, so that the
+// common rule, a conjunction of comparisons, costs one call.
+[[gnu::always_inline]] inline bool EvalLeaf(const Program& p, const Node& n,
+                                            const FieldSource& fields) {
   switch (n.kind) {
     case NodeKind::kConst:
       return n.num != 0;
-    case NodeKind::kAnd:
-      for (uint32_t k = n.begin; k < n.end; ++k) {
-        if (!Eval(kids[k], fields)) return false;
-      }
-      return true;
-    case NodeKind::kOr:
-      for (uint32_t k = n.begin; k < n.end; ++k) {
-        if (Eval(kids[k], fields)) return true;
-      }
-      return false;
-    case NodeKind::kNot:
-      return !Eval(n.begin, fields);
     case NodeKind::kBoolTrue: {
       FieldValue v = fields.Get(n.a);
       return v.present && v.i != 0;
@@ -116,7 +105,7 @@ bool Program::Eval(uint32_t root, const FieldSource& fields) const {
     }
     case NodeKind::kStrLit: {
       FieldValue v = fields.Get(n.a);
-      return v.present && CompareStr(v.s, n.op, strings[n.aux]);
+      return v.present && CompareStr(v.s, n.op, p.strings[n.aux]);
     }
     case NodeKind::kStrField: {
       FieldValue v = fields.Get(n.a);
@@ -126,16 +115,47 @@ bool Program::Eval(uint32_t root, const FieldSource& fields) const {
     }
     case NodeKind::kIntIn: {
       FieldValue v = fields.Get(n.a);
-      const std::vector<int64_t>& set = int_sets[n.aux];
+      const std::vector<int64_t>& set = p.int_sets[n.aux];
       return v.present && std::binary_search(set.begin(), set.end(), v.i);
     }
     case NodeKind::kStrIn: {
       FieldValue v = fields.Get(n.a);
-      const std::vector<std::string>& set = str_sets[n.aux];
+      const std::vector<std::string>& set = p.str_sets[n.aux];
       return v.present && std::binary_search(set.begin(), set.end(), v.s, ViewLess());
     }
+    default:
+      return false;
   }
-  return false;
+}
+
+bool IsComposite(NodeKind k) {
+  return k == NodeKind::kAnd || k == NodeKind::kOr || k == NodeKind::kNot;
+}
+
+}  // namespace
+
+bool Program::Eval(uint32_t root, const FieldSource& fields) const {
+  const Node& n = nodes[root];
+  switch (n.kind) {
+    case NodeKind::kAnd:
+      for (uint32_t k = n.begin; k < n.end; ++k) {
+        const Node& c = nodes[kids[k]];
+        if (!(IsComposite(c.kind) ? Eval(kids[k], fields) : EvalLeaf(*this, c, fields))) {
+          return false;
+        }
+      }
+      return true;
+    case NodeKind::kOr:
+      for (uint32_t k = n.begin; k < n.end; ++k) {
+        const Node& c = nodes[kids[k]];
+        if (IsComposite(c.kind) ? Eval(kids[k], fields) : EvalLeaf(*this, c, fields)) return true;
+      }
+      return false;
+    case NodeKind::kNot:
+      return !Eval(n.begin, fields);
+    default:
+      return EvalLeaf(*this, n, fields);
+  }
 }
 
 uint32_t Program::Add(const Node& node) {
@@ -245,22 +265,31 @@ std::optional<uint32_t> RuleSet::Find(std::string_view id) const {
   return std::nullopt;
 }
 
-void RuleSet::Evaluate(const FieldSource& fields, std::vector<RuleMatch>* out) const {
-  const std::vector<uint32_t>* candidates = &impl_->unkeyed;
-  if (impl_->has_dispatch) {
-    FieldValue v = fields.Get(impl_->dispatch);
-    if (v.present) {
-      const auto& by_value = impl_->by_value;
-      auto it = std::lower_bound(
-          by_value.begin(), by_value.end(), v.s,
-          [](const auto& entry, std::string_view value) { return entry.first < value; });
-      if (it != by_value.end() && it->first == v.s) candidates = &it->second;
-    }
+size_t RuleSet::Impl::DispatchField::Slot(const FieldValue& v) const {
+  if (!v.present) return slots() - 1;
+  if (is_bool) return v.i == 0 || v.i == 1 ? static_cast<size_t>(v.i) : 2;
+  // A handful of short values: comparing lengths and first bytes rejects most without a call.
+  const size_t n = v.s.size();
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string& x = values[i];
+    if (x.size() == n && (n == 0 || (x[0] == v.s[0] && std::memcmp(x.data(), v.s.data(), n) == 0)))
+      return i;
   }
-  for (uint32_t index : *candidates) {
-    const detect::CompiledRule& rule = impl_->rules[index];
+  return values.size();
+}
+
+void RuleSet::Evaluate(const FieldSource& fields, std::vector<RuleMatch>* out) const {
+  const Impl& impl = *impl_;
+  if (impl.buckets.empty()) return;
+  size_t bucket = 0;
+  for (const Impl::DispatchField& d : impl.dispatch) {
+    bucket = bucket * d.slots() + d.Slot(fields.Get(d.field));
+  }
+  for (const Impl::Candidate& candidate : impl.buckets[bucket]) {
+    const uint32_t index = candidate.rule;
+    const detect::CompiledRule& rule = impl.rules[index];
     const detect::Program& program = rule.program;
-    if (!program.Eval(rule.condition, fields)) continue;
+    if (!program.Eval(candidate.root, fields)) continue;
     if (rule.has_exceptions && program.Eval(rule.exceptions, fields)) continue;
     RuleMatch match;
     match.rule_index = index;

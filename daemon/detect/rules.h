@@ -226,9 +226,11 @@ class RuleSet {
   std::optional<uint32_t> Find(std::string_view id) const;
 
   // Appends to *out, in rule order, a match for every enabled rule whose condition holds for
-  // `fields` and that no exception excuses. Never fails; allocates only for matches. A rule
-  // whose condition requires `evt.action = X` or `evt.action in (...)` at its top level is only
-  // tried for those actions (same result, less work per event).
+  // `fields` and that no exception excuses. Never fails; allocates only for matches. The values
+  // of evt.trigger, evt.action and evt.success pick the rules that can fire for them, with
+  // their conditions simplified for those values: a rule that requires `evt.action = X` is only
+  // tried for X, and `evt.trigger = call` is not compared again for each rule (same result,
+  // less work per event).
   void Evaluate(const FieldSource& fields, std::vector<RuleMatch>* out) const;
 
  private:
