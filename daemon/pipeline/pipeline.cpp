@@ -200,11 +200,19 @@ Status Pipeline::ProcessBatch(const std::vector<RawRecord>& batch) {
     done[c].store(true, std::memory_order_release);
     done[c].notify_one();
   };
+  // Once every chunk is decoded (some perhaps by this thread), the second thread also
+  // prepares the batch's compressed block of records for the store, which takes it at commit.
   std::thread ahead([&] {
     for (size_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1)) {
       decode(*second_decoder_, c);
     }
+    for (size_t c = 0; c < chunks; ++c) done[c].wait(false, std::memory_order_acquire);
+    PrepareRawBlock(batch, decoded_, &ahead_block_);
   });
+  before_commit_ = [&] {
+    ahead.join();
+    store_->UsePreparedRawBlock(&ahead_block_);
+  };
   wait_decoded_ = [&](size_t i) {
     if (i % kDecodeChunk != 0) return;  // checked at the start of each chunk
     const size_t c = i / kDecodeChunk;
@@ -218,7 +226,8 @@ Status Pipeline::ProcessBatch(const std::vector<RawRecord>& batch) {
   };
   Status s = ProcessDecoded(batch, decoded_);
   wait_decoded_ = nullptr;
-  ahead.join();
+  before_commit_ = nullptr;
+  if (ahead.joinable()) ahead.join();
   return s;
 }
 
@@ -265,6 +274,7 @@ Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
     if (Status s = store_->SetSourcePosition({source, position}); !s.ok()) return fail(s);
   }
   if (Status s = state_.SaveBatch(store_->db()); !s.ok()) return fail(s);
+  if (before_commit_) before_commit_();
   if (Status s = store_->Commit(); !s.ok()) return fail(s);
   ++c.batches;
   counters_.Add(c);

@@ -118,6 +118,8 @@ class Pipeline {
   static constexpr size_t kDecodeChunk = 256;
   std::unique_ptr<Decoder> second_decoder_;   // optional: decodes ahead (ProcessBatch)
   std::function<void(size_t)> wait_decoded_;  // set while ProcessBatch decodes ahead
+  std::function<void()> before_commit_;       // set while ProcessBatch decodes ahead
+  PreparedRawBlock ahead_block_;              // what the second thread prepared
   std::shared_ptr<const Registry> registry_;
   Store* store_;
   std::unique_ptr<FindingStore> findings_;

@@ -187,10 +187,7 @@ Status Store::Begin() {
     reload_after_rollback_ = false;
   }
   // The batch's records go into one block; its id is fixed now so event rows can name it.
-  raw_.clear();
-  raw_records_ = 0;
-  raw_bytes_ = 0;
-  prepared_ = nullptr;
+  ClearRaw();
   if (next_block_.Step() != SQLITE_ROW) {
     next_block_.Reset();
     return Status::IOError(LastError());
@@ -214,10 +211,7 @@ void Store::Rollback() {
   source_keys_.clear();
   party_index_.Forget();  // it may hold the rolled-back batch's events: read back before the next
   reload_after_rollback_ = true;
-  raw_.clear();
-  raw_records_ = 0;
-  raw_bytes_ = 0;
-  prepared_ = nullptr;
+  ClearRaw();
 }
 
 Status Store::CachedKey(KeyCache& cache, Statement& find, const std::string& name,
@@ -354,22 +348,12 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
   if (!*inserted) return Status::OK();
   max_time_ = std::max(max_time_, e.time);
   if (options_.keep_raw_records) {
-    if (prepared_ != nullptr) {
-      const auto k = static_cast<size_t>(raw_records_);
-      if (k >= prepared_->records_.size() || prepared_->records_[k].data() != raw.data() ||
-          prepared_->records_[k].size() != raw.size()) {
-        // Not the record the block expected next (the one expected was a duplicate): build
-        // the block here from the records inserted so far.
-        raw_.assign(prepared_->data_, 0, raw_bytes_);
-        prepared_ = nullptr;
-      }
-    }
-    if (prepared_ == nullptr) {
-      raw_.append(raw);
-      raw_ += '\n';
-    }
+    raw_.append(raw);
+    raw_ += '\n';
     raw_bytes_ += raw.size() + 1;
     ++raw_records_;
+    // Which record this was, for matching a block prepared ahead (compared, never read).
+    inserted_.push_back(raw);
   }
   party_index_.Add(*event_id, e.time, e.parties);
   return Status::OK();
@@ -385,13 +369,9 @@ Status Store::LoadMaxTime() {
 Status Store::FlushRawBlock() {
   if (raw_records_ == 0) return Status::OK();
   std::string_view frame;
-  if (prepared_ != nullptr && static_cast<size_t>(raw_records_) == prepared_->records()) {
+  if (PreparedMatches()) {
     frame = prepared_->frame_;
   } else {
-    if (prepared_ != nullptr) {  // its last records were not stored
-      raw_.assign(prepared_->data_, 0, raw_bytes_);
-      prepared_ = nullptr;
-    }
     if (Status s = CompressRawBlock(&zstd_, raw_, &frame_); !s.ok()) {
       return Status::IOError(path_ + ": " + s.message());
     }
@@ -404,16 +384,34 @@ Status Store::FlushRawBlock() {
           .Run() != SQLITE_DONE) {
     return Status::IOError(LastError());
   }
-  raw_.clear();
-  raw_records_ = 0;
-  raw_bytes_ = 0;
-  prepared_ = nullptr;
+  ClearRaw();
   return Status::OK();
 }
 
+bool Store::PreparedMatches() const {
+  if (prepared_ == nullptr || !prepared_->ready() ||
+      prepared_->records_.size() != inserted_.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < inserted_.size(); ++i) {
+    if (prepared_->records_[i].data() != inserted_[i].data() ||
+        prepared_->records_[i].size() != inserted_[i].size()) {
+      return false;  // a record it holds was a duplicate, or one stored is not in it
+    }
+  }
+  return true;
+}
+
+void Store::ClearRaw() {
+  raw_.clear();
+  raw_records_ = 0;
+  raw_bytes_ = 0;
+  inserted_.clear();
+  prepared_ = nullptr;
+}
+
 void Store::UsePreparedRawBlock(const PreparedRawBlock* block) {
-  const bool usable = block != nullptr && block->ready() && options_.keep_raw_records &&
-                      raw_records_ == 0 && !sqlite3_get_autocommit(db_);
+  const bool usable = block != nullptr && options_.keep_raw_records && !sqlite3_get_autocommit(db_);
   prepared_ = usable ? block : nullptr;
 }
 

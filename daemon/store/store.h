@@ -71,9 +71,10 @@ struct StoreOptions {
 Result<std::string> ReadStoredRecord(sqlite3* db, int64_t event_id);
 
 // A batch's block of records as received (`raw_blocks`), prepared ahead — on another thread
-// than the store's — for the records expected to be stored, in order. The store uses it when
-// exactly those records are inserted (the common case: no duplicates) and else builds the
-// block itself, so the stored block is the same either way.
+// than the store's — for the records expected to be stored, in order. At commit the store uses
+// it when exactly those records were inserted (the same bytes at the same addresses; the
+// common case: no duplicates) and else compresses the block itself, so the stored block is
+// the same either way.
 class PreparedRawBlock {
  public:
   PreparedRawBlock() = default;
@@ -121,7 +122,8 @@ class Store {
   Status InsertEvent(const AccessEvent& e, std::string_view raw, const SourcePosition& where,
                      bool* inserted, int64_t* event_id);
   // Offers the records' block for the current transaction, prepared ahead (see
-  // PreparedRawBlock); it must stay unchanged until Commit or Rollback. Call after Begin.
+  // PreparedRawBlock); it must stay unchanged until Commit or Rollback. Call after Begin, at any
+  // time before Commit.
   void UsePreparedRawBlock(const PreparedRawBlock* block);
   // Stores a quarantined record; a record already quarantined at the same position is kept once.
   Status InsertQuarantine(const QuarantineEntry& q);
@@ -156,6 +158,8 @@ class Store {
   Status SourceKey(const std::string& source, int64_t* key);
   Status LoadMaxTime();
   Status FlushRawBlock();
+  bool PreparedMatches() const;  // prepared_ holds exactly the records inserted
+  void ClearRaw();
 
   sqlite3* db_;
   std::string path_;
@@ -168,10 +172,10 @@ class Store {
   PartyIndex party_index_;
   bool reload_after_rollback_ = false;  // party_index_ and max_time_, before the next batch
   std::string parties_json_;            // reused
-  // The batch's records as received (JSON lines) and the block id they will be stored under.
-  // While the records inserted so far are the first ones of prepared_, raw_ stays empty and
-  // raw_bytes_ counts their bytes.
+  // The batch's records as received (JSON lines), the block id they will be stored under, and
+  // where each inserted record was in memory (to match prepared_ at commit).
   std::string raw_;
+  std::vector<std::string_view> inserted_;
   int64_t raw_records_ = 0, raw_block_ = 0;
   size_t raw_bytes_ = 0;
   const PreparedRawBlock* prepared_ = nullptr;

@@ -217,9 +217,13 @@ TEST_F(PipelineTest, DecodingOnTwoThreadsStoresExactlyWhatOneThreadStores) {
   const auto traffic = GenerateTraffic(9, 2000);
   Run(Db("one.db"), traffic, 0, traffic.size(), 600);
   Run(Db("two.db"), traffic, 0, traffic.size(), 600, true);
-  for (const char* q : {"SELECT request_id, action, position FROM events ORDER BY 1",
-                        "SELECT position, reason, detail FROM quarantine ORDER BY 1",
-                        "SELECT id, occurrences FROM findings ORDER BY 1"}) {
+  for (const char* q :
+       {"SELECT request_id, action, position FROM events ORDER BY 1",
+        "SELECT position, reason, detail FROM quarantine ORDER BY 1",
+        "SELECT id, occurrences FROM findings ORDER BY 1",
+        // the block the second thread prepared, or the store's own
+        "SELECT block_id, records, bytes, hex(data) FROM raw_blocks ORDER BY 1",
+        "SELECT event_id, raw_block, raw_offset, raw_size FROM events ORDER BY 1"}) {
     EXPECT_EQ(Dump(Db("one.db"), q), Dump(Db("two.db"), q)) << q;
   }
 }
