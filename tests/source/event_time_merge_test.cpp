@@ -23,6 +23,14 @@ RawRecord Record(const std::string& source, int64_t offset, const std::string& t
   return r;
 }
 
+// A merge of partitions "p0" and "p1".
+EventTimeMerge TwoPartitions(milliseconds wait, size_t max_held) {
+  EventTimeMerge merge(wait, max_held);
+  merge.AddPartition("p0");
+  merge.AddPartition("p1");
+  return merge;
+}
+
 std::vector<std::string> Order(const std::vector<RawRecord>& out) {
   std::vector<std::string> v;
   for (const RawRecord& r : out)
@@ -46,9 +54,7 @@ TEST(PeekEventTimeTest, ReadsTheTopLevelTimestampOnly) {
 }
 
 TEST(EventTimeMergeTest, AMarkReadBeforeTheEarlierDownloadOfAnotherPartitionGoesAfterIt) {
-  EventTimeMerge merge(milliseconds(250), 1000);
-  merge.AddPartition("p0");
-  merge.AddPartition("p1");
+  EventTimeMerge merge = TwoPartitions(milliseconds(250), 1000);
   const auto t0 = Clock::now();
   std::vector<RawRecord> out;
   // p0 is read first: its mark at :03 must wait, p1 has shown nothing yet.
@@ -102,9 +108,7 @@ TEST(EventTimeMergeTest, PastTheDeadlineEarlierRecordsOfOtherPartitionsGoFirst) 
 }
 
 TEST(EventTimeMergeTest, APartitionKeepsItsKafkaOrderAndUnreadableTimesWaitForNobody) {
-  EventTimeMerge merge(milliseconds(250), 1000);
-  merge.AddPartition("p0");
-  merge.AddPartition("p1");
+  EventTimeMerge merge = TwoPartitions(milliseconds(250), 1000);
   const auto t0 = Clock::now();
   // Out of time order within p0 (clock skew between gateways): Kafka's order wins.
   merge.Add(Record("p0", 0, "2026-05-08T08:00:05.000Z"), t0);
@@ -118,9 +122,7 @@ TEST(EventTimeMergeTest, APartitionKeepsItsKafkaOrderAndUnreadableTimesWaitForNo
   merge.Release(t0, true, 100, &out);
   EXPECT_EQ(Order(out), (std::vector<std::string>{"p0@0", "p0@1", "p0@2"}));
   // A malformed record on its own goes at once: it takes no time of its own.
-  EventTimeMerge fresh(milliseconds(250), 1000);
-  fresh.AddPartition("p0");
-  fresh.AddPartition("p1");
+  EventTimeMerge fresh = TwoPartitions(milliseconds(250), 1000);
   fresh.Add(bad, t0);
   std::vector<RawRecord> out2;
   fresh.Release(t0, true, 100, &out2);
@@ -128,9 +130,7 @@ TEST(EventTimeMergeTest, APartitionKeepsItsKafkaOrderAndUnreadableTimesWaitForNo
 }
 
 TEST(EventTimeMergeTest, TheLimitTheCapAndDrainingKeepTheOrder) {
-  EventTimeMerge merge(milliseconds(250), 3);
-  merge.AddPartition("p0");
-  merge.AddPartition("p1");
+  EventTimeMerge merge = TwoPartitions(milliseconds(250), 3);
   const auto t0 = Clock::now();
   for (int i = 0; i < 3; ++i) {
     merge.Add(Record("p0", i, "2026-05-08T08:00:0" + std::to_string(2 * i + 1) + ".000Z"), t0);
@@ -153,9 +153,7 @@ TEST(EventTimeMergeTest, TheLimitTheCapAndDrainingKeepTheOrder) {
 }
 
 TEST(EventTimeMergeTest, ARemovedPartitionsHeldRecordsAreCountedAndNoLongerWaitedFor) {
-  EventTimeMerge merge(milliseconds(250), 1000);
-  merge.AddPartition("p0");
-  merge.AddPartition("p1");
+  EventTimeMerge merge = TwoPartitions(milliseconds(250), 1000);
   const auto t0 = Clock::now();
   merge.Add(Record("p0", 0, "2026-05-08T08:00:02.000Z"), t0);
   merge.Add(Record("p1", 0, "2026-05-08T08:00:01.000Z"), t0);
@@ -168,9 +166,7 @@ TEST(EventTimeMergeTest, ARemovedPartitionsHeldRecordsAreCountedAndNoLongerWaite
 }
 
 TEST(EventTimeMergeTest, WithoutAWaitRecordsGoOnAsTheyCome) {
-  EventTimeMerge merge(milliseconds(0), 1000);
-  merge.AddPartition("p0");
-  merge.AddPartition("p1");
+  EventTimeMerge merge = TwoPartitions(milliseconds(0), 1000);
   const auto t0 = Clock::now();
   std::vector<RawRecord> out;
   merge.Add(Record("p0", 0, "2026-05-08T08:00:03.000Z"), t0);
