@@ -236,7 +236,7 @@ void Reload(Daemon* d) {
 
 void LogStats(const Daemon& d, const char* what) {
   const PipelineCounters& p = d.pipeline->counters();
-  const KafkaSourceCounters& k = d.source->counters();
+  const KafkaSourceCounters k = d.source->counters();
   spdlog::info(
       "{}: records {} (stored {}, duplicates {}, quarantined {}), findings {}, batches {} "
       "(failed {}); kafka: partitions {}, redelivered {}, commit failures {}, errors {}, "

@@ -67,9 +67,10 @@ EventTimeMerge::Partition* EventTimeMerge::Earliest() {
   return best;
 }
 
-bool EventTimeMerge::MayGo(const Partition& from, const Held& head, Clock::time_point now,
-                           bool caught_up, bool* early) const {
+bool EventTimeMerge::MayGo(const Partition& from, Clock::time_point now, bool caught_up,
+                           bool* early) const {
   *early = false;
+  const Held& head = from.queue.front();
   if (wait_.count() == 0) return true;
   if (std::all_of(partitions_.begin(), partitions_.end(), [&](const auto& entry) {
         return &entry.second == &from || entry.second.latest >= head.time;
@@ -93,7 +94,7 @@ void EventTimeMerge::Release(Clock::time_point now, bool caught_up, size_t limit
   for (size_t n = 0; n < limit; ++n) {
     Partition* p = Earliest();
     bool early = false;
-    if (p == nullptr || !MayGo(*p, p->queue.front(), now, caught_up, &early)) return;
+    if (p == nullptr || !MayGo(*p, now, caught_up, &early)) return;
     if (early) ++released_early_;
     Pop(p, out);
   }

@@ -84,9 +84,8 @@ class EventTimeMerge {
 
   // The partition whose head is earliest; nullptr when nothing is held.
   Partition* Earliest();
-  // Whether the head may go; *early: only for having waited or for the cap.
-  bool MayGo(const Partition& from, const Held& head, Clock::time_point now, bool caught_up,
-             bool* early) const;
+  // Whether from's head may go; *early: only for having waited or for the cap.
+  bool MayGo(const Partition& from, Clock::time_point now, bool caught_up, bool* early) const;
   void Pop(Partition* p, std::vector<RawRecord>* out);
 
   std::chrono::milliseconds wait_;

@@ -135,9 +135,10 @@ class KafkaSource {
   // afterwards either way.
   Status Close();
 
-  const KafkaSourceCounters& counters() const {
-    counters_.merged_early = merge_.released_early();
-    return counters_;
+  KafkaSourceCounters counters() const {
+    KafkaSourceCounters c = counters_;
+    c.merged_early = merge_.released_early();
+    return c;
   }
   // Records consumed but not yet stored (in the batch, or waiting for other partitions).
   size_t pending_records() const { return batch_.size() + merge_.held(); }
@@ -197,7 +198,7 @@ class KafkaSource {
   bool closed_ = false;
   rd_kafka_resp_err_t last_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
   std::chrono::steady_clock::time_point last_error_logged_;
-  mutable KafkaSourceCounters counters_;
+  KafkaSourceCounters counters_;  // merged_early is the merge's
 };
 
 }  // namespace edi

@@ -337,7 +337,7 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
   st.BindRef(13, parties_json_).Bind(14, source_key).Bind(15, where.position);
   if (options_.keep_raw_records) {
     st.Bind(16, raw_block_)
-        .Bind(17, static_cast<int64_t>(raw_bytes_))
+        .Bind(17, static_cast<int64_t>(raw_.size()))
         .Bind(18, static_cast<int64_t>(raw.size()));
   } else {
     st.BindNull(16).BindNull(17).BindNull(18);
@@ -350,9 +350,8 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
   if (options_.keep_raw_records) {
     raw_.append(raw);
     raw_ += '\n';
-    raw_bytes_ += raw.size() + 1;
-    ++raw_records_;
-    // Which record this was, for matching a block prepared ahead (compared, never read).
+    // Which record this was, for matching a block prepared ahead (compared, never read). The
+    // bytes are copied all the same: a caller's record need not outlive the call.
     inserted_.push_back(raw);
   }
   party_index_.Add(*event_id, e.time, e.parties);
@@ -367,7 +366,7 @@ Status Store::LoadMaxTime() {
 }
 
 Status Store::FlushRawBlock() {
-  if (raw_records_ == 0) return Status::OK();
+  if (inserted_.empty()) return Status::OK();
   std::string_view frame;
   if (PreparedMatches()) {
     frame = prepared_->frame_;
@@ -378,8 +377,8 @@ Status Store::FlushRawBlock() {
     frame = frame_;
   }
   if (insert_block_.Bind(1, raw_block_)
-          .Bind(2, raw_records_)
-          .Bind(3, static_cast<int64_t>(raw_bytes_))
+          .Bind(2, static_cast<int64_t>(inserted_.size()))
+          .Bind(3, static_cast<int64_t>(raw_.size()))
           .BindBlobRef(4, frame)
           .Run() != SQLITE_DONE) {
     return Status::IOError(LastError());
@@ -404,8 +403,6 @@ bool Store::PreparedMatches() const {
 
 void Store::ClearRaw() {
   raw_.clear();
-  raw_records_ = 0;
-  raw_bytes_ = 0;
   inserted_.clear();
   prepared_ = nullptr;
 }

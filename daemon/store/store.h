@@ -176,8 +176,7 @@ class Store {
   // where each inserted record was in memory (to match prepared_ at commit).
   std::string raw_;
   std::vector<std::string_view> inserted_;
-  int64_t raw_records_ = 0, raw_block_ = 0;
-  size_t raw_bytes_ = 0;
+  int64_t raw_block_ = 0;
   const PreparedRawBlock* prepared_ = nullptr;
   void* zstd_ = nullptr;  // ZSTD_CCtx, reused
   std::string frame_;     // reused
