@@ -47,6 +47,11 @@ size_t EventTimeMerge::RemovePartition(const std::string& source) {
   return dropped;
 }
 
+size_t EventTimeMerge::held(std::string_view source) const {
+  auto it = partitions_.find(source);
+  return it == partitions_.end() ? 0 : it->second.queue.size();
+}
+
 void EventTimeMerge::Add(RawRecord r, Clock::time_point now) {
   Partition& p = partitions_[r.where.source];
   const std::optional<EventTime> t = PeekEventTime(r.bytes);
@@ -97,6 +102,9 @@ void EventTimeMerge::Release(Clock::time_point now, bool caught_up, size_t limit
     if (p == nullptr || !MayGo(*p, now, caught_up, &early)) return;
     if (early) ++released_early_;
     Pop(p, out);
+    // A partition emptied just now may have more to read: nothing goes for having waited
+    // before it has been looked at again.
+    if (p->queue.empty()) caught_up = false;
   }
 }
 

@@ -57,12 +57,16 @@ class EventTimeMerge {
   // Takes a record of an added partition (`r.where.source`), read at `now`.
   void Add(RawRecord r, Clock::time_point now);
   // Moves the records that may go on at `now` to `out`, in event-time order, at most `limit`.
-  // `caught_up`: nothing more is ready to be read, so records past their wait may go.
+  // `caught_up`: nothing more is ready to be read for the partitions holding no records, so
+  // records past their wait may go (until a partition runs empty here: it may have more).
   void Release(Clock::time_point now, bool caught_up, size_t limit, std::vector<RawRecord>* out);
   // Moves every held record to `out`, in event-time order (draining, handing partitions over).
   void ReleaseAll(std::vector<RawRecord>* out);
 
   size_t held() const { return held_; }
+  // Records of one partition held.
+  size_t held(std::string_view source) const;
+  size_t max_held() const { return max_held_; }
   // Records that went on before every partition had caught up with them: for having waited
   // `wait`, or because more than `max_held` waited. Each may have overtaken an earlier record
   // of a partition that lagged.

@@ -35,9 +35,19 @@ struct KafkaPartitionsDeleter {
     rd_kafka_topic_partition_list_destroy(l);
   }
 };
+// A queue reference (a partition's, the consumer's). An IO wake-up set on the queue is switched
+// off first: librdkafka keeps the queue after the reference, and must not write to a descriptor
+// the application closes.
+struct KafkaQueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const {
+    rd_kafka_queue_io_event_enable(q, -1, nullptr, 0);
+    rd_kafka_queue_destroy(q);
+  }
+};
 using KafkaConf = std::unique_ptr<rd_kafka_conf_t, KafkaConfDeleter>;
 using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaHandleDeleter>;
 using KafkaPartitions = std::unique_ptr<rd_kafka_topic_partition_list_t, KafkaPartitionsDeleter>;
+using KafkaQueue = std::unique_ptr<rd_kafka_queue_t, KafkaQueueDeleter>;
 
 // Sets one property. On failure: InvalidArgument "WHERE: kafka.<role>.NAME: <librdkafka's
 // reason>" (role is "consumer" or "producer"), e.g. for a property librdkafka does not know.

@@ -45,9 +45,19 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     if (kafka >= 0 && kafka > start) start = kafka;
     // INVALID leaves the start to librdkafka: the committed offset, else auto.offset.reset.
     tp.offset = start;
+    // Its own queue, taken before the assignment: librdkafka then never forwards the
+    // partition's records to the consumer queue, and the source decides when to read them.
+    KafkaQueue queue(rd_kafka_queue_get_partition(rk_.get(), tp.topic, tp.partition));
+    if (queue == nullptr) {
+      fatal_ = Status::Unavailable("kafka: no queue for the assigned partition " + source);
+      spdlog::critical("{}", fatal_.message());
+      return;
+    }
+    rd_kafka_queue_forward(queue.get(), nullptr);
+    rd_kafka_queue_io_event_enable(queue.get(), wakeup_[1], "p", 1);
     merge_.AddPartition(source);
     PartitionState& state = partitions_[{tp.topic, tp.partition}];
-    state = PartitionState{source, start >= 0 ? start : -1, -1, false};
+    state = PartitionState{source, start >= 0 ? start : -1, -1, false, std::move(queue)};
     if (stored && kafka >= 0 && kafka > *stored + 1) {
       spdlog::info(
           "kafka: assigned {}: starting at {}, the group's committed offset (this "
@@ -67,8 +77,6 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     return;
   }
   counters_.assigned += static_cast<uint64_t>(partitions->cnt);
-  // New partitions wait too while a refused batch is retried.
-  if (retrying_) PauseAll();
 }
 
 void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
@@ -96,15 +104,7 @@ void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
     if (!batch_.empty()) DropRecords(sources, &counters_.dropped_unowned);
     CommitSync(keys);
   }
-  // librdkafka keeps a partition's pause across unassign and a later assign: clear it here.
-  KafkaPartitions paused(rd_kafka_topic_partition_list_new(partitions->cnt));
-  for (const PartitionKey& k : keys) {
-    auto it = partitions_.find(k);
-    if (it != partitions_.end() && it->second.paused) {
-      rd_kafka_topic_partition_list_add(paused.get(), k.first.c_str(), k.second);
-    }
-  }
-  if (paused->cnt > 0) rd_kafka_resume_partitions(rk_.get(), paused.get());
+  // Records still in a partition's queue are not stored here; its next owner reads them.
   for (const PartitionKey& k : keys) partitions_.erase(k);
   for (const std::string& source : sources) merge_.RemovePartition(source);
   counters_.revoked += static_cast<uint64_t>(partitions->cnt);
@@ -168,6 +168,10 @@ Status KafkaSource::Close() {
   // and leaves the group, for at most close_timeout: an unreachable coordinator would otherwise
   // hold the shutdown for a whole session timeout.
   closed_ = true;
+  // librdkafka requires the queue references gone before closing; what is in the partition
+  // queues is read again at the next start (or by the partitions' next owner).
+  for (auto& [key, state] : partitions_) state.queue.reset();
+  consumer_queue_.reset();
   rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_.get());
   if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk_.get(), queue); e != nullptr) {
     spdlog::warn("kafka: leaving the consumer group failed: {}", rd_kafka_error_string(e));

@@ -3,7 +3,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 namespace edi {
 namespace {
@@ -25,6 +31,13 @@ const std::set<std::string, std::less<>> kManagedConsumerProperties = {
 // Repeated errors of one kind are logged once per interval; all are counted.
 constexpr auto kErrorLogInterval = std::chrono::seconds(10);
 
+// Records read from one partition queue at a time.
+constexpr size_t kReadChunk = 1000;
+// Events served from the consumer queue at a time, before records are read again.
+constexpr int kEventsPerServe = 100;
+// The longest sleep between looks at the queues, should a wake-up be missed.
+constexpr auto kMaxSleep = std::chrono::milliseconds(100);
+
 int CeilMillis(Clock::duration d) {
   if (d <= Clock::duration::zero()) return 0;
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
@@ -36,15 +49,25 @@ int CeilMillis(Clock::duration d) {
 KafkaSource::KafkaSource(const KafkaSourceOptions& options, BatchStore* store)
     : options_(options),
       store_(store),
-      merge_(options.reorder_wait, std::max<size_t>(4 * options.batch_size, 10000)),
+      merge_(options.reorder_wait, options.reorder_max_held > 0
+                                       ? options.reorder_max_held
+                                       : std::max<size_t>(4 * options.batch_size, 10000)),
+      read_buffer_(kReadChunk),
       retry_delay_(options.retry_min) {
   batch_.reserve(options_.batch_size);
 }
 
 KafkaSource::~KafkaSource() {
+  // Queue references go before the handle (librdkafka requires it), wake-ups before the pipe.
+  partitions_.clear();
+  consumer_queue_.reset();
   if (rk_ != nullptr && !closed_) {
     // Like a crash: whatever is not stored is read again by whoever gets the partitions.
     rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
+  rk_.reset();
+  for (int fd : wakeup_) {
+    if (fd >= 0) ::close(fd);
   }
 }
 
@@ -66,8 +89,9 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(const KafkaSourceOption
       {"enable.partition.eof", "false", ""},
       // An audit trail must not start at the end of a topic it has never read.
       {"auto.offset.reset", "earliest", ""},
-      // Bounds librdkafka's prefetch: the only record buffer besides the batch in hand.
-      {"queued.max.messages.kbytes", "32768", ""},
+      // Bounds librdkafka's prefetch, per partition (each has a queue of its own): with the
+      // merge, the only record buffers besides the batch in hand.
+      {"queued.max.messages.kbytes", "8192", ""},
   };
   auto conf = MakeKafkaConf("consumer", fixed, options.properties, kManagedConsumerProperties);
   if (!conf.ok()) return conf.status();
@@ -77,6 +101,10 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(const KafkaSourceOption
 }
 
 Status KafkaSource::Start(KafkaConf conf) {
+  if (::pipe2(wakeup_, O_NONBLOCK | O_CLOEXEC) != 0) {
+    return Status::IOError(std::string("kafka consumer: cannot create a pipe: ") +
+                           std::strerror(errno));
+  }
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(conf.get(), RebalanceTrampoline);
   rd_kafka_conf_set_offset_commit_cb(conf.get(), CommitTrampoline);
@@ -87,6 +115,8 @@ Status KafkaSource::Start(KafkaConf conf) {
   conf.release();  // rd_kafka_new took it
   rk_.reset(rk);
   rd_kafka_poll_set_consumer(rk);
+  consumer_queue_.reset(rd_kafka_queue_get_consumer(rk));
+  rd_kafka_queue_io_event_enable(consumer_queue_.get(), wakeup_[1], "c", 1);
   KafkaPartitions topics(
       rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size())));
   for (const std::string& t : options_.topics) {
@@ -105,18 +135,24 @@ Status KafkaSource::Start(KafkaConf conf) {
 Status KafkaSource::Poll(std::chrono::milliseconds max_wait) {
   if (closed_) return Status::Unavailable("kafka: the consumer is closed");
   const auto deadline = Clock::now() + max_wait;
-  bool caught_up = false;  // the last poll found nothing to read
   while (fatal_.ok()) {
+    // Wake-ups written from here on are for queues looked at below, or later.
+    for (char sink[64]; ::read(wakeup_[0], sink, sizeof(sink)) > 0;) {
+    }
+    bool progress = ServeEvents();
+    if (!fatal_.ok()) break;
+    bool drained = true;
+    progress |= ReadPartitions(&drained) > 0;
     auto now = Clock::now();
-    ReleaseIntoBatch(now, caught_up);
+    progress |= ReleaseIntoBatch(now, drained);
     if (retrying_ ? now >= retry_at_ : BatchDue(now)) {
       TryStoreBatch();
+      // Whatever arrived meanwhile is read before anything goes for having waited.
+      progress = true;
       now = Clock::now();
-      // What arrived while the batch was stored is read before anything goes for having waited.
-      caught_up = false;
-      ReleaseIntoBatch(now, caught_up);
     }
     if (now >= deadline) break;
+    if (progress) continue;
     Clock::duration wait = deadline - now;
     if (retrying_) {
       wait = std::min(wait, retry_at_ - now);
@@ -128,14 +164,58 @@ Status KafkaSource::Poll(std::chrono::milliseconds max_wait) {
         wait = std::min<Clock::duration>(wait, *due - now);
       }
     }
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), CeilMillis(wait));
-    caught_up = m == nullptr || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
-    if (m != nullptr) {
-      HandleMessage(m);
+    WaitForWakeup(wait);
+  }
+  return fatal_;
+}
+
+bool KafkaSource::ServeEvents() {
+  bool any = false;
+  for (int i = 0; i < kEventsPerServe && fatal_.ok(); ++i) {
+    // Rebalances run as callbacks in here; a record is only here if its partition is not read
+    // from a queue of its own (an error of the consumer otherwise).
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0);
+    if (m == nullptr) break;
+    any = true;
+    HandleMessage(m);
+    rd_kafka_message_destroy(m);
+  }
+  return any;
+}
+
+size_t KafkaSource::ReadPartitions(bool* drained) {
+  *drained = true;
+  if (retrying_) return 0;
+  // Each partition is read only when the merge holds none of its records, so this share keeps
+  // the merge within its bound.
+  const size_t want = std::clamp<size_t>(
+      merge_.max_held() / std::max<size_t>(partitions_.size(), 1), 1, kReadChunk);
+  size_t read = 0;
+  for (auto& [key, p] : partitions_) {
+    if (p.queue == nullptr || merge_.held(p.source) > 0) continue;
+    const ssize_t n = rd_kafka_consume_batch_queue(p.queue.get(), 0, read_buffer_.data(), want);
+    if (n < 0) {
+      HandleConsumerError(rd_kafka_last_error(), p.source + ": reading its queue failed");
+      continue;
+    }
+    if (static_cast<size_t>(n) == want) *drained = false;
+    for (ssize_t i = 0; i < n; ++i) {
+      rd_kafka_message_t* m = read_buffer_[static_cast<size_t>(i)];
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        HandleMessage(m);
+      } else {
+        HandleRecord(m, &p);
+        ++read;
+      }
       rd_kafka_message_destroy(m);
     }
   }
-  return fatal_;
+  return read;
+}
+
+void KafkaSource::WaitForWakeup(Clock::duration wait) {
+  pollfd fd{wakeup_[0], POLLIN, 0};
+  ::poll(&fd, 1, CeilMillis(std::min<Clock::duration>(wait, kMaxSleep)));
 }
 
 bool KafkaSource::BatchDue(Clock::time_point now) const {
@@ -158,7 +238,11 @@ void KafkaSource::HandleMessage(const rd_kafka_message_t* m) {
     ++counters_.dropped_unowned;  // revoked meanwhile: its next owner reads it
     return;
   }
-  PartitionState& p = it->second;
+  HandleRecord(m, &it->second);
+}
+
+void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* state) {
+  PartitionState& p = *state;
   if (p.next_offset >= 0 && m->offset < p.next_offset) {
     ++counters_.redelivered;
     return;
@@ -185,15 +269,15 @@ void KafkaSource::HandleMessage(const rd_kafka_message_t* m) {
   p.next_offset = m->offset + 1;
   const auto now = Clock::now();
   merge_.Add(std::move(r), now);
-  ReleaseIntoBatch(now, false);
 }
 
-void KafkaSource::ReleaseIntoBatch(Clock::time_point now, bool caught_up) {
+bool KafkaSource::ReleaseIntoBatch(Clock::time_point now, bool caught_up) {
   // A refused batch is retried as it was; the records read meanwhile wait in the merge.
-  if (retrying_ || batch_.size() >= options_.batch_size || merge_.held() == 0) return;
-  const bool was_empty = batch_.empty();
+  if (retrying_ || batch_.size() >= options_.batch_size || merge_.held() == 0) return false;
+  const size_t before = batch_.size();
   merge_.Release(now, caught_up, options_.batch_size - batch_.size(), &batch_);
-  if (was_empty && !batch_.empty()) batch_started_ = now;
+  if (before == 0 && !batch_.empty()) batch_started_ = now;
+  return batch_.size() > before;
 }
 
 void KafkaSource::HandleConsumerError(rd_kafka_resp_err_t err, const std::string& text) {
@@ -223,18 +307,18 @@ void KafkaSource::HandleConsumerError(rd_kafka_resp_err_t err, const std::string
 
 Status KafkaSource::TryStoreBatch() {
   if (batch_.empty()) {
-    if (retrying_) ResumeAll();
+    retrying_ = false;
     return Status::OK();
   }
   Status s = store_->StoreBatch(batch_);
   if (!s.ok()) {
     ++counters_.store_failures;
+    if (!retrying_) ++counters_.pauses;
     retry_delay_ = retrying_ ? std::min(retry_delay_ * 2, options_.retry_max) : options_.retry_min;
     retrying_ = true;
     retry_at_ = Clock::now() + retry_delay_;
-    spdlog::error("storing a batch of {} records failed; partitions paused, retrying in {} ms: {}",
+    spdlog::error("storing a batch of {} records failed; reading stopped, retrying in {} ms: {}",
                   batch_.size(), retry_delay_.count(), s.message());
-    PauseAll();
     return s;
   }
   std::map<std::string, int64_t> last;
@@ -253,8 +337,9 @@ Status KafkaSource::TryStoreBatch() {
   ++counters_.batches;
   batch_.clear();
   if (retrying_) {
-    spdlog::info("storing succeeded again ({} failed attempts so far)", counters_.store_failures);
-    ResumeAll();
+    spdlog::info("storing succeeded again ({} failed attempts so far); reading resumed",
+                 counters_.store_failures);
+    retrying_ = false;
   }
   // Only so lag tools see progress: the database holds the offsets that count.
   if (KafkaPartitions offsets = StoredOffsets(keys); offsets != nullptr) {
@@ -277,43 +362,6 @@ KafkaPartitions KafkaSource::StoredOffsets(const std::vector<PartitionKey>& keys
   }
   if (list->cnt == 0) return nullptr;
   return list;
-}
-
-void KafkaSource::PauseAll() {
-  KafkaPartitions list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
-  for (auto& [key, state] : partitions_) {
-    if (state.paused) continue;
-    rd_kafka_topic_partition_list_add(list.get(), key.first.c_str(), key.second);
-    state.paused = true;
-  }
-  if (list->cnt == 0) return;
-  ++counters_.pauses;
-  rd_kafka_pause_partitions(rk_.get(), list.get());
-}
-
-void KafkaSource::ResumeAll() {
-  retrying_ = false;
-  KafkaPartitions resume(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
-  KafkaPartitions seek(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
-  for (auto& [key, state] : partitions_) {
-    if (!state.paused) continue;  // resuming an unpaused partition can rewind it
-    rd_kafka_topic_partition_list_add(resume.get(), key.first.c_str(), key.second);
-    if (state.next_offset >= 0) {
-      rd_kafka_topic_partition_list_add(seek.get(), key.first.c_str(), key.second)->offset =
-          state.next_offset;
-    }
-    state.paused = false;
-  }
-  if (resume->cnt == 0) return;
-  rd_kafka_resume_partitions(rk_.get(), resume.get());
-  spdlog::info("kafka: consumption resumed on {} partitions", resume->cnt);
-  // Resume at the next offset this source expects, not wherever librdkafka's fetcher was.
-  if (seek->cnt > 0) {
-    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), seek.get(), 0); e != nullptr) {
-      spdlog::warn("kafka: seek after resume failed: {}", rd_kafka_error_string(e));
-      rd_kafka_error_destroy(e);
-    }
-  }
 }
 
 std::vector<std::string> KafkaSource::assigned_sources() const {

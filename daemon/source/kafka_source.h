@@ -30,18 +30,24 @@
 //
 // Records of different partitions enter batches in event-time order (EventTimeMerge): one
 // message's calls may be spread over partitions, and the state must see them in the order
-// they happened. A record waits for the other partitions at most `reorder_wait`.
+// they happened. Each assigned partition is read from a queue of its own (librdkafka's
+// partition queue, not forwarded to the consumer queue), and only when the merge holds none of
+// its records: the source, not the order of fetch responses, decides which partition is read
+// next. A partition that is ahead in event time is thus left in librdkafka's queue, whose
+// fetcher stops when that queue is full, while the partitions behind are fetched and read;
+// catching up on a backlog keeps the order as well as reading live traffic does. A record waits
+// for a partition that has nothing to read at most `reorder_wait`.
 //
 // Batches end at `batch_size` records or `batch_max_wait` after their first record. Nothing
 // is dropped: empty records (tombstones) and records over `max_record_bytes` (kept capped, with
 // their full size) go to the BatchStore like any other, which quarantines them.
 //
 // Back-pressure: the source runs on the caller's thread and reads only as fast as batches are
-// stored; besides the batch in hand the only buffers are librdkafka's prefetch queue, bounded
-// by `queued.max.messages.kbytes`, and the merge (at most 4 batches, or 10,000 records). When a
-// batch cannot be stored, every assigned partition is paused (heartbeats and rebalances are still
-// served) and the batch is retried with backoff; partitions resume at the next offset after the
-// batch once it is stored.
+// stored; besides the batch in hand the only buffers are librdkafka's partition queues, each
+// bounded by `queued.max.messages.kbytes` (edi-audit's default: 8 MiB per partition), and the
+// merge (at most `reorder_max_held` records). When a batch cannot be stored, reading stops (the
+// partition queues fill up and librdkafka stops fetching; heartbeats and rebalances are still
+// served) and the batch is retried with backoff.
 //
 // Broker outages are logged (warn), counted and survived: librdkafka reconnects by itself.
 //
@@ -88,6 +94,8 @@ struct KafkaSourceOptions {
   // every assigned partition has shown one at least as late, for at most this long (zero: no
   // waiting, Kafka's order). See event_time_merge.h.
   std::chrono::milliseconds reorder_wait{250};
+  // Records the merge holds at most; zero: max(4 * batch_size, 10,000).
+  size_t reorder_max_held = 0;
   // Retry delays for a batch the BatchStore refused: doubling from min to max.
   std::chrono::milliseconds retry_min{200};
   std::chrono::milliseconds retry_max{30000};
@@ -106,7 +114,7 @@ struct KafkaSourceCounters {
   uint64_t consumer_errors = 0;  // broker/transport/consumer errors librdkafka reported
   uint64_t assigned = 0;         // partitions assigned, over time
   uint64_t revoked = 0;          // partitions revoked or lost, over time
-  uint64_t pauses = 0;           // times consumption was paused for back-pressure
+  uint64_t pauses = 0;           // times reading stopped for back-pressure (a refused batch)
   // Records that went into a batch before every partition had caught up with their event time
   // (after waiting reorder_wait): a partition lagged, the order may be off (see
   // event_time_merge.h).
@@ -151,8 +159,8 @@ class KafkaSource {
     std::string source;        // kafka:TOPIC/PARTITION
     int64_t next_offset = -1;  // next offset expected; -1 until known
     int64_t stored = -1;       // last offset stored during this assignment; -1 none
-    bool paused = false;
-    bool seen = false;  // a record arrived during this assignment
+    bool seen = false;         // a record arrived during this assignment
+    KafkaQueue queue;          // the partition's own queue; null once given up
   };
 
   KafkaSource(const KafkaSourceOptions& options, BatchStore* store);
@@ -165,18 +173,24 @@ class KafkaSource {
   static void ErrorTrampoline(rd_kafka_t* rk, int err, const char* reason, void* opaque);
 
   // kafka_source.cpp: the batch loop.
+  // Serves the consumer queue: rebalances and errors. Whether anything was there.
+  bool ServeEvents();
+  // Reads the partitions the merge holds no records of. `*drained`: each of them had nothing
+  // more to read. Returns the number of records read.
+  size_t ReadPartitions(bool* drained);
+  // Waits for a partition queue or the consumer queue to receive something, at most `wait`.
+  void WaitForWakeup(std::chrono::steady_clock::duration wait);
   void HandleMessage(const rd_kafka_message_t* m);
+  void HandleRecord(const rd_kafka_message_t* m, PartitionState* p);
   void HandleConsumerError(rd_kafka_resp_err_t err, const std::string& text);
-  // Moves the records the merge lets go into the batch, up to the batch size.
-  void ReleaseIntoBatch(std::chrono::steady_clock::time_point now, bool caught_up);
+  // Moves the records the merge lets go into the batch, up to the batch size; whether any went.
+  bool ReleaseIntoBatch(std::chrono::steady_clock::time_point now, bool caught_up);
   bool BatchDue(std::chrono::steady_clock::time_point now) const;
-  // One attempt to store the batch in hand; on success commits its offsets (async) and
-  // resumes paused partitions, on failure pauses all partitions and schedules a retry.
+  // One attempt to store the batch in hand; on success commits its offsets (async), on failure
+  // stops reading and schedules a retry.
   Status TryStoreBatch();
   // Offsets (stored + 1) of `keys` that were stored during their current assignment.
   KafkaPartitions StoredOffsets(const std::vector<PartitionKey>& keys) const;
-  void PauseAll();
-  void ResumeAll();
 
   // kafka_rebalance.cpp: the group's assignment changes.
   void OnAssign(rd_kafka_topic_partition_list_t* partitions);
@@ -187,11 +201,15 @@ class KafkaSource {
   KafkaSourceOptions options_;
   BatchStore* store_;
   KafkaHandle rk_;
+  KafkaQueue consumer_queue_;  // for its wake-ups; rd_kafka_consumer_poll serves it
+  // Written by librdkafka when a queue receives something: [0] is read, [1] written.
+  int wakeup_[2] = {-1, -1};
   std::map<PartitionKey, PartitionState> partitions_;
   EventTimeMerge merge_;
+  std::vector<rd_kafka_message_t*> read_buffer_;
   std::vector<RawRecord> batch_;
   std::chrono::steady_clock::time_point batch_started_;
-  bool retrying_ = false;  // a refused batch is in hand; partitions are paused
+  bool retrying_ = false;  // a refused batch is in hand; nothing is read
   std::chrono::steady_clock::time_point retry_at_;
   std::chrono::milliseconds retry_delay_;
   Status fatal_;

@@ -3,6 +3,7 @@
 // instances with their own databases.
 #include "source/kafka_source.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
@@ -260,6 +261,35 @@ TEST_F(KafkaSourceTest, EmptyAndOversizeRecordsAreHandedOnNotDropped) {
   EXPECT_EQ(store.records[1].full_size, 5000u);
   EXPECT_EQ(store.records[1].where.source, "kafka:edi-access/0");
   EXPECT_EQ(store.records[1].where.position, 1);
+}
+
+TEST_F(KafkaSourceTest, ABacklogSpreadOverPartitionsIsStoredInEventTimeOrder) {
+  // Event time rises with n; runs of 7 records go to one partition, then the next. Fetched,
+  // each partition's whole backlog arrives at once, far more than the merge may hold.
+  constexpr int kRecords = 400;
+  for (int n = 0; n < kRecords; ++n) {
+    const std::string v =
+        fmt::format(R"({{"timestamp":"2026-11-02T08:{:02d}:{:02d}Z","n":{}}})", n / 60, n % 60, n);
+    kafka_.Produce(kTopic, (n / 7) % kPartitions, &v);
+  }
+  kafka_.Flush();
+  MemoryStore store;
+  KafkaSourceOptions o = Options();
+  o.reorder_max_held = 20;
+  o.reorder_wait = milliseconds(1000);  // the last records wait for partitions with no more
+  auto source = Start(&store, o);
+  ASSERT_TRUE(PollUntil({source.get()}, [&] { return store.records.size() >= kRecords; }));
+  ASSERT_TRUE(source->Close().ok());
+  ASSERT_EQ(store.records.size(), static_cast<size_t>(kRecords));
+  int out_of_order = 0;
+  for (int i = 0; i < kRecords; ++i) {
+    const std::string expected = fmt::format(R"("n":{}}})", i);
+    if (!store.records[i].bytes.ends_with(expected) && out_of_order++ < 5) {
+      ADD_FAILURE() << "record " << i << " is " << store.records[i].bytes;
+    }
+  }
+  EXPECT_EQ(out_of_order, 0);
+  EXPECT_EQ(MaxTimesStored(store), 1);
 }
 
 TEST_F(KafkaSourceTest, AnUnknownLibrdkafkaPropertyIsAStartupErrorNamingTheLine) {
