@@ -240,10 +240,11 @@ void LogStats(const Daemon& d, const char* what) {
   spdlog::info(
       "{}: records {} (stored {}, duplicates {}, quarantined {}), findings {}, batches {} "
       "(failed {}); kafka: partitions {}, redelivered {}, commit failures {}, errors {}, "
-      "pauses {}, merged before all partitions caught up {}",
+      "pauses {}, fetches hastened {}, merged ahead of quiet partitions {}, merged before "
+      "lagging partitions caught up {}",
       what, p.records, p.stored, p.duplicates, p.quarantined, p.findings_new, p.batches,
       p.failed_batches, d.source->assigned_sources().size(), k.redelivered, k.commit_failures,
-      k.consumer_errors, k.pauses, k.merged_early);
+      k.consumer_errors, k.pauses, k.fetch_kicks, k.merged_past_quiet, k.merged_early);
   if (d.alerts != nullptr) {
     const AlertSinkCounters& a = d.alerts->counters();
     spdlog::info("{}: alerts delivered {}, delivery failures {}, retries {}, in flight {}", what,

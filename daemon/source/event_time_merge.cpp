@@ -1,6 +1,7 @@
 #include "source/event_time_merge.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace edi {
 
@@ -36,7 +37,9 @@ std::optional<EventTime> PeekEventTime(std::string_view record) {
   return std::nullopt;
 }
 
-void EventTimeMerge::AddPartition(const std::string& source) { partitions_.try_emplace(source); }
+void EventTimeMerge::AddPartition(const std::string& source) {
+  partitions_.try_emplace(source).first->second.empty_since = Clock::now();
+}
 
 size_t EventTimeMerge::RemovePartition(const std::string& source) {
   auto it = partitions_.find(source);
@@ -63,8 +66,12 @@ void EventTimeMerge::Add(RawRecord r, Clock::time_point now) {
 }
 
 EventTimeMerge::Partition* EventTimeMerge::Earliest() {
-  Partition* best = nullptr;
-  for (auto& [source, p] : partitions_) {
+  return const_cast<Partition*>(std::as_const(*this).Earliest());
+}
+
+const EventTimeMerge::Partition* EventTimeMerge::Earliest() const {
+  const Partition* best = nullptr;
+  for (const auto& [source, p] : partitions_) {
     if (!p.queue.empty() && (best == nullptr || p.queue.front().time < best->queue.front().time)) {
       best = &p;
     }
@@ -72,56 +79,75 @@ EventTimeMerge::Partition* EventTimeMerge::Earliest() {
   return best;
 }
 
-bool EventTimeMerge::MayGo(const Partition& from, Clock::time_point now, bool caught_up,
-                           bool* early) const {
-  *early = false;
-  const Held& head = from.queue.front();
-  if (wait_.count() == 0) return true;
-  if (std::all_of(partitions_.begin(), partitions_.end(), [&](const auto& entry) {
-        return &entry.second == &from || entry.second.latest >= head.time;
-      })) {
-    return true;
-  }
-  // Past the deadline of the record read longest ago, the earliest ones go until it has gone:
-  // the order of event time is kept even then.
-  *early = held_ > max_held_ || (caught_up && now >= *NextDeadline());
-  return *early;
+bool EventTimeMerge::Blocks(const Partition& other, const Partition& from) const {
+  return &other != &from && other.latest < from.queue.front().time;
 }
 
-void EventTimeMerge::Pop(Partition* p, std::vector<RawRecord>* out) {
+std::optional<EventTimeMerge::Clock::time_point> EventTimeMerge::Due(const Partition& from,
+                                                                     Lag lag) const {
+  const auto wait = lag == Lag::kBehind ? lag_wait_ : wait_;
+  // The record read longest ago has waited long enough (within a partition records are read in
+  // order: the head was read first)...
+  std::optional<Clock::time_point> due;
+  for (const auto& [source, p] : partitions_) {
+    if (!p.queue.empty() && (!due || p.queue.front().read + wait < *due)) {
+      due = p.queue.front().read + wait;
+    }
+  }
+  if (!due) return std::nullopt;
+  // ... and every partition that holds `from` up has had nothing for as long (one that holds it
+  // up has nothing here: its records would be earlier).
+  for (const auto& [source, p] : partitions_) {
+    if (Blocks(p, from)) due = std::max(*due, p.empty_since + wait);
+  }
+  return due;
+}
+
+EventTimeMerge::Go EventTimeMerge::MayGo(const Partition& from, Clock::time_point now,
+                                         Lag lag) const {
+  if (wait_.count() == 0) return Go::kInOrder;
+  if (std::none_of(partitions_.begin(), partitions_.end(),
+                   [&](const auto& entry) { return Blocks(entry.second, from); })) {
+    return Go::kInOrder;
+  }
+  if (held_ > max_held_) return Go::kEarly;
+  // Past the deadline the earliest records go, in event-time order, until one of the partitions
+  // holding them up runs empty here.
+  if (lag == Lag::kUnread || now < *Due(from, lag)) return Go::kNo;
+  return lag == Lag::kQuiet ? Go::kPastQuiet : Go::kEarly;
+}
+
+void EventTimeMerge::Pop(Partition* p, Clock::time_point now, std::vector<RawRecord>* out) {
   out->push_back(std::move(p->queue.front().record));
   p->queue.pop_front();
   --held_;
+  if (p->queue.empty()) p->empty_since = now;
 }
 
-void EventTimeMerge::Release(Clock::time_point now, bool caught_up, size_t limit,
+void EventTimeMerge::Release(Clock::time_point now, Lag lag, size_t limit,
                              std::vector<RawRecord>* out) {
   for (size_t n = 0; n < limit; ++n) {
     Partition* p = Earliest();
-    bool early = false;
-    if (p == nullptr || !MayGo(*p, now, caught_up, &early)) return;
-    if (early) ++released_early_;
-    Pop(p, out);
+    const Go go = p == nullptr ? Go::kNo : MayGo(*p, now, lag);
+    if (go == Go::kNo) return;
+    if (go == Go::kEarly) ++released_early_;
+    if (go == Go::kPastQuiet) ++released_past_quiet_;
+    Pop(p, now, out);
     // A partition emptied just now may have more to read: nothing goes for having waited
     // before it has been looked at again.
-    if (p->queue.empty()) caught_up = false;
+    if (p->queue.empty()) lag = Lag::kUnread;
   }
 }
 
 void EventTimeMerge::ReleaseAll(std::vector<RawRecord>* out) {
-  while (Partition* p = Earliest()) Pop(p, out);
+  const Clock::time_point now = Clock::now();
+  while (Partition* p = Earliest()) Pop(p, now, out);
 }
 
-std::optional<EventTimeMerge::Clock::time_point> EventTimeMerge::NextDeadline() const {
-  std::optional<Clock::time_point> first;
-  for (const auto& [source, p] : partitions_) {
-    if (!p.queue.empty()) {
-      // Within a partition records are read in order: the head was read first.
-      const Clock::time_point due = p.queue.front().read + wait_;
-      if (!first || due < *first) first = due;
-    }
-  }
-  return first;
+std::optional<EventTimeMerge::Clock::time_point> EventTimeMerge::NextDeadline(Lag lag) const {
+  const Partition* first = Earliest();
+  if (first == nullptr) return std::nullopt;
+  return Due(*first, lag);
 }
 
 }  // namespace edi

@@ -8,14 +8,17 @@
 //
 // Each partition's records wait in a queue of their own, in the order Kafka gave them. The
 // queue head with the earliest event time goes on once every other partition has shown a
-// record at least as late (so nothing earlier can still come from it), or once any held record
-// has waited `wait` and everything there was to read has been read (a partition that is quiet
-// or lagging holds nobody up for longer: the earliest records go until that one has gone), or
-// when more than `max_held` records wait. The second condition matters when the consumer
-// itself was busy (a long transaction): records that arrived meanwhile are read before
-// anything goes on for having waited. A partition's records leave in their Kafka order, so the
-// offset of the last record handed on is a safe position to resume from: everything after it is
-// either still held here or not yet read.
+// record at least as late (so nothing earlier can still come from it), or when more than
+// `max_held` records wait, or once everything there was to read has been read and both the
+// oldest held record has waited `wait` and the partitions holding the head up have had nothing
+// for `wait` (a quiet partition holds nobody up for longer: the earliest records go until one
+// of those partitions runs empty here). A partition known to have records still to fetch
+// (behind its end in Kafka, e.g. while a backlog is read and the fetcher is busy with other
+// partitions) is waited for ten times as long, since its next record may well be earlier. The
+// second condition matters when the consumer itself was busy (a long transaction): records that
+// arrived meanwhile are read before anything goes on for having waited. A partition's records leave
+// in their Kafka order, so the offset of the last record handed on is a safe position to resume
+// from: everything after it is either still held here or not yet read.
 //
 // Records whose event time cannot be read (they will be quarantined) take the latest time of
 // their partition, so they neither jump ahead nor hold anything up.
@@ -45,9 +48,16 @@ class EventTimeMerge {
  public:
   using Clock = std::chrono::steady_clock;
 
+  // What the reader knows of the partitions that hold no records here.
+  enum class Lag {
+    kUnread,  // one may have records ready to read: nothing goes for having waited
+    kQuiet,   // none has anything to read: records past `wait` may go
+    kBehind,  // none has anything ready, one has records still to fetch: past 10 * `wait`
+  };
+
   // `wait` zero: no merging, records go on as they come.
   EventTimeMerge(std::chrono::milliseconds wait, size_t max_held)
-      : wait_(wait), max_held_(max_held) {}
+      : wait_(wait), lag_wait_(10 * wait), max_held_(max_held) {}
 
   // A partition (by source name) is read from now on: its records are waited for.
   void AddPartition(const std::string& source);
@@ -57,9 +67,9 @@ class EventTimeMerge {
   // Takes a record of an added partition (`r.where.source`), read at `now`.
   void Add(RawRecord r, Clock::time_point now);
   // Moves the records that may go on at `now` to `out`, in event-time order, at most `limit`.
-  // `caught_up`: nothing more is ready to be read for the partitions holding no records, so
-  // records past their wait may go (until a partition runs empty here: it may have more).
-  void Release(Clock::time_point now, bool caught_up, size_t limit, std::vector<RawRecord>* out);
+  // Records past their wait may go unless `lag` is kUnread (and only until a partition runs
+  // empty here: it may have more to read).
+  void Release(Clock::time_point now, Lag lag, size_t limit, std::vector<RawRecord>* out);
   // Moves every held record to `out`, in event-time order (draining, handing partitions over).
   void ReleaseAll(std::vector<RawRecord>* out);
 
@@ -67,12 +77,16 @@ class EventTimeMerge {
   // Records of one partition held.
   size_t held(std::string_view source) const;
   size_t max_held() const { return max_held_; }
-  // Records that went on before every partition had caught up with them: for having waited
-  // `wait`, or because more than `max_held` waited. Each may have overtaken an earlier record
-  // of a partition that lagged.
+  // Records that went on before every partition had caught up with them while one of those
+  // had records still to fetch (Lag::kBehind), or because more than `max_held` waited: each may
+  // have overtaken an earlier record of a partition that lagged.
   uint64_t released_early() const { return released_early_; }
-  // When the oldest held record may go on regardless of the other partitions; nullopt if none.
-  std::optional<Clock::time_point> NextDeadline() const;
+  // Records that went on ahead of partitions with nothing to read (Lag::kQuiet), e.g. ones at
+  // their end while a backlog is read: in order unless a producer was late by more than `wait`.
+  uint64_t released_past_quiet() const { return released_past_quiet_; }
+  // When the oldest held record may go on regardless of the other partitions, as far as `lag`
+  // allows; nullopt if none is held.
+  std::optional<Clock::time_point> NextDeadline(Lag lag = Lag::kQuiet) const;
 
  private:
   struct Held {
@@ -84,19 +98,29 @@ class EventTimeMerge {
     std::deque<Held> queue;
     // The latest event time read from the partition; nothing earlier is expected from it.
     EventTime latest = std::numeric_limits<EventTime>::min();
+    // Since when nothing of it is held (it was added, or its last held record went on).
+    Clock::time_point empty_since;
   };
 
   // The partition whose head is earliest; nullptr when nothing is held.
   Partition* Earliest();
-  // Whether from's head may go; *early: only for having waited or for the cap.
-  bool MayGo(const Partition& from, Clock::time_point now, bool caught_up, bool* early) const;
-  void Pop(Partition* p, std::vector<RawRecord>* out);
+  const Partition* Earliest() const;
+  // Whether `other` holds up from's head: nothing as late has been read from it.
+  bool Blocks(const Partition& other, const Partition& from) const;
+  // When from's head may go regardless of the partitions holding it up.
+  std::optional<Clock::time_point> Due(const Partition& from, Lag lag) const;
+  // Whether from's head may go, and if so, for which reason.
+  enum class Go { kNo, kInOrder, kPastQuiet, kEarly };
+  Go MayGo(const Partition& from, Clock::time_point now, Lag lag) const;
+  void Pop(Partition* p, Clock::time_point now, std::vector<RawRecord>* out);
 
   std::chrono::milliseconds wait_;
+  std::chrono::milliseconds lag_wait_;
   size_t max_held_;
   std::map<std::string, Partition, std::less<>> partitions_;
   size_t held_ = 0;
   uint64_t released_early_ = 0;
+  uint64_t released_past_quiet_ = 0;
 };
 
 }  // namespace edi

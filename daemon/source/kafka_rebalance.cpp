@@ -57,7 +57,7 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     rd_kafka_queue_io_event_enable(queue.get(), wakeup_[1], "p", 1);
     merge_.AddPartition(source);
     PartitionState& state = partitions_[{tp.topic, tp.partition}];
-    state = PartitionState{source, start >= 0 ? start : -1, -1, false, std::move(queue)};
+    state = PartitionState{source, start >= 0 ? start : -1, -1, false, std::move(queue), {}};
     if (stored && kafka >= 0 && kafka > *stored + 1) {
       spdlog::info(
           "kafka: assigned {}: starting at {}, the group's committed offset (this "

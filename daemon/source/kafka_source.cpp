@@ -35,6 +35,8 @@ constexpr auto kErrorLogInterval = std::chrono::seconds(10);
 constexpr size_t kReadChunk = 1000;
 // Events served from the consumer queue at a time, before records are read again.
 constexpr int kEventsPerServe = 100;
+// How often a partition that ran dry while Kafka has more is made to be fetched at once.
+constexpr auto kKickInterval = std::chrono::milliseconds(50);
 // The longest sleep between looks at the queues, should a wake-up be missed.
 constexpr auto kMaxSleep = std::chrono::milliseconds(100);
 
@@ -141,10 +143,10 @@ Status KafkaSource::Poll(std::chrono::milliseconds max_wait) {
     }
     bool progress = ServeEvents();
     if (!fatal_.ok()) break;
-    bool drained = true;
-    progress |= ReadPartitions(&drained) > 0;
+    EventTimeMerge::Lag lag = EventTimeMerge::Lag::kQuiet;
+    progress |= ReadPartitions(&lag) > 0;
     auto now = Clock::now();
-    progress |= ReleaseIntoBatch(now, drained);
+    progress |= ReleaseIntoBatch(now, lag);
     if (retrying_ ? now >= retry_at_ : BatchDue(now)) {
       TryStoreBatch();
       // Whatever arrived meanwhile is read before anything goes for having waited.
@@ -160,7 +162,7 @@ Status KafkaSource::Poll(std::chrono::milliseconds max_wait) {
       if (!batch_.empty()) {
         wait = std::min<Clock::duration>(wait, batch_started_ + options_.batch_max_wait - now);
       }
-      if (auto due = merge_.NextDeadline(); due && batch_.size() < options_.batch_size) {
+      if (auto due = merge_.NextDeadline(lag); due && batch_.size() < options_.batch_size) {
         wait = std::min<Clock::duration>(wait, *due - now);
       }
     }
@@ -183,8 +185,9 @@ bool KafkaSource::ServeEvents() {
   return any;
 }
 
-size_t KafkaSource::ReadPartitions(bool* drained) {
-  *drained = true;
+size_t KafkaSource::ReadPartitions(EventTimeMerge::Lag* lag) {
+  using Lag = EventTimeMerge::Lag;
+  *lag = Lag::kQuiet;
   if (retrying_) return 0;
   // Each partition is read only when the merge holds none of its records, so this share keeps
   // the merge within its bound.
@@ -198,7 +201,18 @@ size_t KafkaSource::ReadPartitions(bool* drained) {
       HandleConsumerError(rd_kafka_last_error(), p.source + ": reading its queue failed");
       continue;
     }
-    if (static_cast<size_t>(n) == want) *drained = false;
+    if (static_cast<size_t>(n) == want) {
+      *lag = Lag::kUnread;
+    } else if (n == 0 && *lag == Lag::kQuiet && p.next_offset >= 0) {
+      // Nothing here now; the high watermark of the last fetch tells whether Kafka has more.
+      int64_t low = 0, high = 0;
+      if (rd_kafka_get_watermark_offsets(rk_.get(), key.first.c_str(), key.second, &low, &high) ==
+              RD_KAFKA_RESP_ERR_NO_ERROR &&
+          high > p.next_offset) {
+        *lag = Lag::kBehind;
+        KickFetcher(&p, key);
+      }
+    }
     for (ssize_t i = 0; i < n; ++i) {
       rd_kafka_message_t* m = read_buffer_[static_cast<size_t>(i)];
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -211,6 +225,24 @@ size_t KafkaSource::ReadPartitions(bool* drained) {
     }
   }
   return read;
+}
+
+void KafkaSource::KickFetcher(PartitionState* p, const PartitionKey& key) {
+  // librdkafka (before 2.1) looks at a partition whose queue was full only once a second, so a
+  // partition read faster than that runs dry while Kafka holds more of it. A seek to where
+  // reading goes on next (everything before it was read) makes the fetcher fetch it at once.
+  const auto now = Clock::now();
+  if (now - p->kicked < kKickInterval) return;
+  p->kicked = now;
+  KafkaPartitions seek(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(seek.get(), key.first.c_str(), key.second)->offset =
+      p->next_offset;
+  if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), seek.get(), 0); e != nullptr) {
+    spdlog::debug("kafka: {}: seek to fetch at once failed: {}", p->source,
+                  rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+  }
+  ++counters_.fetch_kicks;
 }
 
 void KafkaSource::WaitForWakeup(Clock::duration wait) {
@@ -271,11 +303,11 @@ void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* stat
   merge_.Add(std::move(r), now);
 }
 
-bool KafkaSource::ReleaseIntoBatch(Clock::time_point now, bool caught_up) {
+bool KafkaSource::ReleaseIntoBatch(Clock::time_point now, EventTimeMerge::Lag lag) {
   // A refused batch is retried as it was; the records read meanwhile wait in the merge.
   if (retrying_ || batch_.size() >= options_.batch_size || merge_.held() == 0) return false;
   const size_t before = batch_.size();
-  merge_.Release(now, caught_up, options_.batch_size - batch_.size(), &batch_);
+  merge_.Release(now, lag, options_.batch_size - batch_.size(), &batch_);
   if (before == 0 && !batch_.empty()) batch_started_ = now;
   return batch_.size() > before;
 }

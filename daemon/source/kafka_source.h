@@ -36,7 +36,9 @@
 // next. A partition that is ahead in event time is thus left in librdkafka's queue, whose
 // fetcher stops when that queue is full, while the partitions behind are fetched and read;
 // catching up on a backlog keeps the order as well as reading live traffic does. A record waits
-// for a partition that has nothing to read at most `reorder_wait`.
+// for a partition that has nothing to read at most `reorder_wait`, or ten times as long while
+// Kafka has records of that partition not yet fetched (its high watermark, as of the last fetch,
+// is beyond the next offset).
 //
 // Batches end at `batch_size` records or `batch_max_wait` after their first record. Nothing
 // is dropped: empty records (tombstones) and records over `max_record_bytes` (kept capped, with
@@ -115,10 +117,13 @@ struct KafkaSourceCounters {
   uint64_t assigned = 0;         // partitions assigned, over time
   uint64_t revoked = 0;          // partitions revoked or lost, over time
   uint64_t pauses = 0;           // times reading stopped for back-pressure (a refused batch)
+  uint64_t fetch_kicks = 0;      // partitions that ran dry with more in Kafka, fetched at once
   // Records that went into a batch before every partition had caught up with their event time
-  // (after waiting reorder_wait): a partition lagged, the order may be off (see
-  // event_time_merge.h).
+  // while one of those had records still to fetch (after 10 * reorder_wait): the order may be
+  // off (see event_time_merge.h).
   uint64_t merged_early = 0;
+  // Records that went on ahead of partitions with nothing to read (after reorder_wait).
+  uint64_t merged_past_quiet = 0;
 };
 
 class KafkaSource {
@@ -146,6 +151,7 @@ class KafkaSource {
   KafkaSourceCounters counters() const {
     KafkaSourceCounters c = counters_;
     c.merged_early = merge_.released_early();
+    c.merged_past_quiet = merge_.released_past_quiet();
     return c;
   }
   // Records consumed but not yet stored (in the batch, or waiting for other partitions).
@@ -161,6 +167,8 @@ class KafkaSource {
     int64_t stored = -1;       // last offset stored during this assignment; -1 none
     bool seen = false;         // a record arrived during this assignment
     KafkaQueue queue;          // the partition's own queue; null once given up
+    // When the fetcher was last asked to fetch at once (see KickFetcher).
+    std::chrono::steady_clock::time_point kicked;
   };
 
   KafkaSource(const KafkaSourceOptions& options, BatchStore* store);
@@ -175,16 +183,18 @@ class KafkaSource {
   // kafka_source.cpp: the batch loop.
   // Serves the consumer queue: rebalances and errors. Whether anything was there.
   bool ServeEvents();
-  // Reads the partitions the merge holds no records of. `*drained`: each of them had nothing
-  // more to read. Returns the number of records read.
-  size_t ReadPartitions(bool* drained);
+  // Reads the partitions the merge holds no records of; `*lag` tells what is known of those
+  // still without records (see EventTimeMerge::Lag). Returns the number of records read.
+  size_t ReadPartitions(EventTimeMerge::Lag* lag);
+  // Makes librdkafka fetch a partition that ran dry at once, at most every few ms.
+  void KickFetcher(PartitionState* p, const PartitionKey& key);
   // Waits for a partition queue or the consumer queue to receive something, at most `wait`.
   void WaitForWakeup(std::chrono::steady_clock::duration wait);
   void HandleMessage(const rd_kafka_message_t* m);
   void HandleRecord(const rd_kafka_message_t* m, PartitionState* p);
   void HandleConsumerError(rd_kafka_resp_err_t err, const std::string& text);
   // Moves the records the merge lets go into the batch, up to the batch size; whether any went.
-  bool ReleaseIntoBatch(std::chrono::steady_clock::time_point now, bool caught_up);
+  bool ReleaseIntoBatch(std::chrono::steady_clock::time_point now, EventTimeMerge::Lag lag);
   bool BatchDue(std::chrono::steady_clock::time_point now) const;
   // One attempt to store the batch in hand; on success commits its offsets (async), on failure
   // stops reading and schedules a retry.
@@ -216,7 +226,7 @@ class KafkaSource {
   bool closed_ = false;
   rd_kafka_resp_err_t last_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
   std::chrono::steady_clock::time_point last_error_logged_;
-  KafkaSourceCounters counters_;  // merged_early is the merge's
+  KafkaSourceCounters counters_;  // merged_* are the merge's
 };
 
 }  // namespace edi
