@@ -18,7 +18,7 @@ namespace edi::testing {
 // Where the broker put one produced record.
 struct Produced {
   std::string value;
-  int32_t partition = -1;
+  int32_t partition = -1;  // where it went; produced there when set beforehand, else by key
   int64_t offset = -1;
 };
 
@@ -110,9 +110,10 @@ class RealKafka {
       const void* key_data = key.empty() ? nullptr : key.data();
       while (true) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
-            rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key_data, key.size()),
-            RD_KAFKA_V_VALUE(value, size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_OPAQUE(&r), RD_KAFKA_V_END);
+            rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+            RD_KAFKA_V_PARTITION(r.partition >= 0 ? r.partition : RD_KAFKA_PARTITION_UA),
+            RD_KAFKA_V_KEY(key_data, key.size()), RD_KAFKA_V_VALUE(value, size),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&r), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) throw std::runtime_error(rd_kafka_err2str(e));
         rd_kafka_poll(rk, 50);
