@@ -55,8 +55,13 @@ size_t EventTimeMerge::held(std::string_view source) const {
   return it == partitions_.end() ? 0 : it->second.queue.size();
 }
 
+void EventTimeMerge::SetAtEnd(std::string_view source, bool at_end) {
+  if (auto it = partitions_.find(source); it != partitions_.end()) it->second.at_end = at_end;
+}
+
 void EventTimeMerge::Add(RawRecord r, Clock::time_point now) {
   Partition& p = partitions_[r.where.source];
+  p.at_end = false;
   const std::optional<EventTime> t = PeekEventTime(r.bytes);
   // Kafka order within the partition is kept: a record never goes before one read earlier.
   const EventTime time = t ? std::max(*t, p.latest) : p.latest;
@@ -80,7 +85,8 @@ const EventTimeMerge::Partition* EventTimeMerge::Earliest() const {
 }
 
 bool EventTimeMerge::Blocks(const Partition& other, const Partition& from) const {
-  return &other != &from && other.latest < from.queue.front().time;
+  const EventTime head = from.queue.front().time;
+  return &other != &from && other.latest < head && !(other.at_end && head < horizon_);
 }
 
 std::optional<EventTimeMerge::Clock::time_point> EventTimeMerge::Due(const Partition& from,

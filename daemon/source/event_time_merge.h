@@ -14,7 +14,10 @@
 // for `wait` (a quiet partition holds nobody up for longer: the earliest records go until one
 // of those partitions runs empty here). A partition known to have records still to fetch
 // (behind its end in Kafka, e.g. while a backlog is read and the fetcher is busy with other
-// partitions) is waited for ten times as long, since its next record may well be earlier. The
+// partitions) is waited for ten times as long, since its next record may well be earlier. A
+// partition known to be at its end in Kafka holds up no record older than the horizon (e.g. a
+// minute before the wall clock): what is still to come to it happened later than that.
+// Catching up on a backlog, records thus go without waiting for partitions that have ended. The
 // second condition matters when the consumer itself was busy (a long transaction): records that
 // arrived meanwhile are read before anything goes on for having waited. A partition's records leave
 // in their Kafka order, so the offset of the last record handed on is a safe position to resume
@@ -64,6 +67,12 @@ class EventTimeMerge {
   // The partition is no longer read; its held records are dropped and counted in the result.
   size_t RemovePartition(const std::string& source);
 
+  // Whether the partition is known to have no more records in Kafka (nothing to read, its
+  // high watermark reached). Reset when a record of it is added.
+  void SetAtEnd(std::string_view source, bool at_end);
+  // Records with an earlier event time are not held up by partitions at their end.
+  void SetHorizon(EventTime horizon) { horizon_ = horizon; }
+
   // Takes a record of an added partition (`r.where.source`), read at `now`.
   void Add(RawRecord r, Clock::time_point now);
   // Moves the records that may go on at `now` to `out`, in event-time order, at most `limit`.
@@ -100,6 +109,7 @@ class EventTimeMerge {
     EventTime latest = std::numeric_limits<EventTime>::min();
     // Since when nothing of it is held (it was added, or its last held record went on).
     Clock::time_point empty_since;
+    bool at_end = false;  // see SetAtEnd
   };
 
   // The partition whose head is earliest; nullptr when nothing is held.
@@ -119,6 +129,7 @@ class EventTimeMerge {
   size_t max_held_;
   std::map<std::string, Partition, std::less<>> partitions_;
   size_t held_ = 0;
+  EventTime horizon_ = std::numeric_limits<EventTime>::min();
   uint64_t released_early_ = 0;
   uint64_t released_past_quiet_ = 0;
 };

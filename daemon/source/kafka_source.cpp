@@ -37,8 +37,18 @@ constexpr size_t kReadChunk = 1000;
 constexpr int kEventsPerServe = 100;
 // How often a partition that ran dry while Kafka has more is made to be fetched at once.
 constexpr auto kKickInterval = std::chrono::milliseconds(50);
+// Records at least this much older than the wall clock are not held up by partitions at their
+// end: whatever is produced to those later happened after them (a producer's delay and clock
+// skew stay well below it).
+constexpr EventTime kLiveHorizon = kMillisPerMinute;
 // The longest sleep between looks at the queues, should a wake-up be missed.
 constexpr auto kMaxSleep = std::chrono::milliseconds(100);
+
+EventTime NowEventTime() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 int CeilMillis(Clock::duration d) {
   if (d <= Clock::duration::zero()) return 0;
@@ -194,6 +204,7 @@ size_t KafkaSource::ReadPartitions(EventTimeMerge::Lag* lag) {
   const size_t want = std::clamp<size_t>(
       merge_.max_held() / std::max<size_t>(partitions_.size(), 1), 1, kReadChunk);
   size_t read = 0;
+  merge_.SetHorizon(NowEventTime() - kLiveHorizon);
   for (auto& [key, p] : partitions_) {
     if (p.queue == nullptr || merge_.held(p.source) > 0) continue;
     const ssize_t n = rd_kafka_consume_batch_queue(p.queue.get(), 0, read_buffer_.data(), want);
@@ -203,13 +214,17 @@ size_t KafkaSource::ReadPartitions(EventTimeMerge::Lag* lag) {
     }
     if (static_cast<size_t>(n) == want) {
       *lag = Lag::kUnread;
-    } else if (n == 0 && *lag == Lag::kQuiet && p.next_offset >= 0) {
-      // Nothing here now; the high watermark of the last fetch tells whether Kafka has more.
-      int64_t low = 0, high = 0;
-      if (rd_kafka_get_watermark_offsets(rk_.get(), key.first.c_str(), key.second, &low, &high) ==
+    } else if (n == 0) {
+      // Nothing here now; the watermarks of the last fetch tell whether Kafka has more (before
+      // the first record the start is not known: only an empty partition is then at its end).
+      int64_t low = -1, high = -1;
+      const bool known =
+          rd_kafka_get_watermark_offsets(rk_.get(), key.first.c_str(), key.second, &low, &high) ==
               RD_KAFKA_RESP_ERR_NO_ERROR &&
-          high > p.next_offset) {
-        *lag = Lag::kBehind;
+          low >= 0 && high >= 0;
+      merge_.SetAtEnd(p.source, known && high <= (p.next_offset >= 0 ? p.next_offset : low));
+      if (known && p.next_offset >= 0 && high > p.next_offset) {
+        if (*lag == Lag::kQuiet) *lag = Lag::kBehind;
         KickFetcher(&p, key);
       }
     }

@@ -113,6 +113,29 @@ TEST(EventTimeMergeTest, APartitionBehindItsEndInKafkaIsWaitedForTenTimesAsLong)
   EXPECT_EQ(merge.released_early(), 1u);
 }
 
+TEST(EventTimeMergeTest, APartitionAtItsEndHoldsUpNoRecordOlderThanTheHorizon) {
+  EventTimeMerge merge(milliseconds(250), 1000);
+  merge.AddPartition("p0");
+  merge.AddPartition("ended");
+  const auto t0 = Clock::now();
+  merge.Add(Record("p0", 0, "2026-05-08T08:00:01.000Z"), t0);
+  merge.Add(Record("p0", 1, "2026-05-08T09:00:00.000Z"), t0);
+  merge.SetAtEnd("ended", true);
+  merge.SetHorizon(*ParseRfc3339("2026-05-08T08:30:00.000Z"));
+  std::vector<RawRecord> out;
+  merge.Release(t0, Lag::kQuiet, 100, &out);
+  // The first happened before the horizon: whatever comes to "ended" now happened later. The
+  // second may still be overtaken by a late producer, and waits.
+  EXPECT_EQ(Order(out), std::vector<std::string>{"p0@0"});
+  EXPECT_EQ(merge.released_past_quiet(), 0u);
+  // A record read from it again: it is no longer known to be at its end.
+  merge.Add(Record("ended", 0, "2026-05-08T08:00:02.000Z"), t0);
+  merge.SetHorizon(*ParseRfc3339("2026-05-08T10:00:00.000Z"));
+  merge.Release(t0, Lag::kQuiet, 100, &out);
+  EXPECT_EQ(Order(out), (std::vector<std::string>{"p0@0", "ended@0"}));
+  EXPECT_EQ(merge.held(), 1u);
+}
+
 TEST(EventTimeMergeTest, PastTheDeadlineEarlierRecordsOfOtherPartitionsGoFirst) {
   EventTimeMerge merge(milliseconds(250), 1000);
   for (const char* p : {"a", "b", "quiet"}) merge.AddPartition(p);
