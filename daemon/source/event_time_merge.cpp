@@ -55,13 +55,13 @@ size_t EventTimeMerge::held(std::string_view source) const {
   return it == partitions_.end() ? 0 : it->second.queue.size();
 }
 
-void EventTimeMerge::SetAtEnd(std::string_view source, bool at_end) {
-  if (auto it = partitions_.find(source); it != partitions_.end()) it->second.at_end = at_end;
+void EventTimeMerge::SetFetch(std::string_view source, Fetch fetch) {
+  if (auto it = partitions_.find(source); it != partitions_.end()) it->second.fetch = fetch;
 }
 
 void EventTimeMerge::Add(RawRecord r, Clock::time_point now) {
   Partition& p = partitions_[r.where.source];
-  p.at_end = false;
+  p.fetch = Fetch::kUnknown;
   const std::optional<EventTime> t = PeekEventTime(r.bytes);
   // Kafka order within the partition is kept: a record never goes before one read earlier.
   const EventTime time = t ? std::max(*t, p.latest) : p.latest;
@@ -86,12 +86,18 @@ const EventTimeMerge::Partition* EventTimeMerge::Earliest() const {
 
 bool EventTimeMerge::Blocks(const Partition& other, const Partition& from) const {
   const EventTime head = from.queue.front().time;
-  return &other != &from && other.latest < head && !(other.at_end && head < horizon_);
+  return &other != &from && other.latest < head &&
+         !(other.fetch == Fetch::kAtEnd && head < horizon_);
 }
 
-std::optional<EventTimeMerge::Clock::time_point> EventTimeMerge::Due(const Partition& from,
-                                                                     Lag lag) const {
-  const auto wait = lag == Lag::kBehind ? lag_wait_ : wait_;
+bool EventTimeMerge::Lagging(const Partition& from) const {
+  return std::any_of(partitions_.begin(), partitions_.end(), [&](const auto& entry) {
+    return entry.second.fetch == Fetch::kBehind && Blocks(entry.second, from);
+  });
+}
+
+std::optional<EventTimeMerge::Clock::time_point> EventTimeMerge::Due(const Partition& from) const {
+  const auto wait = Lagging(from) ? lag_wait_ : wait_;
   // The record read longest ago has waited long enough (within a partition records are read in
   // order: the head was read first)...
   std::optional<Clock::time_point> due;
@@ -110,7 +116,7 @@ std::optional<EventTimeMerge::Clock::time_point> EventTimeMerge::Due(const Parti
 }
 
 EventTimeMerge::Go EventTimeMerge::MayGo(const Partition& from, Clock::time_point now,
-                                         Lag lag) const {
+                                         bool caught_up) const {
   if (wait_.count() == 0) return Go::kInOrder;
   if (std::none_of(partitions_.begin(), partitions_.end(),
                    [&](const auto& entry) { return Blocks(entry.second, from); })) {
@@ -119,8 +125,8 @@ EventTimeMerge::Go EventTimeMerge::MayGo(const Partition& from, Clock::time_poin
   if (held_ > max_held_) return Go::kEarly;
   // Past the deadline the earliest records go, in event-time order, until one of the partitions
   // holding them up runs empty here.
-  if (lag == Lag::kUnread || now < *Due(from, lag)) return Go::kNo;
-  return lag == Lag::kQuiet ? Go::kPastQuiet : Go::kEarly;
+  if (!caught_up || now < *Due(from)) return Go::kNo;
+  return Lagging(from) ? Go::kEarly : Go::kPastQuiet;
 }
 
 void EventTimeMerge::Pop(Partition* p, Clock::time_point now, std::vector<RawRecord>* out) {
@@ -130,18 +136,18 @@ void EventTimeMerge::Pop(Partition* p, Clock::time_point now, std::vector<RawRec
   if (p->queue.empty()) p->empty_since = now;
 }
 
-void EventTimeMerge::Release(Clock::time_point now, Lag lag, size_t limit,
+void EventTimeMerge::Release(Clock::time_point now, bool caught_up, size_t limit,
                              std::vector<RawRecord>* out) {
   for (size_t n = 0; n < limit; ++n) {
     Partition* p = Earliest();
-    const Go go = p == nullptr ? Go::kNo : MayGo(*p, now, lag);
+    const Go go = p == nullptr ? Go::kNo : MayGo(*p, now, caught_up);
     if (go == Go::kNo) return;
     if (go == Go::kEarly) ++released_early_;
     if (go == Go::kPastQuiet) ++released_past_quiet_;
     Pop(p, now, out);
     // A partition emptied just now may have more to read: nothing goes for having waited
     // before it has been looked at again.
-    if (p->queue.empty()) lag = Lag::kUnread;
+    if (p->queue.empty()) caught_up = false;
   }
 }
 
@@ -150,10 +156,10 @@ void EventTimeMerge::ReleaseAll(std::vector<RawRecord>* out) {
   while (Partition* p = Earliest()) Pop(p, now, out);
 }
 
-std::optional<EventTimeMerge::Clock::time_point> EventTimeMerge::NextDeadline(Lag lag) const {
+std::optional<EventTimeMerge::Clock::time_point> EventTimeMerge::NextDeadline() const {
   const Partition* first = Earliest();
   if (first == nullptr) return std::nullopt;
-  return Due(*first, lag);
+  return Due(*first);
 }
 
 }  // namespace edi

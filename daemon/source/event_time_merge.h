@@ -51,11 +51,11 @@ class EventTimeMerge {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // What the reader knows of the partitions that hold no records here.
-  enum class Lag {
-    kUnread,  // one may have records ready to read: nothing goes for having waited
-    kQuiet,   // none has anything to read: records past `wait` may go
-    kBehind,  // none has anything ready, one has records still to fetch: past 10 * `wait`
+  // What the reader knows of a partition that has nothing to read just now.
+  enum class Fetch {
+    kUnknown,  // maybe more to come: waited for `wait`
+    kBehind,   // Kafka has records of it not yet fetched: waited for 10 * `wait`
+    kAtEnd,    // Kafka has nothing more of it: holds up no record older than the horizon
   };
 
   // `wait` zero: no merging, records go on as they come.
@@ -67,18 +67,17 @@ class EventTimeMerge {
   // The partition is no longer read; its held records are dropped and counted in the result.
   size_t RemovePartition(const std::string& source);
 
-  // Whether the partition is known to have no more records in Kafka (nothing to read, its
-  // high watermark reached). Reset when a record of it is added.
-  void SetAtEnd(std::string_view source, bool at_end);
+  // What is known of the partition's records in Kafka; back to kUnknown when one is added.
+  void SetFetch(std::string_view source, Fetch fetch);
   // Records with an earlier event time are not held up by partitions at their end.
   void SetHorizon(EventTime horizon) { horizon_ = horizon; }
 
   // Takes a record of an added partition (`r.where.source`), read at `now`.
   void Add(RawRecord r, Clock::time_point now);
   // Moves the records that may go on at `now` to `out`, in event-time order, at most `limit`.
-  // Records past their wait may go unless `lag` is kUnread (and only until a partition runs
-  // empty here: it may have more to read).
-  void Release(Clock::time_point now, Lag lag, size_t limit, std::vector<RawRecord>* out);
+  // `caught_up`: nothing is ready to be read of the partitions holding no records, so records
+  // past their wait may go (until a partition runs empty here: it may have more to read).
+  void Release(Clock::time_point now, bool caught_up, size_t limit, std::vector<RawRecord>* out);
   // Moves every held record to `out`, in event-time order (draining, handing partitions over).
   void ReleaseAll(std::vector<RawRecord>* out);
 
@@ -87,15 +86,15 @@ class EventTimeMerge {
   size_t held(std::string_view source) const;
   size_t max_held() const { return max_held_; }
   // Records that went on before every partition had caught up with them while one of those
-  // had records still to fetch (Lag::kBehind), or because more than `max_held` waited: each may
-  // have overtaken an earlier record of a partition that lagged.
+  // had records still to fetch (Fetch::kBehind), or because more than `max_held` waited: each
+  // may have overtaken an earlier record of a partition that lagged.
   uint64_t released_early() const { return released_early_; }
-  // Records that went on ahead of partitions with nothing to read (Lag::kQuiet), e.g. ones at
-  // their end while a backlog is read: in order unless a producer was late by more than `wait`.
+  // Records that went on ahead of partitions with nothing to read and nothing known of them:
+  // in order unless a producer was late by more than `wait`.
   uint64_t released_past_quiet() const { return released_past_quiet_; }
-  // When the oldest held record may go on regardless of the other partitions, as far as `lag`
-  // allows; nullopt if none is held.
-  std::optional<Clock::time_point> NextDeadline(Lag lag = Lag::kQuiet) const;
+  // When the earliest held record may go on regardless of the partitions holding it up;
+  // nullopt if none is held.
+  std::optional<Clock::time_point> NextDeadline() const;
 
  private:
   struct Held {
@@ -109,7 +108,7 @@ class EventTimeMerge {
     EventTime latest = std::numeric_limits<EventTime>::min();
     // Since when nothing of it is held (it was added, or its last held record went on).
     Clock::time_point empty_since;
-    bool at_end = false;  // see SetAtEnd
+    Fetch fetch = Fetch::kUnknown;  // see SetFetch
   };
 
   // The partition whose head is earliest; nullptr when nothing is held.
@@ -118,10 +117,12 @@ class EventTimeMerge {
   // Whether `other` holds up from's head: nothing as late has been read from it.
   bool Blocks(const Partition& other, const Partition& from) const;
   // When from's head may go regardless of the partitions holding it up.
-  std::optional<Clock::time_point> Due(const Partition& from, Lag lag) const;
+  std::optional<Clock::time_point> Due(const Partition& from) const;
   // Whether from's head may go, and if so, for which reason.
   enum class Go { kNo, kInOrder, kPastQuiet, kEarly };
-  Go MayGo(const Partition& from, Clock::time_point now, Lag lag) const;
+  Go MayGo(const Partition& from, Clock::time_point now, bool caught_up) const;
+  // Whether a partition holding up from's head has records still to fetch.
+  bool Lagging(const Partition& from) const;
   void Pop(Partition* p, Clock::time_point now, std::vector<RawRecord>* out);
 
   std::chrono::milliseconds wait_;

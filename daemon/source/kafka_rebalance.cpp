@@ -45,6 +45,9 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     if (kafka >= 0 && kafka > start) start = kafka;
     // INVALID leaves the start to librdkafka: the committed offset, else auto.offset.reset.
     tp.offset = start;
+    // A state left from before goes first: its queue reference's deleter would switch off the
+    // wake-ups of the same queue set up below.
+    partitions_.erase({tp.topic, tp.partition});
     // Its own queue, taken before the assignment: librdkafka then never forwards the
     // partition's records to the consumer queue, and the source decides when to read them.
     KafkaQueue queue(rd_kafka_queue_get_partition(rk_.get(), tp.topic, tp.partition));
@@ -57,7 +60,8 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     rd_kafka_queue_io_event_enable(queue.get(), wakeup_[1], "p", 1);
     merge_.AddPartition(source);
     PartitionState& state = partitions_[{tp.topic, tp.partition}];
-    state = PartitionState{source, start >= 0 ? start : -1, -1, false, std::move(queue), {}};
+    state =
+        PartitionState{source, start >= 0 ? start : -1, -1, false, std::move(queue), {}, -1, {}};
     if (stored && kafka >= 0 && kafka > *stored + 1) {
       spdlog::info(
           "kafka: assigned {}: starting at {}, the group's committed offset (this "
@@ -144,6 +148,8 @@ void KafkaSource::DropRecords(const std::set<std::string>& sources, uint64_t* co
   const size_t before = batch_.size();
   std::erase_if(batch_, [&](const RawRecord& r) { return sources.contains(r.where.source); });
   size_t dropped = before - batch_.size();
+  // Nothing left to retry: reading goes on at once.
+  if (batch_.empty()) retrying_ = false;
   for (const std::string& source : sources) dropped += merge_.RemovePartition(source);
   *counter += dropped;
   if (dropped > 0) {

@@ -35,8 +35,11 @@ constexpr auto kErrorLogInterval = std::chrono::seconds(10);
 constexpr size_t kReadChunk = 1000;
 // Events served from the consumer queue at a time, before records are read again.
 constexpr int kEventsPerServe = 100;
-// How often a partition that ran dry while Kafka has more is made to be fetched at once.
-constexpr auto kKickInterval = std::chrono::milliseconds(50);
+// How long a partition may be dry while Kafka has more of it before its fetch is hastened (a
+// fetch already under way usually arrives sooner), and how long after that, with nothing come,
+// the rest counts as records never delivered (transaction markers, aborted or uncommitted).
+constexpr auto kHastenAfter = std::chrono::milliseconds(20);
+constexpr auto kHastenedGrace = std::chrono::milliseconds(500);
 // Records at least this much older than the wall clock are not held up by partitions at their
 // end: whatever is produced to those later happened after them (a producer's delay and clock
 // skew stay well below it).
@@ -153,10 +156,10 @@ Status KafkaSource::Poll(std::chrono::milliseconds max_wait) {
     }
     bool progress = ServeEvents();
     if (!fatal_.ok()) break;
-    EventTimeMerge::Lag lag = EventTimeMerge::Lag::kQuiet;
-    progress |= ReadPartitions(&lag) > 0;
+    bool caught_up = true;
+    progress |= ReadPartitions(&caught_up) > 0;
     auto now = Clock::now();
-    progress |= ReleaseIntoBatch(now, lag);
+    progress |= ReleaseIntoBatch(now, caught_up);
     if (retrying_ ? now >= retry_at_ : BatchDue(now)) {
       TryStoreBatch();
       // Whatever arrived meanwhile is read before anything goes for having waited.
@@ -172,9 +175,10 @@ Status KafkaSource::Poll(std::chrono::milliseconds max_wait) {
       if (!batch_.empty()) {
         wait = std::min<Clock::duration>(wait, batch_started_ + options_.batch_max_wait - now);
       }
-      if (auto due = merge_.NextDeadline(lag); due && batch_.size() < options_.batch_size) {
+      if (auto due = merge_.NextDeadline(); due && batch_.size() < options_.batch_size) {
         wait = std::min<Clock::duration>(wait, *due - now);
       }
+      if (hasten_due_) wait = std::min<Clock::duration>(wait, *hasten_due_ - now);
     }
     WaitForWakeup(wait);
   }
@@ -195,14 +199,15 @@ bool KafkaSource::ServeEvents() {
   return any;
 }
 
-size_t KafkaSource::ReadPartitions(EventTimeMerge::Lag* lag) {
-  using Lag = EventTimeMerge::Lag;
-  *lag = Lag::kQuiet;
+size_t KafkaSource::ReadPartitions(bool* caught_up) {
+  *caught_up = true;
+  hasten_due_.reset();
   if (retrying_) return 0;
   // Each partition is read only when the merge holds none of its records, so this share keeps
   // the merge within its bound.
   const size_t want = std::clamp<size_t>(
       merge_.max_held() / std::max<size_t>(partitions_.size(), 1), 1, kReadChunk);
+  const auto now = Clock::now();
   size_t read = 0;
   merge_.SetHorizon(NowEventTime() - kLiveHorizon);
   for (auto& [key, p] : partitions_) {
@@ -212,22 +217,7 @@ size_t KafkaSource::ReadPartitions(EventTimeMerge::Lag* lag) {
       HandleConsumerError(rd_kafka_last_error(), p.source + ": reading its queue failed");
       continue;
     }
-    if (static_cast<size_t>(n) == want) {
-      *lag = Lag::kUnread;
-    } else if (n == 0) {
-      // Nothing here now; the watermarks of the last fetch tell whether Kafka has more (before
-      // the first record the start is not known: only an empty partition is then at its end).
-      int64_t low = -1, high = -1;
-      const bool known =
-          rd_kafka_get_watermark_offsets(rk_.get(), key.first.c_str(), key.second, &low, &high) ==
-              RD_KAFKA_RESP_ERR_NO_ERROR &&
-          low >= 0 && high >= 0;
-      merge_.SetAtEnd(p.source, known && high <= (p.next_offset >= 0 ? p.next_offset : low));
-      if (known && p.next_offset >= 0 && high > p.next_offset) {
-        if (*lag == Lag::kQuiet) *lag = Lag::kBehind;
-        KickFetcher(&p, key);
-      }
-    }
+    if (static_cast<size_t>(n) == want) *caught_up = false;
     for (ssize_t i = 0; i < n; ++i) {
       rd_kafka_message_t* m = read_buffer_[static_cast<size_t>(i)];
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -238,17 +228,53 @@ size_t KafkaSource::ReadPartitions(EventTimeMerge::Lag* lag) {
       }
       rd_kafka_message_destroy(m);
     }
+    if (n > 0) {
+      p.dry_since.reset();
+    } else {
+      merge_.SetFetch(p.source, CheckDryPartition(&p, key, now));
+    }
   }
   return read;
 }
 
-void KafkaSource::KickFetcher(PartitionState* p, const PartitionKey& key) {
+EventTimeMerge::Fetch KafkaSource::CheckDryPartition(PartitionState* p, const PartitionKey& key,
+                                                     Clock::time_point now) {
+  using Fetch = EventTimeMerge::Fetch;
+  if (!p->dry_since) p->dry_since = now;
+  // The watermarks of the last fetch tell whether Kafka has more (before the first record the
+  // start is not known: only an empty partition is then at its end).
+  int64_t low = -1, high = -1;
+  if (rd_kafka_get_watermark_offsets(rk_.get(), key.first.c_str(), key.second, &low, &high) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
+      low < 0 || high < 0) {
+    return Fetch::kUnknown;
+  }
+  if (high <= (p->next_offset >= 0 ? p->next_offset : low)) return Fetch::kAtEnd;
+  if (p->next_offset < 0) return Fetch::kUnknown;
+  if (p->hastened_at_offset == p->next_offset) {
+    // A hastened fetch from here brought nothing: what lies between is never delivered.
+    return now - p->hastened < kHastenedGrace ? Fetch::kBehind : Fetch::kUnknown;
+  }
+  // Hastened only once the start is settled (a record came): before, librdkafka may still be
+  // resetting an offset that is out of range.
+  if (p->seen) {
+    const Clock::time_point due = *p->dry_since + kHastenAfter;
+    if (now >= due) {
+      HastenFetch(p, key, now);
+    } else if (!hasten_due_ || due < *hasten_due_) {
+      hasten_due_ = due;
+    }
+  }
+  return Fetch::kBehind;
+}
+
+void KafkaSource::HastenFetch(PartitionState* p, const PartitionKey& key, Clock::time_point now) {
   // librdkafka (before 2.1) looks at a partition whose queue was full only once a second, so a
   // partition read faster than that runs dry while Kafka holds more of it. A seek to where
-  // reading goes on next (everything before it was read) makes the fetcher fetch it at once.
-  const auto now = Clock::now();
-  if (now - p->kicked < kKickInterval) return;
-  p->kicked = now;
+  // reading goes on next (everything before it was read) makes the fetcher fetch it at once; a
+  // fetch response under way for it is dropped and fetched again. Once per offset.
+  p->hastened_at_offset = p->next_offset;
+  p->hastened = now;
   KafkaPartitions seek(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(seek.get(), key.first.c_str(), key.second)->offset =
       p->next_offset;
@@ -318,11 +344,11 @@ void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* stat
   merge_.Add(std::move(r), now);
 }
 
-bool KafkaSource::ReleaseIntoBatch(Clock::time_point now, EventTimeMerge::Lag lag) {
+bool KafkaSource::ReleaseIntoBatch(Clock::time_point now, bool caught_up) {
   // A refused batch is retried as it was; the records read meanwhile wait in the merge.
   if (retrying_ || batch_.size() >= options_.batch_size || merge_.held() == 0) return false;
   const size_t before = batch_.size();
-  merge_.Release(now, lag, options_.batch_size - batch_.size(), &batch_);
+  merge_.Release(now, caught_up, options_.batch_size - batch_.size(), &batch_);
   if (before == 0 && !batch_.empty()) batch_started_ = now;
   return batch_.size() > before;
 }

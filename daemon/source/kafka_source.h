@@ -167,8 +167,11 @@ class KafkaSource {
     int64_t stored = -1;       // last offset stored during this assignment; -1 none
     bool seen = false;         // a record arrived during this assignment
     KafkaQueue queue;          // the partition's own queue; null once given up
-    // When the fetcher was last asked to fetch at once (see KickFetcher).
-    std::chrono::steady_clock::time_point kicked;
+    // Since when its queue has had nothing to read; nullopt while it has.
+    std::optional<std::chrono::steady_clock::time_point> dry_since;
+    // The offset and time of the last hastened fetch (see HastenFetch); -1 none.
+    int64_t hastened_at_offset = -1;
+    std::chrono::steady_clock::time_point hastened;
   };
 
   KafkaSource(const KafkaSourceOptions& options, BatchStore* store);
@@ -183,18 +186,24 @@ class KafkaSource {
   // kafka_source.cpp: the batch loop.
   // Serves the consumer queue: rebalances and errors. Whether anything was there.
   bool ServeEvents();
-  // Reads the partitions the merge holds no records of; `*lag` tells what is known of those
-  // still without records (see EventTimeMerge::Lag). Returns the number of records read.
-  size_t ReadPartitions(EventTimeMerge::Lag* lag);
-  // Makes librdkafka fetch a partition that ran dry at once, at most every few ms.
-  void KickFetcher(PartitionState* p, const PartitionKey& key);
+  // Reads the partitions the merge holds no records of, and tells the merge what is known of
+  // those still without records. `*caught_up`: none of them has more to read just now.
+  // Returns the number of records read.
+  size_t ReadPartitions(bool* caught_up);
+  // What Kafka has of a partition that has nothing to read just now; hastens its fetch when
+  // it has run dry with more in Kafka.
+  EventTimeMerge::Fetch CheckDryPartition(PartitionState* p, const PartitionKey& key,
+                                          std::chrono::steady_clock::time_point now);
+  // Makes librdkafka fetch the partition at once, from the next offset.
+  void HastenFetch(PartitionState* p, const PartitionKey& key,
+                   std::chrono::steady_clock::time_point now);
   // Waits for a partition queue or the consumer queue to receive something, at most `wait`.
   void WaitForWakeup(std::chrono::steady_clock::duration wait);
   void HandleMessage(const rd_kafka_message_t* m);
   void HandleRecord(const rd_kafka_message_t* m, PartitionState* p);
   void HandleConsumerError(rd_kafka_resp_err_t err, const std::string& text);
   // Moves the records the merge lets go into the batch, up to the batch size; whether any went.
-  bool ReleaseIntoBatch(std::chrono::steady_clock::time_point now, EventTimeMerge::Lag lag);
+  bool ReleaseIntoBatch(std::chrono::steady_clock::time_point now, bool caught_up);
   bool BatchDue(std::chrono::steady_clock::time_point now) const;
   // One attempt to store the batch in hand; on success commits its offsets (async), on failure
   // stops reading and schedules a retry.
@@ -217,6 +226,8 @@ class KafkaSource {
   std::map<PartitionKey, PartitionState> partitions_;
   EventTimeMerge merge_;
   std::vector<rd_kafka_message_t*> read_buffer_;
+  // When a partition that ran dry with more in Kafka is to have its fetch hastened.
+  std::optional<std::chrono::steady_clock::time_point> hasten_due_;
   std::vector<RawRecord> batch_;
   std::chrono::steady_clock::time_point batch_started_;
   bool retrying_ = false;  // a refused batch is in hand; nothing is read

@@ -11,7 +11,7 @@ namespace edi {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Lag = EventTimeMerge::Lag;
+using Fetch = EventTimeMerge::Fetch;
 using std::chrono::milliseconds;
 
 RawRecord Record(const std::string& source, int64_t offset, const std::string& timestamp) {
@@ -60,15 +60,15 @@ TEST(EventTimeMergeTest, AMarkReadBeforeTheEarlierDownloadOfAnotherPartitionGoes
   std::vector<RawRecord> out;
   // p0 is read first: its mark at :03 must wait, p1 has shown nothing yet.
   merge.Add(Record("p0", 0, "2026-05-08T08:00:03.000Z"), t0);
-  merge.Release(t0, Lag::kQuiet, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_TRUE(out.empty());
   merge.Add(Record("p1", 0, "2026-05-08T08:00:01.000Z"), t0);  // the send
   merge.Add(Record("p1", 1, "2026-05-08T08:00:02.000Z"), t0);  // the download
-  merge.Release(t0, Lag::kQuiet, 100, &out);
+  merge.Release(t0, true, 100, &out);
   // p1 has not shown anything at :03 or later yet: its records go, the mark still waits.
   EXPECT_EQ(Order(out), (std::vector<std::string>{"p1@0", "p1@1"}));
   merge.Add(Record("p1", 2, "2026-05-08T08:00:04.000Z"), t0);
-  merge.Release(t0, Lag::kQuiet, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_EQ(Order(out), (std::vector<std::string>{"p1@0", "p1@1", "p0@0"}));
   EXPECT_EQ(merge.held(), 1u);
   EXPECT_EQ(merge.released_early(), 0u);  // every one went in order
@@ -82,15 +82,15 @@ TEST(EventTimeMergeTest, AQuietPartitionHoldsRecordsUpForTheWaitAtMost) {
   merge.Add(Record("p0", 0, "2026-05-08T08:00:01.000Z"), t0);
   merge.Add(Record("p0", 1, "2026-05-08T08:00:02.000Z"), t0 + milliseconds(100));
   std::vector<RawRecord> out;
-  merge.Release(t0 + milliseconds(249), Lag::kQuiet, 100, &out);
+  merge.Release(t0 + milliseconds(249), true, 100, &out);
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(merge.NextDeadline(), t0 + milliseconds(250));
   // Past the wait, but more records are ready to be read: they are read first.
-  merge.Release(t0 + milliseconds(400), Lag::kUnread, 100, &out);
+  merge.Release(t0 + milliseconds(250), false, 100, &out);
   EXPECT_TRUE(out.empty());
-  merge.Release(t0 + milliseconds(250), Lag::kQuiet, 100, &out);
+  merge.Release(t0 + milliseconds(250), true, 100, &out);
   EXPECT_EQ(Order(out), std::vector<std::string>{"p0@0"});
-  merge.Release(t0 + milliseconds(350), Lag::kQuiet, 100, &out);
+  merge.Release(t0 + milliseconds(350), true, 100, &out);
   EXPECT_EQ(Order(out), (std::vector<std::string>{"p0@0", "p0@1"}));
   EXPECT_EQ(merge.released_past_quiet(), 2u);  // counted: a producer might have been late
   EXPECT_EQ(merge.released_early(), 0u);
@@ -105,10 +105,11 @@ TEST(EventTimeMergeTest, APartitionBehindItsEndInKafkaIsWaitedForTenTimesAsLong)
   merge.Add(Record("p0", 0, "2026-05-08T08:00:01.000Z"), t0);
   std::vector<RawRecord> out;
   // Nothing to read from "behind" just now, but Kafka has records of it not yet fetched.
-  merge.Release(t0 + milliseconds(300), Lag::kBehind, 100, &out);
+  merge.SetFetch("behind", Fetch::kBehind);
+  merge.Release(t0 + milliseconds(300), true, 100, &out);
   EXPECT_TRUE(out.empty());
-  EXPECT_EQ(merge.NextDeadline(Lag::kBehind), t0 + milliseconds(2500));
-  merge.Release(t0 + milliseconds(2500), Lag::kBehind, 100, &out);
+  EXPECT_EQ(merge.NextDeadline(), t0 + milliseconds(2500));
+  merge.Release(t0 + milliseconds(2500), true, 100, &out);
   EXPECT_EQ(Order(out), std::vector<std::string>{"p0@0"});
   EXPECT_EQ(merge.released_early(), 1u);
 }
@@ -120,10 +121,10 @@ TEST(EventTimeMergeTest, APartitionAtItsEndHoldsUpNoRecordOlderThanTheHorizon) {
   const auto t0 = Clock::now();
   merge.Add(Record("p0", 0, "2026-05-08T08:00:01.000Z"), t0);
   merge.Add(Record("p0", 1, "2026-05-08T09:00:00.000Z"), t0);
-  merge.SetAtEnd("ended", true);
+  merge.SetFetch("ended", Fetch::kAtEnd);
   merge.SetHorizon(*ParseRfc3339("2026-05-08T08:30:00.000Z"));
   std::vector<RawRecord> out;
-  merge.Release(t0, Lag::kQuiet, 100, &out);
+  merge.Release(t0, true, 100, &out);
   // The first happened before the horizon: whatever comes to "ended" now happened later. The
   // second may still be overtaken by a late producer, and waits.
   EXPECT_EQ(Order(out), std::vector<std::string>{"p0@0"});
@@ -131,7 +132,7 @@ TEST(EventTimeMergeTest, APartitionAtItsEndHoldsUpNoRecordOlderThanTheHorizon) {
   // A record read from it again: it is no longer known to be at its end.
   merge.Add(Record("ended", 0, "2026-05-08T08:00:02.000Z"), t0);
   merge.SetHorizon(*ParseRfc3339("2026-05-08T10:00:00.000Z"));
-  merge.Release(t0, Lag::kQuiet, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_EQ(Order(out), (std::vector<std::string>{"p0@0", "ended@0"}));
   EXPECT_EQ(merge.held(), 1u);
 }
@@ -143,14 +144,14 @@ TEST(EventTimeMergeTest, PastTheDeadlineEarlierRecordsOfOtherPartitionsGoFirst) 
   merge.Add(Record("a", 0, "2026-05-08T08:00:05.000Z"), t0);                      // read first
   merge.Add(Record("b", 0, "2026-05-08T08:00:01.000Z"), t0 + milliseconds(200));  // earlier
   std::vector<RawRecord> out;
-  merge.Release(t0 + milliseconds(260), Lag::kQuiet, 100, &out);
+  merge.Release(t0 + milliseconds(260), true, 100, &out);
   // a@0 is due; b@0 happened before it and goes first. b may have more to read now, earlier
   // than a@0: a@0 waits until b has been looked at again, and has had nothing for the wait.
   EXPECT_EQ(Order(out), (std::vector<std::string>{"b@0"}));
-  merge.Release(t0 + milliseconds(261), Lag::kQuiet, 100, &out);
+  merge.Release(t0 + milliseconds(261), true, 100, &out);
   EXPECT_EQ(Order(out), (std::vector<std::string>{"b@0"}));
   EXPECT_EQ(merge.NextDeadline(), t0 + milliseconds(510));
-  merge.Release(t0 + milliseconds(510), Lag::kQuiet, 100, &out);
+  merge.Release(t0 + milliseconds(510), true, 100, &out);
   EXPECT_EQ(Order(out), (std::vector<std::string>{"b@0", "a@0"}));
 }
 
@@ -166,13 +167,13 @@ TEST(EventTimeMergeTest, APartitionKeepsItsKafkaOrderAndUnreadableTimesWaitForNo
   merge.Add(bad, t0);
   merge.Add(Record("p1", 0, "2026-05-08T08:00:06.000Z"), t0);
   std::vector<RawRecord> out;
-  merge.Release(t0, Lag::kQuiet, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_EQ(Order(out), (std::vector<std::string>{"p0@0", "p0@1", "p0@2"}));
   // A malformed record on its own goes at once: it takes no time of its own.
   EventTimeMerge fresh = TwoPartitions(milliseconds(250), 1000);
   fresh.Add(bad, t0);
   std::vector<RawRecord> out2;
-  fresh.Release(t0, Lag::kQuiet, 100, &out2);
+  fresh.Release(t0, true, 100, &out2);
   EXPECT_EQ(out2.size(), 1u);
 }
 
@@ -183,15 +184,15 @@ TEST(EventTimeMergeTest, TheLimitTheCapAndDrainingKeepTheOrder) {
     merge.Add(Record("p0", i, "2026-05-08T08:00:0" + std::to_string(2 * i + 1) + ".000Z"), t0);
   }
   std::vector<RawRecord> out;
-  merge.Release(t0, Lag::kQuiet, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_TRUE(out.empty());  // p1 has shown nothing; three held is not over the cap
   merge.Add(Record("p0", 3, "2026-05-08T08:00:08.000Z"), t0);
-  merge.Release(t0, Lag::kQuiet, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_EQ(Order(out), std::vector<std::string>{"p0@0"});  // over the cap by one: one goes
   merge.Add(Record("p1", 0, "2026-05-08T08:00:04.000Z"), t0);
   merge.Add(Record("p1", 1, "2026-05-08T08:00:09.000Z"), t0);
   out.clear();
-  merge.Release(t0, Lag::kQuiet, 2, &out);  // at most two
+  merge.Release(t0, true, 2, &out);  // at most two
   EXPECT_EQ(Order(out), (std::vector<std::string>{"p0@1", "p1@0"}));
   out.clear();
   merge.ReleaseAll(&out);
@@ -208,7 +209,7 @@ TEST(EventTimeMergeTest, ARemovedPartitionsHeldRecordsAreCountedAndNoLongerWaite
   EXPECT_EQ(merge.RemovePartition("p1"), 2u);
   EXPECT_EQ(merge.held(), 1u);
   std::vector<RawRecord> out;
-  merge.Release(t0, Lag::kQuiet, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_EQ(Order(out), std::vector<std::string>{"p0@0"});
 }
 
@@ -217,9 +218,9 @@ TEST(EventTimeMergeTest, WithoutAWaitRecordsGoOnAsTheyCome) {
   const auto t0 = Clock::now();
   std::vector<RawRecord> out;
   merge.Add(Record("p0", 0, "2026-05-08T08:00:03.000Z"), t0);
-  merge.Release(t0, Lag::kQuiet, 100, &out);
+  merge.Release(t0, true, 100, &out);
   merge.Add(Record("p1", 0, "2026-05-08T08:00:01.000Z"), t0);
-  merge.Release(t0, Lag::kQuiet, 100, &out);
+  merge.Release(t0, true, 100, &out);
   EXPECT_EQ(Order(out), (std::vector<std::string>{"p0@0", "p1@0"}));
 }
 
