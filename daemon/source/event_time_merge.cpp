@@ -59,14 +59,14 @@ void EventTimeMerge::SetFetch(std::string_view source, Fetch fetch) {
   if (auto it = partitions_.find(source); it != partitions_.end()) it->second.fetch = fetch;
 }
 
-void EventTimeMerge::Add(RawRecord r, Clock::time_point now) {
+void EventTimeMerge::Add(RawRecord r, Clock::time_point arrived) {
   Partition& p = partitions_[r.where.source];
   p.fetch = Fetch::kUnknown;
   const std::optional<EventTime> t = PeekEventTime(r.bytes);
   // Kafka order within the partition is kept: a record never goes before one read earlier.
   const EventTime time = t ? std::max(*t, p.latest) : p.latest;
   p.latest = time;
-  p.queue.push_back({std::move(r), time, now});
+  p.queue.push_back({std::move(r), time, arrived});
   ++held_;
 }
 
@@ -86,8 +86,7 @@ const EventTimeMerge::Partition* EventTimeMerge::Earliest() const {
 
 bool EventTimeMerge::Blocks(const Partition& other, const Partition& from) const {
   const EventTime head = from.queue.front().time;
-  return &other != &from && other.latest < head &&
-         !(other.fetch == Fetch::kAtEnd && head < horizon_);
+  return &other != &from && other.latest < head;
 }
 
 bool EventTimeMerge::Lagging(const Partition& from) const {
@@ -98,12 +97,12 @@ bool EventTimeMerge::Lagging(const Partition& from) const {
 
 std::optional<EventTimeMerge::Clock::time_point> EventTimeMerge::Due(const Partition& from) const {
   const auto wait = Lagging(from) ? lag_wait_ : wait_;
-  // The record read longest ago has waited long enough (within a partition records are read in
-  // order: the head was read first)...
+  // A held record has waited long enough since it arrived (a partition's head arrived first,
+  // as far as anyone can tell)...
   std::optional<Clock::time_point> due;
   for (const auto& [source, p] : partitions_) {
-    if (!p.queue.empty() && (!due || p.queue.front().read + wait < *due)) {
-      due = p.queue.front().read + wait;
+    if (!p.queue.empty() && (!due || p.queue.front().arrived + wait < *due)) {
+      due = p.queue.front().arrived + wait;
     }
   }
   if (!due) return std::nullopt;

@@ -14,10 +14,10 @@
 // for `wait` (a quiet partition holds nobody up for longer: the earliest records go until one
 // of those partitions runs empty here). A partition known to have records still to fetch
 // (behind its end in Kafka, e.g. while a backlog is read and the fetcher is busy with other
-// partitions) is waited for ten times as long, since its next record may well be earlier. A
-// partition known to be at its end in Kafka holds up no record older than the horizon (e.g. a
-// minute before the wall clock): what is still to come to it happened later than that.
-// Catching up on a backlog, records thus go without waiting for partitions that have ended. The
+// partitions) is waited for ten times as long, since its next record may well be earlier.
+// A record's wait counts from when it arrived in Kafka (at the latest when it was read): a
+// record of a backlog has waited long since, and only the partitions that hold it up and just
+// ran dry are waited for. The
 // second condition matters when the consumer itself was busy (a long transaction): records that
 // arrived meanwhile are read before anything goes on for having waited. A partition's records leave
 // in their Kafka order, so the offset of the last record handed on is a safe position to resume
@@ -55,7 +55,6 @@ class EventTimeMerge {
   enum class Fetch {
     kUnknown,  // maybe more to come: waited for `wait`
     kBehind,   // Kafka has records of it not yet fetched: waited for 10 * `wait`
-    kAtEnd,    // Kafka has nothing more of it: holds up no record older than the horizon
   };
 
   // `wait` zero: no merging, records go on as they come.
@@ -69,11 +68,10 @@ class EventTimeMerge {
 
   // What is known of the partition's records in Kafka; back to kUnknown when one is added.
   void SetFetch(std::string_view source, Fetch fetch);
-  // Records with an earlier event time are not held up by partitions at their end.
-  void SetHorizon(EventTime horizon) { horizon_ = horizon; }
 
-  // Takes a record of an added partition (`r.where.source`), read at `now`.
-  void Add(RawRecord r, Clock::time_point now);
+  // Takes a record of an added partition (`r.where.source`) that arrived at `arrived` (in Kafka,
+  // or when it was read if that is not known).
+  void Add(RawRecord r, Clock::time_point arrived);
   // Moves the records that may go on at `now` to `out`, in event-time order, at most `limit`.
   // `caught_up`: nothing is ready to be read of the partitions holding no records, so records
   // past their wait may go (until a partition runs empty here: it may have more to read).
@@ -100,7 +98,7 @@ class EventTimeMerge {
   struct Held {
     RawRecord record;
     EventTime time;
-    Clock::time_point read;
+    Clock::time_point arrived;
   };
   struct Partition {
     std::deque<Held> queue;
@@ -130,7 +128,6 @@ class EventTimeMerge {
   size_t max_held_;
   std::map<std::string, Partition, std::less<>> partitions_;
   size_t held_ = 0;
-  EventTime horizon_ = std::numeric_limits<EventTime>::min();
   uint64_t released_early_ = 0;
   uint64_t released_past_quiet_ = 0;
 };

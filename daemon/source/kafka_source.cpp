@@ -40,10 +40,6 @@ constexpr int kEventsPerServe = 100;
 // the rest counts as records never delivered (transaction markers, aborted or uncommitted).
 constexpr auto kHastenAfter = std::chrono::milliseconds(20);
 constexpr auto kHastenedGrace = std::chrono::milliseconds(500);
-// Records at least this much older than the wall clock are not held up by partitions at their
-// end: whatever is produced to those later happened after them (a producer's delay and clock
-// skew stay well below it).
-constexpr EventTime kLiveHorizon = kMillisPerMinute;
 // The longest sleep between looks at the queues, should a wake-up be missed.
 constexpr auto kMaxSleep = std::chrono::milliseconds(100);
 
@@ -209,7 +205,6 @@ size_t KafkaSource::ReadPartitions(bool* caught_up) {
       merge_.max_held() / std::max<size_t>(partitions_.size(), 1), 1, kReadChunk);
   const auto now = Clock::now();
   size_t read = 0;
-  merge_.SetHorizon(NowEventTime() - kLiveHorizon);
   for (auto& [key, p] : partitions_) {
     if (p.queue == nullptr || merge_.held(p.source) > 0) continue;
     const ssize_t n = rd_kafka_consume_batch_queue(p.queue.get(), 0, read_buffer_.data(), want);
@@ -241,16 +236,14 @@ EventTimeMerge::Fetch KafkaSource::CheckDryPartition(PartitionState* p, const Pa
                                                      Clock::time_point now) {
   using Fetch = EventTimeMerge::Fetch;
   if (!p->dry_since) p->dry_since = now;
-  // The watermarks of the last fetch tell whether Kafka has more (before the first record the
-  // start is not known: only an empty partition is then at its end).
+  // The high watermark of the last fetch tells whether Kafka has more.
   int64_t low = -1, high = -1;
-  if (rd_kafka_get_watermark_offsets(rk_.get(), key.first.c_str(), key.second, &low, &high) !=
+  if (p->next_offset < 0 ||
+      rd_kafka_get_watermark_offsets(rk_.get(), key.first.c_str(), key.second, &low, &high) !=
           RD_KAFKA_RESP_ERR_NO_ERROR ||
-      low < 0 || high < 0) {
+      high <= p->next_offset) {
     return Fetch::kUnknown;
   }
-  if (high <= (p->next_offset >= 0 ? p->next_offset : low)) return Fetch::kAtEnd;
-  if (p->next_offset < 0) return Fetch::kUnknown;
   if (p->hastened_at_offset == p->next_offset) {
     // A hastened fetch from here brought nothing: what lies between is never delivered.
     return now - p->hastened < kHastenedGrace ? Fetch::kBehind : Fetch::kUnknown;
@@ -340,8 +333,15 @@ void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* stat
   r.where.source = p.source;
   r.where.position = m->offset;
   p.next_offset = m->offset + 1;
-  const auto now = Clock::now();
-  merge_.Add(std::move(r), now);
+  // Its wait in the merge counts from when it arrived in Kafka, as far as the clocks tell.
+  auto arrived = Clock::now();
+  rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+  const int64_t appended = rd_kafka_message_timestamp(m, &type);
+  if (const EventTime wall = NowEventTime();
+      type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && appended < wall) {
+    arrived -= std::chrono::milliseconds(wall - appended);
+  }
+  merge_.Add(std::move(r), arrived);
 }
 
 bool KafkaSource::ReleaseIntoBatch(Clock::time_point now, bool caught_up) {

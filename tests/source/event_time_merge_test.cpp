@@ -114,27 +114,27 @@ TEST(EventTimeMergeTest, APartitionBehindItsEndInKafkaIsWaitedForTenTimesAsLong)
   EXPECT_EQ(merge.released_early(), 1u);
 }
 
-TEST(EventTimeMergeTest, APartitionAtItsEndHoldsUpNoRecordOlderThanTheHorizon) {
+TEST(EventTimeMergeTest, ARecordThatArrivedLongAgoWaitsOnlyForPartitionsThatJustRanDry) {
   EventTimeMerge merge(milliseconds(250), 1000);
   merge.AddPartition("p0");
-  merge.AddPartition("ended");
-  const auto t0 = Clock::now();
-  merge.Add(Record("p0", 0, "2026-05-08T08:00:01.000Z"), t0);
-  merge.Add(Record("p0", 1, "2026-05-08T09:00:00.000Z"), t0);
-  merge.SetFetch("ended", Fetch::kAtEnd);
-  merge.SetHorizon(*ParseRfc3339("2026-05-08T08:30:00.000Z"));
+  merge.AddPartition("quiet");
+  const auto t0 = Clock::now();  // "quiet" has had nothing since just before
+  // Read from a backlog: in Kafka for a minute already.
+  merge.Add(Record("p0", 0, "2026-05-08T08:00:01.000Z"), t0 - std::chrono::seconds(60));
   std::vector<RawRecord> out;
-  merge.Release(t0, true, 100, &out);
-  // The first happened before the horizon: whatever comes to "ended" now happened later. The
-  // second may still be overtaken by a late producer, and waits.
+  merge.Release(t0 + milliseconds(200), true, 100, &out);
+  EXPECT_TRUE(out.empty());  // "quiet" may still have something
+  merge.Release(t0 + milliseconds(260), true, 100, &out);
   EXPECT_EQ(Order(out), std::vector<std::string>{"p0@0"});
-  EXPECT_EQ(merge.released_past_quiet(), 0u);
-  // A record read from it again: it is no longer known to be at its end.
-  merge.Add(Record("ended", 0, "2026-05-08T08:00:02.000Z"), t0);
-  merge.SetHorizon(*ParseRfc3339("2026-05-08T10:00:00.000Z"));
-  merge.Release(t0, true, 100, &out);
-  EXPECT_EQ(Order(out), (std::vector<std::string>{"p0@0", "ended@0"}));
-  EXPECT_EQ(merge.held(), 1u);
+  // The next one from the backlog goes at once: "quiet" has been quiet for the wait.
+  merge.Add(Record("p0", 1, "2026-05-08T08:00:02.000Z"), t0 - std::chrono::seconds(59));
+  merge.Release(t0 + milliseconds(270), true, 100, &out);
+  EXPECT_EQ(Order(out), (std::vector<std::string>{"p0@0", "p0@1"}));
+  // One just produced waits its own while: a late producer may still add to "quiet".
+  merge.Add(Record("p0", 2, "2026-05-08T08:00:03.000Z"), t0 + milliseconds(270));
+  merge.Release(t0 + milliseconds(400), true, 100, &out);
+  EXPECT_EQ(out.size(), 2u);
+  EXPECT_EQ(merge.NextDeadline(), t0 + milliseconds(520));
 }
 
 TEST(EventTimeMergeTest, PastTheDeadlineEarlierRecordsOfOtherPartitionsGoFirst) {
