@@ -38,7 +38,10 @@
 // catching up on a backlog keeps the order as well as reading live traffic does. A record waits
 // for a partition that has nothing to read at most `reorder_wait`, or ten times as long while
 // Kafka has records of that partition not yet fetched (its high watermark, as of the last fetch,
-// is beyond the next offset).
+// is beyond the next offset), counted from when the record arrived in Kafka (its timestamp) and
+// from when the partition ran dry. librdkafka 2.0 looks at a partition whose queue was full only
+// once a second; one that runs dry with more in Kafka is fetched at once instead (a seek to its
+// next offset, once per offset, after 20 ms dry).
 //
 // Batches end at `batch_size` records or `batch_max_wait` after their first record. Nothing
 // is dropped: empty records (tombstones) and records over `max_record_bytes` (kept capped, with
