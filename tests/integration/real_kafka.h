@@ -127,6 +127,32 @@ class RealKafka {
     }
   }
 
+  // Produces `values` to one partition in one committed transaction: the broker appends a
+  // commit marker after them, an offset that is never delivered to a consumer.
+  void ProduceInTransaction(const std::string& topic, int32_t partition,
+                            const std::vector<std::string>& values) {
+    rd_kafka_t* rk = NewClient(RD_KAFKA_PRODUCER, {{"transactional.id", "edi-test-" + topic}});
+    auto check = [&](rd_kafka_error_t* e) {
+      if (e == nullptr) return;
+      const std::string text = rd_kafka_error_string(e);
+      rd_kafka_error_destroy(e);
+      rd_kafka_destroy(rk);
+      throw std::runtime_error("transaction: " + text);
+    };
+    check(rd_kafka_init_transactions(rk, 60000));
+    check(rd_kafka_begin_transaction(rk));
+    for (const std::string& v : values) {
+      if (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        check(rd_kafka_error_new(RD_KAFKA_RESP_ERR__FAIL, "producing failed"));
+      }
+    }
+    check(rd_kafka_commit_transaction(rk, 60000));
+    rd_kafka_destroy(rk);
+  }
+
   // Everything in `topic` (assigned directly, no group) until `expected` records or `quiet`
   // without a new one.
   std::vector<TopicRecord> ReadAll(const std::string& topic, int partitions, size_t expected,

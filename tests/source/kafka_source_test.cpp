@@ -243,6 +243,38 @@ TEST_F(KafkaSourceTest, TwoInstancesSplitTheTopicAndHandOverExactlyAtTheStoredOf
   EXPECT_GT(b_store.records.size(), 0u);
 }
 
+TEST_F(KafkaSourceTest, PartitionsHandedBackAreReadFromTheirQueuesAgain) {
+  kafka_.ProduceNumbered(kTopic, kPartitions, 0, 400);
+  MemoryStore a_store, b_store;
+  auto a = Start(&a_store, Options());
+  ASSERT_TRUE(PollUntil({a.get()}, [&] { return a_store.records.size() >= 400; }));
+  auto b = Start(&b_store, Options());
+  ASSERT_TRUE(PollUntil({a.get(), b.get()}, [&] { return !b->assigned_sources().empty(); }));
+  kafka_.ProduceNumbered(kTopic, kPartitions, 400, 400);
+  ASSERT_TRUE(PollUntil({a.get(), b.get()},
+                        [&] { return a_store.records.size() + b_store.records.size() >= 800; }));
+  ASSERT_TRUE(b->Close().ok());  // B's partitions go back to A
+  ASSERT_TRUE(PollUntil(
+      {a.get()}, [&] { return a->assigned_sources().size() == static_cast<size_t>(kPartitions); }));
+  kafka_.ProduceNumbered(kTopic, kPartitions, 800, 400);
+  ASSERT_TRUE(PollUntil({a.get()},
+                        [&] { return a_store.records.size() + b_store.records.size() >= 1200; }));
+  PollFor({a.get()}, milliseconds(300));
+  ASSERT_TRUE(a->Close().ok());
+
+  EXPECT_GT(b_store.records.size(), 0u);
+  EXPECT_EQ(a_store.records.size() + b_store.records.size(), 1200u);
+  EXPECT_EQ(MaxTimesStored(a_store), 1);
+  EXPECT_EQ(MaxTimesStored(b_store), 1);
+  // Every partition, those B held included, delivered its last records to A.
+  std::set<std::string> last_sources;
+  for (const RawRecord& r : a_store.records) {
+    if (std::stoi(r.bytes.substr(r.bytes.find('-') + 1)) >= 800)
+      last_sources.insert(r.where.source);
+  }
+  EXPECT_EQ(last_sources.size(), static_cast<size_t>(kPartitions));
+}
+
 TEST_F(KafkaSourceTest, EmptyAndOversizeRecordsAreHandedOnNotDropped) {
   const std::string big(5000, 'x');
   kafka_.Produce(kTopic, 0, nullptr);  // a tombstone
