@@ -103,6 +103,10 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(const KafkaSourceOption
       // Bounds librdkafka's prefetch, per partition (each has a queue of its own): with the
       // merge, the only record buffers besides the batch in hand.
       {"queued.max.messages.kbytes", "8192", ""},
+      // A fetch for partitions at their end waits this long for records at the broker. Only one
+      // fetch is under way per broker, so a partition that ran dry waits out such a fetch before
+      // it is fetched again, while the merge waits for it (Kafka's default: 500 ms).
+      {"fetch.wait.max.ms", "100", ""},
   };
   auto conf = MakeKafkaConf("consumer", fixed, options.properties, kManagedConsumerProperties);
   if (!conf.ok()) return conf.status();
