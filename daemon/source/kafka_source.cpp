@@ -38,7 +38,7 @@ constexpr int kEventsPerServe = 100;
 // How long a partition may be dry while Kafka has more of it before its fetch is hastened (a
 // fetch already under way usually arrives sooner), and how long after that, with nothing come,
 // the rest counts as records never delivered (transaction markers, aborted or uncommitted).
-constexpr auto kHastenAfter = std::chrono::milliseconds(20);
+constexpr auto kHastenAfter = std::chrono::milliseconds(5);
 constexpr auto kHastenedGrace = std::chrono::milliseconds(500);
 // The longest sleep between looks at the queues, should a wake-up be missed.
 constexpr auto kMaxSleep = std::chrono::milliseconds(100);

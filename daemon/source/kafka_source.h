@@ -41,7 +41,7 @@
 // is beyond the next offset), counted from when the record arrived in Kafka (its timestamp) and
 // from when the partition ran dry. librdkafka 2.0 looks at a partition whose queue was full only
 // once a second; one that runs dry with more in Kafka is fetched at once instead (a seek to its
-// next offset, once per offset, after 20 ms dry).
+// next offset, once per offset, after 5 ms dry).
 //
 // Batches end at `batch_size` records or `batch_max_wait` after their first record. Nothing
 // is dropped: empty records (tombstones) and records over `max_record_bytes` (kept capped, with
