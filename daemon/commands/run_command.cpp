@@ -244,7 +244,7 @@ void LogStats(const Daemon& d, const char* what) {
       "lagging partitions caught up {}",
       what, p.records, p.stored, p.duplicates, p.quarantined, p.findings_new, p.batches,
       p.failed_batches, d.source->assigned_sources().size(), k.redelivered, k.commit_failures,
-      k.consumer_errors, k.pauses, k.fetch_kicks, k.merged_past_quiet, k.merged_early);
+      k.consumer_errors, k.pauses, k.fetches_hastened, k.merged_past_quiet, k.merged_early);
   if (d.alerts != nullptr) {
     const AlertSinkCounters& a = d.alerts->counters();
     spdlog::info("{}: alerts delivered {}, delivery failures {}, retries {}, in flight {}", what,

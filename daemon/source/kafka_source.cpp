@@ -280,7 +280,7 @@ void KafkaSource::HastenFetch(PartitionState* p, const PartitionKey& key, Clock:
                   rd_kafka_error_string(e));
     rd_kafka_error_destroy(e);
   }
-  ++counters_.fetch_kicks;
+  ++counters_.fetches_hastened;
 }
 
 void KafkaSource::WaitForWakeup(Clock::duration wait) {

@@ -109,18 +109,18 @@ struct KafkaSourceOptions {
 };
 
 struct KafkaSourceCounters {
-  uint64_t records = 0;          // handed to the BatchStore in stored batches
-  uint64_t batches = 0;          // stored batches
-  uint64_t store_failures = 0;   // StoreBatch attempts that failed
-  uint64_t redelivered = 0;      // records Kafka delivered again, skipped
-  uint64_t dropped_unowned = 0;  // records of partitions no longer assigned (the owner reads them)
-  uint64_t dropped_lost = 0;     // unstored records of lost partitions (the new owner reads them)
-  uint64_t commit_failures = 0;  // Kafka offset commits that failed (harmless; counted)
-  uint64_t consumer_errors = 0;  // broker/transport/consumer errors librdkafka reported
-  uint64_t assigned = 0;         // partitions assigned, over time
-  uint64_t revoked = 0;          // partitions revoked or lost, over time
-  uint64_t pauses = 0;           // times reading stopped for back-pressure (a refused batch)
-  uint64_t fetch_kicks = 0;      // partitions that ran dry with more in Kafka, fetched at once
+  uint64_t records = 0;           // handed to the BatchStore in stored batches
+  uint64_t batches = 0;           // stored batches
+  uint64_t store_failures = 0;    // StoreBatch attempts that failed
+  uint64_t redelivered = 0;       // records Kafka delivered again, skipped
+  uint64_t dropped_unowned = 0;   // records of partitions no longer assigned (the owner reads them)
+  uint64_t dropped_lost = 0;      // unstored records of lost partitions (the new owner reads them)
+  uint64_t commit_failures = 0;   // Kafka offset commits that failed (harmless; counted)
+  uint64_t consumer_errors = 0;   // broker/transport/consumer errors librdkafka reported
+  uint64_t assigned = 0;          // partitions assigned, over time
+  uint64_t revoked = 0;           // partitions revoked or lost, over time
+  uint64_t pauses = 0;            // times reading stopped for back-pressure (a refused batch)
+  uint64_t fetches_hastened = 0;  // partitions that ran dry with more in Kafka, fetched at once
   // Records that went into a batch before every partition had caught up with their event time
   // while one of those had records still to fetch (after 10 * reorder_wait): the order may be
   // off (see event_time_merge.h).
