@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,29 +30,8 @@ const std::set<std::string, std::less<>> kManagedConsumerProperties = {
 // Repeated errors of one kind are logged once per interval; all are counted.
 constexpr auto kErrorLogInterval = std::chrono::seconds(10);
 
-// Records read from one partition queue at a time.
-constexpr size_t kReadChunk = 1000;
 // Events served from the consumer queue at a time, before records are read again.
 constexpr int kEventsPerServe = 100;
-// How long a partition may be dry while Kafka has more of it before its fetch is hastened (a
-// fetch already under way usually arrives sooner), and how long after that, with nothing come,
-// the rest counts as records never delivered (transaction markers, aborted or uncommitted).
-constexpr auto kHastenAfter = std::chrono::milliseconds(5);
-constexpr auto kHastenedGrace = std::chrono::milliseconds(500);
-// The longest sleep between looks at the queues, should a wake-up be missed.
-constexpr auto kMaxSleep = std::chrono::milliseconds(100);
-
-EventTime NowEventTime() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int CeilMillis(Clock::duration d) {
-  if (d <= Clock::duration::zero()) return 0;
-  auto ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
-  return static_cast<int>(std::min<int64_t>(ms, 60000));
-}
 
 }  // namespace
 
@@ -199,95 +177,6 @@ bool KafkaSource::ServeEvents() {
   return any;
 }
 
-size_t KafkaSource::ReadPartitions(bool* caught_up) {
-  *caught_up = true;
-  hasten_due_.reset();
-  if (retrying_) return 0;
-  // Each partition is read only when the merge holds none of its records, so this share keeps
-  // the merge within its bound.
-  const size_t want = std::clamp<size_t>(
-      merge_.max_held() / std::max<size_t>(partitions_.size(), 1), 1, kReadChunk);
-  const auto now = Clock::now();
-  size_t read = 0;
-  for (auto& [key, p] : partitions_) {
-    if (p.queue == nullptr || merge_.held(p.source) > 0) continue;
-    const ssize_t n = rd_kafka_consume_batch_queue(p.queue.get(), 0, read_buffer_.data(), want);
-    if (n < 0) {
-      HandleConsumerError(rd_kafka_last_error(), p.source + ": reading its queue failed");
-      continue;
-    }
-    if (static_cast<size_t>(n) == want) *caught_up = false;
-    for (ssize_t i = 0; i < n; ++i) {
-      rd_kafka_message_t* m = read_buffer_[static_cast<size_t>(i)];
-      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        HandleMessage(m);
-      } else {
-        HandleRecord(m, &p);
-        ++read;
-      }
-      rd_kafka_message_destroy(m);
-    }
-    if (n > 0) {
-      p.dry_since.reset();
-    } else {
-      merge_.SetFetch(p.source, CheckDryPartition(&p, key, now));
-    }
-  }
-  return read;
-}
-
-EventTimeMerge::Fetch KafkaSource::CheckDryPartition(PartitionState* p, const PartitionKey& key,
-                                                     Clock::time_point now) {
-  using Fetch = EventTimeMerge::Fetch;
-  if (!p->dry_since) p->dry_since = now;
-  // The high watermark of the last fetch tells whether Kafka has more.
-  int64_t low = -1, high = -1;
-  if (p->next_offset < 0 ||
-      rd_kafka_get_watermark_offsets(rk_.get(), key.first.c_str(), key.second, &low, &high) !=
-          RD_KAFKA_RESP_ERR_NO_ERROR ||
-      high <= p->next_offset) {
-    return Fetch::kUnknown;
-  }
-  if (p->hastened_at_offset == p->next_offset) {
-    // A hastened fetch from here brought nothing: what lies between is never delivered.
-    return now - p->hastened < kHastenedGrace ? Fetch::kBehind : Fetch::kUnknown;
-  }
-  // Hastened only once the start is settled (a record came): before, librdkafka may still be
-  // resetting an offset that is out of range.
-  if (p->seen) {
-    const Clock::time_point due = *p->dry_since + kHastenAfter;
-    if (now >= due) {
-      HastenFetch(p, key, now);
-    } else if (!hasten_due_ || due < *hasten_due_) {
-      hasten_due_ = due;
-    }
-  }
-  return Fetch::kBehind;
-}
-
-void KafkaSource::HastenFetch(PartitionState* p, const PartitionKey& key, Clock::time_point now) {
-  // librdkafka (before 2.1) looks at a partition whose queue was full only once a second, so a
-  // partition read faster than that runs dry while Kafka holds more of it. A seek to where
-  // reading goes on next (everything before it was read) makes the fetcher fetch it at once; a
-  // fetch response under way for it is dropped and fetched again. Once per offset.
-  p->hastened_at_offset = p->next_offset;
-  p->hastened = now;
-  KafkaPartitions seek(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(seek.get(), key.first.c_str(), key.second)->offset =
-      p->next_offset;
-  if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), seek.get(), 0); e != nullptr) {
-    spdlog::debug("kafka: {}: seek to fetch at once failed: {}", p->source,
-                  rd_kafka_error_string(e));
-    rd_kafka_error_destroy(e);
-  }
-  ++counters_.fetches_hastened;
-}
-
-void KafkaSource::WaitForWakeup(Clock::duration wait) {
-  pollfd fd{wakeup_[0], POLLIN, 0};
-  ::poll(&fd, 1, CeilMillis(std::min<Clock::duration>(wait, kMaxSleep)));
-}
-
 bool KafkaSource::BatchDue(Clock::time_point now) const {
   return !batch_.empty() &&
          (batch_.size() >= options_.batch_size || now >= batch_started_ + options_.batch_max_wait);
@@ -309,43 +198,6 @@ void KafkaSource::HandleMessage(const rd_kafka_message_t* m) {
     return;
   }
   HandleRecord(m, &it->second);
-}
-
-void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* state) {
-  PartitionState& p = *state;
-  if (p.next_offset >= 0 && m->offset < p.next_offset) {
-    ++counters_.redelivered;
-    return;
-  }
-  if (p.next_offset >= 0 && m->offset > p.next_offset) {
-    if (!p.seen) {
-      // The start offset is gone from the broker: retention deleted records never stored here.
-      spdlog::warn(
-          "kafka: {}: offsets {}..{} are no longer in Kafka (retention?) and are not in "
-          "the audit trail",
-          p.source, p.next_offset, m->offset - 1);
-    } else {
-      // Compaction, transaction markers and aborted records leave gaps that hold no records.
-      spdlog::debug("kafka: {}: offsets {}..{} absent", p.source, p.next_offset, m->offset - 1);
-    }
-  }
-  p.seen = true;
-  RawRecord r;
-  const size_t keep = std::min(m->len, options_.max_record_bytes);
-  if (keep > 0) r.bytes.assign(static_cast<const char*>(m->payload), keep);
-  r.full_size = m->len;
-  r.where.source = p.source;
-  r.where.position = m->offset;
-  p.next_offset = m->offset + 1;
-  // Its wait in the merge counts from when it arrived in Kafka, as far as the clocks tell.
-  auto arrived = Clock::now();
-  rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
-  const int64_t appended = rd_kafka_message_timestamp(m, &type);
-  if (const EventTime wall = NowEventTime();
-      type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && appended < wall) {
-    arrived -= std::chrono::milliseconds(wall - appended);
-  }
-  merge_.Add(std::move(r), arrived);
 }
 
 bool KafkaSource::ReleaseIntoBatch(Clock::time_point now, bool caught_up) {

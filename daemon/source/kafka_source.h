@@ -177,6 +177,9 @@ class KafkaSource {
     std::chrono::steady_clock::time_point hastened;
   };
 
+  // Records read from one partition queue at a time.
+  static constexpr size_t kReadChunk = 1000;
+
   KafkaSource(const KafkaSourceOptions& options, BatchStore* store);
   Status Start(KafkaConf conf);
 
@@ -189,21 +192,7 @@ class KafkaSource {
   // kafka_source.cpp: the batch loop.
   // Serves the consumer queue: rebalances and errors. Whether anything was there.
   bool ServeEvents();
-  // Reads the partitions the merge holds no records of, and tells the merge what is known of
-  // those still without records. `*caught_up`: none of them has more to read just now.
-  // Returns the number of records read.
-  size_t ReadPartitions(bool* caught_up);
-  // What Kafka has of a partition that has nothing to read just now; hastens its fetch when
-  // it has run dry with more in Kafka.
-  EventTimeMerge::Fetch CheckDryPartition(PartitionState* p, const PartitionKey& key,
-                                          std::chrono::steady_clock::time_point now);
-  // Makes librdkafka fetch the partition at once, from the next offset.
-  void HastenFetch(PartitionState* p, const PartitionKey& key,
-                   std::chrono::steady_clock::time_point now);
-  // Waits for a partition queue or the consumer queue to receive something, at most `wait`.
-  void WaitForWakeup(std::chrono::steady_clock::duration wait);
   void HandleMessage(const rd_kafka_message_t* m);
-  void HandleRecord(const rd_kafka_message_t* m, PartitionState* p);
   void HandleConsumerError(rd_kafka_resp_err_t err, const std::string& text);
   // Moves the records the merge lets go into the batch, up to the batch size; whether any went.
   bool ReleaseIntoBatch(std::chrono::steady_clock::time_point now, bool caught_up);
@@ -213,6 +202,23 @@ class KafkaSource {
   Status TryStoreBatch();
   // Offsets (stored + 1) of `keys` that were stored during their current assignment.
   KafkaPartitions StoredOffsets(const std::vector<PartitionKey>& keys) const;
+
+  // kafka_read.cpp: reading the partitions' own queues.
+  // Reads the partitions the merge holds no records of, and tells the merge what is known of
+  // those still without records. `*caught_up`: none of them has more to read just now.
+  // Returns the number of records read.
+  size_t ReadPartitions(bool* caught_up);
+  // Checks a record's offset and hands it to the merge.
+  void HandleRecord(const rd_kafka_message_t* m, PartitionState* p);
+  // What Kafka has of a partition that has nothing to read just now; hastens its fetch when
+  // it has run dry with more in Kafka.
+  EventTimeMerge::Fetch CheckDryPartition(PartitionState* p, const PartitionKey& key,
+                                          std::chrono::steady_clock::time_point now);
+  // Makes librdkafka fetch the partition at once, from the next offset.
+  void HastenFetch(PartitionState* p, const PartitionKey& key,
+                   std::chrono::steady_clock::time_point now);
+  // Waits for a partition queue or the consumer queue to receive something, at most `wait`.
+  void WaitForWakeup(std::chrono::steady_clock::duration wait);
 
   // kafka_rebalance.cpp: the group's assignment changes.
   void OnAssign(rd_kafka_topic_partition_list_t* partitions);
