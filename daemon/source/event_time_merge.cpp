@@ -96,7 +96,7 @@ bool EventTimeMerge::Lagging(const Partition& from) const {
 }
 
 std::optional<EventTimeMerge::Clock::time_point> EventTimeMerge::Due(const Partition& from) const {
-  const auto wait = Lagging(from) ? lag_wait_ : wait_;
+  const auto wait = Lagging(from) ? 10 * wait_ : wait_;
   // A held record has waited long enough since it arrived (a partition's head arrived first,
   // as far as anyone can tell)...
   std::optional<Clock::time_point> due;

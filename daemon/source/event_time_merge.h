@@ -17,11 +17,11 @@
 // partitions) is waited for ten times as long, since its next record may well be earlier.
 // A record's wait counts from when it arrived in Kafka (at the latest when it was read): a
 // record of a backlog has waited long since, and only the partitions that hold it up and just
-// ran dry are waited for. The
-// second condition matters when the consumer itself was busy (a long transaction): records that
-// arrived meanwhile are read before anything goes on for having waited. A partition's records leave
-// in their Kafka order, so the offset of the last record handed on is a safe position to resume
-// from: everything after it is either still held here or not yet read.
+// ran dry are waited for. "Everything there was to read has been read" matters when the
+// consumer itself was busy (a long transaction): records that arrived meanwhile are read before
+// anything goes on for having waited. A partition's records leave in their Kafka order, so the
+// offset of the last record handed on is a safe position to resume from: everything after it is
+// either still held here or not yet read.
 //
 // Records whose event time cannot be read (they will be quarantined) take the latest time of
 // their partition, so they neither jump ahead nor hold anything up.
@@ -59,7 +59,7 @@ class EventTimeMerge {
 
   // `wait` zero: no merging, records go on as they come.
   EventTimeMerge(std::chrono::milliseconds wait, size_t max_held)
-      : wait_(wait), lag_wait_(10 * wait), max_held_(max_held) {}
+      : wait_(wait), max_held_(max_held) {}
 
   // A partition (by source name) is read from now on: its records are waited for.
   void AddPartition(const std::string& source);
@@ -124,7 +124,6 @@ class EventTimeMerge {
   void Pop(Partition* p, Clock::time_point now, std::vector<RawRecord>* out);
 
   std::chrono::milliseconds wait_;
-  std::chrono::milliseconds lag_wait_;
   size_t max_held_;
   std::map<std::string, Partition, std::less<>> partitions_;
   size_t held_ = 0;
