@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/schema.h"
+#include "common/schema_quick_check.h"
 
 namespace edi {
 namespace {
@@ -183,6 +184,7 @@ std::string_view QuarantineReasonName(QuarantineReason r) {
 struct Decoder::Impl {
   DecoderOptions options;
   std::shared_ptr<const JsonSchema> schema;
+  std::unique_ptr<const SchemaQuickCheck> quick;  // null: every record to the full validator
   rapidjson::Document doc;
 };
 
@@ -196,7 +198,31 @@ Result<std::unique_ptr<Decoder>> Decoder::Create(const DecoderOptions& options) 
                            "access-log.schema.json");
   if (!schema.ok()) return schema.status();
   impl->schema = *schema;
+  if (options.quick_schema_check) impl->quick = SchemaQuickCheck::Compile(impl->schema->source);
   return std::unique_ptr<Decoder>(new Decoder(std::move(impl)));
+}
+
+// Parses `bytes` into impl_->doc while validating it against the schema; false with *error set
+// when the record is not JSON or breaks the schema.
+bool Decoder::FullyValidated(std::string_view bytes, DecodeError* error) {
+  rapidjson::MemoryStream ms(bytes.data(), bytes.size());
+  rapidjson::SchemaValidatingReader<rapidjson::kParseDefaultFlags, rapidjson::MemoryStream,
+                                    rapidjson::UTF8<>>
+      reader(ms, *impl_->schema->compiled);
+  impl_->doc.Populate(reader);
+  const rapidjson::ParseResult& pr = reader.GetParseResult();
+  if (pr) return true;
+  if (!reader.IsValid()) {
+    rapidjson::Document whole;  // the reader's document is incomplete after a failure
+    whole.Parse(bytes.data(), bytes.size());
+    SchemaViolation v = DescribeViolation(*impl_->schema, reader, whole);
+    return Fail(error,
+                v.keyword == "required" ? QuarantineReason::kSchema : ClassifySchemaError(v.field),
+                std::move(v.detail));
+  }
+  return Fail(error, QuarantineReason::kInvalidJson,
+              std::string(rapidjson::GetParseError_En(pr.Code())) + " at offset " +
+                  std::to_string(pr.Offset()));
 }
 
 bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error) {
@@ -211,28 +237,20 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
     return Fail(error, QuarantineReason::kInvalidJson,
                 "Invalid encoding: not UTF-8 at offset " + std::to_string(bad));
   }
-  // Parse and validate in one pass.
-  rapidjson::MemoryStream ms(bytes.data(), bytes.size());
-  rapidjson::SchemaValidatingReader<rapidjson::kParseDefaultFlags, rapidjson::MemoryStream,
-                                    rapidjson::UTF8<>>
-      reader(ms, *impl_->schema->compiled);
   rapidjson::Document& doc = impl_->doc;
   doc.SetNull();
   doc.GetAllocator().Clear();
-  doc.Populate(reader);
-  const rapidjson::ParseResult& pr = reader.GetParseResult();
-  if (!pr) {
-    if (!reader.IsValid()) {
-      rapidjson::Document whole;  // the reader's document is incomplete after a failure
-      whole.Parse(bytes.data(), bytes.size());
-      SchemaViolation v = DescribeViolation(*impl_->schema, reader, whole);
-      return Fail(
-          error, v.keyword == "required" ? QuarantineReason::kSchema : ClassifySchemaError(v.field),
-          std::move(v.detail));
+  // The quick check vouches for nearly every record; the full validator decides the rest and
+  // names the reason of a rejection.
+  if (impl_->quick != nullptr) {
+    doc.Parse(bytes.data(), bytes.size());
+    if (doc.HasParseError() || !impl_->quick->CertainlyValid(doc)) {
+      doc.SetNull();
+      doc.GetAllocator().Clear();
+      if (!FullyValidated(bytes, error)) return false;
     }
-    return Fail(error, QuarantineReason::kInvalidJson,
-                std::string(rapidjson::GetParseError_En(pr.Code())) + " at offset " +
-                    std::to_string(pr.Offset()));
+  } else if (!FullyValidated(bytes, error)) {
+    return false;
   }
   e->timestamp.assign(Str(doc, "timestamp"));
   auto t = ParseRfc3339(e->timestamp);
