@@ -163,9 +163,9 @@ struct EnumValue {
 }  // namespace
 
 struct SchemaQuickCheck::Node {
-  bool never = false;            // answers "no" for every value
-  const Node* ref = nullptr;     // "$ref": the node referred to
-  uint8_t types = kAnyType;      // "type"
+  bool never = false;         // answers "no" for every value
+  const Node* ref = nullptr;  // "$ref": the node referred to
+  uint8_t types = kAnyType;   // "type"
   bool has_enum = false;
   std::vector<EnumValue> enums;  // "enum"
   size_t min_length = 0, max_length = std::numeric_limits<size_t>::max();

@@ -267,6 +267,36 @@ CREATE VIEW party_event_ids AS
     FROM events e, json_each(e.parties) o, json_each(o.value) j
    WHERE e.event_id > (SELECT value FROM store_meta WHERE key = 'party_index_upto');
 )sql",
+      // 5 -> 6: the index over (client, time) is replaced by `client_events`, batched like the
+      // party index: one row per (client, hour, flush) listing the event ids. The index took
+      // an entry per event at a place of its own client's, a page touched for nearly every
+      // event; the batched rows are written in key order once per flush.
+      R"sql(
+CREATE TABLE client_events (
+  client_key  INTEGER NOT NULL,
+  hour        INTEGER NOT NULL,      -- event time / 3,600,000
+  first_event INTEGER NOT NULL,      -- the smallest event id in `events`
+  time_from   INTEGER NOT NULL,      -- the earliest and latest event time in `events`
+  time_to     INTEGER NOT NULL,
+  events      TEXT NOT NULL,         -- JSON array of event ids, ascending
+  PRIMARY KEY (client_key, hour, first_event)
+) WITHOUT ROWID;
+INSERT INTO client_events
+  SELECT client_key, time / 3600000, min(event_id), min(time), max(time),
+         json_group_array(event_id)
+    FROM (SELECT client_key, time, event_id FROM events ORDER BY client_key, event_id)
+   GROUP BY client_key, time / 3600000;
+INSERT INTO store_meta VALUES ('client_index_upto', (SELECT coalesce(max(event_id), 0) FROM events));
+DROP INDEX events_client_time;
+CREATE VIEW client_event_ids AS
+  SELECT c.client_key, c.hour, j.value AS event_id
+    FROM client_events c, json_each(c.events) j
+   WHERE c.first_event <= (SELECT value FROM store_meta WHERE key = 'client_index_upto')
+  UNION ALL
+  SELECT e.client_key, e.time / 3600000, e.event_id
+    FROM events e
+   WHERE e.event_id > (SELECT value FROM store_meta WHERE key = 'client_index_upto');
+)sql",
   };
   return kMigrations;
 }

@@ -35,8 +35,10 @@ Store::Store(sqlite3* db, std::string path, const StoreOptions& options)
     : db_(db),
       path_(std::move(path)),
       options_(options),
-      party_index_(options.party_index_flush_events, options.party_index_slices,
-                   kMinPartyIndexSliceRows) {}
+      party_index_(kPartyPostings, options.party_index_flush_events, options.party_index_slices,
+                   kMinPartyIndexSliceRows),
+      client_index_(kClientPostings, options.party_index_flush_events, options.party_index_slices,
+                    kMinPartyIndexSliceRows) {}
 
 Store::~Store() {
   checkpointer_.reset();
@@ -49,6 +51,7 @@ Store::~Store() {
   insert_event_ = {};
   is_stored_ = {};
   party_index_.Close();
+  client_index_.Close();
   insert_quarantine_ = {};
   set_position_ = {};
   get_position_ = {};
@@ -89,6 +92,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   if (Status s = store->Migrate(); !s.ok()) return s;
   if (Status s = store->Prepare(); !s.ok()) return s;
   if (Status s = store->party_index_.Load(); !s.ok()) return s;
+  if (Status s = store->client_index_.Load(); !s.ok()) return s;
   if (Status s = store->LoadMaxTime(); !s.ok()) return s;
   auto checkpointer = Checkpointer::Start(db, path, options.checkpoint);
   if (!checkpointer.ok()) return checkpointer.status();
@@ -170,7 +174,8 @@ Status Store::Prepare() {
     *s.stmt = Statement(db_, s.sql);
     if (!s.stmt->ok()) return Status::Corruption(LastError() + " (preparing: " + s.sql + ")");
   }
-  return party_index_.Prepare(db_, path_);
+  if (Status s = party_index_.Prepare(db_, path_); !s.ok()) return s;
+  return client_index_.Prepare(db_, path_);
 }
 
 Status Store::Begin() {
@@ -180,9 +185,11 @@ Status Store::Begin() {
       rollback_.Run();
       return s;
     }
-    if (Status s = party_index_.Load(); !s.ok()) {
-      rollback_.Run();
-      return s;
+    for (PostingIndex* index : {&party_index_, &client_index_}) {
+      if (Status s = index->Load(); !s.ok()) {
+        rollback_.Run();
+        return s;
+      }
     }
     reload_after_rollback_ = false;
   }
@@ -199,6 +206,7 @@ Status Store::Begin() {
 
 Status Store::Commit() {
   if (Status s = party_index_.WriteDue(); !s.ok()) return s;
+  if (Status s = client_index_.WriteDue(); !s.ok()) return s;
   if (Status s = FlushRawBlock(); !s.ok()) return s;
   if (commit_.Run() != SQLITE_DONE) return Status::IOError(LastError());
   checkpointer_->AfterCommit();
@@ -209,7 +217,9 @@ void Store::Rollback() {
   if (!sqlite3_get_autocommit(db_)) rollback_.Run();
   client_keys_.clear();  // keys handed out inside the rolled-back transaction are gone
   source_keys_.clear();
-  party_index_.Forget();  // it may hold the rolled-back batch's events: read back before the next
+  // The indexes may hold the rolled-back batch's events: read back before the next batch.
+  party_index_.Forget();
+  client_index_.Forget();
   reload_after_rollback_ = true;
   ClearRaw();
 }
@@ -355,6 +365,7 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
     inserted_.push_back(raw);
   }
   party_index_.Add(*event_id, e.time, e.parties);
+  client_index_.Add(*event_id, e.time, client_key);
   return Status::OK();
 }
 

@@ -7,10 +7,11 @@
 // stored once.
 //
 // The layout keeps each batch's writes on few pages: events are appended; their parties go
-// into the event row and, grouped per (party, hour) over many batches, into `party_events`
-// (PartyIndex, written in slices; a restart reads the events not yet indexed back); the
-// records as received go into one zstd-compressed block per batch
-// (`raw_blocks`), the event row says where in the block its record is.
+// into the event row and, grouped per (party, hour) over many batches, into `party_events`;
+// the events of each client likewise per (client, hour) into `client_events` (PostingIndex,
+// written in slices; a restart reads the events not yet indexed back); the records as received
+// go into one zstd-compressed block per batch (`raw_blocks`), the event row says where in the
+// block its record is.
 //
 // The schema is versioned with PRAGMA user_version and migrated forward on open; the tables
 // are documented in README.md ("The database").
@@ -34,7 +35,7 @@
 #include "common/status.h"
 #include "decode/access_event.h"
 #include "store/checkpointer.h"
-#include "store/party_index.h"
+#include "store/posting_index.h"
 
 namespace edi {
 
@@ -58,10 +59,11 @@ struct StoreOptions {
   size_t max_quarantine_bytes = 64 * 1024;
   bool keep_raw_records = true;  // store each event's JSON as received (forensic copy)
   CheckpointOptions checkpoint;
-  // The party index (party_events) is written once this many events gathered since the last
-  // time, so each party gets one row per hour for many batches; until then the parties of the
-  // newest events are read from their rows (view party_event_ids). It is written in slices,
-  // over at most `party_index_slices` transactions (see party_index.h).
+  // The party and client indexes (party_events, client_events) are written once this many
+  // events gathered since the last time, so each party or client gets one row per hour for
+  // many batches; until then the newest events are read from their rows (views
+  // party_event_ids, client_event_ids). Each is written in slices, over at most
+  // `party_index_slices` transactions (see posting_index.h).
   size_t party_index_flush_events = 200000;
   size_t party_index_slices = 16;
 };
@@ -169,8 +171,8 @@ class Store {
       next_block_, insert_block_;
   Statement find_client_, insert_client_, find_source_, insert_source_;
   KeyCache client_keys_, source_keys_;
-  PartyIndex party_index_;
-  bool reload_after_rollback_ = false;  // party_index_ and max_time_, before the next batch
+  PostingIndex party_index_, client_index_;
+  bool reload_after_rollback_ = false;  // the indexes and max_time_, before the next batch
   std::string parties_json_;            // reused
   // The batch's records as received (JSON lines), the block id they will be stored under, and
   // where each inserted record was in memory (to match prepared_ at commit).

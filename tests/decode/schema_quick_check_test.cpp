@@ -69,36 +69,38 @@ class AccessLogQuickCheckTest : public ::testing::Test {
 TEST_F(AccessLogQuickCheckTest, ShippedSchemaIsCheckedWholly) {
   EXPECT_EQ(check_->unsupported_nodes(), 0);
   EXPECT_TRUE(Valid(*check_, kFullRecord));
-  EXPECT_TRUE(Valid(*check_, std::string(kFullRecord).insert(1, R"("unknownField":[1,{"a":null}],)")));
+  EXPECT_TRUE(
+      Valid(*check_, std::string(kFullRecord).insert(1, R"("unknownField":[1,{"a":null}],)")));
 }
 
 TEST_F(AccessLogQuickCheckTest, EveryKindOfViolationIsLeftToTheFullValidator) {
   const std::string r = kFullRecord;
   const std::vector<std::pair<std::string, std::string>> breaks = {
-      {R"("schemaVersion":1)", R"("schemaVersion":2)"},                       // enum
-      {R"("schemaVersion":1)", R"("schemaVersion":1.0)"},                     // integer type
-      {R"("status":201)", R"("status":"201")"},                               // type
-      {R"("status":201)", R"("status":99)"},                                  // minimum
-      {R"("status":201)", R"("status":600)"},                                 // maximum
-      {R"("durationMs":12)", R"("durationMs":-1)"},                           // minimum 0
-      {R"(.310Z")", R"(Z")"},                                                 // pattern
-      {R"("2026-05-08T)", R"("2026-5-08T)"},                                  // pattern
-      {R"("requestId":"r-1")", R"("requestId":"")"},                          // minLength
+      {R"("schemaVersion":1)", R"("schemaVersion":2)"},                             // enum
+      {R"("schemaVersion":1)", R"("schemaVersion":1.0)"},                           // integer type
+      {R"("status":201)", R"("status":"201")"},                                     // type
+      {R"("status":201)", R"("status":99)"},                                        // minimum
+      {R"("status":201)", R"("status":600)"},                                       // maximum
+      {R"("durationMs":12)", R"("durationMs":-1)"},                                 // minimum 0
+      {R"(.310Z")", R"(Z")"},                                                       // pattern
+      {R"("2026-05-08T)", R"("2026-5-08T)"},                                        // pattern
+      {R"("requestId":"r-1")", R"("requestId":"")"},                                // minLength
       {R"("requestId":"r-1")", "\"requestId\":\"" + std::string(129, 'x') + "\""},  // maxLength
-      {R"("method":"POST")", R"("method":"post")"},                           // enum
-      {R"("apiVersion":"3")", R"("apiVersion":3)"},                           // type
-      {R"("orgnrParent":"964338531")", R"("orgnrParent":"96433853")"},        // pattern via $ref
-      {R"("orgnrChild":"974100012")", R"("orgnrChild":"97410001x")"},         // pattern via $ref
-      {R"("clientId":"c-1",)", ""},                                           // nested required
-      {R"("senderHerId":8142520)", R"("senderHerId":0)"},                     // herId minimum
+      {R"("method":"POST")", R"("method":"post")"},                                 // enum
+      {R"("apiVersion":"3")", R"("apiVersion":3)"},                                 // type
+      {R"("orgnrParent":"964338531")", R"("orgnrParent":"96433853")"},  // pattern via $ref
+      {R"("orgnrChild":"974100012")", R"("orgnrChild":"97410001x")"},   // pattern via $ref
+      {R"("clientId":"c-1",)", ""},                                     // nested required
+      {R"("senderHerId":8142520)", R"("senderHerId":0)"},               // herId minimum
       {R"("receiverHerIds":[8142530,8142531])", R"("receiverHerIds":[8142530,"x"])"},  // items
-      {R"("receiverHerIds":[8142530,8142531])", R"("receiverHerIds":8142530)"},  // array type
-      {R"("appRecStatus":"Ok")", R"("appRecStatus":"ok")"},                   // enum
-      {R"("clientLocked":true)", R"("clientLocked":"true")"},                 // boolean type
-      {R"({"herId":8142521})", R"({"herid":8142521})"},                       // required in items
-      {R"("messages":[{"id":"4f1c8a5e-6b7d-4e9f-a0a1-1c2d3e4f5a05",)", R"("messages":[{)"},                    // required in items
-      {R"("isAppRec":true)", R"("isAppRec":1)"},                              // boolean type
-      {R"("request":{)", R"("request":[{)"},                                  // object type
+      {R"("receiverHerIds":[8142530,8142531])", R"("receiverHerIds":8142530)"},        // array type
+      {R"("appRecStatus":"Ok")", R"("appRecStatus":"ok")"},                            // enum
+      {R"("clientLocked":true)", R"("clientLocked":"true")"},  // boolean type
+      {R"({"herId":8142521})", R"({"herid":8142521})"},        // required in items
+      {R"("messages":[{"id":"4f1c8a5e-6b7d-4e9f-a0a1-1c2d3e4f5a05",)",
+       R"("messages":[{)"},                       // required in items
+      {R"("isAppRec":true)", R"("isAppRec":1)"},  // boolean type
+      {R"("request":{)", R"("request":[{)"},      // object type
   };
   for (const auto& [from, to] : breaks) {
     std::string broken = With(r, from, to);
@@ -152,16 +154,16 @@ TEST(SchemaQuickCheckTest, TypesEnumsLengthsAndClosedObjects) {
   EXPECT_TRUE(Valid(*check, R"({"n":5,"id":{}})"));
   EXPECT_TRUE(Valid(*check, R"({"n":null,"id":0,"x":1.5,"e":7,"s":"\u00e6\u00f8","l":[1]})"));
   EXPECT_TRUE(Valid(*check, R"({"n":-2,"id":0,"x":3,"e":null})"));
-  EXPECT_FALSE(Valid(*check, R"({"id":0})"));                  // required
-  EXPECT_FALSE(Valid(*check, R"({"n":6,"id":0})"));            // maximum
-  EXPECT_FALSE(Valid(*check, R"({"n":-3,"id":0})"));           // minimum
-  EXPECT_FALSE(Valid(*check, R"({"n":1.0,"id":0})"));          // not an integer
-  EXPECT_FALSE(Valid(*check, R"({"n":1,"id":0,"y":0})"));      // additionalProperties false
-  EXPECT_FALSE(Valid(*check, R"({"n":1,"id":0,"e":"b"})"));    // enum
-  EXPECT_FALSE(Valid(*check, R"({"n":1,"id":0,"e":false})"));  // enum
-  EXPECT_FALSE(Valid(*check, R"({"n":1,"id":0,"s":"a"})"));    // minLength
-  EXPECT_FALSE(Valid(*check, R"({"n":1,"id":0,"s":"abcd"})"));  // maxLength
-  EXPECT_FALSE(Valid(*check, R"({"n":1,"id":0,"l":[]})"));      // minItems
+  EXPECT_FALSE(Valid(*check, R"({"id":0})"));                    // required
+  EXPECT_FALSE(Valid(*check, R"({"n":6,"id":0})"));              // maximum
+  EXPECT_FALSE(Valid(*check, R"({"n":-3,"id":0})"));             // minimum
+  EXPECT_FALSE(Valid(*check, R"({"n":1.0,"id":0})"));            // not an integer
+  EXPECT_FALSE(Valid(*check, R"({"n":1,"id":0,"y":0})"));        // additionalProperties false
+  EXPECT_FALSE(Valid(*check, R"({"n":1,"id":0,"e":"b"})"));      // enum
+  EXPECT_FALSE(Valid(*check, R"({"n":1,"id":0,"e":false})"));    // enum
+  EXPECT_FALSE(Valid(*check, R"({"n":1,"id":0,"s":"a"})"));      // minLength
+  EXPECT_FALSE(Valid(*check, R"({"n":1,"id":0,"s":"abcd"})"));   // maxLength
+  EXPECT_FALSE(Valid(*check, R"({"n":1,"id":0,"l":[]})"));       // minItems
   EXPECT_FALSE(Valid(*check, R"({"n":1,"id":0,"l":[1,2,3]})"));  // maxItems
 }
 
@@ -188,12 +190,38 @@ TEST(SchemaQuickCheckDecoderTest, SameResultsAsTheFullValidatorOnMutatedRecords)
   auto quick = Decoder::Create({});
   auto full = Decoder::Create(full_options);
   ASSERT_TRUE(quick.ok() && full.ok());
-  const std::vector<std::string> palette = {
-      "null", "true", "false", "0", "-1", "1", "99", "100", "599", "600", "1.5", "201.0", "1e2",
-      "18446744073709551615", "-9223372036854775808", R"("")", R"("x")", R"("123456789")",
-      R"("12345678")", R"("2026-05-08T08:32:15.310Z")", R"("2026-05-08T08:32:15Z")",
-      "\"" + std::string(129, 'r') + "\"", R"("GET")", R"("Ok")", R"("3")", R"("\u0000")", "[]",
-      "[1]", R"(["x"])", "{}", R"({"id":"x"})", R"({"herId":1})"};
+  const std::vector<std::string> palette = {"null",
+                                            "true",
+                                            "false",
+                                            "0",
+                                            "-1",
+                                            "1",
+                                            "99",
+                                            "100",
+                                            "599",
+                                            "600",
+                                            "1.5",
+                                            "201.0",
+                                            "1e2",
+                                            "18446744073709551615",
+                                            "-9223372036854775808",
+                                            R"("")",
+                                            R"("x")",
+                                            R"("123456789")",
+                                            R"("12345678")",
+                                            R"("2026-05-08T08:32:15.310Z")",
+                                            R"("2026-05-08T08:32:15Z")",
+                                            "\"" + std::string(129, 'r') + "\"",
+                                            R"("GET")",
+                                            R"("Ok")",
+                                            R"("3")",
+                                            R"("\u0000")",
+                                            "[]",
+                                            "[1]",
+                                            R"(["x"])",
+                                            "{}",
+                                            R"({"id":"x"})",
+                                            R"({"herId":1})"};
   rapidjson::Document base;
   base.Parse(kFullRecord);
   ASSERT_FALSE(base.HasParseError());
@@ -231,8 +259,7 @@ TEST(SchemaQuickCheckDecoderTest, SameResultsAsTheFullValidatorOnMutatedRecords)
       doc.CopyFrom(base, doc.GetAllocator());
       rapidjson::Value* parent = &doc;
       for (size_t i = 0; i + 1 < p.size(); ++i) {
-        parent = p[i][0] == '#' ? &(*parent)[std::stoi(p[i].substr(1))]
-                                : &(*parent)[p[i].c_str()];
+        parent = p[i][0] == '#' ? &(*parent)[std::stoi(p[i].substr(1))] : &(*parent)[p[i].c_str()];
       }
       const std::string& last = p.back();
       if (variant == palette.size()) {  // removed
@@ -244,8 +271,8 @@ TEST(SchemaQuickCheckDecoderTest, SameResultsAsTheFullValidatorOnMutatedRecords)
       } else {
         rapidjson::Document replacement;
         replacement.Parse(palette[variant].c_str());
-        rapidjson::Value& target = last[0] == '#' ? (*parent)[std::stoi(last.substr(1))]
-                                                  : (*parent)[last.c_str()];
+        rapidjson::Value& target =
+            last[0] == '#' ? (*parent)[std::stoi(last.substr(1))] : (*parent)[last.c_str()];
         target.CopyFrom(replacement, doc.GetAllocator());
       }
       const std::string text = text_of(doc);

@@ -1,19 +1,23 @@
-// PartyIndex: the Store's party index (`party_events`): per party and hour of event time, the
-// ids of the events that acted for it, gathered over many batches.
+// PostingIndex: one of the Store's batched event indexes. Per key and hour of event time, the
+// ids of the events with that key, gathered over many batches, one row per (key, hour, flush):
+//   `party_events` (her_id): the events that acted for a party; view `party_event_ids`;
+//   `client_events` (client_key): the events a HelseID client made; view `client_event_ids`.
+// One row for many events costs far less than one index entry per event, which an index over
+// events scattered among keys would (a B-tree page touched for nearly every event).
 //
 // Events gather in memory until `flush_events` of them are there; that generation is then
 // frozen and written in slices, a part with each following transaction, so that no single
 // commit has to write the whole of it (at 20,000 records/s one generation is ~50,000 rows). A
-// new generation gathers meanwhile. Once the last slice is written, `party_index_upto` moves
-// to the newest event of the generation, in the same transaction.
+// new generation gathers meanwhile. Once the last slice is written, the index's row in
+// `store_meta` (`party_index_upto`, `client_index_upto`) moves to the newest event of the
+// generation, in the same transaction.
 //
-// Readers use the view `party_event_ids`: the rows of complete generations (first_event <=
-// party_index_upto) and, for the newer events, the parties in their own rows. A generation
-// still being written is thus invisible in party_events and read from the events instead:
-// the view is complete and lists each event once at any time. After a restart or a rollback
-// the events beyond party_index_upto are read back from their rows and indexed again; the rows
-// already written for them are rewritten with the same key (INSERT OR REPLACE), the same or
-// more events.
+// Readers use the views: the rows of complete generations (first_event <= that row's value)
+// and, for the newer events, the keys in their own rows. A generation still being written is
+// thus invisible in the table and read from the events instead: the view is complete and lists
+// each event once at any time. After a restart or a rollback the events beyond it are read
+// back from their rows and indexed again; the rows already written for them are rewritten with
+// the same key (INSERT OR REPLACE), the same or more events.
 //
 // Used by the Store's thread only.
 #pragma once
@@ -32,12 +36,26 @@
 
 namespace edi {
 
-class PartyIndex {
+// Where one index lives and how its unindexed events are read back.
+struct PostingTable {
+  const char* table;       // "party_events"
+  const char* key_column;  // "her_id"
+  const char* upto_key;    // its row in store_meta: "party_index_upto"
+  // (event_id, time, key) of the events after event id ?1, in event id order.
+  const char* unindexed_sql;
+};
+extern const PostingTable kPartyPostings;
+extern const PostingTable kClientPostings;
+
+class PostingIndex {
  public:
   // `slices`: a frozen generation is written over at most this many transactions, each at
   // least `min_slice_rows` rows (fewer only for the last).
-  PartyIndex(size_t flush_events, size_t slices, size_t min_slice_rows)
-      : flush_events_(flush_events), slices_(slices), min_slice_rows_(min_slice_rows) {}
+  PostingIndex(const PostingTable& table, size_t flush_events, size_t slices, size_t min_slice_rows)
+      : table_(table),
+        flush_events_(flush_events),
+        slices_(slices),
+        min_slice_rows_(min_slice_rows) {}
 
   // Prepares the statements on `db` (errors name `path`).
   Status Prepare(sqlite3* db, const std::string& path);
@@ -50,8 +68,9 @@ class PartyIndex {
   void Forget();
   bool needs_load() const { return needs_load_; }
 
-  // A stored event's parties.
+  // A stored event's parties (each once), or its one key.
   void Add(int64_t event_id, EventTime time, const std::vector<PartyRef>& parties);
+  void Add(int64_t event_id, EventTime time, int64_t key);
   // Inside the transaction, before it commits: freezes a generation when enough events
   // gathered, and writes the next slice of a frozen one.
   Status WriteDue();
@@ -60,7 +79,7 @@ class PartyIndex {
   size_t rows_to_write() const { return frozen_.size() - next_row_; }
 
  private:
-  // The event ids of one party in one hour, ascending.
+  // The event ids of one key in one hour, ascending.
   struct Posting {
     int64_t hour = 0;
     int64_t time_from = 0, time_to = 0;
@@ -68,22 +87,23 @@ class PartyIndex {
     int64_t first_event = 0, last_event = 0;
   };
   struct Row {
-    HerId her_id;
+    int64_t key;
     Posting posting;
   };
 
-  void AddOne(int64_t event_id, EventTime time, HerId her_id);
+  void AddOne(int64_t event_id, EventTime time, int64_t key);
   void Freeze();
   Status WriteRows(size_t count);
   Status Error() const;
 
+  const PostingTable& table_;
   size_t flush_events_, slices_, min_slice_rows_;
   sqlite3* db_ = nullptr;
   std::string path_;
   Statement insert_, set_upto_;
-  // Gathering: per party its postings by hour, ascending (records come nearly in time order,
+  // Gathering: per key its postings by hour, ascending (records come nearly in time order,
   // so the hour looked for is the last one or close to it).
-  std::unordered_map<HerId, std::vector<Posting>> postings_;
+  std::unordered_map<int64_t, std::vector<Posting>> postings_;
   size_t events_ = 0;
   int64_t last_event_ = 0;  // the newest event id gathered or indexed
   // Frozen: rows in key order, written from next_row_; complete up to frozen_upto_.
