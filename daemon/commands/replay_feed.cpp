@@ -35,7 +35,9 @@ ReplayFeed::~ReplayFeed() {
 
 void ReplayFeed::Push(std::unique_ptr<FeedBatch> b) {
   std::unique_lock<std::mutex> l(mu_);
-  cv_.wait(l, [this] { return ready_.size() < 2 || stop_; });
+  // One batch ready ahead is enough to keep the pipeline busy; more only hold memory (each
+  // batch holds its records and their decoded events).
+  cv_.wait(l, [this] { return ready_.empty() || stop_; });
   if (stop_) return;
   ready_.push_back(std::move(b));
   cv_.notify_all();

@@ -1,6 +1,6 @@
 // ReplayFeed: reads JSON-lines inputs and decodes them on a thread of its own, handing the
 // replay loop batches that only need the state, rule and store stages — so decoding and the
-// rest of the pipeline use both cores. At most two batches wait (bounded memory).
+// rest of the pipeline use both cores. At most one batch waits (bounded memory).
 #pragma once
 
 #include <condition_variable>

@@ -267,7 +267,8 @@ Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
     }
     if (decoded_for_sure(i + 1)) PrefetchPointees(batch[i + 1], decoded[i + 1]);
     if (Status s = ProcessRecord(r, decoded[i], &c); !s.ok()) return fail(s);
-    auto [it, added] = positions.emplace(r.where.source, r.where.position);
+    // try_emplace: no node (and no copy of the name) for a source already there.
+    auto [it, added] = positions.try_emplace(r.where.source, r.where.position);
     if (!added) it->second = std::max(it->second, r.where.position);
   }
   for (const auto& [source, position] : positions) {
