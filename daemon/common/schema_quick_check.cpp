@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 
 namespace edi {
 
@@ -302,13 +303,23 @@ class SchemaQuickCheckCompiler {
            k == "definitions" || k == "default" || k == "examples" || k == "$comment";
   }
 
+  static bool HasRepeatedName(const Value& object) {
+    std::set<std::string_view> names;
+    for (const auto& m : object.GetObject()) {
+      if (!names.emplace(m.name.GetString(), m.name.GetStringLength()).second) return true;
+    }
+    return false;
+  }
+
   static std::optional<int64_t> Bound(const Value& v) {
     if (v.IsInt64()) return v.GetInt64();
     return std::nullopt;
   }
 
   bool Fill(const Value& s, SchemaQuickCheck::Node* n) {
-    if (!s.IsObject()) return false;
+    // The full validator reads the first of repeated names; which one this would read is not
+    // worth matching.
+    if (!s.IsObject() || HasRepeatedName(s)) return false;
     if (auto it = s.FindMember("$ref"); it != s.MemberEnd()) {
       // Draft-04 ignores a $ref's siblings; only an annotated local reference is compiled.
       for (const auto& m : s.GetObject()) {
@@ -318,7 +329,8 @@ class SchemaQuickCheckCompiler {
       if (!it->value.IsString()) return false;
       const std::string_view ref(it->value.GetString(), it->value.GetStringLength());
       if (ref.empty() || ref[0] != '#') return false;
-      rapidjson::Pointer pointer(ref.data() + 1, ref.size() - 1);
+      // A URI fragment, as the full validator reads it (percent-encoding decoded).
+      rapidjson::Pointer pointer(ref.data(), ref.size());
       if (!pointer.IsValid()) return false;
       const Value* target = pointer.Get(root_);
       if (target == nullptr) return false;
@@ -386,7 +398,7 @@ class SchemaQuickCheckCompiler {
       }
     }
     if (properties != nullptr) {
-      if (!properties->IsObject()) return false;
+      if (!properties->IsObject() || HasRepeatedName(*properties)) return false;
       for (const auto& m : properties->GetObject()) {
         SchemaQuickCheck::Node::Property p;
         p.name.assign(m.name.GetString(), m.name.GetStringLength());

@@ -243,7 +243,10 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
   // The quick check vouches for nearly every record; the full validator decides the rest and
   // names the reason of a rejection.
   if (impl_->quick != nullptr) {
-    doc.Parse(bytes.data(), bytes.size());
+    // The same stream as the validating reader's: Document::Parse(str, n) would skip a
+    // byte-order mark the reader refuses.
+    rapidjson::MemoryStream ms(bytes.data(), bytes.size());
+    doc.ParseStream<rapidjson::kParseDefaultFlags, rapidjson::UTF8<>>(ms);
     if (doc.HasParseError() || !impl_->quick->CertainlyValid(doc)) {
       doc.SetNull();
       doc.GetAllocator().Clear();
