@@ -117,8 +117,9 @@ INSERT INTO events (event_id, request_id, time, api, method, action, status, cli
   EXPECT_EQ(Dump(**store, "SELECT client_key, hour, events FROM client_events"),
             "1|493952|[1]|\n1|493953|[3]|\n2|493952|[2]|\n");
   EXPECT_EQ(Dump(**store, kClientView), "client-a|1|\nclient-a|3|\nclient-b|2|\n");
-  EXPECT_EQ(Dump(**store, "SELECT count(*) FROM sqlite_master "
-                                     "WHERE name = 'events_client_time'"),
+  EXPECT_EQ(Dump(**store,
+                 "SELECT count(*) FROM sqlite_master "
+                 "WHERE name = 'events_client_time'"),
             "0|\n");
 }
 
