@@ -347,7 +347,7 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
   st.BindRef(13, parties_json_).Bind(14, source_key).Bind(15, where.position);
   if (options_.keep_raw_records) {
     st.Bind(16, raw_block_)
-        .Bind(17, static_cast<int64_t>(raw_.size()))
+        .Bind(17, static_cast<int64_t>(raw_size_))
         .Bind(18, static_cast<int64_t>(raw.size()));
   } else {
     st.BindNull(16).BindNull(17).BindNull(18);
@@ -358,11 +358,16 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
   if (!*inserted) return Status::OK();
   max_time_ = std::max(max_time_, e.time);
   if (options_.keep_raw_records) {
-    raw_.append(raw);
-    raw_ += '\n';
-    // Which record this was, for matching a block prepared ahead (compared, never read). The
-    // bytes are copied all the same: a caller's record need not outlive the call.
-    inserted_.push_back(raw);
+    // While the records stored are the first ones of a block prepared ahead, their bytes are
+    // in that block already; they are copied only from the first record that differs (a
+    // caller's record need not outlive the call).
+    if (!copying_raw_ && !NextInPrepared(raw)) CopyRaw();
+    if (copying_raw_) {
+      raw_.append(raw);
+      raw_ += '\n';
+    }
+    raw_size_ += raw.size() + 1;
+    inserted_.push_back(raw);  // which record this was, for matching the prepared block
   }
   party_index_.Add(*event_id, e.time, e.parties);
   client_index_.Add(*event_id, e.time, client_key);
@@ -382,6 +387,7 @@ Status Store::FlushRawBlock() {
   if (PreparedMatches()) {
     frame = prepared_->frame_;
   } else {
+    if (!copying_raw_) CopyRaw();
     if (Status s = CompressRawBlock(&zstd_, raw_, &frame_); !s.ok()) {
       return Status::IOError(path_ + ": " + s.message());
     }
@@ -389,7 +395,7 @@ Status Store::FlushRawBlock() {
   }
   if (insert_block_.Bind(1, raw_block_)
           .Bind(2, static_cast<int64_t>(inserted_.size()))
-          .Bind(3, static_cast<int64_t>(raw_.size()))
+          .Bind(3, static_cast<int64_t>(raw_size_))
           .BindBlobRef(4, frame)
           .Run() != SQLITE_DONE) {
     return Status::IOError(LastError());
@@ -412,14 +418,34 @@ bool Store::PreparedMatches() const {
   return true;
 }
 
+bool Store::NextInPrepared(std::string_view raw) const {
+  const size_t k = inserted_.size();
+  return prepared_ != nullptr && k < prepared_->records_.size() &&
+         prepared_->records_[k].data() == raw.data() && prepared_->records_[k].size() == raw.size();
+}
+
+void Store::CopyRaw() {
+  // The records stored so far are the prepared block's first ones, laid out alike.
+  if (raw_size_ > 0) {
+    raw_.assign(prepared_->data_, 0, raw_size_);
+  } else {
+    raw_.clear();
+  }
+  copying_raw_ = true;
+}
+
 void Store::ClearRaw() {
   raw_.clear();
+  raw_size_ = 0;
+  copying_raw_ = false;
   inserted_.clear();
   prepared_ = nullptr;
 }
 
 void Store::UsePreparedRawBlock(const PreparedRawBlock* block) {
   const bool usable = block != nullptr && options_.keep_raw_records && !sqlite3_get_autocommit(db_);
+  // The block the records so far came from is being replaced.
+  if (!copying_raw_ && !inserted_.empty()) CopyRaw();
   prepared_ = usable ? block : nullptr;
 }
 

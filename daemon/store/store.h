@@ -161,6 +161,9 @@ class Store {
   Status LoadMaxTime();
   Status FlushRawBlock();
   bool PreparedMatches() const;  // prepared_ holds exactly the records inserted
+  // Whether `raw` is the prepared block's record following those inserted so far.
+  bool NextInPrepared(std::string_view raw) const;
+  void CopyRaw();  // raw_ gets the records so far, from then on each record as stored
   void ClearRaw();
 
   sqlite3* db_;
@@ -176,7 +179,9 @@ class Store {
   std::string parties_json_;            // reused
   // The batch's records as received (JSON lines), the block id they will be stored under, and
   // where each inserted record was in memory (to match prepared_ at commit).
-  std::string raw_;
+  std::string raw_;      // only once copying_raw_: until then the records are prepared_'s first
+  size_t raw_size_ = 0;  // the size of the batch's records as JSON lines
+  bool copying_raw_ = false;  // raw_ holds them
   std::vector<std::string_view> inserted_;
   int64_t raw_block_ = 0;
   const PreparedRawBlock* prepared_ = nullptr;
