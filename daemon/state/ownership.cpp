@@ -23,16 +23,30 @@ ClientIdx OwnershipStats::LearnedOwner(HerId p, EventTime t) const {
   return LearnedOwner(Find(p), t);
 }
 
+uint64_t ClientOnParty::CountFrom(int32_t first_day) const {
+  if (sum_from == kNoSum || first_day < sum_from) {  // first asked, or for an earlier time
+    sum = 0;
+    for (const DayCount& d : owner_actions) {
+      if (d.day >= first_day) sum += d.count;
+    }
+  } else {
+    // Event time moved on: the days that left the window leave the count.
+    for (const DayCount& d : owner_actions) {
+      if (d.day >= first_day) break;
+      if (d.day >= sum_from) sum -= d.count;
+    }
+  }
+  sum_from = first_day;
+  return sum;
+}
+
 ClientIdx OwnershipStats::LearnedOwner(const PartyStats* s, EventTime t) const {
   if (s == nullptr) return kNoClient;
   const int32_t first_day = Day(t - options_->learn_window) + 1;
   uint64_t total = 0, best = 0;
   ClientIdx best_client = kNoClient;
   for (const ClientOnParty& cp : s->clients) {
-    uint64_t n = 0;
-    for (const DayCount& d : cp.owner_actions) {
-      if (d.day >= first_day) n += d.count;
-    }
+    const uint64_t n = cp.CountFrom(first_day);
     total += n;
     if (n > best) {
       best = n;
@@ -99,7 +113,7 @@ bool OwnershipStats::RecordSuccess(ClientIdx client, HerId p, bool owner_action,
   auto it = std::find_if(s.clients.begin(), s.clients.end(),
                          [client](const ClientOnParty& cp) { return cp.client == client; });
   if (it == s.clients.end()) {
-    s.clients.push_back(ClientOnParty{client, 0, {}});
+    s.clients.emplace_back().client = client;
     it = s.clients.end() - 1;
   }
   it->last_owner_action = std::max(it->last_owner_action, t);
@@ -114,9 +128,15 @@ bool OwnershipStats::RecordSuccess(ClientIdx client, HerId p, bool owner_action,
   } else {
     days.insert(pos, DayCount{day, 1});
   }
+  if (it->sum_from != ClientOnParty::kNoSum && day >= it->sum_from) ++it->sum;
   // Drop days that no window can reach any more.
   const int32_t oldest = Day(t - options_->learn_window);
-  while (!days.empty() && days.front().day < oldest) days.erase(days.begin());
+  while (!days.empty() && days.front().day < oldest) {
+    if (it->sum_from != ClientOnParty::kNoSum && days.front().day >= it->sum_from) {
+      it->sum -= days.front().count;
+    }
+    days.erase(days.begin());
+  }
   return is_new;
 }
 

@@ -8,6 +8,7 @@
 // kept (they are what "never acted for it before" means). Not thread-safe.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -32,6 +33,14 @@ struct ClientOnParty {
   ClientIdx client = kNoClient;
   EventTime last_owner_action = 0;      // last successful owner action, 0 = none
   std::vector<DayCount> owner_actions;  // successful owner actions per day, oldest first
+  // The count of owner_actions from day `sum_from` on, kept up to date as actions come and
+  // days go, so that the learned owner is not summed day by day for every call (not stored;
+  // kNoSum until first asked).
+  static constexpr int32_t kNoSum = INT32_MIN;
+  mutable int32_t sum_from = kNoSum;
+  mutable uint64_t sum = 0;
+  // The count from day `first_day` on.
+  uint64_t CountFrom(int32_t first_day) const;
 };
 
 struct PartyStats {
