@@ -39,7 +39,8 @@ struct ClientOnParty {
   static constexpr int32_t kNoSum = INT32_MIN;
   mutable int32_t sum_from = kNoSum;
   mutable uint64_t sum = 0;
-  // The count from day `first_day` on.
+  // The count from day `first_day` on. Const, but it updates the cache above: a thread other
+  // than the state's would need a lock or a copy of its own.
   uint64_t CountFrom(int32_t first_day) const;
 };
 

@@ -124,8 +124,9 @@ class Store {
   Status InsertEvent(const AccessEvent& e, std::string_view raw, const SourcePosition& where,
                      bool* inserted, int64_t* event_id);
   // Offers the records' block for the current transaction, prepared ahead (see
-  // PreparedRawBlock); it must stay unchanged until Commit or Rollback. Call after Begin, at any
-  // time before Commit.
+  // PreparedRawBlock); it must stay unchanged until Commit or Rollback, even when replaced by
+  // another block meanwhile (the records stored from it may still be read from it). Call after
+  // Begin, at any time before Commit.
   void UsePreparedRawBlock(const PreparedRawBlock* block);
   // Stores a quarantined record; a record already quarantined at the same position is kept once.
   Status InsertQuarantine(const QuarantineEntry& q);

@@ -1,66 +1,103 @@
-// The learned owner of a party: kept as running counts per client, it must equal the count of
-// the days in the window summed afresh, whatever order event time comes in.
-#include "state/ownership.h"
+#include "state_fixture.h"
 
-#include <gtest/gtest.h>
-
-#include <random>
-
-namespace edi {
+namespace edi::testing {
 namespace {
 
-// The learned owner summed day by day from the statistics as stored.
-ClientIdx Summed(const PartyStats* s, const StateOptions& o, EventTime t) {
-  if (s == nullptr) return kNoClient;
-  const auto first_day = static_cast<int32_t>((t - o.learn_window) / kMillisPerDay) + 1;
-  uint64_t total = 0, best = 0;
-  ClientIdx best_client = kNoClient;
-  for (const ClientOnParty& cp : s->clients) {
-    uint64_t n = 0;
-    for (const DayCount& d : cp.owner_actions) {
-      if (d.day >= first_day) n += d.count;
-    }
-    total += n;
-    if (n > best) {
-      best = n;
-      best_client = cp.client;
-    }
-  }
-  if (best < o.learn_min_actions || static_cast<double>(best) < o.learn_min_share * total) {
-    return kNoClient;
-  }
-  return best_client;
+TEST_F(StateTest, TheDeclaredOwnerComesFromOwnersJsonl) {
+  const PartyFacts& f = Feed(Poll("x", 103, 0));
+  EXPECT_EQ(Field(f, "party.owner"), "gp");
+  EXPECT_EQ(Field(f, "party.owner_source"), "declared");
 }
 
-TEST(OwnershipStatsTest, TheLearnedOwnerFollowsTheWindowAsActionsComeAndDaysGo) {
-  StateOptions o;
-  o.learn_window = 3 * kMillisPerDay;
-  o.learn_min_actions = 5;
-  o.learn_min_share = 0.6;
-  OwnershipStats stats(o);
-  std::mt19937 rng(7);
-  const HerId party = 8142520;
-  EventTime t = 20 * kMillisPerDay;
-  int owned = 0, none = 0;
-  for (int i = 0; i < 20000; ++i) {
-    t += static_cast<EventTime>(rng() % (2 * kMillisPerHour));
-    // Now and then a late record, up to two days back; the favourite client changes over time.
-    const EventTime at =
-        rng() % 10 == 0 ? t - static_cast<EventTime>(rng() % (2 * kMillisPerDay)) : t;
-    const ClientIdx favourite = 1 + static_cast<ClientIdx>((t / (4 * kMillisPerDay)) % 3);
-    const ClientIdx client = rng() % 3 == 0 ? 1 + static_cast<ClientIdx>(rng() % 3) : favourite;
-    stats.RecordSuccess(client, party, rng() % 4 != 0, at);
-    // Asked mostly for now, sometimes for a moment up to three days back.
-    const EventTime asked =
-        rng() % 8 == 0 ? t - static_cast<EventTime>(rng() % (3 * kMillisPerDay)) : t;
-    const ClientIdx expected = Summed(stats.Find(party), o, asked);
-    ASSERT_EQ(stats.LearnedOwner(party, asked), expected) << "call " << i;
-    (expected == kNoClient ? none : owned)++;
+TEST_F(StateTest, ALearnedOwnerAppearsAfterEnoughActionsWithADominantShare) {
+  for (int i = 0; i < 19; ++i) Feed(Poll("a", 101, i));
+  EXPECT_EQ(Field(Feed(Poll("a", 101, 19)), "party.owner"), "<absent>");  // 19 before this one
+  const PartyFacts& f = Feed(Poll("b", 101, 20));
+  EXPECT_EQ(Field(f, "party.learned_owner"), "a");
+  EXPECT_EQ(Field(f, "party.owner_source"), "learned");
+  EXPECT_EQ(Field(f, "party.owner_is_client"), "false");
+}
+
+TEST_F(StateTest, ALearnedOwnerDisappearsWhenAnotherClientTakesMoreThanAFifth) {
+  for (int i = 0; i < 20; ++i) Feed(Poll("a", 101, i));
+  for (int i = 0; i < 6; ++i) Feed(Poll("b", 101, 30 + i));  // 20 of 26 < 80 %
+  EXPECT_EQ(Field(Feed(Poll("c", 101, 40)), "party.owner"), "<absent>");
+}
+
+TEST_F(StateTest, TheLearnedOwnerChangesWhenTheOldOneLeavesTheWindow) {
+  for (int i = 0; i < 25; ++i) Feed(Poll("a", 101, i));
+  const int64_t later = 16 * 24 * 60;
+  for (int i = 0; i < 25; ++i) Feed(Poll("b", 101, later + i));
+  EXPECT_EQ(Field(Feed(Poll("c", 101, later + 30)), "party.owner"), "b");
+}
+
+TEST_F(StateTest, DeniedCallsDoNotTeachOwnership) {
+  for (int i = 0; i < 30; ++i) {
+    Rec r = Poll("a", 101, i);
+    r.status = 403;
+    Feed(r);
   }
-  // Both answers are common, so the comparison covers owners being learned and lost.
-  EXPECT_GT(owned, 2000);
-  EXPECT_GT(none, 500);
+  EXPECT_EQ(Field(Feed(Poll("b", 101, 40)), "party.learned_owner"), "<absent>");
+}
+
+TEST_F(StateTest, AFirstSuccessfulCallByAClientForAPartyIsMarkedNew) {
+  EXPECT_EQ(Field(Feed(Poll("a", 101, 0)), "party.first_call_by_client"), "true");
+  EXPECT_EQ(Field(Feed(Poll("a", 101, 1)), "party.first_call_by_client"), "false");
+  EXPECT_EQ(Field(Feed(Poll("b", 101, 2)), "party.first_call_by_client"), "true");
+}
+
+TEST_F(StateTest, CountsTheDistinctClientsOfAPartyInTheSharedWindow) {
+  Feed(Poll("a", 101, 0));
+  const PartyFacts& f = Feed(Poll("b", 101, 1));
+  EXPECT_EQ(Field(f, "party.clients_window"), "2");
+  EXPECT_EQ(Field(f, "party.client_new_in_window"), "true");
+  EXPECT_EQ(Field(Feed(Poll("b", 101, 2)), "party.client_new_in_window"), "false");
+  // eight days later a's activity has left the 7-day window
+  EXPECT_EQ(Field(Feed(Poll("b", 101, 8 * 24 * 60)), "party.clients_window"), "1");
+}
+
+TEST_F(StateTest, CountsPartiesNewToAClientInTheSweepWindow) {
+  Rec r = Poll("a", 101, 0);
+  r.query = "HerIds=101&HerIds=102&HerIds=103";
+  Feed(r);
+  EXPECT_EQ(Field(facts_[2], "client.new_parties_window"), "3");
+  EXPECT_EQ(Field(Feed(Poll("a", 201, 5)), "client.new_parties_window"), "4");
+  EXPECT_EQ(Field(Feed(Poll("a", 201, 20)), "client.new_parties_window"), "0");
+}
+
+TEST_F(StateTest, TheLearningPeriodEndsSevenDaysAfterTheFirstRecord) {
+  EXPECT_EQ(Field(Feed(Poll("a", 101, 0)), "evt.learning_complete"), "false");
+  EXPECT_EQ(Field(Feed(Poll("a", 101, 7 * 24 * 60)), "evt.learning_complete"), "true");
+}
+
+TEST_F(StateTest, PartyFactsResolveTheOrganisationAndMembership) {
+  Rec r = Poll("a", 102, 0);
+  const PartyFacts& f = Feed(r);
+  EXPECT_EQ(Field(f, "party.orgnr"), "900000002");
+  EXPECT_EQ(Field(f, "party.top_orgnr"), "900000001");
+  EXPECT_EQ(Field(f, "party.org_covered"), "true");
+  EXPECT_EQ(Field(f, "party.type"), "Service");
+  Rec other = Poll("a", 201, 1);
+  EXPECT_EQ(Field(Feed(other), "party.org_covered"), "false");
+  EXPECT_EQ(Field(Feed(Poll("a", 999, 2)), "party.known"), "false");
+}
+
+TEST_F(StateTest, HerIdClaimListsAreCheckedPerParty) {
+  Rec r = Poll("v2", 101, 0);
+  r.api = "2";
+  r.path = "/Messages";
+  r.query = "ReceiverHerIds=101&ReceiverHerIds=103";
+  r.claim = "101-102";
+  Feed(r);
+  EXPECT_EQ(Field(facts_[0], "party.in_herid_claim"), "true");
+  EXPECT_EQ(Field(facts_[1], "party.in_herid_claim"), "false");
+  EXPECT_EQ(Field(facts_[0], "client.herid_claim_kind"), "list");
+  r.claim = "0";
+  r.minute = 1;
+  Feed(r);
+  EXPECT_EQ(Field(facts_[0], "party.in_herid_claim"), "<absent>");
+  EXPECT_EQ(Field(facts_[0], "client.herid_claim_kind"), "whole_org");
 }
 
 }  // namespace
-}  // namespace edi
+}  // namespace edi::testing
