@@ -9,17 +9,18 @@
 
 namespace edi {
 
-// A slice of the party index is at least this many rows: fewer would only add transactions.
-constexpr size_t kMinPartyIndexSliceRows = 1000;
+// A slice of the party or client index is at least this many rows: fewer would only add
+// transactions.
+constexpr size_t kMinIndexSliceRows = 1000;
 
 Store::Store(sqlite3* db, std::string path, const StoreOptions& options)
     : db_(db),
       path_(std::move(path)),
       options_(options),
       party_index_(kPartyPostings, options.party_index_flush_events, options.party_index_slices,
-                   kMinPartyIndexSliceRows),
+                   kMinIndexSliceRows),
       client_index_(kClientPostings, options.party_index_flush_events, options.party_index_slices,
-                    kMinPartyIndexSliceRows) {}
+                    kMinIndexSliceRows) {}
 
 Store::~Store() {
   checkpointer_.reset();
