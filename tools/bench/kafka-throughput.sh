@@ -112,6 +112,8 @@ while true; do
   sleep 0.1
 done
 t1=$(now)
+# The daemon's CPU time until it caught up (utime + stime in clock ticks, /proc/PID/stat).
+daemon_cpu=$(python3 -c "import os, sys; f = open(f'/proc/{sys.argv[1]}/stat').read().rsplit(')', 1)[1].split(); print(f'{(int(f[11]) + int(f[12])) / os.sysconf(\"SC_CLK_TCK\"):.2f}')" "$daemon_pid" 2>/dev/null || echo "?")
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || { echo "$0: edi-audit did not exit cleanly" >&2; tail "$work/daemon.log" >&2; }
 daemon_pid=
@@ -128,6 +130,7 @@ printf '  %-40s %8s s %10s records/s\n' "edi-audit run (start to caught up)" "$d
   "$daemon_rate"
 printf '  %-40s %8s s %10s records/s\n' "edi-audit run (first commit to caught up)" \
   "$steady_secs" "$steady_rate"
+printf '  %-40s %8s s (all its threads, until caught up)\n' "edi-audit run CPU time" "$daemon_cpu"
 python3 -c "import sys; print(f'  ratio edi-audit / kcat: {float(sys.argv[1]) / float(sys.argv[2]):.3f} (end to end), {float(sys.argv[3]) / float(sys.argv[2]):.3f} (steady)')" \
   "$daemon_rate" "$kcat_rate" "$steady_rate"
 grep -E "stopped:" "$work/daemon.log" | sed 's/^/  /' || true
