@@ -111,7 +111,7 @@ class Store {
   ~Store();
 
   Status Begin();
-  // Writes the party index rows when enough events gathered, then commits.
+  // Writes the party and client index rows when enough events gathered, then commits.
   Status Commit();
   void Rollback();
 
@@ -120,7 +120,7 @@ class Store {
   Status IsStored(const AccessEvent& e, bool* stored);
   // Inserts an event row with its parties (after the state stage resolved custody parties);
   // sets *inserted to false (and stores nothing) for a duplicate, else *event_id. The party
-  // index rows are written by a later Commit.
+  // and client index rows are written by a later Commit. `raw` need not outlive the call.
   Status InsertEvent(const AccessEvent& e, std::string_view raw, const SourcePosition& where,
                      bool* inserted, int64_t* event_id);
   // Offers the records' block for the current transaction, prepared ahead (see
