@@ -61,6 +61,46 @@ bool IsOwnerAction(Action a) {
   }
 }
 
+void AccessEvent::Clear() {
+  // A field added to AccessEvent must be reset here too; the size check below is a reminder.
+  static_assert(sizeof(void*) != 8 || sizeof(AccessEvent) == 928,
+                "AccessEvent::Clear must reset every field");
+  time = 0;
+  timestamp.clear();
+  request_id.clear();
+  api = ApiVersion::kV3;
+  method.clear();
+  path.clear();
+  query.clear();
+  route.clear();
+  action = Action::kUnknown;
+  status = 0;
+  duration_ms.reset();
+  source_system.clear();
+  client_ip.clear();
+  client.client_id.clear();
+  client.client_name.clear();
+  client.tenancy.clear();
+  client.orgnr_parent.clear();
+  client.orgnr_child.clear();
+  client.orgnr_supplier.clear();
+  client.her_id_claim.reset();
+  parties.clear();
+  parties_from_custody = false;
+  lookups_in = nullptr;
+  lookups.clear();
+  message_id.clear();
+  sender_her_id.reset();
+  receiver_her_ids.clear();
+  receiver_her_id.reset();
+  apprec_sender_her_id.reset();
+  apprec_status.clear();
+  configurations.clear();
+  response_id.clear();
+  polled.clear();
+  message.reset();
+}
+
 bool IsLockBlockedAction(Action a) {
   switch (a) {
     case Action::kSend:

@@ -138,6 +138,10 @@ struct AccessEvent {
 
   bool Succeeded() const { return status >= 200 && status < 300; }
   bool Denied() const { return status == 401 || status == 403 || status == 423; }
+
+  // Back to a default AccessEvent, keeping the strings' and vectors' buffers for the next
+  // record: the decoder reuses one event per slot of a batch.
+  void Clear();
 };
 
 }  // namespace edi

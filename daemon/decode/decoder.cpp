@@ -226,7 +226,7 @@ bool Decoder::FullyValidated(std::string_view bytes, DecodeError* error) {
 }
 
 bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error) {
-  *e = AccessEvent();
+  e->Clear();
   if (bytes.size() > impl_->options.max_record_bytes) {
     return Fail(error, QuarantineReason::kOversize,
                 "record of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
