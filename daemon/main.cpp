@@ -2,6 +2,8 @@
 // main only wires the subcommands together; each lives in commands/.
 #include <sqlite3.h>
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
 
 #include "commands/commands.h"
 
@@ -19,6 +21,18 @@ int main(int argc, char** argv) {
   edi::AddRulesCommand(app, &exit_code);
   edi::AddRunCommand(app, &exit_code);
   edi::AddRecordCommand(app, &exit_code);
+  // A word that is no command: say so, rather than CLI11's "A subcommand is required".
+  std::string names;
+  bool known = false;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+    known |= argc > 1 && sub->check_name(argv[1]);
+  }
+  if (argc > 1 && argv[1][0] != '-' && !known) {
+    std::fprintf(stderr, "edi-audit: unknown command '%s' (the commands: %s; see --help)\n",
+                 argv[1], names.c_str());
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

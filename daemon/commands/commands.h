@@ -3,8 +3,24 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdint>
+#include <string>
 
 namespace edi {
+
+// A whole number above zero (HER-Ids, event ids, limits). CLI11's PositiveNumber would take
+// 2.5 and name a range of doubles in its message.
+inline const CLI::Validator kPositiveInteger(
+    [](std::string& s) -> std::string {
+      int64_t v = 0;
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (ec != std::errc() || end != s.data() + s.size() || v <= 0) {
+        return "'" + s + "' is not a whole number above 0";
+      }
+      return "";
+    },
+    "INT>0");
 
 void AddReplayCommand(CLI::App& app, int* exit_code);
 void AddFieldsCommand(CLI::App& app, int* exit_code);

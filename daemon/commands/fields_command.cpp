@@ -14,12 +14,20 @@ void AddFieldsCommand(CLI::App& app, int* exit_code) {
   cmd->callback([prefix, exit_code]() {
     size_t width = 0;
     for (const FieldDef& d : FactsCatalog().defs()) width = std::max(width, d.name.size());
+    size_t shown = 0;
     for (const FieldDef& d : FactsCatalog().defs()) {
       if (d.name.rfind(*prefix, 0) != 0) continue;
       std::printf("%-*s  %-6s  %s\n", static_cast<int>(width), d.name.c_str(),
                   std::string(FieldTypeName(d.type)).c_str(), d.meaning.c_str());
+      ++shown;
     }
-    *exit_code = 0;
+    if (shown == 0) {
+      std::fprintf(stderr,
+                   "edi-audit fields: no field starts with '%s' (they start with cfg., client., "
+                   "evt., msg. or party.; run without a prefix for all)\n",
+                   prefix->c_str());
+    }
+    *exit_code = shown == 0 ? 1 : 0;
   });
 }
 

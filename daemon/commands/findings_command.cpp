@@ -4,6 +4,7 @@
 // daemon writes) and never migrates or changes it.
 #include <sqlite3.h>
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "commands/commands.h"
 #include "commands/read_only_db.h"
 #include "common/time.h"
+#include "decode/decoder.h"
 #include "report/report.h"
 #include "store/finding_store.h"
 
@@ -54,14 +56,14 @@ int RunFindings(const FindingsOptions& opt) {
   if (!opt.since.empty() && !(since = ParseTimeArg(opt.since))) {
     std::fprintf(stderr,
                  "edi-audit findings: --since '%s' is neither an RFC 3339 time, a date nor a "
-                 "duration such as 7d\n",
+                 "duration such as 7d (up to 100000d)\n",
                  opt.since.c_str());
     return 2;
   }
   if (!opt.until.empty() && !(until = ParseTimeArg(opt.until))) {
     std::fprintf(stderr,
                  "edi-audit findings: --until '%s' is neither an RFC 3339 time, a date nor a "
-                 "duration such as 7d\n",
+                 "duration such as 7d (up to 100000d)\n",
                  opt.until.c_str());
     return 2;
   }
@@ -80,7 +82,15 @@ int RunFindings(const FindingsOptions& opt) {
   q.rule = opt.rule;
   if (opt.her_id != 0) q.her_id = opt.her_id;
   q.client_id = opt.client_id;
-  q.message_id = opt.message_id;
+  // Message ids are stored in lower case, as the decoder folds them.
+  for (const char c : opt.message_id) {
+    q.message_id += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (!q.message_id.empty() && !IsUuid(q.message_id)) {
+    std::fprintf(stderr, "edi-audit findings: --message '%s' is not a message id (a UUID)\n",
+                 opt.message_id.c_str());
+    return 2;
+  }
   q.limit = opt.limit;
 
   DbHandle db = OpenReadOnly(opt.db_path, "findings", 2);
@@ -132,11 +142,12 @@ void AddFindingsCommand(CLI::App& app, int* exit_code) {
                   "only this severity and more severe: info, low, medium, high, critical")
       ->check(CLI::IsMember({"info", "low", "medium", "high", "critical"}));
   cmd->add_option("--her-id", opt->her_id, "only findings naming this party (HER-Id)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositiveInteger);
   cmd->add_option("--client", opt->client_id, "only findings naming this client id");
-  cmd->add_option("--message", opt->message_id, "only findings about this message id");
+  cmd->add_option("--message", opt->message_id,
+                  "only findings about this message id (a UUID, in any case)");
   cmd->add_option("--limit", opt->limit, "at most N findings: the newest N, printed oldest first")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositiveInteger);
   cmd->add_option("--format", opt->format, "table (default), json, jsonl or csv")
       ->check(CLI::IsMember({"table", "json", "jsonl", "csv"}));
   cmd->footer(

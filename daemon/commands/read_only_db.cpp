@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "common/sqlite_statement.h"
+#include "store/migrations.h"
 
 namespace edi {
 
@@ -11,6 +12,11 @@ DbHandle OpenReadOnly(const std::string& path, const char* command, int min_vers
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     std::fprintf(stderr, "edi-audit %s: %s: no such database file\n", command, path.c_str());
+    return nullptr;
+  }
+  if (std::filesystem::is_directory(path, ec)) {
+    std::fprintf(stderr, "edi-audit %s: %s: is a directory, not a database file\n", command,
+                 path.c_str());
     return nullptr;
   }
   sqlite3* raw = nullptr;
@@ -38,6 +44,13 @@ DbHandle OpenReadOnly(const std::string& path, const char* command, int min_vers
                  "edi-audit %s: %s: schema version %lld is older than this command reads; run "
                  "this edi-audit's daemon or replay on it once to migrate it\n",
                  command, path.c_str(), static_cast<long long>(v));
+    return nullptr;
+  }
+  if (const auto newest = static_cast<int64_t>(StoreMigrations().size()); v > newest) {
+    std::fprintf(stderr,
+                 "edi-audit %s: %s: schema version %lld is newer than this edi-audit reads (%lld); "
+                 "use the edi-audit that wrote it\n",
+                 command, path.c_str(), static_cast<long long>(v), static_cast<long long>(newest));
     return nullptr;
   }
   return db;

@@ -72,7 +72,7 @@ void AddRecordCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("record", "Print stored records exactly as received");
   cmd->add_option("--db", opt->db_path, "SQLite database to read (opened read-only)")->required();
   cmd->add_option("--event-id", opt->event_ids, "the event's id (events.event_id); repeatable")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositiveInteger);
   cmd->add_option("--request-id", opt->request_ids,
                   "every stored event with this requestId; repeatable");
   cmd->footer(

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "commands/commands.h"
 #include "commands/replay_feed.h"
@@ -22,7 +23,7 @@ struct ReplayOptions {
   std::vector<std::string> inputs;
   std::vector<std::string> rule_files;
   size_t batch_size = 0;
-  bool show_findings = true;
+  bool no_findings = false;
   bool quiet = false;
 };
 
@@ -98,9 +99,48 @@ int RunReplay(const ReplayOptions& opt) {
     return 2;
   }
 
+  // Every input is looked at before anything is stored: a mistyped last file must not leave
+  // the others stored with their findings never shown.
+  for (const std::string& input : opt.inputs) {
+    if (input == "-") continue;
+    std::error_code ec;
+    const auto status = std::filesystem::status(input, ec);
+    const char* problem = ec || !std::filesystem::exists(status)  ? "no such file"
+                          : std::filesystem::is_directory(status) ? "is a directory"
+                                                                  : nullptr;
+    if (problem == nullptr) {
+      if (std::FILE* f = std::fopen(input.c_str(), "rb")) {
+        std::fclose(f);
+      } else {
+        problem = "cannot be read";
+      }
+    }
+    if (problem != nullptr) {
+      std::fprintf(stderr, "edi-audit replay: %s: %s; nothing replayed\n", input.c_str(), problem);
+      return 2;
+    }
+  }
   auto registry = Registry::Load(config.registry_dir, SchemaDir());
   if (!registry.ok()) {
     std::fprintf(stderr, "edi-audit replay: registry: %s\n", registry.status().message().c_str());
+    return 1;
+  }
+  const std::vector<std::string> rule_files = RuleFilesFrom(config, opt.rule_files);
+  RuleEngine rules(&FactsCatalog());
+  LoadResult loaded_rules = rules.Reload(rule_files);
+  for (const LoadIssue& issue : loaded_rules.issues) {
+    std::fprintf(stderr, "edi-audit replay: %s\n", issue.ToString().c_str());
+  }
+  if (!loaded_rules.ok()) {
+    std::fprintf(stderr, "edi-audit replay: the rule files do not load (%zu errors)\n",
+                 loaded_rules.error_count());
+    return 1;
+  }
+  if (EnabledRules(*loaded_rules.rules) == 0) {
+    // The events would be stored undetected, and a later replay with rules skips them.
+    std::fprintf(stderr,
+                 "edi-audit replay: the rule files enable no rule: nothing would be "
+                 "detected\n");
     return 1;
   }
   StoreOptions store_options;
@@ -116,17 +156,6 @@ int RunReplay(const ReplayOptions& opt) {
   auto decoder = Decoder::Create(decoder_options);
   if (!decoder.ok()) {
     std::fprintf(stderr, "edi-audit replay: %s\n", decoder.status().message().c_str());
-    return 1;
-  }
-  const std::vector<std::string> rule_files = RuleFilesFrom(config, opt.rule_files);
-  RuleEngine rules(&FactsCatalog());
-  LoadResult loaded_rules = rules.Reload(rule_files);
-  for (const LoadIssue& issue : loaded_rules.issues) {
-    std::fprintf(stderr, "edi-audit replay: %s\n", issue.ToString().c_str());
-  }
-  if (!loaded_rules.ok()) {
-    std::fprintf(stderr, "edi-audit replay: the rule files do not load (%zu errors)\n",
-                 loaded_rules.error_count());
     return 1;
   }
   auto created = Pipeline::Create(PipelineOptionsFrom(config), std::move(*decoder), *registry,
@@ -146,24 +175,26 @@ int RunReplay(const ReplayOptions& opt) {
   }
   ReplayFeed feed(opt.inputs, config.store.batch_size, config.decode.max_record_bytes,
                   std::move(*feed_decoder), config.store.keep_raw_records, *registry);
+  // What was stored before a failure stays stored: the summary and the findings say what.
+  std::string failure;
   while (true) {
     std::unique_ptr<FeedBatch> b = feed.Next();
     if (Status s = pipeline.ProcessDecoded(b->records, b->decoded, &b->raw_block); !s.ok()) {
-      std::fprintf(stderr, "edi-audit replay: storing a batch failed: %s\n", s.message().c_str());
-      return 1;
+      failure = "storing a batch failed: " + s.message();
+      break;
     }
     found.insert(found.end(), pipeline.batch_findings().begin(), pipeline.batch_findings().end());
     progress.Update(b->input, pipeline.counters().records);
     if (!b->status.ok()) {
-      std::fprintf(stderr, "edi-audit replay: %s\n", b->status.message().c_str());
-      return 1;
+      failure = b->status.message() + " (the records before it are stored)";
+      break;
     }
     if (b->last) break;
     feed.Recycle(std::move(b));
   }
   PrintSummary(pipeline.counters(), pipeline.state().counters(), opt.inputs.size(),
                progress.Elapsed());
-  if (opt.show_findings && !found.empty()) {
+  if (!opt.no_findings && !found.empty()) {
     // Most severe first, then in time order.
     std::stable_sort(found.begin(), found.end(),
                      [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
@@ -172,6 +203,11 @@ int RunReplay(const ReplayOptions& opt) {
                 found.size() > kShown ? " (the first 50; edi-audit findings shows all)" : "");
     if (found.size() > kShown) found.resize(kShown);
     std::fputs(FormatFindings(found, ReportFormat::kTable).c_str(), stdout);
+  }
+  if (!failure.empty()) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "edi-audit replay: %s\n", failure.c_str());
+    return 1;
   }
   return 0;
 }
@@ -192,16 +228,19 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--batch-size", opt->batch_size, "records per transaction (default 5000)")
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--rules", opt->rule_files,
-                  "rule files, loaded in order (default: the shipped edi-default.yaml)")
-      ->check(CLI::ExistingFile);
+                  "rule files or directories of *.yaml, loaded in order (default: the shipped "
+                  "edi-default.yaml)")
+      ->check(CLI::ExistingPath);
   cmd->add_flag("-q,--quiet", opt->quiet, "no progress reports on stderr");
-  cmd->add_flag("!--no-findings", opt->show_findings, "do not print the new findings");
+  cmd->add_flag("--no-findings", opt->no_findings, "do not print the new findings");
   cmd->add_option("inputs", opt->inputs, "JSON-lines files to replay, in order ('-' = stdin)")
       ->required();
   cmd->footer(
-      "Each record ends as stored, duplicate (its requestId is already in the database) or "
-      "quarantined\n(with a reason, in the quarantine table). Replaying the same file twice "
-      "stores nothing new.");
+      "Each record ends as stored, duplicate (an event with its requestId and timestamp is already "
+      "in the\ndatabase) or quarantined (with a reason, in the quarantine table). Replaying the "
+      "same file twice\nstores nothing new. Inputs are checked before anything is stored.\n"
+      "Exit status: 0 replayed, 1 a failure (the summary says what was stored before it), 2 bad "
+      "arguments\nor an input that cannot be read.");
   cmd->callback([opt, exit_code]() { *exit_code = RunReplay(*opt); });
 }
 

@@ -18,10 +18,14 @@ namespace {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
+// *out is left alone unless all of `s` is an integer.
 bool ParseInt(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return false;
+  *out = v;
+  return true;
 }
 
 // "90s", "5m", "2h", "31d", "500ms", "1d2h30m", or a number of milliseconds.
@@ -46,7 +50,10 @@ EventTime ParseDuration(const YAML::Node& n) {
                             : unit == "d" ? kMillisPerDay
                                           : -1;
     if (scale < 0) Fail(n, "bad duration unit '" + unit + "' in '" + s + "' (ms, s, m, h, d)");
-    total += v * scale;
+    int64_t part = 0;
+    if (__builtin_mul_overflow(v, scale, &part) || __builtin_add_overflow(total, part, &total)) {
+      Fail(n, "duration '" + s + "' is too long");
+    }
     i = k;
   }
   return total;

@@ -10,6 +10,7 @@
 
 #include "commands/commands.h"
 #include "commands/rule_fixtures.h"
+#include "commands/wiring.h"
 #include "common/schema.h"
 #include "detect/rules.h"
 #include "state/facts.h"
@@ -18,30 +19,6 @@ namespace edi {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The files of the given *.yaml files and directories (a directory's *.yaml in name order);
-// the default pack when none are given.
-std::vector<std::string> ExpandPaths(const std::vector<std::string>& args, bool skip_private) {
-  if (args.empty()) return {DefaultRuleFile()};
-  std::vector<std::string> out;
-  for (const std::string& a : args) {
-    std::error_code ec;
-    if (!fs::is_directory(a, ec)) {
-      out.push_back(a);  // a missing file is reported by whoever reads it
-      continue;
-    }
-    std::vector<std::string> in_dir;
-    for (const auto& e : fs::directory_iterator(a, ec)) {
-      const std::string name = e.path().filename().string();
-      if (!e.is_regular_file() || e.path().extension() != ".yaml") continue;
-      if (skip_private && name[0] == '_') continue;
-      in_dir.push_back(e.path().string());
-    }
-    std::sort(in_dir.begin(), in_dir.end());
-    out.insert(out.end(), in_dir.begin(), in_dir.end());
-  }
-  return out;
-}
 
 // Every severity each rule can be given, read from the files (the last definition or
 // `severity` override of a rule wins). The compiled RuleSet keeps only the default severity.
@@ -95,7 +72,7 @@ std::string Plural(size_t n, const char* word) {
 }
 
 int RunCheck(const std::vector<std::string>& args, bool strict) {
-  const std::vector<std::string> files = ExpandPaths(args, false);
+  const std::vector<std::string> files = ExpandRulePaths(args, false);
   if (files.empty()) {
     std::fprintf(stderr, "edi-audit rules check: no *.yaml files in the given directories\n");
     return 2;
@@ -110,6 +87,11 @@ int RunCheck(const std::vector<std::string>& args, bool strict) {
   std::printf("%s: %s (%zu enabled), %s, %s\n", Plural(files.size(), "file").c_str(),
               Plural(rules, "rule").c_str(), enabled, Plural(r.error_count(), "error").c_str(),
               Plural(r.warning_count(), "warning").c_str());
+  if (r.ok() && enabled == 0) {
+    std::printf(
+        "warning: no rule is enabled: replay and run refuse rule files that detect "
+        "nothing\n");
+  }
   if (r.error_count() > 0) return 1;
   return strict && r.warning_count() > 0 ? 1 : 0;
 }
@@ -124,7 +106,7 @@ std::string SeverityText(const RuleInfo& info,
 }
 
 int RunList(const std::vector<std::string>& args) {
-  const std::vector<std::string> files = ExpandPaths(args, false);
+  const std::vector<std::string> files = ExpandRulePaths(args, false);
   bool read_ok = true;
   const auto texts = ReadAll(files, &read_ok);
   const LoadResult r = LoadRules(files, FactsCatalog());
@@ -204,7 +186,7 @@ int RunTest(const TestOptions& opt) {
       p = (fs::path(p) / "tests").string();
     }
   }
-  const std::vector<std::string> files = ExpandPaths(paths, true);
+  const std::vector<std::string> files = ExpandRulePaths(paths, true);
   const std::vector<std::string> base_files =
       opt.rule_files.empty() ? std::vector<std::string>{DefaultRuleFile()} : opt.rule_files;
   bool read_ok = true;

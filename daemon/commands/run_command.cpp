@@ -6,6 +6,7 @@
 // kPollSlice apart) and does the work on its own thread. A second SIGTERM/SIGINT during the
 // drain ends the process at once (the handlers are one-shot): nothing is lost, the records
 // not yet stored are read again at the next start.
+#include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -113,7 +114,15 @@ Status CheckRequired(const Daemon& d) {
 }
 
 Status LoadRuleFiles(RuleEngine* rules, const Config& c) {
-  LoadResult loaded = rules->Reload(RuleFilesFrom(c, {}));
+  const std::vector<std::string> files = RuleFilesFrom(c, {});
+  // Rule files that load but enable no rule would leave the daemon blind: refused like errors.
+  if (LoadResult trial = LoadRules(files, FactsCatalog());
+      trial.ok() && EnabledRules(*trial.rules) == 0) {
+    return Status::InvalidArgument("the rule files enable no rule (" +
+                                   fmt::format("{}", fmt::join(files, ", ")) +
+                                   "): nothing would be detected");
+  }
+  LoadResult loaded = rules->Reload(files);
   for (const LoadIssue& issue : loaded.issues) {
     if (issue.is_error()) {
       spdlog::error("rules: {}", issue.ToString());
@@ -125,6 +134,8 @@ Status LoadRuleFiles(RuleEngine* rules, const Config& c) {
     return Status::InvalidArgument("the rule files do not load (" +
                                    std::to_string(loaded.error_count()) + " errors)");
   }
+  spdlog::info("rules: {} enabled of {} from {}", EnabledRules(*loaded.rules),
+               loaded.rules->rules().size(), fmt::join(files, ", "));
   return Status::OK();
 }
 

@@ -1,5 +1,8 @@
 #include "commands/wiring.h"
 
+#include <algorithm>
+#include <filesystem>
+
 #include "common/schema.h"
 
 namespace edi {
@@ -20,9 +23,38 @@ PipelineOptions PipelineOptionsFrom(const Config& config) {
 
 std::vector<std::string> RuleFilesFrom(const Config& config,
                                        const std::vector<std::string>& explicit_files) {
-  if (!explicit_files.empty()) return explicit_files;
-  if (!config.rules.empty()) return config.rules;
+  if (!explicit_files.empty()) return ExpandRulePaths(explicit_files, false);
+  if (!config.rules.empty()) return ExpandRulePaths(config.rules, false);
   return {DefaultRuleFile()};
+}
+
+std::vector<std::string> ExpandRulePaths(const std::vector<std::string>& paths, bool skip_private) {
+  namespace fs = std::filesystem;
+  if (paths.empty()) return {DefaultRuleFile()};
+  std::vector<std::string> out;
+  for (const std::string& a : paths) {
+    std::error_code ec;
+    if (!fs::is_directory(a, ec)) {
+      out.push_back(a);  // a missing file is reported by whoever reads it
+      continue;
+    }
+    std::vector<std::string> in_dir;
+    for (const auto& e : fs::directory_iterator(a, ec)) {
+      const std::string name = e.path().filename().string();
+      if (!e.is_regular_file() || e.path().extension() != ".yaml") continue;
+      if (skip_private && name[0] == '_') continue;
+      in_dir.push_back(e.path().string());
+    }
+    std::sort(in_dir.begin(), in_dir.end());
+    out.insert(out.end(), in_dir.begin(), in_dir.end());
+  }
+  return out;
+}
+
+size_t EnabledRules(const RuleSet& rules) {
+  size_t n = 0;
+  for (const RuleInfo& info : rules.rules()) n += info.enabled ? 1 : 0;
+  return n;
 }
 
 }  // namespace edi

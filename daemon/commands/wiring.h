@@ -6,14 +6,23 @@
 #include <vector>
 
 #include "config/config.h"
+#include "detect/rules.h"
 #include "pipeline/pipeline.h"
 
 namespace edi {
 
 PipelineOptions PipelineOptionsFrom(const Config& config);
 
-// `explicit_files` if given, else the configuration's `rules`, else the shipped default pack.
+// `explicit_files` if given, else the configuration's `rules`, else the shipped default pack;
+// directories among them expanded (ExpandRulePaths).
 std::vector<std::string> RuleFilesFrom(const Config& config,
                                        const std::vector<std::string>& explicit_files);
+
+// The files of the given *.yaml files and directories (a directory's *.yaml in name order,
+// without those starting with '_' when `skip_private`); the default pack when none are given.
+std::vector<std::string> ExpandRulePaths(const std::vector<std::string>& paths, bool skip_private);
+
+// The rules of `rules` that are enabled.
+size_t EnabledRules(const RuleSet& rules);
 
 }  // namespace edi

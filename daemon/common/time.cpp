@@ -114,12 +114,14 @@ std::optional<EventTime> ParseDuration(std::string_view s) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
   if (ec != std::errc() || ptr == s.data() || n < 0) return std::nullopt;
   const std::string_view unit(ptr, static_cast<size_t>(s.data() + s.size() - ptr));
-  if (unit == "ms") return n;
-  if (unit == "s") return n * kMillisPerSecond;
-  if (unit == "m") return n * kMillisPerMinute;
-  if (unit == "h") return n * kMillisPerHour;
-  if (unit == "d") return n * kMillisPerDay;
-  return std::nullopt;
+  const int64_t scale = unit == "ms"  ? 1
+                        : unit == "s" ? kMillisPerSecond
+                        : unit == "m" ? kMillisPerMinute
+                        : unit == "h" ? kMillisPerHour
+                        : unit == "d" ? kMillisPerDay
+                                      : 0;
+  if (scale == 0 || n > kMaxDuration / scale) return std::nullopt;
+  return n * scale;
 }
 
 }  // namespace edi

@@ -26,7 +26,11 @@ std::optional<EventTime> ParseRfc3339(std::string_view text);
 // Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ".
 std::string FormatRfc3339(EventTime t);
 
-// Parses a duration such as "30d", "14d", "10m", "1h", "45s", "500ms". Returns nullopt if invalid.
+// The longest duration ParseDuration accepts: 100,000 days (about 274 years), so that a time
+// this far before or after any event time stays representable.
+inline constexpr int64_t kMaxDuration = 100000LL * 86400000LL;
+// Parses a duration such as "30d", "14d", "10m", "1h", "45s", "500ms". Returns nullopt if invalid
+// or longer than kMaxDuration.
 std::optional<EventTime> ParseDuration(std::string_view text);
 
 }  // namespace edi

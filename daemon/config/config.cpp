@@ -196,8 +196,9 @@ Handler Duration(EventTime* out, const std::string& name) {
     std::optional<EventTime> d;
     if (n.IsScalar()) d = ParseDuration(n.Scalar());
     if (!d || *d <= 0) {
-      return Status::InvalidArgument(Where(name, n) + ": key '" + key +
-                                     "' must be a duration such as 30d, 12h, 10m, 45s or 500ms");
+      return Status::InvalidArgument(
+          Where(name, n) + ": key '" + key +
+          "' must be a duration such as 30d, 12h, 10m, 45s or 500ms (up to 100000d)");
     }
     *out = *d;
     return Status::OK();

@@ -2,6 +2,7 @@
 #include <array>
 #include <charconv>
 #include <string>
+#include <unordered_set>
 
 #include "decode/decoder.h"
 
@@ -185,6 +186,27 @@ void AddParty(std::optional<HerId> her_id, PartySource source, std::vector<Party
   if (her_id) parties->push_back({*her_id, source});
 }
 
+// A call that names a party twice (HerIds=1&HerIds=1, a configuration listed twice) acts for
+// it once: each party is kept at its first mention.
+void DropRepeatedParties(std::vector<PartyRef>* parties) {
+  std::vector<PartyRef>& v = *parties;
+  if (v.size() < 2) return;
+  size_t kept = 0;
+  if (v.size() <= 16) {
+    for (const PartyRef& p : v) {
+      bool seen = false;
+      for (size_t j = 0; j < kept && !seen; ++j) seen = v[j].her_id == p.her_id;
+      if (!seen) v[kept++] = p;
+    }
+  } else {
+    std::unordered_set<HerId> seen;
+    for (const PartyRef& p : v) {
+      if (seen.insert(p.her_id).second) v[kept++] = p;
+    }
+  }
+  v.resize(kept);
+}
+
 }  // namespace
 
 bool IsUuid(std::string_view s) {
@@ -236,12 +258,10 @@ bool MatchRoute(AccessEvent* e, DecodeError* error) {
     if (!(r.apis & api) || !(r.methods & method)) continue;
     Match m;
     if (!MatchTemplate(r.tmpl, segs, n, &m)) continue;
+    // {id} is a message id, a UUID: a path with anything else there is not this route (v2's
+    // GET /Messages/notices, say, is the 2-vNext poll called as v2: an unknown route).
+    if (!m.id.empty() && !IsUuid(m.id)) continue;
     if (!m.id.empty()) {
-      if (!IsUuid(m.id)) {
-        error->reason = QuarantineReason::kMalformedMessageId;
-        error->detail = "path message id '" + std::string(m.id.substr(0, 64)) + "' is not a UUID";
-        return false;
-      }
       e->message_id.assign(m.id);
       for (char& c : e->message_id) c = Lower(c);
     }
@@ -285,6 +305,7 @@ bool MatchRoute(AccessEvent* e, DecodeError* error) {
         e->parties_from_custody = true;
         break;
     }
+    DropRepeatedParties(&e->parties);
     return true;
   }
   return true;  // no route: action unknown, kept and counted

@@ -167,7 +167,8 @@ std::vector<FieldDef> Defs() {
   def(kMsgDownloadedByOther, "msg.downloaded_by_other", T::kBool,
       "another client downloaded the message for this party before");
   def(kMsgDownloadedByAny, "msg.downloaded_by_any", T::kBool,
-      "some client downloaded the message for this party (absent when custody is unknown)");
+      "some client downloaded the message for this party (absent when custody is unknown or "
+      "the call names no party)");
   def(kMsgOtherDownloader, "msg.other_downloader", T::kString,
       "the other client that downloaded it for this party");
   def(kMsgMarkedByOther, "msg.marked_by_other", T::kBool,
@@ -339,8 +340,8 @@ FieldValue FactsSource::Get(FieldId id) const {
     case kMsgDownloadedByOther:
       return FieldValue::Bool(f.downloaded_by_other);
     case kMsgDownloadedByAny:
-      return ck ? FieldValue::Bool(f.downloaded_by_client || f.downloaded_by_other)
-                : FieldValue::Absent();
+      return ck && f.has_party ? FieldValue::Bool(f.downloaded_by_client || f.downloaded_by_other)
+                               : FieldValue::Absent();
     case kMsgOtherDownloader:
       return Str(f.other_downloader);
     case kMsgMarkedByOther:

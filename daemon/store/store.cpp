@@ -1,5 +1,7 @@
 #include "store/store.h"
 
+#include <filesystem>
+
 #include <zstd.h>
 
 #include <algorithm>
@@ -47,6 +49,9 @@ Store::~Store() {
 std::string Store::LastError() const { return path_ + ": " + sqlite3_errmsg(db_); }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
+  if (std::error_code ec; std::filesystem::is_directory(path, ec)) {
+    return Status::IOError(path + ": is a directory, not a database file");
+  }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

@@ -139,13 +139,58 @@ TEST_F(ReplayCli, ABrokenSnapshotIsRefusedNamingFileAndLine) {
   EXPECT_NE(r.out.find("organisasjonsnummer"), std::string::npos) << r.out;
 }
 
-TEST_F(ReplayCli, AnUnreadableInputIsAClearError) {
-  const Output r =
-      Sh(std::string(EDI_BINARY) + " replay --registry " EDI_SOURCE_DIR "/examples/registry --db " +
-         (dir_ / "a.db").string() + " /nonexistent.jsonl");
+TEST_F(ReplayCli, AnUnreadableInputIsRefusedBeforeAnythingIsStored) {
+  // The first input is fine: nothing of it may be stored (its findings never shown) when a
+  // later one cannot be read.
+  const std::string db = (dir_ / "a.db").string();
+  for (const std::string& bad : {std::string("/nonexistent.jsonl"), std::string("/tmp")}) {
+    const Output r = Sh(std::string(EDI_BINARY) +
+                        " replay --registry " EDI_SOURCE_DIR "/examples/registry --db " + db +
+                        " " EDI_SOURCE_DIR "/examples/access-log.jsonl " + bad);
+    EXPECT_EQ(r.status, 2) << r.out;
+    EXPECT_NE(r.out.find(bad + ": "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("nothing replayed"), std::string::npos) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(db)) << bad;
+  }
+}
+
+TEST_F(ReplayCli, RuleFilesThatEnableNoRuleAreRefused) {
+  const auto rules = dir_ / "off.yaml";
+  std::ofstream(rules) << "- rule: local.x\n  desc: d\n  condition: evt.success\n"
+                          "  severity: low\n  output: o\n  enabled: false\n";
+  const std::string db = (dir_ / "a.db").string();
+  const Output r = Sh(std::string(EDI_BINARY) + " replay -q --rules " + rules.string() +
+                      " --registry " EDI_SOURCE_DIR "/examples/registry --db " + db +
+                      " " EDI_SOURCE_DIR "/examples/access-log.jsonl");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("enable no rule"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(db));
+  const Output check = Sh(std::string(EDI_BINARY) + " rules check " + rules.string());
+  EXPECT_NE(check.out.find("no rule is enabled"), std::string::npos) << check.out;
+}
+
+TEST_F(ReplayCli, ADirectoryOfRuleFilesLoadsAsItsYamlFiles) {
+  const Output r = Sh(std::string(EDI_BINARY) +
+                      " replay -q --no-findings --rules " EDI_SOURCE_DIR
+                      "/rules --registry " EDI_SOURCE_DIR "/examples/registry --db " +
+                      (dir_ / "a.db").string() + " " EDI_SOURCE_DIR "/examples/access-log.jsonl");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("critical"), std::string::npos) << r.out;
+}
+
+TEST_F(ReplayCli, AWordThatIsNoCommandIsNamed) {
+  const Output r = Sh(std::string(EDI_BINARY) + " bogus");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("unknown command 'bogus'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("replay"), std::string::npos) << r.out;
+}
+
+TEST_F(ReplayCli, ADirectoryGivenAsTheDatabaseIsNamedSo) {
+  const Output r = Sh(std::string(EDI_BINARY) +
+                      " replay -q --registry " EDI_SOURCE_DIR "/examples/registry --db " +
+                      dir_.string() + " " EDI_SOURCE_DIR "/examples/access-log.jsonl");
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.out.find("/nonexistent.jsonl: No such file or directory"), std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("is a directory, not a database file"), std::string::npos) << r.out;
 }
 
 TEST_F(ReplayCli, AnOversizeRecordIsQuarantinedAndTheRestIsStored) {
@@ -176,6 +221,9 @@ TEST_F(ReplayCli, FieldsListsTheFactsRulesCanUse) {
   EXPECT_NE(r.out.find("party.owner "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("party.lock_holder"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("msg."), std::string::npos) << r.out;
+  const Output none = Sh(std::string(EDI_BINARY) + " fields nosuch");
+  EXPECT_EQ(none.status, 1);
+  EXPECT_NE(none.out.find("no field starts with 'nosuch'"), std::string::npos) << none.out;
 }
 
 }  // namespace

@@ -40,13 +40,21 @@ TEST(Config, AnUnknownKeyNamesFileLineAndKey) {
 TEST(Config, BadValuesAreErrorsNotDefaults) {
   for (const char* text :
        {"state:\n  ttl: 30 days\n", "state:\n  learn_min_share: 1.5\n", "store:\n  batch_size: 0\n",
-        "store:\n  keep_raw_records: maybe\n", "log_level: loud\n", "state: 3\n"}) {
+        "store:\n  keep_raw_records: maybe\n", "log_level: loud\n", "state: 3\n",
+        // Beyond 100,000 days: once it overflowed into a short or negative duration.
+        "state:\n  ttl: 99999999999999d\n", "state:\n  ttl: 100001d\n"}) {
     auto c = ParseConfig(text, "bad.yaml");
     EXPECT_FALSE(c.ok()) << text;
     if (!c.ok()) {
       EXPECT_NE(c.status().message().find("bad.yaml:"), std::string::npos) << text;
     }
   }
+}
+
+TEST(Config, DurationsUpToTheLimitAreAccepted) {
+  auto c = ParseConfig("state:\n  ttl: 100000d\n", "ok.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->state.ttl, 100000 * kMillisPerDay);
 }
 
 TEST(Config, InvalidYamlIsAnErrorWithItsPosition) {

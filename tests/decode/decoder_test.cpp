@@ -289,8 +289,41 @@ TEST_F(DecoderTest, V2RoutesAreUnknownOnV3AndV3RoutesUnknownOnV2) {
   EXPECT_EQ(Decode(c).action, Action::kUnknown);
   c.api = "2";
   c.method = "GET";
-  c.path = "/Messages/notices";  // 2-vNext only: on v2 "notices" would be a message id
-  EXPECT_EQ(Reject(Json(c)).reason, QuarantineReason::kMalformedMessageId);
+  c.path = "/Messages/notices";  // 2-vNext only; on v2 "notices" is no message id (a UUID)
+  EXPECT_EQ(Decode(c).action, Action::kUnknown);
+  EXPECT_EQ(Decode(c).message_id, "");
+}
+
+TEST_F(DecoderTest, APathWhoseMessageIdIsNoUuidIsAnUnknownRoute) {
+  Call c;
+  c.method = "PUT";
+  for (const char* path : {"/messages/not-a-uuid/downloaded", "/messages/733be787-0f1e",
+                           "/messages/733be787-0g1e-4a8c-9f55-0a5c1b1d6a11/status"}) {
+    c.path = path;
+    const AccessEvent e = Decode(c);
+    EXPECT_EQ(e.action, Action::kUnknown) << path;
+    EXPECT_EQ(e.route, "") << path;
+    EXPECT_EQ(e.message_id, "") << path;
+  }
+}
+
+TEST_F(DecoderTest, ACallNamingAPartyTwiceActsForItOnce) {
+  Call c;
+  c.path = "/notifications";
+  c.query = "HerIds=21&HerIds=22&HerIds=21,22,21";
+  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{21, 22}));
+  std::string many;  // beyond the small-list path
+  for (int i = 0; i < 40; ++i) many += "HerIds=" + std::to_string(100 + i % 20) + "&";
+  c.query = many + "HerIds=7";
+  std::vector<HerId> expected;
+  for (int i = 0; i < 20; ++i) expected.push_back(100 + i);
+  expected.push_back(7);
+  EXPECT_EQ(Parties(Decode(c)), expected);
+  c.method = "PUT";
+  c.path = "/mshconfigurations";
+  c.query = "";
+  c.request = R"({"configurations":[{"herId":24},{"herId":25},{"herId":24,"clientLocked":true}]})";
+  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{24, 25}));
 }
 
 TEST_F(DecoderTest, V2ApprecTakesThePartyFromThePathNotTheBody) {

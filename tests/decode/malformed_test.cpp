@@ -146,10 +146,11 @@ INSTANTIATE_TEST_SUITE_P(
             QuarantineReason::kSchema, "field '/request/configurations/0/clientLocked'"},
         Bad{"apprec_status_unknown", With(R"("receiverHerId":21)", R"("appRecStatus":"Fine")"),
             QuarantineReason::kSchema, "field '/request/appRecStatus'"},
-        Bad{"path_message_id_not_uuid", With("733be787-0f1e-4a8c-9f55-0a5c1b1d6a11", "not-a-uuid"),
-            QuarantineReason::kMalformedMessageId, "'not-a-uuid' is not a UUID"},
-        Bad{"path_message_id_bad_hex", With("733be787-0f1e", "733be787-0g1e"),
-            QuarantineReason::kMalformedMessageId, "not a UUID"},
+        Bad{"send_response_id_not_uuid",
+            With(
+                R"("method":"PUT","path":"/messages/733be787-0f1e-4a8c-9f55-0a5c1b1d6a11/downloaded")",
+                R"("method":"POST","path":"/messages","response":{"id":"not-a-uuid"})"),
+            QuarantineReason::kMalformedMessageId, "'/response/id': 'not-a-uuid' is not a UUID"},
         Bad{"v2_path_her_id_letters",
             With(
                 R"("apiVersion":"3","method":"PUT","path":"/messages/733be787-0f1e-4a8c-9f55-0a5c1b1d6a11/downloaded")",

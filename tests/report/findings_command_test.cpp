@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 #include <rapidjson/schema.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -146,6 +147,9 @@ TEST_F(FindingsCommandTest, FiltersByRulePartyClientAndMessage) {
   EXPECT_EQ(RequestIds(Run(base + "--client client-c").out), Ids({"req-3"}));
   EXPECT_EQ(RequestIds(Run(base + "--message 733be787-0f1e-4a8c-9f55-0a5c1b1d6a11").out),
             Ids({"req-3"}));
+  // As copied from a log that wrote it in upper case: message ids are stored in lower case.
+  EXPECT_EQ(RequestIds(Run(base + "--message 733BE787-0F1E-4A8C-9F55-0A5C1B1D6A11").out),
+            Ids({"req-3"}));
 }
 
 TEST_F(FindingsCommandTest, RelativeTimesCountBackFromTheNewestEventTime) {
@@ -194,6 +198,34 @@ TEST_F(FindingsCommandTest, BadArgumentsExitWithStatusTwo) {
   EXPECT_EQ(Run(base + "--severity severe").exit_code, 2);
   EXPECT_EQ(Run(base + "--limit many").exit_code, 2);
   EXPECT_EQ(Run("--format json").exit_code, 2);  // no --db
+  const RunResult message = Run(base + "--message nonsense");
+  EXPECT_EQ(message.exit_code, 2);
+  EXPECT_THAT(message.err, HasSubstr("not a message id"));
+  const RunResult her_id = Run(base + "--her-id 0");
+  EXPECT_EQ(her_id.exit_code, 2);
+  EXPECT_THAT(her_id.err, HasSubstr("'0' is not a whole number above 0"));
+  EXPECT_EQ(Run(base + "--limit 2.5").exit_code, 2);
+  // Far beyond any event time: once an overflow that quietly listed a few findings.
+  const RunResult far = Run(base + "--since 213503982335d");
+  EXPECT_EQ(far.exit_code, 2);
+  EXPECT_THAT(far.err, HasSubstr("up to 100000d"));
+}
+
+TEST_F(FindingsCommandTest, ADirectoryOrANewerDatabaseIsRefusedClearly) {
+  const RunResult dir = Run("--db " + Quote(dir_.string()));
+  EXPECT_EQ(dir.exit_code, 1);
+  EXPECT_THAT(dir.err, HasSubstr("is a directory, not a database file"));
+  const std::string newer = (dir_ / "newer.db").string();
+  fs::copy_file(db_, newer);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(newer.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=999", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  const RunResult r = Run("--db " + Quote(newer));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("schema version 999 is newer"));
 }
 
 TEST_F(FindingsCommandTest, HelpExplainsThatTimesAreEventTimes) {

@@ -177,7 +177,9 @@ class TimedIncidents:
             del rec["request"]
             reason = "malformed_her_id"
         elif what == "message-id":
-            rec["path"] = "/messages/not-a-uuid/downloaded"
+            # A send whose created message id is no UUID (a path with one is an unknown route).
+            rec.update(method="POST", path="/messages", status=201, response={"id": "not-a-uuid"})
+            rec["request"] = {"senderHerId": her}
             reason = "malformed_message_id"
         elif what == "herIdClaim":
             rec.update(apiVersion="2", path="/Messages/%s/read/%d" % (self.uuid(), her))
