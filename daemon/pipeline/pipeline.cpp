@@ -141,7 +141,12 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
     q.received_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
-    if (Status s = store_->InsertQuarantine(q); !s.ok()) return s;
+    bool inserted = false;
+    if (Status s = store_->InsertQuarantine(q, &inserted); !s.ok()) return s;
+    if (!inserted) {
+      ++c->duplicates;  // quarantined before: the same bytes at the same position
+      return Status::OK();
+    }
     ++c->quarantined;
     ++c->quarantined_by_reason[static_cast<size_t>(d.error.reason)];
     return Status::OK();

@@ -297,6 +297,36 @@ CREATE VIEW client_event_ids AS
     FROM events e
    WHERE e.event_id > (SELECT value FROM store_meta WHERE key = 'client_index_upto');
 )sql",
+      // 6 -> 7: each call's own orgnrParent (the delegation it acted under: a multi-tenant
+      // client has several; `clients` keeps the first seen), shown by event_view with the
+      // call's orgnrChild and herid claim; events stored before show the client's. And the
+      // quarantine is unique per record, not per position: stdin, a file rewritten in place
+      // or a topic created anew reuse positions, and their bad records were lost.
+      R"sql(
+ALTER TABLE events ADD COLUMN orgnr_parent TEXT;
+DROP VIEW event_view;
+CREATE VIEW event_view AS
+  SELECT e.event_id, e.request_id,
+         strftime('%Y-%m-%dT%H:%M:%fZ', e.time / 1000.0, 'unixepoch') AS time,
+         e.api, e.method, e.action, e.status, c.client_id, c.client_name,
+         coalesce(e.orgnr_parent, c.orgnr_parent) AS orgnr_parent,
+         e.message_id, e.parties, s.source, e.position, e.orgnr_child, e.herid_claim
+    FROM events e JOIN clients c USING (client_key) JOIN sources s USING (source_key);
+CREATE TABLE quarantine_v7 (
+  quarantine_id INTEGER PRIMARY KEY,
+  source        TEXT NOT NULL,
+  position      INTEGER NOT NULL,
+  reason        TEXT NOT NULL,
+  detail        TEXT NOT NULL,
+  size          INTEGER NOT NULL,    -- the record's full size in bytes
+  raw           BLOB NOT NULL,       -- the record's bytes, capped
+  received_at   INTEGER NOT NULL,    -- wall clock, ms since the epoch
+  UNIQUE (source, position, size, raw)
+);
+INSERT INTO quarantine_v7 SELECT * FROM quarantine ORDER BY quarantine_id;
+DROP TABLE quarantine;
+ALTER TABLE quarantine_v7 RENAME TO quarantine;
+)sql",
   };
   return kMigrations;
 }

@@ -136,8 +136,9 @@ Status Store::Prepare() {
       {&insert_event_,
        "INSERT INTO events (request_id, time, api, method, route, action, status, client_key, "
        "orgnr_child, herid_claim, message_id, duration_ms, parties, source_key, position, "
-       "raw_block, raw_offset, raw_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-       "?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT (time, request_id) DO NOTHING"},
+       "raw_block, raw_offset, raw_size, orgnr_parent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+       "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) ON CONFLICT (time, request_id) DO "
+       "NOTHING"},
       {&next_block_, "SELECT coalesce(max(block_id), 0) + 1 FROM raw_blocks"},
       {&insert_block_,
        "INSERT INTO raw_blocks (block_id, records, bytes, data) VALUES (?1, ?2, ?3, ?4)"},
@@ -145,7 +146,7 @@ Status Store::Prepare() {
       {&is_stored_, "SELECT 1 FROM events WHERE time = ?1 AND request_id = ?2"},
       {&insert_quarantine_,
        "INSERT INTO quarantine (source, position, reason, detail, size, raw, received_at) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (source, position) DO NOTHING"},
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"},
       {&set_position_,
        "INSERT INTO source_positions (source, position) VALUES (?1, ?2) "
        "ON CONFLICT (source) DO UPDATE SET position = excluded.position"},
@@ -339,6 +340,7 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
   } else {
     st.BindNull(16).BindNull(17).BindNull(18);
   }
+  st.BindOptRef(19, e.client.orgnr_parent);
   if (st.Run() != SQLITE_DONE) return Status::IOError(LastError());
   *inserted = sqlite3_changes(db_) > 0;
   *event_id = *inserted ? sqlite3_last_insert_rowid(db_) : 0;
@@ -368,7 +370,7 @@ Status Store::LoadMaxTime() {
   return Status::OK();
 }
 
-Status Store::InsertQuarantine(const QuarantineEntry& q) {
+Status Store::InsertQuarantine(const QuarantineEntry& q, bool* inserted) {
   const std::string_view raw = q.raw.substr(0, options_.max_quarantine_bytes);
   const int rc = insert_quarantine_.Bind(1, q.where.source)
                      .Bind(2, q.where.position)
@@ -378,7 +380,9 @@ Status Store::InsertQuarantine(const QuarantineEntry& q) {
                      .BindBlob(6, raw)
                      .Bind(7, q.received_ms)
                      .Run();
-  return rc == SQLITE_DONE ? Status::OK() : Status::IOError(LastError());
+  if (rc != SQLITE_DONE) return Status::IOError(LastError());
+  *inserted = sqlite3_changes(db_) > 0;
+  return Status::OK();
 }
 
 Status Store::SetSourcePosition(const SourcePosition& p) {

@@ -128,8 +128,10 @@ class Store {
   // another block meanwhile (the records stored from it may still be read from it). Call after
   // Begin, at any time before Commit.
   void UsePreparedRawBlock(const PreparedRawBlock* block);
-  // Stores a quarantined record; a record already quarantined at the same position is kept once.
-  Status InsertQuarantine(const QuarantineEntry& q);
+  // Stores a quarantined record; sets *inserted to false when the same record (same bytes at
+  // the same source position) is quarantined already. Another record at a position already
+  // used (stdin, a file rewritten in place) is stored too.
+  Status InsertQuarantine(const QuarantineEntry& q, bool* inserted);
   Status SetSourcePosition(const SourcePosition& p);
 
   std::optional<int64_t> GetSourcePosition(const std::string& source);

@@ -123,5 +123,55 @@ INSERT INTO events (event_id, request_id, time, api, method, action, status, cli
             "0|\n");
 }
 
+TEST_F(ClientIndexMigrationTest,
+       AVersionSixDatabaseKeepsItsQuarantineAndShowsEachCallsOrganisation) {
+  const std::string path = (fs::path(::testing::TempDir()) / "edi-store-migrate-v6.db").string();
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    std::string v6;
+    for (int v = 0; v < 6; ++v) v6 += StoreMigrations().at(v);
+    v6 += R"sql(
+PRAGMA user_version=6;
+INSERT INTO clients (client_key, client_id, orgnr_parent) VALUES (1, 'client-a', '944100001');
+INSERT INTO sources (source_key, source) VALUES (1, 'stdin');
+INSERT INTO events (event_id, request_id, time, api, method, action, status, client_key,
+                    source_key, position)
+  VALUES (1, 'req-1', 1778229135310, '3', 'GET', 'download', 200, 1, 1, 1);
+INSERT INTO quarantine (source, position, reason, detail, size, raw, received_at)
+  VALUES ('stdin', 2, 'invalid_json', 'x', 3, X'616263', 1);
+)sql";
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, v6.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
+    sqlite3_close(db);
+  }
+  auto store = Store::Open(path, StoreOptions{});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  Store& s = **store;
+  EXPECT_EQ(Dump(s, "SELECT source, position, reason, raw FROM quarantine"),
+            "stdin|2|invalid_json|abc|\n");
+  // A row from before shows the client's organisation; a new one its own call's.
+  AccessEvent e = ByClient("req-2", 1778229135999, "client-a");
+  e.client.orgnr_parent = "921600001";
+  ASSERT_TRUE(s.Begin().ok());
+  EXPECT_TRUE(Put(s, e));
+  bool inserted = false;
+  QuarantineEntry q;
+  q.where = {"stdin", 2};
+  q.reason = "schema";
+  q.detail = "y";
+  q.raw = "[1]";
+  q.full_size = 3;
+  ASSERT_TRUE(s.InsertQuarantine(q, &inserted).ok());
+  EXPECT_TRUE(inserted);  // another record at a position used before
+  ASSERT_TRUE(s.InsertQuarantine(q, &inserted).ok());
+  EXPECT_FALSE(inserted);  // the same record again
+  ASSERT_TRUE(s.Commit().ok());
+  EXPECT_EQ(Dump(s, "SELECT request_id, orgnr_parent FROM event_view ORDER BY event_id"),
+            "req-1|944100001|\nreq-2|921600001|\n");
+  EXPECT_EQ(Dump(s, "SELECT count(*) FROM quarantine"), "2|\n");
+}
+
 }  // namespace
 }  // namespace edi
