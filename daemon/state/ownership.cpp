@@ -4,7 +4,7 @@
 
 namespace edi {
 namespace {
-int32_t Day(EventTime t) { return static_cast<int32_t>(t / kMillisPerDay); }
+int32_t Hour(EventTime t) { return static_cast<int32_t>(t / kMillisPerHour); }
 }  // namespace
 
 const ClientOnParty* PartyStats::Find(ClientIdx c) const {
@@ -23,30 +23,31 @@ ClientIdx OwnershipStats::LearnedOwner(HerId p, EventTime t) const {
   return LearnedOwner(Find(p), t);
 }
 
-uint64_t ClientOnParty::CountFrom(int32_t first_day) const {
-  if (sum_from == kNoSum || first_day < sum_from) {  // first asked, or for an earlier time
+uint64_t ClientOnParty::CountFrom(int32_t first_hour) const {
+  if (sum_from == kNoSum || first_hour < sum_from) {  // first asked, or for an earlier time
     sum = 0;
-    for (const DayCount& d : owner_actions) {
-      if (d.day >= first_day) sum += d.count;
+    for (const HourCount& d : owner_actions) {
+      if (d.hour >= first_hour) sum += d.count;
     }
   } else {
-    // Event time moved on: the days that left the window leave the count.
-    for (const DayCount& d : owner_actions) {
-      if (d.day >= first_day) break;
-      if (d.day >= sum_from) sum -= d.count;
+    // Event time moved on: the hours that left the window leave the count.
+    for (const HourCount& d : owner_actions) {
+      if (d.hour >= first_hour) break;
+      if (d.hour >= sum_from) sum -= d.count;
     }
   }
-  sum_from = first_day;
+  sum_from = first_hour;
   return sum;
 }
 
 ClientIdx OwnershipStats::LearnedOwner(const PartyStats* s, EventTime t) const {
   if (s == nullptr) return kNoClient;
-  const int32_t first_day = Day(t - options_->learn_window) + 1;
+  // The hours wholly after t - learn_window.
+  const int32_t first_hour = Hour(t - options_->learn_window) + 1;
   uint64_t total = 0, best = 0;
   ClientIdx best_client = kNoClient;
   for (const ClientOnParty& cp : s->clients) {
-    const uint64_t n = cp.CountFrom(first_day);
+    const uint64_t n = cp.CountFrom(first_hour);
     total += n;
     if (n > best) {
       best = n;
@@ -117,25 +118,25 @@ bool OwnershipStats::RecordSuccess(ClientIdx client, HerId p, bool owner_action,
     it = s.clients.end() - 1;
   }
   it->last_owner_action = std::max(it->last_owner_action, t);
-  const int32_t day = Day(t);
-  auto& days = it->owner_actions;
-  // Records arrive nearly in time order: the day is the last one or close to the end.
-  auto pos = std::find_if(days.rbegin(), days.rend(), [day](const DayCount& d) {
-               return d.day <= day;
+  const int32_t hour = Hour(t);
+  auto& hours = it->owner_actions;
+  // Records arrive nearly in time order: the hour is the last one or close to the end.
+  auto pos = std::find_if(hours.rbegin(), hours.rend(), [hour](const HourCount& h) {
+               return h.hour <= hour;
              }).base();
-  if (pos != days.begin() && (pos - 1)->day == day) {
+  if (pos != hours.begin() && (pos - 1)->hour == hour) {
     ++(pos - 1)->count;
   } else {
-    days.insert(pos, DayCount{day, 1});
+    hours.insert(pos, HourCount{hour, 1});
   }
-  if (it->sum_from != ClientOnParty::kNoSum && day >= it->sum_from) ++it->sum;
-  // Drop days that no window can reach any more.
-  const int32_t oldest = Day(t - options_->learn_window);
-  while (!days.empty() && days.front().day < oldest) {
-    if (it->sum_from != ClientOnParty::kNoSum && days.front().day >= it->sum_from) {
-      it->sum -= days.front().count;
+  if (it->sum_from != ClientOnParty::kNoSum && hour >= it->sum_from) ++it->sum;
+  // Drop hours that no window can reach any more.
+  const int32_t oldest = Hour(t - options_->learn_window);
+  while (!hours.empty() && hours.front().hour < oldest) {
+    if (it->sum_from != ClientOnParty::kNoSum && hours.front().hour >= it->sum_from) {
+      it->sum -= hours.front().count;
     }
-    days.erase(days.begin());
+    hours.erase(hours.begin());
   }
   return is_new;
 }

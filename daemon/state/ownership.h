@@ -24,24 +24,26 @@
 
 namespace edi {
 
-struct DayCount {
-  int32_t day = 0;  // event time / 1 day
+// Successful owner actions in one hour of event time: the learning window (14 days) is
+// counted in whole hours, so it reaches back 14 days less at most an hour.
+struct HourCount {
+  int32_t hour = 0;  // event time / 1 hour
   uint32_t count = 0;
 };
 
 struct ClientOnParty {
   ClientIdx client = kNoClient;
-  EventTime last_owner_action = 0;      // last successful owner action, 0 = none
-  std::vector<DayCount> owner_actions;  // successful owner actions per day, oldest first
-  // The count of owner_actions from day `sum_from` on, kept up to date as actions come and
-  // days go, so that the learned owner is not summed day by day for every call (not stored;
-  // kNoSum until first asked).
+  EventTime last_owner_action = 0;       // last successful owner action, 0 = none
+  std::vector<HourCount> owner_actions;  // successful owner actions per hour, oldest first
+  // The count of owner_actions from hour `sum_from` on, kept up to date as actions come and
+  // hours go, so that the learned owner is not summed hour by hour for every call (not
+  // stored; kNoSum until first asked).
   static constexpr int32_t kNoSum = INT32_MIN;
   mutable int32_t sum_from = kNoSum;
   mutable uint64_t sum = 0;
-  // The count from day `first_day` on. Const, but it updates the cache above: a thread other
+  // The count from hour `first_hour` on. Const, but it updates the cache above: a thread other
   // than the state's would need a lock or a copy of its own.
-  uint64_t CountFrom(int32_t first_day) const;
+  uint64_t CountFrom(int32_t first_hour) const;
 };
 
 struct PartyStats {

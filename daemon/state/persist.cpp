@@ -102,24 +102,26 @@ std::string EncodeParty(const PartyStats& s) {
     w.U(c.client);
     w.I(c.last_owner_action);
     w.U(c.owner_actions.size());
-    for (const DayCount& d : c.owner_actions) {
-      w.I(d.day);
-      w.U(d.count);
+    for (const HourCount& h : c.owner_actions) {
+      w.I(h.hour);
+      w.U(h.count);
     }
   }
   return w.str();
 }
 
-bool DecodeParty(Reader r, PartyStats* s) {
+// `unit`: the length of the periods the saved counts are per (state before the counts went
+// hourly saved them per day: each day's count goes to its first hour).
+bool DecodeParty(Reader r, EventTime unit, PartyStats* s) {
   for (uint64_t n = r.U(); n > 0 && r.ok(); --n) {
     ClientOnParty c;
     c.client = static_cast<ClientIdx>(r.U());
     c.last_owner_action = r.I();
     for (uint64_t k = r.U(); k > 0 && r.ok(); --k) {
-      DayCount d;
-      d.day = static_cast<int32_t>(r.I());
-      d.count = static_cast<uint32_t>(r.U());
-      c.owner_actions.push_back(d);
+      HourCount h;
+      h.hour = static_cast<int32_t>(r.I() * (unit / kMillisPerHour));
+      h.count = static_cast<uint32_t>(r.U());
+      c.owner_actions.push_back(h);
     }
     s->clients.push_back(std::move(c));
   }
@@ -228,7 +230,8 @@ Status AuditState::SaveBatch(sqlite3* db) {
   Statement meta(db, "INSERT OR REPLACE INTO state_meta (key, value) VALUES (?, ?)");
   if (meta.Bind(1, "first_time").Bind(2, first_time_).Run() != SQLITE_DONE ||
       meta.Bind(1, "max_time").Bind(2, max_time_).Run() != SQLITE_DONE ||
-      meta.Bind(1, "last_expiry").Bind(2, last_expiry_).Run() != SQLITE_DONE) {
+      meta.Bind(1, "last_expiry").Bind(2, last_expiry_).Run() != SQLITE_DONE ||
+      meta.Bind(1, "owner_count_unit").Bind(2, kMillisPerHour).Run() != SQLITE_DONE) {
     return Err(db, "meta");
   }
   return Status::OK();
@@ -239,12 +242,14 @@ Status AuditState::Load(sqlite3* db) {
   if (!meta.ok()) return Status::Corruption(std::string("loading state: ") + sqlite3_errmsg(db));
   bool any = false;
   EventTime first = 0, max = 0, expiry = 0;
+  EventTime owner_count_unit = kMillisPerDay;  // state saved before the key came counted per day
   while (meta.Step() == SQLITE_ROW) {
     any = true;
     const std::string k = std::string(meta.ColumnText(0));
     if (k == "first_time") first = meta.ColumnInt(1);
     if (k == "max_time") max = meta.ColumnInt(1);
     if (k == "last_expiry") expiry = meta.ColumnInt(1);
+    if (k == "owner_count_unit") owner_count_unit = meta.ColumnInt(1);
   }
   if (!any) return Status::OK();  // a new database: the initial state (reservations) stands
 
@@ -297,7 +302,8 @@ Status AuditState::Load(sqlite3* db) {
   while (parties.Step() == SQLITE_ROW) {
     PartyStats s;
     s.last_touch = parties.ColumnInt(1);
-    if (!DecodeParty(Blob(parties.ColumnBlob(2)), &s)) {
+    if ((owner_count_unit != kMillisPerHour && owner_count_unit != kMillisPerDay) ||
+        !DecodeParty(Blob(parties.ColumnBlob(2)), owner_count_unit, &s)) {
       return Status::Corruption("loading state: bad statistics row for party " +
                                 std::to_string(parties.ColumnInt(0)));
     }

@@ -1,5 +1,5 @@
 // The learned owner of a party: kept as running counts per client, it must equal the count of
-// the days in the window summed afresh, whatever order event time comes in.
+// the hours in the window summed afresh, whatever order event time comes in.
 #include "state/ownership.h"
 
 #include <gtest/gtest.h>
@@ -9,16 +9,16 @@
 namespace edi {
 namespace {
 
-// The learned owner summed day by day from the statistics as stored.
+// The learned owner summed hour by hour from the statistics as stored.
 ClientIdx Summed(const PartyStats* s, const StateOptions& o, EventTime t) {
   if (s == nullptr) return kNoClient;
-  const auto first_day = static_cast<int32_t>((t - o.learn_window) / kMillisPerDay) + 1;
+  const auto first_hour = static_cast<int32_t>((t - o.learn_window) / kMillisPerHour) + 1;
   uint64_t total = 0, best = 0;
   ClientIdx best_client = kNoClient;
   for (const ClientOnParty& cp : s->clients) {
     uint64_t n = 0;
-    for (const DayCount& d : cp.owner_actions) {
-      if (d.day >= first_day) n += d.count;
+    for (const HourCount& h : cp.owner_actions) {
+      if (h.hour >= first_hour) n += h.count;
     }
     total += n;
     if (n > best) {
@@ -32,7 +32,7 @@ ClientIdx Summed(const PartyStats* s, const StateOptions& o, EventTime t) {
   return best_client;
 }
 
-TEST(OwnershipStatsTest, TheLearnedOwnerFollowsTheWindowAsActionsComeAndDaysGo) {
+TEST(OwnershipStatsTest, TheLearnedOwnerFollowsTheWindowAsActionsComeAndHoursGo) {
   StateOptions o;
   o.learn_window = 3 * kMillisPerDay;
   o.learn_min_actions = 5;
@@ -60,6 +60,20 @@ TEST(OwnershipStatsTest, TheLearnedOwnerFollowsTheWindowAsActionsComeAndDaysGo) 
   // Both answers are common, so the comparison covers owners being learned and lost.
   EXPECT_GT(owned, 2000);
   EXPECT_GT(none, 500);
+}
+
+TEST(OwnershipStatsTest, TheWindowReachesBackFourteenDaysLessAtMostAnHour) {
+  StateOptions o;  // 14 days, 20 actions, 80 %
+  OwnershipStats stats(o);
+  const HerId party = 7100300;
+  const EventTime t0 = 20000 * kMillisPerDay + 8 * kMillisPerHour;  // 08:00
+  for (int i = 0; i < 20; ++i) stats.RecordSuccess(1, party, true, t0 + i);
+  // 13 days 20 hours later the actions are within the last 14 days: counted. (Whole days
+  // from midnight 13 days back counted them out.)
+  EXPECT_EQ(stats.LearnedOwner(party, t0 + 13 * kMillisPerDay + 20 * kMillisPerHour), 1u);
+  EXPECT_EQ(stats.LearnedOwner(party, t0 + 14 * kMillisPerDay - kMillisPerHour), 1u);
+  // Beyond 14 days they are not.
+  EXPECT_EQ(stats.LearnedOwner(party, t0 + 14 * kMillisPerDay + kMillisPerHour), kNoClient);
 }
 
 }  // namespace
