@@ -44,15 +44,27 @@ constexpr const char* kEvidenceFields[] = {
 Detector::Detector(const RuleEngine* engine, FindingTrackerOptions options)
     : engine_(engine), tracker_(options) {
   for (const char* name : kEvidenceFields) {
-    if (auto id = FactsCatalog().Find(name)) evidence_fields_.emplace_back(name, *id);
+    const std::string_view n(name);
+    const bool about_the_call = n.starts_with("evt.") || n.starts_with("msg.") ||
+                                n.starts_with("cfg.") || n.starts_with("client.") ||
+                                n == "party.org_covered" || n == "party.in_herid_claim" ||
+                                n == "party.first_call_by_client";
+    if (auto id = FactsCatalog().Find(name))
+      evidence_fields_.push_back({name, *id, about_the_call});
   }
+  if (auto id = FactsCatalog().Find("evt.trigger")) trigger_field_ = *id;
 }
 
 std::string Detector::Evidence(const FactsSource& fields) const {
   rapidjson::StringBuffer sb;
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  // A stale lock is raised by whatever record moves event time on, the holder's or not: the
+  // facts of that call say nothing about the lock.
+  const FieldValue trigger = fields.Get(trigger_field_);
+  const bool lock_inactive = trigger.present && trigger.s == "lock_inactive";
   w.StartObject();
-  for (const auto& [name, id] : evidence_fields_) {
+  for (const auto& [name, id, about_the_call] : evidence_fields_) {
+    if (lock_inactive && about_the_call) continue;
     const FieldValue v = fields.Get(id);
     if (!v.present) continue;
     w.Key(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));

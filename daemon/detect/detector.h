@@ -50,7 +50,13 @@ class Detector {
   FindingTracker tracker_;
   DetectCounters counters_;
   std::vector<RuleMatch> matches_;
-  std::vector<std::pair<std::string, FieldId>> evidence_fields_;
+  struct EvidenceField {
+    std::string name;
+    FieldId id;
+    bool about_the_call;  // describes the call, not the party or its lock
+  };
+  std::vector<EvidenceField> evidence_fields_;
+  FieldId trigger_field_ = 0;
 };
 
 }  // namespace edi

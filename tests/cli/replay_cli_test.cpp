@@ -86,6 +86,19 @@ TEST_F(ReplayCli, BadRecordsFromStandardInputAreAllKeptAcrossRuns) {
   EXPECT_EQ(q.out, "1|invalid_json\n1|schema\n") << q.out;
 }
 
+TEST_F(ReplayCli, AStaleLocksEvidenceIsTheLocksNotTheCallThatMovedTimeOn) {
+  // ex-0099, a ping by another client, is the first record 30 days after NH's last call for
+  // 8142522: the finding's evidence is about the lock, not about that ping.
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db)).status, 0);
+  const Output r = Sh("sqlite3 " + db +
+                      " \"SELECT evidence FROM findings WHERE rule = 'edi.stale-reservation'\"");
+  ASSERT_NE(r.out.find("party.lock_holder"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("party.lock_denied_others"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("evt.action"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("party.org_covered"), std::string::npos) << r.out;
+}
+
 TEST_F(ReplayCli, EventViewShowsTheOrganisationEachCallActedFor) {
   // A multi-tenant client acts for several organisations: the view shows each call's own.
   const std::string db = (dir_ / "a.db").string();
