@@ -110,7 +110,16 @@ int RunReplay(const ReplayOptions& opt) {
                                                                   : nullptr;
     if (problem == nullptr) {
       if (std::FILE* f = std::fopen(input.c_str(), "rb")) {
+        // Compressed logs would only be quarantined line by line as invalid JSON.
+        unsigned char magic[4] = {0, 0, 0, 0};
+        const size_t n = std::fread(magic, 1, sizeof(magic), f);
         std::fclose(f);
+        if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+          problem = "is gzip-compressed (decompress it: zcat FILE | edi-audit replay ... -)";
+        } else if (n == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
+                   magic[3] == 0xfd) {
+          problem = "is zstd-compressed (decompress it: zstdcat FILE | edi-audit replay ... -)";
+        }
       } else {
         problem = "cannot be read";
       }
