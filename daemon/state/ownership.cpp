@@ -4,7 +4,7 @@
 
 namespace edi {
 namespace {
-int32_t Hour(EventTime t) { return static_cast<int32_t>(t / kMillisPerHour); }
+int32_t Period(EventTime t) { return static_cast<int32_t>(t / kOwnerCountPeriod); }
 }  // namespace
 
 const ClientOnParty* PartyStats::Find(ClientIdx c) const {
@@ -23,31 +23,31 @@ ClientIdx OwnershipStats::LearnedOwner(HerId p, EventTime t) const {
   return LearnedOwner(Find(p), t);
 }
 
-uint64_t ClientOnParty::CountFrom(int32_t first_hour) const {
-  if (sum_from == kNoSum || first_hour < sum_from) {  // first asked, or for an earlier time
+uint64_t ClientOnParty::CountFrom(int32_t first_period) const {
+  if (sum_from == kNoSum || first_period < sum_from) {  // first asked, or for an earlier time
     sum = 0;
-    for (const HourCount& d : owner_actions) {
-      if (d.hour >= first_hour) sum += d.count;
+    for (const PeriodCount& d : owner_actions) {
+      if (d.period >= first_period) sum += d.count;
     }
   } else {
-    // Event time moved on: the hours that left the window leave the count.
-    for (const HourCount& d : owner_actions) {
-      if (d.hour >= first_hour) break;
-      if (d.hour >= sum_from) sum -= d.count;
+    // Event time moved on: the periods that left the window leave the count.
+    for (const PeriodCount& d : owner_actions) {
+      if (d.period >= first_period) break;
+      if (d.period >= sum_from) sum -= d.count;
     }
   }
-  sum_from = first_hour;
+  sum_from = first_period;
   return sum;
 }
 
 ClientIdx OwnershipStats::LearnedOwner(const PartyStats* s, EventTime t) const {
   if (s == nullptr) return kNoClient;
-  // The hours wholly after t - learn_window.
-  const int32_t first_hour = Hour(t - options_->learn_window) + 1;
+  // The periods wholly after t - learn_window.
+  const int32_t first_period = Period(t - options_->learn_window) + 1;
   uint64_t total = 0, best = 0;
   ClientIdx best_client = kNoClient;
   for (const ClientOnParty& cp : s->clients) {
-    const uint64_t n = cp.CountFrom(first_hour);
+    const uint64_t n = cp.CountFrom(first_period);
     total += n;
     if (n > best) {
       best = n;
@@ -118,25 +118,25 @@ bool OwnershipStats::RecordSuccess(ClientIdx client, HerId p, bool owner_action,
     it = s.clients.end() - 1;
   }
   it->last_owner_action = std::max(it->last_owner_action, t);
-  const int32_t hour = Hour(t);
-  auto& hours = it->owner_actions;
-  // Records arrive nearly in time order: the hour is the last one or close to the end.
-  auto pos = std::find_if(hours.rbegin(), hours.rend(), [hour](const HourCount& h) {
-               return h.hour <= hour;
+  const int32_t period = Period(t);
+  auto& periods = it->owner_actions;
+  // Records arrive nearly in time order: the period is the last one or close to the end.
+  auto pos = std::find_if(periods.rbegin(), periods.rend(), [period](const PeriodCount& h) {
+               return h.period <= period;
              }).base();
-  if (pos != hours.begin() && (pos - 1)->hour == hour) {
+  if (pos != periods.begin() && (pos - 1)->period == period) {
     ++(pos - 1)->count;
   } else {
-    hours.insert(pos, HourCount{hour, 1});
+    periods.insert(pos, PeriodCount{period, 1});
   }
-  if (it->sum_from != ClientOnParty::kNoSum && hour >= it->sum_from) ++it->sum;
-  // Drop hours that no window can reach any more.
-  const int32_t oldest = Hour(t - options_->learn_window);
-  while (!hours.empty() && hours.front().hour < oldest) {
-    if (it->sum_from != ClientOnParty::kNoSum && hours.front().hour >= it->sum_from) {
-      it->sum -= hours.front().count;
+  if (it->sum_from != ClientOnParty::kNoSum && period >= it->sum_from) ++it->sum;
+  // Drop periods that no window can reach any more.
+  const int32_t oldest = Period(t - options_->learn_window);
+  while (!periods.empty() && periods.front().period < oldest) {
+    if (it->sum_from != ClientOnParty::kNoSum && periods.front().period >= it->sum_from) {
+      it->sum -= periods.front().count;
     }
-    hours.erase(hours.begin());
+    periods.erase(periods.begin());
   }
   return is_new;
 }

@@ -102,26 +102,26 @@ std::string EncodeParty(const PartyStats& s) {
     w.U(c.client);
     w.I(c.last_owner_action);
     w.U(c.owner_actions.size());
-    for (const HourCount& h : c.owner_actions) {
-      w.I(h.hour);
-      w.U(h.count);
+    for (const PeriodCount& pc : c.owner_actions) {
+      w.I(pc.period);
+      w.U(pc.count);
     }
   }
   return w.str();
 }
 
-// `unit`: the length of the periods the saved counts are per (state before the counts went
-// hourly saved them per day: each day's count goes to its first hour).
+// `unit`: the length of the periods the saved counts are per (state saved before the counts
+// went by kOwnerCountPeriod has them per day: each day's count goes to its first period).
 bool DecodeParty(Reader r, EventTime unit, PartyStats* s) {
   for (uint64_t n = r.U(); n > 0 && r.ok(); --n) {
     ClientOnParty c;
     c.client = static_cast<ClientIdx>(r.U());
     c.last_owner_action = r.I();
     for (uint64_t k = r.U(); k > 0 && r.ok(); --k) {
-      HourCount h;
-      h.hour = static_cast<int32_t>(r.I() * (unit / kMillisPerHour));
-      h.count = static_cast<uint32_t>(r.U());
-      c.owner_actions.push_back(h);
+      PeriodCount pc;
+      pc.period = static_cast<int32_t>(r.I() * (unit / kOwnerCountPeriod));
+      pc.count = static_cast<uint32_t>(r.U());
+      c.owner_actions.push_back(pc);
     }
     s->clients.push_back(std::move(c));
   }
@@ -231,7 +231,7 @@ Status AuditState::SaveBatch(sqlite3* db) {
   if (meta.Bind(1, "first_time").Bind(2, first_time_).Run() != SQLITE_DONE ||
       meta.Bind(1, "max_time").Bind(2, max_time_).Run() != SQLITE_DONE ||
       meta.Bind(1, "last_expiry").Bind(2, last_expiry_).Run() != SQLITE_DONE ||
-      meta.Bind(1, "owner_count_unit").Bind(2, kMillisPerHour).Run() != SQLITE_DONE) {
+      meta.Bind(1, "owner_count_unit").Bind(2, kOwnerCountPeriod).Run() != SQLITE_DONE) {
     return Err(db, "meta");
   }
   return Status::OK();
@@ -302,7 +302,7 @@ Status AuditState::Load(sqlite3* db) {
   while (parties.Step() == SQLITE_ROW) {
     PartyStats s;
     s.last_touch = parties.ColumnInt(1);
-    if ((owner_count_unit != kMillisPerHour && owner_count_unit != kMillisPerDay) ||
+    if ((owner_count_unit != kOwnerCountPeriod && owner_count_unit != kMillisPerDay) ||
         !DecodeParty(Blob(parties.ColumnBlob(2)), owner_count_unit, &s)) {
       return Status::Corruption("loading state: bad statistics row for party " +
                                 std::to_string(parties.ColumnInt(0)));

@@ -201,8 +201,8 @@ TEST_F(ReplayCli, AnUnreadableInputIsRefusedBeforeAnythingIsStored) {
 TEST_F(ReplayCli, ACompressedInputIsRefusedWithAHint) {
   const auto gz = dir_ / "log.jsonl.gz";
   ASSERT_EQ(Sh("gzip -c " EDI_SOURCE_DIR "/examples/access-log.jsonl > " + gz.string()).status, 0);
-  const Output r = Sh(std::string(EDI_BINARY) + " replay -q --registry " EDI_SOURCE_DIR
-                                                "/examples/registry --db " +
+  const Output r = Sh(std::string(EDI_BINARY) +
+                      " replay -q --registry " EDI_SOURCE_DIR "/examples/registry --db " +
                       (dir_ / "a.db").string() + " " + gz.string());
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_NE(r.out.find("is gzip-compressed (decompress it: zcat"), std::string::npos) << r.out;

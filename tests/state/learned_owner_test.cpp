@@ -1,5 +1,5 @@
 // The learned owner of a party: kept as running counts per client, it must equal the count of
-// the hours in the window summed afresh, whatever order event time comes in.
+// the periods in the window summed afresh, whatever order event time comes in.
 #include "state/ownership.h"
 
 #include <gtest/gtest.h>
@@ -9,16 +9,16 @@
 namespace edi {
 namespace {
 
-// The learned owner summed hour by hour from the statistics as stored.
+// The learned owner summed period by period from the statistics as stored.
 ClientIdx Summed(const PartyStats* s, const StateOptions& o, EventTime t) {
   if (s == nullptr) return kNoClient;
-  const auto first_hour = static_cast<int32_t>((t - o.learn_window) / kMillisPerHour) + 1;
+  const auto first_period = static_cast<int32_t>((t - o.learn_window) / kOwnerCountPeriod) + 1;
   uint64_t total = 0, best = 0;
   ClientIdx best_client = kNoClient;
   for (const ClientOnParty& cp : s->clients) {
     uint64_t n = 0;
-    for (const HourCount& h : cp.owner_actions) {
-      if (h.hour >= first_hour) n += h.count;
+    for (const PeriodCount& pc : cp.owner_actions) {
+      if (pc.period >= first_period) n += pc.count;
     }
     total += n;
     if (n > best) {
@@ -32,7 +32,7 @@ ClientIdx Summed(const PartyStats* s, const StateOptions& o, EventTime t) {
   return best_client;
 }
 
-TEST(OwnershipStatsTest, TheLearnedOwnerFollowsTheWindowAsActionsComeAndHoursGo) {
+TEST(OwnershipStatsTest, TheLearnedOwnerFollowsTheWindowAsActionsComeAndPeriodsGo) {
   StateOptions o;
   o.learn_window = 3 * kMillisPerDay;
   o.learn_min_actions = 5;
@@ -62,7 +62,7 @@ TEST(OwnershipStatsTest, TheLearnedOwnerFollowsTheWindowAsActionsComeAndHoursGo)
   EXPECT_GT(none, 500);
 }
 
-TEST(OwnershipStatsTest, TheWindowReachesBackFourteenDaysLessAtMostAnHour) {
+TEST(OwnershipStatsTest, TheWindowReachesBackFourteenDaysLessAtMostAPeriod) {
   StateOptions o;  // 14 days, 20 actions, 80 %
   OwnershipStats stats(o);
   const HerId party = 7100300;
@@ -71,7 +71,7 @@ TEST(OwnershipStatsTest, TheWindowReachesBackFourteenDaysLessAtMostAnHour) {
   // 13 days 20 hours later the actions are within the last 14 days: counted. (Whole days
   // from midnight 13 days back counted them out.)
   EXPECT_EQ(stats.LearnedOwner(party, t0 + 13 * kMillisPerDay + 20 * kMillisPerHour), 1u);
-  EXPECT_EQ(stats.LearnedOwner(party, t0 + 14 * kMillisPerDay - kMillisPerHour), 1u);
+  EXPECT_EQ(stats.LearnedOwner(party, t0 + 14 * kMillisPerDay - kOwnerCountPeriod), 1u);
   // Beyond 14 days they are not.
   EXPECT_EQ(stats.LearnedOwner(party, t0 + 14 * kMillisPerDay + kMillisPerHour), kNoClient);
 }
