@@ -9,6 +9,18 @@ constexpr std::array<std::string_view, kActionCount> kActionNames = {
     "apprec_send", "mark_downloaded", "poll",     "config_write", "config_delete",
     "ping",        "unknown",
 };
+// Empties a string or vector for reuse, keeping its buffer unless a rare large record grew it:
+// every slot of a batch would otherwise keep the largest it ever held.
+template <typename T>
+void Empty(T* v) {
+  constexpr size_t kKeepBytes = 512;
+  if (v->capacity() * sizeof(typename T::value_type) > kKeepBytes) {
+    T().swap(*v);
+  } else {
+    v->clear();
+  }
+}
+
 }  // namespace
 
 std::string_view ActionName(Action a) { return kActionNames[static_cast<size_t>(a)]; }
@@ -66,38 +78,38 @@ void AccessEvent::Clear() {
   static_assert(sizeof(void*) != 8 || sizeof(AccessEvent) == 928,
                 "AccessEvent::Clear must reset every field");
   time = 0;
-  timestamp.clear();
-  request_id.clear();
+  Empty(&timestamp);
+  Empty(&request_id);
   api = ApiVersion::kV3;
-  method.clear();
-  path.clear();
-  query.clear();
-  route.clear();
+  Empty(&method);
+  Empty(&path);
+  Empty(&query);
+  Empty(&route);
   action = Action::kUnknown;
   status = 0;
   duration_ms.reset();
-  source_system.clear();
-  client_ip.clear();
-  client.client_id.clear();
-  client.client_name.clear();
-  client.tenancy.clear();
-  client.orgnr_parent.clear();
-  client.orgnr_child.clear();
-  client.orgnr_supplier.clear();
+  Empty(&source_system);
+  Empty(&client_ip);
+  Empty(&client.client_id);
+  Empty(&client.client_name);
+  Empty(&client.tenancy);
+  Empty(&client.orgnr_parent);
+  Empty(&client.orgnr_child);
+  Empty(&client.orgnr_supplier);
   client.her_id_claim.reset();
-  parties.clear();
+  Empty(&parties);
   parties_from_custody = false;
   lookups_in = nullptr;
-  lookups.clear();
-  message_id.clear();
+  Empty(&lookups);
+  Empty(&message_id);
   sender_her_id.reset();
-  receiver_her_ids.clear();
+  Empty(&receiver_her_ids);
   receiver_her_id.reset();
   apprec_sender_her_id.reset();
-  apprec_status.clear();
-  configurations.clear();
-  response_id.clear();
-  polled.clear();
+  Empty(&apprec_status);
+  Empty(&configurations);
+  Empty(&response_id);
+  Empty(&polled);
   message.reset();
 }
 
