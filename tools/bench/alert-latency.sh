@@ -14,7 +14,7 @@
 #   --rate R             records/s produced (default 20000)
 #   --seconds S          measured seconds (default 30); W warm-up seconds come before them
 #   --warmup W           seconds produced at the rate whose findings are not counted (default 3)
-#   --binary PATH        the edi-audit binary (default: $EDI_BINARY, else build/edi-audit)
+#   --binary PATH        the edi-audit binary (default: $EDI_BINARY, else build/release/edi-audit)
 #   --batch-max-ms M     run.batch_max_ms of the daemon (default 100)
 #   --batch-size B       store.batch_size of the daemon (default 2000)
 #   --partitions P       partitions of the input topic (default 4)
@@ -35,7 +35,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 rate=20000
 seconds=30
 warmup=3
-binary=${EDI_BINARY:-$root/build/edi-audit}
+binary=${EDI_BINARY:-$root/build/release/edi-audit}
 batch_max_ms=100
 batch_size=2000
 partitions=4

@@ -8,7 +8,7 @@
 #   --records N      generated access-log records (default 200000; tools/gen/edi_gen.py)
 #   --partitions P   partitions of the topic (default 4)
 #   --batch-size B   store.batch_size of the daemon (default 5000)
-#   --binary PATH    the edi-audit binary (default: $EDI_BINARY, else build/edi-audit)
+#   --binary PATH    the edi-audit binary (default: $EDI_BINARY, else build/release/edi-audit)
 #   --keep           keep the work directory (database, logs) and print its path
 set -euo pipefail
 
@@ -16,7 +16,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 records=200000
 partitions=4
 batch_size=5000
-binary=${EDI_BINARY:-$root/build/edi-audit}
+binary=${EDI_BINARY:-$root/build/release/edi-audit}
 keep=false
 while (($#)); do
   case $1 in
