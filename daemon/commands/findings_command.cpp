@@ -113,6 +113,13 @@ int RunFindings(const FindingsOptions& opt) {
   }
   if (since) q.since = since->absolute;
   if (until) q.until = until->absolute;
+  if (q.since && q.until && *q.since >= *q.until) {
+    std::fprintf(stderr,
+                 "edi-audit findings: --since %s is not before --until %s: no finding can be "
+                 "first seen in between\n",
+                 FormatRfc3339(*q.since).c_str(), FormatRfc3339(*q.until).c_str());
+    return 2;
+  }
 
   std::vector<Finding> findings;
   if (Status s = (*store)->Query(q, &findings); !s.ok()) {

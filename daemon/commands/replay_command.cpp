@@ -71,7 +71,7 @@ void PrintSummary(const PipelineCounters& c, const StateCounters& st, size_t inp
               static_cast<unsigned long long>(c.findings_repeats));
   std::printf("  %-28s %12llu\n", "calls with unknown custody",
               static_cast<unsigned long long>(st.custody_unknown));
-  std::printf("  stored by action:\n");
+  if (c.stored > 0) std::printf("  stored by action:\n");
   for (int i = 0; i < kActionCount; ++i) {
     if (c.stored_by_action[i] == 0) continue;
     std::printf("    %-26s %12llu\n", std::string(ActionName(static_cast<Action>(i))).c_str(),

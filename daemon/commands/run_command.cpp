@@ -53,7 +53,7 @@ void InstallSignalHandlers() {
 
 void SetUpLogging(const std::string& level) {
   auto logger = spdlog::stderr_logger_mt("edi-audit");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");  // local time, with its offset
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(level));
 }

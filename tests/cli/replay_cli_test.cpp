@@ -67,6 +67,7 @@ TEST_F(ReplayCli, ASecondReplayOfTheSameFilesStoresNothingNew) {
       << again.out;
   EXPECT_NE(again.out.find("quarantined                             0"), std::string::npos)
       << again.out;
+  EXPECT_EQ(again.out.find("stored by action"), std::string::npos) << again.out;
   EXPECT_NE(again.out.find("findings                                0"), std::string::npos)
       << again.out;
 }

@@ -209,6 +209,9 @@ TEST_F(FindingsCommandTest, BadArgumentsExitWithStatusTwo) {
   const RunResult far = Run(base + "--since 213503982335d");
   EXPECT_EQ(far.exit_code, 2);
   EXPECT_THAT(far.err, HasSubstr("up to 100000d"));
+  const RunResult crossed = Run(base + "--since 2026-05-09 --until 2026-05-08");
+  EXPECT_EQ(crossed.exit_code, 2);
+  EXPECT_THAT(crossed.err, HasSubstr("is not before --until"));
 }
 
 TEST_F(FindingsCommandTest, ADirectoryOrANewerDatabaseIsRefusedClearly) {
