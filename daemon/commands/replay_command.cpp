@@ -108,7 +108,8 @@ int RunReplay(const ReplayOptions& opt) {
     const char* problem = ec || !std::filesystem::exists(status)  ? "no such file"
                           : std::filesystem::is_directory(status) ? "is a directory"
                                                                   : nullptr;
-    if (problem == nullptr) {
+    // Only a regular file is looked into: what is read from a pipe is gone.
+    if (problem == nullptr && std::filesystem::is_regular_file(status)) {
       if (std::FILE* f = std::fopen(input.c_str(), "rb")) {
         // Compressed logs would only be quarantined line by line as invalid JSON.
         unsigned char magic[4] = {0, 0, 0, 0};
@@ -136,20 +137,15 @@ int RunReplay(const ReplayOptions& opt) {
   }
   const std::vector<std::string> rule_files = RuleFilesFrom(config, opt.rule_files);
   RuleEngine rules(&FactsCatalog());
-  LoadResult loaded_rules = rules.Reload(rule_files);
+  // Files that enable no rule are refused: the events would be stored undetected, and a later
+  // replay with rules skips them as duplicates.
+  LoadResult loaded_rules = rules.Reload(rule_files, /*require_enabled=*/true);
   for (const LoadIssue& issue : loaded_rules.issues) {
     std::fprintf(stderr, "edi-audit replay: %s\n", issue.ToString().c_str());
   }
   if (!loaded_rules.ok()) {
     std::fprintf(stderr, "edi-audit replay: the rule files do not load (%zu errors)\n",
                  loaded_rules.error_count());
-    return 1;
-  }
-  if (EnabledRules(*loaded_rules.rules) == 0) {
-    // The events would be stored undetected, and a later replay with rules skips them.
-    std::fprintf(stderr,
-                 "edi-audit replay: the rule files enable no rule: nothing would be "
-                 "detected\n");
     return 1;
   }
   StoreOptions store_options;

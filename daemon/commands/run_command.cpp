@@ -115,14 +115,8 @@ Status CheckRequired(const Daemon& d) {
 
 Status LoadRuleFiles(RuleEngine* rules, const Config& c) {
   const std::vector<std::string> files = RuleFilesFrom(c, {});
-  // Rule files that load but enable no rule would leave the daemon blind: refused like errors.
-  if (LoadResult trial = LoadRules(files, FactsCatalog());
-      trial.ok() && EnabledRules(*trial.rules) == 0) {
-    return Status::InvalidArgument("the rule files enable no rule (" +
-                                   fmt::format("{}", fmt::join(files, ", ")) +
-                                   "): nothing would be detected");
-  }
-  LoadResult loaded = rules->Reload(files);
+  // Rule files that load but enable no rule would leave the daemon blind: refused.
+  LoadResult loaded = rules->Reload(files, /*require_enabled=*/true);
   for (const LoadIssue& issue : loaded.issues) {
     if (issue.is_error()) {
       spdlog::error("rules: {}", issue.ToString());

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "common/schema.h"
+#include "state/ownership.h"
 
 namespace edi {
 namespace {
@@ -191,7 +192,9 @@ Handler Properties(std::vector<Config::KafkaProperty>* out, const std::string& n
   };
 }
 
-Handler Duration(EventTime* out, const std::string& name) {
+// `min`: the shortest accepted, with the reason given when shorter (none: just above zero).
+Handler Duration(EventTime* out, const std::string& name, EventTime min = 1,
+                 const char* why_min = nullptr) {
   return [=](const YAML::Node& n, const std::string& key) {
     std::optional<EventTime> d;
     if (n.IsScalar()) d = ParseDuration(n.Scalar());
@@ -199,6 +202,13 @@ Handler Duration(EventTime* out, const std::string& name) {
       return Status::InvalidArgument(
           Where(name, n) + ": key '" + key +
           "' must be a duration such as 30d, 12h, 10m, 45s or 500ms (up to 100000d)");
+    }
+    if (*d < min) {
+      return Status::InvalidArgument(Where(name, n) + ": key '" + key + "' must be at least " +
+                                     (min % kMillisPerHour == 0
+                                          ? std::to_string(min / kMillisPerHour) + "h"
+                                          : std::to_string(min) + "ms") +
+                                     (why_min ? std::string(" (") + why_min + ")" : ""));
     }
     *out = *d;
     return Status::OK();
@@ -245,7 +255,8 @@ Result<Config> ParseConfig(const std::string& text, const std::string& name) {
                                 Size(&c.store.max_quarantine_bytes, name, 0, 64u << 20)}})},
       {"rules", StringList(&c.rules, name)},
       {"state",
-       Section(name, {{"learn_window", Duration(&c.state.learn_window, name)},
+       Section(name, {{"learn_window", Duration(&c.state.learn_window, name, kOwnerCountPeriod,
+                                                "owner actions are counted per 6 hours")},
                       {"learn_min_actions", Size(&c.state.learn_min_actions, name, 1, 1000000)},
                       {"learn_min_share", Share(&c.state.learn_min_share, name)},
                       {"learning_period", Duration(&c.state.learning_period, name)},

@@ -48,7 +48,7 @@ Detector::Detector(const RuleEngine* engine, FindingTrackerOptions options)
     const bool about_the_call = n.starts_with("evt.") || n.starts_with("msg.") ||
                                 n.starts_with("cfg.") || n.starts_with("client.") ||
                                 n == "party.org_covered" || n == "party.in_herid_claim" ||
-                                n == "party.first_call_by_client";
+                                n == "party.first_call_by_client" || n == "party.clients_window";
     if (auto id = FactsCatalog().Find(name))
       evidence_fields_.push_back({name, *id, about_the_call});
   }

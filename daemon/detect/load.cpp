@@ -277,8 +277,21 @@ LoadResult LoadRulesFromStrings(const std::vector<std::pair<std::string, std::st
 RuleEngine::RuleEngine(const FieldCatalog* catalog)
     : catalog_(catalog), current_(std::make_shared<const RuleSet>()) {}
 
-LoadResult RuleEngine::Reload(const std::vector<std::string>& files) {
-  return Install(LoadRules(files, *catalog_));
+LoadResult RuleEngine::Reload(const std::vector<std::string>& files, bool require_enabled) {
+  LoadResult result = LoadRules(files, *catalog_);
+  if (require_enabled && result.ok()) {
+    bool any = false;
+    for (const RuleInfo& info : result.rules->rules()) any |= info.enabled;
+    if (!any) {
+      LoadIssue issue;
+      issue.code = LoadCode::kBadValue;
+      issue.file = files.empty() ? std::string() : files.back();
+      issue.message = "the rule files enable no rule: nothing would be detected";
+      result.issues.push_back(std::move(issue));
+      result.rules = nullptr;
+    }
+  }
+  return Install(std::move(result));
 }
 
 LoadResult RuleEngine::ReloadFromStrings(

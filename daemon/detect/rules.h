@@ -265,7 +265,9 @@ class RuleEngine {
 
   // Compiles `files` completely; only when that succeeds does current() switch to them.
   // Otherwise the rules in use stay, failed_reloads() goes up by one, and the result says why.
-  LoadResult Reload(const std::vector<std::string>& files);
+  // With `require_enabled`, files that load but enable no rule fail too (a daemon that would
+  // detect nothing).
+  LoadResult Reload(const std::vector<std::string>& files, bool require_enabled = false);
   LoadResult ReloadFromStrings(const std::vector<std::pair<std::string, std::string>>& files);
 
   // The rules in use: an empty RuleSet until the first successful Reload.

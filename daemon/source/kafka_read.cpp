@@ -144,8 +144,12 @@ void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* stat
   }
   p.seen = true;
   RawRecord r;
+  if (!spare_.empty()) {
+    r = std::move(spare_.back());
+    spare_.pop_back();
+  }
   const size_t keep = std::min(m->len, options_.max_record_bytes);
-  if (keep > 0) r.bytes.assign(static_cast<const char*>(m->payload), keep);
+  r.bytes.assign(static_cast<const char*>(m->payload), keep);
   r.full_size = m->len;
   r.where.source = p.source;
   r.where.position = m->offset;

@@ -264,6 +264,11 @@ Status KafkaSource::TryStoreBatch() {
   }
   counters_.records += batch_.size();
   ++counters_.batches;
+  for (RawRecord& r : batch_) {
+    if (spare_.size() >= options_.batch_size) break;
+    if (r.bytes.capacity() > kSpareBytes) continue;
+    spare_.push_back(std::move(r));
+  }
   batch_.clear();
   if (retrying_) {
     spdlog::info("storing succeeded again ({} failed attempts so far); reading resumed",

@@ -238,6 +238,10 @@ class KafkaSource {
   // When a partition that ran dry with more in Kafka is to have its fetch hastened.
   std::optional<std::chrono::steady_clock::time_point> hasten_due_;
   std::vector<RawRecord> batch_;
+  // Records of stored batches, emptied, for the next ones to be read into: their buffers
+  // (up to kSpareBytes) are reused rather than allocated again for every record.
+  std::vector<RawRecord> spare_;
+  static constexpr size_t kSpareBytes = 4096;
   std::chrono::steady_clock::time_point batch_started_;
   bool retrying_ = false;  // a refused batch is in hand; nothing is read
   std::chrono::steady_clock::time_point retry_at_;

@@ -3,9 +3,10 @@
 // (client, party) seen for the first time (shared/DETECTIONS.md "Owner", the posture and
 // anomaly rules).
 //
-// Counts are kept per event-time day, so "the last 14 days" means the current day and the 13
-// before it. Statistics of a party not touched for the TTL are forgotten; first-seen pairs are
-// kept (they are what "never acted for it before" means). Not thread-safe.
+// Owner actions are counted per 6-hour period of event time (kOwnerCountPeriod), so "the last
+// 14 days" means the periods wholly within them: 14 days less at most 6 hours. Statistics of a
+// party not touched for the TTL are forgotten; first-seen pairs are kept (they are what "never
+// acted for it before" means). Not thread-safe.
 #pragma once
 
 #include <climits>

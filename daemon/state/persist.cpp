@@ -111,7 +111,8 @@ std::string EncodeParty(const PartyStats& s) {
 }
 
 // `unit`: the length of the periods the saved counts are per (state saved before the counts
-// went by kOwnerCountPeriod has them per day: each day's count goes to its first period).
+// went by kOwnerCountPeriod has them per day, each day's count going to its first period, or
+// per hour, each hour's to the period it lies in). Counts for the same period are merged.
 bool DecodeParty(Reader r, EventTime unit, PartyStats* s) {
   for (uint64_t n = r.U(); n > 0 && r.ok(); --n) {
     ClientOnParty c;
@@ -119,9 +120,15 @@ bool DecodeParty(Reader r, EventTime unit, PartyStats* s) {
     c.last_owner_action = r.I();
     for (uint64_t k = r.U(); k > 0 && r.ok(); --k) {
       PeriodCount pc;
-      pc.period = static_cast<int32_t>(r.I() * (unit / kOwnerCountPeriod));
+      const int64_t at = r.I();
+      pc.period = static_cast<int32_t>(unit >= kOwnerCountPeriod ? at * (unit / kOwnerCountPeriod)
+                                                                 : at / (kOwnerCountPeriod / unit));
       pc.count = static_cast<uint32_t>(r.U());
-      c.owner_actions.push_back(pc);
+      if (!c.owner_actions.empty() && c.owner_actions.back().period == pc.period) {
+        c.owner_actions.back().count += pc.count;
+      } else {
+        c.owner_actions.push_back(pc);
+      }
     }
     s->clients.push_back(std::move(c));
   }
@@ -251,6 +258,13 @@ Status AuditState::Load(sqlite3* db) {
     if (k == "last_expiry") expiry = meta.ColumnInt(1);
     if (k == "owner_count_unit") owner_count_unit = meta.ColumnInt(1);
   }
+  // Counts per day or per hour (saved by earlier versions) are read into periods.
+  if (owner_count_unit != kOwnerCountPeriod && owner_count_unit != kMillisPerDay &&
+      owner_count_unit != kMillisPerHour) {
+    return Status::Corruption("loading state: owner actions counted per " +
+                              std::to_string(owner_count_unit) +
+                              " ms, which this version cannot read");
+  }
   if (!any) return Status::OK();  // a new database: the initial state (reservations) stands
 
   // Start from nothing: the database holds everything, the snapshot's reservations included.
@@ -302,12 +316,14 @@ Status AuditState::Load(sqlite3* db) {
   while (parties.Step() == SQLITE_ROW) {
     PartyStats s;
     s.last_touch = parties.ColumnInt(1);
-    if ((owner_count_unit != kOwnerCountPeriod && owner_count_unit != kMillisPerDay) ||
-        !DecodeParty(Blob(parties.ColumnBlob(2)), owner_count_unit, &s)) {
+    if (!DecodeParty(Blob(parties.ColumnBlob(2)), owner_count_unit, &s)) {
       return Status::Corruption("loading state: bad statistics row for party " +
                                 std::to_string(parties.ColumnInt(0)));
     }
     ownership_.PutParty(parties.ColumnInt(0), std::move(s));
+    // Counted per another unit: the next save writes the row in the current one, as it will
+    // say for every row.
+    if (owner_count_unit != kOwnerCountPeriod) dirty_parties_.insert(parties.ColumnInt(0));
   }
   Statement pairs(db, "SELECT client_idx, her_id FROM state_pairs");
   while (pairs.Step() == SQLITE_ROW)

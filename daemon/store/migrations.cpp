@@ -300,8 +300,9 @@ CREATE VIEW client_event_ids AS
       // 6 -> 7: each call's own orgnrParent (the delegation it acted under: a multi-tenant
       // client has several; `clients` keeps the first seen), shown by event_view with the
       // call's orgnrChild and herid claim; events stored before show the client's. And the
-      // quarantine is unique per record, not per position: stdin, a file rewritten in place
-      // or a topic created anew reuse positions, and their bad records were lost.
+      // quarantine is unique per record (position, size and a hash of all its bytes), not per
+      // position: stdin, a file rewritten in place or a topic created anew reuse positions,
+      // and their bad records were lost.
       R"sql(
 ALTER TABLE events ADD COLUMN orgnr_parent TEXT;
 DROP VIEW event_view;
@@ -321,9 +322,13 @@ CREATE TABLE quarantine_v7 (
   size          INTEGER NOT NULL,    -- the record's full size in bytes
   raw           BLOB NOT NULL,       -- the record's bytes, capped
   received_at   INTEGER NOT NULL,    -- wall clock, ms since the epoch
-  UNIQUE (source, position, size, raw)
+  record_hash   INTEGER,             -- FNV-1a (64 bits) of the record as received, uncapped;
+                                     -- NULL for records quarantined before version 7
+  UNIQUE (source, position, size, record_hash)
 );
-INSERT INTO quarantine_v7 SELECT * FROM quarantine ORDER BY quarantine_id;
+INSERT INTO quarantine_v7
+  SELECT quarantine_id, source, position, reason, detail, size, raw, received_at, NULL
+    FROM quarantine ORDER BY quarantine_id;
 DROP TABLE quarantine;
 ALTER TABLE quarantine_v7 RENAME TO quarantine;
 )sql",

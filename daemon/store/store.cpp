@@ -145,8 +145,8 @@ Status Store::Prepare() {
 
       {&is_stored_, "SELECT 1 FROM events WHERE time = ?1 AND request_id = ?2"},
       {&insert_quarantine_,
-       "INSERT INTO quarantine (source, position, reason, detail, size, raw, received_at) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"},
+       "INSERT INTO quarantine (source, position, reason, detail, size, raw, received_at, "
+       "record_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"},
       {&set_position_,
        "INSERT INTO source_positions (source, position) VALUES (?1, ?2) "
        "ON CONFLICT (source) DO UPDATE SET position = excluded.position"},
@@ -273,6 +273,16 @@ Status Store::IsStored(const AccessEvent& e, bool* stored) {
 
 namespace {
 
+// FNV-1a, 64 bits: tells two quarantined records at the same position apart.
+uint64_t Fnv1a64(std::string_view bytes) {
+  uint64_t h = 14695981039346656037ull;
+  for (const char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
 // {"query":[8142520,8142521],"custody":[8142530]}: each party once, under the first origin
 // the decoder or the state gave it.
 void PartiesJson(const std::vector<PartyRef>& parties, std::string* out) {
@@ -379,6 +389,7 @@ Status Store::InsertQuarantine(const QuarantineEntry& q, bool* inserted) {
                      .Bind(5, static_cast<int64_t>(std::max(q.full_size, q.raw.size())))
                      .BindBlob(6, raw)
                      .Bind(7, q.received_ms)
+                     .Bind(8, static_cast<int64_t>(Fnv1a64(q.raw)))
                      .Run();
   if (rc != SQLITE_DONE) return Status::IOError(LastError());
   *inserted = sqlite3_changes(db_) > 0;

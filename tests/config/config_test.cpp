@@ -42,7 +42,9 @@ TEST(Config, BadValuesAreErrorsNotDefaults) {
        {"state:\n  ttl: 30 days\n", "state:\n  learn_min_share: 1.5\n", "store:\n  batch_size: 0\n",
         "store:\n  keep_raw_records: maybe\n", "log_level: loud\n", "state: 3\n",
         // Beyond 100,000 days: once it overflowed into a short or negative duration.
-        "state:\n  ttl: 99999999999999d\n", "state:\n  ttl: 100001d\n"}) {
+        "state:\n  ttl: 99999999999999d\n", "state:\n  ttl: 100001d\n",
+        // Shorter than the periods owner actions are counted in: no owner would ever be learnt.
+        "state:\n  learn_window: 2h\n"}) {
     auto c = ParseConfig(text, "bad.yaml");
     EXPECT_FALSE(c.ok()) << text;
     if (!c.ok()) {

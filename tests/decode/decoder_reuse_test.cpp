@@ -75,6 +75,12 @@ TEST_F(DecoderReuseTest, AnEventDecodedIntoAgainSaysOnlyWhatTheNewRecordSays) {
   ASSERT_EQ(Describe(reused), Describe(DecodeText(first)));
   ASSERT_FALSE(reused.polled.empty());
   ASSERT_TRUE(reused.client.her_id_claim.has_value());
+  // What the state stage adds to an event: the registry lookups and the parties custody tells.
+  static const int kRegistryStandIn = 0;
+  reused.lookups_in = reinterpret_cast<const Registry*>(&kRegistryStandIn);
+  reused.lookups.resize(2);
+  reused.parties_from_custody = true;
+  reused.parties.push_back({7100111, PartySource::kCustody});
   ASSERT_TRUE(decoder_->Decode(second, &reused, &err)) << err.detail;
   EXPECT_EQ(Describe(reused), Describe(DecodeText(second)));
   // And the parties and fields of the ping alone.

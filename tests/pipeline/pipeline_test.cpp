@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <random>
+#include <sstream>
 
 #include "common/schema.h"
 #include "pipeline/pipeline.h"
@@ -265,6 +266,37 @@ TEST_F(PipelineTest, AFailedBatchLeavesNothingHalfWrittenAndCanBeRetried) {
                         "SELECT id, occurrences FROM findings ORDER BY 1",
                         "SELECT * FROM state_locks ORDER BY 1"}) {
     EXPECT_EQ(Dump(Db("a.db"), q), Dump(Db("whole.db"), q)) << q;
+  }
+}
+
+TEST_F(PipelineTest, OwnerCountsSavedInAnotherUnitAreRewrittenInTheCurrentOneOnTheNextSave) {
+  // State saved by a version that counted owner actions per hour (or per day) is read into
+  // periods, and every party's row must then be written in periods: the saved unit is one
+  // for the whole database, so a row left as it was would be misread on the next start.
+  auto traffic = GenerateTraffic(5, 1001);
+  Run(Db("a.db"), traffic, 0, 1000);
+  const std::string before = Dump(Db("a.db"), "SELECT her_id, hex(stats) FROM state_parties");
+  ASSERT_GT(std::count(before.begin(), before.end(), '\n'), 2) << before;
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(Db("a.db").c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(h, "UPDATE state_meta SET value = 3600000 WHERE key = 'owner_count_unit'",
+                     nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    sqlite3_close(h);
+  }
+  Run(Db("a.db"), traffic, 1000, 1001);  // loads, stores one record, saves
+  EXPECT_EQ(Dump(Db("a.db"), "SELECT value FROM state_meta WHERE key = 'owner_count_unit'"),
+            "21600000|\n");
+  // Every row that had counts is written anew (hour numbers read as periods are six times
+  // smaller).
+  std::istringstream old_rows(before);
+  for (std::string row; std::getline(old_rows, row);) {
+    const std::string her_id = row.substr(0, row.find('|'));
+    const std::string now =
+        Dump(Db("a.db"), "SELECT her_id, hex(stats) FROM state_parties WHERE her_id = " + her_id);
+    EXPECT_NE(now, row + "\n") << "party " << her_id << " was left in hours";
   }
 }
 

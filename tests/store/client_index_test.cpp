@@ -173,5 +173,31 @@ INSERT INTO quarantine (source, position, reason, detail, size, raw, received_at
   EXPECT_EQ(Dump(s, "SELECT count(*) FROM quarantine"), "2|\n");
 }
 
+TEST_F(ClientIndexMigrationTest, QuarantinedRecordsAreToldApartByAllTheirBytesNotTheKeptOnes) {
+  const std::string path = (fs::path(::testing::TempDir()) / "edi-store-quarantine.db").string();
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
+  StoreOptions options;
+  options.max_quarantine_bytes = 0;  // nothing of the records kept
+  auto store = Store::Open(path, options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  Store& s = **store;
+  ASSERT_TRUE(s.Begin().ok());
+  auto put = [&](std::string_view raw) {
+    QuarantineEntry q;
+    q.where = {"stdin", 1};
+    q.reason = "schema";
+    q.raw = raw;
+    q.full_size = raw.size();
+    bool inserted = false;
+    EXPECT_TRUE(s.InsertQuarantine(q, &inserted).ok());
+    return inserted;
+  };
+  EXPECT_TRUE(put("[1,2]"));
+  EXPECT_TRUE(put("[3,4]"));  // same position and size, other bytes
+  EXPECT_FALSE(put("[1,2]"));
+  ASSERT_TRUE(s.Commit().ok());
+  EXPECT_EQ(Dump(s, "SELECT count(*) FROM quarantine"), "2|\n");
+}
+
 }  // namespace
 }  // namespace edi
