@@ -209,6 +209,18 @@ TEST_F(ReplayCli, ACompressedInputIsRefusedWithAHint) {
   EXPECT_NE(r.out.find("is gzip-compressed (decompress it: zcat"), std::string::npos) << r.out;
 }
 
+TEST_F(ReplayCli, AnInputThatIsAPipeIsReadWhole) {
+  // The checks before storing must not read from a pipe: what they read would be lost.
+  const std::string fifo = (dir_ / "log.fifo").string();
+  const Output r =
+      Sh("mkfifo " + fifo + " && (cat " EDI_SOURCE_DIR "/examples/access-log.jsonl > " + fifo +
+         " &) && " + EDI_BINARY +
+         " replay -q --no-findings --registry " EDI_SOURCE_DIR "/examples/registry --db " +
+         (dir_ / "a.db").string() + " " + fifo);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("stored                                125"), std::string::npos) << r.out;
+}
+
 TEST_F(ReplayCli, RuleFilesThatEnableNoRuleAreRefused) {
   const auto rules = dir_ / "off.yaml";
   std::ofstream(rules) << "- rule: local.x\n  desc: d\n  condition: evt.success\n"
