@@ -105,9 +105,11 @@ int RunReplay(const ReplayOptions& opt) {
     if (input == "-") continue;
     std::error_code ec;
     const auto status = std::filesystem::status(input, ec);
-    const char* problem = ec || !std::filesystem::exists(status)  ? "no such file"
+    const std::string cause = ec ? ec.message() : std::string();  // e.g. permission denied
+    const char* problem = !std::filesystem::exists(status)        ? "no such file"
                           : std::filesystem::is_directory(status) ? "is a directory"
                                                                   : nullptr;
+    if (ec && ec != std::errc::no_such_file_or_directory) problem = cause.c_str();
     // Only a regular file is looked into: what is read from a pipe is gone.
     if (problem == nullptr && std::filesystem::is_regular_file(status)) {
       if (std::FILE* f = std::fopen(input.c_str(), "rb")) {
