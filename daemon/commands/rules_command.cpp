@@ -82,7 +82,7 @@ int RunCheck(const std::vector<std::string>& args, bool strict) {
   size_t rules = 0, enabled = 0;
   if (r.ok()) {
     rules = r.rules->rules().size();
-    for (const RuleInfo& info : r.rules->rules()) enabled += info.enabled ? 1 : 0;
+    enabled = r.rules->enabled_count();
   }
   std::printf("%s: %s (%zu enabled), %s, %s\n", Plural(files.size(), "file").c_str(),
               Plural(rules, "rule").c_str(), enabled, Plural(r.error_count(), "error").c_str(),

@@ -128,7 +128,7 @@ Status LoadRuleFiles(RuleEngine* rules, const Config& c) {
     return Status::InvalidArgument("the rule files do not load (" +
                                    std::to_string(loaded.error_count()) + " errors)");
   }
-  spdlog::info("rules: {} enabled of {} from {}", EnabledRules(*loaded.rules),
+  spdlog::info("rules: {} enabled of {} from {}", loaded.rules->enabled_count(),
                loaded.rules->rules().size(), fmt::join(files, ", "));
   return Status::OK();
 }

@@ -51,10 +51,4 @@ std::vector<std::string> ExpandRulePaths(const std::vector<std::string>& paths, 
   return out;
 }
 
-size_t EnabledRules(const RuleSet& rules) {
-  size_t n = 0;
-  for (const RuleInfo& info : rules.rules()) n += info.enabled ? 1 : 0;
-  return n;
-}
-
 }  // namespace edi

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "config/config.h"
-#include "detect/rules.h"
 #include "pipeline/pipeline.h"
 
 namespace edi {
@@ -21,8 +20,5 @@ std::vector<std::string> RuleFilesFrom(const Config& config,
 // The files of the given *.yaml files and directories (a directory's *.yaml in name order,
 // without those starting with '_' when `skip_private`); the default pack when none are given.
 std::vector<std::string> ExpandRulePaths(const std::vector<std::string>& paths, bool skip_private);
-
-// The rules of `rules` that are enabled.
-size_t EnabledRules(const RuleSet& rules);
 
 }  // namespace edi

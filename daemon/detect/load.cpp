@@ -279,17 +279,13 @@ RuleEngine::RuleEngine(const FieldCatalog* catalog)
 
 LoadResult RuleEngine::Reload(const std::vector<std::string>& files, bool require_enabled) {
   LoadResult result = LoadRules(files, *catalog_);
-  if (require_enabled && result.ok()) {
-    bool any = false;
-    for (const RuleInfo& info : result.rules->rules()) any |= info.enabled;
-    if (!any) {
-      LoadIssue issue;
-      issue.code = LoadCode::kBadValue;
-      issue.file = files.empty() ? std::string() : files.back();
-      issue.message = "the rule files enable no rule: nothing would be detected";
-      result.issues.push_back(std::move(issue));
-      result.rules = nullptr;
-    }
+  if (require_enabled && result.ok() && result.rules->enabled_count() == 0) {
+    LoadIssue issue;
+    issue.code = LoadCode::kBadValue;
+    issue.file = files.empty() ? std::string() : files.back();
+    issue.message = "the rule files enable no rule: nothing would be detected";
+    result.issues.push_back(std::move(issue));
+    result.rules = nullptr;
   }
   return Install(std::move(result));
 }

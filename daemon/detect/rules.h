@@ -222,6 +222,12 @@ class RuleSet {
 
   // All rules in definition order, enabled or not.
   const std::vector<RuleInfo>& rules() const { return rules_; }
+  // How many of them are enabled.
+  size_t enabled_count() const {
+    size_t n = 0;
+    for (const RuleInfo& info : rules_) n += info.enabled ? 1 : 0;
+    return n;
+  }
   // The index of rule `id`, or nullopt.
   std::optional<uint32_t> Find(std::string_view id) const;
 
