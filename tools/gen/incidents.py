@@ -99,6 +99,17 @@ class Incidents(TimedIncidents, RuleModel):
                 return p
         return None
 
+    def pick_acted(self, pred):
+        """A party for which pred holds and another client may act (actors), with the first such
+        client and its token block; None when there is none."""
+        p = self.pick(lambda q: pred(q) and self.actors(q))
+        if p is None:
+            return None
+        acts = self.actors(p)
+        if not acts:
+            return None
+        return (p,) + acts[0]
+
     def declared_unlocked(self, p):
         return p.her in self.declared and p.her not in self.locks and \
             self.owner_last(p) >= self.t - SHARED_WINDOW + MS_D
@@ -279,13 +290,10 @@ class Incidents(TimedIncidents, RuleModel):
         return True
 
     def inc_foreign_send(self):
-        p = self.pick(lambda q: self.declared_unlocked(q) and self.actors(q))
-        if p is None:
+        found = self.pick_acted(self.declared_unlocked)
+        if found is None:
             return False
-        acts = self.actors(p)
-        if not acts:
-            return False
-        F, block = acts[0]
+        p, F, block = found
         r = self.pick(lambda q: q is not p and q.top != p.top)
         if r is None:
             return False
@@ -299,13 +307,10 @@ class Incidents(TimedIncidents, RuleModel):
         return True
 
     def inc_msh_change(self):
-        p = self.pick(lambda q: self.declared_unlocked(q) and self.actors(q))
-        if p is None:
+        found = self.pick_acted(self.declared_unlocked)
+        if found is None:
             return False
-        acts = self.actors(p)
-        if not acts:
-            return False
-        F, block = acts[0]
+        p, F, block = found
         if self.rng.random() < 0.7:
             rid = self.record("3", "PUT", "/mshconfigurations", 204, block,
                               body=',"request":{"configurations":[{"herId":%d,"receiveNotificationChannel":"None","receiveRefusedMessageNotices":false}]}' % p.her)
@@ -355,14 +360,11 @@ class Incidents(TimedIncidents, RuleModel):
             self.recv.remove(p)
 
     def inc_shared(self):
-        p = self.pick(lambda q: q.her not in self.locks and q.cat != "stale" and
-                      self.owner_last(q) >= self.t - SHARED_WINDOW + MS_D and self.actors(q))
-        if p is None:
+        found = self.pick_acted(lambda q: q.her not in self.locks and q.cat != "stale" and
+                                self.owner_last(q) >= self.t - SHARED_WINDOW + MS_D)
+        if found is None:
             return False
-        acts = self.actors(p)
-        if not acts:
-            return False
-        F, block = acts[0]
+        p, F, block = found
         rid = self.poll_as(F, block, [p.her])
         self.judge_and_record(rid, F, p.top, "3", "poll", [p.her], 200, "edi.shared-party")
         return True
