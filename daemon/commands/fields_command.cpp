@@ -11,6 +11,7 @@ void AddFieldsCommand(CLI::App& app, int* exit_code) {
       "fields", "List the fields rule conditions are written over, with types and meanings");
   auto prefix = std::make_shared<std::string>();
   cmd->add_option("prefix", *prefix, "only fields starting with this, e.g. 'msg.'");
+  cmd->footer("Exit status: 0 listed, 1 no field starts with the prefix.");
   cmd->callback([prefix, exit_code]() {
     size_t width = 0;
     for (const FieldDef& d : FactsCatalog().defs()) width = std::max(width, d.name.size());

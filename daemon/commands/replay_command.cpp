@@ -132,23 +132,29 @@ int RunReplay(const ReplayOptions& opt) {
       return 2;
     }
   }
+  // The registry, the rules and the database are unusable inputs like a missing file: exit 2,
+  // nothing stored.
   auto registry = Registry::Load(config.registry_dir, SchemaDir());
   if (!registry.ok()) {
     std::fprintf(stderr, "edi-audit replay: registry: %s\n", registry.status().message().c_str());
-    return 1;
+    return 2;
   }
-  const std::vector<std::string> rule_files = RuleFilesFrom(config, opt.rule_files);
+  const auto rule_files = RuleFilesFrom(config, opt.rule_files);
+  if (!rule_files.ok()) {
+    std::fprintf(stderr, "edi-audit replay: rules: %s\n", rule_files.status().message().c_str());
+    return 2;
+  }
   RuleEngine rules(&FactsCatalog());
   // Files that enable no rule are refused: the events would be stored undetected, and a later
   // replay with rules skips them as duplicates.
-  LoadResult loaded_rules = rules.Reload(rule_files, /*require_enabled=*/true);
+  LoadResult loaded_rules = rules.Reload(*rule_files, /*require_enabled=*/true);
   for (const LoadIssue& issue : loaded_rules.issues) {
     std::fprintf(stderr, "edi-audit replay: %s\n", issue.ToString().c_str());
   }
   if (!loaded_rules.ok()) {
     std::fprintf(stderr, "edi-audit replay: the rule files do not load (%zu errors)\n",
                  loaded_rules.error_count());
-    return 1;
+    return 2;
   }
   StoreOptions store_options;
   store_options.keep_raw_records = config.store.keep_raw_records;
@@ -156,7 +162,7 @@ int RunReplay(const ReplayOptions& opt) {
   auto store = Store::Open(config.database, store_options);
   if (!store.ok()) {
     std::fprintf(stderr, "edi-audit replay: %s\n", store.status().message().c_str());
-    return 1;
+    return 2;
   }
   DecoderOptions decoder_options;
   decoder_options.max_record_bytes = config.decode.max_record_bytes;
@@ -246,8 +252,10 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
       "Each record ends as stored, duplicate (an event with its requestId and timestamp is already "
       "in the\ndatabase) or quarantined (with a reason, in the quarantine table). Replaying the "
       "same file twice\nstores nothing new. Inputs are checked before anything is stored.\n"
-      "Exit status: 0 replayed, 1 a failure (the summary says what was stored before it), 2 bad "
-      "arguments\nor an input that cannot be read.");
+      "--registry and --db are required, here or in --config; given here they override it.\n"
+      "Exit status: 0 replayed; 1 a failure while replaying (the summary says what was stored "
+      "before it);\n2 nothing was stored: bad arguments, or an input, the configuration, the "
+      "registry, the rule files\nor the database cannot be used.");
   cmd->callback([opt, exit_code]() { *exit_code = RunReplay(*opt); });
 }
 

@@ -6,6 +6,7 @@
 #include "commands/rule_fixture_parse.h"
 #include "commands/rule_fixtures.h"
 #include "common/schema.h"
+#include "common/yaml_document.h"
 
 namespace edi {
 namespace {
@@ -14,21 +15,6 @@ namespace fs = std::filesystem;
 using fixture::Context;
 using fixture::Fail;
 using fixture::FixtureError;
-
-// YAML lets a map repeat a key and keeps the last; in a fixture that is always a mistake.
-void CheckNoDuplicateKeys(const YAML::Node& n) {
-  if (n.IsSequence()) {
-    for (const auto& item : n) CheckNoDuplicateKeys(item);
-  } else if (n.IsMap()) {
-    std::set<std::string> seen;
-    for (const auto& kv : n) {
-      if (!seen.insert(kv.first.Scalar()).second) {
-        Fail(kv.first, "key '" + kv.first.Scalar() + "' given twice");
-      }
-      CheckNoDuplicateKeys(kv.second);
-    }
-  }
-}
 
 const std::set<std::string> kRegistryFiles = {"communication-parties", "organizations", "owners",
                                               "reservations", "clients"};
@@ -116,13 +102,12 @@ void ApplyIncludeFile(const std::string& path, Context* ctx, int depth) {
   if (depth > 4) throw FixtureError{0, "include: nested too deeply at " + path};
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    root = LoadOneYamlDocumentFile(path);
   } catch (const YAML::Exception& e) {
     throw FixtureError{0, "include " + path + ": " + e.what()};
   }
   const fs::path dir = fs::path(path).parent_path();
   try {
-    CheckNoDuplicateKeys(root);
     if (root["include"]) {
       for (const std::string& p : IncludePaths(root["include"], dir)) {
         ApplyIncludeFile(p, ctx, depth + 1);
@@ -228,9 +213,8 @@ Result<std::vector<FixtureCase>> LoadFixtureFile(const std::string& path) {
   const std::string stem = fs::path(path).stem().string();
   std::vector<FixtureCase> out;
   try {
-    const YAML::Node root = YAML::LoadFile(path);
+    const YAML::Node root = LoadOneYamlDocumentFile(path);
     if (!root.IsMap()) throw FixtureError{1, "a fixture file is a map"};
-    CheckNoDuplicateKeys(root);
     Context ctx;
     if (root["include"]) {
       for (const std::string& p : IncludePaths(root["include"], dir)) ApplyIncludeFile(p, &ctx, 0);

@@ -12,6 +12,7 @@
 #include "commands/rule_fixtures.h"
 #include "commands/wiring.h"
 #include "common/schema.h"
+#include "common/yaml_document.h"
 #include "detect/rules.h"
 #include "state/facts.h"
 
@@ -28,7 +29,7 @@ std::map<std::string, std::vector<Severity>> RuleSeverities(
   for (const auto& [name, text] : files) {
     YAML::Node root;
     try {
-      root = YAML::Load(text);
+      root = LoadOneYamlDocument(text);
     } catch (const YAML::Exception&) {
       continue;  // the loader reports it
     }
@@ -72,11 +73,12 @@ std::string Plural(size_t n, const char* word) {
 }
 
 int RunCheck(const std::vector<std::string>& args, bool strict) {
-  const std::vector<std::string> files = ExpandRulePaths(args, false);
-  if (files.empty()) {
-    std::fprintf(stderr, "edi-audit rules check: no *.yaml files in the given directories\n");
+  const auto expanded = ExpandRulePaths(args, false);
+  if (!expanded.ok()) {
+    std::fprintf(stderr, "edi-audit rules check: %s\n", expanded.status().message().c_str());
     return 2;
   }
+  const std::vector<std::string>& files = *expanded;
   const LoadResult r = LoadRules(files, FactsCatalog());
   for (const LoadIssue& issue : r.issues) std::printf("%s\n", issue.ToString().c_str());
   size_t rules = 0, enabled = 0;
@@ -106,7 +108,12 @@ std::string SeverityText(const RuleInfo& info,
 }
 
 int RunList(const std::vector<std::string>& args) {
-  const std::vector<std::string> files = ExpandRulePaths(args, false);
+  const auto expanded = ExpandRulePaths(args, false);
+  if (!expanded.ok()) {
+    std::fprintf(stderr, "edi-audit rules list: %s\n", expanded.status().message().c_str());
+    return 2;
+  }
+  const std::vector<std::string>& files = *expanded;
   bool read_ok = true;
   const auto texts = ReadAll(files, &read_ok);
   const LoadResult r = LoadRules(files, FactsCatalog());
@@ -186,7 +193,12 @@ int RunTest(const TestOptions& opt) {
       p = (fs::path(p) / "tests").string();
     }
   }
-  const std::vector<std::string> files = ExpandRulePaths(paths, true);
+  const auto expanded = ExpandRulePaths(paths, true);
+  if (!expanded.ok()) {
+    std::fprintf(stderr, "edi-audit rules test: %s\n", expanded.status().message().c_str());
+    return 2;
+  }
+  const std::vector<std::string>& files = *expanded;
   const std::vector<std::string> base_files =
       opt.rule_files.empty() ? std::vector<std::string>{DefaultRuleFile()} : opt.rule_files;
   bool read_ok = true;
@@ -250,6 +262,9 @@ void AddRulesCommand(CLI::App& app, int* exit_code) {
                     "rule files or directories (their *.yaml in name order), loaded in order; "
                     "default: the shipped edi-default.yaml");
   check->add_flag("--strict", *strict, "exit 1 on warnings too");
+  check->footer(
+      "Exit status: 0 the files load (warnings allowed unless --strict), 1 errors, 2 a directory "
+      "without\n*.yaml files.");
   check->callback([=]() { *exit_code = RunCheck(*check_files, *strict); });
 
   auto list_files = std::make_shared<std::vector<std::string>>();
@@ -257,6 +272,9 @@ void AddRulesCommand(CLI::App& app, int* exit_code) {
                                          "List the rules of rule files: id, severity, "
                                          "enabled, description");
   list->add_option("files", *list_files, "rule files or directories; default: the shipped pack");
+  list->footer(
+      "Exit status: 0 listed, 1 the files do not load (the errors are printed), 2 a directory "
+      "without\n*.yaml files.");
   list->callback([=]() { *exit_code = RunList(*list_files); });
 
   auto opt = std::make_shared<TestOptions>();
@@ -276,6 +294,10 @@ void AddRulesCommand(CLI::App& app, int* exit_code) {
   test->add_flag("--require-coverage", opt->require_coverage,
                  "fail unless every enabled base rule has a case expecting each of its severities "
                  "and a case where it must stay silent");
+  test->footer(
+      "Exit status: 0 every case passed, 1 a case failed, a fixture or base rule file does not "
+      "load, no case\nran, or --require-coverage found a gap; 2 a directory without *.yaml fixture "
+      "files.");
   test->callback([=]() { *exit_code = RunTest(*opt); });
 }
 

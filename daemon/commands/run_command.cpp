@@ -114,7 +114,9 @@ Status CheckRequired(const Daemon& d) {
 }
 
 Status LoadRuleFiles(RuleEngine* rules, const Config& c) {
-  const std::vector<std::string> files = RuleFilesFrom(c, {});
+  const auto expanded = RuleFilesFrom(c, {});
+  if (!expanded.ok()) return expanded.status();
+  const std::vector<std::string>& files = *expanded;
   // Rule files that load but enable no rule would leave the daemon blind: refused.
   LoadResult loaded = rules->Reload(files, /*require_enabled=*/true);
   for (const LoadIssue& issue : loaded.issues) {
@@ -233,7 +235,7 @@ void Reload(Daemon* d) {
                   registry.status().message());
   }
   if (Status s = LoadRuleFiles(d->rules.get(), d->config); s.ok()) {
-    spdlog::info("rules: reloaded {} files", RuleFilesFrom(d->config, {}).size());
+    spdlog::info("rules: reloaded");  // LoadRuleFiles logged how many rules from which files
   } else {
     spdlog::error("rules: reload failed, keeping the rules in use: {}", s.message());
   }
@@ -346,7 +348,9 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   cmd->footer(
       "Signals: SIGTERM/SIGINT store the batch in hand, commit offsets and exit 0; SIGHUP "
       "reloads\nthe rule files and reference snapshots (the old ones stay when the new ones do "
-      "not load).");
+      "not load).\nThe configuration must name database, registry, kafka.brokers and "
+      "kafka.topics.\nExit status: 0 stopped by a signal; 1 stopped by a failure (database, "
+      "Kafka); 2 the configuration,\nregistry or rule files cannot be used.");
   cmd->callback([config_path, exit_code]() { *exit_code = RunDaemon(*config_path); });
 }
 

@@ -21,16 +21,17 @@ PipelineOptions PipelineOptionsFrom(const Config& config) {
   return o;
 }
 
-std::vector<std::string> RuleFilesFrom(const Config& config,
-                                       const std::vector<std::string>& explicit_files) {
+Result<std::vector<std::string>> RuleFilesFrom(const Config& config,
+                                               const std::vector<std::string>& explicit_files) {
   if (!explicit_files.empty()) return ExpandRulePaths(explicit_files, false);
   if (!config.rules.empty()) return ExpandRulePaths(config.rules, false);
-  return {DefaultRuleFile()};
+  return std::vector<std::string>{DefaultRuleFile()};
 }
 
-std::vector<std::string> ExpandRulePaths(const std::vector<std::string>& paths, bool skip_private) {
+Result<std::vector<std::string>> ExpandRulePaths(const std::vector<std::string>& paths,
+                                                 bool skip_private) {
   namespace fs = std::filesystem;
-  if (paths.empty()) return {DefaultRuleFile()};
+  if (paths.empty()) return std::vector<std::string>{DefaultRuleFile()};
   std::vector<std::string> out;
   for (const std::string& a : paths) {
     std::error_code ec;
@@ -44,6 +45,11 @@ std::vector<std::string> ExpandRulePaths(const std::vector<std::string>& paths, 
       if (!e.is_regular_file() || e.path().extension() != ".yaml") continue;
       if (skip_private && name[0] == '_') continue;
       in_dir.push_back(e.path().string());
+    }
+    if (ec) return Status::IOError(a + ": " + ec.message());
+    if (in_dir.empty()) {
+      return Status::InvalidArgument(a + ": no *.yaml files in this directory" +
+                                     (skip_private ? " (other than those starting with '_')" : ""));
     }
     std::sort(in_dir.begin(), in_dir.end());
     out.insert(out.end(), in_dir.begin(), in_dir.end());

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "config/config.h"
 #include "pipeline/pipeline.h"
 
@@ -14,11 +15,13 @@ PipelineOptions PipelineOptionsFrom(const Config& config);
 
 // `explicit_files` if given, else the configuration's `rules`, else the shipped default pack;
 // directories among them expanded (ExpandRulePaths).
-std::vector<std::string> RuleFilesFrom(const Config& config,
-                                       const std::vector<std::string>& explicit_files);
+Result<std::vector<std::string>> RuleFilesFrom(const Config& config,
+                                               const std::vector<std::string>& explicit_files);
 
 // The files of the given *.yaml files and directories (a directory's *.yaml in name order,
 // without those starting with '_' when `skip_private`); the default pack when none are given.
-std::vector<std::string> ExpandRulePaths(const std::vector<std::string>& paths, bool skip_private);
+// A directory without such files is an error naming it: it stands for files that are not there.
+Result<std::vector<std::string>> ExpandRulePaths(const std::vector<std::string>& paths,
+                                                 bool skip_private);
 
 }  // namespace edi

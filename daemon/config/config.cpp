@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "common/schema.h"
+#include "common/yaml_document.h"
 #include "state/ownership.h"
 
 namespace edi {
@@ -237,7 +238,7 @@ Result<Config> ParseConfig(const std::string& text, const std::string& name) {
   Config c;
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    root = LoadOneYamlDocument(text);
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(name + ":" + std::to_string(e.mark.line + 1) + ":" +
                                    std::to_string(e.mark.column + 1) + ": " + e.msg);

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/yaml_document.h"
 #include "detect/condition.h"
 #include "detect/rule_file.h"
 
@@ -311,7 +312,7 @@ void CollectFile(int file, const SourceFile& source, const FieldCatalog& catalog
                  Issues* issues) {
   YAML::Node doc;
   try {
-    doc = YAML::Load(source.text);
+    doc = LoadOneYamlDocument(source.text);
   } catch (const YAML::Exception& e) {
     Pos pos{file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
     issues->Add(LoadCode::kSyntax, pos, "invalid YAML: " + e.msg);

@@ -50,6 +50,11 @@ Result<KafkaConf> MakeKafkaConf(std::string_view role, const std::vector<KafkaPr
       msg += "kafka." + std::string(role) + "." + p.name +
              ": edi-audit sets this property itself (exactly-once delivery depends on it); "
              "remove it from the configuration";
+      // Two of them have keys of their own.
+      if (p.name == "group.id") msg += " (the consumer group is kafka.group_id)";
+      if (p.name == "bootstrap.servers" || p.name == "metadata.broker.list") {
+        msg += " (the brokers are kafka.brokers)";
+      }
       return Status::InvalidArgument(msg);
     }
     if (Status s = SetKafkaProperty(conf.get(), role, p); !s.ok()) return s;

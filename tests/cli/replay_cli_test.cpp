@@ -179,7 +179,7 @@ TEST_F(ReplayCli, ABrokenSnapshotIsRefusedNamingFileAndLine) {
   const Output r =
       Sh(std::string(EDI_BINARY) + " replay --registry " + (dir_ / "reg").string() + " --db " +
          (dir_ / "a.db").string() + " " EDI_SOURCE_DIR "/examples/access-log.jsonl");
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.status, 2);  // an unusable input: nothing stored
   EXPECT_NE(r.out.find("organizations.jsonl:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("organisasjonsnummer"), std::string::npos) << r.out;
 }
@@ -229,7 +229,7 @@ TEST_F(ReplayCli, RuleFilesThatEnableNoRuleAreRefused) {
   const Output r = Sh(std::string(EDI_BINARY) + " replay -q --rules " + rules.string() +
                       " --registry " EDI_SOURCE_DIR "/examples/registry --db " + db +
                       " " EDI_SOURCE_DIR "/examples/access-log.jsonl");
-  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_NE(r.out.find("enable no rule"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(db));
   const Output check = Sh(std::string(EDI_BINARY) + " rules check " + rules.string());
@@ -256,8 +256,27 @@ TEST_F(ReplayCli, ADirectoryGivenAsTheDatabaseIsNamedSo) {
   const Output r = Sh(std::string(EDI_BINARY) +
                       " replay -q --registry " EDI_SOURCE_DIR "/examples/registry --db " +
                       dir_.string() + " " EDI_SOURCE_DIR "/examples/access-log.jsonl");
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("is a directory, not a database file"), std::string::npos) << r.out;
+}
+
+TEST_F(ReplayCli, ARulesDirectoryWithoutRuleFilesIsNamed) {
+  // Every command that takes rule or fixture directories says which one holds nothing.
+  const auto empty = dir_ / "no-rules";
+  std::filesystem::create_directory(empty);
+  const std::string expected = empty.string() + ": no *.yaml files in this directory";
+  const std::string db = (dir_ / "a.db").string();
+  for (const std::string& command :
+       {" replay -q --rules " + empty.string() +
+            " --registry " EDI_SOURCE_DIR "/examples/registry --db " + db +
+            " " EDI_SOURCE_DIR "/examples/access-log.jsonl",
+        " rules check " + empty.string(), " rules list " + empty.string(),
+        " rules test " + empty.string()}) {
+    const Output r = Sh(std::string(EDI_BINARY) + command);
+    EXPECT_EQ(r.status, 2) << command << "\n" << r.out;
+    EXPECT_NE(r.out.find(expected), std::string::npos) << command << "\n" << r.out;
+  }
+  EXPECT_FALSE(std::filesystem::exists(db));
 }
 
 TEST_F(ReplayCli, AnOversizeRecordIsQuarantinedAndTheRestIsStored) {

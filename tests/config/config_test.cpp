@@ -37,6 +37,34 @@ TEST(Config, AnUnknownKeyNamesFileLineAndKey) {
   EXPECT_NE(c.status().message().find("store.batchsize"), std::string::npos);
 }
 
+TEST(Config, TextAfterTheSettingsIsAnErrorNotIgnored) {
+  // A second document would otherwise be dropped unread, bad values and all.
+  auto second = ParseConfig("store:\n  batch_size: 10\n---\nstore: {batch_size: abc}\n", "c.yaml");
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("c.yaml:4:"), std::string::npos)
+      << second.status().ToString();
+  EXPECT_NE(second.status().message().find("second YAML document"), std::string::npos)
+      << second.status().ToString();
+  auto stray = ParseConfig("store:\n  batch_size: 10\nstray\n", "c.yaml");
+  ASSERT_FALSE(stray.ok());
+  EXPECT_NE(stray.status().message().find("c.yaml:3:"), std::string::npos)
+      << stray.status().ToString();
+  // A trailing document marker with nothing after it is harmless.
+  auto trailing = ParseConfig("store:\n  batch_size: 10\n---\n", "c.yaml");
+  ASSERT_TRUE(trailing.ok()) << trailing.status().ToString();
+  EXPECT_EQ(trailing->store.batch_size, 10u);
+}
+
+TEST(Config, AKeyGivenTwiceIsAnErrorNotTheFirstOrLastOneWinning) {
+  auto c =
+      ParseConfig("store: {batch_size: 10}\nlog_level: info\nstore: {batch_size: 20}\n", "c.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("c.yaml:3:"), std::string::npos) << c.status().message();
+  EXPECT_NE(c.status().message().find("'store' given twice"), std::string::npos)
+      << c.status().message();
+  EXPECT_FALSE(ParseConfig("store:\n  batch_size: 10\n  batch_size: 20\n", "c.yaml").ok());
+}
+
 TEST(Config, BadValuesAreErrorsNotDefaults) {
   for (const char* text :
        {"state:\n  ttl: 30 days\n", "state:\n  learn_min_share: 1.5\n", "store:\n  batch_size: 0\n",

@@ -1,5 +1,6 @@
 // Loading: coded errors and warnings with file, line and column.
 
+#include <algorithm>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -40,6 +41,37 @@ TEST(RuleLoading, ACleanFileLoadsWithoutIssues) {
   EXPECT_EQ(result.rules->rules()[0].id, "r");
   EXPECT_EQ(result.rules->rules()[0].file, "rules.yaml");
   EXPECT_EQ(result.rules->rules()[0].line, 1);
+}
+
+TEST(RuleLoading, AStrayLineBetweenRulesIsASyntaxErrorNotTheEndOfTheFile) {
+  // Read as the end of the list, it would drop every rule after it without a word.
+  const std::string two = OneRule("evt.success") + "garbage: here\n" +
+                          "- rule: s\n  desc: d\n  condition: evt.success\n"
+                          "  severity: low\n  output: o\n";
+  LoadResult result = LoadOne(two);
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(result.rules, nullptr);
+  EXPECT_NE(result.Find(LoadCode::kSyntax), nullptr) << result.ToString();
+}
+
+TEST(RuleLoading, ASecondDocumentIsASyntaxErrorAtItsFirstLine) {
+  const std::string rule = OneRule("evt.success");
+  const int lines = static_cast<int>(std::count(rule.begin(), rule.end(), '\n'));
+  LoadResult result = LoadOne(rule + "---\n- rule: r\n  enabled: false\n");
+  EXPECT_FALSE(result.ok());
+  ExpectAt(IssueWith(result, LoadCode::kSyntax), "rules.yaml", lines + 2, 1);
+  for (const std::string tail : {"garbage\n", "x: [\n", "{{{\n"}) {
+    EXPECT_FALSE(LoadOne(rule + tail).ok()) << tail;
+  }
+  // Nothing after a closing marker: still the one document.
+  EXPECT_TRUE(LoadOne(rule + "---\n").ok());
+}
+
+TEST(RuleLoading, AKeyGivenTwiceInARuleIsASyntaxError) {
+  // Only one of the two would count: `enabled: false` then `enabled: true` must not pass.
+  LoadResult result = LoadOne(OneRule("evt.success") + "  enabled: false\n  enabled: true\n");
+  EXPECT_FALSE(result.ok());
+  ExpectAt(IssueWith(result, LoadCode::kSyntax), "rules.yaml", 7, 3);
 }
 
 TEST(RuleLoading, AConditionSyntaxErrorPointsAtTheTokenInThePlainScalar) {

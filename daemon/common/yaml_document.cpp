@@ -1,0 +1,48 @@
+#include "common/yaml_document.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace edi {
+namespace {
+
+// yaml-cpp keeps both entries of a key written twice, and a lookup finds the first.
+void RefuseRepeatedKeys(const YAML::Node& n) {
+  if (n.IsSequence()) {
+    for (const YAML::Node& item : n) RefuseRepeatedKeys(item);
+  } else if (n.IsMap()) {
+    std::set<std::string> seen;
+    for (const auto& kv : n) {
+      if (kv.first.IsScalar() && !seen.insert(kv.first.Scalar()).second) {
+        throw YAML::ParserException(kv.first.Mark(), "key '" + kv.first.Scalar() +
+                                                         "' given twice in one mapping");
+      }
+      RefuseRepeatedKeys(kv.second);
+    }
+  }
+}
+
+YAML::Node TheOnlyDocument(const std::vector<YAML::Node>& docs) {
+  for (size_t i = 1; i < docs.size(); ++i) {
+    if (docs[i].IsNull()) continue;  // a trailing `---` or `...` with nothing after it
+    throw YAML::ParserException(docs[i].Mark(),
+                                "a second YAML document starts here, and a file holds one: is "
+                                "this line out of place, or a '---' left before it?");
+  }
+  if (docs.empty()) return YAML::Node();
+  RefuseRepeatedKeys(docs.front());
+  return docs.front();
+}
+
+}  // namespace
+
+YAML::Node LoadOneYamlDocument(const std::string& text) {
+  return TheOnlyDocument(YAML::LoadAll(text));
+}
+
+YAML::Node LoadOneYamlDocumentFile(const std::string& path) {
+  return TheOnlyDocument(YAML::LoadAllFromFile(path));
+}
+
+}  // namespace edi
