@@ -71,6 +71,9 @@ void PrintSummary(const PipelineCounters& c, const StateCounters& st, size_t inp
               static_cast<unsigned long long>(c.findings_repeats));
   std::printf("  %-28s %12llu\n", "calls with unknown custody",
               static_cast<unsigned long long>(st.custody_unknown));
+  // Owner-based rules stay silent for these: worth knowing when few findings come.
+  std::printf("  %-28s %12llu\n", "party checks with no owner",
+              static_cast<unsigned long long>(st.no_owner));
   if (c.stored > 0) std::printf("  stored by action:\n");
   for (int i = 0; i < kActionCount; ++i) {
     if (c.stored_by_action[i] == 0) continue;

@@ -187,6 +187,8 @@ Status Open(Daemon* d) {
   StoreOptions store_options;
   store_options.keep_raw_records = c.store.keep_raw_records;
   store_options.max_quarantine_bytes = c.store.max_quarantine_bytes;
+  // Kafka is told a batch is stored once it is committed: it must be on disk by then.
+  store_options.durable_commits = true;
   auto store = Store::Open(c.database, store_options);
   if (!store.ok()) return store.status();
   d->store = std::move(*store);
@@ -244,14 +246,17 @@ void Reload(Daemon* d) {
 void LogStats(const Daemon& d, const char* what) {
   const PipelineCounters& p = d.pipeline->counters();
   const KafkaSourceCounters k = d.source->counters();
+  const StateCounters& st = d.pipeline->state().counters();
   spdlog::info(
       "{}: records {} (stored {}, duplicates {}, quarantined {}), findings {}, batches {} "
-      "(failed {}); kafka: partitions {}, redelivered {}, commit failures {}, errors {}, "
-      "pauses {}, fetches hastened {}, merged ahead of quiet partitions {}, merged before "
-      "lagging partitions caught up {}",
+      "(failed {}); state: calls with unknown custody {}, party checks with no owner {}; "
+      "kafka: partitions {}, redelivered {}, offsets went back {}, commit failures {}, "
+      "errors {}, pauses {}, fetches hastened {}, merged ahead of quiet partitions {}, merged "
+      "before lagging partitions caught up {}",
       what, p.records, p.stored, p.duplicates, p.quarantined, p.findings_new, p.batches,
-      p.failed_batches, d.source->assigned_sources().size(), k.redelivered, k.commit_failures,
-      k.consumer_errors, k.pauses, k.fetches_hastened, k.merged_past_quiet, k.merged_early);
+      p.failed_batches, st.custody_unknown, st.no_owner, d.source->assigned_sources().size(),
+      k.redelivered, k.offsets_went_back, k.commit_failures, k.consumer_errors, k.pauses,
+      k.fetches_hastened, k.merged_past_quiet, k.merged_early);
   if (d.alerts != nullptr) {
     const AlertSinkCounters& a = d.alerts->counters();
     spdlog::info("{}: alerts delivered {}, delivery failures {}, retries {}, in flight {}", what,

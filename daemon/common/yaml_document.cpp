@@ -15,8 +15,8 @@ void RefuseRepeatedKeys(const YAML::Node& n) {
     std::set<std::string> seen;
     for (const auto& kv : n) {
       if (kv.first.IsScalar() && !seen.insert(kv.first.Scalar()).second) {
-        throw YAML::ParserException(kv.first.Mark(), "key '" + kv.first.Scalar() +
-                                                         "' given twice in one mapping");
+        throw YAML::ParserException(kv.first.Mark(),
+                                    "key '" + kv.first.Scalar() + "' given twice in one mapping");
       }
       RefuseRepeatedKeys(kv.second);
     }

@@ -127,8 +127,19 @@ void KafkaSource::WaitForWakeup(Clock::duration wait) {
 void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* state) {
   PartitionState& p = *state;
   if (p.next_offset >= 0 && m->offset < p.next_offset) {
-    ++counters_.redelivered;
-    return;
+    if (p.seen) {
+      ++counters_.redelivered;  // read before (a fetch under way while seeking, say)
+      return;
+    }
+    // The first record of the assignment, below where it was to start: the start was past the
+    // partition's end and librdkafka began again at its beginning (auto.offset.reset). Its
+    // offsets went back: the topic was created anew, or its log truncated. Everything from
+    // here is read; records this database holds already are recognised as duplicates.
+    spdlog::warn(
+        "kafka: {}: offsets went back: reading starts at {}, below {} where this database "
+        "stored up to (topic created anew, or its log truncated?)",
+        p.source, m->offset, p.next_offset);
+    ++counters_.offsets_went_back;
   }
   if (p.next_offset >= 0 && m->offset > p.next_offset) {
     if (!p.seen) {

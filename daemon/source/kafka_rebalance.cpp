@@ -63,10 +63,13 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     state =
         PartitionState{source, start >= 0 ? start : -1, -1, false, std::move(queue), {}, -1, {}};
     if (stored && kafka >= 0 && kafka > *stored + 1) {
-      spdlog::info(
-          "kafka: assigned {}: starting at {}, the group's committed offset (this "
-          "database stored up to {}; other instances stored the records between)",
-          source, start, *stored);
+      // Normal when instances share the group; alone, the records between are not here (a
+      // database restored from a backup, say) and Kafka may still hold them.
+      spdlog::warn(
+          "kafka: assigned {}: starting at {}, the group's committed offset; this database "
+          "stored up to {}: offsets {}..{} are in another instance's database, or, with one "
+          "instance, in none",
+          source, start, *stored, *stored + 1, start - 1);
     } else {
       spdlog::info("kafka: assigned {}: starting at {} (stored here: {}, committed: {})", source,
                    start >= 0 ? std::to_string(start) : std::string("auto.offset.reset"),

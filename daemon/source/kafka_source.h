@@ -109,10 +109,11 @@ struct KafkaSourceOptions {
 };
 
 struct KafkaSourceCounters {
-  uint64_t records = 0;           // handed to the BatchStore in stored batches
-  uint64_t batches = 0;           // stored batches
-  uint64_t store_failures = 0;    // StoreBatch attempts that failed
-  uint64_t redelivered = 0;       // records Kafka delivered again, skipped
+  uint64_t records = 0;            // handed to the BatchStore in stored batches
+  uint64_t batches = 0;            // stored batches
+  uint64_t store_failures = 0;     // StoreBatch attempts that failed
+  uint64_t redelivered = 0;        // records Kafka delivered again, skipped
+  uint64_t offsets_went_back = 0;  // assignments that began below the stored position
   uint64_t dropped_unowned = 0;   // records of partitions no longer assigned (the owner reads them)
   uint64_t dropped_lost = 0;      // unstored records of lost partitions (the new owner reads them)
   uint64_t commit_failures = 0;   // Kafka offset commits that failed (harmless; counted)

@@ -185,7 +185,11 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
   ++counters_.events;
   if (first_time_ == 0 || e->time < first_time_) first_time_ = e->time;
   max_time_ = std::max(max_time_, e->time);
-  const bool learning_complete = max_time_ - first_time_ >= options_.learning_period;
+  // As of the call's own event time: a call from inside the learning period that arrives after
+  // later ones (partitions merged late, files out of order) is still inside it.
+  const bool learning_complete = e->time - first_time_ >= options_.learning_period;
+  // Stale locks are found as of the newest event time.
+  const bool learning_complete_now = max_time_ - first_time_ >= options_.learning_period;
 
   // Locks whose holder went quiet for too long, as of the newest event time.
   std::vector<HerId> stale;
@@ -197,7 +201,7 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
     f.event = e;
     f.client_id = clients_.Name(l->holder);
     if (const ClientInfo* ci = registry_->FindClient(f.client_id)) f.client_name = ci->client_name;
-    f.learning_complete = learning_complete;
+    f.learning_complete = learning_complete_now;
     f.has_party = true;
     f.her_id = p;
     FillPartyFacts(*e, l->holder, nullptr, &f);

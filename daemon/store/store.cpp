@@ -76,6 +76,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
     sqlite3_free(err);
     return Status::IOError(msg);
   }
+  if (options.durable_commits &&
+      sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Status::IOError(store->LastError());
+  }
   if (Status s = store->Migrate(); !s.ok()) return s;
   if (Status s = store->Prepare(); !s.ok()) return s;
   if (Status s = store->party_index_.Load(); !s.ok()) return s;

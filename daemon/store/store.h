@@ -58,6 +58,11 @@ struct QuarantineEntry {
 struct StoreOptions {
   size_t max_quarantine_bytes = 64 * 1024;
   bool keep_raw_records = true;  // store each event's JSON as received (forensic copy)
+  // Each commit is on disk before Commit returns (PRAGMA synchronous=FULL: the write-ahead log
+  // is synced). Needed where something outside the database moves on with the commit — Kafka
+  // offsets committed after it: a power cut would otherwise roll back batches Kafka was told
+  // were stored. Without it (NORMAL) a power cut may lose the last commits, never corrupt.
+  bool durable_commits = false;
   CheckpointOptions checkpoint;
   // The party and client indexes (party_events, client_events) are written once this many
   // events gathered since the last time, so each party or client gets one row per hour for

@@ -116,5 +116,34 @@ TEST_F(RunLifecycleTest, ABrokerOutageIsLoggedAndSurvivedWithoutLosingRecords) {
   ExpectExactlyOnce({&db}, "outage", produced, 0);
 }
 
+TEST_F(RunLifecycleTest, APartitionWhoseOffsetsWentBackIsReadFromWhereItStarts) {
+  // A topic deleted and created again (or a log truncated) starts below the offset this
+  // database stored up to: its records must be stored, not skipped as already read.
+  kafka()->CreateTopic("went-back", 1);
+  auto produced = ProduceTraffic("went-back", 0, 300);
+  const std::string config = WriteConfig("went-back", "went-back", "audit-went-back");
+  AuditDb db(Db("went-back"));
+  {
+    DaemonProcess daemon(config, Log("went-back"));
+    daemon.Start();
+    ASSERT_TRUE(WaitForRecords({&db}, 300)) << daemon.Log();
+    ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  }
+  // As if the partition had held 1,000 records more before it was made anew.
+  ASSERT_EQ(std::system(("sqlite3 " + Db("went-back") +
+                         " \"UPDATE source_positions SET position = position + 1000\"")
+                            .c_str()),
+            0);
+  auto more = ProduceTraffic("went-back", 300, 300);
+  produced.insert(produced.end(), more.begin(), more.end());
+  DaemonProcess daemon(config, Log("went-back-2"));
+  daemon.Start();
+  ASSERT_TRUE(WaitForRecords({&db}, 600)) << daemon.Log();
+  ASSERT_TRUE(daemon.WaitForLog("offsets went back", 0)) << daemon.Log();
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  ExpectExactlyOnce({&db}, "went-back", produced, 0);
+  EXPECT_EQ(db.Positions()["kafka:went-back/0"], 599);
+}
+
 }  // namespace
 }  // namespace edi::testing

@@ -31,6 +31,18 @@ TEST_F(StoreTest, ARecordSeenTwiceIsStoredOnceInTheSameBatchAndLater) {
   EXPECT_EQ(Dump(*s, "SELECT count(*) FROM party_event_ids"), "1|\n");
 }
 
+TEST_F(StoreTest, DurableCommitsSyncTheWriteAheadLogAtEachCommit) {
+  // run commits Kafka offsets after each commit: a power cut must not take the batch back.
+  auto synchronous = [](Store& s) {
+    Statement q(s.db(), "PRAGMA synchronous");
+    return q.Step() == SQLITE_ROW ? q.ColumnInt(0) : -1;
+  };
+  StoreOptions durable;
+  durable.durable_commits = true;
+  EXPECT_EQ(synchronous(*Open(durable)), 2);  // FULL
+  EXPECT_EQ(synchronous(*Open()), 1);         // NORMAL: replay reads its inputs again
+}
+
 TEST_F(StoreTest, PartiesAreStoredOnceEachUnderTheirFirstOrigin) {
   auto s = Open();
   ASSERT_TRUE(s->Begin().ok());
