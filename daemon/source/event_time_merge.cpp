@@ -150,11 +150,6 @@ void EventTimeMerge::Release(Clock::time_point now, bool caught_up, size_t limit
   }
 }
 
-void EventTimeMerge::ReleaseAll(std::vector<RawRecord>* out) {
-  const Clock::time_point now = Clock::now();
-  while (Partition* p = Earliest()) Pop(p, now, out);
-}
-
 std::optional<EventTimeMerge::Clock::time_point> EventTimeMerge::NextDeadline() const {
   const Partition* first = Earliest();
   if (first == nullptr) return std::nullopt;

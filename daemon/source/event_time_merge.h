@@ -76,8 +76,6 @@ class EventTimeMerge {
   // `caught_up`: nothing is ready to be read of the partitions holding no records, so records
   // past their wait may go (until a partition runs empty here: it may have more to read).
   void Release(Clock::time_point now, bool caught_up, size_t limit, std::vector<RawRecord>* out);
-  // Moves every held record to `out`, in event-time order (draining, handing partitions over).
-  void ReleaseAll(std::vector<RawRecord>* out);
 
   size_t held() const { return held_; }
   // Records of one partition held.

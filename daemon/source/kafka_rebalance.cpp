@@ -104,9 +104,10 @@ void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
         "longer than session.timeout.ms); their next owner reads the unstored records",
         partitions->cnt);
   } else {
-    // Finish the in-flight batch, with every record read so far, then tell the next owner
-    // where it ends.
-    merge_.ReleaseAll(&batch_);
+    // Finish the in-flight batch (records the merge released, in event-time order), then tell
+    // the next owner where it ends. What the merge still holds of these partitions is not
+    // stored here: released now it would go ahead of earlier records of other partitions not
+    // read yet; the next owner reads it from the offset committed. Partitions kept keep theirs.
     if (!batch_.empty()) TryStoreBatch();
     if (!batch_.empty()) DropRecords(sources, &counters_.dropped_unowned);
     CommitSync(keys);
@@ -166,7 +167,8 @@ void KafkaSource::DropRecords(const std::set<std::string>& sources, uint64_t* co
 Status KafkaSource::Close() {
   if (closed_) return Status::OK();
   Status result;
-  merge_.ReleaseAll(&batch_);
+  // The in-flight batch is stored. Records the merge still holds for event-time order are not:
+  // they are read again at the next start (the offsets committed are those stored), in order.
   if (!batch_.empty()) TryStoreBatch();
   if (!batch_.empty()) {
     result = Status::IOError("kafka: " + std::to_string(batch_.size()) +

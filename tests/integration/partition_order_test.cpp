@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,61 @@ class PartitionOrderTest : public DaemonTest {
     return reference;
   }
 };
+
+// A call of the generated traffic as `request_id` at `timestamp`.
+std::string CallAt(const std::string& request_id, const std::string& timestamp) {
+  std::string v = DaemonTest::traffic().values[0];
+  for (const auto& [key, value] : {std::pair{std::string("\"timestamp\":\""), timestamp},
+                                   std::pair{std::string("\"requestId\":\""), request_id}}) {
+    const size_t at = v.find(key) + key.size();
+    v.replace(at, v.find('"', at) - at, value);
+  }
+  return v;
+}
+
+TEST_F(PartitionOrderTest, AShutdownLeavesHeldRecordsToTheNextStartNotAheadOfEarlierOnes) {
+  // p0's call at :05 waits in the merge for p1 to show a later one. Stored at shutdown, it
+  // would go ahead of p1's call at :03 produced only afterwards.
+  kafka()->CreateTopic("held", 2);
+  std::vector<Produced> first = {{CallAt("a-05", "2026-05-08T10:00:05.000Z"), 0, -1},
+                                 {CallAt("b-00", "2026-05-08T10:00:00.000Z"), 1, -1}};
+  kafka()->Produce("held", &first, {"", ""});
+  const std::string config = WriteConfig("held", "held", "audit-held");
+  {
+    std::ifstream in(config);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string run = "run:\n  batch_max_ms: 200\n";
+    text.replace(text.find(run), run.size(), run + "  reorder_ms: 60000\n");
+    std::ofstream(config) << text;
+  }
+  AuditDb db(Db("held"));
+  {
+    DaemonProcess daemon(config, Log("held"));
+    daemon.Start();
+    ASSERT_TRUE(WaitForRecords({&db}, 1)) << daemon.Log();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  }
+  EXPECT_EQ(db.Records(), 1);  // b-00; a-05 is read again at the next start
+  std::vector<Produced> more = {{CallAt("b-03", "2026-05-08T10:00:03.000Z"), 1, -1},
+                                {CallAt("b-10", "2026-05-08T10:00:10.000Z"), 1, -1}};
+  kafka()->Produce("held", &more, {"", ""});
+  DaemonProcess daemon(config, Log("held-2"));
+  daemon.Start();
+  ASSERT_TRUE(WaitForRecords({&db}, 3)) << daemon.Log();
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  std::vector<std::string> order;
+  sqlite3* handle = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(Db("held").c_str(), &handle, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(handle, "SELECT request_id FROM events ORDER BY event_id", -1, &st, nullptr);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    order.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(handle);
+  EXPECT_EQ(order, (std::vector<std::string>{"b-00", "b-03", "a-05"}));
+}
 
 TEST_F(PartitionOrderTest, CallsSpreadOverPartitionsAreAuditedInTheOrderTheyHappened) {
   // Keyed by requestId: a message's send, download and mark land in different partitions.
