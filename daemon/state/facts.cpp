@@ -149,10 +149,11 @@ std::vector<FieldDef> Defs() {
   def(kPartyPairNew, "party.first_call_by_client", T::kBool,
       "the client never made a successful call for this party before");
   def(kPartyClients, "party.clients_window", T::kInt,
-      "distinct clients with successful owner actions on the party in the shared window, "
-      "this call included");
+      "distinct clients with successful owner actions on the party while it was unlocked, in "
+      "the shared window, this call included");
   def(kPartyClientNew, "party.client_new_in_window", T::kBool,
-      "the client had no successful owner action on the party in the shared window before");
+      "the client had no successful owner action on the party while it was unlocked in the "
+      "shared window before");
   def(kMsgId, "msg.id", T::kString, "the message id");
   def(kMsgCustodyKnown, "msg.custody_known", T::kBool,
       "the message's send, a poll listing it or a message block was seen");

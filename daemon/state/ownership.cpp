@@ -99,7 +99,8 @@ uint32_t OwnershipStats::NewPartiesInWindow(ClientIdx client, EventTime t) const
   return n;
 }
 
-bool OwnershipStats::RecordSuccess(ClientIdx client, HerId p, bool owner_action, EventTime t) {
+bool OwnershipStats::RecordSuccess(ClientIdx client, HerId p, bool owner_action, EventTime t,
+                                   bool unlocked) {
   const bool is_new = pairs_.insert(PairKey(client, p)).second;
   if (is_new) {
     std::deque<EventTime>& times = sweeps_[client];
@@ -117,7 +118,7 @@ bool OwnershipStats::RecordSuccess(ClientIdx client, HerId p, bool owner_action,
     s.clients.emplace_back().client = client;
     it = s.clients.end() - 1;
   }
-  it->last_owner_action = std::max(it->last_owner_action, t);
+  if (unlocked) it->last_owner_action = std::max(it->last_owner_action, t);
   const int32_t period = Period(t);
   auto& periods = it->owner_actions;
   // Records arrive nearly in time order: the period is the last one or close to the end.

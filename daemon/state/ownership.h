@@ -38,7 +38,9 @@ struct PeriodCount {
 
 struct ClientOnParty {
   ClientIdx client = kNoClient;
-  EventTime last_owner_action = 0;         // last successful owner action, 0 = none
+  // The last successful owner action while the party was unlocked (the shared window's),
+  // 0 = none.
+  EventTime last_owner_action = 0;
   std::vector<PeriodCount> owner_actions;  // successful owner actions per period, oldest first
   // The count of owner_actions from period `sum_from` on, kept up to date as actions come and
   // periods go, so that the learned owner is not summed period by period for every call (not
@@ -77,8 +79,10 @@ class OwnershipStats {
   // Parties new to `client` within the sweep window ending at t.
   uint32_t NewPartiesInWindow(ClientIdx client, EventTime t) const;
 
-  // Records a successful call by `client` for p. Returns true when the pair is new.
-  bool RecordSuccess(ClientIdx client, HerId p, bool owner_action, EventTime t);
+  // Records a successful call by `client` for p; an owner action on a party `unlocked` when
+  // called counts for the shared window too. Returns true when the pair is new.
+  bool RecordSuccess(ClientIdx client, HerId p, bool owner_action, EventTime t,
+                     bool unlocked = true);
 
   // Forgets party statistics untouched since `cutoff`; appends their HER-Ids to *expired.
   void Expire(EventTime cutoff, std::vector<HerId>* expired);

@@ -155,7 +155,9 @@ void AuditState::FillPartyFacts(const AccessEvent& e, ClientIdx client, const Pa
   // Parties earlier in the same call count too: a poll for 20 new parties is a sweep.
   if (f->pair_new) ++new_pairs_in_call_;
   f->client_new_parties = ownership_.NewPartiesInWindow(client, e.time) + new_pairs_in_call_;
-  const bool counts = success && IsOwnerAction(e.action);
+  // An owner action counts for sharing on an unlocked party only ("an unlocked party gets
+  // owner actions from 2 or more clients"): one made while it was locked does not.
+  const bool counts = success && IsOwnerAction(e.action) && f->lock_holder.empty();
   const bool active = ownership_.ActiveInWindow(stats, client, e.time);
   f->client_new_on_party = counts && !active;
   f->party_clients = ownership_.ClientsInWindow(stats, e.time) + (f->client_new_on_party ? 1 : 0);
@@ -267,10 +269,14 @@ void AuditState::ApplyConfiguration(const AccessEvent& e, ClientIdx client) {
 
 void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey* key) {
   const bool success = e.Succeeded();
-  for (const PartyRef& p : e.parties) {
-    if (locks_.Find(p.her_id) != nullptr) {
-      locks_.OnCall(p.her_id, client, e.Denied(), e.time);
-      dirty_locks_.insert(p.her_id);
+  // Which parties were locked when the call came (the call may lock or unlock them).
+  locked_before_.assign(e.parties.size(), false);
+  for (size_t i = 0; i < e.parties.size(); ++i) {
+    const HerId p = e.parties[i].her_id;
+    if (locks_.Find(p) != nullptr) {
+      locked_before_[i] = true;
+      locks_.OnCall(p, client, e.Denied(), e.time);
+      dirty_locks_.insert(p);
     }
   }
   if (!success) return;
@@ -278,8 +284,9 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
     ApplyConfiguration(e, client);
   }
   const bool owner_action = IsOwnerAction(e.action);
-  for (const PartyRef& p : e.parties) {
-    if (ownership_.RecordSuccess(client, p.her_id, owner_action, e.time)) {
+  for (size_t i = 0; i < e.parties.size(); ++i) {
+    const PartyRef& p = e.parties[i];
+    if (ownership_.RecordSuccess(client, p.her_id, owner_action, e.time, !locked_before_[i])) {
       new_pairs_.emplace_back(client, p.her_id);
       dirty_sweeps_.insert(client);
     }

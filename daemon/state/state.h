@@ -92,6 +92,7 @@ class AuditState {
   EventTime max_time_ = 0;
   EventTime last_expiry_ = 0;
   uint32_t new_pairs_in_call_ = 0;
+  std::vector<bool> locked_before_;  // Apply's, per party of the call (reused)
 
   // A set of HER-Ids behind a small filter of the ids added last: a batch adds the same
   // parties over and over, and the filter answers most of those adds without hashing into the
