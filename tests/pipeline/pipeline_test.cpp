@@ -137,6 +137,25 @@ TEST_F(PipelineTest, EveryRecordEndsStoredDuplicateOrQuarantined) {
   EXPECT_GT(c.findings_new, 0u);
 }
 
+TEST_F(PipelineTest, AFindingOfARequestIdUsedAgainIsARepeatNotLost) {
+  // Two calls, two hours apart, that share a requestId (EVENTS.md: unique per call). Both are
+  // stored (their times differ); the second's finding has the first one's id: it is counted as
+  // a repeat on that finding, not counted new and then dropped.
+  Rec r;
+  r.path = "/no/such/route";
+  std::vector<std::string> records = {ToJson(r, 1)};
+  r.minute = 120;
+  records.push_back(ToJson(r, 1));
+  const PipelineCounters c = Run(Db("a.db"), records, 0, records.size());
+  EXPECT_EQ(c.stored, 2u);
+  EXPECT_EQ(c.findings_new, 1u);
+  EXPECT_EQ(c.findings_repeats, 1u);
+  EXPECT_EQ(c.findings_reused_request_id, 1u);
+  EXPECT_EQ(
+      Dump(Db("a.db"), "SELECT rule, request_id, occurrences, last_seen - time FROM findings"),
+      "edi.unknown-route|q1|2|7200000|\n");
+}
+
 TEST_F(PipelineTest, ReplayingTheSameInputAgainStoresNothingNewAndRaisesNoFindings) {
   auto traffic = GenerateTraffic(11, 800);
   const PipelineCounters first = Run(Db("a.db"), traffic, 0, traffic.size());
