@@ -212,12 +212,13 @@ class Incidents(TimedIncidents, RuleModel):
             rid = self.poll_as(F, F.tenants[top][0], [p.her], status)
             self.judge_and_record(rid, F, top, "3", "poll", [p.her], status, "edi.org-membership")
         else:
+            m = self.uuid() if ok else None
             rid = self.record("3", "POST", "/messages", 403 if not ok else 201, F.tenants[top][0],
                               body=',"request":{"senderHerId":%d,"receiverHerIds":[%d]}%s' % (
                                   p.her, self.recv[0].her,
-                                  ',"response":{"id":"%s"}' % self.uuid() if ok else ""))
+                                  ',"response":{"id":"%s"}' % m if ok else ""))
             self.judge_and_record(rid, F, top, "3", "send", [p.her], 201 if ok else 403,
-                                  "edi.org-membership")
+                                  "edi.org-membership", created=m)
         return True
 
     def locked_party_with_actor(self, locked):
@@ -266,7 +267,7 @@ class Incidents(TimedIncidents, RuleModel):
                               body=',"request":{"senderHerId":%d,"receiverHerIds":[%d]},"response":{"id":"%s"}' % (
                                   p.her, r.her, m))
             self.judge_and_record(rid, F, p.top, "3", "send", [p.her], 201,
-                                  "edi.reserved-party-foreign-client")
+                                  "edi.reserved-party-foreign-client", created=m)
             if r.client is not None and r.chunk.active and not r.orphan:
                 self.deliver(r, m, p.her, False)
         return True
@@ -301,7 +302,8 @@ class Incidents(TimedIncidents, RuleModel):
         rid = self.record("3", "POST", "/messages", 201, block,
                           body=',"request":{"senderHerId":%d,"receiverHerIds":[%d]},"response":{"id":"%s"}' % (
                               p.her, r.her, m))
-        self.judge_and_record(rid, F, p.top, "3", "send", [p.her], 201, "edi.foreign-send")
+        self.judge_and_record(rid, F, p.top, "3", "send", [p.her], 201, "edi.foreign-send",
+                              created=m)
         if r.client is not None and r.chunk.active and not r.orphan:
             self.deliver(r, m, p.her, False)
         return True

@@ -147,7 +147,9 @@ class RuleModel:
         return out
 
     def judge_and_record(self, rid, F, top, api, action, hers, status, intended, msg=None,
-                         lock_write=False, claim=None):
+                         lock_write=False, claim=None, created=None):
+        """Judges the call and writes its findings to the ground truth. `msg`: the message the
+        call acts on; `created`: the one a send created (the findings name it)."""
         self.incident += 1
         inc = self.incident
         found = []
@@ -166,5 +168,5 @@ class RuleModel:
             kind = "incident" if rule == intended and not done else "side-effect"
             if kind == "incident":
                 done = True
-            self.gt(rule, sev, kind, inc, rid, F, her, msg)
+            self.gt(rule, sev, kind, inc, rid, F, her, msg or created)
         return inc
