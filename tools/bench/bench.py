@@ -2,8 +2,8 @@
 """The edi-audit benchmark: measures what the product does on this machine and prints a table,
 and writes the same figures as JSON. Not part of the tests (figures, not assertions).
 
-    tools/bench/bench.py [--records 1000000] [--large 10000000] [--skip-large] [--skip-kafka]
-                         [--out bench.json]
+    tools/bench/bench.py [--records 1000000] [--large 10000000] [--kafka-records 1000000]
+                         [--skip-large] [--skip-kafka] [--out bench.json]
 
 Figures:
   replay throughput from a file into SQLite (decode, state, rules, store), records/s;
@@ -14,7 +14,8 @@ Figures:
   reconstruction state bytes per tracked message and per party (1M messages);
   rule evaluation cost per event with the full default pack;
   Kafka end to end until caught up beside `kcat -C` raw consume of the same topic, and the
-  ratio (tools/bench/kafka-throughput.sh);
+  ratio, and whether its findings are those of a time-ordered replay
+  (tools/bench/kafka-throughput.sh);
   produce-to-alert latency p50/p99 at a steady 20,000 records/s (tools/bench/alert-latency.sh),
   when that script is present.
 Generated data is cached under ~/.cache/edi-audit/bench (tools/gen/edi_gen.py, seed 1).
@@ -85,6 +86,21 @@ def replay(binary, data, db):
             "db_bytes": size, "bytes_per_event": round(size / max(stored, 1))}
 
 
+def script(cmd, figures, lines):
+    """Runs a benchmark script that writes its figures to the JSON file `figures`: its exit
+    status, the last `lines` of what it printed, and the figures (none when it failed)."""
+    if os.path.exists(figures):
+        os.remove(figures)
+    r = subprocess.run(cmd, text=True, capture_output=True)
+    out = {"exit": r.returncode, "output": r.stdout.strip().splitlines()[-lines:]}
+    if r.returncode == 0 and os.path.exists(figures):
+        with open(figures, encoding="utf-8") as f:
+            out["figures"] = json.load(f)
+    else:
+        out["error"] = r.stderr.strip().splitlines()[-5:]
+    return out
+
+
 def table_figures(text):
     """Rows of 'label   number' from a tool's table output."""
     out = {}
@@ -99,6 +115,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--records", type=int, default=1000000)
     ap.add_argument("--large", type=int, default=10000000)
+    ap.add_argument("--kafka-records", type=int, default=1000000)
     ap.add_argument("--skip-large", action="store_true")
     ap.add_argument("--skip-kafka", action="store_true")
     ap.add_argument("--out", default="bench.json")
@@ -136,13 +153,13 @@ def main():
         large = generate(args.large)
         result["replay_large"] = replay(binary, large, os.path.join(CACHE, "bench-large.db"))
     if not args.skip_kafka:
-        k = subprocess.run([os.path.join(ROOT, "tools/bench/kafka-throughput.sh"), "--binary",
-                            binary], text=True, capture_output=True)
-        result["kafka"] = {"exit": k.returncode, "output": k.stdout.strip().splitlines()[-8:]}
-        lat = os.path.join(ROOT, "tools/bench/alert-latency.sh")
-        if os.path.exists(lat):
-            l = subprocess.run([lat, "--binary", binary], text=True, capture_output=True)
-            result["latency"] = {"exit": l.returncode, "output": l.stdout.strip().splitlines()[-6:]}
+        figures = os.path.join(CACHE, "kafka.json")
+        result["kafka"] = script(
+            [os.path.join(ROOT, "tools/bench/kafka-throughput.sh"), "--binary", binary,
+             "--records", str(args.kafka_records), "--json", figures], figures, 9)
+        figures = os.path.join(CACHE, "latency.json")
+        result["latency"] = script([os.path.join(ROOT, "tools/bench/alert-latency.sh"), "--binary",
+                                    binary, "--json", figures], figures, 6)
 
     r = result["replay"]
     rows = [
@@ -163,6 +180,19 @@ def main():
         rows.append((f"peak RSS at {rl['records']} records, MiB", rl["peak_rss_mib"],
                      "target < 512"))
         rows.append((f"replay of {rl['records']} records, records/s", rl["records_per_s"], ""))
+    k = result.get("kafka", {}).get("figures")
+    if k:
+        rows.append((f"Kafka end to end, {k['records']} records, records/s",
+                     k["daemon_records_per_s"], ""))
+        rows.append(("  kcat -C raw consume, records/s", k["kcat_records_per_s"], ""))
+        rows.append(("  edi-audit run / kcat", k["ratio_end_to_end"], "target >= 0.5"))
+        rows.append(("  findings not those of a replay", k["findings_only_in_run"] +
+                     k["findings_only_in_replay"], "should be 0"))
+    lat = result.get("latency", {}).get("figures")
+    if lat:
+        ms = lat["latency_ms"]
+        rows.append((f"produce-to-alert p50 at {lat['target_rate']}/s, ms", ms.get("p50_ms"), ""))
+        rows.append(("  p99, ms", ms.get("p99_ms"), "target < 1000"))
     print(f"{'measure':<44}{'value':>14}  note")
     for name, value, note in rows:
         print(f"{name:<44}{value:>14}  {note}")

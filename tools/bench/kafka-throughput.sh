@@ -3,12 +3,16 @@
 # beside the raw consume rate of `kcat -C -e` on the same topic in the same run, and the ratio.
 # Starts its own broker (tools/kafka/start.sh) and stops it again. Not part of the test suite.
 #
+# Then replays the same records in their (event-time) order into a second database and compares
+# the two findings tables: `run` merges its partitions in event time, so they must be the same.
+#
 # Usage: tools/bench/kafka-throughput.sh [--records N] [--partitions P] [--batch-size B]
-#                                        [--binary PATH] [--keep]
+#                                        [--binary PATH] [--json FILE] [--keep]
 #   --records N      generated access-log records (default 200000; tools/gen/edi_gen.py)
 #   --partitions P   partitions of the topic (default 4)
 #   --batch-size B   store.batch_size of the daemon (default 5000)
 #   --binary PATH    the edi-audit binary (default: $EDI_BINARY, else build/release/edi-audit)
+#   --json FILE      also write the figures to FILE
 #   --keep           keep the work directory (database, logs) and print its path
 set -euo pipefail
 
@@ -18,17 +22,22 @@ partitions=4
 batch_size=5000
 binary=${EDI_BINARY:-$root/build/release/edi-audit}
 keep=false
+json_out=
 while (($#)); do
   case $1 in
     --records) records=$2; shift 2 ;;
     --partitions) partitions=$2; shift 2 ;;
     --batch-size) batch_size=$2; shift 2 ;;
     --binary) binary=$2; shift 2 ;;
+    --json) json_out=$2; shift 2 ;;
     --keep) keep=true; shift ;;
-    *) echo "usage: $0 [--records N] [--partitions P] [--batch-size B] [--binary PATH] [--keep]" >&2
+    *) echo "usage: $0 [--records N] [--partitions P] [--batch-size B] [--binary PATH]" \
+         "[--json FILE] [--keep]" >&2
        exit 2 ;;
   esac
 done
+# --json relative to where the script was called from.
+[[ -z $json_out || $json_out = /* ]] || json_out=$PWD/$json_out
 [[ -x $binary ]] || { echo "$0: no edi-audit binary at $binary (build it or give --binary)" >&2; exit 2; }
 for tool in kcat sqlite3 python3; do
   command -v "$tool" >/dev/null || { echo "$0: $tool is needed" >&2; exit 2; }
@@ -134,3 +143,36 @@ printf '  %-40s %8s s (all its threads, until caught up)\n' "edi-audit run CPU t
 python3 -c "import sys; print(f'  ratio edi-audit / kcat: {float(sys.argv[1]) / float(sys.argv[2]):.3f} (end to end), {float(sys.argv[3]) / float(sys.argv[2]):.3f} (steady)')" \
   "$daemon_rate" "$kcat_rate" "$steady_rate"
 grep -E "stopped:" "$work/daemon.log" | sed 's/^/  /' || true
+
+echo "replaying the same records in event-time order, to compare the findings ..." >&2
+"$binary" replay -q --no-findings --registry "$work/gen/registry" --db "$work/replay.db" \
+  "$work/gen/access-log.jsonl" >/dev/null
+findings() {
+  sqlite3 -readonly "$1" "SELECT rule, request_id, coalesce(her_id, ''), coalesce(message_id, ''),
+    severity, occurrences FROM findings ORDER BY 1, 2, 3, 4"
+}
+run_findings=$(findings "$work/audit.db" | wc -l)
+replay_findings=$(findings "$work/replay.db" | wc -l)
+only_run=$(comm -23 <(findings "$work/audit.db") <(findings "$work/replay.db") | wc -l)
+only_replay=$(comm -13 <(findings "$work/audit.db") <(findings "$work/replay.db") | wc -l)
+printf '  findings: run %s, time-ordered replay %s; only in run %s, only in replay %s\n' \
+  "$run_findings" "$replay_findings" "$only_run" "$only_replay"
+
+if [[ -n $json_out ]]; then
+  python3 - "$json_out" <<EOF
+import json, sys
+figures = {
+    "records": $total, "partitions": $partitions, "batch_size": $batch_size, "cores": $(nproc),
+    "kcat_seconds": $kcat_secs, "kcat_records_per_s": $kcat_rate,
+    "daemon_seconds": $daemon_secs, "daemon_records_per_s": $daemon_rate,
+    "daemon_first_commit_records_per_s": $steady_rate,
+    "daemon_cpu_seconds": "$daemon_cpu",
+    "ratio_end_to_end": round($daemon_rate / $kcat_rate, 3),
+    "ratio_first_commit": round($steady_rate / $kcat_rate, 3),
+    "findings_run": $run_findings, "findings_replay": $replay_findings,
+    "findings_only_in_run": $only_run, "findings_only_in_replay": $only_replay,
+}
+with open(sys.argv[1], "w", encoding="utf-8") as f:
+    json.dump(figures, f, indent=2)
+EOF
+fi
