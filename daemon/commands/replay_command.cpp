@@ -69,10 +69,6 @@ void PrintSummary(const PipelineCounters& c, const StateCounters& st, size_t inp
   }
   std::printf("  %-28s %12llu\n", "repeats folded into findings",
               static_cast<unsigned long long>(c.findings_repeats));
-  if (c.findings_reused_request_id > 0) {
-    std::printf("    %-26s %12llu\n", "of a reused requestId",
-                static_cast<unsigned long long>(c.findings_reused_request_id));
-  }
   std::printf("  %-28s %12llu\n", "calls with unknown custody",
               static_cast<unsigned long long>(st.custody_unknown));
   // Owner-based rules stay silent for these: worth knowing when few findings come.

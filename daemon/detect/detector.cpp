@@ -114,7 +114,7 @@ Finding Detector::MakeFinding(const RuleMatch& m, const PartyFacts& f, const Reg
   out.summary = m.summary;
   out.tags.assign(m.tags.begin(), m.tags.end());
   out.evidence = Evidence(fields);
-  out.id = FindingId(out.rule, out.request_id, out.her_id, out.message_id);
+  out.id = FindingId(out.rule, out.request_id, out.time, out.her_id, out.message_id);
   return out;
 }
 

@@ -22,17 +22,21 @@ void Mix(uint64_t* h, std::string_view bytes) {
 }  // namespace
 
 // The hashed text is
-//   rule 0x1F requestId 0x1F decimal(herId) 0x1F messageId
+//   rule 0x1F requestId 0x1F decimal(event time) 0x1F decimal(herId) 0x1F messageId
 // The 0x1F (ASCII unit separator) between fields keeps ("ab", "c") and ("a", "bc") apart; it
 // does not occur in rule ids, request ids or message ids. One rule fires at most once per
-// (event, party), and an event is identified by its requestId, so these four fields name
-// exactly one finding. Changing this text changes every id: treat it as a stored format.
-std::string FindingId(std::string_view rule, std::string_view request_id, HerId her_id,
-                      std::string_view message_id) {
+// (event, party), and an event is identified by its requestId and time (as the store tells
+// events apart: a requestId used again by a later call is another event), so these five fields
+// name exactly one finding. Changing this text changes the ids of new findings: treat it as a
+// stored format. (Earlier ids hashed no event time; findings stored with them keep them.)
+std::string FindingId(std::string_view rule, std::string_view request_id, EventTime time,
+                      HerId her_id, std::string_view message_id) {
   uint64_t h = kFnvOffsetBasis;
   Mix(&h, rule);
   Mix(&h, "\x1f");
   Mix(&h, request_id);
+  Mix(&h, "\x1f");
+  Mix(&h, std::to_string(time));
   Mix(&h, "\x1f");
   Mix(&h, std::to_string(her_id));
   Mix(&h, "\x1f");

@@ -35,8 +35,8 @@ struct Finding {
   bool delivered = false;  // sent to the alerts topic
 };
 
-// "f-" + 16 hex digits of a 64-bit hash of (rule, requestId, herId, messageId).
-std::string FindingId(std::string_view rule, std::string_view request_id, HerId her_id,
-                      std::string_view message_id);
+// "f-" + 16 hex digits of a 64-bit hash of (rule, requestId, event time, herId, messageId).
+std::string FindingId(std::string_view rule, std::string_view request_id, EventTime time,
+                      HerId her_id, std::string_view message_id);
 
 }  // namespace edi

@@ -45,7 +45,6 @@ void PipelineCounters::Add(const PipelineCounters& o) {
   for (size_t i = 0; i < stored_by_action.size(); ++i) stored_by_action[i] += o.stored_by_action[i];
   findings_new += o.findings_new;
   findings_repeats += o.findings_repeats;
-  findings_reused_request_id += o.findings_reused_request_id;
   for (size_t i = 0; i < findings_by_severity.size(); ++i) {
     findings_by_severity[i] += o.findings_by_severity[i];
   }
@@ -170,18 +169,7 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
   detector_.Evaluate(facts_, *registry_, &changes_);
   for (FindingChange& ch : changes_) {
     if (ch.is_new) {
-      bool stored_new = false;
-      if (Status s = findings_->Insert(ch.finding, ch.repeat_key, &stored_new); !s.ok()) return s;
-      if (!stored_new) {
-        // Its id (rule, requestId, party, message) is taken: an earlier call had this
-        // requestId. A repeat of that finding then, not a finding lost.
-        if (Status s = findings_->AddOccurrence(ch.finding.id, ch.finding.time); !s.ok()) {
-          return s;
-        }
-        ++c->findings_repeats;
-        ++c->findings_reused_request_id;
-        continue;
-      }
+      if (Status s = findings_->Insert(ch.finding, ch.repeat_key); !s.ok()) return s;
       ++c->findings_new;
       ++c->findings_by_severity[static_cast<size_t>(ch.finding.severity)];
       pending_findings_.push_back(std::move(ch.finding));

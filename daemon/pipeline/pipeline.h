@@ -65,9 +65,6 @@ struct PipelineCounters {
   std::array<uint64_t, kActionCount> stored_by_action{};
   uint64_t findings_new = 0;
   uint64_t findings_repeats = 0;
-  // New findings whose id an earlier call with the same requestId took (EVENTS.md: unique per
-  // call); counted as repeats on that finding.
-  uint64_t findings_reused_request_id = 0;
   std::array<uint64_t, 5> findings_by_severity{};
   uint64_t batches = 0;
   uint64_t failed_batches = 0;

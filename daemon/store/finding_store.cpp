@@ -82,12 +82,7 @@ Status FindingStore::Prepare() {
       {&insert_, "INSERT INTO findings (" + std::string(kColumns) +
                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                      "?15, ?16, ?17, ?18, 0, ?19) ON CONFLICT (id) DO NOTHING"},
-      {&update_repeat_,
-       "UPDATE findings SET occurrences = max(occurrences, ?2), last_seen = max(last_seen, ?3) "
-       "WHERE id = ?1"},
-      {&add_occurrence_,
-       "UPDATE findings SET occurrences = occurrences + 1, last_seen = max(last_seen, ?2) "
-       "WHERE id = ?1"},
+      {&update_repeat_, "UPDATE findings SET occurrences = ?2, last_seen = ?3 WHERE id = ?1"},
       {&mark_delivered_, "UPDATE findings SET delivered = 1 WHERE id = ?1"},
       {&load_undelivered_, select + "WHERE delivered = 0 ORDER BY time, id"},
       {&load_recent_, select + "WHERE time >= ?1 ORDER BY time, id"},
@@ -121,16 +116,6 @@ Status FindingStore::Insert(const Finding& f, std::string_view repeat_key, bool*
   st.Bind(19, repeat_key);
   if (st.Run() != SQLITE_DONE) return Status::IOError(LastError());
   if (inserted != nullptr) *inserted = sqlite3_changes(db_) > 0;
-  return Status::OK();
-}
-
-Status FindingStore::AddOccurrence(std::string_view id, EventTime time) {
-  if (add_occurrence_.Bind(1, id).Bind(2, time).Run() != SQLITE_DONE) {
-    return Status::IOError(LastError());
-  }
-  if (sqlite3_changes(db_) == 0) {
-    return Status::NotFound("no stored finding with id " + std::string(id));
-  }
   return Status::OK();
 }
 

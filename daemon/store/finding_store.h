@@ -54,12 +54,8 @@ class FindingStore {
   // finding whose id is already stored is left as it is and *inserted (if given) is false:
   // the same input replayed gives the same ids, and it must not count twice.
   Status Insert(const Finding& f, std::string_view repeat_key, bool* inserted = nullptr);
-  // Records a repeat on a stored finding: its occurrences and last time seen, neither ever
-  // lowered. NotFound when no finding has that id.
+  // Records a repeat on a stored finding. NotFound when no finding has that id.
   Status UpdateRepeat(std::string_view id, uint64_t occurrences, EventTime last_seen);
-  // One occurrence more of a stored finding, seen at `time`. NotFound when no finding has that
-  // id.
-  Status AddOccurrence(std::string_view id, EventTime time);
   // Marks findings as sent to the alerts topic; unknown ids are ignored.
   Status MarkDelivered(const std::vector<std::string>& ids);
 
@@ -88,8 +84,7 @@ class FindingStore {
   Status ReadRows(Statement& st, const std::function<bool(Finding&&, std::string&&)>& visit);
 
   sqlite3* db_;
-  Statement insert_, update_repeat_, add_occurrence_, mark_delivered_, load_undelivered_,
-      load_recent_, newest_time_;
+  Statement insert_, update_repeat_, mark_delivered_, load_undelivered_, load_recent_, newest_time_;
 };
 
 }  // namespace edi

@@ -22,7 +22,7 @@ Finding Candidate(EventTime time, HerId her_id = 8142520, std::string request_id
   f.request_id = std::move(request_id);
   f.client_id = "client-b";
   f.her_id = her_id;
-  f.id = FindingId(f.rule, f.request_id, f.her_id, f.message_id);
+  f.id = FindingId(f.rule, f.request_id, f.time, f.her_id, f.message_id);
   f.summary = "client-b sent for party " + std::to_string(her_id);
   return f;
 }
@@ -32,36 +32,37 @@ FindingTracker::Decision Track(FindingTracker& tracker, const Finding& f) {
 }
 
 TEST(FindingIdTest, TheSameInputGivesTheSameId) {
-  EXPECT_EQ(FindingId("edi.foreign-send", "req-1", 8142520, "m1"),
-            FindingId("edi.foreign-send", "req-1", 8142520, "m1"));
+  EXPECT_EQ(FindingId("edi.foreign-send", "req-1", 1777875389002, 8142520, "m1"),
+            FindingId("edi.foreign-send", "req-1", 1777875389002, 8142520, "m1"));
 }
 
 TEST(FindingIdTest, IsFDashAndSixteenHexDigits) {
-  const std::string id = FindingId("edi.foreign-send", "req-1", 8142520, "");
+  const std::string id = FindingId("edi.foreign-send", "req-1", 1777875389002, 8142520, "");
   ASSERT_EQ(id.size(), 18u);
   EXPECT_EQ(id.substr(0, 2), "f-");
   EXPECT_EQ(id.find_first_not_of("0123456789abcdef", 2), std::string::npos);
 }
 
 TEST(FindingIdTest, EveryFieldChangesTheId) {
-  const std::string base = FindingId("r", "req", 1, "m");
-  EXPECT_NE(base, FindingId("r2", "req", 1, "m"));
-  EXPECT_NE(base, FindingId("r", "req2", 1, "m"));
-  EXPECT_NE(base, FindingId("r", "req", 2, "m"));
-  EXPECT_NE(base, FindingId("r", "req", 1, "m2"));
+  const std::string base = FindingId("r", "req", 10, 1, "m");
+  EXPECT_NE(base, FindingId("r2", "req", 10, 1, "m"));
+  EXPECT_NE(base, FindingId("r", "req2", 10, 1, "m"));
+  EXPECT_NE(base, FindingId("r", "req", 11, 1, "m"));  // the same requestId used again later
+  EXPECT_NE(base, FindingId("r", "req", 10, 2, "m"));
+  EXPECT_NE(base, FindingId("r", "req", 10, 1, "m2"));
 }
 
 TEST(FindingIdTest, FieldBoundariesMatter) {
-  EXPECT_NE(FindingId("ab", "c", 1, ""), FindingId("a", "bc", 1, ""));
+  EXPECT_NE(FindingId("ab", "c", 10, 1, ""), FindingId("a", "bc", 10, 1, ""));
 }
 
 TEST(FindingIdTest, IsStableAcrossBuilds) {
   // Ids are stored and sent to the alerts topic; this value, computed independently from the
   // documented FNV-1a text, pins the hash.
-  EXPECT_EQ(FindingId("edi.foreign-send", "0HN3K2Q7E5T1V:00000011", 8142520,
+  EXPECT_EQ(FindingId("edi.foreign-send", "0HN3K2Q7E5T1V:00000011", 1777875389002, 8142520,
                       "733be787-0f1e-4a8c-9f55-0a5c1b1d6a11"),
-            "f-50ce0bf79f0f80f9");
-  EXPECT_EQ(FindingId("", "", 0, ""), "f-867bb12ebec06b62");
+            "f-ccb0136c51bdda9e");
+  EXPECT_EQ(FindingId("", "", 0, 0, ""), "f-8701f022029ed00b");
 }
 
 TEST(FindingTrackerTest, AFirstCandidateIsANewFinding) {

@@ -58,7 +58,7 @@ class FindingsCommandTest : public ::testing::Test {
     later.time += kMillisPerDay;
     later.last_seen = later.time;
     later.occurrences = 1;
-    later.id = FindingId(later.rule, later.request_id, later.her_id, later.message_id);
+    later.id = FindingId(later.rule, later.request_id, later.time, later.her_id, later.message_id);
     all.push_back(later);
     for (const Finding& f : all) ASSERT_TRUE((*findings)->Insert(f, DefaultRepeatKey(f)).ok());
     ASSERT_TRUE((*findings)->UpdateRepeat(all[0].id, 3, all[0].last_seen).ok());

@@ -31,7 +31,7 @@ inline std::vector<Finding> SampleFindings() {
   a.occurrences = 3;
   a.last_seen = *ParseRfc3339("2026-05-08T08:40:00.001Z");
   a.evidence = R"({"party.owner":"client-a","evt.status":201})";
-  a.id = FindingId(a.rule, a.request_id, a.her_id, a.message_id);
+  a.id = FindingId(a.rule, a.request_id, a.time, a.her_id, a.message_id);
 
   Finding& b = out[1];
   b.rule = "edi.unknown-route";
@@ -44,7 +44,7 @@ inline std::vector<Finding> SampleFindings() {
   b.action = "unknown";
   b.status = 404;
   b.summary = "unknown route GET /v9/whatever";
-  b.id = FindingId(b.rule, b.request_id, b.her_id, b.message_id);
+  b.id = FindingId(b.rule, b.request_id, b.time, b.her_id, b.message_id);
 
   Finding& c = out[2];
   c.rule = "edi.acknowledged-without-download";
@@ -63,7 +63,7 @@ inline std::vector<Finding> SampleFindings() {
   c.summary = "He said \"no\", then,\nleft";
   c.tags = {"lost-message"};
   c.evidence = "[1, 2";
-  c.id = FindingId(c.rule, c.request_id, c.her_id, c.message_id);
+  c.id = FindingId(c.rule, c.request_id, c.time, c.her_id, c.message_id);
   return out;
 }
 

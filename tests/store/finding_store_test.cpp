@@ -37,7 +37,7 @@ Finding MakeFinding(std::string rule, Severity severity, EventTime time, HerId h
   f.summary = f.client_id + " sent for party " + std::to_string(her_id);
   f.tags = {"interference", "owner"};
   f.evidence = R"({"party.owner":"client-a","client.id":")" + f.client_id + R"("})";
-  f.id = FindingId(f.rule, f.request_id, f.her_id, f.message_id);
+  f.id = FindingId(f.rule, f.request_id, f.time, f.her_id, f.message_id);
   return f;
 }
 
