@@ -183,7 +183,10 @@ void OfferUndelivered(Daemon* d, bool startup) {
 Status Open(Daemon* d) {
   const Config& c = d->config;
   auto registry = Registry::Load(c.registry_dir, SchemaDir());
-  if (!registry.ok()) return Status::IOError("registry: " + registry.status().message());
+  // Unusable snapshots are a configuration problem (exit 2): restarting does not mend them.
+  if (!registry.ok()) {
+    return Status::InvalidArgument("registry: " + registry.status().message());
+  }
   StoreOptions store_options;
   store_options.keep_raw_records = c.store.keep_raw_records;
   store_options.max_quarantine_bytes = c.store.max_quarantine_bytes;

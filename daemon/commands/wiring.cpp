@@ -24,12 +24,12 @@ PipelineOptions PipelineOptionsFrom(const Config& config) {
 Result<std::vector<std::string>> RuleFilesFrom(const Config& config,
                                                const std::vector<std::string>& explicit_files) {
   if (!explicit_files.empty()) return ExpandRulePaths(explicit_files, false);
-  if (!config.rules.empty()) return ExpandRulePaths(config.rules, false);
+  if (!config.rules.empty()) return ExpandRulePaths(config.rules, false, /*empty_dirs_ok=*/true);
   return std::vector<std::string>{DefaultRuleFile()};
 }
 
 Result<std::vector<std::string>> ExpandRulePaths(const std::vector<std::string>& paths,
-                                                 bool skip_private) {
+                                                 bool skip_private, bool empty_dirs_ok) {
   namespace fs = std::filesystem;
   if (paths.empty()) return std::vector<std::string>{DefaultRuleFile()};
   std::vector<std::string> out;
@@ -47,7 +47,7 @@ Result<std::vector<std::string>> ExpandRulePaths(const std::vector<std::string>&
       in_dir.push_back(e.path().string());
     }
     if (ec) return Status::IOError(a + ": " + ec.message());
-    if (in_dir.empty()) {
+    if (in_dir.empty() && !empty_dirs_ok) {
       return Status::InvalidArgument(a + ": no *.yaml files in this directory" +
                                      (skip_private ? " (other than those starting with '_')" : ""));
     }

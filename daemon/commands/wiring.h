@@ -20,8 +20,9 @@ Result<std::vector<std::string>> RuleFilesFrom(const Config& config,
 
 // The files of the given *.yaml files and directories (a directory's *.yaml in name order,
 // without those starting with '_' when `skip_private`); the default pack when none are given.
-// A directory without such files is an error naming it: it stands for files that are not there.
+// A directory without such files is an error naming it (it stands for files that are not
+// there), unless `empty_dirs_ok`: a configuration's drop-in directory may be empty.
 Result<std::vector<std::string>> ExpandRulePaths(const std::vector<std::string>& paths,
-                                                 bool skip_private);
+                                                 bool skip_private, bool empty_dirs_ok = false);
 
 }  // namespace edi

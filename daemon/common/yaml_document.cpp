@@ -7,10 +7,20 @@
 namespace edi {
 namespace {
 
+// Deeper nesting, or more nodes, than any rule, fixture or configuration file has: aliases
+// can make a node contain itself, or a few lines stand for billions of nodes.
+constexpr int kMaxDepth = 64;
+constexpr size_t kMaxNodes = 1000000;
+
 // yaml-cpp keeps both entries of a key written twice, and a lookup finds the first.
-void RefuseRepeatedKeys(const YAML::Node& n) {
+void RefuseRepeatedKeys(const YAML::Node& n, int depth, size_t* nodes) {
+  if (depth > kMaxDepth || ++*nodes > kMaxNodes) {
+    throw YAML::ParserException(n.Mark(), depth > kMaxDepth
+                                              ? "nested too deeply (an alias inside itself?)"
+                                              : "too many nodes (aliases repeating aliases?)");
+  }
   if (n.IsSequence()) {
-    for (const YAML::Node& item : n) RefuseRepeatedKeys(item);
+    for (const YAML::Node& item : n) RefuseRepeatedKeys(item, depth + 1, nodes);
   } else if (n.IsMap()) {
     std::set<std::string> seen;
     for (const auto& kv : n) {
@@ -18,7 +28,7 @@ void RefuseRepeatedKeys(const YAML::Node& n) {
         throw YAML::ParserException(kv.first.Mark(),
                                     "key '" + kv.first.Scalar() + "' given twice in one mapping");
       }
-      RefuseRepeatedKeys(kv.second);
+      RefuseRepeatedKeys(kv.second, depth + 1, nodes);
     }
   }
 }
@@ -31,7 +41,8 @@ YAML::Node TheOnlyDocument(const std::vector<YAML::Node>& docs) {
                                 "this line out of place, or a '---' left before it?");
   }
   if (docs.empty()) return YAML::Node();
-  RefuseRepeatedKeys(docs.front());
+  size_t nodes = 0;
+  RefuseRepeatedKeys(docs.front(), 0, &nodes);
   return docs.front();
 }
 

@@ -127,14 +127,16 @@ void KafkaSource::WaitForWakeup(Clock::duration wait) {
 void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* state) {
   PartitionState& p = *state;
   if (p.next_offset >= 0 && m->offset < p.next_offset) {
-    if (p.seen) {
+    if (p.seen && m->offset >= p.first_read) {
       ++counters_.redelivered;  // read before (a fetch under way while seeking, say)
       return;
     }
-    // The first record of the assignment, below where it was to start: the start was past the
-    // partition's end and librdkafka began again at its beginning (auto.offset.reset). Its
-    // offsets went back: the topic was created anew, or its log truncated. Everything from
-    // here is read; records this database holds already are recognised as duplicates.
+    // Below where reading was to go on, and not read before in this assignment: reading began
+    // again at the partition's beginning (auto.offset.reset, the offset being out of range),
+    // and its offsets went back: the topic was created anew, or its log truncated. Everything
+    // from here is read; records this database holds already are recognised as duplicates.
+    // (Offsets that go back no further than the first one read here still look like records
+    // read again: librdkafka does not tell a reset apart.)
     spdlog::warn(
         "kafka: {}: offsets went back: reading starts at {}, below {} where this database "
         "stored up to (topic created anew, or its log truncated?)",
@@ -153,6 +155,7 @@ void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* stat
       spdlog::debug("kafka: {}: offsets {}..{} absent", p.source, p.next_offset, m->offset - 1);
     }
   }
+  if (!p.seen || m->offset < p.first_read) p.first_read = m->offset;
   p.seen = true;
   RawRecord r;
   if (!spare_.empty()) {

@@ -60,8 +60,8 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     rd_kafka_queue_io_event_enable(queue.get(), wakeup_[1], "p", 1);
     merge_.AddPartition(source);
     PartitionState& state = partitions_[{tp.topic, tp.partition}];
-    state =
-        PartitionState{source, start >= 0 ? start : -1, -1, false, std::move(queue), {}, -1, {}};
+    state = PartitionState{source, start >= 0 ? start : -1, -1, false, -1, std::move(queue), {}, -1,
+                           {}};
     if (stored && kafka >= 0 && kafka > *stored + 1) {
       // Normal when instances share the group; alone, the records between are not here (a
       // database restored from a backup, say) and Kafka may still hold them.
@@ -114,7 +114,15 @@ void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
   }
   // Records still in a partition's queue are not stored here; its next owner reads them.
   for (const PartitionKey& k : keys) partitions_.erase(k);
-  for (const std::string& source : sources) merge_.RemovePartition(source);
+  size_t left = 0;  // waiting in the merge for event-time order: not stored here
+  for (const std::string& source : sources) left += merge_.RemovePartition(source);
+  if (left > 0) {
+    counters_.dropped_unowned += left;
+    spdlog::info(
+        "kafka: {} records waiting for event-time order were not stored here; {} reads "
+        "them from the offset committed",
+        left, closed_ ? "the next start" : "the partitions' next owner");
+  }
   counters_.revoked += static_cast<uint64_t>(partitions->cnt);
   if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_.get(), partitions); e != nullptr) {
     spdlog::error("kafka: giving up partitions failed: {}", rd_kafka_error_string(e));

@@ -170,6 +170,7 @@ class KafkaSource {
     int64_t next_offset = -1;  // next offset expected; -1 until known
     int64_t stored = -1;       // last offset stored during this assignment; -1 none
     bool seen = false;         // a record arrived during this assignment
+    int64_t first_read = -1;   // the lowest offset read during this assignment; -1 none
     KafkaQueue queue;          // the partition's own queue; null once given up
     // Since when its queue has had nothing to read; nullopt while it has.
     std::optional<std::chrono::steady_clock::time_point> dry_since;

@@ -277,6 +277,14 @@ TEST_F(ReplayCli, ARulesDirectoryWithoutRuleFilesIsNamed) {
     EXPECT_NE(r.out.find(expected), std::string::npos) << command << "\n" << r.out;
   }
   EXPECT_FALSE(std::filesystem::exists(db));
+  // A configuration's drop-in directory (rules.d) may be empty: the files beside it load.
+  const auto config = dir_ / "c.yaml";
+  std::ofstream(config) << "rules: [" EDI_SOURCE_DIR "/rules/edi-default.yaml, " << empty.string()
+                        << "]\n";
+  const Output r = Sh(std::string(EDI_BINARY) + " replay -q --no-findings --config " +
+                      config.string() + " --registry " EDI_SOURCE_DIR "/examples/registry --db " +
+                      db + " " EDI_SOURCE_DIR "/examples/access-log.jsonl");
+  EXPECT_EQ(r.status, 0) << r.out;
 }
 
 TEST_F(ReplayCli, AnOversizeRecordIsQuarantinedAndTheRestIsStored) {

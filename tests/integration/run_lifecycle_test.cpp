@@ -57,6 +57,16 @@ TEST_F(RunLifecycleTest, AMissingRequiredKeyIsNamed) {
       << out;
 }
 
+TEST_F(RunLifecycleTest, UnusableSnapshotsExitWithTheStatusTheServiceDoesNotRestartOn) {
+  // Exit status 2: systemd's RestartPreventExitStatus=2, as a restart cannot mend them.
+  std::string config = ValidConfig("no-registry");
+  config.replace(config.find(traffic().registry_dir), traffic().registry_dir.size(),
+                 dir() + "/no-such-registry");
+  std::string out;
+  EXPECT_EQ(RunWithConfig("no-registry", config, &out), 2) << out;
+  EXPECT_NE(out.find("registry: "), std::string::npos) << out;
+}
+
 TEST_F(RunLifecycleTest, AnUnknownLibrdkafkaPropertyIsAnErrorNamingItsLine) {
   std::string out;
   const std::string text =

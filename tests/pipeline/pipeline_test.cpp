@@ -149,8 +149,9 @@ TEST_F(PipelineTest, ARequestIdUsedAgainByALaterCallGivesThatCallItsOwnFindings)
   const PipelineCounters c = Run(Db("a.db"), records, 0, records.size());
   EXPECT_EQ(c.stored, 2u);
   EXPECT_EQ(c.findings_new, 2u);
-  EXPECT_EQ(Dump(Db("a.db"), "SELECT count(DISTINCT id), count(*), sum(occurrences) FROM findings "
-                             "WHERE rule = 'edi.unknown-route' AND request_id = 'q1'"),
+  EXPECT_EQ(Dump(Db("a.db"),
+                 "SELECT count(DISTINCT id), count(*), sum(occurrences) FROM findings "
+                 "WHERE rule = 'edi.unknown-route' AND request_id = 'q1'"),
             "2|2|2|\n");
 }
 

@@ -177,7 +177,7 @@ TEST(EventTimeMergeTest, APartitionKeepsItsKafkaOrderAndUnreadableTimesWaitForNo
   EXPECT_EQ(out2.size(), 1u);
 }
 
-TEST(EventTimeMergeTest, TheLimitTheCapAndDrainingKeepTheOrder) {
+TEST(EventTimeMergeTest, TheLimitAndTheCapKeepTheOrder) {
   EventTimeMerge merge = TwoPartitions(milliseconds(250), 3);
   const auto t0 = Clock::now();
   for (int i = 0; i < 3; ++i) {
