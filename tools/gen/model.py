@@ -48,6 +48,9 @@ P_PING = P_SEND + 0.012
 P_CONFIG = P_PING + 0.002
 P_RELOCK = P_CONFIG + 0.0004
 P_EXPIRED = P_RELOCK + 0.001
+# A poll the gateway refuses (403), e.g. a token issued without the needed scope: a benign
+# denial, retried like a failure.
+P_FORBIDDEN = P_EXPIRED + 0.0008
 P_FAIL = 0.004  # a call fails with 5xx and is retried with a new requestId
 P_APPREC = 0.85
 P_META = 0.10

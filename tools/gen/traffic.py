@@ -17,7 +17,7 @@ from collections import deque
 from message_calls import MessageCalls
 from model import (EV_CALL, EV_DELIVER, EV_DOWNLOAD, EV_INTRO, EV_LOCK, EV_MARK, EV_META,
                    EV_POLL, EV_STATUS, HOURLY, INTRO_STEP, LEARNING, MS_H, MS_MIN, MS_S, P_CASE,
-                   P_CONFIG, P_EXPIRED, P_FAIL, P_META, P_PING, P_POLL, P_RELOCK, P_SEND, P_STATUS,
+                   P_CONFIG, P_EXPIRED, P_FAIL, P_FORBIDDEN, P_META, P_PING, P_POLL, P_RELOCK, P_SEND, P_STATUS,
                    Item, Lock, fmt_time)
 
 
@@ -168,6 +168,10 @@ class Traffic(MessageCalls):
                     ac = self.active_chunks
                     if ac:
                         self.poll(ac[int(rand() * len(ac))], 0, status=401)
+                elif x < P_FORBIDDEN:
+                    ac = self.active_chunks
+                    if ac:
+                        self.poll(ac[int(rand() * len(ac))], 0, status=403)
             if self.spont & 1023 == 0:
                 self.r_est = 0.7 * self.r_est + 0.3 * max(1.0, self.count / float(self.spont))
                 hour = -1
