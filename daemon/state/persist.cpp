@@ -152,6 +152,15 @@ Status AuditState::SaveBatch(sqlite3* db) {
       return Err(db, "clients");
   }
   saved_clients_ = clients_.size();
+  // The names their tokens gave, as the store kept them (a database without the store's
+  // tables, as some tests use, has none).
+  if (Statement names(db, "SELECT client_id, client_name FROM clients WHERE client_name <> ''");
+      names.ok()) {
+    while (names.Step() == SQLITE_ROW) {
+      const ClientIdx idx = clients_.Find(names.ColumnText(0));
+      if (idx != kNoClient) NoteTokenName(idx, names.ColumnText(1));
+    }
+  }
 
   Statement put_lock(
       db,
@@ -269,6 +278,7 @@ Status AuditState::Load(sqlite3* db) {
 
   // Start from nothing: the database holds everything, the snapshot's reservations included.
   clients_ = ClientInterner();
+  token_names_.clear();  // by client index: the indexes are given anew below
   custody_ = CustodyTable();
   locks_ = LockTable(options_.stale_lock_after);
   ownership_ = OwnershipStats(options_);

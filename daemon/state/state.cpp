@@ -202,7 +202,11 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
     f.trigger = Trigger::kLockInactive;
     f.event = e;
     f.client_id = clients_.Name(l->holder);
-    if (const ClientInfo* ci = registry_->FindClient(f.client_id)) f.client_name = ci->client_name;
+    if (const ClientInfo* ci = registry_->FindClient(f.client_id)) {
+      f.client_name = ci->client_name;
+    } else if (l->holder < token_names_.size()) {
+      f.client_name = token_names_[l->holder];
+    }
     f.learning_complete = learning_complete_now;
     f.has_party = true;
     f.her_id = p;
@@ -212,6 +216,7 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
   }
 
   const ClientIdx client = clients_.Intern(e->client.client_id);
+  NoteTokenName(client, e->client.client_name);
   MessageKey key;
   const bool has_key = !e->message_id.empty() && MessageKey::Parse(e->message_id, &key);
   MessageCustody* m = nullptr;
@@ -245,6 +250,11 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
   }
   Apply(*e, client, has_key ? &key : nullptr);
   MaybeExpire();
+}
+
+void AuditState::NoteTokenName(ClientIdx client, std::string_view name) {
+  if (client >= token_names_.size()) token_names_.resize(client + 1);
+  if (token_names_[client].empty() && !name.empty()) token_names_[client] = name;
 }
 
 void AuditState::ApplyConfiguration(const AccessEvent& e, ClientIdx client) {

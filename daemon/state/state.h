@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <unordered_set>
@@ -93,6 +94,11 @@ class AuditState {
   EventTime last_expiry_ = 0;
   uint32_t new_pairs_in_call_ = 0;
   std::vector<bool> locked_before_;  // Apply's, per party of the call (reused)
+  // Per client, the name its tokens gave (the first one seen; from the store's clients table
+  // after a restart): a stale lock's holder is named even when clients.jsonl does not list it.
+  // A deque: facts point into it while it grows.
+  std::deque<std::string> token_names_;
+  void NoteTokenName(ClientIdx client, std::string_view name);
 
   // A set of HER-Ids behind a small filter of the ids added last: a batch adds the same
   // parties over and over, and the filter answers most of those adds without hashing into the

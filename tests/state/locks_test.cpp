@@ -95,6 +95,20 @@ TEST_F(StateTest, ALockWhoseHolderStaysQuietFor30DaysIsReportedOnceAsInactive) {
   }));
 }
 
+TEST_F(StateTest, AStaleLocksHolderIsNamedAsItsTokensNamedIt) {
+  // The holder is not in clients.jsonl: its name comes from its own calls.
+  Rec lock = Lock("unlisted", 101, true, 0);
+  lock.client_name = "Unlisted EPJ";
+  Feed(lock);
+  Feed(Poll("c", 103, 30 * 24 * 60 + 1));
+  auto stale = std::find_if(facts_.begin(), facts_.end(), [](const PartyFacts& f) {
+    return f.trigger == Trigger::kLockInactive;
+  });
+  ASSERT_NE(stale, facts_.end());
+  EXPECT_EQ(Field(*stale, "client.id"), "unlisted");
+  EXPECT_EQ(Field(*stale, "client.name"), "Unlisted EPJ");
+}
+
 TEST_F(StateTest, HolderActivityKeepsALockFresh) {
   Feed(Lock("a", 101, true, 0));
   Feed(Poll("a", 101, 20 * 24 * 60));

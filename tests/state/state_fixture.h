@@ -60,6 +60,7 @@ struct Rec {
   int64_t minute = 0;
   std::string org = "900000001";
   std::string claim;
+  std::string client_name;  // the token's clientName; none when empty
 };
 
 inline std::string ToJson(const Rec& r, int seq) {
@@ -69,6 +70,7 @@ inline std::string ToJson(const Rec& r, int seq) {
                   r.method + R"(","path":")" + r.path + R"(","status":)" + std::to_string(r.status);
   if (!r.query.empty()) s += R"(,"query":")" + r.query + "\"";
   s += R"(,"client":{"clientId":")" + r.client + R"(","orgnrParent":")" + r.org + "\"";
+  if (!r.client_name.empty()) s += R"(,"clientName":")" + r.client_name + "\"";
   if (!r.claim.empty()) s += R"(,"herIdClaim":")" + r.claim + "\"";
   s += "}";
   if (!r.request.empty()) s += R"(,"request":)" + r.request;
