@@ -280,6 +280,15 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
   e->client.orgnr_parent.assign(Str(client, "orgnrParent"));
   e->client.orgnr_child.assign(Str(client, "orgnrChild"));
   e->client.orgnr_supplier.assign(Str(client, "orgnrSupplier"));
+  // The schema's pattern is checked only up to a NUL byte: "944100001\u0000" passed it.
+  for (const auto& [field, value] : {std::pair{"orgnrParent", &e->client.orgnr_parent},
+                                     std::pair{"orgnrChild", &e->client.orgnr_child},
+                                     std::pair{"orgnrSupplier", &e->client.orgnr_supplier}}) {
+    if (value->find('\0') != std::string::npos) {
+      return Fail(error, QuarantineReason::kMalformedOrgnr,
+                  std::string("field '/client/") + field + "': contains a NUL byte");
+    }
+  }
   if (auto it = client.FindMember("herIdClaim"); it != client.MemberEnd()) {
     e->client.her_id_claim.emplace(it->value.GetString(), it->value.GetStringLength());
     if (!IsValidHerIdClaim(*e->client.her_id_claim)) {
@@ -295,8 +304,11 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
     e->receiver_her_id = Int(*req, "receiverHerId");
     e->apprec_sender_her_id = Int(*req, "appRecSenderHerId");
     e->apprec_status.assign(Str(*req, "appRecStatus"));
-    ReadConfigurations(*req, "configurations", &e->configurations);
-    ReadConfigurations(*req, "mshConfigurations", &e->configurations);
+    // v3 names the list `configurations`, 2-vNext `mshConfigurations` (EVENTS.md): the gateway
+    // reads only its own, so the other one changed nothing.
+    ReadConfigurations(*req,
+                       e->api == ApiVersion::kV2vNext ? "mshConfigurations" : "configurations",
+                       &e->configurations);
   }
   if (const Value* resp = Obj(doc, "response")) {
     e->response_id.assign(Str(*resp, "id"));

@@ -152,6 +152,8 @@ std::string PercentDecode(std::string_view s) {
 // values both accepted). Returns false with *error set on a malformed value.
 bool QueryHerIds(std::string_view query, std::string_view key, std::vector<PartyRef>* parties,
                  DecodeError* error) {
+  // The contract's query has no '?'; one left in front must not hide the first key.
+  if (!query.empty() && query.front() == '?') query.remove_prefix(1);
   size_t i = 0;
   while (i <= query.size()) {
     size_t amp = query.find('&', i);

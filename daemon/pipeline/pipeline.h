@@ -1,8 +1,10 @@
 // Pipeline: one batch of raw records through decode -> state -> detect -> store, in ONE SQLite
 // transaction together with the state changes, the findings and the batch's source positions.
 //
-// Every record ends as exactly one of: stored, duplicate (its requestId was stored before, so
-// it is neither stored nor seen by the state again), or quarantined (with a reason). The
+// Every record ends as exactly one of: stored, duplicate (an event with its requestId and event
+// time was stored before, so it is neither stored nor seen by the state again; a requestId a
+// later call uses again, against the contract, is that call's and kept), or quarantined (with
+// a reason). The
 // counters say how many of each. When a batch fails (SQLite error), the transaction is rolled
 // back, the in-memory state and finding windows are reloaded from the database, the counters
 // are left as they were, and the error is returned: the caller may retry the same batch or

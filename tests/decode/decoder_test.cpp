@@ -220,6 +220,31 @@ TEST_F(DecoderTest, ReadsRepeatedCommaSeparatedAndPercentEncodedQueryKeys) {
   EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{1, 2, 3, 4}));
 }
 
+TEST_F(DecoderTest, AQueryLeftWithItsQuestionMarkKeepsItsFirstKey) {
+  Call c;
+  c.path = "/notifications";
+  c.query = "?HerIds=8142520&HerIds=8142521";
+  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{8142520, 8142521}));
+}
+
+TEST_F(DecoderTest, EachApiVersionReadsItsOwnListOfConfigurations) {
+  // v3 reads `configurations`, 2-vNext `mshConfigurations`: the other list changed nothing.
+  Call v3;
+  v3.method = "PUT";
+  v3.path = "/mshconfigurations";
+  v3.request = R"({"mshConfigurations":[{"herId":8142521,"clientLocked":true}]})";
+  EXPECT_TRUE(Decode(v3).configurations.empty());
+  v3.request = R"({"configurations":[{"herId":8142521,"clientLocked":true}]})";
+  EXPECT_EQ(Parties(Decode(v3)), (std::vector<HerId>{8142521}));
+  Call vnext = v3;
+  vnext.api = "2-vNext";
+  vnext.method = "POST";
+  vnext.path = "/MshConfiguration";
+  EXPECT_TRUE(Decode(vnext).configurations.empty());
+  vnext.request = R"({"mshConfigurations":[{"herId":8142521,"clientLocked":true}]})";
+  EXPECT_EQ(Parties(Decode(vnext)), (std::vector<HerId>{8142521}));
+}
+
 TEST_F(DecoderTest, V2RoutesAreUnknownOnV3AndV3RoutesUnknownOnV2) {
   Call c;
   c.api = "3";

@@ -235,6 +235,16 @@ TEST_F(RegistryTest, BlankLinesAndWindowsLineEndsAreSkipped) {
   EXPECT_EQ(reg->party_count(), 1u);
 }
 
+TEST_F(RegistryTest, ANulByteInAStringIsAnErrorNamingFileLineAndField) {
+  // The schema's "^[0-9]{9}$" is checked only up to a NUL: "900000030\u0000zz" passed it.
+  std::vector<std::string> orgs = kOrganizations;
+  orgs.push_back(R"({"organisasjonsnummer":"900000099\u0000zz","navn":"x","kind":"hovedenhet"})");
+  Write("organizations.jsonl", orgs);
+  const std::string msg = LoadError();
+  EXPECT_THAT(msg, HasSubstr("organizations.jsonl:" + std::to_string(orgs.size()) + ": "));
+  EXPECT_THAT(msg, HasSubstr("field '/organisasjonsnummer': contains a NUL byte"));
+}
+
 TEST_F(RegistryTest, UnknownExtraFieldsAreAllowed) {
   Write(
       "communication-parties.jsonl",
