@@ -30,7 +30,8 @@ enum class QuarantineReason : uint8_t {
   kBadTimestamp,         // well-formed pattern but not a real date/time
   kMalformedHerId,       // a HER-Id that is not a positive integer, in body, path or query
   kMalformedOrgnr,       // an organisation number that is not 9 digits
-  kMalformedMessageId,   // a message id that is not a UUID
+  kMalformedMessageId,   // a message id in the body that is not a UUID (a path's {id} that
+                         // is not one matches no route: action unknown)
   kMalformedHerIdClaim,  // herIdClaim neither "0" nor a hyphen-separated list of HER-Ids
 };
 constexpr int kQuarantineReasonCount = static_cast<int>(QuarantineReason::kMalformedHerIdClaim) + 1;
