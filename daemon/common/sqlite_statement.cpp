@@ -59,6 +59,14 @@ int Statement::Run() {
   return rc;
 }
 
+int Statement::RunRebindingAll() {
+  int rc;
+  while ((rc = sqlite3_step(stmt_)) == SQLITE_ROW) {
+  }
+  sqlite3_reset(stmt_);
+  return rc;
+}
+
 void Statement::Reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);

@@ -143,7 +143,7 @@ Status PostingIndex::WriteRows(size_t count) {
             .Bind(4, row.posting.time_from)
             .Bind(5, row.posting.time_to)
             .BindRef(6, json)
-            .Run() != SQLITE_DONE) {
+            .RunRebindingAll() != SQLITE_DONE) {
       return Error();
     }
   }

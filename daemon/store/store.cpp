@@ -355,7 +355,7 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
     st.BindNull(16).BindNull(17).BindNull(18);
   }
   st.BindOptRef(19, e.client.orgnr_parent);
-  if (st.Run() != SQLITE_DONE) return Status::IOError(LastError());
+  if (st.RunRebindingAll() != SQLITE_DONE) return Status::IOError(LastError());
   *inserted = sqlite3_changes(db_) > 0;
   *event_id = *inserted ? sqlite3_last_insert_rowid(db_) : 0;
   if (!*inserted) return Status::OK();
