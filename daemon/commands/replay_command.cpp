@@ -25,6 +25,7 @@ struct ReplayOptions {
   size_t batch_size = 0;
   bool no_findings = false;
   bool quiet = false;
+  bool merge = false;
 };
 
 class Progress {
@@ -190,7 +191,7 @@ int RunReplay(const ReplayOptions& opt) {
     return 1;
   }
   ReplayFeed feed(opt.inputs, config.store.batch_size, config.decode.max_record_bytes,
-                  std::move(*feed_decoder), config.store.keep_raw_records, *registry);
+                  std::move(*feed_decoder), config.store.keep_raw_records, *registry, opt.merge);
   // What was stored before a failure stays stored: the summary and the findings say what.
   std::string failure;
   while (true) {
@@ -249,6 +250,10 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::ExistingPath);
   cmd->add_flag("-q,--quiet", opt->quiet, "no progress reports on stderr");
   cmd->add_flag("--no-findings", opt->no_findings, "do not print the new findings");
+  cmd->add_flag("--merge", opt->merge,
+                "read the inputs side by side, the earliest timestamp first (each input in "
+                "event-time order, e.g. the logs of several gateway nodes), as run merges its "
+                "partitions; without it each input is read whole, one after another");
   cmd->add_option("inputs", opt->inputs, "JSON-lines files to replay, in order ('-' = stdin)")
       ->required();
   cmd->footer(

@@ -1,7 +1,9 @@
 #include "commands/replay_feed.h"
 
 #include <filesystem>
+#include <limits>
 
+#include "common/time.h"
 #include "source/line_reader.h"
 
 namespace edi {
@@ -15,14 +17,15 @@ std::string SourceName(const std::string& input) {
 
 ReplayFeed::ReplayFeed(std::vector<std::string> inputs, size_t batch_size, size_t max_record_bytes,
                        std::unique_ptr<Decoder> decoder, bool prepare_raw_blocks,
-                       std::shared_ptr<const Registry> registry)
+                       std::shared_ptr<const Registry> registry, bool merge)
     : inputs_(std::move(inputs)),
       batch_size_(batch_size),
       max_record_bytes_(max_record_bytes),
       decoder_(std::move(decoder)),
       prepare_raw_blocks_(prepare_raw_blocks),
+      merge_(merge && inputs_.size() > 1),
       registry_(std::move(registry)),
-      thread_([this] { Run(); }) {}
+      thread_([this] { merge_ ? RunMerged() : Run(); }) {}
 
 ReplayFeed::~ReplayFeed() {
   {
@@ -66,24 +69,26 @@ void ReplayFeed::Decode(FeedBatch* b) {
   }
 }
 
-void ReplayFeed::Run() {
-  auto fresh = [this](const std::string& input) {
-    std::unique_ptr<FeedBatch> b;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (!free_.empty()) {
-        b = std::move(free_.back());
-        free_.pop_back();
-      }
+std::unique_ptr<FeedBatch> ReplayFeed::Fresh(const std::string& input) {
+  std::unique_ptr<FeedBatch> b;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!free_.empty()) {
+      b = std::move(free_.back());
+      free_.pop_back();
     }
-    if (b == nullptr) b = std::make_unique<FeedBatch>();
-    b->records.resize(batch_size_);
-    b->input = input;
-    b->last = false;
-    b->status = Status::OK();
-    b->raw_block.Clear();
-    return b;
-  };
+  }
+  if (b == nullptr) b = std::make_unique<FeedBatch>();
+  b->records.resize(batch_size_);
+  b->input = input;
+  b->last = false;
+  b->status = Status::OK();
+  b->raw_block.Clear();
+  return b;
+}
+
+void ReplayFeed::Run() {
+  auto fresh = [this](const std::string& input) { return Fresh(input); };
   for (const std::string& input : inputs_) {
     auto reader = LineReader::Open(input, max_record_bytes_);
     if (!reader.ok()) {
@@ -122,6 +127,88 @@ void ReplayFeed::Run() {
   end->records.clear();
   end->last = true;
   Push(std::move(end));
+}
+
+namespace {
+
+// A record's event time, read from its text before it is decoded: the value of its first
+// "timestamp" member. Records without a readable one sort first (they are quarantined).
+EventTime TimestampOf(std::string_view record) {
+  constexpr std::string_view kKey = "\"timestamp\"";
+  const size_t key = record.find(kKey);
+  if (key == std::string_view::npos) return std::numeric_limits<EventTime>::min();
+  const size_t open = record.find('"', record.find(':', key + kKey.size()));
+  if (open == std::string_view::npos) return std::numeric_limits<EventTime>::min();
+  const size_t close = record.find('"', open + 1);
+  if (close == std::string_view::npos) return std::numeric_limits<EventTime>::min();
+  return ParseRfc3339(record.substr(open + 1, close - open - 1))
+      .value_or(std::numeric_limits<EventTime>::min());
+}
+
+}  // namespace
+
+void ReplayFeed::RunMerged() {
+  // One reader per input and the record it has read ahead; the earliest goes next (ties: the
+  // input given first).
+  struct Input {
+    std::unique_ptr<LineReader> reader;
+    std::string source;
+    RawRecord next;
+    EventTime time = 0;
+    bool has_next = false;
+  };
+  std::vector<Input> in(inputs_.size());
+  auto fail = [this](const std::string& input, const Status& status) {
+    auto b = Fresh(input);
+    b->records.clear();
+    b->last = true;
+    b->status = status;
+    Push(std::move(b));
+  };
+  auto advance = [](Input& x) {
+    x.has_next = x.reader->Next(&x.next.bytes, &x.next.full_size, &x.next.where.position);
+    if (x.has_next) {
+      x.next.where.source = x.source;
+      x.time = TimestampOf(x.next.bytes);
+    }
+  };
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    auto reader = LineReader::Open(inputs_[i], max_record_bytes_);
+    if (!reader.ok()) return fail(inputs_[i], reader.status());
+    in[i].reader = std::move(*reader);
+    in[i].source = SourceName(inputs_[i]);
+    advance(in[i]);
+  }
+  const std::string label = "the merged inputs";
+  auto b = Fresh(label);
+  size_t n = 0;
+  while (true) {
+    Input* first = nullptr;
+    for (Input& x : in) {
+      if (x.has_next && (first == nullptr || x.time < first->time)) first = &x;
+    }
+    if (first == nullptr) break;
+    std::swap(b->records[n], first->next);
+    advance(*first);
+    if (!first->has_next && !first->reader->status().ok()) {
+      b->records.resize(n + 1);
+      Decode(b.get());
+      b->last = true;
+      b->status = first->reader->status();
+      Push(std::move(b));
+      return;
+    }
+    if (++n == batch_size_) {
+      Decode(b.get());
+      Push(std::move(b));
+      b = Fresh(label);
+      n = 0;
+    }
+  }
+  b->records.resize(n);
+  Decode(b.get());
+  b->last = true;
+  Push(std::move(b));
 }
 
 }  // namespace edi

@@ -19,7 +19,7 @@ struct FeedBatch {
   std::vector<RawRecord> records;
   std::vector<DecodedRecord> decoded;
   PreparedRawBlock raw_block;  // when the feed prepares them (PrepareRawBlock)
-  std::string input;           // the input the batch came from
+  std::string input;           // the input the batch came from ("the merged inputs": several)
   bool last = false;           // no batches follow
   Status status;               // a read error ends the feed with a non-OK status on the last batch
 };
@@ -27,12 +27,14 @@ struct FeedBatch {
 class ReplayFeed {
  public:
   // Starts reading `inputs` in order ("-" = stdin) into batches of `batch_size`; with
-  // `prepare_raw_blocks` each batch also gets its raw_block.
+  // `prepare_raw_blocks` each batch also gets its raw_block. With `merge` the inputs are read
+  // side by side, the record with the earliest timestamp first (each input in event-time
+  // order, e.g. the logs of several gateway nodes): as `run` merges its partitions.
   // `registry`, when given, is the one the pipeline uses: the feed looks the events' parties up
   // in it (DecodeBatch).
   ReplayFeed(std::vector<std::string> inputs, size_t batch_size, size_t max_record_bytes,
              std::unique_ptr<Decoder> decoder, bool prepare_raw_blocks = false,
-             std::shared_ptr<const Registry> registry = nullptr);
+             std::shared_ptr<const Registry> registry = nullptr, bool merge = false);
   ~ReplayFeed();
 
   // The next batch; blocks until one is ready. After a batch with `last` set, do not call again.
@@ -43,6 +45,8 @@ class ReplayFeed {
 
  private:
   void Run();
+  void RunMerged();
+  std::unique_ptr<FeedBatch> Fresh(const std::string& input);  // a recycled or new batch
   void Push(std::unique_ptr<FeedBatch> b);
   void Decode(FeedBatch* b);
 
@@ -50,6 +54,7 @@ class ReplayFeed {
   size_t batch_size_, max_record_bytes_;
   std::unique_ptr<Decoder> decoder_;
   bool prepare_raw_blocks_;
+  bool merge_;
   std::shared_ptr<const Registry> registry_;
   std::mutex mu_;
   std::condition_variable cv_;

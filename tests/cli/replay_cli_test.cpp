@@ -287,6 +287,39 @@ TEST_F(ReplayCli, ARulesDirectoryWithoutRuleFilesIsNamed) {
   EXPECT_EQ(r.status, 0) << r.out;
 }
 
+TEST_F(ReplayCli, MergedInputsOfSeveralGatewayNodesGiveTheFindingsOfOneTimeOrderedLog) {
+  // One generated log split line by line over two "gateway nodes", each still in time order.
+  // Read one after the other, a node's marks come before the other node's downloads (false
+  // findings); merged, the findings are those of the whole log.
+  const std::string gen = (dir_ / "gen").string();
+  ASSERT_EQ(Sh("python3 " EDI_SOURCE_DIR "/tools/gen/edi_gen.py --seed 5 --records 20000 "
+               "--days 10 --out " +
+               gen + " && awk 'NR%2==1' " + gen + "/access-log.jsonl > " + gen +
+               "/a.jsonl && awk 'NR%2==0' " + gen + "/access-log.jsonl > " + gen + "/b.jsonl")
+                .status,
+            0);
+  const std::string replay =
+      std::string(EDI_BINARY) + " replay -q --no-findings --registry " + gen + "/registry --db ";
+  ASSERT_EQ(Sh(replay + (dir_ / "whole.db").string() + " " + gen + "/access-log.jsonl").status, 0);
+  ASSERT_EQ(Sh(replay + (dir_ / "merged.db").string() + " --merge " + gen + "/a.jsonl " + gen +
+               "/b.jsonl")
+                .status,
+            0);
+  ASSERT_EQ(
+      Sh(replay + (dir_ / "apart.db").string() + " " + gen + "/a.jsonl " + gen + "/b.jsonl").status,
+      0);
+  auto findings = [&](const char* db) {
+    return Sh("sqlite3 " + (dir_ / db).string() +
+              " \"SELECT rule, request_id, her_id, severity, occurrences FROM findings "
+              "ORDER BY 1, 2, 3\"")
+        .out;
+  };
+  const std::string whole = findings("whole.db");
+  ASSERT_FALSE(whole.empty());
+  EXPECT_EQ(findings("merged.db"), whole);
+  EXPECT_NE(findings("apart.db"), whole);  // why --merge is there
+}
+
 TEST_F(ReplayCli, AnOversizeRecordIsQuarantinedAndTheRestIsStored) {
   const auto input = dir_ / "big.jsonl";
   {
