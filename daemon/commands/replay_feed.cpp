@@ -87,46 +87,54 @@ std::unique_ptr<FeedBatch> ReplayFeed::Fresh(const std::string& input) {
   return b;
 }
 
+void ReplayFeed::Fail(const std::string& input, const Status& status) {
+  auto b = Fresh(input);
+  b->records.clear();
+  b->last = true;
+  b->status = status;
+  Push(std::move(b));
+}
+
+void ReplayFeed::Filled(std::unique_ptr<FeedBatch>* b, size_t* n) {
+  if (++*n < batch_size_) return;
+  const std::string input = (*b)->input;
+  Decode(b->get());
+  Push(std::move(*b));
+  *b = Fresh(input);
+  *n = 0;
+}
+
+void ReplayFeed::Finish(std::unique_ptr<FeedBatch> b, size_t n, const Status& status) {
+  b->records.resize(n);
+  Decode(b.get());
+  b->last = true;
+  b->status = status;
+  Push(std::move(b));
+}
+
 void ReplayFeed::Run() {
-  auto fresh = [this](const std::string& input) { return Fresh(input); };
-  for (const std::string& input : inputs_) {
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    const std::string& input = inputs_[i];
     auto reader = LineReader::Open(input, max_record_bytes_);
-    if (!reader.ok()) {
-      auto b = fresh(input);
-      b->records.clear();
-      b->last = true;
-      b->status = reader.status();
-      Push(std::move(b));
-      return;
-    }
+    if (!reader.ok()) return Fail(input, reader.status());
     const std::string source = SourceName(input);
-    auto b = fresh(input);
+    auto b = Fresh(input);
     size_t n = 0;
     while (true) {
       RawRecord& r = b->records[n];
       if (!(*reader)->Next(&r.bytes, &r.full_size, &r.where.position)) break;
       r.where.source = source;
-      if (++n == batch_size_) {
-        Decode(b.get());
-        Push(std::move(b));
-        b = fresh(input);
-        n = 0;
-      }
+      Filled(&b, &n);
     }
-    b->records.resize(n);
-    Decode(b.get());
-    if (!(*reader)->status().ok()) {
-      b->last = true;
-      b->status = (*reader)->status();
+    const bool last = i + 1 == inputs_.size();
+    if (!(*reader)->status().ok() || last) return Finish(std::move(b), n, (*reader)->status());
+    if (n > 0) {
+      b->records.resize(n);
+      Decode(b.get());
       Push(std::move(b));
-      return;
     }
-    if (n > 0) Push(std::move(b));
   }
-  auto end = fresh("");
-  end->records.clear();
-  end->last = true;
-  Push(std::move(end));
+  Finish(Fresh(""), 0, Status::OK());  // no inputs
 }
 
 namespace {
@@ -158,13 +166,6 @@ void ReplayFeed::RunMerged() {
     bool has_next = false;
   };
   std::vector<Input> in(inputs_.size());
-  auto fail = [this](const std::string& input, const Status& status) {
-    auto b = Fresh(input);
-    b->records.clear();
-    b->last = true;
-    b->status = status;
-    Push(std::move(b));
-  };
   auto advance = [](Input& x) {
     x.has_next = x.reader->Next(&x.next.bytes, &x.next.full_size, &x.next.where.position);
     if (x.has_next) {
@@ -174,13 +175,12 @@ void ReplayFeed::RunMerged() {
   };
   for (size_t i = 0; i < inputs_.size(); ++i) {
     auto reader = LineReader::Open(inputs_[i], max_record_bytes_);
-    if (!reader.ok()) return fail(inputs_[i], reader.status());
+    if (!reader.ok()) return Fail(inputs_[i], reader.status());
     in[i].reader = std::move(*reader);
     in[i].source = SourceName(inputs_[i]);
     advance(in[i]);
   }
-  const std::string label = "the merged inputs";
-  auto b = Fresh(label);
+  auto b = Fresh("the merged inputs");
   size_t n = 0;
   while (true) {
     Input* first = nullptr;
@@ -191,24 +191,11 @@ void ReplayFeed::RunMerged() {
     std::swap(b->records[n], first->next);
     advance(*first);
     if (!first->has_next && !first->reader->status().ok()) {
-      b->records.resize(n + 1);
-      Decode(b.get());
-      b->last = true;
-      b->status = first->reader->status();
-      Push(std::move(b));
-      return;
+      return Finish(std::move(b), n + 1, first->reader->status());
     }
-    if (++n == batch_size_) {
-      Decode(b.get());
-      Push(std::move(b));
-      b = Fresh(label);
-      n = 0;
-    }
+    Filled(&b, &n);
   }
-  b->records.resize(n);
-  Decode(b.get());
-  b->last = true;
-  Push(std::move(b));
+  Finish(std::move(b), n, Status::OK());
 }
 
 }  // namespace edi

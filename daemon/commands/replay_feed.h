@@ -47,6 +47,12 @@ class ReplayFeed {
   void Run();
   void RunMerged();
   std::unique_ptr<FeedBatch> Fresh(const std::string& input);  // a recycled or new batch
+  // Ends the feed with a last batch, empty, whose status says why.
+  void Fail(const std::string& input, const Status& status);
+  // Counts a record put at (*b)->records[*n]; a full batch is decoded and handed on.
+  void Filled(std::unique_ptr<FeedBatch>* b, size_t* n);
+  // Ends the feed with `b`'s first n records as the last batch.
+  void Finish(std::unique_ptr<FeedBatch> b, size_t n, const Status& status);
   void Push(std::unique_ptr<FeedBatch> b);
   void Decode(FeedBatch* b);
 
