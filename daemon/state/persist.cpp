@@ -152,15 +152,6 @@ Status AuditState::SaveBatch(sqlite3* db) {
       return Err(db, "clients");
   }
   saved_clients_ = clients_.size();
-  // The names their tokens gave, as the store kept them (a database without the store's
-  // tables, as some tests use, has none).
-  if (Statement names(db, "SELECT client_id, client_name FROM clients WHERE client_name <> ''");
-      names.ok()) {
-    while (names.Step() == SQLITE_ROW) {
-      const ClientIdx idx = clients_.Find(names.ColumnText(0));
-      if (idx != kNoClient) NoteTokenName(idx, names.ColumnText(1));
-    }
-  }
 
   Statement put_lock(
       db,
@@ -298,6 +289,15 @@ Status AuditState::Load(sqlite3* db) {
     }
   }
   saved_clients_ = clients_.size();
+  // The names their tokens gave, as the store kept them (a database without the store's
+  // tables, as some tests use, has none).
+  if (Statement names(db, "SELECT client_id, client_name FROM clients WHERE client_name <> ''");
+      names.ok()) {
+    while (names.Step() == SQLITE_ROW) {
+      const ClientIdx idx = clients_.Find(names.ColumnText(0));
+      if (idx != kNoClient) NoteTokenName(idx, names.ColumnText(1));
+    }
+  }
 
   Statement locks(
       db,

@@ -155,6 +155,20 @@ TEST_F(PipelineTest, ARequestIdUsedAgainByALaterCallGivesThatCallItsOwnFindings)
             "2|2|2|\n");
 }
 
+TEST_F(PipelineTest, AStaleLocksHolderIsNamedAfterARestartAsItsTokensNamedIt) {
+  // The holder is not in clients.jsonl; after the restart its name comes from the database.
+  Rec lock = Lock("unlisted", 101, true, 0);
+  lock.client_name = "Unlisted EPJ";
+  const std::vector<std::string> records = {ToJson(lock, 1),
+                                            ToJson(Poll("a", 103, 30 * 24 * 60 + 1), 2)};
+  Run(Db("a.db"), records, 0, 1);
+  Run(Db("a.db"), records, 1, 2);  // a fresh pipeline: a restart
+  EXPECT_EQ(Dump(Db("a.db"),
+                 "SELECT client_id, client_name FROM findings "
+                 "WHERE rule = 'edi.stale-reservation'"),
+            "unlisted|Unlisted EPJ|\n");
+}
+
 TEST_F(PipelineTest, ReplayingTheSameInputAgainStoresNothingNewAndRaisesNoFindings) {
   auto traffic = GenerateTraffic(11, 800);
   const PipelineCounters first = Run(Db("a.db"), traffic, 0, traffic.size());
