@@ -2,24 +2,9 @@
 
 #include <cstdio>
 
+#include "common/fnv.h"
+
 namespace edi {
-namespace {
-
-// 64-bit FNV-1a (Fowler/Noll/Vo). Chosen because it is tiny, has no seed and no platform or
-// library dependence, so an id computed today equals the id computed by any later build for the
-// same input — ids are stored, sent to the alerts topic and compared across replays. It is not
-// a cryptographic hash: ids identify findings, they do not authenticate them.
-constexpr uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
-constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
-
-void Mix(uint64_t* h, std::string_view bytes) {
-  for (const char c : bytes) {
-    *h ^= static_cast<unsigned char>(c);
-    *h *= kFnvPrime;
-  }
-}
-
-}  // namespace
 
 // The hashed text is
 //   rule 0x1F requestId 0x1F decimal(event time) 0x1F decimal(herId) 0x1F messageId
@@ -31,16 +16,12 @@ void Mix(uint64_t* h, std::string_view bytes) {
 // stored format. (Earlier ids hashed no event time; findings stored with them keep them.)
 std::string FindingId(std::string_view rule, std::string_view request_id, EventTime time,
                       HerId her_id, std::string_view message_id) {
-  uint64_t h = kFnvOffsetBasis;
-  Mix(&h, rule);
-  Mix(&h, "\x1f");
-  Mix(&h, request_id);
-  Mix(&h, "\x1f");
-  Mix(&h, std::to_string(time));
-  Mix(&h, "\x1f");
-  Mix(&h, std::to_string(her_id));
-  Mix(&h, "\x1f");
-  Mix(&h, message_id);
+  const std::string at = std::to_string(time), party = std::to_string(her_id);
+  uint64_t h = Fnv1a64(rule);
+  for (const std::string_view field :
+       {request_id, std::string_view(at), std::string_view(party), message_id}) {
+    h = Fnv1a64(field, Fnv1a64("\x1f", h));
+  }
   char buf[24];
   std::snprintf(buf, sizeof buf, "f-%016llx", static_cast<unsigned long long>(h));
   return buf;

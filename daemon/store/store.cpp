@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "common/fnv.h"
 #include "store/migrations.h"
 
 namespace edi {
@@ -276,16 +277,6 @@ Status Store::IsStored(const AccessEvent& e, bool* stored) {
 }
 
 namespace {
-
-// FNV-1a, 64 bits: tells two quarantined records at the same position apart.
-uint64_t Fnv1a64(std::string_view bytes) {
-  uint64_t h = 14695981039346656037ull;
-  for (const char c : bytes) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 // {"query":[8142520,8142521],"custody":[8142530]}: each party once, under the first origin
 // the decoder or the state gave it.
