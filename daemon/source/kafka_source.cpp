@@ -73,7 +73,12 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(const KafkaSourceOption
       {"group.id", options.group_id, ""},
       {"client.id", "edi-audit", ""},
       {"partition.assignment.strategy", "cooperative-sticky", ""},
-      {"enable.auto.commit", "false", ""},
+      // librdkafka commits the offsets the source stores after each batch (rd_kafka_offsets_store)
+      // on a timer, and only while the group is not rebalancing. A commit of ours could go out
+      // with a generation a rebalance is replacing; librdkafka (before 2.10) answers the broker's
+      // ILLEGAL_GENERATION by dropping the whole assignment as lost, whose next owner would then
+      // store again what this instance stored since the last commit.
+      {"enable.auto.commit", "true", ""},
       {"enable.auto.offset.store", "false", ""},
       {"enable.partition.eof", "false", ""},
       // An audit trail must not start at the end of a topic it has never read.
@@ -85,6 +90,8 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(const KafkaSourceOption
       // fetch is under way per broker, so a partition that ran dry waits out such a fetch before
       // it is fetched again, while the merge waits for it (Kafka's default: 500 ms).
       {"fetch.wait.max.ms", "100", ""},
+      // How often the stored offsets go to Kafka (lag tools; see kafka_source.h).
+      {"auto.commit.interval.ms", "1000", ""},
   };
   auto conf = MakeKafkaConf("consumer", fixed, options.properties, kManagedConsumerProperties);
   if (!conf.ok()) return conf.status();
@@ -275,12 +282,12 @@ Status KafkaSource::TryStoreBatch() {
                  counters_.store_failures);
     retrying_ = false;
   }
-  // Only so lag tools see progress: the database holds the offsets that count.
+  // For librdkafka's next commit (see Create); the database holds the offsets that count.
   if (KafkaPartitions offsets = StoredOffsets(keys); offsets != nullptr) {
-    if (rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), offsets.get(), 1);
+    if (rd_kafka_resp_err_t e = rd_kafka_offsets_store(rk_.get(), offsets.get());
         e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      ++counters_.commit_failures;
-      spdlog::debug("kafka: offset commit not sent: {}", rd_kafka_err2str(e));
+      spdlog::debug("kafka: offsets not handed to librdkafka for committing: {}",
+                    rd_kafka_err2str(e));
     }
   }
   return Status::OK();

@@ -5,8 +5,12 @@
 // source_positions: per "kafka:TOPIC/PARTITION" the offset of the last record stored). Kafka's
 // committed offsets are a copy for lag tools and for handing partitions between instances:
 //
-//  - After each stored batch its offsets (+1) are committed to Kafka asynchronously; a failed
-//    commit is counted and logged, never retried: the next batch's commit supersedes it.
+//  - After each stored batch its offsets (+1) are handed to librdkafka, which commits them to
+//    Kafka every `auto.commit.interval.ms` (edi-audit's default: 1 s), never while the group is
+//    rebalancing; a failed commit is counted and logged, never retried: the next supersedes it.
+//    (A commit that went out during a rebalance could fail with ILLEGAL_GENERATION, which makes
+//    librdkafka before 2.10 drop the whole assignment as lost: the partitions' next owner would
+//    then store again what this instance had stored since the last commit.)
 //  - On assignment a partition starts at max(stored + 1, Kafka committed). A restarted
 //    instance thus continues after its own last transaction (a crash between the SQLite commit
 //    and the Kafka commit re-reads nothing), and an instance that held the partition earlier

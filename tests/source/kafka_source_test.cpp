@@ -84,6 +84,7 @@ class KafkaSourceTest : public ::testing::Test {
     o.properties = {{"session.timeout.ms", "3000", ""},
                     {"heartbeat.interval.ms", "300", ""},
                     {"reconnect.backoff.max.ms", "500", ""},
+                    {"auto.commit.interval.ms", "100", ""},
                     {"log_level", "2", ""}};
     // EDI_KAFKA_DEBUG=cgrp,fetch shows librdkafka's view when a test misbehaves.
     if (const char* debug = std::getenv("EDI_KAFKA_DEBUG"); debug != nullptr) {
