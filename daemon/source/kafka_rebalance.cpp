@@ -128,8 +128,8 @@ void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
     spdlog::error("kafka: giving up partitions failed: {}", rd_kafka_error_string(e));
     rd_kafka_error_destroy(e);
   }
-  spdlog::info("kafka: {} {} partition{}", lost ? "lost" : "revoked", partitions->cnt,
-               partitions->cnt == 1 ? "" : "s");
+  spdlog::info("kafka: {} {} partition{}: {}", lost ? "lost" : "revoked", partitions->cnt,
+               partitions->cnt == 1 ? "" : "s", fmt::join(sources, ", "));
 }
 
 void KafkaSource::CommitSync(const std::vector<PartitionKey>& keys) {
