@@ -203,8 +203,8 @@ class KafkaSource {
   // Moves the records the merge lets go into the batch, up to the batch size; whether any went.
   bool ReleaseIntoBatch(std::chrono::steady_clock::time_point now, bool caught_up);
   bool BatchDue(std::chrono::steady_clock::time_point now) const;
-  // One attempt to store the batch in hand; on success commits its offsets (async), on failure
-  // stops reading and schedules a retry.
+  // One attempt to store the batch in hand; on success hands its offsets to librdkafka for the
+  // next timed commit, on failure stops reading and schedules a retry.
   Status TryStoreBatch();
   // Offsets (stored + 1) of `keys` that were stored during their current assignment.
   KafkaPartitions StoredOffsets(const std::vector<PartitionKey>& keys) const;

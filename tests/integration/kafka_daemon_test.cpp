@@ -175,7 +175,10 @@ TEST_F(DaemonTest, AfterSigkillsTheFindingsAreThoseOfAnUninterruptedRun) {
 // SQLite position of its own for that partition (or an older one from an earlier assignment)
 // and starts at max(its stored + 1, the committed offset) = exactly the next record the
 // leaver did not store (nothing stored twice). Records between the leaver's last SQLite
-// commit and its last asynchronous Kafka commit are covered by that synchronous commit.
+// commit and librdkafka's last timed commit of its offsets are covered by that synchronous
+// commit. The timed commits never go out during a rebalance: one that met the new generation
+// would make librdkafka drop the assignment as lost, unstored, uncommitted, and the other
+// daemon would store the records since the last commit again (this test caught that).
 TEST_F(DaemonTest, TwoDaemonsInOneGroupTogetherStoreEveryRecordOnce) {
   kafka()->CreateTopic("access-3", kPartitions);
   const size_t half = traffic().values.size() / 2;
