@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   edi::AddReplayCommand(app, &exit_code);
   edi::AddFieldsCommand(app, &exit_code);
   edi::AddFindingsCommand(app, &exit_code);
+  edi::AddEventsCommand(app, &exit_code);
   edi::AddRulesCommand(app, &exit_code);
   edi::AddRunCommand(app, &exit_code);
   edi::AddRecordCommand(app, &exit_code);

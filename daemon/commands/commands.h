@@ -28,5 +28,6 @@ void AddFindingsCommand(CLI::App& app, int* exit_code);
 void AddRulesCommand(CLI::App& app, int* exit_code);
 void AddRunCommand(CLI::App& app, int* exit_code);
 void AddRecordCommand(CLI::App& app, int* exit_code);
+void AddEventsCommand(CLI::App& app, int* exit_code);
 
 }  // namespace edi

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "commands/commands.h"
+#include "commands/query_args.h"
 #include "commands/read_only_db.h"
 #include "common/time.h"
 #include "decode/decoder.h"
@@ -35,38 +36,8 @@ struct FindingsOptions {
   std::string format = "table";
 };
 
-// A --since/--until argument: an absolute time, or a duration back from the newest event time.
-struct TimeArg {
-  std::optional<EventTime> absolute;
-  std::optional<EventTime> back;
-};
-
-std::optional<TimeArg> ParseTimeArg(const std::string& text) {
-  if (auto t = ParseRfc3339(text)) return TimeArg{t, std::nullopt};
-  if (text.size() == 10) {  // YYYY-MM-DD: midnight UTC
-    if (auto t = ParseRfc3339(text + "T00:00:00Z")) return TimeArg{t, std::nullopt};
-  }
-  if (auto d = ParseDuration(text)) return TimeArg{std::nullopt, d};
-  return std::nullopt;
-}
-
 int RunFindings(const FindingsOptions& opt) {
   FindingQuery q;
-  std::optional<TimeArg> since, until;
-  if (!opt.since.empty() && !(since = ParseTimeArg(opt.since))) {
-    std::fprintf(stderr,
-                 "edi-audit findings: --since '%s' is neither an RFC 3339 time, a date nor a "
-                 "duration such as 7d (up to 100000d)\n",
-                 opt.since.c_str());
-    return 2;
-  }
-  if (!opt.until.empty() && !(until = ParseTimeArg(opt.until))) {
-    std::fprintf(stderr,
-                 "edi-audit findings: --until '%s' is neither an RFC 3339 time, a date nor a "
-                 "duration such as 7d (up to 100000d)\n",
-                 opt.until.c_str());
-    return 2;
-  }
   const std::optional<ReportFormat> format = ParseReportFormat(opt.format);
   if (!format) {
     std::fprintf(stderr, "edi-audit findings: unknown --format '%s'\n", opt.format.c_str());
@@ -82,43 +53,29 @@ int RunFindings(const FindingsOptions& opt) {
   q.rule = opt.rule;
   if (opt.her_id != 0) q.her_id = opt.her_id;
   q.client_id = opt.client_id;
-  // Message ids are stored in lower case, as the decoder folds them.
-  for (const char c : opt.message_id) {
-    q.message_id += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  if (!q.message_id.empty() && !IsUuid(q.message_id)) {
-    std::fprintf(stderr, "edi-audit findings: --message '%s' is not a message id (a UUID)\n",
-                 opt.message_id.c_str());
-    return 2;
-  }
+  if (!MessageIdArg("findings", opt.message_id, &q.message_id)) return 2;
   q.limit = opt.limit;
 
-  DbHandle db = OpenReadOnly(opt.db_path, "findings", 2);
-  if (!db) return 1;
+  DbHandle db;
+  auto open = [&] {
+    if (db == nullptr) db = OpenReadOnly(opt.db_path, "findings", 2);
+    return db != nullptr;
+  };
+  // Arguments first: a bad one is exit status 2 whatever the database.
+  if (const int rc = ResolveTimeArgs(
+          "findings", opt.since, opt.until,
+          [&](std::optional<EventTime>* t) {
+            return open() && NewestEventTime(db.get(), "findings", t);
+          },
+          &q.since, &q.until);
+      rc != 0) {
+    return rc;
+  }
+  if (!open()) return 1;
   auto store = FindingStore::Open(db.get());
   if (!store.ok()) {
     std::fprintf(stderr, "edi-audit findings: %s\n", store.status().message().c_str());
     return 1;
-  }
-  if ((since && since->back) || (until && until->back)) {
-    std::optional<EventTime> newest;
-    if (Status s = (*store)->NewestEventTime(&newest); !s.ok()) {
-      std::fprintf(stderr, "edi-audit findings: %s\n", s.message().c_str());
-      return 1;
-    }
-    // An empty database has no newest time, and no findings for the filter to select.
-    const EventTime anchor = newest.value_or(0);
-    if (since && since->back) since->absolute = anchor - *since->back;
-    if (until && until->back) until->absolute = anchor - *until->back;
-  }
-  if (since) q.since = since->absolute;
-  if (until) q.until = until->absolute;
-  if (q.since && q.until && *q.since >= *q.until) {
-    std::fprintf(stderr,
-                 "edi-audit findings: --since %s is not before --until %s: no finding can be "
-                 "first seen in between\n",
-                 FormatRfc3339(*q.since).c_str(), FormatRfc3339(*q.until).c_str());
-    return 2;
   }
 
   std::vector<Finding> findings;

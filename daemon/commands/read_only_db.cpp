@@ -56,4 +56,17 @@ DbHandle OpenReadOnly(const std::string& path, const char* command, int min_vers
   return db;
 }
 
+bool NewestEventTime(sqlite3* db, const char* command, std::optional<EventTime>* out) {
+  // Findings outlive the events they were raised on only when a database was pruned by hand.
+  Statement newest(db,
+                   "SELECT coalesce((SELECT max(time) FROM events), "
+                   "(SELECT max(last_seen) FROM findings))");
+  if (!newest.ok() || newest.Step() != SQLITE_ROW) {
+    std::fprintf(stderr, "edi-audit %s: %s\n", command, sqlite3_errmsg(db));
+    return false;
+  }
+  *out = newest.ColumnIsNull(0) ? std::nullopt : std::optional<EventTime>(newest.ColumnInt(0));
+  return true;
+}
+
 }  // namespace edi

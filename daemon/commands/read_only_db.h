@@ -5,7 +5,10 @@
 #include <sqlite3.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+
+#include "common/time.h"
 
 namespace edi {
 
@@ -18,5 +21,9 @@ using DbHandle = std::unique_ptr<sqlite3, DbCloser>;
 // Opens `path` read-only and checks that it is an edi-audit database of at least schema
 // `min_version`. Prints "edi-audit COMMAND: PATH: reason" and returns nullptr when it is not.
 DbHandle OpenReadOnly(const std::string& path, const char* command, int min_version);
+
+// The newest event time stored (nullopt when none is). Prints "edi-audit COMMAND: reason" and
+// returns false when it cannot be read.
+bool NewestEventTime(sqlite3* db, const char* command, std::optional<EventTime>* out);
 
 }  // namespace edi

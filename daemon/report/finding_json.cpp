@@ -7,24 +7,11 @@
 #include <algorithm>
 
 #include "report/formats.h"
+#include "report/json_write.h"
 #include "report/report.h"
 
 namespace edi {
 namespace {
-
-template <typename W>
-void String(W& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-template <typename W>
-void StringOrNull(W& w, std::string_view s) {
-  if (s.empty()) {
-    w.Null();
-  } else {
-    String(w, s);
-  }
-}
 
 template <typename W>
 void Evidence(W& w, const std::string& evidence) {
@@ -40,7 +27,7 @@ void Evidence(W& w, const std::string& evidence) {
   }
   w.StartObject();
   w.Key("text");
-  String(w, evidence);
+  WriteJsonString(w, evidence);
   w.EndObject();
 }
 
@@ -49,19 +36,19 @@ template <typename W>
 void WriteFinding(W& w, const Finding& f) {
   w.StartObject();
   w.Key("id");
-  String(w, f.id);
+  WriteJsonString(w, f.id);
   w.Key("rule");
-  String(w, f.rule);
+  WriteJsonString(w, f.rule);
   w.Key("severity");
-  String(w, SeverityName(f.severity));
+  WriteJsonString(w, SeverityName(f.severity));
   w.Key("time");
-  String(w, FormatRfc3339(f.time));
+  WriteJsonString(w, FormatRfc3339(f.time));
   w.Key("requestId");
-  String(w, f.request_id);
+  WriteJsonString(w, f.request_id);
   w.Key("clientId");
-  String(w, f.client_id);
+  WriteJsonString(w, f.client_id);
   w.Key("clientName");
-  StringOrNull(w, f.client_name);
+  WriteJsonStringOrNull(w, f.client_name);
   w.Key("herId");
   if (f.her_id != 0) {
     w.Int64(f.her_id);
@@ -69,25 +56,25 @@ void WriteFinding(W& w, const Finding& f) {
     w.Null();
   }
   w.Key("messageId");
-  StringOrNull(w, f.message_id);
+  WriteJsonStringOrNull(w, f.message_id);
   w.Key("orgnrParent");
-  StringOrNull(w, f.orgnr_parent);
+  WriteJsonStringOrNull(w, f.orgnr_parent);
   w.Key("partyTopOrgnr");
-  StringOrNull(w, f.party_top_orgnr);
+  WriteJsonStringOrNull(w, f.party_top_orgnr);
   w.Key("action");
-  StringOrNull(w, f.action);
+  WriteJsonStringOrNull(w, f.action);
   w.Key("status");
   w.Int(f.status);
   w.Key("summary");
-  String(w, f.summary);
+  WriteJsonString(w, f.summary);
   w.Key("tags");
   w.StartArray();
-  for (const std::string& t : f.tags) String(w, t);
+  for (const std::string& t : f.tags) WriteJsonString(w, t);
   w.EndArray();
   w.Key("occurrences");
   w.Uint64(f.occurrences);
   w.Key("lastSeen");
-  String(w, FormatRfc3339(std::max(f.last_seen, f.time)));
+  WriteJsonString(w, FormatRfc3339(std::max(f.last_seen, f.time)));
   w.Key("evidence");
   Evidence(w, f.evidence);
   w.EndObject();

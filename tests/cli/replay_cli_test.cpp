@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -354,3 +356,109 @@ TEST_F(ReplayCli, FieldsListsTheFactsRulesCanUse) {
 }
 
 }  // namespace
+
+namespace {
+
+// The values of one key in each line of JSON lines (strings unquoted, numbers as written).
+std::vector<std::string> JsonlValues(const std::string& jsonl, const std::string& key) {
+  std::vector<std::string> values;
+  size_t at = 0;
+  while ((at = jsonl.find("\"" + key + "\":", at)) != std::string::npos) {
+    at += key.size() + 3;
+    const bool quoted = jsonl[at] == '"';
+    const size_t begin = at + (quoted ? 1 : 0);
+    const size_t end = quoted ? jsonl.find('"', begin) : jsonl.find_first_of(",}", begin);
+    values.push_back(jsonl.substr(begin, end - begin));
+  }
+  return values;
+}
+
+}  // namespace
+
+TEST_F(ReplayCli, EventsShowWhatHappenedToAMessageInTheOrderItHappened) {
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db)).status, 0);
+  // A message another client downloaded after its owner had: its calls, oldest first, with
+  // who made each; the id may be given in upper case.
+  const Output r = Sh(std::string(EDI_BINARY) + " events --db " + db +
+                      " --message 7C4F1D8B-9E0A-4B2C-93D4-4F5A6B7C8D08 --format jsonl");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(JsonlValues(r.out, "action"),
+            (std::vector<std::string>{"send", "download", "mark_downloaded", "apprec_send",
+                                      "download", "read_status"}))
+      << r.out;
+  const auto clients = JsonlValues(r.out, "clientName");
+  ASSERT_EQ(clients.size(), 6u);
+  EXPECT_EQ(clients[4], "Fjordvik integrasjonsplattform");
+  EXPECT_NE(clients[1], clients[4]);
+  const auto times = JsonlValues(r.out, "time");
+  EXPECT_TRUE(std::is_sorted(times.begin(), times.end())) << r.out;
+  // The table names the columns and every call.
+  const Output table = Sh(std::string(EDI_BINARY) + " events --db " + db +
+                          " --message 7c4f1d8b-9e0a-4b2c-93d4-4f5a6b7c8d08");
+  EXPECT_EQ(table.out.rfind("TIME ", 0), 0u) << table.out;
+  EXPECT_EQ(std::count(table.out.begin(), table.out.end(), '\n'), 7) << table.out;
+}
+
+TEST_F(ReplayCli, EventsForAPartyAClientAndATimeRangeCombine) {
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db)).status, 0);
+  const std::string events = std::string(EDI_BINARY) + " events --db " + db + " --format jsonl";
+  const std::string sql = "sqlite3 " + db + " \"SELECT count(DISTINCT event_id) FROM ";
+  // Everyone who acted for HER-Id 8142531, by any route (request, path, query, custody).
+  const Output party = Sh(events + " --her-id 8142531");
+  ASSERT_EQ(party.status, 0) << party.out;
+  const std::string expected = Sh(sql + "party_event_ids WHERE her_id = 8142531\"").out;
+  EXPECT_EQ(std::to_string(JsonlValues(party.out, "eventId").size()) + "\n", expected);
+  EXPECT_EQ(std::count(party.out.begin(), party.out.end(), '\n'),
+            static_cast<long>(JsonlValues(party.out, "eventId").size()));
+  const auto party_clients = JsonlValues(party.out, "clientId");
+  EXPECT_GT(std::set<std::string>(party_clients.begin(), party_clients.end()).size(), 1u);
+  // ... narrowed to one client: only its calls, and all of them.
+  const std::string fjordvik = "c41d7e83-5a2b-4c9d-b6e0-8f1a3c5d7e03";
+  const Output one = Sh(events + " --her-id 8142531 --client " + fjordvik);
+  const auto one_clients = JsonlValues(one.out, "clientId");
+  ASSERT_FALSE(one_clients.empty()) << one.out;
+  EXPECT_EQ(static_cast<long>(one_clients.size()),
+            std::count(party_clients.begin(), party_clients.end(), fjordvik));
+  EXPECT_EQ(std::set<std::string>(one_clients.begin(), one_clients.end()),
+            std::set<std::string>{fjordvik});
+  // ... and to one day of event time.
+  const Output day = Sh(events + " --her-id 8142531 --since 2026-05-05 --until 2026-05-06");
+  const auto day_times = JsonlValues(day.out, "time");
+  ASSERT_FALSE(day_times.empty()) << day.out;
+  for (const std::string& t : day_times) EXPECT_EQ(t.substr(0, 10), "2026-05-05") << t;
+  EXPECT_LT(day_times.size(), JsonlValues(party.out, "time").size());
+  // A duration counts back from the newest event stored (2026-05-11T07:30:00.009Z).
+  const Output last_hour = Sh(events + " --since 1h");
+  for (const std::string& t : JsonlValues(last_hour.out, "time")) {
+    EXPECT_GE(t, "2026-05-11T06:30:00.009Z") << t;
+  }
+  EXPECT_FALSE(JsonlValues(last_hour.out, "time").empty()) << last_hour.out;
+  // --limit keeps the newest N, printed oldest first.
+  const Output newest = Sh(events + " --her-id 8142531 --limit 2");
+  const auto all_times = JsonlValues(party.out, "time");
+  EXPECT_EQ(JsonlValues(newest.out, "time"),
+            (std::vector<std::string>{all_times[all_times.size() - 2], all_times.back()}));
+}
+
+TEST_F(ReplayCli, EventsRefuseBadArgumentsAndSayWhy) {
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db)).status, 0);
+  const std::string events = std::string(EDI_BINARY) + " events --db " + db;
+  const Output not_uuid = Sh(events + " --message 42");
+  EXPECT_EQ(not_uuid.status, 2);
+  EXPECT_NE(not_uuid.out.find("not a message id"), std::string::npos) << not_uuid.out;
+  const Output bad_time = Sh(events + " --since yesterday");
+  EXPECT_EQ(bad_time.status, 2);
+  EXPECT_NE(bad_time.out.find("--since 'yesterday'"), std::string::npos) << bad_time.out;
+  EXPECT_EQ(Sh(events + " --her-id 0").status, 2);
+  EXPECT_EQ(Sh(events + " --since 2026-05-06 --until 2026-05-05").status, 2);
+  const Output missing = Sh(std::string(EDI_BINARY) + " events --db " +
+                            (dir_ / "none.db").string() + " --her-id 8142531");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.out.find("no such database file"), std::string::npos) << missing.out;
+  const Output none = Sh(events + " --her-id 8100000");
+  EXPECT_EQ(none.status, 0);
+  EXPECT_EQ(none.out, "no calls\n");
+}

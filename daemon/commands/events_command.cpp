@@ -1,0 +1,195 @@
+// `edi-audit events`: the stored API calls, filtered by party, client, message and event time:
+// who acted for a HER-Id, what a HelseID client did, what happened to a message.
+//
+// A reader beside the daemon, like `findings`: read-only, never migrating the database. The
+// party and client filters go through the batched indexes (party_event_ids, client_event_ids)
+// restricted to the hours of the time range, so a week of one party is a small read however
+// large the database.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands/commands.h"
+#include "commands/query_args.h"
+#include "commands/read_only_db.h"
+#include "common/sqlite_statement.h"
+#include "decode/decoder.h"
+#include "report/event_report.h"
+
+namespace edi {
+namespace {
+
+// The schema version that has every column and index the query uses (orgnr_parent per call).
+constexpr int kMinSchemaVersion = 7;
+constexpr int64_t kHourMs = 3600000;
+
+struct EventsOptions {
+  std::string db_path;
+  HerId her_id = 0;
+  std::string client_id;
+  std::string message_id;
+  std::string since;
+  std::string until;
+  size_t limit = 0;
+  std::string format = "table";
+};
+
+struct EventsQuery {
+  std::optional<HerId> her_id;
+  std::string client_id;
+  std::string message_id;
+  std::optional<EventTime> since, until;
+  size_t limit = 0;
+};
+
+std::string QuerySql(const EventsQuery& q) {
+  std::string sql =
+      "SELECT e.event_id, e.request_id, e.time, e.api, e.method, e.action, e.status, "
+      "c.client_id, c.client_name, coalesce(e.orgnr_parent, c.orgnr_parent), e.orgnr_child, "
+      "e.herid_claim, e.message_id, e.parties, s.source, e.position "
+      "FROM events e JOIN clients c USING (client_key) JOIN sources s USING (source_key) "
+      "WHERE 1";
+  // The indexes are per hour of event time: ?1 and ?2 bound their hours, ?3 and ?4 the times.
+  const std::string hours = " AND hour >= ?1 AND hour <= ?2";
+  if (q.since) sql += " AND e.time >= ?3";
+  if (q.until) sql += " AND e.time < ?4";
+  if (q.her_id) {
+    sql +=
+        " AND e.event_id IN (SELECT event_id FROM party_event_ids WHERE her_id = ?5" + hours + ")";
+  }
+  if (!q.client_id.empty()) {
+    sql +=
+        " AND e.event_id IN (SELECT event_id FROM client_event_ids WHERE client_key = "
+        "(SELECT client_key FROM clients WHERE client_id = ?6)" +
+        hours + ")";
+  }
+  if (!q.message_id.empty()) sql += " AND e.message_id = ?7";
+  // With a limit, the newest N (printed oldest first).
+  sql += q.limit > 0 ? " ORDER BY e.time DESC, e.event_id DESC LIMIT ?8"
+                     : " ORDER BY e.time, e.event_id";
+  return sql;
+}
+
+// Every call the query selects, oldest first. False (having said why) when the query fails.
+bool Query(sqlite3* db, const EventsQuery& q, std::vector<EventRow>* out) {
+  Statement st(db, QuerySql(q));
+  if (!st.ok()) {
+    std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
+    return false;
+  }
+  const EventTime since = q.since.value_or(0);
+  const EventTime until = q.until.value_or(INT64_MAX);
+  st.Bind(1, std::max<EventTime>(since, 0) / kHourMs)
+      .Bind(2, until == INT64_MAX ? INT64_MAX : (std::max<EventTime>(until, 1) - 1) / kHourMs)
+      .Bind(3, since)
+      .Bind(4, until);
+  if (q.her_id) st.Bind(5, static_cast<int64_t>(*q.her_id));
+  if (!q.client_id.empty()) st.Bind(6, q.client_id);
+  if (!q.message_id.empty()) st.Bind(7, q.message_id);
+  if (q.limit > 0) st.Bind(8, static_cast<int64_t>(q.limit));
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    EventRow e;
+    e.event_id = st.ColumnInt(0);
+    e.request_id = st.ColumnText(1);
+    e.time = st.ColumnInt(2);
+    e.api = st.ColumnText(3);
+    e.method = st.ColumnText(4);
+    e.action = st.ColumnText(5);
+    e.status = st.ColumnInt(6);
+    e.client_id = st.ColumnText(7);
+    e.client_name = st.ColumnText(8);
+    e.orgnr_parent = st.ColumnText(9);
+    e.orgnr_child = st.ColumnText(10);
+    e.herid_claim = st.ColumnText(11);
+    e.message_id = st.ColumnText(12);
+    e.parties = st.ColumnText(13);
+    e.source = st.ColumnText(14);
+    e.position = st.ColumnInt(15);
+    out->push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) {
+    std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
+    return false;
+  }
+  if (q.limit > 0) std::reverse(out->begin(), out->end());
+  return true;
+}
+
+int RunEvents(const EventsOptions& opt) {
+  const std::optional<ReportFormat> format = ParseReportFormat(opt.format);
+  if (!format) {
+    std::fprintf(stderr, "edi-audit events: unknown --format '%s'\n", opt.format.c_str());
+    return 2;
+  }
+  EventsQuery q;
+  if (opt.her_id != 0) q.her_id = opt.her_id;
+  q.client_id = opt.client_id;
+  if (!MessageIdArg("events", opt.message_id, &q.message_id)) return 2;
+  q.limit = opt.limit;
+  DbHandle db;
+  auto open = [&] {
+    if (db == nullptr) db = OpenReadOnly(opt.db_path, "events", kMinSchemaVersion);
+    return db != nullptr;
+  };
+  if (const int rc = ResolveTimeArgs(
+          "events", opt.since, opt.until,
+          [&](std::optional<EventTime>* t) {
+            return open() && NewestEventTime(db.get(), "events", t);
+          },
+          &q.since, &q.until);
+      rc != 0) {
+    return rc;
+  }
+  if (!open()) return 1;
+  std::vector<EventRow> events;
+  if (!Query(db.get(), q, &events)) return 1;
+  const std::string out = FormatEvents(events, *format);
+  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+    std::fprintf(stderr, "edi-audit events: cannot write the output\n");
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddEventsCommand(CLI::App& app, int* exit_code) {
+  auto opt = std::make_shared<EventsOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "events",
+      "List stored API calls: who acted for a party, what a client did, a message's calls");
+  cmd->add_option("--db", opt->db_path, "SQLite database to read (opened read-only)")->required();
+  cmd->add_option("--her-id", opt->her_id,
+                  "only calls that acted for this party (HER-Id), by any route: the request, "
+                  "the path, the query, or a message's custody")
+      ->check(kPositiveInteger);
+  cmd->add_option("--client", opt->client_id, "only calls of this HelseID client id");
+  cmd->add_option("--message", opt->message_id,
+                  "only calls on this message id (a UUID, in any case)");
+  cmd->add_option("--since", opt->since,
+                  "only calls at or after T (RFC 3339, YYYY-MM-DD, or a duration such as 7d: "
+                  "see below)");
+  cmd->add_option("--until", opt->until, "only calls before T (as --since)");
+  cmd->add_option("--limit", opt->limit, "at most N calls: the newest N, printed oldest first")
+      ->check(kPositiveInteger);
+  cmd->add_option("--format", opt->format, "table (default), json, jsonl or csv")
+      ->check(CLI::IsMember({"table", "json", "jsonl", "csv"}));
+  cmd->footer(
+      "Filters combine: --her-id 8142520 --client ID --since 7d is what that client did for that\n"
+      "party in the last week. Times are EVENT times (the records' timestamps), never the wall\n"
+      "clock; a duration counts back from the newest event time in the database. --since is\n"
+      "inclusive, --until exclusive. Calls are listed oldest first.\n"
+      "A poll whose response listed a message is not a call on it (it has no message id): who\n"
+      "learnt of a message by polling shows in the findings about it (findings --message ID).\n"
+      "Exit status: 0 listed (possibly none), 1 the database cannot be read, 2 bad arguments.");
+  cmd->callback([opt, exit_code]() { *exit_code = RunEvents(*opt); });
+}
+
+}  // namespace edi

@@ -1,0 +1,157 @@
+#include "report/event_report.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <array>
+#include <vector>
+
+#include "report/json_write.h"
+#include "report/text_table.h"
+
+namespace edi {
+namespace {
+
+constexpr std::array<TableColumn, 8> kColumns = {{
+    {"TIME", false},
+    {"ACTION", false},
+    {"STATUS", true},
+    {"CLIENT", false},
+    {"ORGNR", false},
+    {"MESSAGE", false},
+    {"PARTIES", false},
+    {"REQUEST-ID", false},
+}};
+
+// {"query":[8142520,8142521],"custody":[8142530]} -> "8142520,8142521,8142530"; text that is not
+// such an object is shown as stored.
+std::string PartyList(const std::string& parties) {
+  rapidjson::Document doc;
+  doc.Parse(parties.data(), parties.size());
+  if (doc.HasParseError() || !doc.IsObject()) return parties;
+  std::string out;
+  for (const auto& origin : doc.GetObject()) {
+    if (!origin.value.IsArray()) continue;
+    for (const auto& her_id : origin.value.GetArray()) {
+      if (!her_id.IsInt64()) continue;
+      if (!out.empty()) out.push_back(',');
+      out += std::to_string(her_id.GetInt64());
+    }
+  }
+  return out;
+}
+
+template <typename W>
+void Parties(W& w, const std::string& parties) {
+  rapidjson::Document doc;
+  doc.Parse(parties.data(), parties.size());
+  if (doc.HasParseError() || !doc.IsObject()) doc.SetObject();
+  doc.Accept(w);
+}
+
+template <typename W>
+void WriteEvent(W& w, const EventRow& e) {
+  w.StartObject();
+  w.Key("eventId");
+  w.Int64(e.event_id);
+  w.Key("requestId");
+  WriteJsonString(w, e.request_id);
+  w.Key("time");
+  WriteJsonString(w, FormatRfc3339(e.time));
+  w.Key("api");
+  WriteJsonString(w, e.api);
+  w.Key("method");
+  WriteJsonString(w, e.method);
+  w.Key("action");
+  WriteJsonString(w, e.action);
+  w.Key("status");
+  w.Int64(e.status);
+  w.Key("clientId");
+  WriteJsonString(w, e.client_id);
+  w.Key("clientName");
+  WriteJsonStringOrNull(w, e.client_name);
+  w.Key("orgnrParent");
+  WriteJsonStringOrNull(w, e.orgnr_parent);
+  w.Key("orgnrChild");
+  WriteJsonStringOrNull(w, e.orgnr_child);
+  w.Key("heridClaim");
+  WriteJsonStringOrNull(w, e.herid_claim);
+  w.Key("messageId");
+  WriteJsonStringOrNull(w, e.message_id);
+  w.Key("parties");
+  Parties(w, e.parties);
+  w.Key("source");
+  WriteJsonString(w, e.source);
+  w.Key("position");
+  w.Int64(e.position);
+  w.EndObject();
+}
+
+std::string Compact(const EventRow& e) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  WriteEvent(w, e);
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string CompactParties(const std::string& parties) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  Parties(w, parties);
+  return {buf.GetString(), buf.GetSize()};
+}
+
+}  // namespace
+
+std::string FormatEvents(std::span<const EventRow> events, ReportFormat format) {
+  std::string out;
+  switch (format) {
+    case ReportFormat::kTable: {
+      if (events.empty()) return "no calls\n";
+      std::vector<std::vector<std::string>> rows;
+      rows.reserve(events.size());
+      for (const EventRow& e : events) {
+        rows.push_back({FormatRfc3339(e.time), TableCell(e.action), std::to_string(e.status),
+                        TableCell(e.client_name.empty() ? e.client_id : e.client_name),
+                        TableCell(e.orgnr_parent), TableCell(e.message_id),
+                        TableCell(PartyList(e.parties)), TableCell(e.request_id)});
+      }
+      return FormatTextTable(kColumns, rows);
+    }
+    case ReportFormat::kJson: {
+      rapidjson::StringBuffer buf;
+      rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+      w.SetIndent(' ', 2);
+      w.StartArray();
+      for (const EventRow& e : events) WriteEvent(w, e);
+      w.EndArray();
+      out.assign(buf.GetString(), buf.GetSize());
+      out.push_back('\n');
+      return out;
+    }
+    case ReportFormat::kJsonl:
+      for (const EventRow& e : events) {
+        out += Compact(e);
+        out.push_back('\n');
+      }
+      return out;
+    case ReportFormat::kCsv:
+      AppendCsvRecord({"eventId", "requestId", "time", "api", "method", "action", "status",
+                       "clientId", "clientName", "orgnrParent", "orgnrChild", "heridClaim",
+                       "messageId", "parties", "source", "position"},
+                      &out);
+      for (const EventRow& e : events) {
+        AppendCsvRecord({std::to_string(e.event_id), e.request_id, FormatRfc3339(e.time), e.api,
+                         e.method, e.action, std::to_string(e.status), e.client_id, e.client_name,
+                         e.orgnr_parent, e.orgnr_child, e.herid_claim, e.message_id,
+                         CompactParties(e.parties), e.source, std::to_string(e.position)},
+                        &out);
+      }
+      return out;
+  }
+  return out;
+}
+
+}  // namespace edi

@@ -1,0 +1,43 @@
+// Stored API calls as text: the output of `edi-audit events` (who acted for a party, what a
+// client did, what happened to a message).
+//
+// The JSON form of a call; every key is always present, in this order:
+//
+//   {"eventId": 17, "requestId": "...", "time": "2026-05-08T08:32:15.310Z", "api": "3",
+//    "method": "POST", "action": "send", "status": 201, "clientId": "...",
+//    "clientName": "..." | null, "orgnrParent": "..." | null, "orgnrChild": "..." | null,
+//    "heridClaim": "..." | null, "messageId": "..." | null,
+//    "parties": {"request": [8142520]}, "source": "kafka:edi-access/3", "position": 1234}
+//
+// `parties` is the stored JSON object (origin -> HER-Ids); text the call does not have is
+// null. Stateless functions; safe to call from any thread.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "common/time.h"
+#include "report/report.h"
+
+namespace edi {
+
+struct EventRow {
+  int64_t event_id = 0;
+  std::string request_id;
+  EventTime time = 0;
+  std::string api, method, action;
+  int64_t status = 0;
+  std::string client_id, client_name, orgnr_parent, orgnr_child, herid_claim, message_id;
+  std::string parties;  // JSON object, as stored
+  std::string source;
+  int64_t position = 0;
+};
+
+// Table: TIME ACTION STATUS CLIENT ORGNR MESSAGE PARTIES REQUEST-ID (CLIENT is the name, or the
+// id without one; ORGNR the organisation the call acted for; PARTIES the HER-Ids without their
+// origins); "no calls" when empty. json: an indented array; jsonl: one object per line; csv:
+// a header of the JSON keys, then one record per call.
+std::string FormatEvents(std::span<const EventRow> events, ReportFormat format);
+
+}  // namespace edi

@@ -1,0 +1,82 @@
+#include "report/text_table.h"
+
+#include <algorithm>
+
+namespace edi {
+namespace {
+
+// Display width of UTF-8 text: one column per code point (continuation bytes take none).
+// Good enough for the Latin, Norwegian and Sami names the registry holds.
+size_t DisplayWidth(std::string_view s) {
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+void AppendRow(std::span<const TableColumn> columns, std::span<const std::string> row,
+               const std::vector<size_t>& widths, std::string* out) {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const std::string_view cell = i < row.size() ? std::string_view(row[i]) : "-";
+    const bool last = i + 1 == columns.size();
+    const size_t pad = widths[i] - DisplayWidth(cell);
+    if (columns[i].right_aligned) out->append(pad, ' ');
+    out->append(cell);
+    if (last) break;
+    if (!columns[i].right_aligned) out->append(pad, ' ');
+    out->append("  ");
+  }
+  out->push_back('\n');
+}
+
+void AppendCsvField(std::string_view s, std::string* out) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out->append(s);
+    return;
+  }
+  out->push_back('"');
+  for (const char c : s) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+std::string TableCell(std::string_view s) {
+  if (s.empty()) return "-";
+  std::string out(s);
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) c = ' ';
+  }
+  return out;
+}
+
+std::string FormatTextTable(std::span<const TableColumn> columns,
+                            const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths(columns.size());
+  std::vector<std::string> header;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    header.emplace_back(columns[i].title);
+    widths[i] = DisplayWidth(columns[i].title);
+  }
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      widths[i] = std::max(widths[i], i < row.size() ? DisplayWidth(row[i]) : 1);
+    }
+  }
+  std::string out;
+  AppendRow(columns, header, widths, &out);
+  for (const auto& row : rows) AppendRow(columns, row, widths, &out);
+  return out;
+}
+
+void AppendCsvRecord(const std::vector<std::string>& fields, std::string* out) {
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendCsvField(fields[i], out);
+  }
+  out->append("\r\n");
+}
+
+}  // namespace edi
