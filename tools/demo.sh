@@ -39,14 +39,9 @@ read -r message found_at < <(sqlite3 -separator ' ' "$db" "
    ORDER BY time LIMIT 1") || true
 if [[ -n ${message:-} ]]; then
   echo
-  echo "== custody of message $message (acknowledged by a foreign client)"
-  # Message ids are indexed after the event time: look within 30 days of the finding.
-  sqlite3 -header -column "$db" "
-    SELECT v.time, v.action, v.status, v.client_name AS client, v.parties
-      FROM events e JOIN event_view v USING (event_id)
-     WHERE e.message_id = '$message'
-       AND e.time BETWEEN $found_at - 30*86400000 AND $found_at + 30*86400000
-     ORDER BY e.time"
+  echo "== custody of message $message (acknowledged by a foreign client):" \
+    "edi-audit events --db $db --message $message"
+  "$bin" events --db "$db" --message "$message" | cut -c1-220
 fi
 
 echo
@@ -58,4 +53,5 @@ rm -f "$out/examples.db"*
 echo
 echo "The database stays at $db: try"
 echo "  $bin findings --db $db --rule edi.reservation-takeover --format json"
+echo "  $bin events --db $db --her-id HER-ID --since 2h"
 echo "  sqlite3 $db '.tables'"
