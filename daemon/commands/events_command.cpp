@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,8 +77,9 @@ std::string QuerySql(const EventsQuery& q) {
   return sql;
 }
 
-// Every call the query selects, oldest first. False (having said why) when the query fails.
-bool Query(sqlite3* db, const EventsQuery& q, std::vector<EventRow>* out) {
+// Hands every call the query selects to `visit` as it is read: oldest first, or newest first with
+// a limit. False (having said why) when the query fails or `visit` does.
+bool Query(sqlite3* db, const EventsQuery& q, const std::function<bool(EventRow&&)>& visit) {
   Statement st(db, QuerySql(q));
   if (!st.ok()) {
     std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
@@ -112,13 +114,12 @@ bool Query(sqlite3* db, const EventsQuery& q, std::vector<EventRow>* out) {
     e.parties = st.ColumnText(13);
     e.source = st.ColumnText(14);
     e.position = st.ColumnInt(15);
-    out->push_back(std::move(e));
+    if (!visit(std::move(e))) return false;
   }
   if (rc != SQLITE_DONE) {
     std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
     return false;
   }
-  if (q.limit > 0) std::reverse(out->begin(), out->end());
   return true;
 }
 
@@ -148,10 +149,31 @@ int RunEvents(const EventsOptions& opt) {
     return rc;
   }
   if (!open()) return 1;
-  std::vector<EventRow> events;
-  if (!Query(db.get(), q, &events)) return 1;
-  const std::string out = FormatEvents(events, *format);
-  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+  auto write = [](const std::string& text) {
+    if (std::fwrite(text.data(), 1, text.size(), stdout) == text.size()) return true;
+    std::fprintf(stderr, "edi-audit events: cannot write the output\n");
+    return false;
+  };
+  // JSON lines and CSV are written as the calls are read: a whole database's calls never need
+  // to fit in memory. The table (column widths), JSON (one array) and --limit (newest first,
+  // printed oldest first) collect them.
+  if ((*format == ReportFormat::kJsonl || *format == ReportFormat::kCsv) && q.limit == 0) {
+    if (!write(FormatEventsHead(*format))) return 1;
+    if (!Query(db.get(), q, [&](EventRow&& e) { return write(FormatEventLine(e, *format)); })) {
+      return 1;
+    }
+  } else {
+    std::vector<EventRow> events;
+    if (!Query(db.get(), q, [&](EventRow&& e) {
+          events.push_back(std::move(e));
+          return true;
+        })) {
+      return 1;
+    }
+    if (q.limit > 0) std::reverse(events.begin(), events.end());
+    if (!write(FormatEvents(events, *format))) return 1;
+  }
+  if (std::fflush(stdout) != 0) {
     std::fprintf(stderr, "edi-audit events: cannot write the output\n");
     return 1;
   }

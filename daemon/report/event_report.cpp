@@ -132,24 +132,36 @@ std::string FormatEvents(std::span<const EventRow> events, ReportFormat format) 
       return out;
     }
     case ReportFormat::kJsonl:
-      for (const EventRow& e : events) {
-        out += Compact(e);
-        out.push_back('\n');
-      }
-      return out;
     case ReportFormat::kCsv:
-      AppendCsvRecord({"eventId", "requestId", "time", "api", "method", "action", "status",
-                       "clientId", "clientName", "orgnrParent", "orgnrChild", "heridClaim",
-                       "messageId", "parties", "source", "position"},
-                      &out);
-      for (const EventRow& e : events) {
-        AppendCsvRecord({std::to_string(e.event_id), e.request_id, FormatRfc3339(e.time), e.api,
-                         e.method, e.action, std::to_string(e.status), e.client_id, e.client_name,
-                         e.orgnr_parent, e.orgnr_child, e.herid_claim, e.message_id,
-                         CompactParties(e.parties), e.source, std::to_string(e.position)},
-                        &out);
-      }
+      out = FormatEventsHead(format);
+      for (const EventRow& e : events) out += FormatEventLine(e, format);
       return out;
+  }
+  return out;
+}
+
+std::string FormatEventsHead(ReportFormat format) {
+  std::string out;
+  if (format == ReportFormat::kCsv) {
+    AppendCsvRecord({"eventId", "requestId", "time", "api", "method", "action", "status",
+                     "clientId", "clientName", "orgnrParent", "orgnrChild", "heridClaim",
+                     "messageId", "parties", "source", "position"},
+                    &out);
+  }
+  return out;
+}
+
+std::string FormatEventLine(const EventRow& e, ReportFormat format) {
+  std::string out;
+  if (format == ReportFormat::kCsv) {
+    AppendCsvRecord({std::to_string(e.event_id), e.request_id, FormatRfc3339(e.time), e.api,
+                     e.method, e.action, std::to_string(e.status), e.client_id, e.client_name,
+                     e.orgnr_parent, e.orgnr_child, e.herid_claim, e.message_id,
+                     CompactParties(e.parties), e.source, std::to_string(e.position)},
+                    &out);
+  } else {
+    out = Compact(e);
+    out.push_back('\n');
   }
   return out;
 }

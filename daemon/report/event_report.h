@@ -40,4 +40,9 @@ struct EventRow {
 // a header of the JSON keys, then one record per call.
 std::string FormatEvents(std::span<const EventRow> events, ReportFormat format);
 
+// For output written as the calls are read (no table widths to know beforehand): what jsonl
+// or csv print before the first call (the csv header; nothing for jsonl), and one call.
+std::string FormatEventsHead(ReportFormat format);
+std::string FormatEventLine(const EventRow& event, ReportFormat format);
+
 }  // namespace edi

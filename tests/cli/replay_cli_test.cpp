@@ -412,6 +412,12 @@ TEST_F(ReplayCli, EventsForAPartyAClientAndATimeRangeCombine) {
   EXPECT_EQ(std::to_string(JsonlValues(party.out, "eventId").size()) + "\n", expected);
   EXPECT_EQ(std::count(party.out.begin(), party.out.end(), '\n'),
             static_cast<long>(JsonlValues(party.out, "eventId").size()));
+  // CSV: the header, then the same calls.
+  const Output csv =
+      Sh(std::string(EDI_BINARY) + " events --db " + db + " --her-id 8142531 --format csv");
+  EXPECT_EQ(csv.out.rfind("eventId,requestId,time,", 0), 0u) << csv.out;
+  EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'),
+            static_cast<long>(JsonlValues(party.out, "eventId").size()) + 1);
   const auto party_clients = JsonlValues(party.out, "clientId");
   EXPECT_GT(std::set<std::string>(party_clients.begin(), party_clients.end()).size(), 1u);
   // ... narrowed to one client: only its calls, and all of them.
