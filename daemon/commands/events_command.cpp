@@ -52,6 +52,7 @@ struct EventsQuery {
 std::string QuerySql(const EventsQuery& q) {
   std::string sql =
       "SELECT e.event_id, e.request_id, e.time, e.api, e.method, e.action, e.status, "
+      "e.route, e.duration_ms, "
       "c.client_id, c.client_name, coalesce(e.orgnr_parent, c.orgnr_parent), e.orgnr_child, "
       "e.herid_claim, e.message_id, e.parties, s.source, e.position "
       "FROM events e JOIN clients c USING (client_key) JOIN sources s USING (source_key) "
@@ -65,10 +66,8 @@ std::string QuerySql(const EventsQuery& q) {
         " AND e.event_id IN (SELECT event_id FROM party_event_ids WHERE her_id = ?5" + hours + ")";
   }
   if (!q.client_id.empty()) {
-    sql +=
-        " AND e.event_id IN (SELECT event_id FROM client_event_ids WHERE client_key = "
-        "(SELECT client_key FROM clients WHERE client_id = ?6)" +
-        hours + ")";
+    sql += " AND e.event_id IN (SELECT event_id FROM client_event_ids WHERE client_key = ?6" +
+           hours + ")";
   }
   if (!q.message_id.empty()) sql += " AND e.message_id = ?7";
   // With a limit, the newest N (printed oldest first).
@@ -80,6 +79,24 @@ std::string QuerySql(const EventsQuery& q) {
 // Hands every call the query selects to `visit` as it is read: oldest first, or newest first with
 // a limit. False (having said why) when the query fails or `visit` does.
 bool Query(sqlite3* db, const EventsQuery& q, const std::function<bool(EventRow&&)>& visit) {
+  // The client's key is looked up first and bound as a value: SQLite searches the view's
+  // (client, hour) rows for a value, where for a subquery it would read every client's.
+  int64_t client_key = 0;
+  if (!q.client_id.empty()) {
+    Statement key(db, "SELECT client_key FROM clients WHERE client_id = ?1");
+    if (!key.ok()) {
+      std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
+      return false;
+    }
+    key.Bind(1, q.client_id);
+    const int rc = key.Step();
+    if (rc == SQLITE_DONE) return true;  // a client never seen made no calls
+    if (rc != SQLITE_ROW) {
+      std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
+      return false;
+    }
+    client_key = key.ColumnInt(0);
+  }
   Statement st(db, QuerySql(q));
   if (!st.ok()) {
     std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
@@ -92,7 +109,7 @@ bool Query(sqlite3* db, const EventsQuery& q, const std::function<bool(EventRow&
       .Bind(3, since)
       .Bind(4, until);
   if (q.her_id) st.Bind(5, static_cast<int64_t>(*q.her_id));
-  if (!q.client_id.empty()) st.Bind(6, q.client_id);
+  if (!q.client_id.empty()) st.Bind(6, client_key);
   if (!q.message_id.empty()) st.Bind(7, q.message_id);
   if (q.limit > 0) st.Bind(8, static_cast<int64_t>(q.limit));
   int rc;
@@ -105,15 +122,17 @@ bool Query(sqlite3* db, const EventsQuery& q, const std::function<bool(EventRow&
     e.method = st.ColumnText(4);
     e.action = st.ColumnText(5);
     e.status = st.ColumnInt(6);
-    e.client_id = st.ColumnText(7);
-    e.client_name = st.ColumnText(8);
-    e.orgnr_parent = st.ColumnText(9);
-    e.orgnr_child = st.ColumnText(10);
-    e.herid_claim = st.ColumnText(11);
-    e.message_id = st.ColumnText(12);
-    e.parties = st.ColumnText(13);
-    e.source = st.ColumnText(14);
-    e.position = st.ColumnInt(15);
+    e.client_id = st.ColumnText(9);
+    e.client_name = st.ColumnText(10);
+    e.orgnr_parent = st.ColumnText(11);
+    e.orgnr_child = st.ColumnText(12);
+    e.herid_claim = st.ColumnText(13);
+    e.message_id = st.ColumnText(14);
+    e.parties = st.ColumnText(15);
+    e.source = st.ColumnText(16);
+    e.position = st.ColumnInt(17);
+    e.route = st.ColumnText(7);
+    if (!st.ColumnIsNull(8)) e.duration_ms = st.ColumnInt(8);
     if (!visit(std::move(e))) return false;
   }
   if (rc != SQLITE_DONE) {
@@ -208,6 +227,8 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
       "party in the last week. Times are EVENT times (the records' timestamps), never the wall\n"
       "clock; a duration counts back from the newest event time in the database. --since is\n"
       "inclusive, --until exclusive. Calls are listed oldest first.\n"
+      "Message ids are indexed after the event time: --message without --since reads the whole\n"
+      "message index, slow on a large database that is not in the page cache.\n"
       "A poll whose response listed a message is not a call on it (it has no message id): who\n"
       "learnt of a message by polling shows in the findings about it (findings --message ID).\n"
       "Exit status: 0 listed (possibly none), 1 the database cannot be read, 2 bad arguments.");

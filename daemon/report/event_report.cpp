@@ -64,10 +64,18 @@ void WriteEvent(W& w, const EventRow& e) {
   WriteJsonString(w, e.api);
   w.Key("method");
   WriteJsonString(w, e.method);
+  w.Key("route");
+  WriteJsonStringOrNull(w, e.route);
   w.Key("action");
   WriteJsonString(w, e.action);
   w.Key("status");
   w.Int64(e.status);
+  w.Key("durationMs");
+  if (e.duration_ms) {
+    w.Int64(*e.duration_ms);
+  } else {
+    w.Null();
+  }
   w.Key("clientId");
   WriteJsonString(w, e.client_id);
   w.Key("clientName");
@@ -143,9 +151,9 @@ std::string FormatEvents(std::span<const EventRow> events, ReportFormat format) 
 std::string FormatEventsHead(ReportFormat format) {
   std::string out;
   if (format == ReportFormat::kCsv) {
-    AppendCsvRecord({"eventId", "requestId", "time", "api", "method", "action", "status",
-                     "clientId", "clientName", "orgnrParent", "orgnrChild", "heridClaim",
-                     "messageId", "parties", "source", "position"},
+    AppendCsvRecord({"eventId", "requestId", "time", "api", "method", "route", "action", "status",
+                     "durationMs", "clientId", "clientName", "orgnrParent", "orgnrChild",
+                     "heridClaim", "messageId", "parties", "source", "position"},
                     &out);
   }
   return out;
@@ -154,11 +162,12 @@ std::string FormatEventsHead(ReportFormat format) {
 std::string FormatEventLine(const EventRow& e, ReportFormat format) {
   std::string out;
   if (format == ReportFormat::kCsv) {
-    AppendCsvRecord({std::to_string(e.event_id), e.request_id, FormatRfc3339(e.time), e.api,
-                     e.method, e.action, std::to_string(e.status), e.client_id, e.client_name,
-                     e.orgnr_parent, e.orgnr_child, e.herid_claim, e.message_id,
-                     CompactParties(e.parties), e.source, std::to_string(e.position)},
-                    &out);
+    AppendCsvRecord(
+        {std::to_string(e.event_id), e.request_id, FormatRfc3339(e.time), e.api, e.method, e.route,
+         e.action, std::to_string(e.status), e.duration_ms ? std::to_string(*e.duration_ms) : "",
+         e.client_id, e.client_name, e.orgnr_parent, e.orgnr_child, e.herid_claim, e.message_id,
+         CompactParties(e.parties), e.source, std::to_string(e.position)},
+        &out);
   } else {
     out = Compact(e);
     out.push_back('\n');

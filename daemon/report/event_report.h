@@ -4,16 +4,19 @@
 // The JSON form of a call; every key is always present, in this order:
 //
 //   {"eventId": 17, "requestId": "...", "time": "2026-05-08T08:32:15.310Z", "api": "3",
-//    "method": "POST", "action": "send", "status": 201, "clientId": "...",
+//    "method": "POST", "route": "/messages" | null, "action": "send", "status": 201,
+//    "durationMs": 42 | null, "clientId": "...",
 //    "clientName": "..." | null, "orgnrParent": "..." | null, "orgnrChild": "..." | null,
 //    "heridClaim": "..." | null, "messageId": "..." | null,
 //    "parties": {"request": [8142520]}, "source": "kafka:edi-access/3", "position": 1234}
 //
-// `parties` is the stored JSON object (origin -> HER-Ids); text the call does not have is
-// null. Stateless functions; safe to call from any thread.
+// `route` is the matched route template (null for an unknown route); `parties` the stored JSON
+// object (origin -> HER-Ids); text or numbers the call does not have are null. Stateless functions;
+// safe to call from any thread.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -26,8 +29,9 @@ struct EventRow {
   int64_t event_id = 0;
   std::string request_id;
   EventTime time = 0;
-  std::string api, method, action;
+  std::string api, method, route, action;
   int64_t status = 0;
+  std::optional<int64_t> duration_ms;
   std::string client_id, client_name, orgnr_parent, orgnr_child, herid_claim, message_id;
   std::string parties;  // JSON object, as stored
   std::string source;

@@ -44,10 +44,27 @@ void AppendCsvField(std::string_view s, std::string* out) {
 
 std::string TableCell(std::string_view s) {
   if (s.empty()) return "-";
-  std::string out(s);
-  for (char& c : out) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7F) c = ' ';
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    const auto next = [&](size_t k) {
+      return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
+    };
+    if (u < 0x20 || u == 0x7F) {  // C0 controls, ESC among them, and DEL
+      out.push_back(' ');
+    } else if (u == 0xC2 && next(1) >= 0x80 && next(1) <= 0x9F) {
+      out.push_back(' ');  // C1 controls (U+0080..U+009F; U+009B is CSI to some terminals)
+      ++i;
+    } else if (u == 0xE2 && next(1) == 0x80 && next(2) >= 0xAA && next(2) <= 0xAE) {
+      out.push_back(' ');  // bidirectional embeddings and overrides (U+202A..U+202E)
+      i += 2;
+    } else if (u == 0xE2 && next(1) == 0x81 && next(2) >= 0xA6 && next(2) <= 0xA9) {
+      out.push_back(' ');  // bidirectional isolates (U+2066..U+2069)
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
   }
   return out;
 }

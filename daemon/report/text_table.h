@@ -13,8 +13,9 @@ struct TableColumn {
   bool right_aligned = false;
 };
 
-// A table cell: absent values (empty) as "-", control characters (ESC included) as spaces: a
-// client name is attacker-chosen text and must not move the cursor.
+// A table cell: absent values (empty) as "-"; control characters (C0 with ESC, DEL, C1) and
+// the bidirectional overrides and isolates as spaces: a client name is attacker-chosen text and
+// must neither move the cursor nor reorder what is shown.
 std::string TableCell(std::string_view s);
 
 // A header line of the titles and one line per row, columns padded to their widest cell (in

@@ -387,6 +387,7 @@ TEST_F(ReplayCli, EventsShowWhatHappenedToAMessageInTheOrderItHappened) {
             (std::vector<std::string>{"send", "download", "mark_downloaded", "apprec_send",
                                       "download", "read_status"}))
       << r.out;
+  EXPECT_EQ(JsonlValues(r.out, "route")[0], "/messages") << r.out;
   const auto clients = JsonlValues(r.out, "clientName");
   ASSERT_EQ(clients.size(), 6u);
   EXPECT_EQ(clients[4], "Fjordvik integrasjonsplattform");
@@ -467,4 +468,7 @@ TEST_F(ReplayCli, EventsRefuseBadArgumentsAndSayWhy) {
   const Output none = Sh(events + " --her-id 8100000");
   EXPECT_EQ(none.status, 0);
   EXPECT_EQ(none.out, "no calls\n");
+  const Output stranger = Sh(events + " --client no-such-client --format csv");
+  EXPECT_EQ(stranger.status, 0);
+  EXPECT_EQ(std::count(stranger.out.begin(), stranger.out.end(), '\n'), 1) << stranger.out;
 }

@@ -116,6 +116,19 @@ TEST(TableTest, ControlCharactersCannotReachTheTerminal) {
   EXPECT_EQ(Lines(table).size(), 2u);
 }
 
+TEST(TableTest, C1ControlsAndBidiOverridesCannotReachTheTerminalEither) {
+  Finding f = SampleFindings()[0];
+  // U+009B (CSI to some terminals) and U+202E (right-to-left override); U+00E6 is kept.
+  f.client_name =
+      "Evil\xC2\x9B"
+      "2J \xE2\x80\xAE"
+      "gnp.exe Bj\xC3\xA6rn";
+  const std::string table = FormatFindings(std::vector<Finding>{f}, ReportFormat::kTable);
+  EXPECT_EQ(table.find("\xC2\x9B"), std::string::npos) << table;
+  EXPECT_EQ(table.find("\xE2\x80\xAE"), std::string::npos) << table;
+  EXPECT_THAT(table, HasSubstr("Evil 2J  gnp.exe Bj\xC3\xA6rn"));
+}
+
 TEST(TableTest, NoFindingsSaysSo) {
   EXPECT_EQ(FormatFindings({}, ReportFormat::kTable), "no findings\n");
 }
