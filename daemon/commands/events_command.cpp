@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,7 @@ struct EventsOptions {
   std::string since;
   std::string until;
   size_t limit = 0;
+  bool by_client = false;
   std::string format = "table";
 };
 
@@ -176,7 +178,21 @@ int RunEvents(const EventsOptions& opt) {
   // JSON lines and CSV are written as the calls are read: a whole database's calls never need
   // to fit in memory. The table (column widths), JSON (one array) and --limit (newest first,
   // printed oldest first) collect them.
-  if ((*format == ReportFormat::kJsonl || *format == ReportFormat::kCsv) && q.limit == 0) {
+  if (opt.by_client) {
+    std::map<std::string, ClientActivity> by_client;
+    if (!Query(db.get(), q, [&](EventRow&& e) {
+          by_client[e.client_id].Add(e);
+          return true;
+        })) {
+      return 1;
+    }
+    std::vector<ClientActivity> clients;
+    for (auto& [id, c] : by_client) clients.push_back(std::move(c));
+    std::sort(clients.begin(), clients.end(), [](const ClientActivity& a, const ClientActivity& b) {
+      return a.first != b.first ? a.first < b.first : a.client_id < b.client_id;
+    });
+    if (!write(FormatClientActivity(clients, *format))) return 1;
+  } else if ((*format == ReportFormat::kJsonl || *format == ReportFormat::kCsv) && q.limit == 0) {
     if (!write(FormatEventsHead(*format))) return 1;
     if (!Query(db.get(), q, [&](EventRow&& e) { return write(FormatEventLine(e, *format)); })) {
       return 1;
@@ -221,13 +237,17 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--until", opt->until, "only calls before T (as --since)");
   cmd->add_option("--limit", opt->limit, "at most N calls: the newest N, printed oldest first")
       ->check(kPositiveInteger);
+  cmd->add_flag("--by-client", opt->by_client,
+                "one line per client instead of one per call: its calls, failed calls (status 400 "
+                "or above), first and last, and calls per action");
   cmd->add_option("--format", opt->format, "table (default), json, jsonl or csv")
       ->check(CLI::IsMember({"table", "json", "jsonl", "csv"}));
   cmd->footer(
       "Filters combine: --her-id 8142520 --client ID --since 7d is what that client did for that\n"
-      "party in the last week. Times are EVENT times (the records' timestamps), never the wall\n"
-      "clock; a duration counts back from the newest event time in the database. --since is\n"
-      "inclusive, --until exclusive. Calls are listed oldest first.\n"
+      "party in the last week; --her-id 8142520 --since 7d --by-client, who acted for it.\n"
+      "Times are EVENT times (the records' timestamps), never the wall clock; a duration counts\n"
+      "back from the newest event time in the database. --since is inclusive, --until\n"
+      "exclusive. Calls are listed oldest first; --by-client lists clients by their first call.\n"
       "Message ids are indexed after the event time: --message without --since reads the whole\n"
       "message index (10M calls: 0.2 s cached, 3.6 s cold); give --since when you can.\n"
       "A poll whose response listed a message is not a call on it (it has no message id): who\n"

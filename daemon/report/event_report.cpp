@@ -5,6 +5,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -171,6 +172,114 @@ std::string FormatEventLine(const EventRow& e, ReportFormat format) {
   } else {
     out = Compact(e);
     out.push_back('\n');
+  }
+  return out;
+}
+
+void ClientActivity::Add(const EventRow& e) {
+  if (calls == 0) {
+    client_id = e.client_id;
+    client_name = e.client_name;
+    first = e.time;
+  }
+  ++calls;
+  if (e.status >= 400) ++failed;
+  first = std::min(first, e.time);
+  last = std::max(last, e.time);
+  ++actions[e.action];
+}
+
+namespace {
+
+std::string ActionCounts(const ClientActivity& c, char separator) {
+  std::string out;
+  for (const auto& [action, n] : c.actions) {
+    if (!out.empty()) out.push_back(separator);
+    out += action + ":" + std::to_string(n);
+  }
+  return out;
+}
+
+template <typename W>
+void WriteClientActivity(W& w, const ClientActivity& c) {
+  w.StartObject();
+  w.Key("clientId");
+  WriteJsonString(w, c.client_id);
+  w.Key("clientName");
+  WriteJsonStringOrNull(w, c.client_name);
+  w.Key("calls");
+  w.Int64(c.calls);
+  w.Key("failed");
+  w.Int64(c.failed);
+  w.Key("first");
+  WriteJsonString(w, FormatRfc3339(c.first));
+  w.Key("last");
+  WriteJsonString(w, FormatRfc3339(c.last));
+  w.Key("actions");
+  w.StartObject();
+  for (const auto& [action, n] : c.actions) {
+    w.Key(action.data(), static_cast<rapidjson::SizeType>(action.size()));
+    w.Int64(n);
+  }
+  w.EndObject();
+  w.EndObject();
+}
+
+constexpr std::array<TableColumn, 7> kActivityColumns = {{
+    {"CLIENT", false},
+    {"CLIENT-ID", false},
+    {"CALLS", true},
+    {"FAILED", true},
+    {"FIRST", false},
+    {"LAST", false},
+    {"ACTIONS", false},
+}};
+
+}  // namespace
+
+std::string FormatClientActivity(std::span<const ClientActivity> clients, ReportFormat format) {
+  std::string out;
+  switch (format) {
+    case ReportFormat::kTable: {
+      if (clients.empty()) return "no calls\n";
+      std::vector<std::vector<std::string>> rows;
+      for (const ClientActivity& c : clients) {
+        rows.push_back({TableCell(c.client_name), TableCell(c.client_id), std::to_string(c.calls),
+                        std::to_string(c.failed), FormatRfc3339(c.first), FormatRfc3339(c.last),
+                        TableCell(ActionCounts(c, ' '))});
+      }
+      return FormatTextTable(kActivityColumns, rows);
+    }
+    case ReportFormat::kJson: {
+      rapidjson::StringBuffer buf;
+      rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+      w.SetIndent(' ', 2);
+      w.StartArray();
+      for (const ClientActivity& c : clients) WriteClientActivity(w, c);
+      w.EndArray();
+      out.assign(buf.GetString(), buf.GetSize());
+      out.push_back('\n');
+      return out;
+    }
+    case ReportFormat::kJsonl:
+      for (const ClientActivity& c : clients) {
+        rapidjson::StringBuffer buf;
+        rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+        WriteClientActivity(w, c);
+        out.append(buf.GetString(), buf.GetSize());
+        out.push_back('\n');
+      }
+      return out;
+    case ReportFormat::kCsv:
+      AppendCsvRecord({"clientId", "clientName", "calls", "failed", "first", "last", "actions"},
+                      &out);
+      for (const ClientActivity& c : clients) {
+        AppendCsvRecord(
+            {c.client_id, c.client_name, std::to_string(c.calls), std::to_string(c.failed),
+             FormatRfc3339(c.first), FormatRfc3339(c.last), ActionCounts(c, ';')},
+            &out);
+      }
+      return out;
   }
   return out;
 }

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -48,5 +49,21 @@ std::string FormatEvents(std::span<const EventRow> events, ReportFormat format);
 // or csv print before the first call (the csv header; nothing for jsonl), and one call.
 std::string FormatEventsHead(ReportFormat format);
 std::string FormatEventLine(const EventRow& event, ReportFormat format);
+
+// The calls of one client among those selected: `edi-audit events --by-client`.
+struct ClientActivity {
+  std::string client_id, client_name;
+  int64_t calls = 0;
+  int64_t failed = 0;  // status 400 or above (403 and 423: denied, locked)
+  EventTime first = 0, last = 0;
+  std::map<std::string, int64_t> actions;  // action -> calls
+
+  void Add(const EventRow& e);
+};
+
+// Table: CLIENT CLIENT-ID CALLS FAILED FIRST LAST ACTIONS ("download:3 send:1"); "no calls"
+// when empty. json/jsonl: {"clientId", "clientName", "calls", "failed", "first", "last",
+// "actions": {"download": 3, ...}}; csv: those keys, actions as "download:3;send:1".
+std::string FormatClientActivity(std::span<const ClientActivity> clients, ReportFormat format);
 
 }  // namespace edi

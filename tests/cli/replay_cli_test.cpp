@@ -430,6 +430,16 @@ TEST_F(ReplayCli, EventsForAPartyAClientAndATimeRangeCombine) {
             std::count(party_clients.begin(), party_clients.end(), fjordvik));
   EXPECT_EQ(std::set<std::string>(one_clients.begin(), one_clients.end()),
             std::set<std::string>{fjordvik});
+  // Who acted for it: one line per client, its calls summed, the earliest first. Fjordvik's
+  // two are the foreign download and the foreign send of the examples.
+  const Output who = Sh(events + " --her-id 8142531 --by-client");
+  ASSERT_EQ(who.status, 0) << who.out;
+  EXPECT_EQ(JsonlValues(who.out, "clientId"),
+            (std::vector<std::string>{"7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02", fjordvik}));
+  long summed = 0;
+  for (const std::string& n : JsonlValues(who.out, "calls")) summed += std::stol(n);
+  EXPECT_EQ(summed, static_cast<long>(party_clients.size()));
+  EXPECT_NE(who.out.find("\"actions\":{\"download\":1,\"send\":1}"), std::string::npos) << who.out;
   // ... and to one day of event time.
   const Output day = Sh(events + " --her-id 8142531 --since 2026-05-05 --until 2026-05-06");
   const auto day_times = JsonlValues(day.out, "time");
