@@ -36,6 +36,7 @@ struct EventsOptions {
   HerId her_id = 0;
   std::string client_id;
   std::string message_id;
+  std::vector<std::string> actions;
   std::string since;
   std::string until;
   size_t limit = 0;
@@ -47,6 +48,7 @@ struct EventsQuery {
   std::optional<HerId> her_id;
   std::string client_id;
   std::string message_id;
+  std::vector<std::string> actions;  // any of them
   std::optional<EventTime> since, until;
   size_t limit = 0;
 };
@@ -72,6 +74,13 @@ std::string QuerySql(const EventsQuery& q) {
            hours + ")";
   }
   if (!q.message_id.empty()) sql += " AND e.message_id = ?7";
+  if (!q.actions.empty()) {
+    sql += " AND e.action IN (";
+    for (size_t i = 0; i < q.actions.size(); ++i) {
+      sql += (i > 0 ? ",?" : "?") + std::to_string(10 + i);
+    }
+    sql += ")";
+  }
   // With a limit, the newest N (printed oldest first).
   sql += q.limit > 0 ? " ORDER BY e.time DESC, e.event_id DESC LIMIT ?8"
                      : " ORDER BY e.time, e.event_id";
@@ -114,6 +123,7 @@ bool Query(sqlite3* db, const EventsQuery& q, const std::function<bool(EventRow&
   if (!q.client_id.empty()) st.Bind(6, client_key);
   if (!q.message_id.empty()) st.Bind(7, q.message_id);
   if (q.limit > 0) st.Bind(8, static_cast<int64_t>(q.limit));
+  for (size_t i = 0; i < q.actions.size(); ++i) st.Bind(static_cast<int>(10 + i), q.actions[i]);
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
     EventRow e;
@@ -154,6 +164,18 @@ int RunEvents(const EventsOptions& opt) {
   if (opt.her_id != 0) q.her_id = opt.her_id;
   q.client_id = opt.client_id;
   if (!MessageIdArg("events", opt.message_id, &q.message_id)) return 2;
+  for (const std::string& action : opt.actions) {
+    if (!ActionFromName(action)) {
+      std::string known;
+      for (int a = 0; a < kActionCount; ++a) {
+        known += (a > 0 ? ", " : "") + std::string(ActionName(static_cast<Action>(a)));
+      }
+      std::fprintf(stderr, "edi-audit events: --action '%s' is not an action; the actions: %s\n",
+                   action.c_str(), known.c_str());
+      return 2;
+    }
+    q.actions.push_back(action);
+  }
   q.limit = opt.limit;
   DbHandle db;
   auto open = [&] {
@@ -231,6 +253,12 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--client", opt->client_id, "only calls of this HelseID client id");
   cmd->add_option("--message", opt->message_id,
                   "only calls on this message id (a UUID, in any case)");
+  std::string actions;
+  for (int a = 0; a < kActionCount; ++a) {
+    actions += (a > 0 ? ", " : "") + std::string(ActionName(static_cast<Action>(a)));
+  }
+  cmd->add_option("--action", opt->actions,
+                  "only calls of this action; repeatable, for any of several: " + actions);
   cmd->add_option("--since", opt->since,
                   "only calls at or after T (RFC 3339, YYYY-MM-DD, or a duration such as 7d: "
                   "see below)");

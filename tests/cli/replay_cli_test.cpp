@@ -440,6 +440,12 @@ TEST_F(ReplayCli, EventsForAPartyAClientAndATimeRangeCombine) {
   for (const std::string& n : JsonlValues(who.out, "calls")) summed += std::stol(n);
   EXPECT_EQ(summed, static_cast<long>(party_clients.size()));
   EXPECT_NE(who.out.find("\"actions\":{\"download\":1,\"send\":1}"), std::string::npos) << who.out;
+  // ... to some actions: who downloaded or sent for it.
+  const Output acts = Sh(events + " --her-id 8142531 --action download --action send");
+  const auto act_names = JsonlValues(acts.out, "action");
+  EXPECT_EQ(std::set<std::string>(act_names.begin(), act_names.end()),
+            (std::set<std::string>{"download", "send"}));
+  EXPECT_EQ(act_names.size(), 7u) << acts.out;  // Legepraksis 4 + 1, Fjordvik 1 + 1
   // ... and to one day of event time.
   const Output day = Sh(events + " --her-id 8142531 --since 2026-05-05 --until 2026-05-06");
   const auto day_times = JsonlValues(day.out, "time");
@@ -470,6 +476,9 @@ TEST_F(ReplayCli, EventsRefuseBadArgumentsAndSayWhy) {
   EXPECT_EQ(bad_time.status, 2);
   EXPECT_NE(bad_time.out.find("--since 'yesterday'"), std::string::npos) << bad_time.out;
   EXPECT_EQ(Sh(events + " --her-id 0").status, 2);
+  const Output bad_action = Sh(events + " --action downlod");
+  EXPECT_EQ(bad_action.status, 2);
+  EXPECT_NE(bad_action.out.find("mark_downloaded"), std::string::npos) << bad_action.out;
   EXPECT_EQ(Sh(events + " --since 2026-05-06 --until 2026-05-05").status, 2);
   const Output missing = Sh(std::string(EDI_BINARY) + " events --db " +
                             (dir_ / "none.db").string() + " --her-id 8142531");
