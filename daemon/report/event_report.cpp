@@ -1,9 +1,6 @@
 #include "report/event_report.h"
 
 #include <rapidjson/document.h>
-#include <rapidjson/prettywriter.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <array>
@@ -98,19 +95,7 @@ void WriteEvent(W& w, const EventRow& e) {
   w.EndObject();
 }
 
-std::string Compact(const EventRow& e) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  WriteEvent(w, e);
-  return {buf.GetString(), buf.GetSize()};
-}
-
-std::string CompactParties(const std::string& parties) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  Parties(w, parties);
-  return {buf.GetString(), buf.GetSize()};
-}
+const auto kWriteEvent = [](auto& w, const EventRow& e) { WriteEvent(w, e); };
 
 }  // namespace
 
@@ -129,17 +114,8 @@ std::string FormatEvents(std::span<const EventRow> events, ReportFormat format) 
       }
       return FormatTextTable(kColumns, rows);
     }
-    case ReportFormat::kJson: {
-      rapidjson::StringBuffer buf;
-      rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
-      w.SetIndent(' ', 2);
-      w.StartArray();
-      for (const EventRow& e : events) WriteEvent(w, e);
-      w.EndArray();
-      out.assign(buf.GetString(), buf.GetSize());
-      out.push_back('\n');
-      return out;
-    }
+    case ReportFormat::kJson:
+      return JsonArray(events, kWriteEvent);
     case ReportFormat::kJsonl:
     case ReportFormat::kCsv:
       out = FormatEventsHead(format);
@@ -167,10 +143,11 @@ std::string FormatEventLine(const EventRow& e, ReportFormat format) {
         {std::to_string(e.event_id), e.request_id, FormatRfc3339(e.time), e.api, e.method, e.route,
          e.action, std::to_string(e.status), e.duration_ms ? std::to_string(*e.duration_ms) : "",
          e.client_id, e.client_name, e.orgnr_parent, e.orgnr_child, e.herid_claim, e.message_id,
-         CompactParties(e.parties), e.source, std::to_string(e.position)},
+         JsonCompact(e.parties, [](auto& w, const std::string& p) { Parties(w, p); }), e.source,
+         std::to_string(e.position)},
         &out);
   } else {
-    out = Compact(e);
+    out = JsonCompact(e, kWriteEvent);
     out.push_back('\n');
   }
   return out;
@@ -225,6 +202,8 @@ void WriteClientActivity(W& w, const ClientActivity& c) {
   w.EndObject();
 }
 
+const auto kWriteActivity = [](auto& w, const ClientActivity& c) { WriteClientActivity(w, c); };
+
 constexpr std::array<TableColumn, 7> kActivityColumns = {{
     {"CLIENT", false},
     {"CLIENT-ID", false},
@@ -250,25 +229,10 @@ std::string FormatClientActivity(std::span<const ClientActivity> clients, Report
       }
       return FormatTextTable(kActivityColumns, rows);
     }
-    case ReportFormat::kJson: {
-      rapidjson::StringBuffer buf;
-      rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
-      w.SetIndent(' ', 2);
-      w.StartArray();
-      for (const ClientActivity& c : clients) WriteClientActivity(w, c);
-      w.EndArray();
-      out.assign(buf.GetString(), buf.GetSize());
-      out.push_back('\n');
-      return out;
-    }
+    case ReportFormat::kJson:
+      return JsonArray(clients, kWriteActivity);
     case ReportFormat::kJsonl:
-      for (const ClientActivity& c : clients) {
-        rapidjson::StringBuffer buf;
-        rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-        WriteClientActivity(w, c);
-        out.append(buf.GetString(), buf.GetSize());
-        out.push_back('\n');
-      }
+      for (const ClientActivity& c : clients) out += JsonCompact(c, kWriteActivity) + "\n";
       return out;
     case ReportFormat::kCsv:
       AppendCsvRecord({"clientId", "clientName", "calls", "failed", "first", "last", "actions"},

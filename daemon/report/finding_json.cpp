@@ -90,22 +90,11 @@ std::string EvidenceJson(const std::string& evidence) {
 }
 
 std::string FindingToJson(const Finding& f) {
-  rapidjson::StringBuffer sb;
-  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-  WriteFinding(w, f);
-  return {sb.GetString(), sb.GetSize()};
+  return JsonCompact(f, [](auto& w, const Finding& x) { WriteFinding(w, x); });
 }
 
 std::string FormatFindingsJson(std::span<const Finding> findings) {
-  rapidjson::StringBuffer sb;
-  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(sb);
-  w.SetIndent(' ', 2);
-  w.StartArray();
-  for (const Finding& f : findings) WriteFinding(w, f);
-  w.EndArray();
-  std::string out(sb.GetString(), sb.GetSize());
-  out += '\n';
-  return out;
+  return JsonArray(findings, [](auto& w, const Finding& x) { WriteFinding(w, x); });
 }
 
 std::string FormatFindingsJsonl(std::span<const Finding> findings) {

@@ -2,7 +2,12 @@
 #pragma once
 
 #include <rapidjson/document.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
+#include <span>
+#include <string>
 #include <string_view>
 
 namespace edi {
@@ -20,6 +25,30 @@ void WriteJsonStringOrNull(W& w, std::string_view s) {
   } else {
     WriteJsonString(w, s);
   }
+}
+
+// `items` as one JSON array indented by two spaces, with a line end; `write(writer, item)`
+// writes one item (a generic lambda serves both writer types).
+template <typename T, typename WriteFn>
+std::string JsonArray(std::span<const T> items, WriteFn write) {
+  rapidjson::StringBuffer buf;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+  w.SetIndent(' ', 2);
+  w.StartArray();
+  for (const T& item : items) write(w, item);
+  w.EndArray();
+  std::string out(buf.GetString(), buf.GetSize());
+  out.push_back('\n');
+  return out;
+}
+
+// One item as compact JSON, without a line end.
+template <typename T, typename WriteFn>
+std::string JsonCompact(const T& item, WriteFn write) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  write(w, item);
+  return {buf.GetString(), buf.GetSize()};
 }
 
 }  // namespace edi
