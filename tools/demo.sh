@@ -2,7 +2,7 @@
 # The README's command 1: installs what is missing, builds edi-audit, generates a day of EDI 2.0
 # traffic for a municipality (with injected incidents), replays it into a fresh SQLite audit
 # trail, and shows what was found: findings by rule and severity, the most severe ones, and the
-# custody of one message that was acknowledged by a foreign client.
+# calls on one message that was acknowledged by a foreign client (edi-audit events).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -34,12 +34,12 @@ echo
 echo "== the five most recent critical findings: edi-audit findings --db $db --severity critical --limit 5"
 "$bin" findings --db "$db" --severity critical --limit 5 | cut -c1-220
 
-read -r message found_at < <(sqlite3 -separator ' ' "$db" "
-  SELECT message_id, time FROM findings WHERE rule = 'edi.foreign-acknowledgement'
+read -r message < <(sqlite3 "$db" "
+  SELECT message_id FROM findings WHERE rule = 'edi.foreign-acknowledgement'
    ORDER BY time LIMIT 1") || true
 if [[ -n ${message:-} ]]; then
   echo
-  echo "== custody of message $message (acknowledged by a foreign client):" \
+  echo "== the calls on message $message (acknowledged by a foreign client):" \
     "edi-audit events --db $db --message $message"
   "$bin" events --db "$db" --message "$message" | cut -c1-220
 fi

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "commands/commands.h"
@@ -30,6 +31,8 @@ namespace {
 // The schema version that has every column and index the query uses (orgnr_parent per call).
 constexpr int kMinSchemaVersion = 7;
 constexpr int64_t kHourMs = 3600000;
+// Calls read at a time when they are written as they are read (jsonl, csv).
+constexpr size_t kPage = 10000;
 
 struct EventsOptions {
   std::string db_path;
@@ -51,6 +54,9 @@ struct EventsQuery {
   std::vector<std::string> actions;  // any of them
   std::optional<EventTime> since, until;
   size_t limit = 0;
+  // Read in pages (no --limit): the calls after (time, event id) `after`, at most `page` of them.
+  std::optional<std::pair<EventTime, int64_t>> after;
+  size_t page = 0;
 };
 
 std::string QuerySql(const EventsQuery& q) {
@@ -82,8 +88,10 @@ std::string QuerySql(const EventsQuery& q) {
     sql += ")";
   }
   // With a limit, the newest N (printed oldest first).
+  if (q.after) sql += " AND (e.time > ?20 OR (e.time = ?20 AND e.event_id > ?21))";
   sql += q.limit > 0 ? " ORDER BY e.time DESC, e.event_id DESC LIMIT ?8"
                      : " ORDER BY e.time, e.event_id";
+  if (q.limit == 0 && q.page > 0) sql += " LIMIT ?9";
   return sql;
 }
 
@@ -123,6 +131,8 @@ bool Query(sqlite3* db, const EventsQuery& q, const std::function<bool(EventRow&
   if (!q.client_id.empty()) st.Bind(6, client_key);
   if (!q.message_id.empty()) st.Bind(7, q.message_id);
   if (q.limit > 0) st.Bind(8, static_cast<int64_t>(q.limit));
+  if (q.page > 0) st.Bind(9, static_cast<int64_t>(q.page));
+  if (q.after) st.Bind(20, q.after->first).Bind(21, q.after->second);
   for (size_t i = 0; i < q.actions.size(); ++i) st.Bind(static_cast<int>(10 + i), q.actions[i]);
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
@@ -215,10 +225,25 @@ int RunEvents(const EventsOptions& opt) {
     });
     if (!write(FormatClientActivity(clients, *format))) return 1;
   } else if ((*format == ReportFormat::kJsonl || *format == ReportFormat::kCsv) && q.limit == 0) {
+    // Page by page, each read whole before it is written: a reader that stops reading (a pager
+    // left open) then holds no read transaction, which would keep the daemon's checkpoints from
+    // finishing and its write-ahead log growing. Calls stored meanwhile join later pages.
     if (!write(FormatEventsHead(*format))) return 1;
-    if (!Query(db.get(), q, [&](EventRow&& e) { return write(FormatEventLine(e, *format)); })) {
-      return 1;
-    }
+    q.page = kPage;
+    std::vector<EventRow> page;
+    do {
+      page.clear();
+      if (!Query(db.get(), q, [&](EventRow&& e) {
+            page.push_back(std::move(e));
+            return true;
+          })) {
+        return 1;
+      }
+      std::string text;
+      for (const EventRow& e : page) text += FormatEventLine(e, *format);
+      if (!write(text)) return 1;
+      if (!page.empty()) q.after = {page.back().time, page.back().event_id};
+    } while (page.size() == kPage);
   } else {
     std::vector<EventRow> events;
     if (!Query(db.get(), q, [&](EventRow&& e) {

@@ -491,3 +491,34 @@ TEST_F(ReplayCli, EventsRefuseBadArgumentsAndSayWhy) {
   EXPECT_EQ(stranger.status, 0);
   EXPECT_EQ(std::count(stranger.out.begin(), stranger.out.end(), '\n'), 1) << stranger.out;
 }
+
+TEST_F(ReplayCli, EventsWrittenAsTheyAreReadComePageByPageEachCallOnceInOrder) {
+  // More calls than a page (10,000): JSON lines and CSV read them in pages, after the last
+  // (time, event id) of the page before.
+  const std::string gen = (dir_ / "gen").string();
+  ASSERT_EQ(Sh("python3 " EDI_SOURCE_DIR "/tools/gen/edi_gen.py --seed 3 --records 25000 --out " +
+               gen + " >/dev/null")
+                .status,
+            0);
+  const std::string db = (dir_ / "g.db").string();
+  ASSERT_EQ(Sh(std::string(EDI_BINARY) + " replay -q --no-findings --registry " + gen +
+               "/registry --db " + db + " " + gen + "/access-log.jsonl >/dev/null")
+                .status,
+            0);
+  const Output stored = Sh("sqlite3 " + db + " 'SELECT count(*) FROM events'");
+  const long calls = std::stol(stored.out);
+  ASSERT_GT(calls, 20000);
+  const Output all = Sh(std::string(EDI_BINARY) + " events --db " + db + " --format jsonl");
+  ASSERT_EQ(all.status, 0);
+  const auto ids = JsonlValues(all.out, "eventId");
+  const auto times = JsonlValues(all.out, "time");
+  ASSERT_EQ(static_cast<long>(ids.size()), calls);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
+  for (size_t i = 1; i < ids.size(); ++i) {
+    ASSERT_TRUE(times[i - 1] < times[i] ||
+                (times[i - 1] == times[i] && std::stol(ids[i - 1]) < std::stol(ids[i])))
+        << i << ": " << times[i - 1] << " " << ids[i - 1] << " then " << times[i] << " " << ids[i];
+  }
+  const Output csv = Sh(std::string(EDI_BINARY) + " events --db " + db + " --format csv");
+  EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), calls + 1);
+}

@@ -357,5 +357,22 @@ TEST_F(KafkaSourceTest, PropertiesTheDesignDependsOnCannotBeOverridden) {
       << source.status().message();
 }
 
+TEST_F(KafkaSourceTest, ACommitIntervalThatWouldStopOrStallCommitsIsRefused) {
+  MemoryStore store;
+  for (const std::string bad : {"0", "99", "600000", "1s", ""}) {
+    KafkaSourceOptions o = Options();
+    o.properties.push_back({"auto.commit.interval.ms", bad, "edi-audit.yaml:12"});
+    auto source = KafkaSource::Create(o, &store);
+    ASSERT_FALSE(source.ok()) << "'" << bad << "'";
+    EXPECT_NE(source.status().message().find(
+                  "edi-audit.yaml:12: kafka.consumer.auto.commit.interval.ms: '" + bad + "'"),
+              std::string::npos)
+        << source.status().message();
+  }
+  KafkaSourceOptions o = Options();
+  o.properties.push_back({"auto.commit.interval.ms", "5000", "edi-audit.yaml:12"});
+  EXPECT_TRUE(KafkaSource::Create(o, &store).ok());
+}
+
 }  // namespace
 }  // namespace edi
