@@ -164,6 +164,15 @@ bool Query(sqlite3* db, const EventsQuery& q, const std::function<bool(EventRow&
   return true;
 }
 
+// Every call the query selects, into *out (emptied first).
+bool QueryInto(sqlite3* db, const EventsQuery& q, std::vector<EventRow>* out) {
+  out->clear();
+  return Query(db, q, [out](EventRow&& e) {
+    out->push_back(std::move(e));
+    return true;
+  });
+}
+
 int RunEvents(const EventsOptions& opt) {
   const std::optional<ReportFormat> format = ParseReportFormat(opt.format);
   if (!format) {
@@ -187,29 +196,22 @@ int RunEvents(const EventsOptions& opt) {
     q.actions.push_back(action);
   }
   q.limit = opt.limit;
-  DbHandle db;
-  auto open = [&] {
-    if (db == nullptr) db = OpenReadOnly(opt.db_path, "events", kMinSchemaVersion);
-    return db != nullptr;
-  };
-  if (const int rc = ResolveTimeArgs(
-          "events", opt.since, opt.until,
-          [&](std::optional<EventTime>* t) {
-            return open() && NewestEventTime(db.get(), "events", t);
-          },
-          &q.since, &q.until);
-      rc != 0) {
+  // Arguments first: a bad one is exit status 2 whatever the database.
+  TimeArgs times;
+  if (const int rc = ParseTimeArgs("events", opt.since, opt.until, &times); rc != 0) return rc;
+  DbHandle db = OpenReadOnly(opt.db_path, "events", kMinSchemaVersion);
+  if (db == nullptr) return 1;
+  if (const int rc = ResolveTimeArgs("events", times, db.get(), &q.since, &q.until); rc != 0) {
     return rc;
   }
-  if (!open()) return 1;
   auto write = [](const std::string& text) {
     if (std::fwrite(text.data(), 1, text.size(), stdout) == text.size()) return true;
     std::fprintf(stderr, "edi-audit events: cannot write the output\n");
     return false;
   };
-  // JSON lines and CSV are written as the calls are read: a whole database's calls never need
-  // to fit in memory. The table (column widths), JSON (one array) and --limit (newest first,
-  // printed oldest first) collect them.
+  // JSON lines and CSV are written page by page: a whole database's calls never need to fit in
+  // memory. The table (column widths), JSON (one array) and --limit (newest first, printed
+  // oldest first) collect them; --by-client sums them as they are read.
   if (opt.by_client) {
     std::map<std::string, ClientActivity> by_client;
     if (!Query(db.get(), q, [&](EventRow&& e) {
@@ -232,13 +234,7 @@ int RunEvents(const EventsOptions& opt) {
     q.page = kPage;
     std::vector<EventRow> page;
     do {
-      page.clear();
-      if (!Query(db.get(), q, [&](EventRow&& e) {
-            page.push_back(std::move(e));
-            return true;
-          })) {
-        return 1;
-      }
+      if (!QueryInto(db.get(), q, &page)) return 1;
       std::string text;
       for (const EventRow& e : page) text += FormatEventLine(e, *format);
       if (!write(text)) return 1;
@@ -246,12 +242,7 @@ int RunEvents(const EventsOptions& opt) {
     } while (page.size() == kPage);
   } else {
     std::vector<EventRow> events;
-    if (!Query(db.get(), q, [&](EventRow&& e) {
-          events.push_back(std::move(e));
-          return true;
-        })) {
-      return 1;
-    }
+    if (!QueryInto(db.get(), q, &events)) return 1;
     if (q.limit > 0) std::reverse(events.begin(), events.end());
     if (!write(FormatEvents(events, *format))) return 1;
   }

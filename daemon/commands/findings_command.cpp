@@ -56,22 +56,14 @@ int RunFindings(const FindingsOptions& opt) {
   if (!MessageIdArg("findings", opt.message_id, &q.message_id)) return 2;
   q.limit = opt.limit;
 
-  DbHandle db;
-  auto open = [&] {
-    if (db == nullptr) db = OpenReadOnly(opt.db_path, "findings", 2);
-    return db != nullptr;
-  };
   // Arguments first: a bad one is exit status 2 whatever the database.
-  if (const int rc = ResolveTimeArgs(
-          "findings", opt.since, opt.until,
-          [&](std::optional<EventTime>* t) {
-            return open() && NewestEventTime(db.get(), "findings", t);
-          },
-          &q.since, &q.until);
-      rc != 0) {
+  TimeArgs times;
+  if (const int rc = ParseTimeArgs("findings", opt.since, opt.until, &times); rc != 0) return rc;
+  DbHandle db = OpenReadOnly(opt.db_path, "findings", 2);
+  if (db == nullptr) return 1;
+  if (const int rc = ResolveTimeArgs("findings", times, db.get(), &q.since, &q.until); rc != 0) {
     return rc;
   }
-  if (!open()) return 1;
   auto store = FindingStore::Open(db.get());
   if (!store.ok()) {
     std::fprintf(stderr, "edi-audit findings: %s\n", store.status().message().c_str());

@@ -3,26 +3,28 @@
 #include <cctype>
 #include <cstdio>
 
+#include "commands/read_only_db.h"
 #include "decode/decoder.h"
 
 namespace edi {
 
-std::optional<TimeArg> ParseTimeArg(const std::string& text) {
-  if (auto t = ParseRfc3339(text)) return TimeArg{t, std::nullopt};
+namespace {
+
+std::optional<TimeArgs::Arg> ParseTimeArg(const std::string& text) {
+  if (auto t = ParseRfc3339(text)) return TimeArgs::Arg{t, std::nullopt};
   if (text.size() == 10) {  // YYYY-MM-DD: midnight UTC
-    if (auto t = ParseRfc3339(text + "T00:00:00Z")) return TimeArg{t, std::nullopt};
+    if (auto t = ParseRfc3339(text + "T00:00:00Z")) return TimeArgs::Arg{t, std::nullopt};
   }
-  if (auto d = ParseDuration(text)) return TimeArg{std::nullopt, d};
+  if (auto d = ParseDuration(text)) return TimeArgs::Arg{std::nullopt, d};
   return std::nullopt;
 }
 
-int ResolveTimeArgs(const char* command, const std::string& since_text,
-                    const std::string& until_text,
-                    const std::function<bool(std::optional<EventTime>*)>& newest,
-                    std::optional<EventTime>* since, std::optional<EventTime>* until) {
-  std::optional<TimeArg> s, u;
+}  // namespace
+
+int ParseTimeArgs(const char* command, const std::string& since, const std::string& until,
+                  TimeArgs* out) {
   for (auto [text, name, arg] :
-       {std::tuple{&since_text, "--since", &s}, std::tuple{&until_text, "--until", &u}}) {
+       {std::tuple{&since, "--since", &out->since}, std::tuple{&until, "--until", &out->until}}) {
     if (text->empty()) continue;
     *arg = ParseTimeArg(*text);
     if (!*arg) {
@@ -33,15 +35,23 @@ int ResolveTimeArgs(const char* command, const std::string& since_text,
       return 2;
     }
   }
-  if ((s && s->back) || (u && u->back)) {
-    std::optional<EventTime> anchor;
-    if (!newest(&anchor)) return 1;
-    // An empty database has no newest time, and nothing for the filter to select.
-    if (s && s->back) s->absolute = anchor.value_or(0) - *s->back;
-    if (u && u->back) u->absolute = anchor.value_or(0) - *u->back;
+  return 0;
+}
+
+int ResolveTimeArgs(const char* command, const TimeArgs& args, sqlite3* db,
+                    std::optional<EventTime>* since, std::optional<EventTime>* until) {
+  std::optional<EventTime> newest;
+  if (((args.since && args.since->back) || (args.until && args.until->back)) &&
+      !NewestEventTime(db, command, &newest)) {
+    return 1;
   }
-  *since = s ? s->absolute : std::nullopt;
-  *until = u ? u->absolute : std::nullopt;
+  // An empty database has no newest time, and nothing for the filter to select.
+  auto resolve = [&](const std::optional<TimeArgs::Arg>& a) -> std::optional<EventTime> {
+    if (!a) return std::nullopt;
+    return a->back ? newest.value_or(0) - *a->back : a->absolute;
+  };
+  *since = resolve(args.since);
+  *until = resolve(args.until);
   if (*since && *until && **since >= **until) {
     std::fprintf(stderr,
                  "edi-audit %s: --since %s is not before --until %s: nothing lies between\n",

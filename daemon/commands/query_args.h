@@ -5,7 +5,8 @@
 // database, so that the same database always gives the same answer.
 #pragma once
 
-#include <functional>
+#include <sqlite3.h>
+
 #include <optional>
 #include <string>
 
@@ -13,22 +14,24 @@
 
 namespace edi {
 
-struct TimeArg {
-  std::optional<EventTime> absolute;
-  std::optional<EventTime> back;  // a duration back from the newest event time
+// --since and --until as given: each absent, a time, or a duration back from the newest event.
+struct TimeArgs {
+  struct Arg {
+    std::optional<EventTime> absolute;
+    std::optional<EventTime> back;
+  };
+  std::optional<Arg> since, until;
 };
 
-// nullopt when `text` is none of the three.
-std::optional<TimeArg> ParseTimeArg(const std::string& text);
+// Parses --since and --until of `command` (empty: absent). Prints "edi-audit COMMAND: ..." and
+// returns 2 for one that is none of the three, 0 otherwise.
+int ParseTimeArgs(const char* command, const std::string& since, const std::string& until,
+                  TimeArgs* out);
 
-// Parses --since and --until of `command` into *since / *until (absent when empty) and, when
-// either is a duration, resolves it against the newest event time, which `newest` reads (only
-// then; nullopt for an empty database; false when it cannot be read, having said why). Prints
-// "edi-audit COMMAND: ..." and returns 2 for an argument that is none of the three or a --since
-// not before --until, 1 when `newest` fails, 0 otherwise.
-int ResolveTimeArgs(const char* command, const std::string& since_text,
-                    const std::string& until_text,
-                    const std::function<bool(std::optional<EventTime>*)>& newest,
+// The times `args` stand for in `db`: a duration counts back from its newest event time (zero
+// for an empty database). Prints "edi-audit COMMAND: ..." and returns 2 for a --since not
+// before --until, 1 when the newest event time cannot be read, 0 otherwise.
+int ResolveTimeArgs(const char* command, const TimeArgs& args, sqlite3* db,
                     std::optional<EventTime>* since, std::optional<EventTime>* until);
 
 // --message: a UUID in any case, folded to the lower case the decoder stores. Prints

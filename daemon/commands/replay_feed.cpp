@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <limits>
 
-#include "common/time.h"
+#include "source/event_time_merge.h"
 #include "source/line_reader.h"
 
 namespace edi {
@@ -137,24 +137,6 @@ void ReplayFeed::Run() {
   Finish(Fresh(""), 0, Status::OK());  // no inputs
 }
 
-namespace {
-
-// A record's event time, read from its text before it is decoded: the value of its first
-// "timestamp" member. Records without a readable one sort first (they are quarantined).
-EventTime TimestampOf(std::string_view record) {
-  constexpr std::string_view kKey = "\"timestamp\"";
-  const size_t key = record.find(kKey);
-  if (key == std::string_view::npos) return std::numeric_limits<EventTime>::min();
-  const size_t open = record.find('"', record.find(':', key + kKey.size()));
-  if (open == std::string_view::npos) return std::numeric_limits<EventTime>::min();
-  const size_t close = record.find('"', open + 1);
-  if (close == std::string_view::npos) return std::numeric_limits<EventTime>::min();
-  return ParseRfc3339(record.substr(open + 1, close - open - 1))
-      .value_or(std::numeric_limits<EventTime>::min());
-}
-
-}  // namespace
-
 void ReplayFeed::RunMerged() {
   // One reader per input and the record it has read ahead; the earliest goes next (ties: the
   // input given first).
@@ -170,7 +152,8 @@ void ReplayFeed::RunMerged() {
     x.has_next = x.reader->Next(&x.next.bytes, &x.next.full_size, &x.next.where.position);
     if (x.has_next) {
       x.next.where.source = x.source;
-      x.time = TimestampOf(x.next.bytes);
+      // Records without a readable timestamp go first (they are quarantined).
+      x.time = PeekEventTime(x.next.bytes).value_or(std::numeric_limits<EventTime>::min());
     }
   };
   for (size_t i = 0; i < inputs_.size(); ++i) {

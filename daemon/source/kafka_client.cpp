@@ -1,5 +1,7 @@
 #include "source/kafka_client.h"
 
+#include <charconv>
+
 #include <spdlog/spdlog.h>
 
 namespace edi {
@@ -25,20 +27,30 @@ void LogToSpdlog(const rd_kafka_t* rk, int level, const char* facility, const ch
 
 }  // namespace
 
+namespace {
+
+// "WHERE: kafka.<role>.NAME: <what>"
+Status PropertyError(std::string_view role, const KafkaProperty& p, const std::string& what) {
+  std::string msg = p.where.empty() ? std::string() : p.where + ": ";
+  msg += "kafka." + std::string(role) + "." + p.name + ": " + what;
+  return Status::InvalidArgument(msg);
+}
+
+}  // namespace
+
 Status SetKafkaProperty(rd_kafka_conf_t* conf, std::string_view role, const KafkaProperty& p) {
   char err[512] = "";
   if (rd_kafka_conf_set(conf, p.name.c_str(), p.value.c_str(), err, sizeof(err)) ==
       RD_KAFKA_CONF_OK) {
     return Status::OK();
   }
-  std::string msg = p.where.empty() ? std::string() : p.where + ": ";
-  msg += "kafka." + std::string(role) + "." + p.name + ": " + err;
-  return Status::InvalidArgument(msg);
+  return PropertyError(role, p, err);
 }
 
 Result<KafkaConf> MakeKafkaConf(std::string_view role, const std::vector<KafkaProperty>& fixed,
                                 const std::vector<KafkaProperty>& properties,
-                                const std::set<std::string, std::less<>>& managed) {
+                                const std::set<std::string, std::less<>>& managed,
+                                std::span<const KafkaPropertyRange> ranges) {
   KafkaConf conf(rd_kafka_conf_new());
   rd_kafka_conf_set_log_cb(conf.get(), LogToSpdlog);
   for (const KafkaProperty& p : fixed) {
@@ -46,16 +58,27 @@ Result<KafkaConf> MakeKafkaConf(std::string_view role, const std::vector<KafkaPr
   }
   for (const KafkaProperty& p : properties) {
     if (managed.contains(p.name)) {
-      std::string msg = p.where.empty() ? std::string() : p.where + ": ";
-      msg += "kafka." + std::string(role) + "." + p.name +
-             ": edi-audit sets this property itself (exactly-once delivery depends on it); "
-             "remove it from the configuration";
+      std::string msg =
+          "edi-audit sets this property itself (exactly-once delivery depends on it); remove it "
+          "from the configuration";
       // Two of them have keys of their own.
       if (p.name == "group.id") msg += " (the consumer group is kafka.group_id)";
       if (p.name == "bootstrap.servers" || p.name == "metadata.broker.list") {
         msg += " (the brokers are kafka.brokers)";
       }
-      return Status::InvalidArgument(msg);
+      return PropertyError(role, p, msg);
+    }
+    for (const KafkaPropertyRange& r : ranges) {
+      if (p.name != r.name) continue;
+      int64_t v = 0;
+      const char* end = p.value.data() + p.value.size();
+      const auto [at, ec] = std::from_chars(p.value.data(), end, v);
+      if (ec != std::errc() || at != end || v < r.min || v > r.max) {
+        return PropertyError(role, p,
+                             "'" + p.value + "' is not a whole number from " +
+                                 std::to_string(r.min) + " to " + std::to_string(r.max) + " (" +
+                                 std::string(r.meaning) + ")");
+      }
     }
     if (Status s = SetKafkaProperty(conf.get(), role, p); !s.ok()) return s;
   }

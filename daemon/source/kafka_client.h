@@ -7,8 +7,10 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <cstdint>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,12 +55,22 @@ using KafkaQueue = std::unique_ptr<rd_kafka_queue_t, KafkaQueueDeleter>;
 // reason>" (role is "consumer" or "producer"), e.g. for a property librdkafka does not know.
 Status SetKafkaProperty(rd_kafka_conf_t* conf, std::string_view role, const KafkaProperty& p);
 
+// A property the user may set, but only to a whole number in [min, max]: outside it the
+// delivery guarantees would not hold.
+struct KafkaPropertyRange {
+  std::string_view name;
+  int64_t min = 0, max = 0;
+  std::string_view meaning;  // for the message: "how often stored offsets go to Kafka"
+};
+
 // A configuration with `fixed` applied first and then the user's `properties`. A user property
 // named in `managed` is refused (edi-audit sets it itself, and a different value would break
-// the delivery guarantees); the message says why. Routes librdkafka's log lines to spdlog.
+// the delivery guarantees), and one named in `ranges` outside its range; the message says why.
+// Routes librdkafka's log lines to spdlog.
 Result<KafkaConf> MakeKafkaConf(std::string_view role, const std::vector<KafkaProperty>& fixed,
                                 const std::vector<KafkaProperty>& properties,
-                                const std::set<std::string, std::less<>>& managed);
+                                const std::set<std::string, std::less<>>& managed,
+                                std::span<const KafkaPropertyRange> ranges = {});
 
 // "kafka:TOPIC/PARTITION", the source name of a record in source_positions and events.
 std::string KafkaSourceName(std::string_view topic, int32_t partition);

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
 namespace edi {
@@ -28,9 +28,12 @@ const std::set<std::string, std::less<>> kManagedConsumerProperties = {
     "partition.assignment.strategy",
 };
 
-// The range of kafka.consumer.auto.commit.interval.ms edi-audit accepts.
-constexpr int64_t kMinCommitIntervalMs = 100;
-constexpr int64_t kMaxCommitIntervalMs = 60000;
+// Properties the user may set within a range. The commit interval: 0 would switch the timed
+// commits off (offsets reaching Kafka only at revocations), and a long one widens what a
+// partition's next owner stores again after a crash.
+constexpr std::array<KafkaPropertyRange, 1> kRangedConsumerProperties = {{
+    {"auto.commit.interval.ms", 100, 60000, "ms: how often stored offsets go to Kafka"},
+}};
 
 // Repeated errors of one kind are logged once per interval; all are counted.
 constexpr auto kErrorLogInterval = std::chrono::seconds(10);
@@ -79,11 +82,9 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(const KafkaSourceOption
       {"client.id", "edi-audit", ""},
       {"partition.assignment.strategy", "cooperative-sticky", ""},
       // librdkafka commits the offsets the source stores after each batch (rd_kafka_offsets_store)
-      // on a timer whose ticks a rebalance skips (and, at a revocation, those of the partitions
-      // given up, as OnRevoke does itself). A commit of ours could go out
-      // with a generation a rebalance is replacing; librdkafka (before 2.10) answers the broker's
-      // ILLEGAL_GENERATION by dropping the whole assignment as lost, whose next owner would then
-      // store again what this instance stored since the last commit.
+      // on a timer whose ticks a rebalance skips (see kafka_source.h): a commit of ours could go
+      // out with a generation a rebalance is replacing, and librdkafka before 2.10 answers the
+      // broker's ILLEGAL_GENERATION by dropping the whole assignment as lost.
       {"enable.auto.commit", "true", ""},
       {"enable.auto.offset.store", "false", ""},
       {"enable.partition.eof", "false", ""},
@@ -99,24 +100,8 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(const KafkaSourceOption
       // How often the stored offsets go to Kafka (lag tools; see kafka_source.h).
       {"auto.commit.interval.ms", "1000", ""},
   };
-  for (const KafkaProperty& p : options.properties) {
-    // 0 would switch the timed commits off (offsets reaching Kafka only at revocations), and a
-    // long interval widens what a partition's next owner stores again after a crash.
-    if (p.name != "auto.commit.interval.ms") continue;
-    int64_t ms = -1;
-    const auto [end, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), ms);
-    if (ec != std::errc() || end != p.value.data() + p.value.size() || ms < kMinCommitIntervalMs ||
-        ms > kMaxCommitIntervalMs) {
-      return Status::InvalidArgument((p.where.empty() ? std::string() : p.where + ": ") +
-                                     "kafka.consumer.auto.commit.interval.ms: '" + p.value +
-                                     "' is not a whole number of ms "
-                                     "from " +
-                                     std::to_string(kMinCommitIntervalMs) + " to " +
-                                     std::to_string(kMaxCommitIntervalMs) +
-                                     " (how often stored offsets go to Kafka)");
-    }
-  }
-  auto conf = MakeKafkaConf("consumer", fixed, options.properties, kManagedConsumerProperties);
+  auto conf = MakeKafkaConf("consumer", fixed, options.properties, kManagedConsumerProperties,
+                            kRangedConsumerProperties);
   if (!conf.ok()) return conf.status();
   std::unique_ptr<KafkaSource> source(new KafkaSource(options, store));
   if (Status s = source->Start(std::move(*conf)); !s.ok()) return s;

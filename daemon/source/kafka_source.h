@@ -8,11 +8,11 @@
 //  - After each stored batch its offsets (+1) are handed to librdkafka, which commits them to
 //    Kafka every `auto.commit.interval.ms` (edi-audit's default: 1 s; 100 ms to 60 s accepted),
 //    skipping the ticks that fall in a rebalance; a failed commit is counted and logged, never
-//    retried: the next supersedes it. (At a revocation librdkafka also commits the offsets of
-//    the partitions given up, the same ones the synchronous commit below sends.)
-//    (A commit that went out during a rebalance could fail with ILLEGAL_GENERATION, which makes
-//    librdkafka before 2.10 drop the whole assignment as lost: the partitions' next owner would
-//    then store again what this instance had stored since the last commit.)
+//    retried: the next supersedes it. A commit that went out during a rebalance could fail with
+//    ILLEGAL_GENERATION, which makes librdkafka before 2.10 drop the whole assignment as lost:
+//    the partitions' next owner would then store again what this instance had stored since the
+//    last commit. (At a revocation librdkafka also commits the offsets of the partitions given
+//    up, the same ones the synchronous commit below sends.)
 //  - On assignment a partition starts at max(stored + 1, Kafka committed). A restarted
 //    instance thus continues after its own last transaction (a crash between the SQLite commit
 //    and the Kafka commit re-reads nothing), and an instance that held the partition earlier
