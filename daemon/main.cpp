@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "edi-audit: who acted for which HER-Id in EDI 2.0, and what happened to every message"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "edi-audit 0.1.0");
+  app.set_version_flag("--version", "edi-audit " EDI_VERSION);
   int exit_code = 0;
   edi::AddReplayCommand(app, &exit_code);
   edi::AddFieldsCommand(app, &exit_code);

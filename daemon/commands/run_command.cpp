@@ -1,6 +1,7 @@
 // `edi-audit run`: the daemon. Kafka in, exactly once into SQLite, new findings to the alerts
 // topic after each commit, until SIGTERM or SIGINT drains it; SIGHUP reloads the rules and the
-// reference snapshots.
+// reference snapshots. With http.listen it serves /metrics and /health (http/status_server.h);
+// under systemd (Type=notify) it reports readiness, reloads, stopping and watchdog keep-alives.
 //
 // Signal handlers only set flags; the loop below looks at them between polls (at most
 // kPollSlice apart) and does the work on its own thread. A second SIGTERM/SIGINT during the
@@ -9,15 +10,18 @@
 #include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 
 #include <csignal>
 #include <cstdio>
 
 #include "commands/commands.h"
+#include "commands/run_metrics.h"
 #include "commands/wiring.h"
 #include "common/schema.h"
 #include "config/config.h"
 #include "detect/rules.h"
+#include "http/status_server.h"
 #include "pipeline/pipeline.h"
 #include "report/report.h"
 #include "sinks/kafka_alert_sink.h"
@@ -30,6 +34,10 @@ namespace {
 constexpr auto kPollSlice = std::chrono::milliseconds(200);
 constexpr auto kStatsInterval = std::chrono::seconds(60);
 constexpr auto kAlertsFlushTimeout = std::chrono::seconds(10);
+
+double UnixSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 volatile std::sig_atomic_t g_stop_signal = 0;
 volatile std::sig_atomic_t g_reload = 0;
@@ -58,16 +66,32 @@ void SetUpLogging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
+// What the stored batches add up to, for /metrics and /health.
+struct BatchOutcomes {
+  FindingCounts findings;         // in the database: counted at start, then each new one
+  double last_batch_seconds = 0;  // Unix time of the last stored batch
+  std::string failing;  // why the last attempt to store a batch failed; "" when it did not
+};
+
 // The database is where the source's batches go: the pipeline stores each in one transaction
 // with its offsets; the new findings it raised go to the sink after the commit.
 class PipelineBatchStore : public BatchStore {
  public:
-  PipelineBatchStore(Pipeline* pipeline, Store* store, FindingSink* sink)
-      : pipeline_(pipeline), store_(store), sink_(sink) {}
+  PipelineBatchStore(Pipeline* pipeline, Store* store, FindingSink* sink, BatchOutcomes* outcomes)
+      : pipeline_(pipeline), store_(store), sink_(sink), outcomes_(outcomes) {}
 
   Status StoreBatch(const std::vector<RawRecord>& batch) override {
     Status s = pipeline_->ProcessBatch(batch);
-    if (s.ok() && sink_ != nullptr && !pipeline_->batch_findings().empty()) {
+    if (!s.ok()) {
+      outcomes_->failing = "storing a batch failed (it is retried): " + s.message();
+      return s;
+    }
+    outcomes_->failing.clear();
+    outcomes_->last_batch_seconds = UnixSeconds();
+    for (const Finding& f : pipeline_->batch_findings()) {
+      ++outcomes_->findings[f.rule][static_cast<size_t>(f.severity)];
+    }
+    if (sink_ != nullptr && !pipeline_->batch_findings().empty()) {
       sink_->Deliver(pipeline_->batch_findings());
     }
     return s;
@@ -80,6 +104,7 @@ class PipelineBatchStore : public BatchStore {
   Pipeline* pipeline_;
   Store* store_;
   FindingSink* sink_;
+  BatchOutcomes* outcomes_;
 };
 
 struct Daemon {
@@ -91,6 +116,9 @@ struct Daemon {
   std::unique_ptr<KafkaAlertSink> alerts;
   std::unique_ptr<PipelineBatchStore> batch_store;
   std::unique_ptr<KafkaSource> source;
+  std::unique_ptr<StatusServer> http;
+  BatchOutcomes outcomes;
+  double start_seconds = UnixSeconds();
   uint64_t deferred_seen = 0;
 };
 
@@ -205,13 +233,14 @@ Status Open(Daemon* d) {
                                    d->store.get(), d->rules.get());
   if (!pipeline.ok()) return pipeline.status();
   d->pipeline = std::move(*pipeline);
+  if (Status s = d->pipeline->findings().CountByRule(&d->outcomes.findings); !s.ok()) return s;
   // Decoding needs no state: half of each batch is decoded on a second core.
   if (auto second = Decoder::Create(decoder_options); second.ok()) {
     d->pipeline->EnableParallelDecode(std::move(*second));
   }
   if (Status s = OpenAlerts(d); !s.ok()) return s;
-  d->batch_store =
-      std::make_unique<PipelineBatchStore>(d->pipeline.get(), d->store.get(), d->alerts.get());
+  d->batch_store = std::make_unique<PipelineBatchStore>(d->pipeline.get(), d->store.get(),
+                                                        d->alerts.get(), &d->outcomes);
   KafkaSourceOptions o;
   o.brokers = c.kafka.brokers;
   o.topics = c.kafka.topics;
@@ -224,13 +253,72 @@ Status Open(Daemon* d) {
   auto source = KafkaSource::Create(o, d->batch_store.get());
   if (!source.ok()) return source.status();
   d->source = std::move(*source);
+  if (!c.http.listen.empty()) {
+    StatusServerOptions h;
+    h.listen = c.http.listen;
+    auto http = StatusServer::Start(h);
+    if (!http.ok()) return http.status();
+    d->http = std::move(*http);
+    spdlog::info("http: serving /metrics and /health on {}", c.http.listen);
+  }
   return Status::OK();
 }
+
+void PublishStatus(Daemon* d) {
+  if (d->http == nullptr) return;
+  RunMetrics m;
+  m.pipeline = d->pipeline->counters();
+  m.state = d->pipeline->state().counters();
+  m.kafka = d->source->counters();
+  m.partitions = d->source->assigned_sources().size();
+  m.pending_records = d->source->pending_records();
+  if (d->alerts != nullptr) {
+    m.alerts_enabled = true;
+    m.alerts = d->alerts->counters();
+    m.alerts_in_flight = d->alerts->in_flight();
+  }
+  m.findings = d->outcomes.findings;
+  // Each enabled rule's series exist from the start, at 0 when it raised nothing: the first
+  // finding is then a rise Prometheus' increase() sees, not a new series.
+  const std::shared_ptr<const RuleSet> rules = d->rules->current();
+  for (const RuleInfo& r : rules->rules()) {
+    if (r.enabled) m.findings.try_emplace(r.id);
+  }
+  m.newest_event_time = d->pipeline->state().max_time();
+  m.last_batch_unix_seconds = d->outcomes.last_batch_seconds;
+  m.rules_enabled = rules->enabled_count();
+  m.reloads = d->rules->successful_reloads() > 0 ? d->rules->successful_reloads() - 1 : 0;
+  m.reload_failures = d->rules->failed_reloads();
+  m.start_unix_seconds = d->start_seconds;
+  m.version = EDI_VERSION;
+  d->http->Publish(RenderRunMetrics(m), d->outcomes.failing);
+}
+
+// systemd's watchdog, when the unit has WatchdogSec=: a keep-alive at half its interval.
+class Watchdog {
+ public:
+  Watchdog() {
+    uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) > 0) interval_ = std::chrono::microseconds(usec / 2);
+  }
+  void Ping() {
+    if (interval_.count() == 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < interval_) return;
+    last_ = now;
+    sd_notify(0, "WATCHDOG=1");
+  }
+
+ private:
+  std::chrono::microseconds interval_{0};
+  std::chrono::steady_clock::time_point last_{};
+};
 
 // SIGHUP: each part is loaded in full before it replaces the one in use; a part that fails
 // keeps the old one.
 void Reload(Daemon* d) {
   spdlog::info("SIGHUP: reloading the reference snapshots and the rule files");
+  sd_notify(0, "RELOADING=1");
   auto registry = Registry::Load(d->config.registry_dir, SchemaDir());
   if (registry.ok()) {
     d->pipeline->set_registry(*registry);
@@ -244,6 +332,7 @@ void Reload(Daemon* d) {
   } else {
     spdlog::error("rules: reload failed, keeping the rules in use: {}", s.message());
   }
+  sd_notify(0, "READY=1");
 }
 
 void LogStats(const Daemon& d, const char* what) {
@@ -270,6 +359,9 @@ void LogStats(const Daemon& d, const char* what) {
 int RunLoop(Daemon* d) {
   int exit_code = 0;
   OfferUndelivered(d, true);
+  PublishStatus(d);
+  sd_notify(0, "READY=1\nSTATUS=consuming");
+  Watchdog watchdog;
   auto last_stats = std::chrono::steady_clock::now();
   while (g_stop_signal == 0) {
     if (Status s = d->source->Poll(kPollSlice); !s.ok()) {
@@ -277,6 +369,8 @@ int RunLoop(Daemon* d) {
       exit_code = 1;
       break;
     }
+    watchdog.Ping();
+    PublishStatus(d);
     if (g_reload != 0) {
       g_reload = 0;
       Reload(d);
@@ -290,6 +384,7 @@ int RunLoop(Daemon* d) {
       LogStats(*d, "progress");
     }
   }
+  sd_notify(0, "STOPPING=1");
   if (g_stop_signal != 0) {
     spdlog::info("{}: draining (storing the batch in hand, committing offsets)",
                  g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
@@ -335,12 +430,6 @@ int RunDaemon(const std::string& config_path) {
       "partitions merged in event time (wait up to {} ms)",
       d.config.database, d.config.registry_dir, d.config.store.batch_size,
       d.config.run.batch_max_ms, d.config.run.reorder_ms);
-  if (!d.config.http.listen.empty()) {
-    spdlog::warn(
-        "http.listen {}: not served: this version has no HTTP API (metrics, health) yet; the "
-        "log's progress lines carry the counters",
-        d.config.http.listen);
-  }
   return RunLoop(&d);
 }
 

@@ -158,6 +158,15 @@ class AuditDb {
           [&](sqlite3_stmt* st) { out[Text(st, 0)] = sqlite3_column_int(st, 1); });
     return out;
   }
+  // (rule, severity name) -> how many findings.
+  std::map<std::pair<std::string, std::string>, int64_t> FindingCounts() const {
+    std::map<std::pair<std::string, std::string>, int64_t> out;
+    Query("SELECT rule, severity, count(*) FROM finding_view GROUP BY rule, severity",
+          [&](sqlite3_stmt* st) {
+            out[{Text(st, 0), Text(st, 1)}] = sqlite3_column_int64(st, 2);
+          });
+    return out;
+  }
 
  private:
   template <typename F>

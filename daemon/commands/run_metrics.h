@@ -1,0 +1,45 @@
+// The metrics `edi-audit run` serves on /metrics (http.listen), rendered from its counters.
+// README.md ("Metrics and health") lists them; rules/prometheus/edi-audit-alerts.yml alerts on them.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "common/time.h"
+#include "pipeline/pipeline.h"
+#include "sinks/kafka_alert_sink.h"
+#include "source/kafka_source.h"
+#include "state/state.h"
+
+namespace edi {
+
+// Findings per rule, per severity (the index is the Severity).
+using FindingCounts = std::map<std::string, std::array<uint64_t, 5>>;
+
+struct RunMetrics {
+  PipelineCounters pipeline;
+  StateCounters state;
+  KafkaSourceCounters kafka;
+  size_t partitions = 0;       // assigned now
+  size_t pending_records = 0;  // consumed, not yet stored
+  bool alerts_enabled = false;
+  AlertSinkCounters alerts;
+  size_t alerts_in_flight = 0;
+  // The findings in the database: counted there at start, then the new ones as stored. A
+  // counter that starts where the audit trail stands keeps rising across restarts, so that
+  // Prometheus' increase() also sees findings raised before its first scrape after a restart.
+  // Every rule in it gets a sample for each severity, 0 included.
+  FindingCounts findings;
+  EventTime newest_event_time = 0;  // ms; 0: none yet
+  double last_batch_unix_seconds = 0;  // wall clock of the last stored batch; 0: none yet
+  size_t rules_enabled = 0;
+  uint64_t reloads = 0, reload_failures = 0;
+  double start_unix_seconds = 0;
+  std::string version;
+};
+
+std::string RenderRunMetrics(const RunMetrics& m);
+
+}  // namespace edi

@@ -1,0 +1,58 @@
+// StatusServer: the daemon's HTTP endpoint (`http.listen`), for Prometheus and for health checks.
+//
+//   GET /metrics  the metrics the daemon published last, in Prometheus' text format
+//   GET /health   200 "ok" while the daemon publishes at least every `stale_after` and reports
+//                 no problem; 503 with the reason otherwise ("starting", a problem the daemon
+//                 reported, or how long it has been silent)
+//
+// The server answers on two threads of its own and never calls into the daemon: the daemon's
+// thread hands it the metrics text after each round of its loop (Publish), so a scrape neither
+// waits for a batch nor sees one half counted.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/status.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace edi {
+
+struct StatusServerOptions {
+  std::string listen;  // HOST:PORT ([::1]:PORT for IPv6); port 0 picks a free one
+  std::chrono::milliseconds stale_after{30000};
+};
+
+class StatusServer {
+ public:
+  // Binds and starts serving; fails naming the address when it cannot listen there.
+  static Result<std::unique_ptr<StatusServer>> Start(const StatusServerOptions& options);
+  ~StatusServer();  // stops serving
+
+  // The metrics to serve from now on, and the daemon's problem ("" when healthy).
+  void Publish(std::string metrics, std::string problem = {});
+  // The port it listens on.
+  int port() const { return port_; }
+
+ private:
+  explicit StatusServer(const StatusServerOptions& options);
+  void Health(int* status, std::string* body) const;
+
+  StatusServerOptions options_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+  mutable std::mutex mu_;
+  std::string metrics_;  // guarded by mu_
+  std::string problem_;  // guarded by mu_
+  bool published_ = false;
+  std::chrono::steady_clock::time_point last_publish_;
+};
+
+}  // namespace edi

@@ -1,0 +1,181 @@
+// `edi-audit run` as operations see it: /metrics scraped by a real Prometheus that evaluates the
+// shipped alerting rules, /health, and the readiness, reload, watchdog and stopping messages
+// systemd gets on its notification socket.
+#include <gtest/gtest.h>
+#include <sys/un.h>
+
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include "integration/daemon_fixture.h"
+#include "integration/real_prometheus.h"
+
+namespace edi::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class MetricsTest : public DaemonTest {
+ protected:
+  // Waits until GET /metrics answers; its body.
+  static std::string Metrics(int port) {
+    const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (auto r = HttpGet(port, "/metrics"); r && r->first == 200) return r->second;
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    return "";
+  }
+  // Every edi_audit_findings_total sample, as (rule, severity) -> value.
+  static std::map<std::pair<std::string, std::string>, int64_t> FindingTotals(
+      const AuditDb& db, const std::string& metrics) {
+    std::map<std::pair<std::string, std::string>, int64_t> out;
+    for (const auto& [key, n] : db.FindingCounts()) {
+      const std::string line = "edi_audit_findings_total{rule=\"" + key.first + "\",severity=\"" +
+                               key.second + "\"}";
+      if (auto v = MetricValue(metrics, line)) out[key] = static_cast<int64_t>(*v);
+    }
+    return out;
+  }
+};
+
+TEST_F(MetricsTest, PrometheusScrapesTheDaemonAndAlertsOnItsCriticalFindings) {
+  kafka()->CreateTopic("access-metrics", 4);
+  const int port = FreePort();
+  const std::string config = WriteConfig("metrics", "access-metrics", "audit-metrics");
+  std::ofstream(config, std::ios::app) << "http:\n  listen: 127.0.0.1:" << port << "\n";
+  DaemonProcess daemon(config, Log("metrics"));
+  daemon.Start();
+  ASSERT_FALSE(Metrics(port).empty()) << daemon.Log();
+  RealPrometheus prometheus(dir(), port,
+                            std::string(EDI_SOURCE_DIR) + "/rules/prometheus/edi-audit-alerts.yml");
+  prometheus.Start();
+  // Scraped before any traffic: the counters' rise is what the rules see.
+  ASSERT_FALSE(prometheus.WaitFor("up{job=\"edi-audit\"} == 1", seconds(30)).empty())
+      << prometheus.Log();
+
+  const auto produced = ProduceTraffic("access-metrics", 0, traffic().values.size());
+  AuditDb db(Db("metrics"));
+  ASSERT_TRUE(WaitForRecords({&db}, static_cast<int64_t>(produced.size()))) << daemon.Log();
+  const auto in_db = db.FindingCounts();
+  int64_t critical = 0;
+  for (const auto& [key, n] : in_db) critical += key.second == "critical" ? n : 0;
+  ASSERT_GT(critical, 0) << "the generated traffic has no critical incident";
+
+  // /metrics says what the database holds: every record, every finding by rule and severity.
+  std::string metrics;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  do {
+    std::this_thread::sleep_for(milliseconds(300));
+    metrics = Metrics(port);
+  } while (FindingTotals(db, metrics) != in_db && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(FindingTotals(db, metrics), in_db) << metrics;
+  const double records = MetricValue(metrics, "edi_audit_records_total{outcome=\"stored\"}")
+                             .value_or(0) +
+                         MetricValue(metrics, "edi_audit_records_total{outcome=\"quarantined\"}")
+                             .value_or(0);
+  EXPECT_EQ(records, static_cast<double>(produced.size())) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "edi_audit_kafka_partitions"), 4.0) << metrics;
+  EXPECT_GT(MetricValue(metrics, "edi_audit_newest_event_time_seconds").value_or(0), 1.7e9);
+  auto health = HttpGet(port, "/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->first, 200);
+  EXPECT_EQ(health->second, "ok\n");
+
+  // Prometheus has the same totals, and the shipped rule alerts on the critical findings.
+  const auto summed = prometheus.WaitFor(
+      "sum(edi_audit_findings_total{severity=\"critical\"}) == " + std::to_string(critical),
+      seconds(30));
+  EXPECT_FALSE(summed.empty()) << prometheus.Log();
+  // One alert per rule with critical findings, and only those.
+  std::set<std::string> critical_rules, alerted_rules;
+  for (const auto& [key, n] : in_db) {
+    if (key.second == "critical") critical_rules.insert("rule=" + key.first + ",");
+  }
+  const auto alert_deadline = std::chrono::steady_clock::now() + seconds(30);
+  while (alerted_rules != critical_rules && std::chrono::steady_clock::now() < alert_deadline) {
+    std::this_thread::sleep_for(milliseconds(250));
+    alerted_rules.clear();
+    for (const auto& [labels, value] : prometheus.Query(
+             "ALERTS{alertname=\"EdiAuditCriticalFinding\",alertstate=\"firing\"}")) {
+      const size_t at = labels.find("rule=");
+      if (at != std::string::npos) {
+        alerted_rules.insert(labels.substr(at, labels.find(',', at) + 1 - at));
+      }
+    }
+  }
+  EXPECT_EQ(alerted_rules, critical_rules) << prometheus.Log();
+  EXPECT_TRUE(prometheus.Query("ALERTS{alertname=\"EdiAuditDown\"}").empty());
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+
+  // After a restart the findings counter starts where the audit trail stands.
+  DaemonProcess again(config, Log("metrics"));
+  again.Start();
+  metrics = Metrics(port);
+  EXPECT_EQ(FindingTotals(db, metrics), in_db) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "edi_audit_records_total{outcome=\"stored\"}"), 0.0) << metrics;
+  ASSERT_EQ(again.Stop(), 0) << again.Log();
+}
+
+// A datagram socket standing in for systemd's notification socket.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    std::filesystem::remove(path);
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      throw std::runtime_error("cannot bind " + path);
+    }
+  }
+  ~NotifySocket() { close(fd_); }
+  // Collects messages until one contains `text` or `timeout` passes; whether one did.
+  bool WaitFor(const std::string& text, milliseconds timeout = seconds(30)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      char buf[4096];
+      const ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n > 0) {
+        const std::string m(buf, static_cast<size_t>(n));
+        messages_.push_back(m);
+        if (m.find(text) != std::string::npos) return true;
+      } else {
+        std::this_thread::sleep_for(milliseconds(10));
+      }
+    }
+    return false;
+  }
+  const std::vector<std::string>& messages() const { return messages_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::vector<std::string> messages_;
+};
+
+TEST_F(MetricsTest, TheDaemonTellsSystemdWhenItIsReadyReloadingAliveAndStopping) {
+  kafka()->CreateTopic("access-notify", 1);
+  NotifySocket notify(dir() + "/notify.sock");
+  DaemonProcess daemon(WriteConfig("notify", "access-notify", "audit-notify"), Log("notify"));
+  setenv("NOTIFY_SOCKET", (dir() + "/notify.sock").c_str(), 1);
+  setenv("WATCHDOG_USEC", "400000", 1);  // a keep-alive every 200 ms
+  daemon.Start();
+  unsetenv("NOTIFY_SOCKET");
+  unsetenv("WATCHDOG_USEC");
+  ASSERT_TRUE(notify.WaitFor("READY=1")) << daemon.Log();
+  EXPECT_NE(notify.messages().back().find("STATUS=consuming"), std::string::npos);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(notify.WaitFor("WATCHDOG=1", seconds(5)));
+  daemon.Signal(SIGHUP);
+  ASSERT_TRUE(notify.WaitFor("RELOADING=1")) << daemon.Log();
+  ASSERT_TRUE(notify.WaitFor("READY=1")) << daemon.Log();
+  daemon.Signal(SIGTERM);
+  ASSERT_TRUE(notify.WaitFor("STOPPING=1")) << daemon.Log();
+  EXPECT_EQ(daemon.Wait(seconds(60)), 0) << daemon.Log();
+}
+
+}  // namespace
+}  // namespace edi::testing
