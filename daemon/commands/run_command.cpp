@@ -68,7 +68,8 @@ void SetUpLogging(const std::string& level) {
 
 // What the stored batches add up to, for /metrics and /health.
 struct BatchOutcomes {
-  FindingCounts findings;         // in the database: counted at start, then each new one
+  FindingCounts findings;         // new findings since the start
+  FindingTimes last_finding;      // when each kind was last raised
   double last_batch_seconds = 0;  // Unix time of the last stored batch
   std::string failing;  // why the last attempt to store a batch failed; "" when it did not
 };
@@ -87,9 +88,11 @@ class PipelineBatchStore : public BatchStore {
       return s;
     }
     outcomes_->failing.clear();
-    outcomes_->last_batch_seconds = UnixSeconds();
+    const double now = UnixSeconds();
+    outcomes_->last_batch_seconds = now;
     for (const Finding& f : pipeline_->batch_findings()) {
       ++outcomes_->findings[f.rule][static_cast<size_t>(f.severity)];
+      outcomes_->last_finding[f.rule][static_cast<size_t>(f.severity)] = now;
     }
     if (sink_ != nullptr && !pipeline_->batch_findings().empty()) {
       sink_->Deliver(pipeline_->batch_findings());
@@ -233,7 +236,6 @@ Status Open(Daemon* d) {
                                    d->store.get(), d->rules.get());
   if (!pipeline.ok()) return pipeline.status();
   d->pipeline = std::move(*pipeline);
-  if (Status s = d->pipeline->findings().CountByRule(&d->outcomes.findings); !s.ok()) return s;
   // Decoding needs no state: half of each batch is decoded on a second core.
   if (auto second = Decoder::Create(decoder_options); second.ok()) {
     d->pipeline->EnableParallelDecode(std::move(*second));
@@ -278,6 +280,8 @@ void PublishStatus(Daemon* d) {
     m.alerts_in_flight = d->alerts->in_flight();
   }
   m.findings = d->outcomes.findings;
+  m.last_finding = d->outcomes.last_finding;
+  m.last_loop_unix_seconds = UnixSeconds();
   // Each enabled rule's series exist from the start, at 0 when it raised nothing: the first
   // finding is then a rise Prometheus' increase() sees, not a new series.
   const std::shared_ptr<const RuleSet> rules = d->rules->current();

@@ -12,6 +12,10 @@ std::string RenderRunMetrics(const RunMetrics& m) {
   t.Sample({{"version", m.version}}, uint64_t{1});
   t.Family("edi_audit_start_time_seconds", "gauge", "When the daemon started, Unix time.");
   t.Sample(m.start_unix_seconds);
+  t.Family("edi_audit_last_loop_time_seconds", "gauge",
+           "When the daemon's consumer loop last went round, Unix time: a loop that stops "
+           "leaves it behind.");
+  t.Sample(m.last_loop_unix_seconds);
 
   t.Family("edi_audit_records_total", "counter",
            "Access-log records read from Kafka and stored in batches, by what became of them.");
@@ -31,7 +35,7 @@ std::string RenderRunMetrics(const RunMetrics& m) {
   t.Family("edi_audit_batches_total", "counter", "Batches stored (one transaction each).");
   t.Sample(p.batches);
   t.Family("edi_audit_batch_failures_total", "counter",
-           "Attempts to store a batch that failed and were rolled back (the batch is retried).");
+           "Attempts to store a batch that failed; nothing of it was stored and it is retried.");
   t.Sample(p.failed_batches);
   t.Family("edi_audit_last_batch_time_seconds", "gauge",
            "When the last batch was stored, Unix time (0: none since the start).");
@@ -41,10 +45,19 @@ std::string RenderRunMetrics(const RunMetrics& m) {
   t.Sample(static_cast<double>(m.newest_event_time) / 1000.0);
 
   t.Family("edi_audit_findings_total", "counter",
-           "Findings in the audit trail, by rule and severity: counted in the database at start, "
-           "then as they are raised.");
+           "New findings raised since the start, by rule and severity (repeats not included).");
   for (const auto& [rule, by_severity] : m.findings) {
     for (size_t s = 0; s < by_severity.size(); ++s) {
+      t.Sample({{"rule", rule}, {"severity", SeverityName(static_cast<Severity>(s))}},
+               by_severity[s]);
+    }
+  }
+  t.Family("edi_audit_last_finding_time_seconds", "gauge",
+           "When a finding of this rule and severity was last raised, Unix time (wall clock); "
+           "only kinds raised since the start.");
+  for (const auto& [rule, by_severity] : m.last_finding) {
+    for (size_t s = 0; s < by_severity.size(); ++s) {
+      if (by_severity[s] == 0) continue;
       t.Sample({{"rule", rule}, {"severity", SeverityName(static_cast<Severity>(s))}},
                by_severity[s]);
     }
@@ -88,9 +101,9 @@ std::string RenderRunMetrics(const RunMetrics& m) {
            "Broker, transport and consumer errors librdkafka reported.");
   t.Sample(k.consumer_errors);
   t.Family("edi_audit_kafka_rebalance_partitions_total", "counter",
-           "Partitions assigned and given up (revoked or lost), over time.");
+           "Partitions assigned, and given up (revoked or lost), over time.");
   t.Sample({{"event", "assigned"}}, k.assigned);
-  t.Sample({{"event", "revoked"}}, k.revoked);
+  t.Sample({{"event", "given_up"}}, k.revoked);
   t.Family("edi_audit_kafka_merged_early_total", "counter",
            "Records merged into a batch before every partition caught up with their event time.");
   t.Sample({{"why", "lagging_partition"}}, k.merged_early);
@@ -103,7 +116,7 @@ std::string RenderRunMetrics(const RunMetrics& m) {
     t.Family("edi_audit_alerts_delivered_total", "counter",
              "Findings the alerts topic acknowledged.");
     t.Sample(a.delivered);
-    t.Family("edi_audit_alert_delivery_failures_total", "counter",
+    t.Family("edi_audit_alerts_delivery_failures_total", "counter",
              "Attempts to deliver a finding that failed (each is retried).");
     t.Sample(a.delivery_failures);
     t.Family("edi_audit_alerts_in_flight", "gauge", "Findings sent and not yet acknowledged.");

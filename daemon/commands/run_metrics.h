@@ -1,5 +1,6 @@
 // The metrics `edi-audit run` serves on /metrics (http.listen), rendered from its counters.
-// README.md ("Metrics and health") lists them; rules/prometheus/edi-audit-alerts.yml alerts on them.
+// README.md ("Metrics and health") lists them; rules/prometheus/edi-audit-alerts.yml alerts on
+// them.
 #pragma once
 
 #include <array>
@@ -17,6 +18,9 @@ namespace edi {
 
 // Findings per rule, per severity (the index is the Severity).
 using FindingCounts = std::map<std::string, std::array<uint64_t, 5>>;
+// When findings were last raised (Unix time, wall clock) per rule, per severity; 0: not since
+// the start.
+using FindingTimes = std::map<std::string, std::array<double, 5>>;
 
 struct RunMetrics {
   PipelineCounters pipeline;
@@ -27,12 +31,14 @@ struct RunMetrics {
   bool alerts_enabled = false;
   AlertSinkCounters alerts;
   size_t alerts_in_flight = 0;
-  // The findings in the database: counted there at start, then the new ones as stored. A
-  // counter that starts where the audit trail stands keeps rising across restarts, so that
-  // Prometheus' increase() also sees findings raised before its first scrape after a restart.
-  // Every rule in it gets a sample for each severity, 0 included.
+  // New findings raised since the start. Every rule in it gets a sample for each severity, 0
+  // included, so that the first finding of a kind is a rise, not a new series.
   FindingCounts findings;
-  EventTime newest_event_time = 0;  // ms; 0: none yet
+  // When each kind was last raised: alerting on how recent that is sees findings raised before
+  // a scrape as well as during one, across restarts and backlogs.
+  FindingTimes last_finding;
+  double last_loop_unix_seconds = 0;   // when the daemon's loop last went round
+  EventTime newest_event_time = 0;     // ms; 0: none yet
   double last_batch_unix_seconds = 0;  // wall clock of the last stored batch; 0: none yet
   size_t rules_enabled = 0;
   uint64_t reloads = 0, reload_failures = 0;

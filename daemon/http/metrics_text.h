@@ -3,7 +3,7 @@
 //
 //   MetricsText m;
 //   m.Family("edi_audit_records_total", "counter", "Access-log records read, by outcome.");
-//   m.Sample({{"outcome", "stored"}}, 812);
+//   m.Sample({{"outcome", "stored"}}, uint64_t{812});
 //   std::string body = m.Take();
 //
 // Label values are escaped (backslash, double quote, newline) as the format requires.

@@ -9,8 +9,6 @@
 namespace edi {
 namespace {
 
-constexpr auto kStartTimeout = std::chrono::seconds(5);
-
 // "127.0.0.1:9464" -> ("127.0.0.1", 9464); "[::1]:9464" -> ("::1", 9464).
 bool SplitListen(const std::string& listen, std::string* host, int* port) {
   const size_t colon = listen.rfind(':');
@@ -44,6 +42,9 @@ Result<std::unique_ptr<StatusServer>> StatusServer::Start(const StatusServerOpti
   std::unique_ptr<StatusServer> s(new StatusServer(options));
   httplib::Server& svr = *s->server_;
   svr.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // One request per connection: a worker never idles in a keep-alive wait, so a client that
+  // keeps its connection open neither holds /health up nor delays the shutdown.
+  svr.set_keep_alive_max_count(1);
   // SO_REUSEADDR only (a restart rebinds at once): cpp-httplib's default adds SO_REUSEPORT,
   // with which a second daemon on the same address would share the port instead of failing.
   svr.set_socket_options([](socket_t sock) {
@@ -53,6 +54,11 @@ Result<std::unique_ptr<StatusServer>> StatusServer::Start(const StatusServerOpti
   StatusServer* self = s.get();
   svr.Get("/metrics", [self](const httplib::Request&, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(self->mu_);
+    if (!self->published_) {  // no counters yet: not an empty set of them
+      res.status = 503;
+      res.set_content("starting\n", "text/plain; charset=utf-8");
+      return;
+    }
     res.set_content(self->metrics_, "text/plain; version=0.0.4; charset=utf-8");
   });
   svr.Get("/health", [self](const httplib::Request&, httplib::Response& res) {
@@ -67,31 +73,30 @@ Result<std::unique_ptr<StatusServer>> StatusServer::Start(const StatusServerOpti
                     "text/plain; charset=utf-8");
   });
   errno = 0;
-  const bool bound = port == 0 ? (port = svr.bind_to_any_port(host)) > 0
-                               : svr.bind_to_port(host, port);
+  const bool bound =
+      port == 0 ? (port = svr.bind_to_any_port(host)) > 0 : svr.bind_to_port(host, port);
   if (!bound) {
     const int err = errno;
     return Status::IOError("http.listen " + options.listen + ": cannot listen there" +
                            (err != 0 ? std::string(": ") + std::strerror(err) : std::string()));
   }
   s->port_ = port;
-  s->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
-  // stop() only ends a server that is running: wait until it is, so that it can be stopped.
-  const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
-  while (!svr.is_running()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Status::IOError("http.listen " + options.listen + ": the server did not start");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  s->thread_ = std::thread([self] {
+    self->server_->listen_after_bind();
+    self->ended_.store(true);
+  });
   return s;
 }
 
 StatusServer::~StatusServer() {
-  if (thread_.joinable()) {
-    server_->stop();
-    thread_.join();
+  if (!thread_.joinable()) return;
+  // stop() only ends a server that is running: wait until it runs (its thread sets that first
+  // thing) or its thread has ended.
+  while (!server_->is_running() && !ended_.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  server_->stop();
+  thread_.join();
 }
 
 void StatusServer::Publish(std::string metrics, std::string problem) {

@@ -1,6 +1,7 @@
 // StatusServer: the daemon's HTTP endpoint (`http.listen`), for Prometheus and for health checks.
 //
-//   GET /metrics  the metrics the daemon published last, in Prometheus' text format
+//   GET /metrics  the metrics the daemon published last, in Prometheus' text format (503
+//                 "starting" before the first)
 //   GET /health   200 "ok" while the daemon publishes at least every `stale_after` and reports
 //                 no problem; 503 with the reason otherwise ("starting", a problem the daemon
 //                 reported, or how long it has been silent)
@@ -10,6 +11,7 @@
 // waits for a batch nor sees one half counted.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -47,12 +49,13 @@ class StatusServer {
   StatusServerOptions options_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  std::atomic<bool> ended_{false};  // the serving thread has returned
   int port_ = 0;
   mutable std::mutex mu_;
-  std::string metrics_;  // guarded by mu_
-  std::string problem_;  // guarded by mu_
-  bool published_ = false;
-  std::chrono::steady_clock::time_point last_publish_;
+  std::string metrics_;                                 // guarded by mu_
+  std::string problem_;                                 // guarded by mu_
+  bool published_ = false;                              // guarded by mu_
+  std::chrono::steady_clock::time_point last_publish_;  // guarded by mu_
 };
 
 }  // namespace edi

@@ -190,20 +190,6 @@ Status FindingStore::LoadRecent(EventTime since, std::vector<KeyedFinding>* out)
   });
 }
 
-Status FindingStore::CountByRule(std::map<std::string, std::array<uint64_t, 5>>* out) {
-  out->clear();
-  Statement st(db_, "SELECT rule, severity, count(*) FROM findings GROUP BY rule, severity");
-  if (!st.ok()) return Status::IOError(LastError());
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) {
-    const int64_t severity = st.ColumnInt(1);
-    if (severity < 0 || severity > 4) continue;  // the table's CHECK rules it out
-    (*out)[std::string(st.ColumnText(0))][static_cast<size_t>(severity)] +=
-        static_cast<uint64_t>(st.ColumnInt(2));
-  }
-  return rc == SQLITE_DONE ? Status::OK() : Status::IOError(LastError());
-}
-
 Status FindingStore::NewestEventTime(std::optional<EventTime>* out) {
   const int rc = newest_time_.Step();
   if (rc != SQLITE_ROW) {

@@ -13,11 +13,8 @@
 
 #include <sqlite3.h>
 
-#include <array>
 #include <cstddef>
-#include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,8 +56,6 @@ class FindingStore {
   Status Insert(const Finding& f, std::string_view repeat_key, bool* inserted = nullptr);
   // Records a repeat on a stored finding. NotFound when no finding has that id.
   Status UpdateRepeat(std::string_view id, uint64_t occurrences, EventTime last_seen);
-  // How many findings are stored per rule and severity (the index is the Severity).
-  Status CountByRule(std::map<std::string, std::array<uint64_t, 5>>* out);
   // Marks findings as sent to the alerts topic; unknown ids are ignored.
   Status MarkDelivered(const std::vector<std::string>& ids);
 

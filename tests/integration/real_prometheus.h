@@ -143,7 +143,7 @@ class RealPrometheus {
   }
   // Polls `expr` until it has a result or `timeout` passes.
   std::vector<std::pair<std::string, double>> WaitFor(const std::string& expr,
-                                                       std::chrono::seconds timeout) const {
+                                                      std::chrono::seconds timeout) const {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       auto r = Query(expr);
