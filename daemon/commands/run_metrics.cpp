@@ -10,12 +10,12 @@ std::string RenderRunMetrics(const RunMetrics& m) {
   const PipelineCounters& p = m.pipeline;
   t.Family("edi_audit_build_info", "gauge", "The running edi-audit's version (always 1).");
   t.Sample({{"version", m.version}}, uint64_t{1});
-  t.Family("edi_audit_start_time_seconds", "gauge", "When the daemon started, Unix time.");
-  t.Sample(m.start_unix_seconds);
-  t.Family("edi_audit_last_loop_time_seconds", "gauge",
+  t.Single("edi_audit_start_time_seconds", "gauge", "When the daemon started, Unix time.",
+           m.start_unix_seconds);
+  t.Single("edi_audit_last_loop_time_seconds", "gauge",
            "When the daemon's consumer loop last went round, Unix time: a loop that stops "
-           "leaves it behind.");
-  t.Sample(m.last_loop_unix_seconds);
+           "leaves it behind.",
+           m.last_loop_unix_seconds);
 
   t.Family("edi_audit_records_total", "counter",
            "Access-log records read from Kafka and stored in batches, by what became of them.");
@@ -32,17 +32,17 @@ std::string RenderRunMetrics(const RunMetrics& m) {
     t.Sample({{"action", ActionName(static_cast<Action>(a))}},
              p.stored_by_action[static_cast<size_t>(a)]);
   }
-  t.Family("edi_audit_batches_total", "counter", "Batches stored (one transaction each).");
-  t.Sample(p.batches);
-  t.Family("edi_audit_batch_failures_total", "counter",
-           "Attempts to store a batch that failed; nothing of it was stored and it is retried.");
-  t.Sample(p.failed_batches);
-  t.Family("edi_audit_last_batch_time_seconds", "gauge",
-           "When the last batch was stored, Unix time (0: none since the start).");
-  t.Sample(m.last_batch_unix_seconds);
-  t.Family("edi_audit_newest_event_time_seconds", "gauge",
-           "The newest event time seen, Unix time (0: none yet).");
-  t.Sample(static_cast<double>(m.newest_event_time) / 1000.0);
+  t.Single("edi_audit_batches_total", "counter", "Batches stored (one transaction each).",
+           p.batches);
+  t.Single("edi_audit_batch_failures_total", "counter",
+           "Attempts to store a batch that failed: nothing of it was stored, and it is retried.",
+           p.failed_batches);
+  t.Single("edi_audit_last_batch_time_seconds", "gauge",
+           "When the last batch was stored, Unix time (0: none since the start).",
+           m.last_batch_unix_seconds);
+  t.Single("edi_audit_newest_event_time_seconds", "gauge",
+           "The newest event time seen, Unix time (0: none yet).",
+           static_cast<double>(m.newest_event_time) / 1000.0);
 
   t.Family("edi_audit_findings_total", "counter",
            "New findings raised since the start, by rule and severity (repeats not included).");
@@ -62,44 +62,40 @@ std::string RenderRunMetrics(const RunMetrics& m) {
                by_severity[s]);
     }
   }
-  t.Family("edi_audit_finding_repeats_total", "counter",
-           "Repeats folded into an open finding instead of raising a new one.");
-  t.Sample(p.findings_repeats);
-  t.Family("edi_audit_rules_enabled", "gauge", "Rules enabled in the rule files in use.");
-  t.Sample(static_cast<uint64_t>(m.rules_enabled));
+  t.Single("edi_audit_finding_repeats_total", "counter",
+           "Repeats folded into an open finding instead of raising a new one.", p.findings_repeats);
+  t.Single("edi_audit_rules_enabled", "gauge", "Rules enabled in the rule files in use.",
+           static_cast<uint64_t>(m.rules_enabled));
   t.Family("edi_audit_reloads_total", "counter", "SIGHUP reloads of the rule files, by result.");
   t.Sample({{"result", "ok"}}, m.reloads);
   t.Sample({{"result", "failed"}}, m.reload_failures);
 
   const StateCounters& st = m.state;
-  t.Family("edi_audit_custody_unknown_total", "counter",
-           "Calls whose parties or facts needed a message custody not known (yet).");
-  t.Sample(st.custody_unknown);
-  t.Family("edi_audit_party_checks_without_owner_total", "counter",
-           "Party evaluations with no owner known: lock, declared or learned.");
-  t.Sample(st.no_owner);
-  t.Family("edi_audit_stale_locks_total", "counter", "Locks found held by a quiet client.");
-  t.Sample(st.stale_locks);
+  t.Single("edi_audit_custody_unknown_total", "counter",
+           "Calls whose parties or facts needed a message custody not known (yet).",
+           st.custody_unknown);
+  t.Single("edi_audit_party_checks_without_owner_total", "counter",
+           "Party evaluations with no owner known: lock, declared or learned.", st.no_owner);
+  t.Single("edi_audit_stale_locks_total", "counter", "Locks found held by a quiet client.",
+           st.stale_locks);
 
   const KafkaSourceCounters& k = m.kafka;
-  t.Family("edi_audit_kafka_partitions", "gauge", "Partitions assigned to this instance.");
-  t.Sample(static_cast<uint64_t>(m.partitions));
-  t.Family("edi_audit_kafka_pending_records", "gauge",
-           "Records consumed but not yet stored (in the batch or waiting for other partitions).");
-  t.Sample(static_cast<uint64_t>(m.pending_records));
-  t.Family("edi_audit_kafka_redelivered_total", "counter",
-           "Records Kafka delivered again within an assignment, skipped.");
-  t.Sample(k.redelivered);
+  t.Single("edi_audit_kafka_partitions", "gauge", "Partitions assigned to this instance.",
+           static_cast<uint64_t>(m.partitions));
+  t.Single("edi_audit_kafka_pending_records", "gauge",
+           "Records consumed but not yet stored (in the batch or waiting for other partitions).",
+           static_cast<uint64_t>(m.pending_records));
+  t.Single("edi_audit_kafka_redelivered_total", "counter",
+           "Records Kafka delivered again within an assignment, skipped.", k.redelivered);
   t.Family("edi_audit_kafka_dropped_total", "counter",
            "Unstored records of partitions given up or lost; their next owner reads them.");
   t.Sample({{"why", "unowned"}}, k.dropped_unowned);
   t.Sample({{"why", "lost"}}, k.dropped_lost);
-  t.Family("edi_audit_kafka_commit_failures_total", "counter",
-           "Offset commits to Kafka that failed (harmless: the database holds the offsets).");
-  t.Sample(k.commit_failures);
-  t.Family("edi_audit_kafka_errors_total", "counter",
-           "Broker, transport and consumer errors librdkafka reported.");
-  t.Sample(k.consumer_errors);
+  t.Single("edi_audit_kafka_commit_failures_total", "counter",
+           "Offset commits to Kafka that failed (harmless: the database holds the offsets).",
+           k.commit_failures);
+  t.Single("edi_audit_kafka_errors_total", "counter",
+           "Broker, transport and consumer errors librdkafka reported.", k.consumer_errors);
   t.Family("edi_audit_kafka_rebalance_partitions_total", "counter",
            "Partitions assigned, and given up (revoked or lost), over time.");
   t.Sample({{"event", "assigned"}}, k.assigned);
@@ -109,21 +105,19 @@ std::string RenderRunMetrics(const RunMetrics& m) {
   t.Sample({{"why", "lagging_partition"}}, k.merged_early);
   t.Sample({{"why", "quiet_partition"}}, k.merged_past_quiet);
 
-  t.Family("edi_audit_alerts_enabled", "gauge", "1 when findings go to an alerts topic.");
-  t.Sample(uint64_t{m.alerts_enabled ? 1u : 0u});
+  t.Single("edi_audit_alerts_enabled", "gauge", "1 when findings go to an alerts topic.",
+           uint64_t{m.alerts_enabled ? 1u : 0u});
   if (m.alerts_enabled) {
     const AlertSinkCounters& a = m.alerts;
-    t.Family("edi_audit_alerts_delivered_total", "counter",
-             "Findings the alerts topic acknowledged.");
-    t.Sample(a.delivered);
-    t.Family("edi_audit_alerts_delivery_failures_total", "counter",
-             "Attempts to deliver a finding that failed (each is retried).");
-    t.Sample(a.delivery_failures);
-    t.Family("edi_audit_alerts_in_flight", "gauge", "Findings sent and not yet acknowledged.");
-    t.Sample(static_cast<uint64_t>(m.alerts_in_flight));
-    t.Family("edi_audit_alerts_deferred_total", "counter",
-             "Findings not taken for delivery because too many were in flight (sent later).");
-    t.Sample(a.deferred);
+    t.Single("edi_audit_alerts_delivered_total", "counter",
+             "Findings the alerts topic acknowledged.", a.delivered);
+    t.Single("edi_audit_alerts_delivery_failures_total", "counter",
+             "Attempts to deliver a finding that failed (each is retried).", a.delivery_failures);
+    t.Single("edi_audit_alerts_in_flight", "gauge", "Findings sent and not yet acknowledged.",
+             static_cast<uint64_t>(m.alerts_in_flight));
+    t.Single("edi_audit_alerts_deferred_total", "counter",
+             "Findings not taken for delivery because too many were in flight (sent later).",
+             a.deferred);
   }
   return t.Take();
 }

@@ -29,6 +29,16 @@ class MetricsText {
   void Sample(double value) { Sample({}, value); }
   void Sample(uint64_t value) { Sample({}, value); }
 
+  // A family of one sample without labels.
+  void Single(std::string_view name, std::string_view type, std::string_view help, double value) {
+    Family(name, type, help);
+    Sample(value);
+  }
+  void Single(std::string_view name, std::string_view type, std::string_view help, uint64_t value) {
+    Family(name, type, help);
+    Sample(value);
+  }
+
   const std::string& text() const { return out_; }
   std::string Take() { return std::move(out_); }
 
