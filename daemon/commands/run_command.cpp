@@ -450,8 +450,11 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       "Signals: SIGTERM/SIGINT store the batch in hand, commit offsets and exit 0; SIGHUP "
       "reloads\nthe rule files and reference snapshots (the old ones stay when the new ones do "
       "not load).\nThe configuration must name database, registry, kafka.brokers and "
-      "kafka.topics.\nExit status: 0 stopped by a signal; 1 stopped by a failure (database, "
-      "Kafka); 2 the configuration,\nregistry or rule files cannot be used.");
+      "kafka.topics. With http.listen\n(HOST:PORT) it serves GET /metrics (Prometheus) and GET "
+      "/health. Under systemd (Type=notify) it\nreports readiness, reloads and stopping, and "
+      "sends watchdog keep-alives.\nExit status: 0 stopped by a signal; 1 stopped by a failure "
+      "(database, Kafka, http.listen); 2 the\nconfiguration, registry or rule files cannot be "
+      "used.");
   cmd->callback([config_path, exit_code]() { *exit_code = RunDaemon(*config_path); });
 }
 
