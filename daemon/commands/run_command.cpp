@@ -273,6 +273,7 @@ void PublishStatus(Daemon* d) {
   m.state = d->pipeline->state().counters();
   m.kafka = d->source->counters();
   m.partitions = d->source->assigned_sources().size();
+  m.lags = d->source->Lags();
   m.pending_records = d->source->pending_records();
   if (d->alerts != nullptr) {
     m.alerts_enabled = true;

@@ -82,6 +82,13 @@ std::string RenderRunMetrics(const RunMetrics& m) {
   const KafkaSourceCounters& k = m.kafka;
   t.Single("edi_audit_kafka_partitions", "gauge", "Partitions assigned to this instance.",
            static_cast<uint64_t>(m.partitions));
+  t.Family("edi_audit_kafka_lag_records", "gauge",
+           "Records Kafka holds beyond the next offset to read, per assigned partition (as of "
+           "the last fetch).");
+  for (const KafkaSource::PartitionLag& l : m.lags) {
+    t.Sample({{"topic", l.topic}, {"partition", std::to_string(l.partition)}},
+             static_cast<uint64_t>(l.records));
+  }
   t.Single("edi_audit_kafka_pending_records", "gauge",
            "Records consumed but not yet stored (in the batch or waiting for other partitions).",
            static_cast<uint64_t>(m.pending_records));

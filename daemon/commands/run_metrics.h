@@ -26,7 +26,8 @@ struct RunMetrics {
   PipelineCounters pipeline;
   StateCounters state;
   KafkaSourceCounters kafka;
-  size_t partitions = 0;       // assigned now
+  size_t partitions = 0;  // assigned now
+  std::vector<KafkaSource::PartitionLag> lags;
   size_t pending_records = 0;  // consumed, not yet stored
   bool alerts_enabled = false;
   AlertSinkCounters alerts;

@@ -319,6 +319,21 @@ std::vector<std::string> KafkaSource::assigned_sources() const {
   return out;
 }
 
+std::vector<KafkaSource::PartitionLag> KafkaSource::Lags() const {
+  std::vector<PartitionLag> out;
+  for (const auto& [key, state] : partitions_) {
+    int64_t low = -1, high = -1;
+    if (state.next_offset < 0 ||
+        rd_kafka_get_watermark_offsets(rk_.get(), key.first.c_str(), key.second, &low, &high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    out.push_back({key.first, key.second, std::max<int64_t>(high - state.next_offset, 0)});
+  }
+  return out;
+}
+
 // librdkafka calls these on the thread that polls (Poll or Close), with the source as opaque.
 void KafkaSource::RebalanceTrampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                       rd_kafka_topic_partition_list_t* partitions, void* opaque) {

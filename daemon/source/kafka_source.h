@@ -168,6 +168,15 @@ class KafkaSource {
   size_t pending_records() const { return batch_.size() + merge_.held(); }
   // Partitions currently assigned, as source names.
   std::vector<std::string> assigned_sources() const;
+  // Per assigned partition whose position and high watermark are known: the records Kafka holds
+  // beyond the next offset to read (as of librdkafka's last fetch; no broker round trip). A
+  // transactional producer's last commit marker counts as one.
+  struct PartitionLag {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t records = 0;
+  };
+  std::vector<PartitionLag> Lags() const;
 
  private:
   using PartitionKey = std::pair<std::string, int32_t>;

@@ -2,6 +2,7 @@
 // shipped alerting rules, /health, and the readiness, reload, watchdog and stopping messages
 // systemd gets on its notification socket.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/un.h>
 
 #include <filesystem>
@@ -129,6 +130,68 @@ TEST_F(MetricsTest, PrometheusScrapesTheDaemonAndAlertsOnItsCriticalFindings) {
     EXPECT_FALSE(MetricValue(metrics, "edi_audit_last_finding_time_seconds" + labels)) << labels;
   }
   ASSERT_EQ(again.Stop(), 0) << again.Log();
+}
+
+// The sum of every partition's edi_audit_kafka_lag_records, nullopt when there is none.
+std::optional<double> TotalLag(const std::string& metrics) {
+  std::optional<double> total;
+  for (size_t at = metrics.find("\nedi_audit_kafka_lag_records{"); at != std::string::npos;
+       at = metrics.find("\nedi_audit_kafka_lag_records{", at + 1)) {
+    const size_t value = metrics.find("} ", at);
+    total = total.value_or(0) + std::stod(metrics.substr(value + 2));
+  }
+  return total;
+}
+
+TEST_F(MetricsTest, ADatabaseThatCannotBeWrittenShowsInHealthAndMetricsUntilItCanAgain) {
+  kafka()->CreateTopic("access-blocked", 2);
+  const int port = FreePort();
+  const std::string config = WriteConfig("blocked", "access-blocked", "audit-blocked");
+  std::ofstream(config, std::ios::app) << "http:\n  listen: 127.0.0.1:" << port << "\n";
+  DaemonProcess daemon(config, Log("blocked"));
+  daemon.Start();
+  ASSERT_TRUE(daemon.WaitForLog("kafka: assigned", 0)) << daemon.Log();
+  std::string metrics = Metrics(port);
+  EXPECT_EQ(HttpGet(port, "/health"), std::make_pair(200, std::string("ok\n")));
+
+  // Another writer holds the database: every batch fails (after SQLite's busy timeout).
+  sqlite3* blocker = nullptr;
+  ASSERT_EQ(sqlite3_open(Db("blocked").c_str(), &blocker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const auto produced = ProduceTraffic("access-blocked", 0, traffic().values.size());
+  std::optional<std::pair<int, std::string>> health;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+  do {
+    std::this_thread::sleep_for(milliseconds(200));
+    health = HttpGet(port, "/health");
+  } while ((!health || health->first == 200) && std::chrono::steady_clock::now() < deadline);
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->first, 503);
+  EXPECT_EQ(health->second.rfind("storing a batch failed (it is retried): ", 0), 0u)
+      << health->second;
+  EXPECT_NE(health->second.find("database is locked"), std::string::npos) << health->second;
+  metrics = Metrics(port);
+  EXPECT_GE(MetricValue(metrics, "edi_audit_batch_failures_total").value_or(0), 1.0) << metrics;
+  EXPECT_GT(MetricValue(metrics, "edi_audit_kafka_pending_records").value_or(0), 0.0) << metrics;
+  EXPECT_GT(TotalLag(metrics).value_or(0), 0.0) << metrics;  // reading stopped
+
+  // Released: the retried batches go in, nothing lost, and the daemon is healthy again.
+  sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(blocker);
+  AuditDb db(Db("blocked"));
+  ASSERT_TRUE(WaitForRecords({&db}, static_cast<int64_t>(produced.size()))) << daemon.Log();
+  const auto healthy_by = std::chrono::steady_clock::now() + seconds(10);
+  do {
+    std::this_thread::sleep_for(milliseconds(200));
+    health = HttpGet(port, "/health");
+    metrics = Metrics(port);
+  } while ((!health || health->first != 200 || TotalLag(metrics) != 0.0) &&
+           std::chrono::steady_clock::now() < healthy_by);
+  EXPECT_EQ(health->first, 200) << health->second;
+  EXPECT_EQ(TotalLag(metrics), 0.0) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "edi_audit_kafka_pending_records"), 0.0) << metrics;
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  ExpectExactlyOnce({&db}, "access-blocked", produced, 0);
 }
 
 // A datagram socket standing in for systemd's notification socket.
