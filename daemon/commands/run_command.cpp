@@ -241,6 +241,16 @@ Status Open(Daemon* d) {
     d->pipeline->EnableParallelDecode(std::move(*second));
   }
   if (Status s = OpenAlerts(d); !s.ok()) return s;
+  // Bound before joining the consumer group: an address in use fails the start without a
+  // rebalance. /metrics answers 503 "starting" until the loop publishes.
+  if (!c.http.listen.empty()) {
+    StatusServerOptions h;
+    h.listen = c.http.listen;
+    auto http = StatusServer::Start(h);
+    if (!http.ok()) return http.status();
+    d->http = std::move(*http);
+    spdlog::info("http: serving /metrics and /health on {}", c.http.listen);
+  }
   d->batch_store = std::make_unique<PipelineBatchStore>(d->pipeline.get(), d->store.get(),
                                                         d->alerts.get(), &d->outcomes);
   KafkaSourceOptions o;
@@ -255,14 +265,6 @@ Status Open(Daemon* d) {
   auto source = KafkaSource::Create(o, d->batch_store.get());
   if (!source.ok()) return source.status();
   d->source = std::move(*source);
-  if (!c.http.listen.empty()) {
-    StatusServerOptions h;
-    h.listen = c.http.listen;
-    auto http = StatusServer::Start(h);
-    if (!http.ok()) return http.status();
-    d->http = std::move(*http);
-    spdlog::info("http: serving /metrics and /health on {}", c.http.listen);
-  }
   return Status::OK();
 }
 

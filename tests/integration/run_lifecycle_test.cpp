@@ -1,6 +1,9 @@
 // `edi-audit run` through its life: configuration errors a person can act on, SIGHUP reloads
 // that keep the old snapshots when the new ones are broken, and a broker outage it survives.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -53,6 +56,26 @@ TEST_F(RunLifecycleTest, AMissingRequiredKeyIsNamed) {
   std::string out;
   EXPECT_EQ(RunWithConfig("missing", "database: " + Db("missing") + "\n", &out), 2);
   EXPECT_NE(out.find("missing.yaml: key 'registry' is required by `edi-audit run`"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(RunLifecycleTest, AnHttpAddressInUseStopsTheStartNamingTheAddress) {
+  // Something else listens there already.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const std::string address = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  std::string out;
+  EXPECT_EQ(
+      RunWithConfig("inuse", ValidConfig("inuse") + "http:\n  listen: " + address + "\n", &out), 1);
+  close(fd);
+  EXPECT_NE(out.find("http.listen " + address + ": cannot listen there: Address already in use"),
             std::string::npos)
       << out;
 }
