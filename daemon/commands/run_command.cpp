@@ -57,6 +57,13 @@ void InstallSignalHandlers() {
   reload.sa_flags = SA_RESTART;
   sigemptyset(&reload.sa_mask);
   sigaction(SIGHUP, &reload, nullptr);
+  // A client that hangs up in the middle of a /metrics response must not end the daemon.
+  // cpp-httplib's server ignores SIGPIPE itself when it is created; the daemon does not rely
+  // on that.
+  struct sigaction ignore = {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  sigaction(SIGPIPE, &ignore, nullptr);
 }
 
 void SetUpLogging(const std::string& level) {
@@ -120,6 +127,7 @@ struct Daemon {
   std::unique_ptr<PipelineBatchStore> batch_store;
   std::unique_ptr<KafkaSource> source;
   std::unique_ptr<StatusServer> http;
+  bool http_gone_logged = false;
   BatchOutcomes outcomes;
   double start_seconds = UnixSeconds();
   uint64_t deferred_seen = 0;
@@ -270,6 +278,11 @@ Status Open(Daemon* d) {
 
 void PublishStatus(Daemon* d) {
   if (d->http == nullptr) return;
+  if (!d->http->serving() && !d->http_gone_logged) {
+    d->http_gone_logged = true;
+    spdlog::error("http: the server on {} stopped accepting connections: no /metrics, no /health",
+                  d->config.http.listen);
+  }
   RunMetrics m;
   m.pipeline = d->pipeline->counters();
   m.state = d->pipeline->state().counters();
@@ -292,7 +305,9 @@ void PublishStatus(Daemon* d) {
     if (r.enabled) m.findings.try_emplace(r.id);
   }
   m.newest_event_time = d->pipeline->state().max_time();
-  m.last_batch_unix_seconds = d->outcomes.last_batch_seconds;
+  // Until the first batch, the start: "no batch for 5 minutes" counts from there.
+  m.last_batch_unix_seconds =
+      d->outcomes.last_batch_seconds > 0 ? d->outcomes.last_batch_seconds : d->start_seconds;
   m.rules_enabled = rules->enabled_count();
   m.reloads = d->rules->successful_reloads() > 0 ? d->rules->successful_reloads() - 1 : 0;
   m.reload_failures = d->rules->failed_reloads();

@@ -38,7 +38,7 @@ std::string RenderRunMetrics(const RunMetrics& m) {
            "Attempts to store a batch that failed: nothing of it was stored, and it is retried.",
            p.failed_batches);
   t.Single("edi_audit_last_batch_time_seconds", "gauge",
-           "When the last batch was stored, Unix time (0: none since the start).",
+           "When the last batch was stored, Unix time (the start until the first).",
            m.last_batch_unix_seconds);
   t.Single("edi_audit_newest_event_time_seconds", "gauge",
            "The newest event time seen, Unix time (0: none yet).",

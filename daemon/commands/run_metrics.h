@@ -35,12 +35,12 @@ struct RunMetrics {
   // New findings raised since the start. Every rule in it gets a sample for each severity, 0
   // included, so that the first finding of a kind is a rise, not a new series.
   FindingCounts findings;
-  // When each kind was last raised: alerting on how recent that is sees findings raised before
-  // a scrape as well as during one, across restarts and backlogs.
+  // When each kind was last raised (since the start): alerting on how recent that is sees
+  // findings raised before a scrape as well as during one, backlogs included.
   FindingTimes last_finding;
   double last_loop_unix_seconds = 0;   // when the daemon's loop last went round
   EventTime newest_event_time = 0;     // ms; 0: none yet
-  double last_batch_unix_seconds = 0;  // wall clock of the last stored batch; 0: none yet
+  double last_batch_unix_seconds = 0;  // wall clock of the last stored batch (the start before)
   size_t rules_enabled = 0;
   uint64_t reloads = 0, reload_failures = 0;
   double start_unix_seconds = 0;

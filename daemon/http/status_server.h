@@ -41,6 +41,8 @@ class StatusServer {
   void Publish(std::string metrics, std::string problem = {});
   // The port it listens on.
   int port() const { return port_; }
+  // False once the server stopped accepting connections by itself (an accept error).
+  bool serving() const { return !ended_.load(); }
 
  private:
   explicit StatusServer(const StatusServerOptions& options);

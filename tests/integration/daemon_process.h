@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace edi::testing {
 
@@ -34,8 +35,15 @@ class DaemonProcess {
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
 
-  // `edi-audit run --config CONFIG`, stdout and stderr appended to the log file.
-  void Start() {
+  // `edi-audit run --config CONFIG`, stdout and stderr appended to the log file; `extra_env`
+  // ("NAME=value") is added to the environment it inherits.
+  void Start(const std::vector<std::string>& extra_env = {}) {
+    // Built before fork: the child of a process with threads only execs.
+    std::vector<char*> env;
+    for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
+    for (const std::string& e : extra_env) env.push_back(const_cast<char*>(e.c_str()));
+    env.push_back(nullptr);
+    const char* const argv[] = {"edi-audit", "run", "--config", config_.c_str(), nullptr};
     const pid_t pid = fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
@@ -45,7 +53,7 @@ class DaemonProcess {
         dup2(fd, STDERR_FILENO);
         close(fd);
       }
-      execl(EDI_BINARY, "edi-audit", "run", "--config", config_.c_str(), nullptr);
+      execve(EDI_BINARY, const_cast<char* const*>(argv), env.data());
       _exit(127);
     }
     pid_ = pid;

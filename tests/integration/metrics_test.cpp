@@ -71,16 +71,19 @@ TEST_F(MetricsTest, PrometheusScrapesTheDaemonAndAlertsOnItsCriticalFindings) {
 
   // /metrics says what the database holds: every record, every finding by rule and severity.
   std::string metrics;
+  auto records = [&] {
+    return MetricValue(metrics, "edi_audit_records_total{outcome=\"stored\"}").value_or(0) +
+           MetricValue(metrics, "edi_audit_records_total{outcome=\"quarantined\"}").value_or(0);
+  };
   const auto deadline = std::chrono::steady_clock::now() + seconds(10);
   do {
     std::this_thread::sleep_for(milliseconds(300));
     metrics = Metrics(port);
-  } while (FindingTotals(db, metrics) != in_db && std::chrono::steady_clock::now() < deadline);
+  } while (
+      (FindingTotals(db, metrics) != in_db || records() != static_cast<double>(produced.size())) &&
+      std::chrono::steady_clock::now() < deadline);
   EXPECT_EQ(FindingTotals(db, metrics), in_db) << metrics;
-  const double records =
-      MetricValue(metrics, "edi_audit_records_total{outcome=\"stored\"}").value_or(0) +
-      MetricValue(metrics, "edi_audit_records_total{outcome=\"quarantined\"}").value_or(0);
-  EXPECT_EQ(records, static_cast<double>(produced.size())) << metrics;
+  EXPECT_EQ(records(), static_cast<double>(produced.size())) << metrics;
   EXPECT_EQ(MetricValue(metrics, "edi_audit_kafka_partitions"), 4.0) << metrics;
   EXPECT_GT(MetricValue(metrics, "edi_audit_newest_event_time_seconds").value_or(0), 1.7e9);
   for (const auto& [key, n] : in_db) {  // raised by this daemon, just now
@@ -236,11 +239,8 @@ TEST_F(MetricsTest, TheDaemonTellsSystemdWhenItIsReadyReloadingAliveAndStopping)
   kafka()->CreateTopic("access-notify", 1);
   NotifySocket notify(dir() + "/notify.sock");
   DaemonProcess daemon(WriteConfig("notify", "access-notify", "audit-notify"), Log("notify"));
-  setenv("NOTIFY_SOCKET", (dir() + "/notify.sock").c_str(), 1);
-  setenv("WATCHDOG_USEC", "400000", 1);  // a keep-alive every 200 ms
-  daemon.Start();
-  unsetenv("NOTIFY_SOCKET");
-  unsetenv("WATCHDOG_USEC");
+  // A keep-alive every 200 ms.
+  daemon.Start({"NOTIFY_SOCKET=" + dir() + "/notify.sock", "WATCHDOG_USEC=400000"});
   ASSERT_TRUE(notify.WaitFor("READY=1")) << daemon.Log();
   EXPECT_NE(notify.messages().back().find("STATUS=consuming"), std::string::npos);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(notify.WaitFor("WATCHDOG=1", seconds(5)));
