@@ -204,11 +204,7 @@ int RunEvents(const EventsOptions& opt) {
   if (const int rc = ResolveTimeArgs("events", times, db.get(), &q.since, &q.until); rc != 0) {
     return rc;
   }
-  auto write = [](const std::string& text) {
-    if (std::fwrite(text.data(), 1, text.size(), stdout) == text.size()) return true;
-    std::fprintf(stderr, "edi-audit events: cannot write the output\n");
-    return false;
-  };
+  auto write = [](std::string_view text) { return WriteOutput("events", text); };
   // JSON lines and CSV are written page by page: a whole database's calls never need to fit in
   // memory. The table (column widths), JSON (one array) and --limit (newest first, printed
   // oldest first) collect them; --by-client sums them as they are read.
@@ -246,11 +242,7 @@ int RunEvents(const EventsOptions& opt) {
     if (q.limit > 0) std::reverse(events.begin(), events.end());
     if (!write(FormatEvents(events, *format))) return 1;
   }
-  if (std::fflush(stdout) != 0) {
-    std::fprintf(stderr, "edi-audit events: cannot write the output\n");
-    return 1;
-  }
-  return 0;
+  return WriteOutput("events", "", /*flush=*/true) ? 0 : 1;
 }
 
 }  // namespace

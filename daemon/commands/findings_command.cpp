@@ -75,12 +75,7 @@ int RunFindings(const FindingsOptions& opt) {
     std::fprintf(stderr, "edi-audit findings: %s\n", s.message().c_str());
     return 1;
   }
-  const std::string out = FormatFindings(findings, *format);
-  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-    std::fprintf(stderr, "edi-audit findings: cannot write the output\n");
-    return 1;
-  }
-  return 0;
+  return WriteOutput("findings", FormatFindings(findings, *format), /*flush=*/true) ? 0 : 1;
 }
 
 }  // namespace

@@ -71,4 +71,13 @@ bool MessageIdArg(const char* command, const std::string& text, std::string* out
   return false;
 }
 
+bool WriteOutput(const char* command, std::string_view text, bool flush) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) == text.size() &&
+      (!flush || std::fflush(stdout) == 0)) {
+    return true;
+  }
+  std::fprintf(stderr, "edi-audit %s: cannot write the output\n", command);
+  return false;
+}
+
 }  // namespace edi

@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/time.h"
 
@@ -37,5 +38,9 @@ int ResolveTimeArgs(const char* command, const TimeArgs& args, sqlite3* db,
 // --message: a UUID in any case, folded to the lower case the decoder stores. Prints
 // "edi-audit COMMAND: ..." and returns false when `text` is not one; empty stays empty.
 bool MessageIdArg(const char* command, const std::string& text, std::string* out);
+
+// Writes `text` to standard output (and flushes it with `flush`). Prints "edi-audit COMMAND:
+// cannot write the output" and returns false when it cannot: a closed pipe, a full disk.
+bool WriteOutput(const char* command, std::string_view text, bool flush = false);
 
 }  // namespace edi

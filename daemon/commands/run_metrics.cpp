@@ -4,6 +4,24 @@
 #include "http/metrics_text.h"
 
 namespace edi {
+namespace {
+
+// One sample per rule and severity of `by_rule` (the array's index is the Severity); with
+// `skip_zero`, only the non-zero ones.
+template <typename T>
+void SamplesByRuleAndSeverity(MetricsText& t,
+                              const std::map<std::string, std::array<T, 5>>& by_rule,
+                              bool skip_zero) {
+  for (const auto& [rule, by_severity] : by_rule) {
+    for (size_t s = 0; s < by_severity.size(); ++s) {
+      if (skip_zero && by_severity[s] == 0) continue;
+      t.Sample({{"rule", rule}, {"severity", SeverityName(static_cast<Severity>(s))}},
+               by_severity[s]);
+    }
+  }
+}
+
+}  // namespace
 
 std::string RenderRunMetrics(const RunMetrics& m) {
   MetricsText t;
@@ -46,22 +64,11 @@ std::string RenderRunMetrics(const RunMetrics& m) {
 
   t.Family("edi_audit_findings_total", "counter",
            "New findings raised since the start, by rule and severity (repeats not included).");
-  for (const auto& [rule, by_severity] : m.findings) {
-    for (size_t s = 0; s < by_severity.size(); ++s) {
-      t.Sample({{"rule", rule}, {"severity", SeverityName(static_cast<Severity>(s))}},
-               by_severity[s]);
-    }
-  }
+  SamplesByRuleAndSeverity(t, m.findings, /*skip_zero=*/false);
   t.Family("edi_audit_last_finding_time_seconds", "gauge",
            "When a finding of this rule and severity was last raised, Unix time (wall clock); "
            "only kinds raised since the start.");
-  for (const auto& [rule, by_severity] : m.last_finding) {
-    for (size_t s = 0; s < by_severity.size(); ++s) {
-      if (by_severity[s] == 0) continue;
-      t.Sample({{"rule", rule}, {"severity", SeverityName(static_cast<Severity>(s))}},
-               by_severity[s]);
-    }
-  }
+  SamplesByRuleAndSeverity(t, m.last_finding, /*skip_zero=*/true);
   t.Single("edi_audit_finding_repeats_total", "counter",
            "Repeats folded into an open finding instead of raising a new one.", p.findings_repeats);
   t.Single("edi_audit_rules_enabled", "gauge", "Rules enabled in the rule files in use.",

@@ -22,6 +22,33 @@
 
 namespace edi::testing {
 
+// Starts `program` (found on PATH when it has no slash) with `args` (args[0] is its name),
+// stdout and stderr appended to `log`, in this environment plus `extra_env` ("NAME=value").
+// Everything the child needs is built before fork: the child of a process with threads only
+// execs.
+inline pid_t SpawnLogged(const std::string& program, const std::vector<std::string>& args,
+                         const std::string& log, const std::vector<std::string>& extra_env = {}) {
+  std::vector<char*> argv, env;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
+  for (const std::string& e : extra_env) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      close(fd);
+    }
+    execvpe(program.c_str(), argv.data(), env.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 class DaemonProcess {
  public:
   DaemonProcess(std::string config_path, std::string log_path)
@@ -38,25 +65,7 @@ class DaemonProcess {
   // `edi-audit run --config CONFIG`, stdout and stderr appended to the log file; `extra_env`
   // ("NAME=value") is added to the environment it inherits.
   void Start(const std::vector<std::string>& extra_env = {}) {
-    // Built before fork: the child of a process with threads only execs.
-    std::vector<char*> env;
-    for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
-    for (const std::string& e : extra_env) env.push_back(const_cast<char*>(e.c_str()));
-    env.push_back(nullptr);
-    const char* const argv[] = {"edi-audit", "run", "--config", config_.c_str(), nullptr};
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error("fork failed");
-    if (pid == 0) {
-      const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-      }
-      execve(EDI_BINARY, const_cast<char* const*>(argv), env.data());
-      _exit(127);
-    }
-    pid_ = pid;
+    pid_ = SpawnLogged(EDI_BINARY, {"edi-audit", "run", "--config", config_}, log_, extra_env);
   }
   void Signal(int sig) {
     if (pid_ > 0) kill(pid_, sig);

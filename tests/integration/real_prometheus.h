@@ -18,6 +18,8 @@
 #include <string>
 #include <thread>
 
+#include "integration/daemon_process.h"
+
 namespace edi::testing {
 
 // A port nothing listens on right now, on 127.0.0.1.
@@ -75,24 +77,11 @@ class RealPrometheus {
 
   // Starts it and waits until its API answers; throws with its log when it does not.
   void Start() {
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error("fork failed");
-    if (pid == 0) {
-      const std::string log = dir_ + "/prometheus.log";
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-      }
-      const std::string config = "--config.file=" + dir_ + "/prometheus.yml";
-      const std::string data = "--storage.tsdb.path=" + dir_ + "/prometheus-data";
-      const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(port_);
-      execlp("prometheus", "prometheus", config.c_str(), data.c_str(), listen.c_str(),
-             static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    pid_ = pid;
+    pid_ = SpawnLogged("prometheus",
+                       {"prometheus", "--config.file=" + dir_ + "/prometheus.yml",
+                        "--storage.tsdb.path=" + dir_ + "/prometheus-data",
+                        "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
+                       dir_ + "/prometheus.log");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline) {
       auto ready = HttpGet(port_, "/-/ready");
