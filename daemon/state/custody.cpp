@@ -23,12 +23,13 @@ int Hex(char c) {
 //   sender client, sender, receiver count, receivers...
 //   per act: client << 2 | kind, receiver code, time - first_seen (zigzag)
 //
-// The receiver code is 0 for an unknown receiver, 2 + i for receivers[i] (receivers are only
-// ever appended, so i stays valid), and 1 followed by the HER-Id for another party. Time
+// The receiver code is 0 for an unknown receiver, 2 followed by the calling organisation's
+// number for an unknown receiver with a known organisation, 3 + i for receivers[i] (receivers
+// are only ever appended, so i stays valid), and 1 followed by the HER-Id for another party. Time
 // differences wrap around in 64 bits, so every time is kept exactly however far apart. A
 // message sent to one party, downloaded and marked downloaded within the hour takes about 25
 // bytes and stays inside the entry.
-constexpr uint64_t kCodeUnknown = 0, kCodeOther = 1, kCodeReceiver = 2;
+constexpr uint64_t kCodeUnknown = 0, kCodeOther = 1, kCodeUnknownOrg = 2, kCodeReceiver = 3;
 constexpr size_t kMaxVarint = 10;
 constexpr size_t kMaxAct = 4 * kMaxVarint;
 
@@ -70,7 +71,10 @@ struct In {
 
 void EncodeAct(Out* out, EventTime first_seen, uint64_t receiver_code, const CustodyAct& a) {
   out->U(static_cast<uint64_t>(a.client) << 2 | static_cast<uint64_t>(a.kind));
-  if (a.receiver == 0) {
+  if (a.receiver == 0 && a.org != 0) {
+    out->U(kCodeUnknownOrg);
+    out->U(a.org);
+  } else if (a.receiver == 0) {
     out->U(kCodeUnknown);
   } else if (receiver_code != 0) {
     out->U(receiver_code);
@@ -82,6 +86,16 @@ void EncodeAct(Out* out, EventTime first_seen, uint64_t receiver_code, const Cus
 }
 
 }  // namespace
+
+OrgNumber ParseOrgNumber(std::string_view orgnr) {
+  if (orgnr.size() != 9) return 0;
+  OrgNumber n = 0;
+  for (char c : orgnr) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + static_cast<OrgNumber>(c - '0');
+  }
+  return n;
+}
 
 bool MessageKey::Parse(std::string_view s, MessageKey* out) {
   if (s.size() != 36) return false;
@@ -250,20 +264,22 @@ std::vector<HerId> MessageCustody::receivers() const {
 bool MessageCustody::IsReceiver(HerId p) const { return ParseHead().CodeOf(p) != 0; }
 
 bool MessageCustody::AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool others,
-                            ClientIdx* who) const {
+                            ClientIdx* who, const OrgCovers& covers) const {
   const Head h = ParseHead();
   const uint64_t p_code = h.CodeOf(p);
   In in{h.acts, h.end};
   while (in.more()) {
     const uint64_t client_kind = in.U();
     const uint64_t code = in.U();
-    const HerId other = code == kCodeOther ? static_cast<HerId>(in.U()) : 0;
+    const uint64_t operand = code == kCodeOther || code == kCodeUnknownOrg ? in.U() : 0;
     in.U();  // time
     const auto c = static_cast<ClientIdx>(client_kind >> 2);
     if (static_cast<CustodyActKind>(client_kind & 3) != kind) continue;
     if (others ? c == client : c != client) continue;
-    const bool for_p = code == kCodeUnknown || (code == kCodeOther && other == p) ||
-                       (p_code != 0 && code == p_code);
+    const bool for_p = code == kCodeUnknown ||
+                       (code == kCodeOther && static_cast<HerId>(operand) == p) ||
+                       (p_code != 0 && code == p_code) ||
+                       (code == kCodeUnknownOrg && UnknownActCountsFor(h, operand, p, covers));
     if (!for_p) continue;
     if (who != nullptr) *who = c;
     return true;
@@ -271,13 +287,26 @@ bool MessageCustody::AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool
   return false;
 }
 
-bool MessageCustody::Did(CustodyActKind kind, HerId p, ClientIdx client) const {
-  return AnyAct(kind, p, client, false, nullptr);
+bool MessageCustody::UnknownActCountsFor(const Head& h, OrgNumber org, HerId p,
+                                         const OrgCovers& covers) const {
+  if (covers(org, p)) return true;
+  // An organisation that covers none of the receivers acted for all of them.
+  if (h.CodeOf(p) == 0) return false;
+  In in{h.receivers, h.acts};
+  for (uint64_t i = 0; i < h.receiver_count; ++i) {
+    if (covers(org, static_cast<HerId>(in.U()))) return false;
+  }
+  return true;
 }
 
-bool MessageCustody::DidOther(CustodyActKind kind, HerId p, ClientIdx except,
-                              ClientIdx* who) const {
-  return AnyAct(kind, p, except, true, who);
+bool MessageCustody::Did(CustodyActKind kind, HerId p, ClientIdx client,
+                         const OrgCovers& covers) const {
+  return AnyAct(kind, p, client, false, nullptr, covers);
+}
+
+bool MessageCustody::DidOther(CustodyActKind kind, HerId p, ClientIdx except, ClientIdx* who,
+                              const OrgCovers& covers) const {
+  return AnyAct(kind, p, except, true, who, covers);
 }
 
 CustodyRecord MessageCustody::Record() const {
@@ -299,6 +328,8 @@ CustodyRecord MessageCustody::Record() const {
     const uint64_t code = in.U();
     if (code == kCodeOther) {
       a.receiver = static_cast<HerId>(in.U());
+    } else if (code == kCodeUnknownOrg) {
+      a.org = in.U();
     } else if (code >= kCodeReceiver && code - kCodeReceiver < r.receivers.size()) {
       a.receiver = r.receivers[code - kCodeReceiver];
     }

@@ -3,9 +3,11 @@
 // sent an apprec, with times (shared/DETECTIONS.md "Custody").
 //
 // Custody is *known* once the send, a poll response listing the message, or a record's
-// `message` block was seen. Downloads seen while the receivers were unknown are kept with an
-// unknown receiver and count for every receiver (they cannot be attributed more precisely).
-// Entries not touched for the TTL are forgotten. Not thread-safe.
+// `message` block was seen. A download seen while the receivers were unknown is kept with an
+// unknown receiver and the organisation the call came from (its orgnrParent): once the
+// receivers are known it counts for those that organisation covers, and for all of them when it
+// covers none (as a download with known custody would have acted). Without an organisation it
+// counts for every receiver. Entries not touched for the TTL are forgotten. Not thread-safe.
 //
 // Memory: a daemon keeps a month of messages, over a million of them, so an entry is one
 // 64-byte slot of a dense array (its history varint-coded inside the slot, or in a heap block
@@ -13,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,13 +40,22 @@ struct MessageKey {
 
 enum class CustodyActKind : uint8_t { kDownload, kMarkDownloaded, kApprec };
 
+// An organisation number (9 digits) as an integer; 0 = unknown.
+using OrgNumber = uint64_t;
+// "123456789" -> 123456789; 0 for anything but 9 digits.
+OrgNumber ParseOrgNumber(std::string_view orgnr);
+
 struct CustodyAct {
   ClientIdx client = kNoClient;
   CustodyActKind kind = CustodyActKind::kDownload;
   HerId receiver = 0;  // 0 = unknown receiver (download before custody was known)
   EventTime time = 0;
+  OrgNumber org = 0;  // with an unknown receiver: the calling client's orgnrParent, if known
   bool operator==(const CustodyAct&) const = default;
 };
+
+// Whether the organisation `org` (a top-level unit) covers party p in the registry.
+using OrgCovers = std::function<bool(OrgNumber org, HerId p)>;
 
 // One message's custody spelled out: what persistence writes and reads.
 struct CustodyRecord {
@@ -88,10 +100,12 @@ class MessageCustody {
   size_t receiver_count() const;
 
   bool IsReceiver(HerId p) const;
-  // Did `client` perform `kind` for receiver p (an act with unknown receiver counts for all)?
-  bool Did(CustodyActKind kind, HerId p, ClientIdx client) const;
+  // Did `client` perform `kind` for receiver p? An act with an unknown receiver counts as the
+  // header says, `covers` telling which receivers its organisation covers.
+  bool Did(CustodyActKind kind, HerId p, ClientIdx client, const OrgCovers& covers) const;
   // Did anyone but `except` perform `kind` for receiver p? *who = the first such client.
-  bool DidOther(CustodyActKind kind, HerId p, ClientIdx except, ClientIdx* who) const;
+  bool DidOther(CustodyActKind kind, HerId p, ClientIdx except, ClientIdx* who,
+                const OrgCovers& covers) const;
 
   CustodyRecord Record() const;
 
@@ -111,7 +125,10 @@ class MessageCustody {
   // Would learning this leave sender, sender client and receivers as they are?
   bool Knows(ClientIdx sender_client, std::optional<HerId> sender,
              const std::vector<HerId>& receivers) const;
-  bool AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool others, ClientIdx* who) const;
+  bool AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool others, ClientIdx* who,
+              const OrgCovers& covers) const;
+  // Does an act of a client of `org`, receiver unknown when it was seen, count for party p?
+  bool UnknownActCountsFor(const Head& h, OrgNumber org, HerId p, const OrgCovers& covers) const;
   void SetBody(const uint8_t* p, size_t n);
   void Append(const uint8_t* p, size_t n);
   // Room for n bytes of body, the current ones kept; moves the body to the heap when needed.

@@ -52,6 +52,8 @@ class Reader {
   bool ok_ = true;
 };
 
+constexpr uint64_t kActWithOrg = 4;  // in a custody act's kind
+
 Reader Blob(std::string_view b) { return Reader(b.data(), b.size()); }
 
 std::string EncodeCustody(const CustodyRecord& m) {
@@ -66,9 +68,11 @@ std::string EncodeCustody(const CustodyRecord& m) {
   w.U(m.acts.size());
   for (const CustodyAct& a : m.acts) {
     w.U(a.client);
-    w.U(static_cast<uint64_t>(a.kind));
+    // The kind, and 4 when the calling organisation of an unknown receiver's act follows.
+    w.U(static_cast<uint64_t>(a.kind) | (a.org != 0 ? kActWithOrg : 0));
     w.I(a.receiver);
     w.I(a.time);
+    if (a.org != 0) w.U(a.org);
   }
   return w.str();
 }
@@ -85,11 +89,13 @@ bool DecodeCustody(Reader r, CustodyRecord* m) {
   for (uint64_t n = r.U(); n > 0 && r.ok(); --n) {
     CustodyAct a;
     a.client = static_cast<ClientIdx>(r.U());
-    const uint64_t kind = r.U();
+    const uint64_t kind_flags = r.U();
+    const uint64_t kind = kind_flags & ~kActWithOrg;
     if (kind > static_cast<uint64_t>(CustodyActKind::kApprec)) return false;
     a.kind = static_cast<CustodyActKind>(kind);
     a.receiver = r.I();
     a.time = r.I();
+    if (kind_flags & kActWithOrg) a.org = r.U();
     m->acts.push_back(a);
   }
   return r.ok();

@@ -175,12 +175,20 @@ void AuditState::FillMessageFacts(const MessageCustody* m, ClientIdx client, Par
   if (!f->has_party) return;
   const HerId p = f->her_id;
   f->is_receiver = m->IsReceiver(p);
-  f->downloaded_by_client = m->Did(CustodyActKind::kDownload, p, client);
+  // Only acts seen before the receivers were known ask this.
+  const OrgCovers covers = [this](OrgNumber org, HerId party) {
+    const CommunicationParty* cp = registry_->FindParty(party);
+    if (cp == nullptr) return false;
+    char digits[9];
+    for (int i = 8; i >= 0; --i, org /= 10) digits[i] = static_cast<char>('0' + org % 10);
+    return registry_->Covers(std::string_view(digits, sizeof digits), cp->orgnr);
+  };
+  f->downloaded_by_client = m->Did(CustodyActKind::kDownload, p, client, covers);
   ClientIdx other = kNoClient;
-  f->downloaded_by_other = m->DidOther(CustodyActKind::kDownload, p, client, &other);
+  f->downloaded_by_other = m->DidOther(CustodyActKind::kDownload, p, client, &other, covers);
   if (f->downloaded_by_other) f->other_downloader = clients_.Name(other);
-  f->marked_by_other = m->DidOther(CustodyActKind::kMarkDownloaded, p, client, nullptr);
-  f->apprec_by_other = m->DidOther(CustodyActKind::kApprec, p, client, nullptr);
+  f->marked_by_other = m->DidOther(CustodyActKind::kMarkDownloaded, p, client, nullptr, covers);
+  f->apprec_by_other = m->DidOther(CustodyActKind::kApprec, p, client, nullptr, covers);
 }
 
 void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
@@ -332,7 +340,8 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
   }
   MessageCustody& mm = custody_.Touch(*key, e.time);
   if (e.parties.empty()) {
-    custody_.AddAct(mm, {client, kind, 0, e.time});  // receiver unknown
+    // Receiver unknown: the organisation tells later which receivers the call was for.
+    custody_.AddAct(mm, {client, kind, 0, e.time, ParseOrgNumber(e.client.orgnr_parent)});
   }
   for (const PartyRef& p : e.parties) custody_.AddAct(mm, {client, kind, p.her_id, e.time});
 }

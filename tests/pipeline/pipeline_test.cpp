@@ -21,6 +21,7 @@ std::vector<std::string> GenerateTraffic(uint32_t seed, int n) {
   const std::vector<std::string> clients = {"a", "b", "gp", "platform"};
   const std::vector<int64_t> parties = {101, 102, 103, 201, 999};
   std::vector<std::string> messages;
+  std::vector<std::string> early;  // downloaded before their send: custody unknown then
   std::vector<std::string> out;
   auto pick = [&](auto& v) { return v[rng() % v.size()]; };
   char id[40];
@@ -33,8 +34,18 @@ std::vector<std::string> GenerateTraffic(uint32_t seed, int n) {
     if (kind == 0 || messages.empty()) {
       std::snprintf(id, sizeof id, "%08x-0000-4000-8000-%012x", static_cast<unsigned>(i),
                     static_cast<unsigned>(rng() & 0xffffff));
+      if (!early.empty() && rng() % 2 == 0) {
+        std::snprintf(id, sizeof id, "%s", early.back().c_str());
+        early.pop_back();
+      }
       messages.emplace_back(id);
       r = Send(client, party, std::to_string(pick(parties)) + ",101", id, minute);
+    } else if (kind == 4 && rng() % 4 == 0) {
+      std::snprintf(id, sizeof id, "%08x-0000-4000-9000-%012x", static_cast<unsigned>(i),
+                    static_cast<unsigned>(rng() & 0xffffff));
+      early.emplace_back(id);
+      r = Download(client, id, minute);
+      if (rng() % 2 == 0) r.org = "800000001";
     } else if (kind <= 3) {
       const std::string& m = pick(messages);
       r = Poll(client, party, minute,

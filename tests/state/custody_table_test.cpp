@@ -30,12 +30,25 @@ TEST(MessageKeyTest, ToStringWritesTheLowerCaseUuidThatParsesBack) {
   }
 }
 
+// In these tests organisation n covers the parties n*100 .. n*100+99.
+bool Covers(OrgNumber org, HerId p) { return p >= 0 && static_cast<OrgNumber>(p) / 100 == org; }
+const OrgCovers kCovers = Covers;
+
 // What the table must answer, computed the plain way from a spelled-out record.
 bool RefDid(const CustodyRecord& r, CustodyActKind kind, HerId p, ClientIdx client, bool others,
             ClientIdx* who) {
+  const bool is_receiver =
+      std::find(r.receivers.begin(), r.receivers.end(), p) != r.receivers.end();
   for (const CustodyAct& a : r.acts) {
     if (a.kind != kind || (others ? a.client == client : a.client != client)) continue;
-    if (a.receiver != p && a.receiver != 0) continue;
+    bool counts = a.receiver == p || (a.receiver == 0 && a.org == 0);
+    if (a.receiver == 0 && a.org != 0) {
+      // Seen before the receivers: for those its organisation covers, or all when it covers none.
+      const bool covers_any = std::any_of(r.receivers.begin(), r.receivers.end(),
+                                          [&](HerId q) { return Covers(a.org, q); });
+      counts = Covers(a.org, p) || (is_receiver && !covers_any);
+    }
+    if (!counts) continue;
     if (who != nullptr) *who = a.client;
     return true;
   }
@@ -62,9 +75,11 @@ void ExpectAnswersLike(const MessageCustody& m, const CustodyRecord& r) {
     for (int k = 0; k < 3; ++k) {
       const auto kind = static_cast<CustodyActKind>(k);
       for (ClientIdx c : {ClientIdx{1}, ClientIdx{2}, ClientIdx{3}}) {
-        EXPECT_EQ(m.Did(kind, p, c), RefDid(r, kind, p, c, false, nullptr));
+        EXPECT_EQ(m.Did(kind, p, c, kCovers), RefDid(r, kind, p, c, false, nullptr))
+            << "party " << p << " client " << c << " kind " << k;
         ClientIdx who = kNoClient, ref_who = kNoClient;
-        EXPECT_EQ(m.DidOther(kind, p, c, &who), RefDid(r, kind, p, c, true, &ref_who));
+        EXPECT_EQ(m.DidOther(kind, p, c, &who, kCovers), RefDid(r, kind, p, c, true, &ref_who))
+            << "party " << p << " client " << c << " kind " << k;
         EXPECT_EQ(who, ref_who);
       }
     }
@@ -88,6 +103,8 @@ TEST(CustodyTable, KeepsEveryValueExactlyHoweverLargeOrFarApart) {
       {3, CustodyActKind::kDownload, std::numeric_limits<HerId>::min(),
        std::numeric_limits<EventTime>::max()},
       {3, CustodyActKind::kApprec, 101000000, std::numeric_limits<EventTime>::min()},
+      {2, CustodyActKind::kDownload, 0, kT0 + 3, 1010000},  // covers 101000000
+      {1, CustodyActKind::kDownload, 0, kT0 + 4, 999999999},
   };
   CustodyTable t;
   for (uint32_t bucket : {0u, CustodyTable::BucketOf(kT0), std::numeric_limits<uint32_t>::max()}) {
@@ -113,6 +130,32 @@ TEST(CustodyTable, AReceiverLearnedAfterAnActStillMatchesIt) {
   r.receivers = {101, 202};
   r.acts = {{1, CustodyActKind::kDownload, 202, kT0 + 1}};
   ExpectAnswersLike(m, r);
+}
+
+TEST(CustodyTable, ADownloadBeforeTheReceiversCountsForThoseItsOrganisationCovers) {
+  CustodyTable t;
+  MessageCustody& m = t.Touch(Key(1), kT0);
+  t.AddAct(m, {1, CustodyActKind::kDownload, 0, kT0, 2});      // org 2 covers 2xx
+  t.AddAct(m, {2, CustodyActKind::kDownload, 0, kT0 + 1, 7});  // org 7 covers none
+  t.AddAct(m, {3, CustodyActKind::kDownload, 0, kT0 + 2, 0});  // organisation unknown
+  EXPECT_EQ(m.Record().acts[0].org, 2u);
+  t.Learn(m, 4, 101, {101, 202}, false);
+  EXPECT_FALSE(m.Did(CustodyActKind::kDownload, 101, 1, kCovers));
+  EXPECT_TRUE(m.Did(CustodyActKind::kDownload, 202, 1, kCovers));
+  EXPECT_TRUE(m.Did(CustodyActKind::kDownload, 101, 2, kCovers));  // outside: for all
+  EXPECT_TRUE(m.Did(CustodyActKind::kDownload, 202, 2, kCovers));
+  EXPECT_FALSE(m.Did(CustodyActKind::kDownload, 303, 2, kCovers));  // not a receiver
+  EXPECT_TRUE(m.Did(CustodyActKind::kDownload, 101, 3, kCovers));   // unknown: for all
+  ClientIdx who = kNoClient;
+  EXPECT_TRUE(m.DidOther(CustodyActKind::kDownload, 202, 2, &who, kCovers));
+  EXPECT_EQ(who, 1u);
+  CustodyRecord r = m.Record();
+  ExpectAnswersLike(m, r);
+  // A receiver learned later is judged the same way.
+  t.Learn(m, kNoClient, std::nullopt, {250, 103}, false);
+  EXPECT_TRUE(m.Did(CustodyActKind::kDownload, 250, 1, kCovers));
+  EXPECT_FALSE(m.Did(CustodyActKind::kDownload, 103, 1, kCovers));
+  ExpectAnswersLike(m, m.Record());
 }
 
 TEST(CustodyTable, TheBucketIsTheCreationHourAndAnEarlierRecordLowersOnlyFirstSeen) {

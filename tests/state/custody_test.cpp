@@ -43,6 +43,47 @@ TEST_F(StateTest, UnknownCustodyLeavesThePartyUnknownAndIsCounted) {
   EXPECT_EQ(Field(g, "msg.is_receiver"), "<absent>");
 }
 
+TEST_F(StateTest, ADownloadBeforeCustodyCountsForTheReceiversItsOrganisationCovers) {
+  Rec early = Download("h", kM1, 0);  // Kommune B's client, before anything told the receivers
+  early.org = "800000001";
+  Feed(early);
+  Feed(Send("hospital", 103, "101,201", kM1, 1));
+  // 101 belongs to Kommune A: Kommune B's download was not one for it.
+  const PartyFacts& a = Feed(Download("a", kM1, 2));
+  EXPECT_EQ(Field(a, "party.her_id"), "101");
+  EXPECT_EQ(Field(a, "msg.downloaded_by_other"), "false");
+  const PartyFacts& mark_a = Feed(Mark("a", kM1, 101, 3));
+  EXPECT_EQ(Field(mark_a, "msg.downloaded_by_client"), "true");
+  EXPECT_EQ(Field(mark_a, "msg.downloaded_by_other"), "false");
+  // 201 is Kommune B's: its client downloaded for it.
+  Rec mark_b = Mark("b", kM1, 201, 4);
+  mark_b.org = "800000001";
+  const PartyFacts& b = Feed(mark_b);
+  EXPECT_EQ(Field(b, "msg.downloaded_by_other"), "true");
+  EXPECT_EQ(Field(b, "msg.other_downloader"), "h");
+  EXPECT_EQ(Field(b, "msg.downloaded_by_client"), "false");
+}
+
+TEST_F(StateTest, AMarkAfterOnlyAnotherOrganisationsEarlyDownloadIsOneWithoutDownload) {
+  Rec early = Download("h", kM1, 0);
+  early.org = "800000001";
+  Feed(early);
+  Feed(Send("hospital", 103, "101,201", kM1, 1));
+  const PartyFacts& f = Feed(Mark("a", kM1, 101, 2));
+  EXPECT_EQ(Field(f, "msg.custody_known"), "true");
+  EXPECT_EQ(Field(f, "msg.downloaded_by_any"), "false");
+}
+
+TEST_F(StateTest, AnEarlyDownloadByAnOrganisationCoveringNoReceiverCountsForThemAll) {
+  Rec early = Download("h", kM1, 0);
+  early.org = "800000001";
+  Feed(early);
+  Feed(Send("hospital", 103, "101,102", kM1, 1));
+  const PartyFacts& f = Feed(Mark("a", kM1, 102, 2));
+  EXPECT_EQ(Field(f, "msg.downloaded_by_other"), "true");
+  EXPECT_EQ(Field(f, "msg.other_downloader"), "h");
+}
+
 TEST_F(StateTest, AMessageBlockMakesCustodyKnown) {
   Rec d = Download("a", kM1, 0);
   d.message = std::string(R"({"id":")") + kM1 + R"(","senderHerId":201,"receiverHerIds":[102]})";
