@@ -2,9 +2,14 @@
 
 #include <filesystem>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "common/fnv.h"
@@ -45,6 +50,7 @@ Store::~Store() {
   find_source_ = {};
   insert_source_ = {};
   sqlite3_close(db_);
+  if (writer_lock_fd_ >= 0) ::close(writer_lock_fd_);  // after SQLite let go of the file
 }
 
 std::string Store::LastError() const { return path_ + ": " + sqlite3_errmsg(db_); }
@@ -53,6 +59,24 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   if (std::error_code ec; std::filesystem::is_directory(path, ec)) {
     return Status::IOError(path + ": is a directory, not a database file");
   }
+  // One writer at a time: a second one would keep its own reconstruction state and each would
+  // overwrite the other's. The lock is the file's own (flock, which SQLite's fcntl locks do not
+  // touch) and is held until after SQLite has closed the file; readers never take it.
+  const int lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0) {
+    return Status::IOError(path +
+                           ": cannot open the database for writing: " + std::strerror(errno));
+  }
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;
+    ::close(lock_fd);
+    if (e == EWOULDBLOCK) {
+      return Status::Unavailable(path +
+                                 ": another edi-audit process (run or replay) is writing to this "
+                                 "database; one writer at a time");
+    }
+    return Status::IOError(path + ": cannot lock the database: " + std::strerror(e));
+  }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -60,9 +84,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
     std::string msg = path + ": cannot open database: " +
                       (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     sqlite3_close(db);
+    ::close(lock_fd);
     return Status::IOError(msg);
   }
   std::unique_ptr<Store> store(new Store(db, path, options));
+  store->writer_lock_fd_ = lock_fd;
   sqlite3_busy_timeout(db, 5000);
   char* err = nullptr;
   if (sqlite3_exec(db,
@@ -115,7 +141,7 @@ Status Store::Migrate() {
     }
   }
   for (int v = current; v < static_cast<int>(migrations.size()); ++v) {
-    std::string sql = "BEGIN;";
+    std::string sql = "BEGIN IMMEDIATE;";
     sql += migrations[v];
     sql += "PRAGMA user_version=" + std::to_string(v + 1) + "; COMMIT;";
     char* err = nullptr;

@@ -111,7 +111,8 @@ class PreparedRawBlock {
 class Store {
  public:
   // Opens or creates the database and migrates its schema. Fails with a message naming the
-  // path when it cannot be opened, is not an edi-audit database, or is newer than this binary.
+  // path when it cannot be opened or written, is not an edi-audit database, is newer than this
+  // binary, or another Store (in any process) has it open: there is one writer at a time.
   static Result<std::unique_ptr<Store>> Open(const std::string& path, const StoreOptions& options);
   ~Store();
 
@@ -175,6 +176,7 @@ class Store {
   void ClearRaw();
 
   sqlite3* db_;
+  int writer_lock_fd_ = -1;  // the database file, flock()ed: the one writer's claim
   std::string path_;
   StoreOptions options_;
   Statement begin_, commit_, rollback_;

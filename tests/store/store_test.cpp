@@ -264,6 +264,36 @@ TEST_F(StoreTest, AReaderHoldingOldPagesDoesNotStopTheWriter) {
   EXPECT_EQ(Dump(*s, "SELECT count(*) FROM events"), "201|\n");
 }
 
+TEST_F(StoreTest, ASecondWriterIsRefusedWhileTheFirstHasTheDatabaseButReadersAreNot) {
+  auto first = Open();
+  ASSERT_TRUE(first->Begin().ok());
+  EXPECT_TRUE(Put(*first, MakeEvent("req-1", kT0, {{8142520, PartySource::kPath}})));
+  ASSERT_TRUE(first->Commit().ok());
+  auto second = Store::Open(path_, StoreOptions{});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(second.status().message(),
+            path_ +
+                ": another edi-audit process (run or replay) is writing to this database; one "
+                "writer at a time");
+  // The refused writer let go of nothing the first one holds: it goes on, readers read.
+  ASSERT_TRUE(first->Begin().ok());
+  EXPECT_TRUE(Put(*first, MakeEvent("req-2", kT0 + 1, {{8142520, PartySource::kPath}})));
+  ASSERT_TRUE(first->Commit().ok());
+  sqlite3* reader = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  {
+    Statement count(reader, "SELECT count(*) FROM events");
+    ASSERT_EQ(count.Step(), SQLITE_ROW);
+    EXPECT_EQ(count.ColumnInt(0), 2);
+  }
+  sqlite3_close(reader);
+  first.reset();
+  auto again = Store::Open(path_, StoreOptions{});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(Dump(**again, "SELECT count(*) FROM events"), "2|\n");
+}
+
 TEST(StoreMigrationTest, AVersionThreeDatabaseKeepsItsEventsPartiesAndCustody) {
   const std::string path = (fs::path(::testing::TempDir()) / "edi-store-migrate-v3.db").string();
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
