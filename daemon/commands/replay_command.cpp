@@ -8,6 +8,7 @@
 #include "commands/replay_feed.h"
 #include "commands/wiring.h"
 #include "common/schema.h"
+#include "common/time.h"
 #include "config/config.h"
 #include "detect/rules.h"
 #include "pipeline/pipeline.h"
@@ -53,6 +54,10 @@ void PrintSummary(const PipelineCounters& c, const StateCounters& st, size_t inp
               secs, secs > 0 ? static_cast<double>(c.records) / secs : 0.0);
   std::printf("  %-28s %12llu\n", "records read", static_cast<unsigned long long>(c.records));
   std::printf("  %-28s %12llu\n", "stored", static_cast<unsigned long long>(c.stored));
+  if (c.older_than_start > 0) {
+    std::printf("    %-26s %12llu\n", "older than the database",
+                static_cast<unsigned long long>(c.older_than_start));
+  }
   std::printf("  %-28s %12llu\n", "duplicates (already stored)",
               static_cast<unsigned long long>(c.duplicates));
   std::printf("  %-28s %12llu\n", "quarantined", static_cast<unsigned long long>(c.quarantined));
@@ -194,6 +199,7 @@ int RunReplay(const ReplayOptions& opt) {
                   std::move(*feed_decoder), config.store.keep_raw_records, *registry, opt.merge);
   // What was stored before a failure stays stored: the summary and the findings say what.
   std::string failure;
+  bool warned_older = false;
   while (true) {
     std::unique_ptr<FeedBatch> b = feed.Next();
     if (Status s = pipeline.ProcessDecoded(b->records, b->decoded, &b->raw_block); !s.ok()) {
@@ -201,6 +207,15 @@ int RunReplay(const ReplayOptions& opt) {
       break;
     }
     found.insert(found.end(), pipeline.batch_findings().begin(), pipeline.batch_findings().end());
+    if (!warned_older && pipeline.counters().older_than_start > 0) {
+      warned_older = true;
+      std::fprintf(stderr,
+                   "edi-audit replay: warning: %s holds events up to %s, and this input has "
+                   "records over an hour older: the reconstruction (locks, custody, owners) "
+                   "is already past them, so their findings can be wrong. Replay logs oldest "
+                   "first, or older logs into a database of their own.\n",
+                   config.database.c_str(), FormatRfc3339(pipeline.start_max_time()).c_str());
+    }
     progress.Update(b->input, pipeline.counters().records);
     if (!b->status.ok()) {
       failure = b->status.message() + " (the records before it are stored)";

@@ -37,6 +37,7 @@ void PrefetchPointees(const RawRecord& r, const DecodedRecord& d) {
 void PipelineCounters::Add(const PipelineCounters& o) {
   records += o.records;
   stored += o.stored;
+  older_than_start += o.older_than_start;
   duplicates += o.duplicates;
   quarantined += o.quarantined;
   for (size_t i = 0; i < quarantined_by_reason.size(); ++i) {
@@ -77,6 +78,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions& option
 
 Status Pipeline::RestoreFromStore() {
   if (Status s = state_.Load(store_->db()); !s.ok()) return s;
+  start_max_time_ = state_.max_time();
   std::optional<EventTime> newest;
   if (Status s = findings_->NewestEventTime(&newest); !s.ok()) return s;
   std::vector<KeyedFinding> recent;
@@ -184,6 +186,9 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
   }
   ++c->stored;
   ++c->stored_by_action[static_cast<size_t>(event.action)];
+  if (start_max_time_ > 0 && event.time < start_max_time_ - kOlderThanStartSlack) {
+    ++c->older_than_start;
+  }
   return Status::OK();
 }
 

@@ -70,6 +70,9 @@ struct PipelineCounters {
   std::array<uint64_t, 5> findings_by_severity{};
   uint64_t batches = 0;
   uint64_t failed_batches = 0;
+  // Stored records more than kOlderThanStartSlack older than the newest event the database held
+  // when this pipeline started: judged against a reconstruction that is already past them.
+  uint64_t older_than_start = 0;
 
   void Add(const PipelineCounters& o);
 };
@@ -103,6 +106,9 @@ class Pipeline {
   const std::vector<Finding>& batch_findings() const { return batch_findings_; }
   const PipelineCounters& counters() const { return counters_; }
   const AuditState& state() const { return state_; }
+  // The newest event time the database held when this pipeline started (0 for a new one).
+  EventTime start_max_time() const { return start_max_time_; }
+  static constexpr EventTime kOlderThanStartSlack = kMillisPerHour;
   const Detector& detector() const { return detector_; }
   FindingStore& findings() { return *findings_; }
   // Takes effect from the next batch.
@@ -128,6 +134,7 @@ class Pipeline {
   AuditState state_;
   Detector detector_;
   PipelineCounters counters_;
+  EventTime start_max_time_ = 0;
   std::vector<DecodedRecord> decoded_;  // reused between batches
   std::vector<PartyFacts> facts_;
   std::vector<FindingChange> changes_;

@@ -74,6 +74,42 @@ TEST_F(ReplayCli, ASecondReplayOfTheSameFilesStoresNothingNew) {
       << again.out;
 }
 
+TEST_F(ReplayCli, AnInputOlderThanTheDatabaseIsStoredWithAWarningAndCounted) {
+  // The example log in two halves: the later one replayed first.
+  std::ifstream in(EDI_SOURCE_DIR "/examples/access-log.jsonl");
+  std::ofstream early(dir_ / "early.jsonl"), late(dir_ / "late.jsonl");
+  std::string line;
+  for (int n = 0; std::getline(in, line); ++n) (n < 60 ? early : late) << line << "\n";
+  early.close();
+  late.close();
+  const std::string replay = std::string(EDI_BINARY) +
+                             " replay -q --no-findings --registry " EDI_SOURCE_DIR
+                             "/examples/registry --db " +
+                             (dir_ / "a.db").string() + " ";
+  const Output first = Sh(replay + (dir_ / "late.jsonl").string());
+  ASSERT_EQ(first.status, 0) << first.out;
+  EXPECT_EQ(first.out.find("warning"), std::string::npos) << first.out;
+  const Output second = Sh(replay + (dir_ / "early.jsonl").string());
+  ASSERT_EQ(second.status, 0) << second.out;
+  EXPECT_NE(second.out.find("a.db holds events up to 2026-05-11T07:30:00.009Z, and this input "
+                            "has records over an hour older"),
+            std::string::npos)
+      << second.out;
+  EXPECT_NE(second.out.find("stored                                 60\n"
+                            "    older than the database              60\n"),
+            std::string::npos)
+      << second.out;
+  // In time order nothing is older than the database.
+  const Output again =
+      Sh(std::string(EDI_BINARY) +
+         " replay -q --no-findings --registry " EDI_SOURCE_DIR "/examples/registry --db " +
+         (dir_ / "b.db").string() + " " + (dir_ / "early.jsonl").string() + " " +
+         (dir_ / "late.jsonl").string());
+  ASSERT_EQ(again.status, 0) << again.out;
+  EXPECT_EQ(again.out.find("warning"), std::string::npos) << again.out;
+  EXPECT_EQ(again.out.find("older than the database"), std::string::npos) << again.out;
+}
+
 TEST_F(ReplayCli, BadRecordsFromStandardInputAreAllKeptAcrossRuns) {
   // Every stdin replay reads positions 1, 2, ... of source "stdin": other bad records at the
   // same positions are still quarantined, the same ones are duplicates.
