@@ -209,6 +209,9 @@ int RunEvents(const EventsOptions& opt) {
   // memory. The table (column widths), JSON (one array) and --limit (newest first, printed
   // oldest first) collect them; --by-client sums them as they are read.
   if (opt.by_client) {
+    // Every call counts toward its client's line; --limit then keeps the clients that acted
+    // last.
+    q.limit = 0;
     std::map<std::string, ClientActivity> by_client;
     if (!Query(db.get(), q, [&](EventRow&& e) {
           by_client[e.client_id].Add(e);
@@ -218,6 +221,13 @@ int RunEvents(const EventsOptions& opt) {
     }
     std::vector<ClientActivity> clients;
     for (auto& [id, c] : by_client) clients.push_back(std::move(c));
+    if (opt.limit > 0 && clients.size() > opt.limit) {
+      std::sort(clients.begin(), clients.end(),
+                [](const ClientActivity& a, const ClientActivity& b) {
+                  return a.last != b.last ? a.last > b.last : a.client_id < b.client_id;
+                });
+      clients.resize(opt.limit);
+    }
     std::sort(clients.begin(), clients.end(), [](const ClientActivity& a, const ClientActivity& b) {
       return a.first != b.first ? a.first < b.first : a.client_id < b.client_id;
     });
@@ -271,7 +281,9 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
                   "only calls at or after T (RFC 3339, YYYY-MM-DD, or a duration such as 7d: "
                   "see below)");
   cmd->add_option("--until", opt->until, "only calls before T (as --since)");
-  cmd->add_option("--limit", opt->limit, "at most N calls: the newest N, printed oldest first")
+  cmd->add_option("--limit", opt->limit,
+                  "at most N calls: the newest N, printed oldest first; with --by-client, at most "
+                  "N clients: those whose last call is newest")
       ->check(kPositiveInteger);
   cmd->add_flag("--by-client", opt->by_client,
                 "one line per client instead of one per call: its calls, failed calls (status 400 "

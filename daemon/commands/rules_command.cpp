@@ -86,16 +86,20 @@ int RunCheck(const std::vector<std::string>& args, bool strict) {
     rules = r.rules->rules().size();
     enabled = r.rules->enabled_count();
   }
-  std::printf("%s: %s (%zu enabled), %s, %s\n", Plural(files.size(), "file").c_str(),
-              Plural(rules, "rule").c_str(), enabled, Plural(r.error_count(), "error").c_str(),
-              Plural(r.warning_count(), "warning").c_str());
-  if (r.ok() && enabled == 0) {
+  // Files that enable nothing can be right as part of a set (one that only disables rules),
+  // but replay and run refuse them on their own: a warning, which --strict fails on.
+  const bool none_enabled = r.ok() && enabled == 0;
+  if (none_enabled) {
     std::printf(
         "warning: no rule is enabled: replay and run refuse rule files that detect "
         "nothing\n");
   }
+  const size_t warnings = r.warning_count() + (none_enabled ? 1 : 0);
+  std::printf("%s: %s (%zu enabled), %s, %s\n", Plural(files.size(), "file").c_str(),
+              Plural(rules, "rule").c_str(), enabled, Plural(r.error_count(), "error").c_str(),
+              Plural(warnings, "warning").c_str());
   if (r.error_count() > 0) return 1;
-  return strict && r.warning_count() > 0 ? 1 : 0;
+  return strict && warnings > 0 ? 1 : 0;
 }
 
 std::string SeverityText(const RuleInfo& info,

@@ -271,7 +271,17 @@ TEST_F(ReplayCli, RuleFilesThatEnableNoRuleAreRefused) {
   EXPECT_NE(r.out.find("enable no rule"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(db));
   const Output check = Sh(std::string(EDI_BINARY) + " rules check " + rules.string());
+  EXPECT_EQ(check.status, 0) << check.out;  // it may be one file of a set
   EXPECT_NE(check.out.find("no rule is enabled"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("0 errors, 2 warnings\n"), std::string::npos) << check.out;
+  // A check that is to pass only what replay and run accept fails on it, also for a file that
+  // defines no rule at all.
+  const auto empty = dir_ / "empty.yaml";
+  std::ofstream(empty) << "- required_engine_version: 1\n";
+  const Output strict = Sh(std::string(EDI_BINARY) + " rules check --strict " + empty.string());
+  EXPECT_EQ(strict.status, 1) << strict.out;
+  EXPECT_NE(strict.out.find("0 rules (0 enabled), 0 errors, 1 warning\n"), std::string::npos)
+      << strict.out;
 }
 
 TEST_F(ReplayCli, ADirectoryOfRuleFilesLoadsAsItsYamlFiles) {
@@ -476,6 +486,16 @@ TEST_F(ReplayCli, EventsForAPartyAClientAndATimeRangeCombine) {
   for (const std::string& n : JsonlValues(who.out, "calls")) summed += std::stol(n);
   EXPECT_EQ(summed, static_cast<long>(party_clients.size()));
   EXPECT_NE(who.out.find("\"actions\":{\"download\":1,\"send\":1}"), std::string::npos) << who.out;
+  // --limit with --by-client keeps the client that acted last, its calls all counted.
+  const auto lasts = JsonlValues(who.out, "last");
+  ASSERT_EQ(lasts.size(), 2u);
+  const size_t latest = lasts[0] > lasts[1] ? 0 : 1;
+  const Output who_last = Sh(events + " --her-id 8142531 --by-client --limit 1");
+  ASSERT_EQ(who_last.status, 0) << who_last.out;
+  EXPECT_EQ(JsonlValues(who_last.out, "clientId"),
+            (std::vector<std::string>{JsonlValues(who.out, "clientId")[latest]}));
+  EXPECT_EQ(JsonlValues(who_last.out, "calls"),
+            (std::vector<std::string>{JsonlValues(who.out, "calls")[latest]}));
   // ... to some actions: who downloaded or sent for it.
   const Output acts = Sh(events + " --her-id 8142531 --action download --action send");
   const auto act_names = JsonlValues(acts.out, "action");
