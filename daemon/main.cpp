@@ -40,5 +40,11 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  // Output that did not reach its file (a full disk, a closed pipe) is a failure, whichever
+  // command wrote it: a forensic copy cut short must not look complete.
+  if ((std::fflush(stdout) != 0 || std::ferror(stdout) != 0) && exit_code == 0) {
+    std::fprintf(stderr, "edi-audit: cannot write the output\n");
+    return 1;
+  }
   return exit_code;
 }

@@ -177,6 +177,21 @@ TEST_F(ReplayCli, RecordPrintsStoredRecordsExactlyAsReceived) {
       1);
 }
 
+TEST_F(ReplayCli, OutputThatCannotBeWrittenIsAFailureForEveryCommand) {
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full here";
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db)).status, 0);
+  const std::string bin = std::string(EDI_BINARY) + " ";
+  // The replay's summary too (a replay again: nothing new to store).
+  for (const std::string& cmd :
+       {bin + "record --db " + db + " --event-id 1", bin + "events --db " + db,
+        bin + "findings --db " + db, bin + "fields", bin + "rules list", Replay(db)}) {
+    const Output r = Sh("{ " + cmd + " >/dev/full; }");
+    EXPECT_EQ(r.status, 1) << cmd << ": " << r.out;
+    EXPECT_NE(r.out.find("cannot write the output"), std::string::npos) << cmd << ": " << r.out;
+  }
+}
+
 TEST_F(ReplayCli, TheDatabaseShowsItsTablesToTheSqliteShell) {
   const std::string db = (dir_ / "a.db").string();
   ASSERT_EQ(Sh(Replay(db)).status, 0);
