@@ -30,12 +30,18 @@ DbHandle OpenReadOnly(const std::string& path, const char* command, int min_vers
   sqlite3_busy_timeout(raw, 5000);
   Statement version(raw, "PRAGMA user_version");
   if (!version.ok() || version.Step() != SQLITE_ROW) {
-    std::fprintf(stderr, "edi-audit %s: %s: %s (is it an SQLite database?)\n", command,
-                 path.c_str(), sqlite3_errmsg(raw));
+    // A database in WAL mode is read through its -shm file, which a reader may have to create.
+    const bool readonly = (sqlite3_extended_errcode(raw) & 0xff) == SQLITE_READONLY ||
+                          (sqlite3_extended_errcode(raw) & 0xff) == SQLITE_CANTOPEN;
+    std::fprintf(stderr, "edi-audit %s: %s: %s (%s)\n", command, path.c_str(), sqlite3_errmsg(raw),
+                 readonly ? "reading a database in WAL mode needs its -wal and -shm files, or a "
+                            "directory this user can create them in"
+                          : "is it an SQLite database?");
     return nullptr;
   }
   const int64_t v = version.ColumnInt(0);
-  if (v == 0) {
+  version = {};
+  if (v == 0 || !HasStoreTables(raw)) {
     std::fprintf(stderr, "edi-audit %s: %s: not an edi-audit database\n", command, path.c_str());
     return nullptr;
   }

@@ -1,7 +1,9 @@
 // `edi-audit replay`: JSON-lines files through the same pipeline the daemon runs.
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "commands/commands.h"
@@ -115,6 +117,7 @@ int RunReplay(const ReplayOptions& opt) {
     std::error_code ec;
     const auto status = std::filesystem::status(input, ec);
     const std::string cause = ec ? ec.message() : std::string();  // e.g. permission denied
+    std::string unreadable;
     const char* problem = !std::filesystem::exists(status)        ? "no such file"
                           : std::filesystem::is_directory(status) ? "is a directory"
                                                                   : nullptr;
@@ -133,7 +136,8 @@ int RunReplay(const ReplayOptions& opt) {
           problem = "is zstd-compressed (decompress it: zstdcat FILE | edi-audit replay ... -)";
         }
       } else {
-        problem = "cannot be read";
+        unreadable = std::string("cannot be read: ") + std::strerror(errno);
+        problem = unreadable.c_str();
       }
     }
     if (problem != nullptr) {
@@ -161,8 +165,8 @@ int RunReplay(const ReplayOptions& opt) {
     std::fprintf(stderr, "edi-audit replay: %s\n", issue.ToString().c_str());
   }
   if (!loaded_rules.ok()) {
-    std::fprintf(stderr, "edi-audit replay: the rule files do not load (%zu errors)\n",
-                 loaded_rules.error_count());
+    std::fprintf(stderr, "edi-audit replay: the rule files do not load (%zu error%s)\n",
+                 loaded_rules.error_count(), loaded_rules.error_count() == 1 ? "" : "s");
     return 2;
   }
   StoreOptions store_options;

@@ -167,7 +167,8 @@ Status LoadRuleFiles(RuleEngine* rules, const Config& c) {
   }
   if (!loaded.ok()) {
     return Status::InvalidArgument("the rule files do not load (" +
-                                   std::to_string(loaded.error_count()) + " errors)");
+                                   std::to_string(loaded.error_count()) +
+                                   (loaded.error_count() == 1 ? " error)" : " errors)"));
   }
   spdlog::info("rules: {} enabled of {} from {}", loaded.rules->enabled_count(),
                loaded.rules->rules().size(), fmt::join(files, ", "));

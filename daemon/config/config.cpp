@@ -24,6 +24,10 @@ using Handler = std::function<Status(const YAML::Node&, const std::string& key)>
 Status Walk(const YAML::Node& map, const std::string& name, const std::string& prefix,
             const std::map<std::string, Handler>& handlers) {
   if (!map.IsMap()) {
+    if (prefix.empty()) {
+      return Status::InvalidArgument(Where(name, map) +
+                                     ": the configuration must be a mapping of keys to values");
+    }
     return Status::InvalidArgument(Where(name, map) + ": '" + prefix + "' must be a mapping");
   }
   for (const auto& kv : map) {

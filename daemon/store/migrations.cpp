@@ -336,4 +336,18 @@ ALTER TABLE quarantine_v7 RENAME TO quarantine;
   return kMigrations;
 }
 
+bool HasStoreTables(sqlite3* db) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                         "('events', 'source_positions')",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(st);
+    return false;
+  }
+  const bool both = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 2;
+  sqlite3_finalize(st);
+  return both;
+}
+
 }  // namespace edi

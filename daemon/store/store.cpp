@@ -131,6 +131,10 @@ Status Store::Migrate() {
                                    " is newer than this edi-audit supports (" +
                                    std::to_string(migrations.size()) + ")");
   }
+  if (current > 0 && !HasStoreTables(db_)) {
+    return Status::InvalidArgument(path_ + ": not an edi-audit database (schema version " +
+                                   std::to_string(current) + ", but no edi-audit tables)");
+  }
   if (current == 0) {
     // A new file, or someone else's database: refuse to write into foreign tables.
     Statement tables(db_, "SELECT count(*) FROM sqlite_master");

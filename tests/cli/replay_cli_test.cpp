@@ -192,6 +192,26 @@ TEST_F(ReplayCli, OutputThatCannotBeWrittenIsAFailureForEveryCommand) {
   }
 }
 
+TEST_F(ReplayCli, AnotherApplicationsSqliteFileIsNamedSoByEveryCommand) {
+  // Its own tables, and a schema version of its own.
+  for (const char* setup : {"CREATE TABLE t (x)", "CREATE TABLE t (x); PRAGMA user_version = 5"}) {
+    const std::string db = (dir_ / "other.db").string();
+    std::filesystem::remove(db);
+    ASSERT_EQ(Sh("sqlite3 " + db + " '" + setup + "'").status, 0);
+    for (const char* cmd : {"events", "findings"}) {
+      const Output r = Sh(std::string(EDI_BINARY) + " " + cmd + " --db " + db);
+      EXPECT_EQ(r.status, 1) << setup << " " << cmd << ": " << r.out;
+      EXPECT_NE(r.out.find(db + ": not an edi-audit database"), std::string::npos)
+          << setup << " " << cmd << ": " << r.out;
+    }
+    const Output replay = Sh(Replay(db));
+    EXPECT_EQ(replay.status, 2) << setup << ": " << replay.out;
+    EXPECT_NE(replay.out.find(db + ": not an edi-audit database"), std::string::npos)
+        << setup << ": " << replay.out;
+    EXPECT_EQ(Sh("sqlite3 " + db + " 'SELECT count(*) FROM sqlite_master'").out, "1\n");
+  }
+}
+
 TEST_F(ReplayCli, TheDatabaseShowsItsTablesToTheSqliteShell) {
   const std::string db = (dir_ / "a.db").string();
   ASSERT_EQ(Sh(Replay(db)).status, 0);
