@@ -15,6 +15,7 @@
 #include "commands/commands.h"
 #include "commands/query_args.h"
 #include "commands/read_only_db.h"
+#include "common/sqlite_statement.h"
 #include "common/time.h"
 #include "decode/decoder.h"
 #include "report/report.h"
@@ -35,6 +36,22 @@ struct FindingsOptions {
   size_t limit = 0;
   std::string format = "table";
 };
+
+// A --rule that no stored finding has may be a typo (foreign-send for edi.foreign-send): says
+// so on stderr, with the rule ids that do have findings.
+void NoteUnknownRule(sqlite3* db, const std::string& rule) {
+  Statement any(db, "SELECT 1 FROM findings WHERE rule = ?1 LIMIT 1");
+  if (!any.ok() || any.Bind(1, rule).Step() == SQLITE_ROW) return;
+  std::string known;
+  Statement rules(db, "SELECT DISTINCT rule FROM findings ORDER BY rule");
+  while (rules.ok() && rules.Step() == SQLITE_ROW) {
+    known += (known.empty() ? "" : ", ") + std::string(rules.ColumnText(0));
+  }
+  std::fprintf(stderr,
+               "edi-audit findings: no stored finding has rule '%s' (the rules with findings: "
+               "%s)\n",
+               rule.c_str(), known.empty() ? "none" : known.c_str());
+}
 
 int RunFindings(const FindingsOptions& opt) {
   FindingQuery q;
@@ -75,6 +92,7 @@ int RunFindings(const FindingsOptions& opt) {
     std::fprintf(stderr, "edi-audit findings: %s\n", s.message().c_str());
     return 1;
   }
+  if (findings.empty() && !opt.rule.empty()) NoteUnknownRule(db.get(), opt.rule);
   return WriteOutput("findings", FormatFindings(findings, *format), /*flush=*/true) ? 0 : 1;
 }
 
@@ -105,7 +123,8 @@ void AddFindingsCommand(CLI::App& app, int* exit_code) {
       "Times are EVENT times (the records' timestamps), never the wall clock. A duration such as "
       "7d, 12h\nor 30m given to --since/--until counts back from the newest event time in the "
       "database, so the\nsame database always gives the same answer: --since 1h lists the last "
-      "hour of recorded traffic.\n--since is inclusive, --until exclusive; both compare the time "
+      "hour of recorded traffic.\nDates and times without an offset are UTC (2026-05-11 is "
+      "midnight UTC).\n--since is inclusive, --until exclusive; both compare the time "
       "a finding was first raised.\nExit status: 0 listed (possibly none), 1 the database cannot "
       "be read, 2 bad arguments.");
   cmd->callback([opt, exit_code]() { *exit_code = RunFindings(*opt); });

@@ -212,6 +212,22 @@ TEST_F(ReplayCli, AnotherApplicationsSqliteFileIsNamedSoByEveryCommand) {
   }
 }
 
+TEST_F(ReplayCli, ARuleIdNoFindingHasIsPointedOutWithTheIdsThatHaveFindings) {
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db)).status, 0);
+  const std::string findings = std::string(EDI_BINARY) + " findings --db " + db + " --rule ";
+  const Output typo = Sh(findings + "foreign-send");
+  EXPECT_EQ(typo.status, 0) << typo.out;
+  EXPECT_NE(typo.out.find("no stored finding has rule 'foreign-send' (the rules with findings: "),
+            std::string::npos)
+      << typo.out;
+  EXPECT_NE(typo.out.find(", edi.foreign-send, "), std::string::npos) << typo.out;
+  // A rule that has findings, filtered to none by another filter, is not pointed out.
+  const Output none = Sh(findings + "edi.foreign-send --her-id 1");
+  EXPECT_EQ(none.status, 0) << none.out;
+  EXPECT_EQ(none.out, "no findings\n");
+}
+
 TEST_F(ReplayCli, TheDatabaseShowsItsTablesToTheSqliteShell) {
   const std::string db = (dir_ / "a.db").string();
   ASSERT_EQ(Sh(Replay(db)).status, 0);
