@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   edi::AddRulesCommand(app, &exit_code);
   edi::AddRunCommand(app, &exit_code);
   edi::AddRecordCommand(app, &exit_code);
+  edi::AddQuarantineCommand(app, &exit_code);
   // A word that is no command: say so, rather than CLI11's "A subcommand is required".
   std::string names;
   bool known = false;

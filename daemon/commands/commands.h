@@ -29,5 +29,6 @@ void AddRulesCommand(CLI::App& app, int* exit_code);
 void AddRunCommand(CLI::App& app, int* exit_code);
 void AddRecordCommand(CLI::App& app, int* exit_code);
 void AddEventsCommand(CLI::App& app, int* exit_code);
+void AddQuarantineCommand(CLI::App& app, int* exit_code);
 
 }  // namespace edi

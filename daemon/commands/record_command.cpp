@@ -46,8 +46,18 @@ int RunRecord(const RecordOptions& opt) {
     }
     std::sort(ids.begin() + static_cast<std::ptrdiff_t>(before), ids.end());
     if (!found) {
-      std::fprintf(stderr, "edi-audit record: no stored event has requestId '%s'\n",
-                   request.c_str());
+      // A record that was quarantined is no stored event: point there.
+      Statement q(db.get(),
+                  "SELECT quarantine_id, reason FROM quarantine WHERE instr(raw, ?1) > 0 "
+                  "ORDER BY quarantine_id LIMIT 1");
+      const std::string quoted = "\"" + request + "\"";
+      std::string where;
+      if (q.ok() && q.BindBlob(1, quoted).Step() == SQLITE_ROW) {
+        where = " (a quarantined record names it: id " + std::to_string(q.ColumnInt(0)) + ", " +
+                std::string(q.ColumnText(1)) + "; edi-audit quarantine lists it)";
+      }
+      std::fprintf(stderr, "edi-audit record: no stored event has requestId '%s'%s\n",
+                   request.c_str(), where.c_str());
       all_found = false;
     }
   }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -468,6 +469,56 @@ std::vector<std::string> JsonlValues(const std::string& jsonl, const std::string
     values.push_back(jsonl.substr(begin, end - begin));
   }
   return values;
+}
+
+TEST_F(ReplayCli, QuarantineListsTheBadRecordsWithTheirReasonsAndBytes) {
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db)).status, 0);
+  const std::string quarantine = std::string(EDI_BINARY) + " quarantine --db " + db;
+  const std::string sqlite = "sqlite3 " + db + " ";
+  // Every quarantined record, once, with its reason: as many per reason as the table holds.
+  const Output all = Sh(quarantine + " --format jsonl");
+  ASSERT_EQ(all.status, 0) << all.out;
+  std::map<std::string, int> per_reason;
+  for (const std::string& r : JsonlValues(all.out, "reason")) ++per_reason[r];
+  std::string listed;
+  for (const auto& [reason, n] : per_reason) listed += reason + "|" + std::to_string(n) + "\n";
+  EXPECT_EQ(
+      listed,
+      Sh(sqlite + "'SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY 1'").out);
+  EXPECT_EQ(JsonlValues(all.out, "id").size(), 54u);
+  // The table: a header and a line each.
+  const Output table = Sh(quarantine);
+  EXPECT_EQ(std::count(table.out.begin(), table.out.end(), '\n'), 55) << table.out;
+  EXPECT_EQ(table.out.rfind("ID  RECEIVED", 0), 0u) << table.out;
+  // One reason; the latest two, oldest first.
+  const Output schema = Sh(quarantine + " --reason schema --format jsonl");
+  const auto schema_reasons = JsonlValues(schema.out, "reason");
+  EXPECT_EQ(std::to_string(schema_reasons.size()) + "\n",
+            Sh(sqlite + "\"SELECT count(*) FROM quarantine WHERE reason = 'schema'\"").out);
+  EXPECT_EQ(std::set<std::string>(schema_reasons.begin(), schema_reasons.end()),
+            std::set<std::string>{"schema"});
+  EXPECT_EQ(JsonlValues(Sh(quarantine + " --limit 2 --format jsonl").out, "id"),
+            (std::vector<std::string>{"53", "54"}));
+  // The bytes as kept, exactly.
+  const Output raw = Sh(quarantine + " --limit 1 --raw");
+  EXPECT_EQ(raw.out, Sh(sqlite + "'SELECT CAST(raw AS TEXT) FROM quarantine WHERE "
+                                 "quarantine_id = 54'")
+                         .out);
+  EXPECT_NE(raw.out.find("\"requestId\":\"bad-"), std::string::npos) << raw.out;
+  // A reason that is none.
+  const Output bad = Sh(quarantine + " --reason nope");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.out.find("--reason 'nope' is not a reason; the reasons: oversize, invalid_json"),
+            std::string::npos)
+      << bad.out;
+  // record --request-id of a quarantined record points here.
+  const Output record = Sh(std::string(EDI_BINARY) + " record --db " + db + " --request-id bad-53");
+  EXPECT_EQ(record.status, 1);
+  EXPECT_NE(record.out.find("no stored event has requestId 'bad-53' (a quarantined record names "
+                            "it: id "),
+            std::string::npos)
+      << record.out;
 }
 
 }  // namespace
