@@ -93,8 +93,8 @@ std::string Format(const std::vector<QuarantineRow>& rows, ReportFormat format) 
       for (const QuarantineRow& r : rows) out += JsonCompact(r, kWriteRow) + "\n";
       return out;
     case ReportFormat::kCsv:
-      AppendCsvRecord({"id", "receivedAt", "source", "position", "reason", "detail", "size", "kept"},
-                      &out);
+      AppendCsvRecord(
+          {"id", "receivedAt", "source", "position", "reason", "detail", "size", "kept"}, &out);
       for (const QuarantineRow& r : rows) {
         AppendCsvRecord({std::to_string(r.id), FormatRfc3339(r.received_at), r.source,
                          std::to_string(r.position), r.reason, r.detail, std::to_string(r.size),
@@ -186,8 +186,8 @@ void AddQuarantineCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--db", opt->db_path, "SQLite database to read (opened read-only)")->required();
   std::string reasons;
   for (int i = 0; i < kQuarantineReasonCount; ++i) {
-    reasons += (i > 0 ? ", " : "") +
-               std::string(QuarantineReasonName(static_cast<QuarantineReason>(i)));
+    reasons +=
+        (i > 0 ? ", " : "") + std::string(QuarantineReasonName(static_cast<QuarantineReason>(i)));
   }
   cmd->add_option("--reason", opt->reasons,
                   "only records quarantined for this reason; repeatable: " + reasons);

@@ -112,6 +112,12 @@ int RunReplay(const ReplayOptions& opt) {
 
   // Every input is looked at before anything is stored: a mistyped last file must not leave
   // the others stored with their findings never shown.
+  if (std::count(opt.inputs.begin(), opt.inputs.end(), "-") > 1) {
+    std::fprintf(stderr,
+                 "edi-audit replay: '-' (standard input) is given more than once; nothing "
+                 "replayed\n");
+    return 2;
+  }
   for (const std::string& input : opt.inputs) {
     if (input == "-") continue;
     std::error_code ec;

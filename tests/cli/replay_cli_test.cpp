@@ -250,6 +250,15 @@ TEST_F(ReplayCli, ReadsRecordsFromStandardInput) {
          (dir_ / "s.db").string() + " -");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("stored                                 10"), std::string::npos) << r.out;
+  // Standard input can be read once.
+  const Output twice =
+      Sh("head -n 10 " EDI_SOURCE_DIR "/examples/access-log.jsonl | " + std::string(EDI_BINARY) +
+         " replay -q --registry " EDI_SOURCE_DIR "/examples/registry --db " +
+         (dir_ / "t.db").string() + " - -");
+  EXPECT_EQ(twice.status, 2) << twice.out;
+  EXPECT_NE(twice.out.find("'-' (standard input) is given more than once"), std::string::npos)
+      << twice.out;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "t.db"));
 }
 
 TEST_F(ReplayCli, MissingArgumentsAreUsageErrorsWithExitStatusTwo) {
