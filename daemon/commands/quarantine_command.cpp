@@ -13,9 +13,7 @@
 #include "common/sqlite_statement.h"
 #include "common/time.h"
 #include "decode/decoder.h"
-#include "report/json_write.h"
-#include "report/report.h"
-#include "report/text_table.h"
+#include "report/list_format.h"
 
 namespace edi {
 namespace {
@@ -74,37 +72,30 @@ constexpr std::array<TableColumn, 7> kColumns = {{
     {"DETAIL", false},
 }};
 
-std::string Format(const std::vector<QuarantineRow>& rows, ReportFormat format) {
-  std::string out;
-  switch (format) {
-    case ReportFormat::kTable: {
-      if (rows.empty()) return "no quarantined records\n";
-      std::vector<std::vector<std::string>> cells;
-      for (const QuarantineRow& r : rows) {
-        cells.push_back({std::to_string(r.id), FormatRfc3339(r.received_at), TableCell(r.source),
-                         std::to_string(r.position), r.reason, std::to_string(r.size),
-                         TableCell(r.detail)});
-      }
-      return FormatTextTable(kColumns, cells);
-    }
-    case ReportFormat::kJson:
-      return JsonArray(std::span<const QuarantineRow>(rows), kWriteRow);
-    case ReportFormat::kJsonl:
-      for (const QuarantineRow& r : rows) out += JsonCompact(r, kWriteRow) + "\n";
-      return out;
-    case ReportFormat::kCsv:
-      AppendCsvRecord(
-          {"id", "receivedAt", "source", "position", "reason", "detail", "size", "kept"}, &out);
-      for (const QuarantineRow& r : rows) {
-        AppendCsvRecord({std::to_string(r.id), FormatRfc3339(r.received_at), r.source,
-                         std::to_string(r.position), r.reason, r.detail, std::to_string(r.size),
-                         std::to_string(r.raw.size())},
-                        &out);
-      }
-      return out;
-  }
-  return out;
-}
+const ListForm<QuarantineRow> kForm = {
+    "no quarantined records\n",
+    kColumns,
+    [](const QuarantineRow& r) {
+      return std::vector<std::string>{std::to_string(r.id),
+                                      FormatRfc3339(r.received_at),
+                                      TableCell(r.source),
+                                      std::to_string(r.position),
+                                      r.reason,
+                                      std::to_string(r.size),
+                                      TableCell(r.detail)};
+    },
+    {"id", "receivedAt", "source", "position", "reason", "detail", "size", "kept"},
+    [](const QuarantineRow& r) {
+      return std::vector<std::string>{std::to_string(r.id),
+                                      FormatRfc3339(r.received_at),
+                                      r.source,
+                                      std::to_string(r.position),
+                                      r.reason,
+                                      r.detail,
+                                      std::to_string(r.size),
+                                      std::to_string(r.raw.size())};
+    },
+};
 
 int RunQuarantine(const QuarantineOptions& opt) {
   const std::optional<ReportFormat> format = ParseReportFormat(opt.format);
@@ -174,7 +165,11 @@ int RunQuarantine(const QuarantineOptions& opt) {
     for (const QuarantineRow& r : rows) out += r.raw + "\n";
     return WriteOutput("quarantine", out, /*flush=*/true) ? 0 : 1;
   }
-  return WriteOutput("quarantine", Format(rows, *format), /*flush=*/true) ? 0 : 1;
+  return WriteOutput("quarantine",
+                     FormatList(std::span<const QuarantineRow>(rows), *format, kForm, kWriteRow),
+                     /*flush=*/true)
+             ? 0
+             : 1;
 }
 
 }  // namespace

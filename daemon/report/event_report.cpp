@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "report/json_write.h"
+#include "report/list_format.h"
 #include "report/text_table.h"
 
 namespace edi {
@@ -217,35 +218,27 @@ constexpr std::array<TableColumn, 7> kActivityColumns = {{
 }  // namespace
 
 std::string FormatClientActivity(std::span<const ClientActivity> clients, ReportFormat format) {
-  std::string out;
-  switch (format) {
-    case ReportFormat::kTable: {
-      if (clients.empty()) return "no calls\n";
-      std::vector<std::vector<std::string>> rows;
-      for (const ClientActivity& c : clients) {
-        rows.push_back({TableCell(c.client_name), TableCell(c.client_id), std::to_string(c.calls),
-                        std::to_string(c.failed), FormatRfc3339(c.first), FormatRfc3339(c.last),
-                        TableCell(ActionCounts(c, ' '))});
-      }
-      return FormatTextTable(kActivityColumns, rows);
-    }
-    case ReportFormat::kJson:
-      return JsonArray(clients, kWriteActivity);
-    case ReportFormat::kJsonl:
-      for (const ClientActivity& c : clients) out += JsonCompact(c, kWriteActivity) + "\n";
-      return out;
-    case ReportFormat::kCsv:
-      AppendCsvRecord({"clientId", "clientName", "calls", "failed", "first", "last", "actions"},
-                      &out);
-      for (const ClientActivity& c : clients) {
-        AppendCsvRecord(
-            {c.client_id, c.client_name, std::to_string(c.calls), std::to_string(c.failed),
-             FormatRfc3339(c.first), FormatRfc3339(c.last), ActionCounts(c, ';')},
-            &out);
-      }
-      return out;
-  }
-  return out;
+  static const ListForm<ClientActivity> kForm = {
+      "no calls\n",
+      kActivityColumns,
+      [](const ClientActivity& c) {
+        return std::vector<std::string>{TableCell(c.client_name),       TableCell(c.client_id),
+                                        std::to_string(c.calls),        std::to_string(c.failed),
+                                        FormatRfc3339(c.first),         FormatRfc3339(c.last),
+                                        TableCell(ActionCounts(c, ' '))};
+      },
+      {"clientId", "clientName", "calls", "failed", "first", "last", "actions"},
+      [](const ClientActivity& c) {
+        return std::vector<std::string>{c.client_id,
+                                        c.client_name,
+                                        std::to_string(c.calls),
+                                        std::to_string(c.failed),
+                                        FormatRfc3339(c.first),
+                                        FormatRfc3339(c.last),
+                                        ActionCounts(c, ';')};
+      },
+  };
+  return FormatList(clients, format, kForm, kWriteActivity);
 }
 
 }  // namespace edi
