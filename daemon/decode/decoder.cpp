@@ -26,6 +26,7 @@ constexpr std::array<std::string_view, kQuarantineReasonCount> kReasonNames = {
     "malformed_orgnr",
     "malformed_message_id",
     "malformed_herid_claim",
+    "conflicting_duplicate",
 };
 
 std::string_view Str(const Value& obj, const char* key) {

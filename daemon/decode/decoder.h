@@ -24,17 +24,19 @@ namespace edi {
 
 // Why a record was quarantined. The names are stable: they are stored and counted.
 enum class QuarantineReason : uint8_t {
-  kOversize,             // larger than the configured limit
-  kInvalidJson,          // not parseable JSON
-  kSchema,               // breaks access-log.schema.json (detail names the field)
-  kBadTimestamp,         // well-formed pattern but not a real date/time
-  kMalformedHerId,       // a HER-Id that is not a positive integer, in body, path or query
-  kMalformedOrgnr,       // an organisation number that is not 9 digits
-  kMalformedMessageId,   // a message id in the body that is not a UUID (a path's {id} that
-                         // is not one matches no route: action unknown)
-  kMalformedHerIdClaim,  // herIdClaim neither "0" nor a hyphen-separated list of HER-Ids
+  kOversize,              // larger than the configured limit
+  kInvalidJson,           // not parseable JSON
+  kSchema,                // breaks access-log.schema.json (detail names the field)
+  kBadTimestamp,          // well-formed pattern but not a real date/time
+  kMalformedHerId,        // a HER-Id that is not a positive integer, in body, path or query
+  kMalformedOrgnr,        // an organisation number that is not 9 digits
+  kMalformedMessageId,    // a message id in the body that is not a UUID (a path's {id} that
+                          // is not one matches no route: action unknown)
+  kMalformedHerIdClaim,   // herIdClaim neither "0" nor a hyphen-separated list of HER-Ids
+  kConflictingDuplicate,  // the requestId and timestamp of a stored call, but other bytes
 };
-constexpr int kQuarantineReasonCount = static_cast<int>(QuarantineReason::kMalformedHerIdClaim) + 1;
+constexpr int kQuarantineReasonCount =
+    static_cast<int>(QuarantineReason::kConflictingDuplicate) + 1;
 std::string_view QuarantineReasonName(QuarantineReason r);  // "invalid_json", ...
 
 struct DecodeError {

@@ -1,5 +1,7 @@
 #include "pipeline/pipeline.h"
 
+#include "common/fnv.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -117,6 +119,7 @@ void DecodeRange(Decoder& decoder, const std::vector<RawRecord>& batch, size_t b
                        std::to_string(r.bytes.size());
     } else {
       d.ok = decoder.Decode(r.bytes, &d.event, &d.error);
+      if (d.ok) d.content_hash = ContentHash64(r.bytes);
       if (d.ok && registry != nullptr) LookUpParties(*registry, &d.event);
     }
   }
@@ -131,40 +134,53 @@ void PrepareRawBlock(const std::vector<RawRecord>& batch, const std::vector<Deco
   if (out->records() > 0) out->Compress();
 }
 
-Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCounters* c) {
-  ++c->records;
-  if (!d.ok) {
-    QuarantineEntry q;
-    q.where = r.where;
-    q.reason = std::string(QuarantineReasonName(d.error.reason));
-    q.detail = d.error.detail;
-    q.raw = r.bytes;
-    q.full_size = r.full_size;
-    q.received_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
-    bool inserted = false;
-    if (Status s = store_->InsertQuarantine(q, &inserted); !s.ok()) return s;
-    if (!inserted) {
-      ++c->duplicates;  // quarantined before: the same bytes at the same position
-      return Status::OK();
-    }
-    ++c->quarantined;
-    ++c->quarantined_by_reason[static_cast<size_t>(d.error.reason)];
+Status Pipeline::Quarantine(const RawRecord& r, const DecodeError& error, PipelineCounters* c) {
+  QuarantineEntry q;
+  q.where = r.where;
+  q.reason = std::string(QuarantineReasonName(error.reason));
+  q.detail = error.detail;
+  q.raw = r.bytes;
+  q.full_size = r.full_size;
+  q.received_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  bool inserted = false;
+  if (Status s = store_->InsertQuarantine(q, &inserted); !s.ok()) return s;
+  if (!inserted) {
+    ++c->duplicates;  // quarantined before: the same bytes at the same position
     return Status::OK();
   }
+  ++c->quarantined;
+  ++c->quarantined_by_reason[static_cast<size_t>(error.reason)];
+  return Status::OK();
+}
+
+Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCounters* c) {
+  ++c->records;
+  if (!d.ok) return Quarantine(r, d.error, c);
   AccessEvent& event = d.event;
-  bool stored = false;
-  if (Status s = store_->IsStored(event, &stored); !s.ok()) return s;
-  if (stored) {
+  Store::Stored stored = Store::Stored::kNo;
+  int64_t stored_id = 0;
+  if (Status s = store_->Lookup(event, d.content_hash, &stored, &stored_id); !s.ok()) return s;
+  if (stored == Store::Stored::kSame) {
     ++c->duplicates;
     return Status::OK();
+  }
+  if (stored == Store::Stored::kOther) {
+    // Not the record seen again but another one under its key: kept and visible, not dropped.
+    DecodeError conflict;
+    conflict.reason = QuarantineReason::kConflictingDuplicate;
+    conflict.detail = "requestId '" + event.request_id + "' at " + FormatRfc3339(event.time) +
+                      " is stored as event " + std::to_string(stored_id) +
+                      " from a record with other content";
+    return Quarantine(r, conflict, c);
   }
   facts_.clear();
   state_.Observe(&event, &facts_);  // also fills the parties custody tells
   bool inserted = false;
   int64_t eventid = 0;
-  if (Status s = store_->InsertEvent(event, r.bytes, r.where, &inserted, &eventid); !s.ok()) {
+  if (Status s = store_->InsertEvent(event, r.bytes, d.content_hash, r.where, &inserted, &eventid);
+      !s.ok()) {
     return s;
   }
   changes_.clear();

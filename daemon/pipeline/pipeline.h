@@ -42,6 +42,7 @@ struct DecodedRecord {
   bool ok = false;
   AccessEvent event;
   DecodeError error;
+  uint64_t content_hash = 0;  // ContentHash64 of the record's bytes, when ok
 };
 
 // Decodes every record of `batch` into (*out)[i]; oversize records are marked as such. With a
@@ -119,6 +120,7 @@ class Pipeline {
            std::shared_ptr<const Registry> registry, Store* store, const RuleEngine* rules,
            std::unique_ptr<FindingStore> findings);
   Status ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCounters* c);
+  Status Quarantine(const RawRecord& r, const DecodeError& error, PipelineCounters* c);
   Status RestoreFromStore();
 
   PipelineOptions options_;

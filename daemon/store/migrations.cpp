@@ -332,6 +332,12 @@ INSERT INTO quarantine_v7
 DROP TABLE quarantine;
 ALTER TABLE quarantine_v7 RENAME TO quarantine;
 )sql",
+      // 7 -> 8: a hash of each call's record as received (ContentHash64; NULL for calls stored
+      // before), so that a record with a stored call's requestId and timestamp but other bytes
+      // is told from the same record seen again: it is quarantined, not dropped as a duplicate.
+      R"sql(
+ALTER TABLE events ADD COLUMN content_hash INTEGER;
+)sql",
   };
   return kMigrations;
 }

@@ -171,14 +171,15 @@ Status Store::Prepare() {
       {&insert_event_,
        "INSERT INTO events (request_id, time, api, method, route, action, status, client_key, "
        "orgnr_child, herid_claim, message_id, duration_ms, parties, source_key, position, "
-       "raw_block, raw_offset, raw_size, orgnr_parent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-       "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) ON CONFLICT (time, request_id) DO "
-       "NOTHING"},
+       "raw_block, raw_offset, raw_size, orgnr_parent, content_hash) VALUES (?1, ?2, ?3, ?4, "
+       "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) ON CONFLICT "
+       "(time, request_id) DO NOTHING"},
       {&next_block_, "SELECT coalesce(max(block_id), 0) + 1 FROM raw_blocks"},
       {&insert_block_,
        "INSERT INTO raw_blocks (block_id, records, bytes, data) VALUES (?1, ?2, ?3, ?4)"},
 
-      {&is_stored_, "SELECT 1 FROM events WHERE time = ?1 AND request_id = ?2"},
+      {&is_stored_,
+       "SELECT event_id, content_hash FROM events WHERE time = ?1 AND request_id = ?2"},
       {&insert_quarantine_,
        "INSERT INTO quarantine (source, position, reason, detail, size, raw, received_at, "
        "record_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"},
@@ -293,16 +294,21 @@ Status Store::SourceKey(const std::string& source, int64_t* key) {
       key);
 }
 
-Status Store::IsStored(const AccessEvent& e, bool* stored) {
-  if (e.time > max_time_) {
-    *stored = false;
-    return Status::OK();
-  }
+Status Store::Lookup(const AccessEvent& e, uint64_t content_hash, Stored* stored,
+                     int64_t* event_id) {
+  *stored = Stored::kNo;
+  if (e.time > max_time_) return Status::OK();
   is_stored_.Bind(1, e.time).Bind(2, e.request_id);
   const int rc = is_stored_.Step();
+  if (rc == SQLITE_ROW) {
+    *event_id = is_stored_.ColumnInt(0);
+    const bool unknown = sqlite3_column_type(is_stored_.get(), 1) == SQLITE_NULL;
+    *stored = unknown || static_cast<uint64_t>(is_stored_.ColumnInt(1)) == content_hash
+                  ? Stored::kSame
+                  : Stored::kOther;
+  }
   is_stored_.Reset();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Status::IOError(LastError());
-  *stored = rc == SQLITE_ROW;
   return Status::OK();
 }
 
@@ -344,8 +350,8 @@ void PartiesJson(const std::vector<PartyRef>& parties, std::string* out) {
 
 }  // namespace
 
-Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const SourcePosition& where,
-                          bool* inserted, int64_t* event_id) {
+Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, uint64_t content_hash,
+                          const SourcePosition& where, bool* inserted, int64_t* event_id) {
   int64_t client_key = 0, source_key = 0;
   if (Status s = ClientKey(e.client, &client_key); !s.ok()) return s;
   if (Status s = SourceKey(where.source, &source_key); !s.ok()) return s;
@@ -376,6 +382,7 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, const Sour
     st.BindNull(16).BindNull(17).BindNull(18);
   }
   st.BindOptRef(19, e.client.orgnr_parent);
+  st.Bind(20, static_cast<int64_t>(content_hash));
   if (st.RunRebindingAll() != SQLITE_DONE) return Status::IOError(LastError());
   *inserted = sqlite3_changes(db_) > 0;
   *event_id = *inserted ? sqlite3_last_insert_rowid(db_) : 0;

@@ -121,14 +121,16 @@ class Store {
   Status Commit();
   void Rollback();
 
-  // Sets *stored when an event with e's requestId and event time is already stored (in this
-  // transaction or before): the record is a duplicate.
-  Status IsStored(const AccessEvent& e, bool* stored);
+  // What is stored under e's requestId and event time (in this transaction or before):
+  // nothing; the same record (its content hash, ContentHash64 of the record's bytes, is the
+  // stored one's, or the stored one has none); or another record, as event *event_id.
+  enum class Stored { kNo, kSame, kOther };
+  Status Lookup(const AccessEvent& e, uint64_t content_hash, Stored* stored, int64_t* event_id);
   // Inserts an event row with its parties (after the state stage resolved custody parties);
   // sets *inserted to false (and stores nothing) for a duplicate, else *event_id. The party
   // and client index rows are written by a later Commit. `raw` need not outlive the call.
-  Status InsertEvent(const AccessEvent& e, std::string_view raw, const SourcePosition& where,
-                     bool* inserted, int64_t* event_id);
+  Status InsertEvent(const AccessEvent& e, std::string_view raw, uint64_t content_hash,
+                     const SourcePosition& where, bool* inserted, int64_t* event_id);
   // Offers the records' block for the current transaction, prepared ahead (see
   // PreparedRawBlock); it must stay unchanged until Commit or Rollback, even when replaced by
   // another block meanwhile (the records stored from it may still be read from it). Call after
@@ -198,7 +200,7 @@ class Store {
   void* zstd_ = nullptr;  // ZSTD_CCtx, reused
   std::string frame_;     // reused
   // The newest event time stored: a record newer than every stored event cannot be a
-  // duplicate (a duplicate has the same time), so IsStored need not look it up.
+  // duplicate (a duplicate has the same time), so Lookup need not look it up.
   EventTime max_time_ = 0;
   std::unique_ptr<Checkpointer> checkpointer_;  // declared last: stopped first
 };

@@ -111,6 +111,45 @@ TEST_F(ReplayCli, AnInputOlderThanTheDatabaseIsStoredWithAWarningAndCounted) {
   EXPECT_EQ(again.out.find("older than the database"), std::string::npos) << again.out;
 }
 
+TEST_F(ReplayCli, ARecordUnderAStoredCallsKeyWithOtherContentIsQuarantinedNotDropped) {
+  // The examples' first call, then the same requestId and timestamp with another status.
+  std::ifstream in(EDI_SOURCE_DIR "/examples/access-log.jsonl");
+  std::string first;
+  std::getline(in, first);
+  std::string other = first;
+  const size_t at = other.find("\"status\":200");
+  ASSERT_NE(at, std::string::npos) << first;
+  other.replace(at, 12, "\"status\":403");
+  std::ofstream(dir_ / "a.jsonl") << first << "\n";
+  std::ofstream(dir_ / "b.jsonl") << first << "\n" << other << "\n";
+  const std::string db = (dir_ / "a.db").string();
+  const std::string replay = std::string(EDI_BINARY) + " replay -q --no-findings --registry " +
+                             EDI_SOURCE_DIR "/examples/registry --db " + db + " ";
+  ASSERT_EQ(Sh(replay + (dir_ / "a.jsonl").string()).status, 0);
+  // The same record again is a duplicate; the other one is kept, with the reason.
+  const Output r = Sh(replay + (dir_ / "b.jsonl").string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("duplicates (already stored)             1\n"
+                       "  quarantined                             1\n"
+                       "    conflicting_duplicate                 1\n"),
+            std::string::npos)
+      << r.out;
+  // Replayed again, both are what was seen before.
+  const Output again = Sh(replay + (dir_ / "b.jsonl").string());
+  EXPECT_NE(again.out.find("duplicates (already stored)             2\n"
+                           "  quarantined                             0\n"),
+            std::string::npos)
+      << again.out;
+  const Output q = Sh(std::string(EDI_BINARY) + " quarantine --db " + db + " --format jsonl");
+  EXPECT_NE(q.out.find("\"reason\":\"conflicting_duplicate\",\"detail\":\"requestId 'ex-0001' at "
+                       "2026-05-04T06:58:00.120Z is stored as event 1 from a record with other "
+                       "content\""),
+            std::string::npos)
+      << q.out;
+  EXPECT_EQ(Sh(std::string(EDI_BINARY) + " quarantine --raw --db " + db).out, other + "\n");
+  EXPECT_EQ(Sh("sqlite3 " + db + " 'SELECT status FROM events'").out, "200\n");
+}
+
 TEST_F(ReplayCli, BadRecordsFromStandardInputAreAllKeptAcrossRuns) {
   // Every stdin replay reads positions 1, 2, ... of source "stdin": other bad records at the
   // same positions are still quarantined, the same ones are duplicates.

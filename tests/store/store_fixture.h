@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fnv.h"
 #include "common/time.h"
 #include "store/store.h"
 
@@ -53,12 +54,12 @@ class StoreTest : public ::testing::Test {
   }
   // Inserts `e` unless it is stored; returns whether it was inserted.
   static bool Put(Store& s, const AccessEvent& e, const std::string& raw = "{}") {
-    bool stored = false;
-    EXPECT_TRUE(s.IsStored(e, &stored).ok());
-    if (stored) return false;
-    bool inserted = false;
+    Store::Stored stored = Store::Stored::kNo;
     int64_t id = 0;
-    EXPECT_TRUE(s.InsertEvent(e, raw, {"file:test", 1}, &inserted, &id).ok());
+    EXPECT_TRUE(s.Lookup(e, ContentHash64(raw), &stored, &id).ok());
+    if (stored != Store::Stored::kNo) return false;
+    bool inserted = false;
+    EXPECT_TRUE(s.InsertEvent(e, raw, ContentHash64(raw), {"file:test", 1}, &inserted, &id).ok());
     return inserted;
   }
   static std::string Dump(Store& s, const std::string& sql) {

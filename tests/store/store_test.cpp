@@ -264,6 +264,29 @@ TEST_F(StoreTest, AReaderHoldingOldPagesDoesNotStopTheWriter) {
   EXPECT_EQ(Dump(*s, "SELECT count(*) FROM events"), "201|\n");
 }
 
+TEST_F(StoreTest, LookupTellsTheSameRecordFromAnotherUnderItsKey) {
+  auto s = Open();
+  ASSERT_TRUE(s->Begin().ok());
+  const AccessEvent e = MakeEvent("req-1", kT0, {{8142520, PartySource::kPath}});
+  EXPECT_TRUE(Put(*s, e, R"({"status":200})"));
+  Store::Stored stored = Store::Stored::kNo;
+  int64_t id = 0;
+  // In the same transaction and after it.
+  for (int pass = 0; pass < 2; ++pass) {
+    ASSERT_TRUE(s->Lookup(e, ContentHash64(R"({"status":200})"), &stored, &id).ok());
+    EXPECT_EQ(stored, Store::Stored::kSame);
+    EXPECT_EQ(id, 1);
+    ASSERT_TRUE(s->Lookup(e, ContentHash64(R"({"status":403})"), &stored, &id).ok());
+    EXPECT_EQ(stored, Store::Stored::kOther);
+    EXPECT_EQ(id, 1);
+    ASSERT_TRUE(s->Lookup(MakeEvent("req-1", kT0 - 1, {}), 0, &stored, &id).ok());
+    EXPECT_EQ(stored, Store::Stored::kNo);
+    if (pass == 0) {
+      ASSERT_TRUE(s->Commit().ok());
+    }
+  }
+}
+
 TEST_F(StoreTest, ASecondWriterIsRefusedWhileTheFirstHasTheDatabaseButReadersAreNot) {
   auto first = Open();
   ASSERT_TRUE(first->Begin().ok());
@@ -346,9 +369,11 @@ INSERT INTO state_messages VALUES ('3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f04', 17782
     // The migrated database takes new events and still refuses a duplicate.
     ASSERT_TRUE((*store)->Begin().ok());
     AccessEvent again = MakeEvent("req-2", 1778229135999, {});
-    bool stored = false;
-    EXPECT_TRUE((*store)->IsStored(again, &stored).ok());
-    EXPECT_TRUE(stored);
+    Store::Stored stored = Store::Stored::kNo;
+    int64_t id = 0;
+    EXPECT_TRUE((*store)->Lookup(again, ContentHash64("whatever"), &stored, &id).ok());
+    EXPECT_EQ(stored, Store::Stored::kSame);  // stored before content hashes: taken as the same
+    EXPECT_EQ(id, 2);
     (*store)->Rollback();
   }
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
