@@ -75,7 +75,7 @@ bool IsOwnerAction(Action a) {
 
 void AccessEvent::Clear() {
   // A field added to AccessEvent must be reset here too; the size check below is a reminder.
-  static_assert(sizeof(void*) != 8 || sizeof(AccessEvent) == 928,
+  static_assert(sizeof(void*) != 8 || sizeof(AccessEvent) == 936,
                 "AccessEvent::Clear must reset every field");
   time = 0;
   Empty(&timestamp);

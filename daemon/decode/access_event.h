@@ -79,6 +79,9 @@ struct MessageInfo {
   std::string id;
   std::optional<HerId> sender_her_id;
   std::vector<HerId> receiver_her_ids;
+  // receiverHerIds (the message's receivers) rather than a poll's receiverHerId (the one
+  // receiver the poll was for)
+  bool receivers_listed = false;
   std::string business_document_id;
   bool is_apprec = false;
 };

@@ -154,6 +154,7 @@ bool ReadMessageInfo(const Value& m, MessageInfo* out, DecodeError* error) {
   for (char& c : out->id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   out->sender_her_id = Int(m, "senderHerId");
   IntArray(m, "receiverHerIds", &out->receiver_her_ids);
+  out->receivers_listed = !out->receiver_her_ids.empty();
   if (auto r = Int(m, "receiverHerId")) out->receiver_her_ids.push_back(*r);
   out->business_document_id.assign(Str(m, "businessDocumentId"));
   out->is_apprec = Bool(m, "isAppRec").value_or(false);

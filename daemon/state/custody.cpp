@@ -140,7 +140,8 @@ struct MessageCustody::Head {
   const uint8_t* acts = nullptr;       // acts up to `end`
   const uint8_t* end = nullptr;
 
-  // The receiver code of party p: 2 + its index among the receivers, or 0 when not one.
+  // The receiver code of party p: kCodeReceiver + its index among the receivers, or 0 when
+  // not one.
   uint64_t CodeOf(HerId p) const {
     In in{receivers, acts};
     for (uint64_t i = 0; i < receiver_count; ++i) {
@@ -289,9 +290,11 @@ bool MessageCustody::AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool
 
 bool MessageCustody::UnknownActCountsFor(const Head& h, OrgNumber org, HerId p,
                                          const OrgCovers& covers) const {
+  if (h.CodeOf(p) == 0) return false;  // not a receiver, as far as is known
   if (covers(org, p)) return true;
-  // An organisation that covers none of the receivers acted for all of them.
-  if (h.CodeOf(p) == 0) return false;
+  // An organisation that covers none of the receivers acted for all of them; that is known
+  // only once they are all known.
+  if (!receivers_complete()) return false;
   In in{h.receivers, h.acts};
   for (uint64_t i = 0; i < h.receiver_count; ++i) {
     if (covers(org, static_cast<HerId>(in.U()))) return false;
@@ -315,6 +318,7 @@ CustodyRecord MessageCustody::Record() const {
   r.first_seen = h.first_seen;
   r.last_seen = last_seen_;
   r.known = known();
+  r.receivers_complete = receivers_complete();
   r.is_apprec = is_apprec();
   r.sender_client = h.sender_client;
   r.sender = h.sender;
@@ -341,6 +345,7 @@ CustodyRecord MessageCustody::Record() const {
 
 void MessageCustody::Assign(const CustodyRecord& r) {
   flags_ = static_cast<uint8_t>((flags_ & (kChanged | kOnHeap)) | (r.known ? kKnown : 0) |
+                                (r.receivers_complete ? kReceiversComplete : 0) |
                                 (r.is_apprec ? kApprec : 0));
   last_seen_ = r.last_seen;
   std::vector<uint8_t> buf(kMaxVarint * (4 + r.receivers.size()) + kMaxAct * r.acts.size());

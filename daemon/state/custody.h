@@ -3,11 +3,14 @@
 // sent an apprec, with times (shared/DETECTIONS.md "Custody").
 //
 // Custody is *known* once the send, a poll response listing the message, or a record's
-// `message` block was seen. A download seen while the receivers were unknown is kept with an
-// unknown receiver and the organisation the call came from (its orgnrParent): once the
-// receivers are known it counts for those that organisation covers, and for all of them when it
-// covers none (as a download with known custody would have acted). Without an organisation it
-// counts for every receiver. Entries not touched for the TTL are forgotten. Not thread-safe.
+// `message` block was seen. The receivers are *complete* once a send or a list of them
+// (receiverHerIds in a message block or a poll response) was seen; a poll response naming one
+// receiverHerId tells only that one. A download seen while the receivers were unknown is kept
+// with an unknown receiver and the top-level organisation the call came from (orgnrParent):
+// it counts for the receivers that organisation covers, and, once the receivers are complete,
+// for all of them when it covers none (as a download with known custody acts). Without an
+// organisation it counts for every receiver. Entries not touched for the TTL are forgotten.
+// Not thread-safe.
 //
 // Memory: a daemon keeps a month of messages, over a million of them, so an entry is one
 // 64-byte slot of a dense array (its history varint-coded inside the slot, or in a heap block
@@ -62,6 +65,7 @@ struct CustodyRecord {
   EventTime first_seen = 0;
   EventTime last_seen = 0;
   bool known = false;
+  bool receivers_complete = false;
   bool is_apprec = false;
   ClientIdx sender_client = kNoClient;
   HerId sender = 0;  // 0 = unknown
@@ -93,6 +97,7 @@ class MessageCustody {
   EventTime first_seen() const;
   EventTime last_seen() const { return last_seen_; }
   bool known() const { return (flags_ & kKnown) != 0; }
+  bool receivers_complete() const { return (flags_ & kReceiversComplete) != 0; }
   bool is_apprec() const { return (flags_ & kApprec) != 0; }
   ClientIdx sender_client() const;
   HerId sender() const;  // 0 = unknown
@@ -113,7 +118,8 @@ class MessageCustody {
   friend class CustodyTable;
   struct Head;  // the decoded start of the body
 
-  static constexpr uint8_t kKnown = 1, kApprec = 2, kChanged = 4, kOnHeap = 8;
+  static constexpr uint8_t kKnown = 1, kApprec = 2, kChanged = 4, kOnHeap = 8,
+                           kReceiversComplete = 16;
   static constexpr size_t kInlineBytes = 32;
 
   const uint8_t* data() const { return (flags_ & kOnHeap) ? body_.heap.data : body_.bytes; }
@@ -160,9 +166,10 @@ class CustodyTable {
   const MessageCustody* Find(const MessageKey& k) const;
   // Finds or creates the entry and marks it touched at `t`.
   MessageCustody& Touch(const MessageKey& k, EventTime t);
-  // Merges what a send, poll response or message block says about the message.
+  // Merges what a send, poll response or message block says about the message;
+  // `all_receivers` when `receivers` are all of them.
   void Learn(MessageCustody& m, ClientIdx sender_client, std::optional<HerId> sender,
-             const std::vector<HerId>& receivers, bool is_apprec);
+             const std::vector<HerId>& receivers, bool all_receivers, bool is_apprec);
   void AddAct(MessageCustody& m, const CustodyAct& a);
   // Marks an existing entry seen at `t` (nothing for an unknown message).
   void Refresh(const MessageKey& k, EventTime t);

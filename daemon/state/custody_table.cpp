@@ -145,8 +145,9 @@ MessageCustody& CustodyTable::Touch(const MessageKey& k, EventTime t) {
 }
 
 void CustodyTable::Learn(MessageCustody& m, ClientIdx sender_client, std::optional<HerId> sender,
-                         const std::vector<HerId>& receivers, bool is_apprec) {
+                         const std::vector<HerId>& receivers, bool all_receivers, bool is_apprec) {
   m.flags_ |= MessageCustody::kKnown;
+  if (all_receivers) m.flags_ |= MessageCustody::kReceiversComplete;
   if (is_apprec) m.flags_ |= MessageCustody::kApprec;
   // Polls list a message again and again: most of the time there is nothing new.
   if (!m.Knows(sender_client, sender, receivers)) {

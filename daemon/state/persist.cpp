@@ -60,7 +60,7 @@ std::string EncodeCustody(const CustodyRecord& m) {
   Writer w;
   w.I(m.first_seen);
   w.I(m.last_seen);
-  w.U((m.known ? 1 : 0) | (m.is_apprec ? 2 : 0));
+  w.U((m.known ? 1 : 0) | (m.is_apprec ? 2 : 0) | (m.receivers_complete ? 4 : 0));
   w.U(m.sender_client);
   w.I(m.sender);
   w.U(m.receivers.size());
@@ -83,6 +83,7 @@ bool DecodeCustody(Reader r, CustodyRecord* m) {
   const uint64_t flags = r.U();
   m->known = flags & 1;
   m->is_apprec = flags & 2;
+  m->receivers_complete = flags & 4;
   m->sender_client = static_cast<ClientIdx>(r.U());
   m->sender = r.I();
   for (uint64_t n = r.U(); n > 0 && r.ok(); --n) m->receivers.push_back(r.I());

@@ -70,12 +70,13 @@ void AuditState::ResolveCustodyParties(AccessEvent* e, const MessageCustody* m) 
     return cp != nullptr && registry_->Covers(e->client.orgnr_parent, cp->orgnr);
   };
   // The parties the client's organisation covers; when it covers none of them, all of them,
-  // so that acting outside the organisation stays visible.
+  // so that acting outside the organisation stays visible. But while the receivers are not
+  // all known, one of the others may be the organisation's: then the party is unknown.
   auto add_covered_or_all = [&](const std::vector<HerId>& candidates) {
     for (HerId p : candidates) {
       if (covers(p)) add(p);
     }
-    if (e->parties.empty()) {
+    if (e->parties.empty() && m->receivers_complete()) {
       for (HerId p : candidates) add(p);
     }
   };
@@ -233,7 +234,7 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
     if (e->message) {  // the gateway's own metadata: custody is known from here on
       m = &custody_.Touch(key, e->time);
       custody_.Learn(*m, kNoClient, e->message->sender_her_id, e->message->receiver_her_ids,
-                     e->message->is_apprec);
+                     e->message->receivers_listed, e->message->is_apprec);
     }
   }
   ResolveCustodyParties(e, m);
@@ -315,14 +316,15 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
     MessageKey pk;
     if (!MessageKey::Parse(polled.id, &pk)) continue;
     MessageCustody& pm = custody_.Touch(pk, e.time);
-    custody_.Learn(pm, kNoClient, polled.sender_her_id, polled.receiver_her_ids, polled.is_apprec);
+    custody_.Learn(pm, kNoClient, polled.sender_her_id, polled.receiver_her_ids,
+                   polled.receivers_listed, polled.is_apprec);
   }
   if (key == nullptr) return;
   CustodyActKind kind;
   switch (e.action) {
     case Action::kSend: {
       MessageCustody& sm = custody_.Touch(*key, e.time);
-      custody_.Learn(sm, client, e.sender_her_id, e.receiver_her_ids, false);
+      custody_.Learn(sm, client, e.sender_her_id, e.receiver_her_ids, true, false);
       return;
     }
     case Action::kDownload:

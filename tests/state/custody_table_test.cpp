@@ -43,10 +43,11 @@ bool RefDid(const CustodyRecord& r, CustodyActKind kind, HerId p, ClientIdx clie
     if (a.kind != kind || (others ? a.client == client : a.client != client)) continue;
     bool counts = a.receiver == p || (a.receiver == 0 && a.org == 0);
     if (a.receiver == 0 && a.org != 0) {
-      // Seen before the receivers: for those its organisation covers, or all when it covers none.
+      // Seen before the receivers: for those its organisation covers, or, once all receivers
+      // are known, for all when it covers none.
       const bool covers_any = std::any_of(r.receivers.begin(), r.receivers.end(),
                                           [&](HerId q) { return Covers(a.org, q); });
-      counts = Covers(a.org, p) || (is_receiver && !covers_any);
+      counts = is_receiver && (Covers(a.org, p) || (r.receivers_complete && !covers_any));
     }
     if (!counts) continue;
     if (who != nullptr) *who = a.client;
@@ -93,6 +94,7 @@ TEST(CustodyTable, KeepsEveryValueExactlyHoweverLargeOrFarApart) {
   r.first_seen = kT0;
   r.last_seen = kT0 + 400 * kMillisPerDay;  // offsets beyond 32 bits
   r.known = true;
+  r.receivers_complete = true;
   r.sender_client = std::numeric_limits<ClientIdx>::max();
   r.sender = std::numeric_limits<HerId>::max();
   r.receivers = {101, -7, 0, std::numeric_limits<HerId>::min(), 101000000};
@@ -120,11 +122,12 @@ TEST(CustodyTable, AReceiverLearnedAfterAnActStillMatchesIt) {
   CustodyTable t;
   MessageCustody& m = t.Touch(Key(1), kT0);
   t.AddAct(m, {1, CustodyActKind::kDownload, 202, kT0 + 1});
-  t.Learn(m, 4, 101, {101, 202, 101}, false);
+  t.Learn(m, 4, 101, {101, 202, 101}, true, false);
   CustodyRecord r;
   r.first_seen = kT0;
   r.last_seen = kT0;
   r.known = true;
+  r.receivers_complete = true;
   r.sender_client = 4;
   r.sender = 101;
   r.receivers = {101, 202};
@@ -139,7 +142,14 @@ TEST(CustodyTable, ADownloadBeforeTheReceiversCountsForThoseItsOrganisationCover
   t.AddAct(m, {2, CustodyActKind::kDownload, 0, kT0 + 1, 7});  // org 7 covers none
   t.AddAct(m, {3, CustodyActKind::kDownload, 0, kT0 + 2, 0});  // organisation unknown
   EXPECT_EQ(m.Record().acts[0].org, 2u);
-  t.Learn(m, 4, 101, {101, 202}, false);
+  // One receiver known (a poll for it): org 7's act counts for no receiver yet, org 2's for
+  // the receiver it covers once that is known.
+  t.Learn(m, kNoClient, std::nullopt, {101}, false, false);
+  EXPECT_FALSE(m.Did(CustodyActKind::kDownload, 101, 2, kCovers));
+  EXPECT_FALSE(m.Did(CustodyActKind::kDownload, 101, 1, kCovers));
+  EXPECT_FALSE(m.Did(CustodyActKind::kDownload, 202, 1, kCovers));  // not a receiver yet
+  ExpectAnswersLike(m, m.Record());
+  t.Learn(m, 4, 101, {101, 202}, true, false);
   EXPECT_FALSE(m.Did(CustodyActKind::kDownload, 101, 1, kCovers));
   EXPECT_TRUE(m.Did(CustodyActKind::kDownload, 202, 1, kCovers));
   EXPECT_TRUE(m.Did(CustodyActKind::kDownload, 101, 2, kCovers));  // outside: for all
@@ -152,7 +162,7 @@ TEST(CustodyTable, ADownloadBeforeTheReceiversCountsForThoseItsOrganisationCover
   CustodyRecord r = m.Record();
   ExpectAnswersLike(m, r);
   // A receiver learned later is judged the same way.
-  t.Learn(m, kNoClient, std::nullopt, {250, 103}, false);
+  t.Learn(m, kNoClient, std::nullopt, {250, 103}, false, false);
   EXPECT_TRUE(m.Did(CustodyActKind::kDownload, 250, 1, kCovers));
   EXPECT_FALSE(m.Did(CustodyActKind::kDownload, 103, 1, kCovers));
   ExpectAnswersLike(m, m.Record());
@@ -223,13 +233,15 @@ TEST(CustodyTable, MatchesAPlainMapThroughGrowthExpiryAndLongHistories) {
         MessageCustody& m = t.Touch(k, at);
         const std::vector<HerId> receivers = {party, party + 1};
         const bool apprec = rng() % 9 == 0;
-        t.Learn(m, client, party + 2, receivers, apprec);
+        const bool all = rng() % 2 == 0;
+        t.Learn(m, client, party + 2, receivers, all, apprec);
         auto [it, inserted] = ref.try_emplace(k);
         CustodyRecord& r = it->second;
         if (inserted) r.first_seen = r.last_seen = at;
         r.first_seen = std::min(r.first_seen, at);
         r.last_seen = std::max(r.last_seen, at);
         r.known = true;
+        r.receivers_complete = r.receivers_complete || all;
         r.is_apprec = r.is_apprec || apprec;
         r.sender_client = client;
         r.sender = party + 2;

@@ -84,6 +84,47 @@ TEST_F(StateTest, AnEarlyDownloadByAnOrganisationCoveringNoReceiverCountsForThem
   EXPECT_EQ(Field(f, "msg.other_downloader"), "h");
 }
 
+TEST_F(StateTest, AnEarlyDownloadCountsForAllReceiversOnlyOnceAllOfThemAreKnown) {
+  Rec early = Download("h", kM1, 0);
+  early.org = "800000001";
+  Feed(early);
+  // A poll for 101 tells one receiver: Kommune B's client may have downloaded for another.
+  Feed(Poll("a", 101, 1, PolledMsg(kM1, 103, 101)));
+  const PartyFacts& a = Feed(Download("a", kM1, 2));
+  EXPECT_EQ(Field(a, "party.her_id"), "101");
+  EXPECT_EQ(Field(a, "msg.downloaded_by_other"), "false");
+  EXPECT_EQ(Field(Feed(Mark("a", kM1, 101, 3)), "msg.downloaded_by_other"), "false");
+  // A download by Kommune B's client now, covering none of the receivers known so far: for
+  // whom is not known yet, so it acts for no party (counted), rather than for 101.
+  const uint64_t unknown_before = state_->counters().custody_unknown;
+  Rec late = Download("h2", kM1, 4);
+  late.org = "800000001";
+  const PartyFacts& l = Feed(late);
+  EXPECT_EQ(Field(l, "party.her_id"), "<absent>");
+  EXPECT_EQ(state_->counters().custody_unknown, unknown_before + 1);
+  // The message's own list: 101 and 102, both Kommune A's. Kommune B's downloads covered none
+  // of them, so they were for all of them.
+  Rec read = Rec();
+  read.client = "a";
+  read.path = std::string("/messages/") + kM1;
+  read.minute = 5;
+  read.message =
+      std::string(R"({"id":")") + kM1 + R"(","senderHerId":103,"receiverHerIds":[101,102]})";
+  Feed(read);
+  const PartyFacts& b = Feed(Mark("b", kM1, 102, 6));
+  EXPECT_EQ(Field(b, "msg.downloaded_by_other"), "true");
+  EXPECT_EQ(Field(b, "msg.other_downloader"), "h");
+  // Not for a party that is no receiver, even one Kommune B covers.
+  Rec apprec = Rec();
+  apprec.client = "b";
+  apprec.org = "800000001";
+  apprec.method = "POST";
+  apprec.path = std::string("/messages/") + kM1 + "/apprec";
+  apprec.request = R"({"appRecSenderHerId":201})";
+  apprec.minute = 7;
+  EXPECT_EQ(Field(Feed(apprec), "msg.downloaded_by_other"), "false");
+}
+
 TEST_F(StateTest, AMessageBlockMakesCustodyKnown) {
   Rec d = Download("a", kM1, 0);
   d.message = std::string(R"({"id":")") + kM1 + R"(","senderHerId":201,"receiverHerIds":[102]})";
