@@ -11,7 +11,7 @@ bin=build/release/edi-audit
 out=${EDI_DEMO_DIR:-$(mktemp -d /tmp/edi-audit-demo.XXXXXX)}
 records=${EDI_DEMO_RECORDS:-200000}
 db=$out/audit.db
-rm -f "$db" "$db-wal" "$db-shm"
+rm -f "$db" "$db-wal" "$db-shm" "$db-lock"
 
 echo "== generating one day of traffic for a municipality ($records records) into $out/traffic"
 python3 tools/gen/edi_gen.py --seed 2026 --records "$records" --days 1 --municipalities 1 \

@@ -191,11 +191,13 @@ void AddQuarantineCommand(CLI::App& app, int* exit_code) {
                   "kafka:TOPIC/PARTITION");
   cmd->add_option("--limit", opt->limit, "at most N records: the latest N, printed oldest first")
       ->check(kPositiveInteger);
-  cmd->add_flag("--raw", opt->raw,
-                "print the records' bytes as kept (up to store.max_quarantine_bytes each), one "
-                "per line, instead of the list");
+  CLI::Option* raw =
+      cmd->add_flag("--raw", opt->raw,
+                    "print the records' bytes as kept (up to store.max_quarantine_bytes each), one "
+                    "per line, instead of the list");
   cmd->add_option("--format", opt->format, "table (default), json, jsonl or csv")
-      ->check(CLI::IsMember({"table", "json", "jsonl", "csv"}));
+      ->check(CLI::IsMember({"table", "json", "jsonl", "csv"}))
+      ->excludes(raw);
   cmd->footer(
       "A record that is not JSON, breaks the schema, names a party, organisation or message in a\n"
       "malformed way, or is too large is kept here instead of being stored as a call: SIZE is\n"

@@ -50,7 +50,7 @@ Store::~Store() {
   find_source_ = {};
   insert_source_ = {};
   sqlite3_close(db_);
-  if (writer_lock_fd_ >= 0) ::close(writer_lock_fd_);  // after SQLite let go of the file
+  if (writer_lock_fd_ >= 0) ::close(writer_lock_fd_);
 }
 
 std::string Store::LastError() const { return path_ + ": " + sqlite3_errmsg(db_); }
@@ -59,13 +59,23 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   if (std::error_code ec; std::filesystem::is_directory(path, ec)) {
     return Status::IOError(path + ": is a directory, not a database file");
   }
+  if (path == ":memory:" || path.rfind("file:", 0) == 0) {
+    return Status::InvalidArgument(path +
+                                   ": give the database as a file path (an audit trail is a file, "
+                                   "not :memory: or a file: URI)");
+  }
   // One writer at a time: a second one would keep its own reconstruction state and each would
-  // overwrite the other's. The lock is the file's own (flock, which SQLite's fcntl locks do not
-  // touch) and is held until after SQLite has closed the file; readers never take it.
-  const int lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // overwrite the other's. The claim is an flock on PATH-lock beside the database (the file
+  // the path resolves to, links followed), held while the store is open; readers never take
+  // it. Not on the database file itself: closing any other descriptor of that file would drop
+  // the process's SQLite locks on it.
+  std::error_code ec;
+  const std::filesystem::path resolved = std::filesystem::weakly_canonical(path, ec);
+  const std::string lock_path = (ec ? std::filesystem::path(path) : resolved).string() + "-lock";
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd < 0) {
-    return Status::IOError(path +
-                           ": cannot open the database for writing: " + std::strerror(errno));
+    return Status::IOError(path + ": cannot open the writer lock " + lock_path + ": " +
+                           std::strerror(errno));
   }
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     const int e = errno;
@@ -75,17 +85,18 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
                                  ": another edi-audit process (run or replay) is writing to this "
                                  "database; one writer at a time");
     }
-    return Status::IOError(path + ": cannot lock the database: " + std::strerror(e));
+    return Status::IOError(path + ": cannot lock " + lock_path + ": " + std::strerror(e));
   }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = path + ": cannot open database: " +
-                      (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  if (rc != SQLITE_OK || sqlite3_db_readonly(db, "main") == 1) {
+    std::string msg = path + ": cannot open database for writing: " +
+                      (rc != SQLITE_OK ? (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc))
+                                       : "the file cannot be written");
     sqlite3_close(db);
     ::close(lock_fd);
-    return Status::IOError(msg);
+    return rc == SQLITE_OK ? Status::InvalidArgument(msg) : Status::IOError(msg);
   }
   std::unique_ptr<Store> store(new Store(db, path, options));
   store->writer_lock_fd_ = lock_fd;

@@ -178,7 +178,7 @@ class Store {
   void ClearRaw();
 
   sqlite3* db_;
-  int writer_lock_fd_ = -1;  // the database file, flock()ed: the one writer's claim
+  int writer_lock_fd_ = -1;  // PATH-lock, flock()ed: the one writer's claim
   std::string path_;
   StoreOptions options_;
   Statement begin_, commit_, rollback_;

@@ -92,7 +92,7 @@ class ClientIndexMigrationTest : public StoreTest {};
 
 TEST_F(ClientIndexMigrationTest, AVersionFiveDatabaseGetsItsClientIndexFromItsEvents) {
   const std::string path = (fs::path(::testing::TempDir()) / "edi-store-migrate-v5.db").string();
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path + suffix);
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
@@ -126,7 +126,7 @@ INSERT INTO events (event_id, request_id, time, api, method, action, status, cli
 TEST_F(ClientIndexMigrationTest,
        AVersionSixDatabaseKeepsItsQuarantineAndShowsEachCallsOrganisation) {
   const std::string path = (fs::path(::testing::TempDir()) / "edi-store-migrate-v6.db").string();
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path + suffix);
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
@@ -175,7 +175,7 @@ INSERT INTO quarantine (source, position, reason, detail, size, raw, received_at
 
 TEST_F(ClientIndexMigrationTest, QuarantinedRecordsAreToldApartByAllTheirBytesNotTheKeptOnes) {
   const std::string path = (fs::path(::testing::TempDir()) / "edi-store-quarantine.db").string();
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path + suffix);
   StoreOptions options;
   options.max_quarantine_bytes = 0;  // nothing of the records kept
   auto store = Store::Open(path, options);

@@ -62,7 +62,7 @@ class FindingStoreTest : public ::testing::Test {
     RemoveDb();
   }
   void RemoveDb() {
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path_ + suffix);
+    for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path_ + suffix);
   }
 
   // Inserts in one batch transaction, as the pipeline does.
@@ -324,7 +324,7 @@ TEST_F(FindingStoreTest, TheFindingViewShowsReadableTimesAndSeverities) {
 
 TEST(FindingStoreMigrationTest, AVersionOneDatabaseGainsTheFindingsTable) {
   const std::string path = (fs::path(::testing::TempDir()) / "edi-findings-migrate.db").string();
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path + suffix);
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
@@ -342,7 +342,7 @@ TEST(FindingStoreMigrationTest, AVersionOneDatabaseGainsTheFindingsTable) {
     version = {};
     EXPECT_TRUE(FindingStore::Open((*store)->db()).ok());
   }
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path + suffix);
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ class StoreTest : public ::testing::Test {
   }
   void TearDown() override { Remove(); }
   void Remove() {
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path_ + suffix);
+    for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path_ + suffix);
   }
   std::unique_ptr<Store> Open(StoreOptions options = {}) {
     auto store = Store::Open(path_, options);

@@ -264,6 +264,17 @@ TEST_F(StoreTest, AReaderHoldingOldPagesDoesNotStopTheWriter) {
   EXPECT_EQ(Dump(*s, "SELECT count(*) FROM events"), "201|\n");
 }
 
+TEST(StoreOpenTest, AnInMemoryDatabaseOrAUriIsRefused) {
+  for (const std::string path : {":memory:", "file:audit.db?mode=memory"}) {
+    auto store = Store::Open(path, StoreOptions{});
+    ASSERT_FALSE(store.ok()) << path;
+    EXPECT_EQ(store.status().message(),
+              path +
+                  ": give the database as a file path (an audit trail is a file, not :memory: "
+                  "or a file: URI)");
+  }
+}
+
 TEST_F(StoreTest, LookupTellsTheSameRecordFromAnotherUnderItsKey) {
   auto s = Open();
   ASSERT_TRUE(s->Begin().ok());
@@ -311,6 +322,7 @@ TEST_F(StoreTest, ASecondWriterIsRefusedWhileTheFirstHasTheDatabaseButReadersAre
     EXPECT_EQ(count.ColumnInt(0), 2);
   }
   sqlite3_close(reader);
+  EXPECT_TRUE(fs::exists(path_ + "-lock"));  // the claim, beside the database
   first.reset();
   auto again = Store::Open(path_, StoreOptions{});
   ASSERT_TRUE(again.ok()) << again.status().ToString();
@@ -319,7 +331,7 @@ TEST_F(StoreTest, ASecondWriterIsRefusedWhileTheFirstHasTheDatabaseButReadersAre
 
 TEST(StoreMigrationTest, AVersionThreeDatabaseKeepsItsEventsPartiesAndCustody) {
   const std::string path = (fs::path(::testing::TempDir()) / "edi-store-migrate-v3.db").string();
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path + suffix);
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
@@ -376,7 +388,7 @@ INSERT INTO state_messages VALUES ('3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f04', 17782
     EXPECT_EQ(id, 2);
     (*store)->Rollback();
   }
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path + suffix);
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path + suffix);
 }
 
 }  // namespace

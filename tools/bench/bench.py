@@ -68,7 +68,7 @@ def generate(records):
 
 
 def replay(binary, data, db):
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-lock"):
         if os.path.exists(db + suffix):
             os.remove(db + suffix)
     start = time.monotonic()
