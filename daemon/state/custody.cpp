@@ -290,11 +290,12 @@ bool MessageCustody::AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool
 
 bool MessageCustody::UnknownActCountsFor(const Head& h, OrgNumber org, HerId p,
                                          const OrgCovers& covers) const {
-  if (h.CodeOf(p) == 0) return false;  // not a receiver, as far as is known
-  if (covers(org, p)) return true;
+  const bool receiver = h.CodeOf(p) != 0;
+  if (!receiver && receivers_complete()) return false;  // known to be no receiver
+  if (covers(org, p)) return true;                      // a receiver, or perhaps one not known yet
   // An organisation that covers none of the receivers acted for all of them; that is known
   // only once they are all known.
-  if (!receivers_complete()) return false;
+  if (!receiver || !receivers_complete()) return false;
   In in{h.receivers, h.acts};
   for (uint64_t i = 0; i < h.receiver_count; ++i) {
     if (covers(org, static_cast<HerId>(in.U()))) return false;

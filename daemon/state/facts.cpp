@@ -159,7 +159,7 @@ std::vector<FieldDef> Defs() {
       "the message's send, a poll listing it or a message block was seen");
   def(kMsgIsReceiver, "msg.is_receiver", T::kBool,
       "the party is among the message's receivers (absent when custody or its receivers are "
-      "unknown)");
+      "unknown, or it is none of those known while not all are)");
   def(kMsgIsApprec, "msg.is_apprec", T::kBool, "the message is an application receipt");
   def(kMsgSenderClient, "msg.sender_client", T::kString, "the client that sent the message");
   def(kMsgSenderHerId, "msg.sender_her_id", T::kInt, "the message's sender party");
@@ -328,9 +328,11 @@ FieldValue FactsSource::Get(FieldId id) const {
     case kMsgCustodyKnown:
       return FieldValue::Bool(f.custody_known);
     case kMsgIsReceiver:
-      // A poll or message block that named no receiver leaves them unknown: not "not one".
-      return ck && f.has_party && f.receiver_count > 0 ? FieldValue::Bool(f.is_receiver)
-                                                       : FieldValue::Absent();
+      // A poll or message block that named no receiver leaves them unknown: not "not one";
+      // nor is a party that is none of some receivers a poll named.
+      return ck && f.has_party && f.receiver_count > 0 && (f.is_receiver || f.receivers_complete)
+                 ? FieldValue::Bool(f.is_receiver)
+                 : FieldValue::Absent();
     case kMsgIsApprec:
       return ck ? FieldValue::Bool(f.is_apprec) : FieldValue::Absent();
     case kMsgSenderClient:

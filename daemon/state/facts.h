@@ -51,6 +51,7 @@ struct PartyFacts {
   bool has_message = false;
   bool custody_known = false;
   bool is_receiver = false;
+  bool receivers_complete = false;  // all of the message's receivers are known
   bool is_apprec = false;
   bool downloaded_by_client = false;
   bool downloaded_by_other = false;

@@ -53,6 +53,8 @@ class Reader {
 };
 
 constexpr uint64_t kActWithOrg = 4;  // in a custody act's kind
+// 2: custody flags carry "receivers complete" (4); state saved before says nothing of it.
+constexpr int64_t kCustodyFormat = 2;
 
 Reader Blob(std::string_view b) { return Reader(b.data(), b.size()); }
 
@@ -245,7 +247,8 @@ Status AuditState::SaveBatch(sqlite3* db) {
   if (meta.Bind(1, "first_time").Bind(2, first_time_).Run() != SQLITE_DONE ||
       meta.Bind(1, "max_time").Bind(2, max_time_).Run() != SQLITE_DONE ||
       meta.Bind(1, "last_expiry").Bind(2, last_expiry_).Run() != SQLITE_DONE ||
-      meta.Bind(1, "owner_count_unit").Bind(2, kOwnerCountPeriod).Run() != SQLITE_DONE) {
+      meta.Bind(1, "owner_count_unit").Bind(2, kOwnerCountPeriod).Run() != SQLITE_DONE ||
+      meta.Bind(1, "custody_format").Bind(2, kCustodyFormat).Run() != SQLITE_DONE) {
     return Err(db, "meta");
   }
   return Status::OK();
@@ -257,6 +260,7 @@ Status AuditState::Load(sqlite3* db) {
   bool any = false;
   EventTime first = 0, max = 0, expiry = 0;
   EventTime owner_count_unit = kMillisPerDay;  // state saved before the key came counted per day
+  int64_t custody_format = 1;                  // before the key: no "receivers complete" flag
   while (meta.Step() == SQLITE_ROW) {
     any = true;
     const std::string k = std::string(meta.ColumnText(0));
@@ -264,6 +268,7 @@ Status AuditState::Load(sqlite3* db) {
     if (k == "max_time") max = meta.ColumnInt(1);
     if (k == "last_expiry") expiry = meta.ColumnInt(1);
     if (k == "owner_count_unit") owner_count_unit = meta.ColumnInt(1);
+    if (k == "custody_format") custody_format = meta.ColumnInt(1);
   }
   // Counts per day or per hour (saved by earlier versions) are read into periods.
   if (owner_count_unit != kOwnerCountPeriod && owner_count_unit != kMillisPerDay &&
@@ -326,6 +331,14 @@ Status AuditState::Load(sqlite3* db) {
         !DecodeCustody(Blob(msgs.ColumnBlob(2)), &m)) {
       return Status::Corruption("loading state: bad custody row for message " +
                                 std::string(msgs.ColumnText(1)));
+    }
+    if (custody_format < 2) {
+      // Saved before receivers were told complete, when every known list counted as
+      // complete: so it stays, and the entry is written anew with the flag.
+      m.receivers_complete = m.known && !m.receivers.empty();
+      custody_.Put(k, static_cast<uint32_t>(bucket), m);
+      custody_.Refresh(k, m.last_seen);
+      continue;
     }
     custody_.Put(k, static_cast<uint32_t>(bucket), m);
   }

@@ -176,6 +176,7 @@ void AuditState::FillMessageFacts(const MessageCustody* m, ClientIdx client, Par
   if (!f->has_party) return;
   const HerId p = f->her_id;
   f->is_receiver = m->IsReceiver(p);
+  f->receivers_complete = m->receivers_complete();
   // Only acts seen before the receivers were known ask this.
   const OrgCovers covers = [this](OrgNumber org, HerId party) {
     const CommunicationParty* cp = registry_->FindParty(party);
@@ -324,7 +325,9 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
   switch (e.action) {
     case Action::kSend: {
       MessageCustody& sm = custody_.Touch(*key, e.time);
-      custody_.Learn(sm, client, e.sender_her_id, e.receiver_her_ids, true, false);
+      // A v2 send may name only its sender (the gateway reads the rest from the document).
+      custody_.Learn(sm, client, e.sender_her_id, e.receiver_her_ids, !e.receiver_her_ids.empty(),
+                     false);
       return;
     }
     case Action::kDownload:
@@ -341,7 +344,9 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
       return;
   }
   MessageCustody& mm = custody_.Touch(*key, e.time);
-  if (e.parties.empty()) {
+  // A download acts for the receivers its organisation covers: while they are not all known,
+  // it is kept with the organisation too, to count for those that become known.
+  if (e.parties.empty() || (kind == CustodyActKind::kDownload && !mm.receivers_complete())) {
     // Receiver unknown: the organisation tells later which receivers the call was for.
     custody_.AddAct(mm, {client, kind, 0, e.time, ParseOrgNumber(e.client.orgnr_parent)});
   }

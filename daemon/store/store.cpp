@@ -64,29 +64,6 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
                                    ": give the database as a file path (an audit trail is a file, "
                                    "not :memory: or a file: URI)");
   }
-  // One writer at a time: a second one would keep its own reconstruction state and each would
-  // overwrite the other's. The claim is an flock on PATH-lock beside the database (the file
-  // the path resolves to, links followed), held while the store is open; readers never take
-  // it. Not on the database file itself: closing any other descriptor of that file would drop
-  // the process's SQLite locks on it.
-  std::error_code ec;
-  const std::filesystem::path resolved = std::filesystem::weakly_canonical(path, ec);
-  const std::string lock_path = (ec ? std::filesystem::path(path) : resolved).string() + "-lock";
-  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd < 0) {
-    return Status::IOError(path + ": cannot open the writer lock " + lock_path + ": " +
-                           std::strerror(errno));
-  }
-  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    const int e = errno;
-    ::close(lock_fd);
-    if (e == EWOULDBLOCK) {
-      return Status::Unavailable(path +
-                                 ": another edi-audit process (run or replay) is writing to this "
-                                 "database; one writer at a time");
-    }
-    return Status::IOError(path + ": cannot lock " + lock_path + ": " + std::strerror(e));
-  }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -95,8 +72,31 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
                       (rc != SQLITE_OK ? (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc))
                                        : "the file cannot be written");
     sqlite3_close(db);
-    ::close(lock_fd);
     return rc == SQLITE_OK ? Status::InvalidArgument(msg) : Status::IOError(msg);
+  }
+  // One writer at a time: a second one would keep its own reconstruction state and each would
+  // overwrite the other's. The claim is an flock on FILE-lock, FILE being the database file as
+  // SQLite resolved the path (links followed), taken before anything is read or written and
+  // held while the store is open; readers never take it. Not on the database file itself:
+  // closing any other descriptor of that file would drop the process's SQLite locks on it.
+  const std::string lock_path = std::string(sqlite3_db_filename(db, "main")) + "-lock";
+  const int lock_fd = ::open(lock_path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0) {
+    const int e = errno;
+    sqlite3_close(db);
+    return Status::IOError(path + ": cannot open the writer lock " + lock_path + ": " +
+                           std::strerror(e));
+  }
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;
+    ::close(lock_fd);
+    sqlite3_close(db);
+    if (e == EWOULDBLOCK) {
+      return Status::Unavailable(path +
+                                 ": another edi-audit process (run or replay) is writing to this "
+                                 "database; one writer at a time");
+    }
+    return Status::IOError(path + ": cannot lock " + lock_path + ": " + std::strerror(e));
   }
   std::unique_ptr<Store> store(new Store(db, path, options));
   store->writer_lock_fd_ = lock_fd;

@@ -343,5 +343,42 @@ TEST_F(PipelineTest, OwnerCountsSavedInAnotherUnitAreRewrittenInTheCurrentOneOnT
   }
 }
 
+TEST_F(PipelineTest, CustodySavedBeforeReceiversWereToldCompleteKeepsTheLists) {
+  // Saved then, a known list of receivers counted as complete: a download outside the
+  // organisation acted for them all. Read now, it must still, and be written with the flag.
+  const std::vector<std::string> records = {ToJson(Send("hospital", 103, "201", kM1, 0), 1),
+                                            ToJson(Download("a", kM1, 1), 2)};
+  Run(Db("a.db"), records, 0, 1);
+  const auto flags = [&] {
+    // The third varint of the blob: first_seen and last_seen come first.
+    const std::string hex = Dump(Db("a.db"), "SELECT hex(custody) FROM state_messages");
+    size_t at = 0;
+    for (int skipped = 0; skipped < 2; at += 2) {
+      if (std::stoi(hex.substr(at, 2), nullptr, 16) < 0x80) ++skipped;
+    }
+    return std::make_pair(at / 2, std::stoi(hex.substr(at, 2), nullptr, 16));
+  };
+  const auto [offset, saved] = flags();
+  ASSERT_EQ(saved, 1 | 4) << "known, receivers complete";
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(Db("a.db").c_str(), &h), SQLITE_OK);
+    const std::string sql = "UPDATE state_messages SET custody = substr(custody, 1, " +
+                            std::to_string(offset) + ") || x'01' || substr(custody, " +
+                            std::to_string(offset + 2) +
+                            "); DELETE FROM state_meta WHERE key = 'custody_format';";
+    ASSERT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(h);
+  }
+  ASSERT_EQ(flags().second, 1);
+  Run(Db("a.db"), records, 1, 2);
+  EXPECT_EQ(Dump(Db("a.db"),
+                 "SELECT rule, her_id FROM findings WHERE request_id = 'q2' "
+                 "AND rule = 'edi.org-membership'"),
+            "edi.org-membership|201|\n");
+  EXPECT_EQ(flags().second, 1 | 4);
+  EXPECT_EQ(Dump(Db("a.db"), "SELECT value FROM state_meta WHERE key = 'custody_format'"), "2|\n");
+}
+
 }  // namespace
 }  // namespace edi::testing

@@ -43,11 +43,17 @@ bool RefDid(const CustodyRecord& r, CustodyActKind kind, HerId p, ClientIdx clie
     if (a.kind != kind || (others ? a.client == client : a.client != client)) continue;
     bool counts = a.receiver == p || (a.receiver == 0 && a.org == 0);
     if (a.receiver == 0 && a.org != 0) {
-      // Seen before the receivers: for those its organisation covers, or, once all receivers
-      // are known, for all when it covers none.
+      // Seen before the receivers: for those its organisation covers (any it covers, while not
+      // all receivers are known), or, once all are known, for all when it covers none.
       const bool covers_any = std::any_of(r.receivers.begin(), r.receivers.end(),
                                           [&](HerId q) { return Covers(a.org, q); });
-      counts = is_receiver && (Covers(a.org, p) || (r.receivers_complete && !covers_any));
+      if (!is_receiver && r.receivers_complete) {
+        counts = false;
+      } else if (Covers(a.org, p)) {
+        counts = true;
+      } else {
+        counts = is_receiver && r.receivers_complete && !covers_any;
+      }
     }
     if (!counts) continue;
     if (who != nullptr) *who = a.client;
@@ -147,7 +153,9 @@ TEST(CustodyTable, ADownloadBeforeTheReceiversCountsForThoseItsOrganisationCover
   t.Learn(m, kNoClient, std::nullopt, {101}, false, false);
   EXPECT_FALSE(m.Did(CustodyActKind::kDownload, 101, 2, kCovers));
   EXPECT_FALSE(m.Did(CustodyActKind::kDownload, 101, 1, kCovers));
-  EXPECT_FALSE(m.Did(CustodyActKind::kDownload, 202, 1, kCovers));  // not a receiver yet
+  // 202 is no receiver known yet, but may be one: org 2 covers it.
+  EXPECT_TRUE(m.Did(CustodyActKind::kDownload, 202, 1, kCovers));
+  EXPECT_FALSE(m.Did(CustodyActKind::kDownload, 303, 1, kCovers));
   ExpectAnswersLike(m, m.Record());
   t.Learn(m, 4, 101, {101, 202}, true, false);
   EXPECT_FALSE(m.Did(CustodyActKind::kDownload, 101, 1, kCovers));
