@@ -119,7 +119,16 @@ void DecodeRange(Decoder& decoder, const std::vector<RawRecord>& batch, size_t b
                        std::to_string(r.bytes.size());
     } else {
       d.ok = decoder.Decode(r.bytes, &d.event, &d.error);
-      if (d.ok) d.content_hash = ContentHash64(r.bytes);
+      if (d.ok) {
+        // Trailing white space is how a record was framed (a line end, a Kafka value's
+        // newline), not what it says: the same call framed otherwise is the same record.
+        std::string_view bytes = r.bytes;
+        while (!bytes.empty() && (bytes.back() == '\n' || bytes.back() == '\r' ||
+                                  bytes.back() == ' ' || bytes.back() == '\t')) {
+          bytes.remove_suffix(1);
+        }
+        d.content_hash = ContentHash64(bytes);
+      }
       if (d.ok && registry != nullptr) LookUpParties(*registry, &d.event);
     }
   }

@@ -134,12 +134,19 @@ TEST_F(ReplayCli, ARecordUnderAStoredCallsKeyWithOtherContentIsQuarantinedNotDro
                        "    conflicting_duplicate                 1\n"),
             std::string::npos)
       << r.out;
-  // Replayed again, both are what was seen before.
+  // Replayed again, both are what was seen before; so is the first record framed otherwise
+  // (a CRLF line end, trailing blanks).
   const Output again = Sh(replay + (dir_ / "b.jsonl").string());
   EXPECT_NE(again.out.find("duplicates (already stored)             2\n"
                            "  quarantined                             0\n"),
             std::string::npos)
       << again.out;
+  std::ofstream(dir_ / "c.jsonl") << first << " \t\r\n";
+  const Output framed = Sh(replay + (dir_ / "c.jsonl").string());
+  EXPECT_NE(framed.out.find("duplicates (already stored)             1\n"
+                            "  quarantined                             0\n"),
+            std::string::npos)
+      << framed.out;
   const Output q = Sh(std::string(EDI_BINARY) + " quarantine --db " + db + " --format jsonl");
   EXPECT_NE(q.out.find("\"reason\":\"conflicting_duplicate\",\"detail\":\"requestId 'ex-0001' at "
                        "2026-05-04T06:58:00.120Z is stored as event 1 from a record with other "
