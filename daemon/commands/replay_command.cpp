@@ -282,9 +282,12 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("inputs", opt->inputs, "JSON-lines files to replay, in order ('-' = stdin)")
       ->required();
   cmd->footer(
-      "Each record ends as stored, duplicate (an event with its requestId and timestamp is already "
-      "in the\ndatabase) or quarantined (with a reason, in the quarantine table). Replaying the "
-      "same file twice\nstores nothing new. Inputs are checked before anything is stored.\n"
+      "Each record ends as stored, duplicate (the same record, by requestId, timestamp and bytes, "
+      "is\nalready in the database) or quarantined (with a reason: edi-audit quarantine lists "
+      "them). Replaying\nthe same file twice stores nothing new. Inputs are checked before "
+      "anything is stored. Give logs\noldest first: records over an hour older than the "
+      "database's newest event are warned about.\nOne writer at a time: a database that run or "
+      "another replay has open is refused.\n"
       "--registry and --db are required, here or in --config; given here they override it.\n"
       "Exit status: 0 replayed; 1 a failure while replaying (the summary says what was stored "
       "before it);\n2 nothing was stored: bad arguments, or an input, the configuration, the "
