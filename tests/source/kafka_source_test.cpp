@@ -238,7 +238,11 @@ TEST_F(KafkaSourceTest, TwoInstancesSplitTheTopicAndHandOverExactlyAtTheStoredOf
   for (const std::string& v : a_values) {
     if (b_values.contains(v)) both.insert(v);
   }
-  EXPECT_TRUE(both.empty()) << both.size() << " records stored by both, e.g. " << *both.begin();
+  // When it fails on a loaded machine, look at A's commit failures: the mock group, unlike
+  // Kafka, may refuse the commit A makes as it gives partitions up (see the next test).
+  EXPECT_TRUE(both.empty()) << both.size() << " records stored by both, e.g. " << *both.begin()
+                            << "; commit failures: A " << a->counters().commit_failures << ", B "
+                            << b->counters().commit_failures;
   EXPECT_EQ(a_values.size() + b_values.size(), 1200u);
   EXPECT_EQ(a_store.records.size() + b_store.records.size(), 1200u);
   EXPECT_GT(a_store.records.size(), 0u);
