@@ -43,6 +43,7 @@ enum F : FieldId {
   kPartyLockSince,
   kPartyLockHolderIsClient,
   kPartyLockInactiveMs,
+  kPartyLockInactiveDays,
   kPartyLockDeniedOthers,
   kCfgLockOp,
   kPartyDeclaredOwner,
@@ -134,6 +135,8 @@ std::vector<FieldDef> Defs() {
       "the acting client holds the lock (absent when unlocked)");
   def(kPartyLockInactiveMs, "party.lock_inactive_ms", T::kInt,
       "ms since the lock holder's last call for the party");
+  def(kPartyLockInactiveDays, "party.lock_inactive_days", T::kInt,
+      "whole days since the lock holder's last call for the party");
   def(kPartyLockDeniedOthers, "party.lock_denied_others", T::kInt,
       "calls of other clients denied on the party since the holder's last activity");
   def(kCfgLockOp, "cfg.lock_op", T::kString,
@@ -298,6 +301,10 @@ FieldValue FactsSource::Get(FieldId id) const {
     case kPartyLockInactiveMs:
       return f.lock_holder.empty() ? FieldValue::Absent()
                                    : FieldValue::Int(e.time - f.lock_holder_last_activity);
+    case kPartyLockInactiveDays:
+      return f.lock_holder.empty()
+                 ? FieldValue::Absent()
+                 : FieldValue::Int((e.time - f.lock_holder_last_activity) / kMillisPerDay);
     case kPartyLockDeniedOthers:
       return f.lock_holder.empty() ? FieldValue::Absent() : FieldValue::Int(f.lock_denied_others);
     case kCfgLockOp:
