@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <yaml-cpp/yaml.h>
+#include <algorithm>
 
 #include <cctype>
 #include <functional>
@@ -130,6 +131,10 @@ Handler StringList(std::vector<std::string>* out, const std::string& name,
           return Status::InvalidArgument(Where(name, item) + ": key '" + key + "': " + why);
         }
       }
+      if (std::find(out->begin(), out->end(), item.Scalar()) != out->end()) {
+        return Status::InvalidArgument(Where(name, item) + ": key '" + key + "': '" +
+                                       item.Scalar() + "' is listed twice");
+      }
       out->push_back(item.Scalar());
     }
     return Status::OK();
@@ -223,7 +228,8 @@ Handler Duration(EventTime* out, const std::string& name, EventTime min = 1,
 Handler Share(double* out, const std::string& name) {
   return [=](const YAML::Node& n, const std::string& key) {
     double v = -1;
-    if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || v <= 0 || v > 1) {
+    // Written so that NaN, which compares false with everything, fails too.
+    if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !(v > 0 && v <= 1)) {
       return Status::InvalidArgument(Where(name, n) + ": key '" + key +
                                      "' must be a share above 0 and at most 1, e.g. 0.8");
     }
@@ -284,6 +290,13 @@ Result<Config> ParseConfig(const std::string& text, const std::string& name) {
     if (Status s = Walk(root, name, "", handlers); !s.ok()) return s;
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(name + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  // The daemon would read its own findings back as access-log records.
+  if (!c.kafka.alerts_topic.empty() && std::find(c.kafka.topics.begin(), c.kafka.topics.end(),
+                                                 c.kafka.alerts_topic) != c.kafka.topics.end()) {
+    return Status::InvalidArgument(name + ": kafka.alerts_topic '" + c.kafka.alerts_topic +
+                                   "' is also in kafka.topics: the findings would be read back "
+                                   "as access-log records");
   }
   return c;
 }

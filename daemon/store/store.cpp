@@ -57,7 +57,7 @@ std::string Store::LastError() const { return path_ + ": " + sqlite3_errmsg(db_)
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
   if (std::error_code ec; std::filesystem::is_directory(path, ec)) {
-    return Status::IOError(path + ": is a directory, not a database file");
+    return Status::InvalidArgument(path + ": is a directory, not a database file");
   }
   if (path == ":memory:" || path.rfind("file:", 0) == 0) {
     return Status::InvalidArgument(path +
@@ -112,7 +112,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
     std::string msg =
         path + ": " + (err ? err : "cannot configure database") + " (is it an SQLite database?)";
     sqlite3_free(err);
-    return Status::IOError(msg);
+    // A file that is no database stays so: restarting does not mend it.
+    return sqlite3_errcode(db) == SQLITE_NOTADB ? Status::InvalidArgument(msg)
+                                                : Status::IOError(msg);
   }
   if (options.durable_commits &&
       sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr) != SQLITE_OK) {

@@ -30,6 +30,32 @@ TEST(Config, ReadsTheReconstructionTunables) {
   EXPECT_EQ(c->findings.repeat_window, 30 * kMillisPerMinute);
 }
 
+TEST(Config, AShareThatIsNoNumberInItsRangeIsRefusedNaNIncluded) {
+  for (const char* v : {".nan", ".NaN", "0", "1.5", "-0.2", ".inf", "x"}) {
+    auto c = ParseConfig(std::string("state:\n  learn_min_share: ") + v + "\n", "c.yaml");
+    ASSERT_FALSE(c.ok()) << v;
+    EXPECT_EQ(
+        c.status().message(),
+        "c.yaml:2: key 'state.learn_min_share' must be a share above 0 and at most 1, e.g. 0.8")
+        << v;
+  }
+  EXPECT_TRUE(ParseConfig("state:\n  learn_min_share: 1\n", "c.yaml").ok());
+}
+
+TEST(Config, ATopicListedTwiceOrTheAlertsTopicAmongTheConsumedOnesIsRefused) {
+  auto twice = ParseConfig("kafka:\n  topics: [edi-access, edi-access]\n", "c.yaml");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().message(), "c.yaml:2: key 'kafka.topics': 'edi-access' is listed twice");
+  auto loop = ParseConfig(
+      "kafka:\n  topics: [edi-access, edi-alerts]\n  alerts_topic: edi-alerts\n", "c.yaml");
+  ASSERT_FALSE(loop.ok());
+  EXPECT_EQ(loop.status().message(),
+            "c.yaml: kafka.alerts_topic 'edi-alerts' is also in kafka.topics: the findings would "
+            "be read back as access-log records");
+  EXPECT_TRUE(
+      ParseConfig("kafka:\n  topics: [edi-access]\n  alerts_topic: edi-alerts\n", "c.yaml").ok());
+}
+
 TEST(Config, AnUnknownKeyNamesFileLineAndKey) {
   auto c = ParseConfig("store:\n  batch_size: 10\n  batchsize: 10\n", "edi.yaml");
   ASSERT_FALSE(c.ok());

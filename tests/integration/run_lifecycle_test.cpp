@@ -52,6 +52,19 @@ TEST_F(RunLifecycleTest, ABadValueIsAnErrorNamingFileLineAndKey) {
       << out;
 }
 
+TEST_F(RunLifecycleTest, ADatabaseThatIsNoneIsAConfigurationErrorNotARestartingFailure) {
+  // Exit status 2: systemd does not restart the unit over what a restart cannot mend.
+  std::string out;
+  std::filesystem::create_directories(dir() + "/adir");
+  std::string text = ValidConfig("dirdb");
+  text.replace(text.find(Db("dirdb")), Db("dirdb").size(), dir() + "/adir");
+  EXPECT_EQ(RunWithConfig("dirdb", text, &out), 2);
+  EXPECT_NE(out.find("/adir: is a directory, not a database file"), std::string::npos) << out;
+  std::ofstream(Db("notsqlite")) << std::string(4096, 'x');
+  EXPECT_EQ(RunWithConfig("notsqlite", ValidConfig("notsqlite"), &out), 2);
+  EXPECT_NE(out.find("(is it an SQLite database?)"), std::string::npos) << out;
+}
+
 TEST_F(RunLifecycleTest, AMissingRequiredKeyIsNamed) {
   std::string out;
   EXPECT_EQ(RunWithConfig("missing", "database: " + Db("missing") + "\n", &out), 2);
