@@ -227,6 +227,9 @@ Status Open(Daemon* d) {
   if (!registry.ok()) {
     return Status::InvalidArgument("registry: " + registry.status().message());
   }
+  // The rules before the database: unusable rule files leave no database file behind.
+  d->rules = std::make_unique<RuleEngine>(&FactsCatalog());
+  if (Status s = LoadRuleFiles(d->rules.get(), c); !s.ok()) return s;
   StoreOptions store_options;
   store_options.keep_raw_records = c.store.keep_raw_records;
   store_options.max_quarantine_bytes = c.store.max_quarantine_bytes;
@@ -239,8 +242,6 @@ Status Open(Daemon* d) {
   decoder_options.max_record_bytes = c.decode.max_record_bytes;
   auto decoder = Decoder::Create(decoder_options);
   if (!decoder.ok()) return decoder.status();
-  d->rules = std::make_unique<RuleEngine>(&FactsCatalog());
-  if (Status s = LoadRuleFiles(d->rules.get(), c); !s.ok()) return s;
   auto pipeline = Pipeline::Create(PipelineOptionsFrom(c), std::move(*decoder), *registry,
                                    d->store.get(), d->rules.get());
   if (!pipeline.ok()) return pipeline.status();

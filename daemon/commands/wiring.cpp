@@ -24,7 +24,16 @@ PipelineOptions PipelineOptionsFrom(const Config& config) {
 Result<std::vector<std::string>> RuleFilesFrom(const Config& config,
                                                const std::vector<std::string>& explicit_files) {
   if (!explicit_files.empty()) return ExpandRulePaths(explicit_files, false);
-  if (!config.rules.empty()) return ExpandRulePaths(config.rules, false, /*empty_dirs_ok=*/true);
+  if (!config.rules.empty()) {
+    // A directory may be empty (a rules.d without local files) as long as some file is named.
+    auto files = ExpandRulePaths(config.rules, false, /*empty_dirs_ok=*/true);
+    if (files.ok() && files->empty()) {
+      std::string named;
+      for (const std::string& r : config.rules) named += (named.empty() ? "" : ", ") + r;
+      return Status::InvalidArgument("the configured rules (" + named + ") hold no *.yaml files");
+    }
+    return files;
+  }
   return std::vector<std::string>{DefaultRuleFile()};
 }
 

@@ -432,6 +432,18 @@ TEST_F(ReplayCli, ARulesDirectoryWithoutRuleFilesIsNamed) {
     EXPECT_NE(r.out.find(expected), std::string::npos) << command << "\n" << r.out;
   }
   EXPECT_FALSE(std::filesystem::exists(db));
+  // In a configuration an empty directory may stand beside rule files; alone, it is named.
+  const auto alone = dir_ / "alone.yaml";
+  std::ofstream(alone) << "registry: " EDI_SOURCE_DIR "/examples/registry\ndatabase: " << db
+                       << "\nrules: [" << empty.string() << "]\n";
+  const Output refused = Sh(std::string(EDI_BINARY) + " replay -q --config " + alone.string() +
+                            " " EDI_SOURCE_DIR "/examples/access-log.jsonl");
+  EXPECT_EQ(refused.status, 2) << refused.out;
+  EXPECT_NE(
+      refused.out.find("rules: the configured rules (" + empty.string() + ") hold no *.yaml files"),
+      std::string::npos)
+      << refused.out;
+  EXPECT_FALSE(std::filesystem::exists(db));
   // A configuration's drop-in directory (rules.d) may be empty: the files beside it load.
   const auto config = dir_ / "c.yaml";
   std::ofstream(config) << "rules: [" EDI_SOURCE_DIR "/rules/edi-default.yaml, " << empty.string()

@@ -65,6 +65,17 @@ TEST_F(RunLifecycleTest, ADatabaseThatIsNoneIsAConfigurationErrorNotARestartingF
   EXPECT_NE(out.find("(is it an SQLite database?)"), std::string::npos) << out;
 }
 
+TEST_F(RunLifecycleTest, UnusableRuleFilesStopTheStartBeforeADatabaseIsCreated) {
+  std::string out;
+  std::ofstream(dir() + "/broken-rules.yaml") << "- rule: local.x\n  condition: evt.nosuch\n";
+  EXPECT_EQ(
+      RunWithConfig("badrules",
+                    ValidConfig("badrules") + "rules: [" + dir() + "/broken-rules.yaml]\n", &out),
+      2);
+  EXPECT_NE(out.find("the rule files do not load"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(Db("badrules")));
+}
+
 TEST_F(RunLifecycleTest, AMissingRequiredKeyIsNamed) {
   std::string out;
   EXPECT_EQ(RunWithConfig("missing", "database: " + Db("missing") + "\n", &out), 2);
