@@ -62,13 +62,14 @@ void WriteRow(W& w, const QuarantineRow& r) {
 
 const auto kWriteRow = [](auto& w, const QuarantineRow& r) { WriteRow(w, r); };
 
-constexpr std::array<TableColumn, 7> kColumns = {{
+constexpr std::array<TableColumn, 8> kColumns = {{
     {"ID", true},
     {"RECEIVED", false},
     {"SOURCE", false},
     {"POSITION", true},
     {"REASON", false},
     {"SIZE", true},
+    {"KEPT", true},
     {"DETAIL", false},
 }};
 
@@ -82,6 +83,7 @@ const ListForm<QuarantineRow> kForm = {
                                       std::to_string(r.position),
                                       r.reason,
                                       std::to_string(r.size),
+                                      std::to_string(r.raw.size()),
                                       TableCell(r.detail)};
     },
     {"id", "receivedAt", "source", "position", "reason", "detail", "size", "kept"},
@@ -160,9 +162,30 @@ int RunQuarantine(const QuarantineOptions& opt) {
     return 1;
   }
   if (opt.limit > 0) std::reverse(rows.begin(), rows.end());
+  if (rows.empty() && !opt.source.empty()) {
+    // Sources are named as stored (file:/absolute/path, kafka:TOPIC/PARTITION, stdin).
+    std::string known;
+    Statement sources(db.get(), "SELECT DISTINCT source FROM quarantine ORDER BY source");
+    while (sources.ok() && sources.Step() == SQLITE_ROW) {
+      known += (known.empty() ? "" : ", ") + std::string(sources.ColumnText(0));
+    }
+    std::fprintf(stderr,
+                 "edi-audit quarantine: no quarantined record has source '%s' (the sources: %s)\n",
+                 opt.source.c_str(), known.empty() ? "none" : known.c_str());
+  }
   if (opt.raw) {
     std::string out;
-    for (const QuarantineRow& r : rows) out += r.raw + "\n";
+    size_t cut = 0;
+    for (const QuarantineRow& r : rows) {
+      out += r.raw + "\n";
+      cut += static_cast<int64_t>(r.raw.size()) < r.size ? 1 : 0;
+    }
+    if (cut > 0) {
+      std::fprintf(stderr,
+                   "edi-audit quarantine: %zu of these records are cut short: only their first "
+                   "store.max_quarantine_bytes were kept (SIZE against KEPT in the list)\n",
+                   cut);
+    }
     return WriteOutput("quarantine", out, /*flush=*/true) ? 0 : 1;
   }
   return WriteOutput("quarantine",
@@ -187,8 +210,8 @@ void AddQuarantineCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--reason", opt->reasons,
                   "only records quarantined for this reason; repeatable: " + reasons);
   cmd->add_option("--source", opt->source,
-                  "only records from this input, as the table names it: file:PATH or "
-                  "kafka:TOPIC/PARTITION");
+                  "only records from this input, as the table names it: file:/ABSOLUTE/PATH, "
+                  "kafka:TOPIC/PARTITION or stdin");
   cmd->add_option("--limit", opt->limit, "at most N records: the latest N, printed oldest first")
       ->check(kPositiveInteger);
   CLI::Option* raw =
@@ -200,8 +223,10 @@ void AddQuarantineCommand(CLI::App& app, int* exit_code) {
       ->excludes(raw);
   cmd->footer(
       "A record that is not JSON, breaks the schema, names a party, organisation or message in a\n"
-      "malformed way, or is too large is kept here instead of being stored as a call: SIZE is\n"
-      "its full size, the bytes kept are capped. RECEIVED is the wall-clock time it was read.\n"
+      "malformed way, is too large, or has a stored call's requestId and timestamp but other\n"
+      "bytes (conflicting_duplicate) is kept here instead of being stored as a call: SIZE is\n"
+      "its full size, KEPT the bytes kept (capped by store.max_quarantine_bytes). RECEIVED is\n"
+      "the wall-clock time it was read.\n"
       "Exit status: 0 listed (possibly none), 1 the database cannot be read, 2 bad arguments.");
   cmd->callback([opt, exit_code]() { *exit_code = RunQuarantine(*opt); });
 }

@@ -573,6 +573,17 @@ TEST_F(ReplayCli, QuarantineListsTheBadRecordsWithTheirReasonsAndBytes) {
                                  "quarantine_id = 54'")
                          .out);
   EXPECT_NE(raw.out.find("\"requestId\":\"bad-"), std::string::npos) << raw.out;
+  // A source as the table names it, and one that is not: the sources are named.
+  const Output from = Sh(quarantine + " --source file:" EDI_SOURCE_DIR
+                                      "/examples/access-log-malformed.jsonl --format jsonl");
+  EXPECT_EQ(JsonlValues(from.out, "id").size(), 54u) << from.out;
+  const Output relative = Sh(quarantine + " --source access-log-malformed.jsonl");
+  EXPECT_EQ(relative.status, 0);
+  EXPECT_NE(relative.out.find("no quarantined record has source 'access-log-malformed.jsonl' "
+                              "(the sources: file:" EDI_SOURCE_DIR
+                              "/examples/access-log-malformed.jsonl)"),
+            std::string::npos)
+      << relative.out;
   // A reason that is none.
   const Output bad = Sh(quarantine + " --reason nope");
   EXPECT_EQ(bad.status, 2);
