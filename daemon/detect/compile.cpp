@@ -15,6 +15,17 @@ namespace edi::detect {
 
 namespace {
 
+bool TakesValue(const FieldDef& def, std::string_view text) {
+  return def.values.empty() ||
+         std::find(def.values.begin(), def.values.end(), text) != def.values.end();
+}
+
+std::string ValuesOf(const FieldDef& def) {
+  std::string s;
+  for (const std::string& v : def.values) s += (s.empty() ? "" : ", ") + v;
+  return s;
+}
+
 std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 bool IsOrdering(CmpOp op) {
@@ -101,6 +112,11 @@ bool Compiler::ListValues(const ListDef& list, const FieldDef& def, Literals* ou
       issues_->Add(LoadCode::kTypeMismatch, item.pos, "list " + Quote(list.name) + ": " + *why);
       ok = false;
       continue;
+    }
+    if (def.type == FieldType::kString && !TakesValue(def, item.text)) {
+      issues_->Add(LoadCode::kUnknownValue, item.pos,
+                   "list " + Quote(list.name) + ": " + Quote(item.text) + " is no value of " +
+                       Quote(def.name) + " (its values: " + ValuesOf(def) + ")");
     }
     out->Add(def, std::move(lit));
   }
@@ -200,6 +216,14 @@ void Compiler::WarnIfFieldLike(const SourceText& src, const Operand& rhs) {
   }
 }
 
+void Compiler::WarnIfNoValue(const SourceText& src, const FieldDef& def, const Operand& v,
+                             bool in_set) {
+  if (def.type != FieldType::kString || TakesValue(def, v.text)) return;
+  issues_->AddIn(LoadCode::kUnknownValue, src, v.offset,
+                 Quote(v.text) + " is no value of " + Quote(def.name) + " (its values: " +
+                     ValuesOf(def) + ")" + (in_set && !v.quoted ? ", nor a list" : ""));
+}
+
 std::optional<uint32_t> Compiler::CompileCompare(const Ast& a, const SourceText& src, Program* p) {
   std::optional<FieldId> id = catalog_.Find(a.name);
   if (!id) {
@@ -240,7 +264,10 @@ std::optional<uint32_t> Compiler::CompileCompare(const Ast& a, const SourceText&
     issues_->AddIn(LoadCode::kTypeMismatch, src, rhs.offset, *why);
     return std::nullopt;
   }
-  if (def.type == FieldType::kString) WarnIfFieldLike(src, rhs);
+  if (def.type == FieldType::kString) {
+    WarnIfFieldLike(src, rhs);
+    WarnIfNoValue(src, def, rhs, false);
+  }
   return EmitLiteral(p, *id, def, a.op, std::move(lit));
 }
 
@@ -262,6 +289,7 @@ std::optional<uint32_t> Compiler::CompileIn(const Ast& a, const SourceText& src,
       ok = false;
       continue;
     }
+    WarnIfNoValue(src, def, v, true);
     values.Add(def, std::move(lit));
   }
   if (!ok) return std::nullopt;

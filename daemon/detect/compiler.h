@@ -64,6 +64,9 @@ class Compiler {
   std::optional<uint32_t> CompileIn(const Ast& a, const SourceText& src, FieldId id,
                                     const FieldDef& def, Program* p);
   void WarnIfFieldLike(const SourceText& src, const Operand& rhs);
+  // A text literal a field with a closed set of values never takes (see FieldDef::values).
+  // `in_set`: an operand of `in (...)`, where an unquoted word could have named a list.
+  void WarnIfNoValue(const SourceText& src, const FieldDef& def, const Operand& v, bool in_set);
 
   // Why `op` cannot apply to `def`, or nullopt.
   std::optional<std::string> TypeCheck(const FieldDef& def, CmpOp op) const;

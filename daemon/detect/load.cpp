@@ -70,6 +70,8 @@ std::string_view LoadCodeName(LoadCode code) {
       return "W_RULE_NEVER_ENABLED";
     case LoadCode::kFieldLikeLiteral:
       return "W_FIELD_LIKE_LITERAL";
+    case LoadCode::kUnknownValue:
+      return "W_UNKNOWN_VALUE";
   }
   return "?";
 }

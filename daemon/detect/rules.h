@@ -172,6 +172,8 @@ enum class LoadCode : uint8_t {
   kRuleNeverEnabled,  // W_RULE_NEVER_ENABLED: defined with `enabled: false`, never enabled
   kFieldLikeLiteral,  // W_FIELD_LIKE_LITERAL: a word compared as text that looks like a
                       //   misspelt field (`party.owner != client.idd`)
+  kUnknownValue,      // W_UNKNOWN_VALUE: text a field with a closed set of values never takes
+                      //   (`evt.action = sendd`), or a word that names no list in `in (...)`
 };
 std::string_view LoadCodeName(LoadCode code);  // "E_SYNTAX", "W_UNUSED_LIST", ...
 bool IsError(LoadCode code);

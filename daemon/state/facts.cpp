@@ -75,7 +75,7 @@ using T = FieldType;
 std::vector<FieldDef> Defs() {
   std::vector<FieldDef> d(kFieldCount);
   auto def = [&](F id, const char* name, T type, const char* meaning) {
-    d[id] = FieldDef{name, type, meaning};
+    d[id] = FieldDef{name, type, meaning, {}};
   };
   def(kTrigger, "evt.trigger", T::kString,
       "call (an API call) or lock_inactive (event time passed a lock's inactivity limit)");
@@ -180,6 +180,23 @@ std::vector<FieldDef> Defs() {
       "another client marked it downloaded for this party");
   def(kMsgApprecByOther, "msg.apprec_by_other", T::kBool,
       "another client sent an apprec for it for this party");
+  // The closed sets of values, so that rule files comparing with a value a field never takes
+  // are warned about (W_UNKNOWN_VALUE).
+  for (int a = 0; a < kActionCount; ++a) {
+    d[kAction].values.emplace_back(ActionName(static_cast<Action>(a)));
+  }
+  for (auto v : {ApiVersion::kV2, ApiVersion::kV2vNext, ApiVersion::kV3}) {
+    d[kApi].values.emplace_back(ApiVersionName(v));
+  }
+  for (auto v : {PartySource::kRequestBody, PartySource::kPath, PartySource::kQuery,
+                 PartySource::kCustody}) {
+    d[kPartySource].values.emplace_back(PartySourceName(v));
+  }
+  d[kTrigger].values = {"call", "lock_inactive"};
+  d[kClientHerIdClaimKind].values = {"none", "whole_org", "list"};
+  d[kPartyType].values = {"Organization", "Service", "Person"};
+  d[kCfgLockOp].values = {"lock", "unlock"};
+  d[kPartyOwnerSource].values = {"lock", "declared", "learned"};
   return d;
 }
 

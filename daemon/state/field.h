@@ -24,6 +24,8 @@ struct FieldDef {
   std::string name;  // "party.owner"
   FieldType type = FieldType::kString;
   std::string meaning;  // one line, shown by `edi-audit fields`
+  // Every value a string field can take, when that set is closed (evt.action); else empty.
+  std::vector<std::string> values;
 };
 
 // The value of a field for one (event, party). `present` is false when the fact does not exist

@@ -86,6 +86,36 @@ TEST_F(DefaultPackWithOverrides, BothLoadWithoutErrorsOrWarnings) {
   EXPECT_EQ(tuned_.rules->rules().size(), shipped_.rules->rules().size());
 }
 
+TEST(FactValues, TextAFieldNeverTakesIsWarnedAboutWhereverItIsCompared) {
+  const std::string yaml = R"(
+- list: acts
+  items: [send, sendd]
+- rule: local.typos
+  desc: d
+  condition: >
+    evt.action in (config_action) or evt.action = sendd or evt.trigger = calls
+    or evt.action in (acts) or evt.api = '2' or party.owner_source != lock
+  severity: low
+  output: o
+)";
+  const LoadResult r = LoadRulesFromStrings({{"typos.yaml", yaml}}, FactsCatalog());
+  ASSERT_TRUE(r.ok()) << r.ToString();
+  std::vector<std::string> warnings;
+  for (const LoadIssue& i : r.issues) {
+    EXPECT_EQ(i.code, LoadCode::kUnknownValue) << i.ToString();
+    warnings.push_back(i.message.substr(i.message.find(": ") + 2));
+  }
+  const std::string actions =
+      "(its values: send, read_metadata, download, read_status, read_apprec, apprec_send, "
+      "mark_downloaded, poll, config_write, config_delete, ping, unknown)";
+  EXPECT_EQ(warnings, (std::vector<std::string>{
+                          "'sendd' is no value of 'evt.action' " + actions,
+                          "'config_action' is no value of 'evt.action' " + actions + ", nor a list",
+                          "'sendd' is no value of 'evt.action' " + actions,
+                          "'calls' is no value of 'evt.trigger' (its values: call, lock_inactive)",
+                      }));
+}
+
 TEST_F(DefaultPackWithOverrides, UnknownRouteIsDisabled) {
   EXPECT_TRUE(Info(shipped_, "edi.unknown-route").enabled);
   EXPECT_FALSE(Info(tuned_, "edi.unknown-route").enabled);

@@ -19,12 +19,12 @@ namespace {
 // `prefix` "evt" gives the dispatch fields; any other prefix gives plain fields.
 std::vector<FieldDef> Defs(const std::string& prefix) {
   return {
-      {prefix + ".trigger", FieldType::kString, "call or lock_inactive"},
-      {prefix + ".action", FieldType::kString, "what the call did"},
-      {prefix + ".success", FieldType::kBool, "2xx"},
-      {"evt.status", FieldType::kInt, "HTTP status"},
-      {"client.id", FieldType::kString, "calling client"},
-      {"party.owner", FieldType::kString, "the party's owner"},
+      {prefix + ".trigger", FieldType::kString, "call or lock_inactive", {}},
+      {prefix + ".action", FieldType::kString, "what the call did", {}},
+      {prefix + ".success", FieldType::kBool, "2xx", {}},
+      {"evt.status", FieldType::kInt, "HTTP status", {}},
+      {"client.id", FieldType::kString, "calling client", {}},
+      {"party.owner", FieldType::kString, "the party's owner", {}},
   };
 }
 

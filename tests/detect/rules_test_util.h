@@ -16,16 +16,16 @@ namespace edi::rules_test {
 
 inline const FieldCatalog& TestCatalog() {
   static const FieldCatalog catalog({
-      {"evt.action", FieldType::kString, "what the call did"},
-      {"evt.success", FieldType::kBool, "2xx"},
-      {"evt.status", FieldType::kInt, "HTTP status"},
-      {"client.id", FieldType::kString, "calling client"},
-      {"client.name", FieldType::kString, "calling client's name"},
-      {"party.her_id", FieldType::kInt, "the party"},
-      {"party.owner", FieldType::kString, "the party's owner"},
-      {"party.lock_holder", FieldType::kString, "the client holding the party's lock"},
-      {"party.locked", FieldType::kBool, "the party is locked"},
-      {"msg.downloaded_by_client", FieldType::kBool, "this client downloaded the message"},
+      {"evt.action", FieldType::kString, "what the call did", {}},
+      {"evt.success", FieldType::kBool, "2xx", {}},
+      {"evt.status", FieldType::kInt, "HTTP status", {}},
+      {"client.id", FieldType::kString, "calling client", {}},
+      {"client.name", FieldType::kString, "calling client's name", {}},
+      {"party.her_id", FieldType::kInt, "the party", {}},
+      {"party.owner", FieldType::kString, "the party's owner", {}},
+      {"party.lock_holder", FieldType::kString, "the client holding the party's lock", {}},
+      {"party.locked", FieldType::kBool, "the party is locked", {}},
+      {"msg.downloaded_by_client", FieldType::kBool, "this client downloaded the message", {}},
   });
   return catalog;
 }
