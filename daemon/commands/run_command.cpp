@@ -259,7 +259,9 @@ Status Open(Daemon* d) {
     auto http = StatusServer::Start(h);
     if (!http.ok()) return http.status();
     d->http = std::move(*http);
-    spdlog::info("http: serving /metrics and /health on {}", c.http.listen);
+    // The port bound, which port 0 leaves to the system.
+    spdlog::info("http: serving /metrics and /health on {}:{}",
+                 c.http.listen.substr(0, c.http.listen.rfind(':')), d->http->port());
   }
   d->batch_store = std::make_unique<PipelineBatchStore>(d->pipeline.get(), d->store.get(),
                                                         d->alerts.get(), &d->outcomes);

@@ -77,8 +77,12 @@ Result<std::unique_ptr<StatusServer>> StatusServer::Start(const StatusServerOpti
       port == 0 ? (port = svr.bind_to_any_port(host)) > 0 : svr.bind_to_port(host, port);
   if (!bound) {
     const int err = errno;
+    // Without an errno the host did not resolve to an address of this machine.
     return Status::IOError("http.listen " + options.listen + ": cannot listen there" +
-                           (err != 0 ? std::string(": ") + std::strerror(err) : std::string()));
+                           (err != 0 ? std::string(": ") + std::strerror(err)
+                                     : std::string(": '") + host +
+                                           "' is no address of this machine (0.0.0.0 is every "
+                                           "IPv4 address, :: every IPv6 one)"));
   }
   s->port_ = port;
   s->thread_ = std::thread([self] {
