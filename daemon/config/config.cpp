@@ -46,16 +46,6 @@ Status Walk(const YAML::Node& map, const std::string& name, const std::string& p
   return Status::OK();
 }
 
-Handler String(std::string* out, const std::string& name) {
-  return [out, name](const YAML::Node& n, const std::string& key) {
-    if (!n.IsScalar()) {
-      return Status::InvalidArgument(Where(name, n) + ": key '" + key + "' must be a string");
-    }
-    *out = n.as<std::string>();
-    return Status::OK();
-  };
-}
-
 Handler Size(size_t* out, const std::string& name, size_t min, size_t max) {
   return [=](const YAML::Node& n, const std::string& key) {
     size_t v = 0;
@@ -255,8 +245,8 @@ Result<Config> ParseConfig(const std::string& text, const std::string& name) {
   }
   if (root.IsNull()) return c;
   const std::map<std::string, Handler> handlers = {
-      {"registry", String(&c.registry_dir, name)},
-      {"database", String(&c.database, name)},
+      {"registry", NonEmpty(&c.registry_dir, name)},
+      {"database", NonEmpty(&c.database, name)},
       {"log_level", OneOf(&c.log_level, name, {"trace", "debug", "info", "warn", "error"})},
       {"decode", Section(name, {{"max_record_bytes",
                                  Size(&c.decode.max_record_bytes, name, 1024, 64u << 20)}})},

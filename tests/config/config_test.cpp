@@ -56,6 +56,15 @@ TEST(Config, ATopicListedTwiceOrTheAlertsTopicAmongTheConsumedOnesIsRefused) {
       ParseConfig("kafka:\n  topics: [edi-access]\n  alerts_topic: edi-alerts\n", "c.yaml").ok());
 }
 
+TEST(Config, AnEmptyRegistryOrDatabaseIsRefusedWhereItIsWritten) {
+  for (const char* key : {"registry", "database"}) {
+    auto c = ParseConfig(std::string(key) + ": \"\"\n", "c.yaml");
+    ASSERT_FALSE(c.ok()) << key;
+    EXPECT_EQ(c.status().message(),
+              std::string("c.yaml:1: key '") + key + "' must be a non-empty string");
+  }
+}
+
 TEST(Config, AnUnknownKeyNamesFileLineAndKey) {
   auto c = ParseConfig("store:\n  batch_size: 10\n  batchsize: 10\n", "edi.yaml");
   ASSERT_FALSE(c.ok());
