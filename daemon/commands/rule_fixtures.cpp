@@ -103,6 +103,8 @@ void ApplyIncludeFile(const std::string& path, Context* ctx, int depth) {
   YAML::Node root;
   try {
     root = LoadOneYamlDocumentFile(path);
+  } catch (const YAML::BadFile&) {
+    throw FixtureError{0, "include " + path + ": cannot be read (no such file, or not readable)"};
   } catch (const YAML::Exception& e) {
     throw FixtureError{0, "include " + path + ": " + e.what()};
   }
@@ -231,14 +233,29 @@ Result<std::vector<FixtureCase>> LoadFixtureFile(const std::string& path) {
       }
     }
     if (!root["cases"] || !root["cases"].IsSequence()) Fail(root, "no cases: list");
+    if (root["cases"].size() == 0) Fail(root["cases"], "cases: is empty: a fixture needs a case");
     int n = 0;
     for (const auto& c : root["cases"]) {
       if (!c.IsMap()) Fail(c, "a case is a map");
       out.push_back(ParseCase(c, dir, ctx, path, stem + " #" + std::to_string(++n), false));
+      for (size_t i = 0; i + 1 < out.size(); ++i) {
+        if (out[i].name == out.back().name)
+          Fail(c, "a second case named '" + out.back().name + "'");
+      }
     }
   } catch (const FixtureError& e) {
     return Status::InvalidArgument(path + (e.line > 0 ? ":" + std::to_string(e.line) : "") + ": " +
                                    e.message);
+  } catch (const YAML::BadFile& e) {
+    // "bad file: NAME", of the fixture or a file it includes.
+    std::string what = e.msg;
+    if (what.rfind("bad file: ", 0) == 0) what = what.substr(10);
+    return Status::InvalidArgument(path + ": cannot read " + what);
+  } catch (const YAML::BadConversion& e) {
+    return Status::InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                   std::to_string(e.mark.column + 1) +
+                                   ": a value of the wrong kind (text where a number, a list or a "
+                                   "map belongs, or the other way round)");
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(path + ": " + e.what());
   }

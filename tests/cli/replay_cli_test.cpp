@@ -275,6 +275,32 @@ TEST_F(ReplayCli, ARuleIdNoFindingHasIsPointedOutWithTheIdsThatHaveFindings) {
   EXPECT_EQ(none.out, "no findings\n");
 }
 
+TEST_F(ReplayCli, AFixtureFileWithAMistakeIsNamedWithWhereAndWhat) {
+  std::filesystem::copy_file(EDI_SOURCE_DIR "/rules/tests/_world.yaml", dir_ / "_world.yaml");
+  const std::string one_case =
+      "    records:\n      - {requestId: r1, client: NH, path: /ping}\n"
+      "    expect_not: [{rule: edi.foreign-send}]\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"include: _nope.yaml\ncases:\n  - name: a\n" + one_case,
+       "include " + (dir_ / "_nope.yaml").string() + ": cannot be read"},
+      {"include: _world.yaml\ncases: []\n", ":2: cases: is empty: a fixture needs a case"},
+      {"include: _world.yaml\ncases:\n  - name: x\n" + one_case + "  - name: x\n" + one_case,
+       ":7: a second case named 'x'"},
+      {"include: _world.yaml\ncases:\n  - name: x\n    records:\n"
+       "      - {requestId: r1, client: NH, path: /ping}\n"
+       "    expect_not: [{rule: edi.foreign-send, herId: \"7100120x\"}]\n",
+       ":6:50: a value of the wrong kind"},
+  };
+  int n = 0;
+  for (const auto& [text, expected] : cases) {
+    const auto file = dir_ / ("f" + std::to_string(++n) + ".yaml");
+    std::ofstream(file) << text;
+    const Output r = Sh(std::string(EDI_BINARY) + " rules test " + file.string());
+    EXPECT_EQ(r.status, 1) << text << r.out;
+    EXPECT_NE(r.out.find(expected), std::string::npos) << text << r.out;
+  }
+}
+
 TEST_F(ReplayCli, TheDatabaseShowsItsTablesToTheSqliteShell) {
   const std::string db = (dir_ / "a.db").string();
   ASSERT_EQ(Sh(Replay(db)).status, 0);
