@@ -203,8 +203,13 @@ int RunTest(const TestOptions& opt) {
     return 2;
   }
   const std::vector<std::string>& files = *expanded;
-  const std::vector<std::string> base_files =
-      opt.rule_files.empty() ? std::vector<std::string>{DefaultRuleFile()} : opt.rule_files;
+  // Base rule files or directories of them, as replay --rules takes them.
+  const auto base_expanded = ExpandRulePaths(opt.rule_files, false);
+  if (!base_expanded.ok()) {
+    std::fprintf(stderr, "edi-audit rules test: %s\n", base_expanded.status().message().c_str());
+    return 2;
+  }
+  const std::vector<std::string>& base_files = *base_expanded;
   bool read_ok = true;
   auto base = ReadAll(base_files, &read_ok);
   if (!read_ok) return 1;
@@ -290,10 +295,10 @@ void AddRulesCommand(CLI::App& app, int* exit_code) {
                    "with a tests/ folder stands for that folder); default: the tests/ folder "
                    "beside the shipped rules");
   test->add_option("--rules", opt->rule_files,
-                   "a base rule file each fixture runs with, repeatable (default: the shipped "
-                   "edi-default.yaml)")
-      ->allow_extra_args(false)  // one file per --rules: the fixtures follow as positionals
-      ->check(CLI::ExistingFile);
+                   "a base rule file, or a directory of *.yaml rule files, each fixture runs "
+                   "with; repeatable (default: the shipped edi-default.yaml)")
+      ->allow_extra_args(false)  // one path per --rules: the fixtures follow as positionals
+      ->check(CLI::ExistingPath);
   test->add_flag("-v,--verbose", opt->verbose, "print the findings of every case");
   test->add_flag("--require-coverage", opt->require_coverage,
                  "fail unless every enabled base rule has a case expecting each of its severities "

@@ -275,6 +275,21 @@ TEST_F(ReplayCli, ARuleIdNoFindingHasIsPointedOutWithTheIdsThatHaveFindings) {
   EXPECT_EQ(none.out, "no findings\n");
 }
 
+TEST_F(ReplayCli, FixturesRunWithTheBaseRulesOfADirectoryAsWithTheFile) {
+  std::filesystem::create_directory(dir_ / "base");
+  std::filesystem::copy_file(EDI_SOURCE_DIR "/rules/edi-default.yaml",
+                             dir_ / "base" / "edi-default.yaml");
+  const std::string fixtures = " " EDI_SOURCE_DIR "/rules/tests/edi.foreign-send.yaml";
+  const Output from_dir =
+      Sh(std::string(EDI_BINARY) + " rules test --rules " + (dir_ / "base").string() + fixtures);
+  EXPECT_EQ(from_dir.status, 0) << from_dir.out;
+  const Output from_file =
+      Sh(std::string(EDI_BINARY) + " rules test --rules " EDI_SOURCE_DIR "/rules/edi-default.yaml" +
+         fixtures);
+  EXPECT_EQ(from_dir.out, from_file.out);
+  EXPECT_NE(from_dir.out.find(" passed, 0 failed"), std::string::npos) << from_dir.out;
+}
+
 TEST_F(ReplayCli, AFixtureFileWithAMistakeIsNamedWithWhereAndWhat) {
   std::filesystem::copy_file(EDI_SOURCE_DIR "/rules/tests/_world.yaml", dir_ / "_world.yaml");
   const std::string one_case =
@@ -452,7 +467,8 @@ TEST_F(ReplayCli, ARulesDirectoryWithoutRuleFilesIsNamed) {
             " --registry " EDI_SOURCE_DIR "/examples/registry --db " + db +
             " " EDI_SOURCE_DIR "/examples/access-log.jsonl",
         " rules check " + empty.string(), " rules list " + empty.string(),
-        " rules test " + empty.string()}) {
+        " rules test " + empty.string(),
+        " rules test --rules " + empty.string() + " " EDI_SOURCE_DIR "/rules/tests"}) {
     const Output r = Sh(std::string(EDI_BINARY) + command);
     EXPECT_EQ(r.status, 2) << command << "\n" << r.out;
     EXPECT_NE(r.out.find(expected), std::string::npos) << command << "\n" << r.out;
