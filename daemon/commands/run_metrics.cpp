@@ -108,6 +108,10 @@ std::string RenderRunMetrics(const RunMetrics& m) {
   t.Single("edi_audit_kafka_commit_failures_total", "counter",
            "Offset commits to Kafka that failed (harmless: the database holds the offsets).",
            k.commit_failures);
+  t.Single("edi_audit_kafka_handed_over_uncommitted_total", "counter",
+           "Partitions given up although committing their offsets failed: their next owner may "
+           "store again records this database holds.",
+           k.handed_over_uncommitted);
   t.Single("edi_audit_kafka_errors_total", "counter",
            "Broker, transport and consumer errors librdkafka reported.", k.consumer_errors);
   t.Family("edi_audit_kafka_rebalance_partitions_total", "counter",

@@ -148,6 +148,7 @@ void KafkaSource::CommitSync(const std::vector<PartitionKey>& keys) {
         attempt, attempts, rd_kafka_err2str(err));
   }
   for (int i = 0; i < offsets->cnt; ++i) {
+    ++counters_.handed_over_uncommitted;
     spdlog::error(
         "kafka: {} handed over without its committed offset {}: its next owner may "
         "store records again that this database already holds",

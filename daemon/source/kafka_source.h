@@ -120,9 +120,12 @@ struct KafkaSourceCounters {
   uint64_t store_failures = 0;     // StoreBatch attempts that failed
   uint64_t redelivered = 0;        // records Kafka delivered again, skipped
   uint64_t offsets_went_back = 0;  // assignments that began below the stored position
-  uint64_t dropped_unowned = 0;   // records of partitions no longer assigned (the owner reads them)
-  uint64_t dropped_lost = 0;      // unstored records of lost partitions (the new owner reads them)
-  uint64_t commit_failures = 0;   // Kafka offset commits that failed (harmless; counted)
+  uint64_t dropped_unowned = 0;  // records of partitions no longer assigned (the owner reads them)
+  uint64_t dropped_lost = 0;     // unstored records of lost partitions (the new owner reads them)
+  uint64_t commit_failures = 0;  // Kafka offset commits that failed (harmless; counted)
+  // Partitions given up although committing their offsets failed: the next owner reads from
+  // the older committed offset, and may store again what this database holds.
+  uint64_t handed_over_uncommitted = 0;
   uint64_t consumer_errors = 0;   // broker/transport/consumer errors librdkafka reported
   uint64_t assigned = 0;          // partitions assigned, over time
   uint64_t revoked = 0;           // partitions revoked or lost, over time
