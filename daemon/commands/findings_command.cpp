@@ -42,15 +42,11 @@ struct FindingsOptions {
 void NoteUnknownRule(sqlite3* db, const std::string& rule) {
   Statement any(db, "SELECT 1 FROM findings WHERE rule = ?1 LIMIT 1");
   if (!any.ok() || any.Bind(1, rule).Step() == SQLITE_ROW) return;
-  std::string known;
-  Statement rules(db, "SELECT DISTINCT rule FROM findings ORDER BY rule");
-  while (rules.ok() && rules.Step() == SQLITE_ROW) {
-    known += (known.empty() ? "" : ", ") + std::string(rules.ColumnText(0));
-  }
   std::fprintf(stderr,
                "edi-audit findings: no stored finding has rule '%s' (the rules with findings: "
                "%s)\n",
-               rule.c_str(), known.empty() ? "none" : known.c_str());
+               rule.c_str(),
+               JoinedColumn(db, "SELECT DISTINCT rule FROM findings ORDER BY rule").c_str());
 }
 
 int RunFindings(const FindingsOptions& opt) {

@@ -99,6 +99,16 @@ const ListForm<QuarantineRow> kForm = {
     },
 };
 
+// "oversize, invalid_json, ...": every quarantine reason.
+std::string ReasonNames() {
+  std::string names;
+  for (int i = 0; i < kQuarantineReasonCount; ++i) {
+    names +=
+        (i > 0 ? ", " : "") + std::string(QuarantineReasonName(static_cast<QuarantineReason>(i)));
+  }
+  return names;
+}
+
 int RunQuarantine(const QuarantineOptions& opt) {
   const std::optional<ReportFormat> format = ParseReportFormat(opt.format);
   if (!format) {
@@ -107,15 +117,12 @@ int RunQuarantine(const QuarantineOptions& opt) {
   }
   for (const std::string& reason : opt.reasons) {
     bool known = false;
-    std::string names;
     for (int i = 0; i < kQuarantineReasonCount; ++i) {
-      const std::string_view name = QuarantineReasonName(static_cast<QuarantineReason>(i));
-      known |= name == reason;
-      names += (i > 0 ? ", " : "") + std::string(name);
+      known |= QuarantineReasonName(static_cast<QuarantineReason>(i)) == reason;
     }
     if (!known) {
       std::fprintf(stderr, "edi-audit quarantine: --reason '%s' is not a reason; the reasons: %s\n",
-                   reason.c_str(), names.c_str());
+                   reason.c_str(), ReasonNames().c_str());
       return 2;
     }
   }
@@ -164,14 +171,10 @@ int RunQuarantine(const QuarantineOptions& opt) {
   if (opt.limit > 0) std::reverse(rows.begin(), rows.end());
   if (rows.empty() && !opt.source.empty()) {
     // Sources are named as stored (file:/absolute/path, kafka:TOPIC/PARTITION, stdin).
-    std::string known;
-    Statement sources(db.get(), "SELECT DISTINCT source FROM quarantine ORDER BY source");
-    while (sources.ok() && sources.Step() == SQLITE_ROW) {
-      known += (known.empty() ? "" : ", ") + std::string(sources.ColumnText(0));
-    }
-    std::fprintf(stderr,
-                 "edi-audit quarantine: no quarantined record has source '%s' (the sources: %s)\n",
-                 opt.source.c_str(), known.empty() ? "none" : known.c_str());
+    std::fprintf(
+        stderr, "edi-audit quarantine: no quarantined record has source '%s' (the sources: %s)\n",
+        opt.source.c_str(),
+        JoinedColumn(db.get(), "SELECT DISTINCT source FROM quarantine ORDER BY source").c_str());
   }
   if (opt.raw) {
     std::string out;
@@ -202,13 +205,8 @@ void AddQuarantineCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "quarantine", "List the records that were quarantined (bad input), with their reasons");
   cmd->add_option("--db", opt->db_path, "SQLite database to read (opened read-only)")->required();
-  std::string reasons;
-  for (int i = 0; i < kQuarantineReasonCount; ++i) {
-    reasons +=
-        (i > 0 ? ", " : "") + std::string(QuarantineReasonName(static_cast<QuarantineReason>(i)));
-  }
   cmd->add_option("--reason", opt->reasons,
-                  "only records quarantined for this reason; repeatable: " + reasons);
+                  "only records quarantined for this reason; repeatable: " + ReasonNames());
   cmd->add_option("--source", opt->source,
                   "only records from this input, as the table names it: file:/ABSOLUTE/PATH, "
                   "kafka:TOPIC/PARTITION or stdin");

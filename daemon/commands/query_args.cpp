@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "commands/read_only_db.h"
+#include "common/sqlite_statement.h"
 #include "decode/decoder.h"
 
 namespace edi {
@@ -78,6 +79,15 @@ bool WriteOutput(const char* command, std::string_view text, bool flush) {
   }
   std::fprintf(stderr, "edi-audit %s: cannot write the output\n", command);
   return false;
+}
+
+std::string JoinedColumn(sqlite3* db, const char* sql) {
+  std::string joined;
+  Statement st(db, sql);
+  while (st.ok() && st.Step() == SQLITE_ROW) {
+    joined += (joined.empty() ? "" : ", ") + std::string(st.ColumnText(0));
+  }
+  return joined.empty() ? "none" : joined;
 }
 
 }  // namespace edi

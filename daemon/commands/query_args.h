@@ -43,4 +43,8 @@ bool MessageIdArg(const char* command, const std::string& text, std::string* out
 // cannot write the output" and returns false when it cannot: a closed pipe, a full disk.
 bool WriteOutput(const char* command, std::string_view text, bool flush = false);
 
+// The first column of every row `sql` gives, joined with ", "; "none" for no rows. For the
+// hints that name what does exist when a filter matched nothing.
+std::string JoinedColumn(sqlite3* db, const char* sql);
+
 }  // namespace edi

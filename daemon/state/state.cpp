@@ -46,7 +46,15 @@ AuditState::AuditState(const StateOptions& options, std::shared_ptr<const Regist
     : options_(options),
       registry_(std::move(registry)),
       locks_(options.stale_lock_after),
-      ownership_(options_) {
+      ownership_(options_),
+      // Only acts seen before a message's receivers were known ask this.
+      org_covers_([this](OrgNumber org, HerId party) {
+        const CommunicationParty* cp = registry_->FindParty(party);
+        if (cp == nullptr) return false;
+        char digits[9];
+        for (int i = 8; i >= 0; --i, org /= 10) digits[i] = static_cast<char>('0' + org % 10);
+        return registry_->Covers(std::string_view(digits, sizeof digits), cp->orgnr);
+      }) {
   for (const Reservation& r : registry_->reservations()) {
     locks_.Acquire(r.her_id, clients_.Intern(r.client_id), r.since);
     dirty_locks_.insert(r.her_id);
@@ -177,14 +185,7 @@ void AuditState::FillMessageFacts(const MessageCustody* m, ClientIdx client, Par
   const HerId p = f->her_id;
   f->is_receiver = m->IsReceiver(p);
   f->receivers_complete = m->receivers_complete();
-  // Only acts seen before the receivers were known ask this.
-  const OrgCovers covers = [this](OrgNumber org, HerId party) {
-    const CommunicationParty* cp = registry_->FindParty(party);
-    if (cp == nullptr) return false;
-    char digits[9];
-    for (int i = 8; i >= 0; --i, org /= 10) digits[i] = static_cast<char>('0' + org % 10);
-    return registry_->Covers(std::string_view(digits, sizeof digits), cp->orgnr);
-  };
+  const OrgCovers& covers = org_covers_;
   f->downloaded_by_client = m->Did(CustodyActKind::kDownload, p, client, covers);
   ClientIdx other = kNoClient;
   f->downloaded_by_other = m->DidOther(CustodyActKind::kDownload, p, client, &other, covers);

@@ -50,6 +50,9 @@ void LookUpParties(const Registry& registry, AccessEvent* e);
 class AuditState {
  public:
   AuditState(const StateOptions& options, std::shared_ptr<const Registry> registry);
+  // Not copied or moved: org_covers_ refers to this state.
+  AuditState(const AuditState&) = delete;
+  AuditState& operator=(const AuditState&) = delete;
 
   // Fills the parties a route leaves "from custody", appends one PartyFacts per party (one
   // without a party when the call names none) and one per lock that turned stale at this
@@ -88,6 +91,8 @@ class AuditState {
   CustodyTable custody_;
   LockTable locks_;
   OwnershipStats ownership_;
+  // Whether an organisation covers a party in the current registry (custody's OrgCovers).
+  const OrgCovers org_covers_;
   StateCounters counters_;
   EventTime first_time_ = 0;
   EventTime max_time_ = 0;
