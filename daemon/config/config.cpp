@@ -161,6 +161,13 @@ Handler HostPort(std::string* out, const std::string& name) {
         colon != std::string::npos && colon > 0 && colon + 1 < v.size() && colon + 6 >= v.size();
     for (size_t i = colon + 1; ok && i < v.size(); ++i) ok = std::isdigit(v[i]) != 0;
     if (ok) ok = std::stoul(v.substr(colon + 1)) <= 65535;
+    // getaddrinfo takes '*' for a host name and yields the loopback address: not what it
+    // seems to say.
+    if (ok && v.substr(0, colon) == "*") {
+      return Status::InvalidArgument(Where(name, n) + ": key '" + key + "': '*' is no address (" +
+                                     "0.0.0.0 listens on every IPv4 address, [::] on every IPv6 "
+                                     "one)");
+    }
     if (!ok) {
       return Status::InvalidArgument(Where(name, n) + ": key '" + key +
                                      "' must be HOST:PORT, e.g. 127.0.0.1:9464");

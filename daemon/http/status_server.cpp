@@ -45,6 +45,7 @@ Result<std::unique_ptr<StatusServer>> StatusServer::Start(const StatusServerOpti
   // One request per connection: a worker never idles in a keep-alive wait, so a client that
   // keeps its connection open neither holds /health up nor delays the shutdown.
   svr.set_keep_alive_max_count(1);
+  svr.set_keep_alive_timeout(options.idle_timeout.count());
   // SO_REUSEADDR only (a restart rebinds at once): cpp-httplib's default adds SO_REUSEPORT,
   // with which a second daemon on the same address would share the port instead of failing.
   svr.set_socket_options([](socket_t sock) {

@@ -29,6 +29,9 @@ namespace edi {
 struct StatusServerOptions {
   std::string listen;  // HOST:PORT ([::1]:PORT for IPv6); port 0 picks a free one
   std::chrono::milliseconds stale_after{30000};
+  // How long a connection may idle between requests. Each connection carries one request, so
+  // this is a bound for a client that connects and says nothing.
+  std::chrono::seconds idle_timeout{5};
 };
 
 class StatusServer {

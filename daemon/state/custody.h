@@ -158,6 +158,8 @@ class MessageCustody {
     Heap heap;
   } body_{};
 };
+// Millions of messages are in custody at once: an entry stays one cache line.
+static_assert(sizeof(MessageCustody) == 64);
 
 class CustodyTable {
  public:

@@ -65,6 +65,19 @@ TEST(Config, AnEmptyRegistryOrDatabaseIsRefusedWhereItIsWritten) {
   }
 }
 
+TEST(Config, AListenAddressOfStarIsRefusedAsItWouldListenOnLoopbackOnly) {
+  auto c = ParseConfig("http:\n  listen: \"*:9464\"\n", "c.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "c.yaml:2: key 'http.listen': '*' is no address (0.0.0.0 listens on every IPv4 "
+            "address, [::] on every IPv6 one)");
+  for (const char* ok : {"0.0.0.0:9464", "[::]:9464", "localhost:0"}) {
+    auto d = ParseConfig(std::string("http:\n  listen: \"") + ok + "\"\n", "c.yaml");
+    ASSERT_TRUE(d.ok()) << ok << ": " << d.status().ToString();
+    EXPECT_EQ(d->http.listen, ok);
+  }
+}
+
 TEST(Config, AnUnknownKeyNamesFileLineAndKey) {
   auto c = ParseConfig("store:\n  batch_size: 10\n  batchsize: 10\n", "edi.yaml");
   ASSERT_FALSE(c.ok());

@@ -128,10 +128,10 @@ class DaemonTest : public ::testing::Test {
       const std::pair<std::string, int64_t> where{
           "kafka:" + topic + "/" + std::to_string(produced[i].partition), produced[i].offset};
       const size_t t = first + i;
-      bool ok_kind = quarantined.contains(where);
-      if (!ok_kind && !traffic().must_quarantine[t]) {
-        ok_kind = event_at[where] == traffic().request_ids[t];
-      }
+      // A well-formed record quarantined is as wrong as one lost.
+      const bool ok_kind = traffic().must_quarantine[t]
+                               ? quarantined.contains(where)
+                               : event_at[where] == traffic().request_ids[t];
       if (seen[where] != 1 || !ok_kind) {
         ++failures;
         ADD_FAILURE() << "record " << t << " at " << where.first << "@" << where.second

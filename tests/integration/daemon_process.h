@@ -104,6 +104,16 @@ class DaemonProcess {
     }
     return false;
   }
+  // The port its http.listen bound (a configured port 0 picks a free one; the log names it),
+  // or -1 when it did not say so within the timeout.
+  int HttpPort(std::chrono::milliseconds timeout = std::chrono::seconds(30)) const {
+    const std::string said = "http: serving /metrics and /health on ";
+    if (!WaitForLog(said, 0, timeout)) return -1;
+    const std::string log = Log();
+    const size_t line = log.find(said);
+    const size_t colon = log.rfind(':', log.find('\n', line));
+    return std::atoi(log.c_str() + colon + 1);
+  }
   static int Count(const std::string& haystack, const std::string& needle) {
     int n = 0;
     for (size_t at = haystack.find(needle); at != std::string::npos;

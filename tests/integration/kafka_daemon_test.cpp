@@ -75,6 +75,54 @@ TEST_F(DaemonTest, OneRunStoresEveryRecordOnceAndSendsEachFindingToTheAlertsTopi
   for (const auto& [id, delivered] : findings) EXPECT_EQ(on_topic[id], 1) << id;
 }
 
+TEST_F(DaemonTest, FindingsUndeliveredAtShutdownAreSentAfterTheNextStart) {
+  kafka()->CreateTopic("access-later", kPartitions);
+  const auto produced = ProduceTraffic("access-later", 0, traffic().values.size());
+  // The alerts topic does not exist yet (the broker creates no topic by itself): nothing can
+  // be delivered in the first run.
+  const std::string config =
+      WriteConfig("later", "access-later", "audit-later", "  alerts_topic: alerts-later\n");
+  AuditDb db(Db("later"));
+  {
+    DaemonProcess daemon(config, Log("later"));
+    daemon.Start();
+    ASSERT_TRUE(WaitForRecords({&db}, static_cast<int64_t>(produced.size()))) << daemon.Log();
+    ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+    EXPECT_NE(daemon.Log().find("not delivered before shutdown; they are sent after the next "
+                                "start"),
+              std::string::npos)
+        << daemon.Log();
+  }
+  const auto before = db.Findings();
+  ASSERT_FALSE(before.empty());
+  for (const auto& [id, delivered] : before) EXPECT_EQ(delivered, 0) << id;
+
+  kafka()->CreateTopic("alerts-later", 2);
+  DaemonProcess daemon(config, Log("later-2"));
+  daemon.Start();
+  EXPECT_TRUE(daemon.WaitForLog(
+      std::to_string(before.size()) + " undelivered findings from the database offered again", 0))
+      << daemon.Log();
+  auto undelivered = [&] {
+    auto f = db.Findings();
+    return std::count_if(f.begin(), f.end(), [](const auto& kv) { return kv.second == 0; });
+  };
+  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+  while (undelivered() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  EXPECT_EQ(undelivered(), 0) << daemon.Log();
+  const auto after = db.Findings();
+  EXPECT_EQ(after.size(), before.size());  // the restart raised none anew
+  std::map<std::string, int> on_topic;
+  for (const TopicRecord& r : kafka()->ReadAll("alerts-later", 2, after.size() + 1, seconds(3))) {
+    ++on_topic[JsonText(r.value, "id")];
+  }
+  EXPECT_EQ(on_topic.size(), after.size());
+  for (const auto& [id, delivered] : after) EXPECT_EQ(on_topic[id], 1) << id;
+}
+
 // Four kill points, one in each fifth of the stream after the first, at random inside it.
 std::vector<int64_t> KillPoints(int64_t total, std::mt19937* rng) {
   std::uniform_real_distribution<double> fraction(0.0, 0.2);

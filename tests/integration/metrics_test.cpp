@@ -46,13 +46,14 @@ class MetricsTest : public DaemonTest {
 
 TEST_F(MetricsTest, PrometheusScrapesTheDaemonAndAlertsOnItsCriticalFindings) {
   kafka()->CreateTopic("access-metrics", 4);
-  const int port = FreePort();
   const std::string config = WriteConfig("metrics", "access-metrics", "audit-metrics");
-  std::ofstream(config, std::ios::app) << "http:\n  listen: 127.0.0.1:" << port << "\n";
+  std::ofstream(config, std::ios::app) << "http:\n  listen: 127.0.0.1:0\n";
   DaemonProcess daemon(config, Log("metrics"));
   const double started_at =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   daemon.Start();
+  const int port = daemon.HttpPort();
+  ASSERT_GT(port, 0) << daemon.Log();
   ASSERT_FALSE(Metrics(port).empty()) << daemon.Log();
   RealPrometheus prometheus(dir(), port,
                             std::string(EDI_SOURCE_DIR) + "/rules/prometheus/edi-audit-alerts.yml");
@@ -123,9 +124,11 @@ TEST_F(MetricsTest, PrometheusScrapesTheDaemonAndAlertsOnItsCriticalFindings) {
   ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
 
   // A restarted daemon counts from 0, with a series for every enabled rule and severity.
-  DaemonProcess again(config, Log("metrics"));
+  DaemonProcess again(config, Log("metrics-again"));
   again.Start();
-  metrics = Metrics(port);
+  const int port_again = again.HttpPort();  // port 0 again: another one
+  ASSERT_GT(port_again, 0) << again.Log();
+  metrics = Metrics(port_again);
   EXPECT_EQ(MetricValue(metrics, "edi_audit_records_total{outcome=\"stored\"}"), 0.0) << metrics;
   for (const auto& [key, n] : in_db) {
     const std::string labels = "{rule=\"" + key.first + "\",severity=\"" + key.second + "\"}";
@@ -148,11 +151,12 @@ std::optional<double> TotalLag(const std::string& metrics) {
 
 TEST_F(MetricsTest, ADatabaseThatCannotBeWrittenShowsInHealthAndMetricsUntilItCanAgain) {
   kafka()->CreateTopic("access-blocked", 2);
-  const int port = FreePort();
   const std::string config = WriteConfig("blocked", "access-blocked", "audit-blocked");
-  std::ofstream(config, std::ios::app) << "http:\n  listen: 127.0.0.1:" << port << "\n";
+  std::ofstream(config, std::ios::app) << "http:\n  listen: 127.0.0.1:0\n";
   DaemonProcess daemon(config, Log("blocked"));
   daemon.Start();
+  const int port = daemon.HttpPort();
+  ASSERT_GT(port, 0) << daemon.Log();
   ASSERT_TRUE(daemon.WaitForLog("kafka: assigned", 0)) << daemon.Log();
   std::string metrics = Metrics(port);
   EXPECT_EQ(HttpGet(port, "/health"), std::make_pair(200, std::string("ok\n")));

@@ -88,6 +88,7 @@ TEST_F(PartitionOrderTest, AShutdownLeavesHeldRecordsToTheNextStartNotAheadOfEar
     DaemonProcess daemon(config, Log("held"));
     daemon.Start();
     ASSERT_TRUE(WaitForRecords({&db}, 1)) << daemon.Log();
+    // Time in which a daemon that did not hold a-05 back would store it (batch_max_ms 200).
     std::this_thread::sleep_for(std::chrono::seconds(1));
     ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
   }

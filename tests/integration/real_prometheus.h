@@ -75,22 +75,28 @@ class RealPrometheus {
   RealPrometheus(const RealPrometheus&) = delete;
   RealPrometheus& operator=(const RealPrometheus&) = delete;
 
-  // Starts it and waits until its API answers; throws with its log when it does not.
+  // Starts it and waits until its API answers; throws with its log when it does not. The
+  // port chosen free may be taken by another process before Prometheus binds it: it is then
+  // started again on another.
   void Start() {
-    pid_ = SpawnLogged("prometheus",
-                       {"prometheus", "--config.file=" + dir_ + "/prometheus.yml",
-                        "--storage.tsdb.path=" + dir_ + "/prometheus-data",
-                        "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
-                       dir_ + "/prometheus.log");
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto ready = HttpGet(port_, "/-/ready");
-      if (ready && ready->first == 200) return;
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        break;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (attempt > 0) port_ = FreePort();
+      pid_ = SpawnLogged("prometheus",
+                         {"prometheus", "--config.file=" + dir_ + "/prometheus.yml",
+                          "--storage.tsdb.path=" + dir_ + "/prometheus-data",
+                          "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
+                         dir_ + "/prometheus.log");
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (std::chrono::steady_clock::now() < deadline) {
+        auto ready = HttpGet(port_, "/-/ready");
+        if (ready && ready->first == 200) return;
+        if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+          pid_ = -1;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (pid_ > 0 || Log().find("address already in use") == std::string::npos) break;
     }
     throw std::runtime_error("prometheus did not start:\n" + Log());
   }

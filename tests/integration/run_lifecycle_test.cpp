@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -171,6 +172,63 @@ TEST_F(RunLifecycleTest, ABrokerOutageIsLoggedAndSurvivedWithoutLosingRecords) {
   ASSERT_TRUE(WaitForRecords({&db}, 4000)) << daemon.Log();
   ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
   ExpectExactlyOnce({&db}, "outage", produced, 0);
+}
+
+TEST_F(RunLifecycleTest, ASecondWriterIsRefusedWhileTheFirstGoesOnStoring) {
+  kafka()->CreateTopic("one-writer", 2);
+  auto produced = ProduceTraffic("one-writer", 0, 1000);
+  const std::string config = WriteConfig("one-writer", "one-writer", "audit-one-writer");
+  DaemonProcess first(config, Log("one-writer"));
+  first.Start();
+  AuditDb db(Db("one-writer"));
+  ASSERT_TRUE(WaitForRecords({&db}, 1000)) << first.Log();
+
+  const std::string refused = Db("one-writer") +
+                              ": another edi-audit process (run or replay) is writing to this "
+                              "database; one writer at a time";
+  // A second daemon on the same database: exit 1 (a restart may find it free).
+  DaemonProcess second(config, Log("one-writer-2"));
+  second.Start();
+  EXPECT_EQ(second.Wait(seconds(30)), 1) << second.Log();
+  EXPECT_NE(second.Log().find(refused), std::string::npos) << second.Log();
+  // A replay into it: exit 2, and nothing of its input stored.
+  const std::string replay_log = Log("one-writer-replay");
+  const pid_t replay =
+      SpawnLogged(EDI_BINARY,
+                  {"edi-audit", "replay", "--registry", traffic().registry_dir, "--db",
+                   Db("one-writer"), std::string(EDI_SOURCE_DIR) + "/examples/access-log.jsonl"},
+                  replay_log);
+  int status = 0;
+  ASSERT_EQ(waitpid(replay, &status, 0), replay);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  const std::string replay_out = DaemonProcess("", replay_log).Log();
+  EXPECT_NE(replay_out.find(refused), std::string::npos) << replay_out;
+
+  // The first daemon was not disturbed: it stores what comes next, each record once.
+  auto more = ProduceTraffic("one-writer", 1000, 1000);
+  produced.insert(produced.end(), more.begin(), more.end());
+  ASSERT_TRUE(WaitForRecords({&db}, 2000)) << first.Log();
+  ASSERT_EQ(first.Stop(), 0) << first.Log();
+  ExpectExactlyOnce({&db}, "one-writer", produced, 0);
+}
+
+TEST_F(RunLifecycleTest, ASigtermDuringTheStartIsACleanExit) {
+  // Before it has subscribed (the broker is unreachable; it keeps trying): SIGTERM ends it
+  // with status 0, as systemd expects of a stop during the start.
+  const std::string path = dir() + "/early-stop.yaml";
+  std::ofstream(path) << "registry: " << traffic().registry_dir
+                      << "\ndatabase: " << Db("early-stop") << "\nkafka:\n  brokers: 127.0.0.1:1\n"
+                      << "  topics: [early-stop]\n";
+  for (const int sig : {SIGTERM, SIGINT}) {
+    DaemonProcess daemon(path, Log(sig == SIGTERM ? "early-sigterm" : "early-sigint"));
+    daemon.Start();
+    // Once its handlers are in place (they are the first thing it sets up; before, the
+    // signal's default action would end it, as any program).
+    ASSERT_TRUE(daemon.WaitForLog("rules: ", 0)) << daemon.Log();
+    daemon.Signal(sig);
+    EXPECT_EQ(daemon.Wait(seconds(60)), 0) << daemon.Log();
+  }
 }
 
 TEST_F(RunLifecycleTest, APartitionWhoseOffsetsWentBackIsReadFromWhereItStarts) {

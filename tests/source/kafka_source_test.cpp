@@ -195,6 +195,9 @@ TEST_F(KafkaSourceTest, AnOutageLongerThanTheSessionLosesPartitionsButNoRecords)
   ASSERT_TRUE(PollUntil({source.get()}, [&] { return store.records.size() >= 400; }));
   PollFor({source.get()}, milliseconds(500));
   ASSERT_TRUE(source->Close().ok());
+  // The outage did cost the partitions (and they came back): the case this test is about.
+  EXPECT_GT(source->counters().revoked, 0u);
+  EXPECT_GT(source->counters().assigned, static_cast<uint64_t>(kPartitions));
   EXPECT_EQ(store.records.size(), 400u);
   EXPECT_EQ(MaxTimesStored(store), 1);
 }
@@ -241,23 +244,20 @@ TEST_F(KafkaSourceTest, TwoInstancesSplitTheTopicAndHandOverExactlyAtTheStoredOf
   all.insert(a_values.begin(), a_values.end());
   all.insert(b_values.begin(), b_values.end());
   EXPECT_EQ(all.size(), 1200u);  // nothing lost, whatever happened at the handovers
-  if (a->counters().handed_over_uncommitted == 0) {
-    // Every handover committed what A had stored: B began exactly there.
-    EXPECT_TRUE(both.empty()) << both.size() << " records stored by both, e.g. " << *both.begin();
-    EXPECT_EQ(a_values.size() + b_values.size(), 1200u);
-    EXPECT_EQ(a_store.records.size() + b_store.records.size(), 1200u);
-  } else {
-    // librdkafka's mock group, unlike Kafka, may refuse the commit A makes as it gives
-    // partitions up (a rebalance is in progress); A then says so, and B reads from the older
-    // committed offset. Seen on loaded machines.
-    std::fprintf(stderr,
-                 "handovers without their commit (the mock refused it): %llu partitions, %zu "
-                 "records stored by both\n",
-                 static_cast<unsigned long long>(a->counters().handed_over_uncommitted),
-                 both.size());
-  }
   EXPECT_GT(a_store.records.size(), 0u);
   EXPECT_GT(b_store.records.size(), 0u);
+  if (a->counters().handed_over_uncommitted > 0) {
+    // librdkafka's mock group, unlike Kafka, may refuse the commit A makes as it gives
+    // partitions up (a rebalance is in progress); A then says so, and B reads from the older
+    // committed offset. Seen on loaded machines. The handover itself is then untested here
+    // (the integration tests hand partitions over between daemons on a real broker).
+    GTEST_SKIP() << "the mock group refused the commit of " << a->counters().handed_over_uncommitted
+                 << " partitions given up; " << both.size() << " records stored by both";
+  }
+  // Every handover committed what A had stored: B began exactly there.
+  EXPECT_TRUE(both.empty()) << both.size() << " records stored by both, e.g. " << *both.begin();
+  EXPECT_EQ(a_values.size() + b_values.size(), 1200u);
+  EXPECT_EQ(a_store.records.size() + b_store.records.size(), 1200u);
 }
 
 TEST_F(KafkaSourceTest, PartitionsHandedBackAreReadFromTheirQueuesAgain) {

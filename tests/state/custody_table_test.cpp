@@ -93,8 +93,6 @@ void ExpectAnswersLike(const MessageCustody& m, const CustodyRecord& r) {
   }
 }
 
-TEST(CustodyTable, AnEntryIsOneCacheLine) { EXPECT_EQ(sizeof(MessageCustody), 64u); }
-
 TEST(CustodyTable, KeepsEveryValueExactlyHoweverLargeOrFarApart) {
   CustodyRecord r;
   r.first_seen = kT0;
