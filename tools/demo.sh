@@ -15,7 +15,7 @@ rm -f "$db" "$db-wal" "$db-shm" "$db-lock"
 
 echo "== generating one day of traffic for a municipality ($records records) into $out/traffic"
 python3 tools/gen/edi_gen.py --seed 2026 --records "$records" --days 1 --municipalities 1 \
-  --incidents-every 400 --out "$out/traffic" 2>&1 | sed 's/^/   /' | cut -c1-160
+  --incidents-every 400 --out "$out/traffic" 2>&1 | fold -s -w 110 | sed 's/^/   /'
 
 echo
 echo "== edi-audit replay into $db"
@@ -32,23 +32,31 @@ sqlite3 -header -column "$db" "
 
 echo
 echo "== the five most recent critical findings: edi-audit findings --db $db --severity critical --limit 5"
-"$bin" findings --db "$db" --severity critical --limit 5 | cut -c1-220
+"$bin" findings --db "$db" --severity critical --limit 5
 
 read -r message < <(sqlite3 "$db" "
   SELECT message_id FROM findings WHERE rule = 'edi.foreign-acknowledgement'
    ORDER BY time LIMIT 1") || true
+echo
 if [[ -n ${message:-} ]]; then
-  echo
-  echo "== the calls on message $message (acknowledged by a foreign client):" \
-    "edi-audit events --db $db --message $message"
-  "$bin" events --db "$db" --message "$message" | cut -c1-220
+  echo "== one message acknowledged by a foreign client: $message"
+  echo "   what was found about it (edi-audit findings --db $db --message $message):"
+  sqlite3 -separator ' ' "$db" "
+    SELECT '   ' || severity || ' ' || rule || ': ' || summary FROM finding_view
+     WHERE message_id = '$message' ORDER BY time"
+  echo "   its custody, call by call: who sent, downloaded, marked and answered it" \
+    "(edi-audit events --db $db --message $message):"
+  "$bin" events --db "$db" --message "$message"
+else
+  echo "== no foreign acknowledgement in this traffic (at $records records there may be none);" \
+    "with more records the demo shows one message's custody here"
 fi
 
 echo
 echo "== the hand-written examples (examples/README.md tells the story of each record)"
 rm -f "$out/examples.db"*
 "$bin" replay -q --registry examples/registry --db "$out/examples.db" \
-  examples/access-log.jsonl examples/access-log-malformed.jsonl | sed -n '/new findings/,$p' | cut -c1-200
+  examples/access-log.jsonl examples/access-log-malformed.jsonl | sed -n '/new findings/,$p'
 
 echo
 echo "The database stays at $db: try"

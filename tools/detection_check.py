@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
 """Detection check: replays a generated traffic directory through edi-audit and compares the
 findings it raised with the generator's ground truth, per rule: expected / found / missed /
-unexpected.
+wrong / duplicate / unexpected.
 
-    tools/detection_check.py --bin build/release/edi-audit DIR [--db FILE] [--json OUT]
+    tools/detection_check.py [--bin EDI_AUDIT] DIR [--db NEW_FILE] [--json OUT]
+                             [--require-every-rule]
 
 DIR is what tools/gen/edi_gen.py wrote (registry/, access-log.jsonl, ground-truth.jsonl,
 world.json). A finding matches a ground-truth line on (rule, requestId, herId); a match whose
-client, severity or message differ from the line's counts as wrong (column "wrong"). Findings of
-clients that world.json marks with `postureFindings` for a rule (v2 clients whose herid claim is
-"0") are benign posture, counted but not compared. Quarantined records are compared with the
-ground truth's "quarantine" lines by line number.
+client, severity or message differ from the line's counts as wrong. A second finding on one
+key counts as a duplicate. Findings of clients that world.json marks with `postureFindings` for
+a rule (v2 clients whose herid claim is "0") are benign posture, counted but not compared.
+Quarantined records are compared with the ground truth's "quarantine" lines by line number,
+and their reasons with the lines' reasons.
 
-Exit status 0 when every expected finding was found as the ground truth has it and no
-unexpected finding has severity high or critical; 1 otherwise; 2 on unusable arguments.
+Exit status: 0 when every expected finding and quarantined record was found as the ground truth
+has it, with no duplicate and nothing unexpected (of any severity; the column unexpected_high
+counts those of severity high or critical); 1 otherwise; 2 on unusable arguments. With
+--require-every-rule, an enabled rule of the binary's pack with no expected finding is a
+failure too (the data does not test it).
 """
 
 import argparse
@@ -32,16 +37,31 @@ def load_jsonl(path):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 epilog="\n\n".join(__doc__.split("\n\n")[2:]),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dir", help="a directory written by tools/gen/edi_gen.py")
-    ap.add_argument("--bin", default="build/release/edi-audit", help="the edi-audit binary")
-    ap.add_argument("--db", help="SQLite file to write (default: a temporary one)")
+    ap.add_argument("--bin", default=os.path.join(root, "build/release/edi-audit"),
+                    help="the edi-audit binary (default: %(default)s)")
+    ap.add_argument("--db", help="SQLite file to create (default: a temporary one); "
+                                 "it must not exist yet")
     ap.add_argument("--json", help="also write the per-rule table as JSON here")
+    ap.add_argument("--require-every-rule", action="store_true",
+                    help="fail when an enabled rule has no expected finding in the data")
     args = ap.parse_args()
     for name in ("registry", "access-log.jsonl", "ground-truth.jsonl", "world.json"):
         if not os.path.exists(os.path.join(args.dir, name)):
             print(f"detection_check: {args.dir} has no {name}", file=sys.stderr)
             return 2
+    if not (os.path.isfile(args.bin) and os.access(args.bin, os.X_OK)):
+        print(f"detection_check: {args.bin}: no executable there (build it with tools/build.sh, "
+              "or name it with --bin)", file=sys.stderr)
+        return 2
+    if args.db and os.path.exists(args.db):
+        print(f"detection_check: {args.db} exists; the check replays into a new database "
+              "(another run's findings would be compared too)", file=sys.stderr)
+        return 2
     tmp = tempfile.TemporaryDirectory()
     db = args.db or os.path.join(tmp.name, "check.db")
     replay = subprocess.run(
@@ -51,6 +71,16 @@ def main():
     if replay.returncode != 0:
         print(replay.stdout + replay.stderr, file=sys.stderr)
         return 1
+    enabled_rules = []
+    if args.require_every_rule:
+        listed = subprocess.run([args.bin, "rules", "list"], capture_output=True, text=True)
+        if listed.returncode != 0:
+            print(listed.stdout + listed.stderr, file=sys.stderr)
+            return 1
+        for line in listed.stdout.splitlines()[1:]:
+            cols = line.split()
+            if len(cols) >= 3 and cols[2] == "yes":
+                enabled_rules.append(cols[0])
 
     truth = load_jsonl(os.path.join(args.dir, "ground-truth.jsonl"))
     world = json.load(open(os.path.join(args.dir, "world.json"), encoding="utf-8"))
@@ -64,21 +94,27 @@ def main():
         for r, q, h, c, s, m in con.execute(
             "SELECT rule, request_id, her_id, client_id, severity, message_id FROM findings")
     ]
-    quarantined = {p for (p,) in con.execute("SELECT position FROM quarantine")}
+    quarantined = collections.defaultdict(list)  # line -> reasons
+    for p, reason in con.execute("SELECT position, reason FROM quarantine"):
+        quarantined[p].append(reason)
 
     expected = collections.defaultdict(dict)  # rule -> (requestId, herId) -> ground-truth line
-    expected_quarantine = set()
+    expected_quarantine = {}  # line -> reason
     for t in truth:
         if t["rule"] == "quarantine":
-            expected_quarantine.add(t["line"])
+            expected_quarantine[t["line"]] = t["reason"]
         else:
             expected[t["rule"]][(t["requestId"], t["herId"])] = t
     got = collections.defaultdict(set)
     unexpected = collections.defaultdict(list)
     wrong = collections.defaultdict(list)  # found on its key, but not as the ground truth has it
+    duplicate = collections.defaultdict(list)  # a further finding on a key already found
     benign = collections.Counter()
     for f in found:
         key = (f["requestId"], f["herId"])
+        if key in got[f["rule"]]:
+            duplicate[f["rule"]].append(f)
+            continue
         got[f["rule"]].add(key)
         t = expected[f["rule"]].get(key)
         if t is not None:
@@ -92,27 +128,38 @@ def main():
             unexpected[f["rule"]].append(f)
 
     rows = []
-    for rule in sorted(set(expected) | set(got)):
+    for rule in sorted(set(expected) | set(got) | set(enabled_rules)):
         exp = set(expected[rule])
         rows.append({
             "rule": rule, "expected": len(exp), "found": len(exp & got[rule]),
             "missed": len(exp - got[rule]), "wrong": len(wrong[rule]),
-            "unexpected": len(unexpected[rule]),
+            "duplicate": len(duplicate[rule]), "unexpected": len(unexpected[rule]),
             "unexpected_high": sum(f["severity"] in ("high", "critical") for f in unexpected[rule]),
             "benign_posture": benign[rule],
         })
+    wrong_reason = [(line, expected_quarantine[line], reasons)
+                    for line, reasons in sorted(quarantined.items())
+                    if line in expected_quarantine and expected_quarantine[line] not in reasons]
     rows.append({
         "rule": "quarantine", "expected": len(expected_quarantine),
-        "found": len(expected_quarantine & quarantined),
-        "missed": len(expected_quarantine - quarantined), "wrong": 0,
-        "unexpected": len(quarantined - expected_quarantine), "unexpected_high": 0,
+        "found": len(expected_quarantine.keys() & quarantined.keys()),
+        "missed": len(expected_quarantine.keys() - quarantined.keys()), "wrong": len(wrong_reason),
+        "duplicate": sum(len(r) - 1 for r in quarantined.values()),
+        "unexpected": len(quarantined.keys() - expected_quarantine.keys()), "unexpected_high": 0,
         "benign_posture": 0,
     })
-    cols = ["rule", "expected", "found", "missed", "wrong", "unexpected", "unexpected_high",
-            "benign_posture"]
+    cols = ["rule", "expected", "found", "missed", "wrong", "duplicate", "unexpected",
+            "unexpected_high", "benign_posture"]
     print(f"{cols[0]:<36}" + "".join(f"{c:>16}" for c in cols[1:]))
     for r in rows:
         print(f"{r['rule']:<36}" + "".join(f"{r[c]:>16}" for c in cols[1:]))
+    for line, want, reasons in wrong_reason[:3]:
+        print(f"  wrong quarantine: line {line} as {', '.join(reasons)} (expected {want})")
+    for line in sorted(quarantined.keys() - expected_quarantine.keys())[:3]:
+        print(f"  unexpected quarantine: line {line} ({', '.join(quarantined[line])})")
+    for rule, fs in sorted(duplicate.items()):
+        for f in fs[:3]:
+            print(f"  duplicate {rule}: request {f['requestId']} HER-Id {f['herId']}")
     for rule, fs in sorted(unexpected.items()):
         for f in fs[:3]:
             print(f"  unexpected {rule} ({f['severity']}): request {f['requestId']} "
@@ -121,14 +168,18 @@ def main():
         for f, t, differs in ws[:3]:
             print(f"  wrong {rule}: request {f['requestId']} HER-Id {f['herId']}: " +
                   ", ".join(f"{k} {f[k]} (expected {t[k]})" for k in differs))
-    missed = sum(r["missed"] for r in rows)
-    wrong_count = sum(r["wrong"] for r in rows)
-    high = sum(r["unexpected_high"] for r in rows)
-    print(f"missed {missed}, wrong {wrong_count}, unexpected high/critical {high}")
+    total = {c: sum(r[c] for r in rows)
+             for c in ("missed", "wrong", "duplicate", "unexpected", "unexpected_high")}
+    untested = [r["rule"] for r in rows if r["expected"] == 0 and r["rule"] in enabled_rules]
+    print(f"missed {total['missed']}, wrong {total['wrong']}, duplicate {total['duplicate']}, "
+          f"unexpected {total['unexpected']} (high/critical {total['unexpected_high']})")
+    if untested:
+        print("rules the data has no incident of: " + ", ".join(untested))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=2)
-    return 0 if missed == 0 and wrong_count == 0 and high == 0 else 1
+    failed = total["missed"] + total["wrong"] + total["duplicate"] + total["unexpected"]
+    return 0 if failed == 0 and not untested else 1
 
 
 if __name__ == "__main__":

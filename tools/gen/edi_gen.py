@@ -101,8 +101,39 @@ def file_digest(out):
     return h.hexdigest()
 
 
-def selftest():
+def _check_generated(out, records, problems):
+    """Appends to `problems` what is wrong with the directory `out` (asked for `records`
+    records); returns its ground truth."""
     from record_check import check_record
+    truth = [json.loads(l) for l in open(os.path.join(out, "ground-truth.jsonl"), encoding="utf-8")]
+    quarantined = {g["line"] for g in truth if g["rule"] == QUARANTINE}
+    rids, last_ts, n = set(), "", 0
+    with open(os.path.join(out, "access-log.jsonl"), encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            errs = check_record(line)
+            if n in quarantined:
+                if not errs:
+                    problems.append("line %d is listed for quarantine but is valid" % n)
+                continue
+            if errs:
+                problems.append("line %d: %s" % (n, "; ".join(errs)))
+                continue
+            rec = json.loads(line)
+            if rec["requestId"] in rids:
+                problems.append("line %d: requestId %s repeated" % (n, rec["requestId"]))
+            rids.add(rec["requestId"])
+            if rec["timestamp"] < last_ts:
+                problems.append("line %d: timestamp goes back" % n)
+            last_ts = rec["timestamp"]
+    if n != records:
+        problems.append("%d records written, %d asked for" % (n, records))
+    for g in truth:
+        if g["rule"] != QUARANTINE and g["requestId"] not in rids:
+            problems.append("ground truth names unknown requestId %s" % g["requestId"])
+    return truth
+
+
+def selftest():
     problems = []
     tmp = tempfile.mkdtemp(prefix="edi_gen_selftest_")
     try:
@@ -112,31 +143,7 @@ def selftest():
         Generator(out=b, **args).generate()
         if file_digest(a) != file_digest(b):
             problems.append("two runs with the same arguments differ")
-        truth = [json.loads(l) for l in open(os.path.join(a, "ground-truth.jsonl"), encoding="utf-8")]
-        quarantined = {g["line"] for g in truth if g["rule"] == QUARANTINE}
-        rids, last_ts, n = set(), "", 0
-        with open(os.path.join(a, "access-log.jsonl"), encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                errs = check_record(line)
-                if n in quarantined:
-                    if not errs:
-                        problems.append("line %d is listed for quarantine but is valid" % n)
-                    continue
-                if errs:
-                    problems.append("line %d: %s" % (n, "; ".join(errs)))
-                    continue
-                rec = json.loads(line)
-                if rec["requestId"] in rids:
-                    problems.append("line %d: requestId %s repeated" % (n, rec["requestId"]))
-                rids.add(rec["requestId"])
-                if rec["timestamp"] < last_ts:
-                    problems.append("line %d: timestamp goes back" % n)
-                last_ts = rec["timestamp"]
-        if n != 5000:
-            problems.append("%d records written, 5000 asked for" % n)
-        for g in truth:
-            if g["rule"] != QUARANTINE and g["requestId"] not in rids:
-                problems.append("ground truth names unknown requestId %s" % g["requestId"])
+        truth = _check_generated(a, 5000, problems)
         incidents = {g["rule"] for g in truth if g["kind"] == "incident"}
         for r in RULES + [QUARANTINE]:
             if r not in incidents:
@@ -153,7 +160,21 @@ def selftest():
                     miss = [k for k in req if k not in r]
                     if miss:
                         problems.append("%s.jsonl:%d lacks %s" % (name, i, ", ".join(miss)))
-        summary = "%d records, %d ground-truth lines, %d incident rules" % (n, len(truth), len(incidents))
+        # More seeds, so that every kind of malformed record is drawn and checked to be one.
+        kinds = {g["reason"] for g in truth if g["rule"] == QUARANTINE}
+        for seed in (1, 3, 4, 5):
+            d = os.path.join(tmp, "s%d" % seed)
+            Generator(out=d, seed=seed, records=20000, days=10, municipalities=2,
+                      incidents_every=40, quiet=True).generate()
+            more = _check_generated(d, 20000, problems)
+            kinds |= {g["reason"] for g in more if g["rule"] == QUARANTINE}
+            shutil.rmtree(d, ignore_errors=True)
+        for reason in ("invalid_json", "schema", "bad_timestamp", "malformed_her_id",
+                       "malformed_herid_claim", "malformed_message_id", "malformed_orgnr"):
+            if reason not in kinds:
+                problems.append("no malformed record quarantined as %s in five seeds" % reason)
+        summary = "%d records, %d ground-truth lines, %d incident rules; 4 more seeds checked" % (
+            5000, len(truth), len(incidents))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for p in problems[:50]:
@@ -191,10 +212,27 @@ def main(argv=None):
         return selftest()
     if not a.out:
         ap.error("--out is required")
-    if a.records < 1 or a.days <= 0:
-        ap.error("--records and --days must be positive")
-    Generator(a.seed, a.records, a.days, a.out, a.municipalities, a.incidents_every,
-              a.start).generate()
+    if a.records < 1:
+        ap.error("--records must be at least 1")
+    if not (math.isfinite(a.days) and 0 < a.days <= 3650):
+        ap.error("--days must be a number of days above 0 and at most 3650, e.g. 14 or 0.5")
+    if a.municipalities is not None and a.municipalities < 1:
+        ap.error("--municipalities must be at least 1 (leave it out to let it grow with "
+                 "--records)")
+    if a.incidents_every < 20:
+        ap.error("--incidents-every must be at least 20 (incidents need benign traffic around "
+                 "them)")
+    try:
+        parse_time(a.start)
+    except ValueError:
+        ap.error("--start %r: give a UTC time as YYYY-MM-DDTHH:MM:SS[.mmm]Z, e.g. "
+                 "2026-05-04T00:00:00.000Z" % a.start)
+    try:
+        Generator(a.seed, a.records, a.days, a.out, a.municipalities, a.incidents_every,
+                  a.start).generate()
+    except OSError as e:
+        print("edi_gen.py: cannot write %s: %s" % (a.out, e.strerror or e), file=sys.stderr)
+        return 1
     return 0
 
 

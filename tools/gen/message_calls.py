@@ -73,6 +73,7 @@ class MessageCalls:
             rid = self.record(api, "PUT", path, 204, it.chunk.block, body=body)
             self.judge_and_record(rid, c, it.chunk.top, api, "mark_downloaded", [it.her], 204,
                                   it.plan, msg=it.msg)
+            self.custody.pop(it.msg, None)  # the incident's last call on the message
             return
         self.record(api, "PUT", path, 204, it.chunk.block, body=body, dur=self.dur(10, 200))
         p.last_act = self.t
@@ -109,6 +110,7 @@ class MessageCalls:
         if it.plan == "edi.apprec-sender-not-receiver":
             self.judge_and_record(rid, c, it.chunk.top, api, "apprec_send", [her], 201, it.plan,
                                   msg=it.msg)
+            self.custody.pop(it.msg, None)  # the incident's last call on the message
         self.apprec_back(ap, it.sender, her)
 
     def apprec_back(self, ap, to_her, from_her):

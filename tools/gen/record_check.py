@@ -73,6 +73,10 @@ def route_problems(rec):
         out = []
         if "{id}" in found and not UUID.match(found["{id}"]):
             out.append("malformed message id %r in the path" % found["{id}"][:60])
+        if template == "/messages" and method == "POST":  # a send: response.id names the message
+            rid = (rec.get("response") or {}).get("id")
+            if isinstance(rid, str) and rid and not UUID.match(rid):
+                out.append("malformed message id %r in response/id" % rid[:60])
         if "{herId}" in found and not HERID_TEXT.match(found["{herId}"]):
             out.append("malformed HER-Id %r in the path" % found["{herId}"][:60])
         if qkey:
@@ -212,6 +216,8 @@ def check_record(line):
     if msg is not None:
         if not isinstance(msg, dict) or not isinstance(msg.get("id"), str):
             out.append("message has no string id")
+        elif not UUID.match(msg["id"]):
+            out.append("message/id is not a UUID")
         else:
             if "senderHerId" in msg and not _herid(msg["senderHerId"]):
                 out.append("message/senderHerId is not a positive integer")

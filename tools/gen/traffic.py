@@ -18,6 +18,7 @@ from message_calls import MessageCalls
 from model import (EV_CALL, EV_DELIVER, EV_DOWNLOAD, EV_INTRO, EV_LOCK, EV_MARK, EV_META,
                    EV_POLL, EV_STATUS, HOURLY, INTRO_STEP, LEARNING, MS_H, MS_MIN, MS_S, P_CASE,
                    P_CONFIG, P_EXPIRED, P_FAIL, P_FORBIDDEN, P_META, P_PING, P_POLL, P_RELOCK, P_SEND, P_STATUS,
+                   REPEAT_WINDOW,
                    Item, Lock, fmt_time)
 
 
@@ -107,6 +108,7 @@ class Traffic(MessageCalls):
         self.foreign = {}        # her -> {client idx: last successful owner action}
         self.custody = {}        # message id -> {"recv": [...], "dl": {her: set(client idx)}}
         self.gt_keys = {}        # (rule, client idx, her, msg) -> last time in ground truth
+        self.pruned_at = 0
         self.last_route = {}     # client idx -> last injected unknown route
         self.watches = []        # heap of (deadline, her, holder idx, since)
         self.stale_next = -1  # the first record passes it: see emit
@@ -176,6 +178,8 @@ class Traffic(MessageCalls):
                 self.r_est = 0.7 * self.r_est + 0.3 * max(1.0, self.count / float(self.spont))
                 hour = -1
             t = self.t
+            if t - self.pruned_at > MS_H:
+                self.prune(t)
             if t // MS_H != hour:
                 hour = t // MS_H
                 gap = self.base_gap * self.r_est / hourly[hour % 24]
@@ -184,6 +188,15 @@ class Traffic(MessageCalls):
         self.buf.clear()
         self.log.close()
         self.gtf.close()
+
+    def prune(self, t):
+        """Forgets what no later decision looks at, so that memory does not grow with the
+        records: ground-truth keys are compared over at most three repeat windows (those of
+        edi.org-membership are never reused, and kept)."""
+        self.pruned_at = t
+        horizon = t - 3 * REPEAT_WINDOW
+        self.gt_keys = {k: v for k, v in self.gt_keys.items()
+                        if v >= horizon or k[0] == "edi.org-membership"}
 
     # ------------------------------------------------------------------ benign traffic
     def dur(self, lo, hi):
