@@ -99,13 +99,13 @@ class Incidents(TimedIncidents, RuleModel):
                 return p
         return None
 
-    def pick_acted(self, pred):
+    def pick_acted(self, pred, v3=True):
         """A party for which pred holds and another client may act (actors), with the first such
         client and its token block; None when there is none."""
-        p = self.pick(lambda q: pred(q) and self.actors(q))
+        p = self.pick(lambda q: pred(q) and self.actors(q, v3=v3))
         if p is None:
             return None
-        acts = self.actors(p)
+        acts = self.actors(p, v3=v3)
         if not acts:
             return None
         return (p,) + acts[0]
@@ -124,7 +124,10 @@ class Incidents(TimedIncidents, RuleModel):
         if rule in ("edi.foreign-download", "edi.foreign-acknowledgement", "edi.foreign-apprec"):
             if not self.declared_unlocked(p):
                 return
-            acts = self.actors(p)
+            # A mark or an apprec may come from a client still on API v2, which names the party
+            # in the path (PUT /Messages/{id}/read/{herId}, POST /Messages/{id}/apprec/{herId});
+            # a v2 download names none.
+            acts = self.actors(p, v3=rule == "edi.foreign-download" or self.rng.random() >= 0.3)
             if not acts:
                 return
             it.actor = acts[0]
@@ -144,20 +147,30 @@ class Incidents(TimedIncidents, RuleModel):
         F, block = it.actor
         msg = it.msg
         top = it.chunk.top
+        # msg_path varies the case of the path and of the id, as clients do.
         if it.plan == "edi.foreign-download":
-            rid = self.record("3", "GET", "/messages/%s/business-document" % msg, 200, block,
+            rid = self.record("3", "GET", self.msg_path(F, msg, "/business-document"), 200, block,
                               dur=self.dur(30, 900))
             self.judge_and_record(rid, F, top, "3", "download", [p.her], 200, it.plan, msg=msg)
         elif it.plan == "edi.foreign-acknowledgement":
-            rid = self.record("3", "PUT", "/messages/%s/downloaded" % msg, 204, block,
-                              body=',"request":{"receiverHerId":%d}' % p.her)
-            self.judge_and_record(rid, F, top, "3", "mark_downloaded", [p.her], 204, it.plan, msg=msg)
+            if F.v2:
+                rid = self.record("2", "PUT", self.msg_path(F, msg, "/read/%d" % p.her), 204, block)
+            else:
+                rid = self.record("3", "PUT", self.msg_path(F, msg, "/downloaded"), 204, block,
+                                  body=',"request":{"receiverHerId":%d}' % p.her)
+            self.judge_and_record(rid, F, top, "2" if F.v2 else "3", "mark_downloaded", [p.her],
+                                  204, it.plan, msg=msg)
         elif it.plan == "edi.foreign-apprec":
             ap = self.uuid()
-            rid = self.record("3", "POST", "/messages/%s/apprec" % msg, 201, block,
-                              body=',"request":{"appRecSenderHerId":%d,"appRecStatus":"Ok"},"response":{"id":"%s"}' % (
-                                  p.her, ap))
-            self.judge_and_record(rid, F, top, "3", "apprec_send", [p.her], 201, it.plan, msg=msg)
+            if F.v2:
+                rid = self.record("2", "POST", self.msg_path(F, msg, "/apprec/%d" % p.her), 201,
+                                  block, body=',"request":{"appRecStatus":"Ok"},"response":{"id":"%s"}' % ap)
+            else:
+                rid = self.record("3", "POST", self.msg_path(F, msg, "/apprec"), 201, block,
+                                  body=',"request":{"appRecSenderHerId":%d,"appRecStatus":"Ok"},"response":{"id":"%s"}' % (
+                                      p.her, ap))
+            self.judge_and_record(rid, F, top, "2" if F.v2 else "3", "apprec_send", [p.her], 201,
+                                  it.plan, msg=msg)
             self.apprec_back(ap, it.sender, p.her)
         F.busy -= 1
         self.custody.pop(msg, None)
@@ -309,11 +322,18 @@ class Incidents(TimedIncidents, RuleModel):
         return True
 
     def inc_msh_change(self):
-        found = self.pick_acted(self.declared_unlocked)
+        found = self.pick_acted(self.declared_unlocked, v3=self.rng.random() >= 0.25)
         if found is None:
             return False
         p, F, block = found
-        if self.rng.random() < 0.7:
+        x = self.rng.random()
+        if F.v2:
+            # API 2-vNext: the configuration under mshConfigurations
+            rid = self.record("2-vNext", "POST", "/MshConfiguration", 200, block,
+                              body=',"request":{"mshConfigurations":[{"herId":%d,"receiveNotificationChannel":"Poll","receiveRefusedMessageNotices":true}]}' % p.her)
+            self.judge_and_record(rid, F, p.top, "2-vNext", "config_write", [p.her], 200,
+                                  "edi.foreign-msh-change")
+        elif x < 0.7:
             rid = self.record("3", "PUT", "/mshconfigurations", 204, block,
                               body=',"request":{"configurations":[{"herId":%d,"receiveNotificationChannel":"None","receiveRefusedMessageNotices":false}]}' % p.her)
             self.judge_and_record(rid, F, p.top, "3", "config_write", [p.her], 204,

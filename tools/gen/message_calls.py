@@ -105,6 +105,13 @@ class MessageCalls:
             self.failed(api, "POST", path, it.chunk.block, EV_APPREC, it,
                         body.split(',"response"')[0])
             return
+        if it.plan == "edi.apprec-sender-not-receiver" and self.rng.random() < 0.25:
+            # refused by the API: the rule's lower severity
+            rid = self.record(api, "POST", path, 403, it.chunk.block, body=body.split(',"response"')[0])
+            self.judge_and_record(rid, c, it.chunk.top, api, "apprec_send", [her], 403, it.plan,
+                                  msg=it.msg)
+            self.custody.pop(it.msg, None)
+            return
         rid = self.record(api, "POST", path, 201, it.chunk.block, body=body, dur=self.dur(40, 600))
         self.parties[her].last_act = self.t
         if it.plan == "edi.apprec-sender-not-receiver":

@@ -160,6 +160,8 @@ class RuleModel:
             raise AssertionError("incident %d (%s) raises %s only" % (inc, intended, found))
         done = False
         for rule, sev, her in found:
+            if rule == "edi.herid-claim-whole-org" and rule != intended and F.claim == "0":
+                continue  # a posture finding, as every call of such a client raises: not listed
             key = (rule, F.idx, her, msg if rule != "edi.party-sweep" else None)
             prev = self.gt_keys.get(key)
             if prev is not None and self.t - prev < 2 * REPEAT_WINDOW:
