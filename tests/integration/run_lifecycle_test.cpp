@@ -156,6 +156,71 @@ TEST_F(RunLifecycleTest, SighupReloadsAndKeepsTheOldRegistryWhenTheNewOneIsBroke
   ExpectExactlyOnce({&db}, "hup", produced, 0);
 }
 
+TEST_F(RunLifecycleTest, SighupReloadsTheRulesAndKeepsThoseInUseWhenTheNewOnesAreBroken) {
+  // The shipped pack and a local rule raising a finding for every download (each of another
+  // message: none folds into another's repeats).
+  const std::string local = dir() + "/hup-local.yaml";
+  const std::string rule =
+      "- rule: local.every-download\n  desc: every download\n  condition: call and "
+      "evt.action = download and evt.success\n  severity: info\n  output: \"%client.id "
+      "downloaded %msg.id\"\n";
+  std::ofstream(local) << rule;
+  kafka()->CreateTopic("hup-rules", 2);
+  auto produced = ProduceTraffic("hup-rules", 0, 1000);
+  const std::string config = WriteConfig("hup-rules", "hup-rules", "audit-hup-rules");
+  std::ofstream(config, std::ios::app)
+      << "rules: [" << EDI_SOURCE_DIR << "/rules/edi-default.yaml, " << local << "]\n";
+  DaemonProcess daemon(config, Log("hup-rules"));
+  daemon.Start();
+  AuditDb db(Db("hup-rules"));
+  ASSERT_TRUE(WaitForRecords({&db}, 1000)) << daemon.Log();
+  auto count = [&](const std::string& rule_id) {
+    int64_t n = 0;
+    for (const auto& [key, k] : db.FindingCounts()) n += key.first == rule_id ? k : 0;
+    return n;
+  };
+  auto others = [&] {
+    int64_t n = 0;
+    for (const auto& [key, k] : db.FindingCounts())
+      n += key.first != "local.every-download" ? k : 0;
+    return n;
+  };
+  const int64_t downloads = count("local.every-download");
+  ASSERT_GT(downloads, 0) << "the first records hold no download";
+
+  // Disabled, then reloaded: the rule raises nothing more; the others go on.
+  std::ofstream(local, std::ios::trunc) << rule << "  enabled: false\n";
+  daemon.Signal(SIGHUP);
+  ASSERT_TRUE(daemon.WaitForLog("rules: reloaded", 0)) << daemon.Log();
+  const int64_t others_before = others();
+  auto more = ProduceTraffic("hup-rules", 1000, 1000);
+  produced.insert(produced.end(), more.begin(), more.end());
+  ASSERT_TRUE(WaitForRecords({&db}, 2000)) << daemon.Log();
+  EXPECT_EQ(count("local.every-download"), downloads);
+  EXPECT_GT(others(), others_before) << "the second records raised nothing at all";
+
+  // A broken file: the reload fails, and the rules in use (the rule disabled) stay.
+  std::ofstream(local, std::ios::trunc) << "- rule: [\n";
+  daemon.Signal(SIGHUP);
+  ASSERT_TRUE(daemon.WaitForLog("rules: reload failed, keeping the rules in use", 0))
+      << daemon.Log();
+  more = ProduceTraffic("hup-rules", 2000, 1000);
+  produced.insert(produced.end(), more.begin(), more.end());
+  ASSERT_TRUE(WaitForRecords({&db}, 3000)) << daemon.Log();
+  EXPECT_EQ(count("local.every-download"), downloads);
+
+  // Enabled again: it raises findings for the downloads from then on.
+  std::ofstream(local, std::ios::trunc) << rule;
+  daemon.Signal(SIGHUP);
+  ASSERT_TRUE(daemon.WaitForLog("rules: reloaded", 1)) << daemon.Log();
+  more = ProduceTraffic("hup-rules", 3000, 1000);
+  produced.insert(produced.end(), more.begin(), more.end());
+  ASSERT_TRUE(WaitForRecords({&db}, 4000)) << daemon.Log();
+  EXPECT_GT(count("local.every-download"), downloads);
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  ExpectExactlyOnce({&db}, "hup-rules", produced, 0);
+}
+
 TEST_F(RunLifecycleTest, ABrokerOutageIsLoggedAndSurvivedWithoutLosingRecords) {
   kafka()->CreateTopic("outage", 2);
   auto produced = ProduceTraffic("outage", 0, 2000);
