@@ -280,6 +280,20 @@ Status Open(Daemon* d) {
   return Status::OK();
 }
 
+// What /health reports as the daemon's problem; "" when there is none.
+std::string HealthProblem(const Daemon& d) {
+  if (!d.outcomes.failing.empty()) return d.outcomes.failing;
+  if (const auto since = d.source->unreachable_since()) {
+    const auto down =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - *since);
+    if (down >= std::chrono::milliseconds(d.config.run.kafka_unreachable_ms)) {
+      return "kafka: no broker reachable for " + std::to_string(down.count()) +
+             " s (librdkafka keeps trying; nothing is lost, nothing is audited meanwhile)";
+    }
+  }
+  return {};
+}
+
 void PublishStatus(Daemon* d) {
   if (d->http == nullptr) return;
   if (!d->http->serving() && !d->http_gone_logged) {
@@ -294,6 +308,7 @@ void PublishStatus(Daemon* d) {
   m.partitions = d->source->assigned_sources().size();
   m.lags = d->source->Lags();
   m.pending_records = d->source->pending_records();
+  m.brokers_up = d->source->brokers_up();
   if (d->alerts != nullptr) {
     m.alerts_enabled = true;
     m.alerts = d->alerts->counters();
@@ -317,7 +332,7 @@ void PublishStatus(Daemon* d) {
   m.reload_failures = d->rules->failed_reloads();
   m.start_unix_seconds = d->start_seconds;
   m.version = EDI_VERSION;
-  d->http->Publish(RenderRunMetrics(m), d->outcomes.failing);
+  d->http->Publish(RenderRunMetrics(m), HealthProblem(*d));
 }
 
 // systemd's watchdog, when the unit has WatchdogSec=: a keep-alive at half its interval.

@@ -89,6 +89,11 @@ std::string RenderRunMetrics(const RunMetrics& m) {
   const KafkaSourceCounters& k = m.kafka;
   t.Single("edi_audit_kafka_partitions", "gauge", "Partitions assigned to this instance.",
            static_cast<uint64_t>(m.partitions));
+  if (m.brokers_up >= 0) {  // none before librdkafka's first statistics, or with them off
+    t.Single("edi_audit_kafka_brokers_up", "gauge",
+             "Kafka brokers the consumer is connected to (librdkafka's statistics).",
+             static_cast<uint64_t>(m.brokers_up));
+  }
   t.Family("edi_audit_kafka_lag_records", "gauge",
            "Records Kafka holds beyond the next offset to read, per assigned partition (as of "
            "the last fetch).");

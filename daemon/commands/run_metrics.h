@@ -29,6 +29,7 @@ struct RunMetrics {
   size_t partitions = 0;  // assigned now
   std::vector<KafkaSource::PartitionLag> lags;
   size_t pending_records = 0;  // consumed, not yet stored
+  int brokers_up = -1;         // brokers connected, from librdkafka's statistics; -1 unknown
   bool alerts_enabled = false;
   AlertSinkCounters alerts;
   size_t alerts_in_flight = 0;

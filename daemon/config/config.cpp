@@ -280,7 +280,9 @@ Result<Config> ParseConfig(const std::string& text, const std::string& name) {
                                {"consumer", Properties(&c.kafka.consumer, name)},
                                {"producer", Properties(&c.kafka.producer, name)}})},
       {"run", Section(name, {{"batch_max_ms", Size(&c.run.batch_max_ms, name, 1, 600000)},
-                             {"reorder_ms", Size(&c.run.reorder_ms, name, 0, 60000)}})},
+                             {"reorder_ms", Size(&c.run.reorder_ms, name, 0, 60000)},
+                             {"kafka_unreachable_ms",
+                              Size(&c.run.kafka_unreachable_ms, name, 1000, 86400000)}})},
       {"http", Section(name, {{"listen", HostPort(&c.http.listen, name)}})},
   };
   try {

@@ -42,6 +42,8 @@ struct Config {
     // A record waits at most this long for the other partitions to reach its event time
     // (0: records are processed in the order Kafka delivers them).
     size_t reorder_ms = 250;
+    // /health reports a problem once no Kafka broker has been reachable this long.
+    size_t kafka_unreachable_ms = 60000;
   } run;
 
   struct {

@@ -1,6 +1,7 @@
 #include "source/kafka_source.h"
 
 #include <fmt/format.h>
+#include <rapidjson/document.h>
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
@@ -99,6 +100,8 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(const KafkaSourceOption
       {"fetch.wait.max.ms", "100", ""},
       // How often the stored offsets go to Kafka (lag tools; see kafka_source.h).
       {"auto.commit.interval.ms", "1000", ""},
+      // Statistics, for whether any broker is reachable (/health, edi_audit_kafka_brokers_up).
+      {"statistics.interval.ms", "5000", ""},
   };
   auto conf = MakeKafkaConf("consumer", fixed, options.properties, kManagedConsumerProperties,
                             kRangedConsumerProperties);
@@ -117,6 +120,7 @@ Status KafkaSource::Start(KafkaConf conf) {
   rd_kafka_conf_set_rebalance_cb(conf.get(), RebalanceTrampoline);
   rd_kafka_conf_set_offset_commit_cb(conf.get(), CommitTrampoline);
   rd_kafka_conf_set_error_cb(conf.get(), ErrorTrampoline);
+  rd_kafka_conf_set_stats_cb(conf.get(), StatsTrampoline);
   char err[512] = "";
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err));
   if (rk == nullptr) return Status::InvalidArgument(std::string("kafka consumer: ") + err);
@@ -376,6 +380,40 @@ void KafkaSource::CommitTrampoline(rd_kafka_t*, rd_kafka_resp_err_t err,
 void KafkaSource::ErrorTrampoline(rd_kafka_t*, int err, const char* reason, void* opaque) {
   auto* self = static_cast<KafkaSource*>(opaque);
   self->HandleConsumerError(static_cast<rd_kafka_resp_err_t>(err), reason);
+}
+
+int KafkaSource::StatsTrampoline(rd_kafka_t*, char* json, size_t json_len, void* opaque) {
+  static_cast<KafkaSource*>(opaque)->HandleStats(std::string_view(json, json_len));
+  return 0;  // librdkafka frees the text
+}
+
+void KafkaSource::HandleStats(std::string_view json) {
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.HasParseError() || !d.IsObject()) return;
+  const auto brokers = d.FindMember("brokers");
+  if (brokers == d.MemberEnd() || !brokers->value.IsObject()) return;
+  // The configured and learned brokers; librdkafka's internal and logical ones (the group
+  // coordinator's alias) are no connections of their own.
+  int up = 0;
+  for (const auto& b : brokers->value.GetObject()) {
+    if (!b.value.IsObject()) continue;
+    const auto source = b.value.FindMember("source");
+    const auto state = b.value.FindMember("state");
+    if (source == b.value.MemberEnd() || state == b.value.MemberEnd() ||
+        !source->value.IsString() || !state->value.IsString()) {
+      continue;
+    }
+    const std::string_view src(source->value.GetString(), source->value.GetStringLength());
+    if (src != "configured" && src != "learned") continue;
+    if (std::string_view(state->value.GetString(), state->value.GetStringLength()) == "UP") ++up;
+  }
+  brokers_up_ = up;
+  if (up > 0) {
+    unreachable_since_.reset();
+  } else if (!unreachable_since_) {
+    unreachable_since_ = Clock::now();
+  }
 }
 
 }  // namespace edi

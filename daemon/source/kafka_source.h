@@ -181,6 +181,16 @@ class KafkaSource {
   };
   std::vector<PartitionLag> Lags() const;
 
+  // The brokers librdkafka holds a connection to, from its statistics (every
+  // statistics.interval.ms, 5 s unless configured); -1 before the first statistics, or when
+  // they are switched off (0).
+  int brokers_up() const { return brokers_up_; }
+  // Since when no broker has been reachable, as of the statistics; nullopt while one is, or
+  // when nothing is known.
+  std::optional<std::chrono::steady_clock::time_point> unreachable_since() const {
+    return unreachable_since_;
+  }
+
  private:
   using PartitionKey = std::pair<std::string, int32_t>;
   struct PartitionState {
@@ -208,6 +218,8 @@ class KafkaSource {
   static void CommitTrampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                rd_kafka_topic_partition_list_t* offsets, void* opaque);
   static void ErrorTrampoline(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  static int StatsTrampoline(rd_kafka_t* rk, char* json, size_t json_len, void* opaque);
+  void HandleStats(std::string_view json);
 
   // kafka_source.cpp: the batch loop.
   // Serves the consumer queue: rebalances and errors. Whether anything was there.
@@ -270,6 +282,8 @@ class KafkaSource {
   bool closed_ = false;
   rd_kafka_resp_err_t last_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
   std::chrono::steady_clock::time_point last_error_logged_;
+  int brokers_up_ = -1;
+  std::optional<std::chrono::steady_clock::time_point> unreachable_since_;
   KafkaSourceCounters counters_;  // merged_* are the merge's
 };
 

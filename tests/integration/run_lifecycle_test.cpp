@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "integration/daemon_fixture.h"
+#include "integration/real_prometheus.h"
 
 namespace edi::testing {
 namespace {
@@ -221,20 +222,51 @@ TEST_F(RunLifecycleTest, SighupReloadsTheRulesAndKeepsThoseInUseWhenTheNewOnesAr
   ExpectExactlyOnce({&db}, "hup-rules", produced, 0);
 }
 
-TEST_F(RunLifecycleTest, ABrokerOutageIsLoggedAndSurvivedWithoutLosingRecords) {
+TEST_F(RunLifecycleTest, ABrokerOutageIsLoggedShownAndSurvivedWithoutLosingRecords) {
   kafka()->CreateTopic("outage", 2);
   auto produced = ProduceTraffic("outage", 0, 2000);
-  DaemonProcess daemon(WriteConfig("outage", "outage", "audit-outage"), Log("outage"));
+  const std::string config =
+      WriteConfig("outage", "outage", "audit-outage", "    statistics.interval.ms: 300\n");
+  {
+    std::ifstream in(config);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string run = "run:\n  batch_max_ms: 200\n";
+    text.replace(text.find(run), run.size(), run + "  kafka_unreachable_ms: 1000\n");
+    std::ofstream(config) << text << "http:\n  listen: 127.0.0.1:0\n";
+  }
+  DaemonProcess daemon(config, Log("outage"));
   daemon.Start();
+  const int port = daemon.HttpPort();
+  ASSERT_GT(port, 0) << daemon.Log();
   AuditDb db(Db("outage"));
   ASSERT_TRUE(WaitForRecords({&db}, 2000)) << daemon.Log();
+  auto health_until = [&](int status) {
+    std::optional<std::pair<int, std::string>> h;
+    const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+    while (((h = HttpGet(port, "/health")), !h || h->first != status) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return h;
+  };
+  EXPECT_EQ(health_until(200), std::make_pair(200, std::string("ok\n")));
+
   kafka()->Pause();
   ASSERT_TRUE(daemon.WaitForLog("librdkafka retries by itself", 0)) << daemon.Log();
-  std::this_thread::sleep_for(seconds(4));  // longer than the session timeout
+  // /health says so once no broker was reachable for kafka_unreachable_ms.
+  const auto down = health_until(503);
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->second.rfind("kafka: no broker reachable for ", 0), 0u) << down->second;
+  const auto metrics = HttpGet(port, "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->second.find("\nedi_audit_kafka_brokers_up 0\n"), std::string::npos)
+      << metrics->second;
+  std::this_thread::sleep_for(seconds(3));  // longer than the session timeout in all
   kafka()->Start();
   auto more = ProduceTraffic("outage", 2000, 2000);
   produced.insert(produced.end(), more.begin(), more.end());
   ASSERT_TRUE(WaitForRecords({&db}, 4000)) << daemon.Log();
+  EXPECT_EQ(health_until(200), std::make_pair(200, std::string("ok\n")));
   ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
   ExpectExactlyOnce({&db}, "outage", produced, 0);
 }

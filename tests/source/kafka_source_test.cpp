@@ -183,6 +183,26 @@ TEST_F(KafkaSourceTest, SurvivesABrokerOutageWithoutLosingRecords) {
   EXPECT_GT(source->counters().consumer_errors, 0u);
 }
 
+TEST_F(KafkaSourceTest, TellsWhetherAnyBrokerIsReachableAndSinceWhenNone) {
+  KafkaSourceOptions o = Options();
+  o.properties.push_back({"statistics.interval.ms", "100", ""});
+  MemoryStore store;
+  auto source = Start(&store, o);
+  EXPECT_EQ(source->brokers_up(), -1);  // nothing known before the first statistics
+  ASSERT_TRUE(PollUntil({source.get()}, [&] { return source->brokers_up() > 0; }));
+  EXPECT_FALSE(source->unreachable_since());
+  kafka_.SetAllBrokers(false);
+  ASSERT_TRUE(PollUntil({source.get()}, [&] { return source->brokers_up() == 0; }));
+  const auto since = source->unreachable_since();
+  ASSERT_TRUE(since);
+  PollFor({source.get()}, milliseconds(500));
+  EXPECT_EQ(source->unreachable_since(), since);  // since the first statistics without one
+  kafka_.SetAllBrokers(true);
+  ASSERT_TRUE(PollUntil({source.get()}, [&] { return source->brokers_up() > 0; }));
+  EXPECT_FALSE(source->unreachable_since());
+  ASSERT_TRUE(source->Close().ok());
+}
+
 TEST_F(KafkaSourceTest, AnOutageLongerThanTheSessionLosesPartitionsButNoRecords) {
   kafka_.ProduceNumbered(kTopic, kPartitions, 0, 200);
   MemoryStore store;
