@@ -8,9 +8,13 @@
 // drain ends the process at once (the handlers are one-shot): nothing is lost, the records
 // not yet stored are read again at the next start.
 #include <fmt/ranges.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -66,9 +70,57 @@ void InstallSignalHandlers() {
   sigaction(SIGPIPE, &ignore, nullptr);
 }
 
+// "<3>" etc.: the syslog priority of a line, which journald reads from a line's start
+// (SyslogLevelPrefix=, on by default): `journalctl -p err` then finds the errors.
+class SyslogPriorityFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    char p = '6';
+    switch (msg.level) {
+      case spdlog::level::trace:
+      case spdlog::level::debug:
+        p = '7';
+        break;
+      case spdlog::level::warn:
+        p = '4';
+        break;
+      case spdlog::level::err:
+        p = '3';
+        break;
+      case spdlog::level::critical:
+        p = '2';
+        break;
+      default:
+        break;
+    }
+    const char text[3] = {'<', p, '>'};
+    dest.append(text, text + 3);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<SyslogPriorityFlag>();
+  }
+};
+
+// Whether stderr is the journal's stream (systemd sets JOURNAL_STREAM to its device:inode).
+bool StderrIsJournal() {
+  const char* env = std::getenv("JOURNAL_STREAM");
+  unsigned long long dev = 0, ino = 0;
+  struct stat st = {};
+  return env != nullptr && std::sscanf(env, "%llu:%llu", &dev, &ino) == 2 &&
+         ::fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
 void SetUpLogging(const std::string& level) {
   auto logger = spdlog::stderr_logger_mt("edi-audit");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");  // local time, with its offset
+  if (StderrIsJournal()) {
+    // The journal has its own timestamps; the priority goes first.
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<SyslogPriorityFlag>('*').set_pattern("%*%l %v");
+    logger->set_formatter(std::move(formatter));
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");  // local time, with its offset
+  }
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(level));
 }
@@ -128,6 +180,7 @@ struct Daemon {
   std::unique_ptr<KafkaSource> source;
   std::unique_ptr<StatusServer> http;
   bool http_gone_logged = false;
+  uint64_t registry_reloads = 0, registry_reload_failures = 0;  // by SIGHUP
   BatchOutcomes outcomes;
   double start_seconds = UnixSeconds();
   uint64_t deferred_seen = 0;
@@ -330,6 +383,8 @@ void PublishStatus(Daemon* d) {
   m.rules_enabled = rules->enabled_count();
   m.reloads = d->rules->successful_reloads() > 0 ? d->rules->successful_reloads() - 1 : 0;
   m.reload_failures = d->rules->failed_reloads();
+  m.registry_reloads = d->registry_reloads;
+  m.registry_reload_failures = d->registry_reload_failures;
   m.start_unix_seconds = d->start_seconds;
   m.version = EDI_VERSION;
   d->http->Publish(RenderRunMetrics(m), HealthProblem(*d));
@@ -363,8 +418,10 @@ void Reload(Daemon* d) {
   auto registry = Registry::Load(d->config.registry_dir, SchemaDir());
   if (registry.ok()) {
     d->pipeline->set_registry(*registry);
+    ++d->registry_reloads;
     spdlog::info("registry: reloaded from {}", d->config.registry_dir);
   } else {
+    ++d->registry_reload_failures;
     spdlog::error("registry: reload failed, keeping the snapshots in use: {}",
                   registry.status().message());
   }

@@ -73,9 +73,13 @@ std::string RenderRunMetrics(const RunMetrics& m) {
            "Repeats folded into an open finding instead of raising a new one.", p.findings_repeats);
   t.Single("edi_audit_rules_enabled", "gauge", "Rules enabled in the rule files in use.",
            static_cast<uint64_t>(m.rules_enabled));
-  t.Family("edi_audit_reloads_total", "counter", "SIGHUP reloads of the rule files, by result.");
-  t.Sample({{"result", "ok"}}, m.reloads);
-  t.Sample({{"result", "failed"}}, m.reload_failures);
+  t.Family("edi_audit_reloads_total", "counter",
+           "SIGHUP reloads of the rule files and of the reference snapshots (the registry), by "
+           "result; a failed one keeps what was in use.");
+  t.Sample({{"part", "rules"}, {"result", "ok"}}, m.reloads);
+  t.Sample({{"part", "rules"}, {"result", "failed"}}, m.reload_failures);
+  t.Sample({{"part", "registry"}, {"result", "ok"}}, m.registry_reloads);
+  t.Sample({{"part", "registry"}, {"result", "failed"}}, m.registry_reload_failures);
 
   const StateCounters& st = m.state;
   t.Single("edi_audit_custody_unknown_total", "counter",

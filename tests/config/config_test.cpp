@@ -148,10 +148,14 @@ namespace edi {
 namespace {
 
 TEST(Config, TheShippedServiceConfigurationLoads) {
-  auto c = LoadConfig(EDI_SOURCE_DIR "/systemd/edi-audit.yaml");
+  // As configured for this build's install prefix.
+  auto c = LoadConfig(EDI_BINARY_DIR "/edi-audit.yaml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->kafka.topics, std::vector<std::string>{"edi-access-log"});
   EXPECT_EQ(c->database, "/var/lib/edi-audit/audit.db");
+  // The installed pack and the local rules directory the tmpfiles create.
+  EXPECT_EQ(c->rules, (std::vector<std::string>{EDI_INSTALL_RULESDIR "/edi-default.yaml",
+                                                "/etc/edi-audit/rules.d"}));
 }
 
 }  // namespace

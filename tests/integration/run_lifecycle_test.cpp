@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -326,6 +327,34 @@ TEST_F(RunLifecycleTest, ASigtermDuringTheStartIsACleanExit) {
     daemon.Signal(sig);
     EXPECT_EQ(daemon.Wait(seconds(60)), 0) << daemon.Log();
   }
+}
+
+TEST_F(RunLifecycleTest, LogLinesToTheJournalStartWithTheirSyslogPriority) {
+  // systemd names the journal's stream in JOURNAL_STREAM (device:inode of stderr); the log
+  // file stands in for it.
+  const std::string path = dir() + "/journal.yaml";
+  std::ofstream(path) << "registry: " << traffic().registry_dir << "\ndatabase: " << Db("journal")
+                      << "\nkafka:\n  brokers: 127.0.0.1:1\n"
+                      << "  topics: [journal]\n";
+  const std::string log = Log("journal");
+  std::ofstream(log).close();
+  struct stat st = {};
+  ASSERT_EQ(::stat(log.c_str(), &st), 0);
+  DaemonProcess daemon(path, log);
+  daemon.Start({"JOURNAL_STREAM=" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)});
+  ASSERT_TRUE(daemon.WaitForLog("<4>warning kafka: ", 0)) << daemon.Log();  // no broker there
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  const std::string text = daemon.Log();
+  EXPECT_EQ(text.rfind("<6>info rules: ", 0), 0u) << text;  // the first line; no timestamp
+  EXPECT_NE(text.find("\n<6>info SIGTERM: draining"), std::string::npos) << text;
+
+  // Elsewhere (a terminal, a file) the lines carry their time instead.
+  DaemonProcess plain(path, Log("journal-plain"));
+  plain.Start();
+  ASSERT_TRUE(plain.WaitForLog("warning kafka: ", 0)) << plain.Log();
+  ASSERT_EQ(plain.Stop(), 0) << plain.Log();
+  EXPECT_EQ(plain.Log().find("<6>"), std::string::npos) << plain.Log();
+  EXPECT_EQ(plain.Log().rfind("20", 0), 0u) << plain.Log();
 }
 
 TEST_F(RunLifecycleTest, APartitionWhoseOffsetsWentBackIsReadFromWhereItStarts) {
