@@ -39,6 +39,7 @@ struct EventsOptions {
   HerId her_id = 0;
   std::string client_id;
   std::string message_id;
+  std::string request_id;
   std::vector<std::string> actions;
   std::string since;
   std::string until;
@@ -49,8 +50,10 @@ struct EventsOptions {
 
 struct EventsQuery {
   std::optional<HerId> her_id;
-  std::string client_id;
+  // With --client: the keys of the clients it names (by id, else by name); empty: none does.
+  std::optional<std::vector<int64_t>> client_keys;
   std::string message_id;
+  std::string request_id;
   std::vector<std::string> actions;  // any of them
   std::optional<EventTime> since, until;
   size_t limit = 0;
@@ -75,11 +78,27 @@ std::string QuerySql(const EventsQuery& q) {
     sql +=
         " AND e.event_id IN (SELECT event_id FROM party_event_ids WHERE her_id = ?5" + hours + ")";
   }
-  if (!q.client_id.empty()) {
-    sql += " AND e.event_id IN (SELECT event_id FROM client_event_ids WHERE client_key = ?6" +
-           hours + ")";
+  if (q.client_keys) {
+    // One key bound as a value: SQLite then searches the view's (client, hour) rows for it,
+    // where for a subquery it would read every client's.
+    sql += " AND e.event_id IN (SELECT event_id FROM client_event_ids WHERE client_key ";
+    if (q.client_keys->size() == 1) {
+      sql += "= ?6";
+    } else {
+      sql += "IN (";
+      for (size_t i = 0; i < q.client_keys->size(); ++i) {
+        sql += (i > 0 ? ",?" : "?") + std::to_string(30 + i);
+      }
+      sql += ")";
+    }
+    sql += hours + ")";
   }
   if (!q.message_id.empty()) sql += " AND e.message_id = ?7";
+  if (!q.request_id.empty()) {
+    sql +=
+        " AND e.event_id IN (SELECT event_id FROM events INDEXED BY events_time_request "
+        "WHERE request_id = ?22)";
+  }
   if (!q.actions.empty()) {
     sql += " AND e.action IN (";
     for (size_t i = 0; i < q.actions.size(); ++i) {
@@ -98,24 +117,7 @@ std::string QuerySql(const EventsQuery& q) {
 // Hands every call the query selects to `visit` as it is read: oldest first, or newest first with
 // a limit. False (having said why) when the query fails or `visit` does.
 bool Query(sqlite3* db, const EventsQuery& q, const std::function<bool(EventRow&&)>& visit) {
-  // The client's key is looked up first and bound as a value: SQLite searches the view's
-  // (client, hour) rows for a value, where for a subquery it would read every client's.
-  int64_t client_key = 0;
-  if (!q.client_id.empty()) {
-    Statement key(db, "SELECT client_key FROM clients WHERE client_id = ?1");
-    if (!key.ok()) {
-      std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
-      return false;
-    }
-    key.Bind(1, q.client_id);
-    const int rc = key.Step();
-    if (rc == SQLITE_DONE) return true;  // a client never seen made no calls
-    if (rc != SQLITE_ROW) {
-      std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
-      return false;
-    }
-    client_key = key.ColumnInt(0);
-  }
+  if (q.client_keys && q.client_keys->empty()) return true;  // a client never seen made no calls
   Statement st(db, QuerySql(q));
   if (!st.ok()) {
     std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
@@ -128,8 +130,14 @@ bool Query(sqlite3* db, const EventsQuery& q, const std::function<bool(EventRow&
       .Bind(3, since)
       .Bind(4, until);
   if (q.her_id) st.Bind(5, static_cast<int64_t>(*q.her_id));
-  if (!q.client_id.empty()) st.Bind(6, client_key);
+  if (q.client_keys) {
+    if (q.client_keys->size() == 1) st.Bind(6, q.client_keys->front());
+    for (size_t i = 0; q.client_keys->size() > 1 && i < q.client_keys->size(); ++i) {
+      st.Bind(static_cast<int>(30 + i), (*q.client_keys)[i]);
+    }
+  }
   if (!q.message_id.empty()) st.Bind(7, q.message_id);
+  if (!q.request_id.empty()) st.Bind(22, q.request_id);
   if (q.limit > 0) st.Bind(8, static_cast<int64_t>(q.limit));
   if (q.page > 0) st.Bind(9, static_cast<int64_t>(q.page));
   if (q.after) st.Bind(20, q.after->first).Bind(21, q.after->second);
@@ -173,6 +181,73 @@ bool QueryInto(sqlite3* db, const EventsQuery& q, std::vector<EventRow>* out) {
   });
 }
 
+// The keys of the clients `client` names: its id as stored, else in another case, else its name
+// (any case; several clients may bear one). False (having said why) when the query fails.
+bool ResolveClient(sqlite3* db, const std::string& client, std::vector<int64_t>* keys) {
+  for (const char* sql : {"SELECT client_key FROM clients WHERE client_id = ?1",
+                          "SELECT client_key FROM clients WHERE client_id = ?1 COLLATE NOCASE",
+                          "SELECT client_key FROM clients WHERE client_name = ?1 COLLATE NOCASE "
+                          "ORDER BY client_key"}) {
+    Statement st(db, sql);
+    if (!st.ok()) {
+      std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
+      return false;
+    }
+    st.Bind(1, client);
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) keys->push_back(st.ColumnInt(0));
+    if (rc != SQLITE_DONE) {
+      std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
+      return false;
+    }
+    if (!keys->empty()) return true;
+  }
+  return true;
+}
+
+// One count from `sql` with `text` bound as ?1; -1 when it cannot be read.
+int64_t CountWith(sqlite3* db, const char* sql, const std::string& text) {
+  Statement st(db, sql);
+  if (!st.ok()) return -1;
+  st.Bind(1, text);
+  return st.Step() == SQLITE_ROW ? st.ColumnInt(0) : -1;
+}
+
+// What an answer leaves out or why it is empty, on stderr (the output stays what it is).
+void Hints(sqlite3* db, const EventsOptions& opt, const EventsQuery& q, bool none) {
+  if (q.client_keys && q.client_keys->empty()) {
+    std::fprintf(stderr,
+                 "edi-audit events: no client '%s' in this database, by id or by name; "
+                 "`edi-audit events --db %s --by-client` lists those there are\n",
+                 opt.client_id.c_str(), opt.db_path.c_str());
+  } else if (q.client_keys && q.client_keys->size() > 1) {
+    std::fprintf(stderr, "edi-audit events: %zu clients are named '%s': the calls of all\n",
+                 q.client_keys->size(), opt.client_id.c_str());
+  }
+  if (none && q.her_id &&
+      CountWith(db,
+                "SELECT count(*) FROM (SELECT 1 FROM party_event_ids WHERE her_id = ?1 LIMIT 1)",
+                std::to_string(*q.her_id)) == 0) {
+    std::fprintf(stderr, "edi-audit events: HER-Id %llu occurs in no stored call\n",
+                 static_cast<unsigned long long>(*q.her_id));
+  }
+  // Records quarantined are no calls, but they may be about the message or be the request.
+  for (const auto& [what, text] :
+       {std::pair{"message", q.message_id}, std::pair{"request id", q.request_id}}) {
+    if (text.empty()) continue;
+    const int64_t n = CountWith(
+        db, "SELECT count(*) FROM quarantine WHERE instr(lower(CAST(raw AS TEXT)), lower(?1)) > 0",
+        text);
+    if (n > 0) {
+      std::fprintf(stderr,
+                   "edi-audit events: %lld quarantined record%s name%s %s %s, not listed here: "
+                   "edi-audit quarantine --db %s --contains %s\n",
+                   static_cast<long long>(n), n == 1 ? "" : "s", n == 1 ? "s" : "", what,
+                   text.c_str(), opt.db_path.c_str(), text.c_str());
+    }
+  }
+}
+
 int RunEvents(const EventsOptions& opt) {
   const std::optional<ReportFormat> format = ParseReportFormat(opt.format);
   if (!format) {
@@ -181,8 +256,8 @@ int RunEvents(const EventsOptions& opt) {
   }
   EventsQuery q;
   if (opt.her_id != 0) q.her_id = opt.her_id;
-  q.client_id = opt.client_id;
   if (!MessageIdArg("events", opt.message_id, &q.message_id)) return 2;
+  q.request_id = opt.request_id;
   for (const std::string& action : opt.actions) {
     if (!ActionFromName(action)) {
       std::string known;
@@ -204,6 +279,11 @@ int RunEvents(const EventsOptions& opt) {
   if (const int rc = ResolveTimeArgs("events", times, db.get(), &q.since, &q.until); rc != 0) {
     return rc;
   }
+  if (!opt.client_id.empty()) {
+    q.client_keys.emplace();
+    if (!ResolveClient(db.get(), opt.client_id, &*q.client_keys)) return 1;
+  }
+  bool none = true;  // no call selected
   auto write = [](std::string_view text) { return WriteOutput("events", text); };
   // JSON lines and CSV are written page by page: a whole database's calls never need to fit in
   // memory. The table (column widths), JSON (one array) and --limit (newest first, printed
@@ -219,6 +299,7 @@ int RunEvents(const EventsOptions& opt) {
         })) {
       return 1;
     }
+    none = by_client.empty();
     std::vector<ClientActivity> clients;
     for (auto& [id, c] : by_client) clients.push_back(std::move(c));
     if (opt.limit > 0 && clients.size() > opt.limit) {
@@ -241,6 +322,7 @@ int RunEvents(const EventsOptions& opt) {
     std::vector<EventRow> page;
     do {
       if (!QueryInto(db.get(), q, &page)) return 1;
+      none = none && page.empty();
       std::string text;
       for (const EventRow& e : page) text += FormatEventLine(e, *format);
       if (!write(text)) return 1;
@@ -249,10 +331,13 @@ int RunEvents(const EventsOptions& opt) {
   } else {
     std::vector<EventRow> events;
     if (!QueryInto(db.get(), q, &events)) return 1;
+    none = events.empty();
     if (q.limit > 0) std::reverse(events.begin(), events.end());
     if (!write(FormatEvents(events, *format))) return 1;
   }
-  return WriteOutput("events", "", /*flush=*/true) ? 0 : 1;
+  if (!WriteOutput("events", "", /*flush=*/true)) return 1;
+  Hints(db.get(), opt, q, none);
+  return 0;
 }
 
 }  // namespace
@@ -268,9 +353,13 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
          "only calls that acted for this party (HER-Id), however the call named it: in the "
          "request body, the path or the query, or through a message in its custody")
       ->check(kPositiveInteger);
-  cmd->add_option("--client", opt->client_id, "only calls of this HelseID client id");
+  cmd->add_option("--client", opt->client_id,
+                  "only calls of this HelseID client: its client id, or else its name as the "
+                  "CLIENT column shows it (any case; all clients of that name)");
   cmd->add_option("--message", opt->message_id,
                   "only calls on this message id (a UUID, in any case)");
+  cmd->add_option("--request-id", opt->request_id,
+                  "only the call with this requestId (and its duplicates under other times)");
   std::string actions;
   for (int a = 0; a < kActionCount; ++a) {
     actions += (a > 0 ? ", " : "") + std::string(ActionName(static_cast<Action>(a)));
@@ -300,8 +389,8 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
       "lists clients by their first call.\n"
       "Message ids are indexed after the event time: --message without --since reads the whole\n"
       "message index (10M calls: 0.2 s cached, 3.6 s cold); give --since when you can.\n"
-      "A poll whose response listed a message is not a call on it (it has no message id): who\n"
-      "learnt of a message by polling shows in the findings about it (findings --message ID).\n"
+      "A poll whose response listed a message is not a call on it (it has no message id): the\n"
+      "polls for a receiver are --her-id H --action poll.\n"
       "Exit status: 0 listed (possibly none), 1 the database cannot be read, 2 bad arguments.");
   cmd->callback([opt, exit_code]() { *exit_code = RunEvents(*opt); });
 }

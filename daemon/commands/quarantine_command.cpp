@@ -22,6 +22,7 @@ struct QuarantineOptions {
   std::string db_path;
   std::vector<std::string> reasons;
   std::string source;
+  std::string contains;
   size_t limit = 0;
   bool raw = false;
   std::string format = "table";
@@ -131,7 +132,8 @@ int RunQuarantine(const QuarantineOptions& opt) {
   // Filters as bound values; the newest N when limited (printed oldest first).
   std::string sql =
       "SELECT quarantine_id, received_at, source, position, reason, detail, size, raw "
-      "FROM quarantine WHERE (?1 = '' OR source = ?1)";
+      "FROM quarantine WHERE (?1 = '' OR source = ?1)"
+      " AND (?30 = '' OR instr(lower(CAST(raw AS TEXT)), lower(?30)) > 0)";
   if (!opt.reasons.empty()) {
     sql += " AND reason IN (";
     for (size_t i = 0; i < opt.reasons.size(); ++i) {
@@ -147,6 +149,7 @@ int RunQuarantine(const QuarantineOptions& opt) {
     return 1;
   }
   st.Bind(1, opt.source);
+  st.Bind(30, opt.contains);
   if (opt.limit > 0) st.Bind(2, static_cast<int64_t>(opt.limit));
   for (size_t i = 0; i < opt.reasons.size(); ++i) st.Bind(static_cast<int>(i + 3), opt.reasons[i]);
   std::vector<QuarantineRow> rows;
@@ -210,6 +213,9 @@ void AddQuarantineCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--source", opt->source,
                   "only records from this input, as the table names it: file:/ABSOLUTE/PATH, "
                   "kafka:TOPIC/PARTITION or stdin");
+  cmd->add_option("--contains", opt->contains,
+                  "only records whose kept bytes contain this text, in any case: a message id, a "
+                  "requestId, a HER-Id");
   cmd->add_option("--limit", opt->limit, "at most N records: the latest N, printed oldest first")
       ->check(kPositiveInteger);
   CLI::Option* raw =

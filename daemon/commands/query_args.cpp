@@ -16,6 +16,13 @@ std::optional<TimeArgs::Arg> ParseTimeArg(const std::string& text) {
   if (text.size() == 10) {  // YYYY-MM-DD: midnight UTC
     if (auto t = ParseRfc3339(text + "T00:00:00Z")) return TimeArgs::Arg{t, std::nullopt};
   }
+  // A date and time without an offset is UTC; seconds may be left out.
+  if (text.size() > 10 && (text[10] == 'T' || text[10] == 't' || text[10] == ' ')) {
+    std::string utc = text;
+    utc[10] = 'T';
+    if (utc.size() == 16) utc += ":00";  // YYYY-MM-DDTHH:MM
+    if (auto t = ParseRfc3339(utc + "Z")) return TimeArgs::Arg{t, std::nullopt};
+  }
   if (auto d = ParseDuration(text)) return TimeArgs::Arg{std::nullopt, d};
   return std::nullopt;
 }

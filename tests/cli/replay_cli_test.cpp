@@ -762,12 +762,69 @@ TEST_F(ReplayCli, EventsRefuseBadArgumentsAndSayWhy) {
                             (dir_ / "none.db").string() + " --her-id 8142531");
   EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.out.find("no such database file"), std::string::npos) << missing.out;
+  // An empty answer says why on stderr; the output stays what it is (a CSV head alone).
   const Output none = Sh(events + " --her-id 8100000");
   EXPECT_EQ(none.status, 0);
-  EXPECT_EQ(none.out, "no calls\n");
-  const Output stranger = Sh(events + " --client no-such-client --format csv");
+  EXPECT_EQ(none.out, "no calls\nedi-audit events: HER-Id 8100000 occurs in no stored call\n");
+  const Output stranger = Sh("(" + events + " --client no-such-client --format csv 2>/dev/null)");
   EXPECT_EQ(stranger.status, 0);
   EXPECT_EQ(std::count(stranger.out.begin(), stranger.out.end(), '\n'), 1) << stranger.out;
+  EXPECT_NE(Sh(events + " --client no-such-client")
+                .out.find("no client 'no-such-client' in this database, by id or by name"),
+            std::string::npos);
+}
+
+TEST_F(ReplayCli, EventsFindAClientByNameARequestAndTheQuarantinedRecordsOfAMessage) {
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db)).status, 0);
+  const std::string events = std::string(EDI_BINARY) + " events --db " + db;
+  // The CLIENT column's name, in any case, selects what the client id does.
+  const Output by_id = Sh(events + " --client 7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02 --format jsonl");
+  const Output by_name = Sh(events + " --client 'legepraksis EPJ' --format jsonl");
+  ASSERT_EQ(by_name.status, 0);
+  EXPECT_FALSE(JsonlValues(by_id.out, "eventId").empty()) << by_id.out;
+  EXPECT_EQ(JsonlValues(by_name.out, "eventId"), JsonlValues(by_id.out, "eventId"));
+  // One call by its requestId.
+  const Output one = Sh(events + " --request-id ex-0027 --format jsonl");
+  EXPECT_EQ(JsonlValues(one.out, "requestId"), std::vector<std::string>{"ex-0027"}) << one.out;
+  // Times without an offset are UTC, with or without seconds.
+  for (const char* t : {"2026-05-04T10:05:14", "'2026-05-04 10:05:14'", "2026-05-04T10:05"}) {
+    const Output since = Sh(events + " --since " + t + " --format jsonl");
+    ASSERT_EQ(since.status, 0) << t << ": " << since.out;
+    const auto times = JsonlValues(since.out, "time");
+    ASSERT_FALSE(times.empty()) << t;
+    EXPECT_GE(times.front(), std::string(t).find(":14") != std::string::npos
+                                 ? "2026-05-04T10:05:14.000Z"
+                                 : "2026-05-04T10:05:00.000Z")
+        << t;
+  }
+  // Records quarantined that name a message are no calls on it; the answer says they exist.
+  const std::string m4 = "3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f04";
+  const Output calls = Sh(events + " --message " + m4);
+  EXPECT_NE(
+      calls.out.find("quarantined records name message " + m4 +
+                     ", not listed here: edi-audit quarantine --db " + db + " --contains " + m4),
+      std::string::npos)
+      << calls.out;
+  const Output quarantined = Sh(std::string(EDI_BINARY) + " quarantine --db " + db +
+                                " --contains " + m4 + " --format jsonl");
+  ASSERT_EQ(quarantined.status, 0);
+  const size_t n = JsonlValues(quarantined.out, "reason").size();
+  EXPECT_GT(n, 0u);
+  EXPECT_NE(calls.out.find(std::to_string(n) + " quarantined records"), std::string::npos)
+      << calls.out;
+  const Output raw =
+      Sh(std::string(EDI_BINARY) + " quarantine --db " + db + " --contains " + m4 + " --raw");
+  size_t lines = 0;
+  for (size_t at = 0; (at = raw.out.find('\n', at)) != std::string::npos; ++at) ++lines;
+  EXPECT_EQ(lines, n);
+  std::string lower_raw = raw.out;
+  for (char& c : lower_raw) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  size_t mentions = 0;
+  for (size_t at = 0; (at = lower_raw.find(m4, at)) != std::string::npos; at += m4.size()) {
+    ++mentions;
+  }
+  EXPECT_GE(mentions, n);
 }
 
 TEST_F(ReplayCli, EventsWrittenAsTheyAreReadComePageByPageEachCallOnceInOrder) {
