@@ -351,7 +351,8 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
   cmd->add_option(
          "--her-id", opt->her_id,
          "only calls that acted for this party (HER-Id), however the call named it: in the "
-         "request body, the path or the query, or through a message in its custody")
+         "request body, the path or the query, or through a message in its custody (a call on "
+         "a message made before its receivers were known acts for none: --message lists it)")
       ->check(kPositiveInteger);
   cmd->add_option("--client", opt->client_id,
                   "only calls of this HelseID client: its client id, or else its name as the "

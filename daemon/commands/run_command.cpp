@@ -362,6 +362,7 @@ void PublishStatus(Daemon* d) {
   m.lags = d->source->Lags();
   m.pending_records = d->source->pending_records();
   m.brokers_up = d->source->brokers_up();
+  m.wal_bytes = d->store->WalBytes();
   if (d->alerts != nullptr) {
     m.alerts_enabled = true;
     m.alerts = d->alerts->counters();

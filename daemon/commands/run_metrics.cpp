@@ -93,6 +93,12 @@ std::string RenderRunMetrics(const RunMetrics& m) {
   const KafkaSourceCounters& k = m.kafka;
   t.Single("edi_audit_kafka_partitions", "gauge", "Partitions assigned to this instance.",
            static_cast<uint64_t>(m.partitions));
+  if (m.wal_bytes >= 0) {
+    t.Single("edi_audit_database_wal_bytes", "gauge",
+             "Size of the database's write-ahead log; it grows while a reader's transaction keeps "
+             "checkpoints from finishing.",
+             static_cast<uint64_t>(m.wal_bytes));
+  }
   if (m.brokers_up >= 0) {  // none before librdkafka's first statistics, or with them off
     t.Single("edi_audit_kafka_brokers_up", "gauge",
              "Kafka brokers the consumer is connected to (librdkafka's statistics).",

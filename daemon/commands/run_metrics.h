@@ -30,6 +30,7 @@ struct RunMetrics {
   std::vector<KafkaSource::PartitionLag> lags;
   size_t pending_records = 0;  // consumed, not yet stored
   int brokers_up = -1;         // brokers connected, from librdkafka's statistics; -1 unknown
+  int64_t wal_bytes = -1;      // the database's write-ahead log on disk; -1 unknown
   bool alerts_enabled = false;
   AlertSinkCounters alerts;
   size_t alerts_in_flight = 0;

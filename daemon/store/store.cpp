@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -54,6 +55,15 @@ Store::~Store() {
 }
 
 std::string Store::LastError() const { return path_ + ": " + sqlite3_errmsg(db_); }
+
+int64_t Store::WalBytes() const {
+  // The file SQLite resolved (symbolic links followed), with its "-wal".
+  const char* main = sqlite3_db_filename(db_, "main");
+  if (main == nullptr || *main == '\0') return -1;
+  struct stat st = {};
+  if (::stat((std::string(main) + "-wal").c_str(), &st) != 0) return errno == ENOENT ? 0 : -1;
+  return static_cast<int64_t>(st.st_size);
+}
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
   if (std::error_code ec; std::filesystem::is_directory(path, ec)) {

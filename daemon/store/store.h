@@ -146,6 +146,9 @@ class Store {
 
   sqlite3* db() { return db_; }
   const std::string& path() const { return path_; }
+  // The size of the write-ahead log on disk, in bytes; -1 when it cannot be read. It grows
+  // while a reader's transaction keeps checkpoints from reaching its end.
+  int64_t WalBytes() const;
   // The message of the last SQLite error, prefixed with the database path.
   std::string LastError() const;
 

@@ -86,6 +86,7 @@ TEST_F(MetricsTest, PrometheusScrapesTheDaemonAndAlertsOnItsCriticalFindings) {
   EXPECT_EQ(FindingTotals(db, metrics), in_db) << metrics;
   EXPECT_EQ(records(), static_cast<double>(produced.size())) << metrics;
   EXPECT_EQ(MetricValue(metrics, "edi_audit_kafka_partitions"), 4.0) << metrics;
+  EXPECT_GT(MetricValue(metrics, "edi_audit_database_wal_bytes").value_or(0), 0.0) << metrics;
   EXPECT_GT(MetricValue(metrics, "edi_audit_newest_event_time_seconds").value_or(0), 1.7e9);
   for (const auto& [key, n] : in_db) {  // raised by this daemon, just now
     const std::string labels = "{rule=\"" + key.first + "\",severity=\"" + key.second + "\"}";

@@ -31,6 +31,18 @@ TEST_F(StoreTest, ARecordSeenTwiceIsStoredOnceInTheSameBatchAndLater) {
   EXPECT_EQ(Dump(*s, "SELECT count(*) FROM party_event_ids"), "1|\n");
 }
 
+TEST_F(StoreTest, TheWriteAheadLogsSizeIsWhatIsOnDiskBesideTheDatabase) {
+  auto s = Open();
+  ASSERT_TRUE(s->Begin().ok());
+  for (int i = 0; i < 200; ++i) {
+    Put(*s, MakeEvent("req-" + std::to_string(i), kT0 + i, {{8142520, PartySource::kPath}}));
+  }
+  ASSERT_TRUE(s->Commit().ok());
+  const int64_t wal = s->WalBytes();
+  EXPECT_GT(wal, 0);
+  EXPECT_EQ(wal, static_cast<int64_t>(fs::file_size(s->path() + "-wal")));
+}
+
 TEST_F(StoreTest, DurableCommitsSyncTheWriteAheadLogAtEachCommit) {
   // run commits Kafka offsets after each commit: a power cut must not take the batch back.
   auto synchronous = [](Store& s) {
