@@ -81,6 +81,10 @@ def main():
             cols = line.split()
             if len(cols) >= 3 and cols[2] == "yes":
                 enabled_rules.append(cols[0])
+        if not enabled_rules:
+            print("detection_check: `edi-audit rules list` named no enabled rule:\n" +
+                  listed.stdout, file=sys.stderr)
+            return 1
 
     truth = load_jsonl(os.path.join(args.dir, "ground-truth.jsonl"))
     world = json.load(open(os.path.join(args.dir, "world.json"), encoding="utf-8"))

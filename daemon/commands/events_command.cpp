@@ -87,7 +87,7 @@ std::string QuerySql(const EventsQuery& q) {
     } else {
       sql += "IN (";
       for (size_t i = 0; i < q.client_keys->size(); ++i) {
-        sql += (i > 0 ? ",?" : "?") + std::to_string(30 + i);
+        sql += (i > 0 ? ",?" : "?") + std::to_string(100 + i);
       }
       sql += ")";
     }
@@ -95,14 +95,15 @@ std::string QuerySql(const EventsQuery& q) {
   }
   if (!q.message_id.empty()) sql += " AND e.message_id = ?7";
   if (!q.request_id.empty()) {
+    // The index is on (time, request id): the time range bounds the part read.
     sql +=
         " AND e.event_id IN (SELECT event_id FROM events INDEXED BY events_time_request "
-        "WHERE request_id = ?22)";
+        "WHERE time >= ?3 AND time < ?4 AND request_id = ?22)";
   }
   if (!q.actions.empty()) {
     sql += " AND e.action IN (";
     for (size_t i = 0; i < q.actions.size(); ++i) {
-      sql += (i > 0 ? ",?" : "?") + std::to_string(10 + i);
+      sql += (i > 0 ? ",?" : "?") + std::to_string(50 + i);
     }
     sql += ")";
   }
@@ -133,7 +134,7 @@ bool Query(sqlite3* db, const EventsQuery& q, const std::function<bool(EventRow&
   if (q.client_keys) {
     if (q.client_keys->size() == 1) st.Bind(6, q.client_keys->front());
     for (size_t i = 0; q.client_keys->size() > 1 && i < q.client_keys->size(); ++i) {
-      st.Bind(static_cast<int>(30 + i), (*q.client_keys)[i]);
+      st.Bind(static_cast<int>(100 + i), (*q.client_keys)[i]);
     }
   }
   if (!q.message_id.empty()) st.Bind(7, q.message_id);
@@ -141,7 +142,7 @@ bool Query(sqlite3* db, const EventsQuery& q, const std::function<bool(EventRow&
   if (q.limit > 0) st.Bind(8, static_cast<int64_t>(q.limit));
   if (q.page > 0) st.Bind(9, static_cast<int64_t>(q.page));
   if (q.after) st.Bind(20, q.after->first).Bind(21, q.after->second);
-  for (size_t i = 0; i < q.actions.size(); ++i) st.Bind(static_cast<int>(10 + i), q.actions[i]);
+  for (size_t i = 0; i < q.actions.size(); ++i) st.Bind(static_cast<int>(50 + i), q.actions[i]);
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
     EventRow e;
@@ -181,21 +182,42 @@ bool QueryInto(sqlite3* db, const EventsQuery& q, std::vector<EventRow>* out) {
   });
 }
 
+// `text` in lower case for comparing names: ASCII and the Latin-1 letters of UTF-8 (Æ Ø Å and
+// the accented ones), which SQLite's NOCASE leaves as they are.
+std::string FoldCase(std::string_view text) {
+  std::string out(text);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const auto c = static_cast<unsigned char>(out[i]);
+    if (c >= 'A' && c <= 'Z') {
+      out[i] = static_cast<char>(c + 32);
+    } else if (c == 0xC3 && i + 1 < out.size()) {
+      const auto d = static_cast<unsigned char>(out[i + 1]);
+      if (d >= 0x80 && d <= 0x9E && d != 0x97) out[i + 1] = static_cast<char>(d + 0x20);
+      ++i;
+    }
+  }
+  return out;
+}
+
 // The keys of the clients `client` names: its id as stored, else in another case, else its name
 // (any case; several clients may bear one). False (having said why) when the query fails.
 bool ResolveClient(sqlite3* db, const std::string& client, std::vector<int64_t>* keys) {
-  for (const char* sql : {"SELECT client_key FROM clients WHERE client_id = ?1",
-                          "SELECT client_key FROM clients WHERE client_id = ?1 COLLATE NOCASE",
-                          "SELECT client_key FROM clients WHERE client_name = ?1 COLLATE NOCASE "
-                          "ORDER BY client_key"}) {
+  const std::string folded = FoldCase(client);
+  for (const char* sql : {"SELECT client_key, client_id FROM clients WHERE client_id = ?1",
+                          "SELECT client_key, client_id FROM clients WHERE client_id = ?1 "
+                          "COLLATE NOCASE",
+                          "SELECT client_key, client_name FROM clients ORDER BY client_key"}) {
+    const bool by_name = std::string_view(sql).find("client_name") != std::string_view::npos;
     Statement st(db, sql);
     if (!st.ok()) {
       std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
       return false;
     }
-    st.Bind(1, client);
+    if (!by_name) st.Bind(1, client);
     int rc;
-    while ((rc = st.Step()) == SQLITE_ROW) keys->push_back(st.ColumnInt(0));
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      if (!by_name || FoldCase(st.ColumnText(1)) == folded) keys->push_back(st.ColumnInt(0));
+    }
     if (rc != SQLITE_DONE) {
       std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
       return false;
@@ -268,7 +290,9 @@ int RunEvents(const EventsOptions& opt) {
                    action.c_str(), known.c_str());
       return 2;
     }
-    q.actions.push_back(action);
+    if (std::find(q.actions.begin(), q.actions.end(), action) == q.actions.end()) {
+      q.actions.push_back(action);
+    }
   }
   q.limit = opt.limit;
   // Arguments first: a bad one is exit status 2 whatever the database.

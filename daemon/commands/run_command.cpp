@@ -180,7 +180,8 @@ struct Daemon {
   std::unique_ptr<KafkaSource> source;
   std::unique_ptr<StatusServer> http;
   bool http_gone_logged = false;
-  uint64_t registry_reloads = 0, registry_reload_failures = 0;  // by SIGHUP
+  uint64_t registry_reloads = 0, registry_reload_failures = 0;         // by SIGHUP
+  bool registry_reload_failing = false, rules_reload_failing = false;  // the last one failed
   BatchOutcomes outcomes;
   double start_seconds = UnixSeconds();
   uint64_t deferred_seen = 0;
@@ -386,6 +387,8 @@ void PublishStatus(Daemon* d) {
   m.reload_failures = d->rules->failed_reloads();
   m.registry_reloads = d->registry_reloads;
   m.registry_reload_failures = d->registry_reload_failures;
+  m.registry_reload_failing = d->registry_reload_failing;
+  m.rules_reload_failing = d->rules_reload_failing;
   m.start_unix_seconds = d->start_seconds;
   m.version = EDI_VERSION;
   d->http->Publish(RenderRunMetrics(m), HealthProblem(*d));
@@ -420,13 +423,17 @@ void Reload(Daemon* d) {
   if (registry.ok()) {
     d->pipeline->set_registry(*registry);
     ++d->registry_reloads;
+    d->registry_reload_failing = false;
     spdlog::info("registry: reloaded from {}", d->config.registry_dir);
   } else {
     ++d->registry_reload_failures;
+    d->registry_reload_failing = true;
     spdlog::error("registry: reload failed, keeping the snapshots in use: {}",
                   registry.status().message());
   }
-  if (Status s = LoadRuleFiles(d->rules.get(), d->config); s.ok()) {
+  const Status rules = LoadRuleFiles(d->rules.get(), d->config);
+  d->rules_reload_failing = !rules.ok();
+  if (const Status& s = rules; s.ok()) {
     spdlog::info("rules: reloaded");  // LoadRuleFiles logged how many rules from which files
   } else {
     spdlog::error("rules: reload failed, keeping the rules in use: {}", s.message());

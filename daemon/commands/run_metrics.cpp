@@ -80,6 +80,10 @@ std::string RenderRunMetrics(const RunMetrics& m) {
   t.Sample({{"part", "rules"}, {"result", "failed"}}, m.reload_failures);
   t.Sample({{"part", "registry"}, {"result", "ok"}}, m.registry_reloads);
   t.Sample({{"part", "registry"}, {"result", "failed"}}, m.registry_reload_failures);
+  t.Family("edi_audit_reload_failing", "gauge",
+           "1 while the last SIGHUP reload of the part failed (what was in use before stays).");
+  t.Sample({{"part", "rules"}}, uint64_t{m.rules_reload_failing ? 1u : 0u});
+  t.Sample({{"part", "registry"}}, uint64_t{m.registry_reload_failing ? 1u : 0u});
 
   const StateCounters& st = m.state;
   t.Single("edi_audit_custody_unknown_total", "counter",

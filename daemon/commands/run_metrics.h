@@ -44,8 +44,9 @@ struct RunMetrics {
   EventTime newest_event_time = 0;     // ms; 0: none yet
   double last_batch_unix_seconds = 0;  // wall clock of the last stored batch (the start before)
   size_t rules_enabled = 0;
-  uint64_t reloads = 0, reload_failures = 0;                    // of the rule files
-  uint64_t registry_reloads = 0, registry_reload_failures = 0;  // of the reference snapshots
+  uint64_t reloads = 0, reload_failures = 0;                           // of the rule files
+  uint64_t registry_reloads = 0, registry_reload_failures = 0;         // of the reference snapshots
+  bool rules_reload_failing = false, registry_reload_failing = false;  // the last one failed
   double start_unix_seconds = 0;
   std::string version;
 };

@@ -393,9 +393,11 @@ void KafkaSource::HandleStats(std::string_view json) {
   if (d.HasParseError() || !d.IsObject()) return;
   const auto brokers = d.FindMember("brokers");
   if (brokers == d.MemberEnd() || !brokers->value.IsObject()) return;
-  // The configured and learned brokers; librdkafka's internal and logical ones (the group
-  // coordinator's alias) are no connections of their own.
-  int up = 0;
+  // The brokers learned from the cluster's metadata, or until there are any the configured
+  // (bootstrap) addresses; librdkafka's internal and logical ones (the group coordinator's
+  // alias) are no connections of their own. A bootstrap address and the broker learned behind
+  // it are one broker.
+  int learned = 0, learned_up = 0, configured_up = 0;
   for (const auto& b : brokers->value.GetObject()) {
     if (!b.value.IsObject()) continue;
     const auto source = b.value.FindMember("source");
@@ -405,9 +407,16 @@ void KafkaSource::HandleStats(std::string_view json) {
       continue;
     }
     const std::string_view src(source->value.GetString(), source->value.GetStringLength());
-    if (src != "configured" && src != "learned") continue;
-    if (std::string_view(state->value.GetString(), state->value.GetStringLength()) == "UP") ++up;
+    const bool is_up =
+        std::string_view(state->value.GetString(), state->value.GetStringLength()) == "UP";
+    if (src == "learned") {
+      ++learned;
+      learned_up += is_up ? 1 : 0;
+    } else if (src == "configured") {
+      configured_up += is_up ? 1 : 0;
+    }
   }
+  const int up = learned > 0 ? learned_up : configured_up;
   brokers_up_ = up;
   if (up > 0) {
     unreachable_since_.reset();

@@ -40,6 +40,7 @@ enum F : FieldId {
   kPartyInHerIdClaim,
   kPartyLocked,
   kPartyLockHolder,
+  kPartyLockHolderLabel,
   kPartyLockSince,
   kPartyLockHolderIsClient,
   kPartyLockInactiveMs,
@@ -49,6 +50,7 @@ enum F : FieldId {
   kPartyDeclaredOwner,
   kPartyLearnedOwner,
   kPartyOwner,
+  kPartyOwnerLabel,
   kPartyOwnerSource,
   kPartyOwnerIsClient,
   kPartyPairNew,
@@ -65,6 +67,7 @@ enum F : FieldId {
   kMsgDownloadedByOther,
   kMsgDownloadedByAny,
   kMsgOtherDownloader,
+  kMsgOtherDownloaderLabel,
   kMsgMarkedByOther,
   kMsgApprecByOther,
   kFieldCount
@@ -130,6 +133,9 @@ std::vector<FieldDef> Defs() {
       "the party is in the client's herid claim list (absent unless the claim is a list)");
   def(kPartyLocked, "party.locked", T::kBool, "the party is reserved (locked) to a client");
   def(kPartyLockHolder, "party.lock_holder", T::kString, "the client holding the lock");
+  def(kPartyLockHolderLabel, "party.lock_holder_label", T::kString,
+      "the lock holder as summaries name it: NAME (ID), or the id when no name is known "
+      "(clients.jsonl, else its tokens' client_name)");
   def(kPartyLockSince, "party.lock_since", T::kInt, "when the lock was taken, ms");
   def(kPartyLockHolderIsClient, "party.lock_holder_is_client", T::kBool,
       "the acting client holds the lock (absent when unlocked)");
@@ -146,6 +152,8 @@ std::vector<FieldDef> Defs() {
       "the client learned as owner from recent successful owner actions");
   def(kPartyOwner, "party.owner", T::kString,
       "the owner: lock holder, else declared owner, else learned owner");
+  def(kPartyOwnerLabel, "party.owner_label", T::kString,
+      "the owner as summaries name it: NAME (ID), or the id when no name is known");
   def(kPartyOwnerSource, "party.owner_source", T::kString, "lock, declared or learned");
   def(kPartyOwnerIsClient, "party.owner_is_client", T::kBool,
       "the acting client is the owner (absent when the party has no owner)");
@@ -176,6 +184,8 @@ std::vector<FieldDef> Defs() {
       "the call names no party)");
   def(kMsgOtherDownloader, "msg.other_downloader", T::kString,
       "the other client that downloaded it for this party");
+  def(kMsgOtherDownloaderLabel, "msg.other_downloader_label", T::kString,
+      "the other downloader as summaries name it: NAME (ID), or the id when no name is known");
   def(kMsgMarkedByOther, "msg.marked_by_other", T::kBool,
       "another client marked it downloaded for this party");
   def(kMsgApprecByOther, "msg.apprec_by_other", T::kBool,
@@ -201,6 +211,15 @@ std::vector<FieldDef> Defs() {
 }
 
 FieldValue Str(std::string_view s) { return s.empty() ? FieldValue::Absent() : FieldValue::Str(s); }
+// The client `id` ("" when none) as summaries name it: "NAME (ID)", or the id alone when no
+// name is known; written into *buf when it has a name.
+FieldValue Label(const PartyFacts& f, std::string_view id, std::string* buf) {
+  if (id.empty()) return FieldValue::Absent();
+  const std::string_view name = f.names != nullptr ? f.names->NameOf(id) : std::string_view();
+  if (name.empty()) return FieldValue::Str(id);
+  buf->assign(name).append(" (").append(id).append(")");
+  return FieldValue::Str(*buf);
+}
 FieldValue OptBool(const std::optional<bool>& b) {
   return b ? FieldValue::Bool(*b) : FieldValue::Absent();
 }
@@ -310,6 +329,8 @@ FieldValue FactsSource::Get(FieldId id) const {
       return FieldValue::Bool(!f.lock_holder.empty());
     case kPartyLockHolder:
       return Str(f.lock_holder);
+    case kPartyLockHolderLabel:
+      return Label(f, f.lock_holder, &labels_[0]);
     case kPartyLockSince:
       return f.lock_holder.empty() ? FieldValue::Absent() : FieldValue::Int(f.lock_since);
     case kPartyLockHolderIsClient:
@@ -332,6 +353,8 @@ FieldValue FactsSource::Get(FieldId id) const {
       return Str(f.learned_owner);
     case kPartyOwner:
       return Str(f.owner);
+    case kPartyOwnerLabel:
+      return Label(f, f.owner, &labels_[1]);
     case kPartyOwnerSource:
       return Str(f.owner_source);
     case kPartyOwnerIsClient:
@@ -374,6 +397,8 @@ FieldValue FactsSource::Get(FieldId id) const {
                                : FieldValue::Absent();
     case kMsgOtherDownloader:
       return Str(f.other_downloader);
+    case kMsgOtherDownloaderLabel:
+      return Label(f, f.other_downloader, &labels_[2]);
     case kMsgMarkedByOther:
       return FieldValue::Bool(f.marked_by_other);
     case kMsgApprecByOther:

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "decode/access_event.h"
@@ -21,8 +22,17 @@ enum class Trigger : uint8_t {
   kLockInactive,  // event time passed a lock's inactivity limit (edi.stale-reservation)
 };
 
+// The name to show for a client id: the Address Registry's clients.jsonl, else the name its
+// tokens gave; "" when neither is known.
+class ClientNames {
+ public:
+  virtual ~ClientNames() = default;
+  virtual std::string_view NameOf(std::string_view client_id) const = 0;
+};
+
 struct PartyFacts {
   Trigger trigger = Trigger::kCall;
+  const ClientNames* names = nullptr;  // for the *_label fields; nullptr: no names known
   const AccessEvent* event = nullptr;
   std::string_view client_id;    // the acting client (the lock holder for kLockInactive)
   std::string_view client_name;  // "" when unknown
@@ -74,6 +84,7 @@ class FactsSource : public FieldSource {
 
  private:
   const PartyFacts* f_;
+  mutable std::string labels_[3];  // the *_label values (client name and id)
 };
 
 }  // namespace edi

@@ -194,6 +194,15 @@ void AuditState::FillMessageFacts(const MessageCustody* m, ClientIdx client, Par
   f->apprec_by_other = m->DidOther(CustodyActKind::kApprec, p, client, nullptr, covers);
 }
 
+std::string_view AuditState::NameOf(std::string_view client_id) const {
+  if (const ClientInfo* ci = registry_->FindClient(client_id); ci && !ci->client_name.empty()) {
+    return ci->client_name;
+  }
+  const ClientIdx idx = clients_.Find(client_id);
+  return idx != kNoClient && idx < token_names_.size() ? std::string_view(token_names_[idx])
+                                                       : std::string_view();
+}
+
 void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
   ++counters_.events;
   if (first_time_ == 0 || e->time < first_time_) first_time_ = e->time;
@@ -211,6 +220,7 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
     const Lock* l = locks_.Find(p);
     PartyFacts& f = facts->emplace_back();  // filled in place
     f.trigger = Trigger::kLockInactive;
+    f.names = this;
     f.event = e;
     f.client_id = clients_.Name(l->holder);
     if (const ClientInfo* ci = registry_->FindClient(f.client_id)) {
@@ -247,6 +257,7 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
   const size_t looked_up = e->lookups_in == registry_.get() ? e->lookups.size() : 0;
   for (size_t i = 0; i < n; ++i) {
     PartyFacts& f = facts->emplace_back();  // filled in place
+    f.names = this;
     f.event = e;
     f.client_id = e->client.client_id;
     f.client_name = e->client.client_name;

@@ -47,7 +47,7 @@ struct StateCounters {
 // is `registry`, and else (or for parties without) looks the same things up itself.
 void LookUpParties(const Registry& registry, AccessEvent* e);
 
-class AuditState {
+class AuditState : public ClientNames {
  public:
   AuditState(const StateOptions& options, std::shared_ptr<const Registry> registry);
   // Not copied or moved: org_covers_ refers to this state.
@@ -73,6 +73,8 @@ class AuditState {
   const ClientInterner& clients() const { return clients_; }
   EventTime first_time() const { return first_time_; }
   EventTime max_time() const { return max_time_; }
+  // clients.jsonl's name for the client, else the one its tokens gave; "" when neither.
+  std::string_view NameOf(std::string_view client_id) const override;
 
  private:
   friend class StatePersistence;

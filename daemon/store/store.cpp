@@ -117,7 +117,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
                    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;"
                    // Debian's SQLite zeroes freed space by default; nothing is deleted here
                    // that the events do not keep anyway (expired state), so that is work lost.
-                   "PRAGMA secure_delete=OFF;",
+                   "PRAGMA secure_delete=OFF;"
+                   // A write-ahead log that grew while a reader kept checkpoints from finishing
+                   // is cut back to 256 MiB once it is emptied (SQLite keeps its size else).
+                   "PRAGMA journal_size_limit=268435456;",
                    nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg =
         path + ": " + (err ? err : "cannot configure database") + " (is it an SQLite database?)";

@@ -56,6 +56,15 @@ TEST_F(ReplayCli, ReplaysTheExamplesAndSummarisesWhatWasStoredQuarantinedAndFoun
   EXPECT_NE(r.out.find("quarantined                            54"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("edi.foreign-acknowledgement"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("edi.reservation-takeover"), std::string::npos) << r.out;
+  // Summaries name the other clients as they name the acting one: NAME (ID).
+  EXPECT_NE(r.out.find("reserved to Fjordvik integrasjonsplattform "
+                       "(c41d7e83-5a2b-4c9d-b6e0-8f1a3c5d7e03), and got status 204"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("(owner Legepraksis EPJ (7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02), earlier "
+                       "downloader Legepraksis EPJ (7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02))"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST_F(ReplayCli, ASecondReplayOfTheSameFilesStoresNothingNew) {
@@ -787,17 +796,20 @@ TEST_F(ReplayCli, EventsFindAClientByNameARequestAndTheQuarantinedRecordsOfAMess
   // One call by its requestId.
   const Output one = Sh(events + " --request-id ex-0027 --format jsonl");
   EXPECT_EQ(JsonlValues(one.out, "requestId"), std::vector<std::string>{"ex-0027"}) << one.out;
-  // Times without an offset are UTC, with or without seconds.
+  // Times without an offset are UTC, with or without seconds: the same calls as with Z. The
+  // examples have calls at 10:05:14.310Z and 10:20:44.871Z and none between.
+  const auto from = [&](const std::string& t) {
+    return JsonlValues(Sh(events + " --since " + t + " --format jsonl").out, "time");
+  };
+  const auto utc = from("2026-05-04T10:05:14Z");
+  ASSERT_FALSE(utc.empty());
+  EXPECT_EQ(utc.front(), "2026-05-04T10:05:14.310Z");
+  EXPECT_EQ(from("2026-05-04T10:05:14.311Z").front(), "2026-05-04T10:20:44.871Z");
   for (const char* t : {"2026-05-04T10:05:14", "'2026-05-04 10:05:14'", "2026-05-04T10:05"}) {
-    const Output since = Sh(events + " --since " + t + " --format jsonl");
-    ASSERT_EQ(since.status, 0) << t << ": " << since.out;
-    const auto times = JsonlValues(since.out, "time");
-    ASSERT_FALSE(times.empty()) << t;
-    EXPECT_GE(times.front(), std::string(t).find(":14") != std::string::npos
-                                 ? "2026-05-04T10:05:14.000Z"
-                                 : "2026-05-04T10:05:00.000Z")
-        << t;
+    EXPECT_EQ(from(t), utc) << t;
   }
+  // ... and not local time, nor an offset: +01:00 is an hour earlier.
+  EXPECT_GT(from("2026-05-04T10:05:14+01:00").size(), utc.size());
   // Records quarantined that name a message are no calls on it; the answer says they exist.
   const std::string m4 = "3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f04";
   const Output calls = Sh(events + " --message " + m4);

@@ -178,3 +178,44 @@ TEST_F(DefaultPackWithOverrides, RulesTheFileDoesNotNameAreUnchanged) {
 
 }  // namespace
 }  // namespace edi
+
+namespace edi {
+namespace {
+
+// What summaries call the other clients: NAME (ID) when a name is known, else the id.
+TEST(ClientLabels, NameAndIdOrTheIdAlone) {
+  class Names : public ClientNames {
+   public:
+    std::string_view NameOf(std::string_view id) const override {
+      return id == "c-owner" ? "Omsorgsjournal" : "";
+    }
+  } names;
+  PartyFacts f;
+  f.has_party = true;
+  f.owner = "c-owner";
+  f.lock_holder = "c-holder";
+  f.has_message = true;
+  f.other_downloader = "c-owner";
+  const FieldCatalog& c = FactsCatalog();
+  FactsSource src(&f);
+  auto text = [&](const char* field) {
+    const FieldValue v = src.Get(*c.Find(field));
+    return v.present ? std::string(v.s) : std::string("<absent>");
+  };
+  // Without a source of names: the ids.
+  EXPECT_EQ(text("party.owner_label"), "c-owner");
+  f.names = &names;
+  EXPECT_EQ(text("party.owner_label"), "Omsorgsjournal (c-owner)");
+  EXPECT_EQ(text("party.lock_holder_label"), "c-holder");
+  EXPECT_EQ(text("msg.other_downloader_label"), "Omsorgsjournal (c-owner)");
+  // Two labels at once stay what they are (each has its own buffer).
+  const FieldValue owner = src.Get(*c.Find("party.owner_label"));
+  const FieldValue holder = src.Get(*c.Find("party.lock_holder_label"));
+  EXPECT_EQ(owner.s, "Omsorgsjournal (c-owner)");
+  EXPECT_EQ(holder.s, "c-holder");
+  f.owner = {};
+  EXPECT_EQ(text("party.owner_label"), "<absent>");
+}
+
+}  // namespace
+}  // namespace edi
