@@ -30,6 +30,11 @@ int main(int argc, char** argv) {
     names += (names.empty() ? "" : ", ") + sub->get_name();
     known |= argc > 1 && sub->check_name(argv[1]);
   }
+  if (argc == 1) {
+    std::fprintf(stderr, "edi-audit: no command given (the commands: %s; see --help)\n",
+                 names.c_str());
+    return 2;
+  }
   if (argc > 1 && argv[1][0] != '-' && !known) {
     std::fprintf(stderr, "edi-audit: unknown command '%s' (the commands: %s; see --help)\n",
                  argv[1], names.c_str());
@@ -38,8 +43,12 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // As every other refusal: the command first, then what is wrong.
+    const std::string cmd = known ? std::string(" ") + argv[1] : std::string();
+    std::fprintf(stderr, "edi-audit%s: %s (see edi-audit%s --help)\n", cmd.c_str(), e.what(),
+                 cmd.c_str());
+    return 2;
   }
   // Output that did not reach its file (a full disk, a closed pipe) is a failure, whichever
   // command wrote it: a forensic copy cut short must not look complete.

@@ -869,3 +869,25 @@ TEST_F(ReplayCli, EventsWrittenAsTheyAreReadComePageByPageEachCallOnceInOrder) {
   const Output csv = Sh(std::string(EDI_BINARY) + " events --db " + db + " --format csv");
   EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), calls + 1);
 }
+
+namespace {
+
+TEST(CommandLine, ArgumentErrorsNameTheCommandAndWhereHelpIs) {
+  const Output no_db = Sh(std::string(EDI_BINARY) + " events --her-id 8142520");
+  EXPECT_EQ(no_db.status, 2);
+  EXPECT_EQ(no_db.out, "edi-audit events: --db is required (see edi-audit events --help)\n");
+  const Output zero = Sh(std::string(EDI_BINARY) + " findings --db x.db --limit 0");
+  EXPECT_EQ(zero.status, 2);
+  EXPECT_EQ(zero.out,
+            "edi-audit findings: --limit: '0' is not a whole number above 0 (see edi-audit "
+            "findings --help)\n");
+  const Output none = Sh(EDI_BINARY);
+  EXPECT_EQ(none.status, 2);
+  EXPECT_EQ(none.out.rfind("edi-audit: no command given (the commands: replay, ", 0), 0u)
+      << none.out;
+  const Output help = Sh(std::string(EDI_BINARY) + " events --help");
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("--request-id"), std::string::npos);
+}
+
+}  // namespace
