@@ -401,7 +401,8 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
       ->check(kPositiveInteger);
   cmd->add_flag("--by-client", opt->by_client,
                 "one line per client instead of one per call: its calls, failed calls (status 400 "
-                "or above), first and last, and calls per action");
+                "or above), first and last, calls per delegation (orgnrParent: a multi-tenant "
+                "client acts under several) and per action");
   cmd->add_option("--format", opt->format, "table (default), json, jsonl or csv")
       ->check(CLI::IsMember({"table", "json", "jsonl", "csv"}));
   cmd->footer(

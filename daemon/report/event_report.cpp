@@ -165,17 +165,28 @@ void ClientActivity::Add(const EventRow& e) {
   first = std::min(first, e.time);
   last = std::max(last, e.time);
   ++actions[e.action];
+  ++delegations[e.orgnr_parent];
 }
 
 namespace {
 
-std::string ActionCounts(const ClientActivity& c, char separator) {
+std::string Counts(const std::map<std::string, int64_t>& counts, char separator) {
   std::string out;
-  for (const auto& [action, n] : c.actions) {
+  for (const auto& [what, n] : counts) {
     if (!out.empty()) out.push_back(separator);
-    out += action + ":" + std::to_string(n);
+    out += (what.empty() ? "-" : what) + ":" + std::to_string(n);
   }
   return out;
+}
+
+template <typename W>
+void WriteCounts(W& w, const std::map<std::string, int64_t>& counts) {
+  w.StartObject();
+  for (const auto& [what, n] : counts) {
+    w.Key(what.data(), static_cast<rapidjson::SizeType>(what.size()));
+    w.Int64(n);
+  }
+  w.EndObject();
 }
 
 template <typename W>
@@ -193,25 +204,23 @@ void WriteClientActivity(W& w, const ClientActivity& c) {
   WriteJsonString(w, FormatRfc3339(c.first));
   w.Key("last");
   WriteJsonString(w, FormatRfc3339(c.last));
+  w.Key("orgnrParents");
+  WriteCounts(w, c.delegations);
   w.Key("actions");
-  w.StartObject();
-  for (const auto& [action, n] : c.actions) {
-    w.Key(action.data(), static_cast<rapidjson::SizeType>(action.size()));
-    w.Int64(n);
-  }
-  w.EndObject();
+  WriteCounts(w, c.actions);
   w.EndObject();
 }
 
 const auto kWriteActivity = [](auto& w, const ClientActivity& c) { WriteClientActivity(w, c); };
 
-constexpr std::array<TableColumn, 7> kActivityColumns = {{
+constexpr std::array<TableColumn, 8> kActivityColumns = {{
     {"CLIENT", false},
     {"CLIENT-ID", false},
     {"CALLS", true},
     {"FAILED", true},
     {"FIRST", false},
     {"LAST", false},
+    {"ORGNR", false},
     {"ACTIONS", false},
 }};
 
@@ -222,12 +231,16 @@ std::string FormatClientActivity(std::span<const ClientActivity> clients, Report
       "no calls\n",
       kActivityColumns,
       [](const ClientActivity& c) {
-        return std::vector<std::string>{TableCell(c.client_name),       TableCell(c.client_id),
-                                        std::to_string(c.calls),        std::to_string(c.failed),
-                                        FormatRfc3339(c.first),         FormatRfc3339(c.last),
-                                        TableCell(ActionCounts(c, ' '))};
+        return std::vector<std::string>{TableCell(c.client_name),
+                                        TableCell(c.client_id),
+                                        std::to_string(c.calls),
+                                        std::to_string(c.failed),
+                                        FormatRfc3339(c.first),
+                                        FormatRfc3339(c.last),
+                                        TableCell(Counts(c.delegations, ' ')),
+                                        TableCell(Counts(c.actions, ' '))};
       },
-      {"clientId", "clientName", "calls", "failed", "first", "last", "actions"},
+      {"clientId", "clientName", "calls", "failed", "first", "last", "orgnrParents", "actions"},
       [](const ClientActivity& c) {
         return std::vector<std::string>{c.client_id,
                                         c.client_name,
@@ -235,7 +248,8 @@ std::string FormatClientActivity(std::span<const ClientActivity> clients, Report
                                         std::to_string(c.failed),
                                         FormatRfc3339(c.first),
                                         FormatRfc3339(c.last),
-                                        ActionCounts(c, ';')};
+                                        Counts(c.delegations, ';'),
+                                        Counts(c.actions, ';')};
       },
   };
   return FormatList(clients, format, kForm, kWriteActivity);

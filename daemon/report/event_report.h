@@ -57,13 +57,16 @@ struct ClientActivity {
   int64_t failed = 0;  // status 400 or above (403 and 423: denied, locked)
   EventTime first = 0, last = 0;
   std::map<std::string, int64_t> actions;  // action -> calls
+  // orgnrParent (the delegation a call acted under; a multi-tenant client has several) -> calls
+  std::map<std::string, int64_t> delegations;
 
   void Add(const EventRow& e);
 };
 
-// Table: CLIENT CLIENT-ID CALLS FAILED FIRST LAST ACTIONS ("download:3 send:1"); "no calls"
-// when empty. json/jsonl: {"clientId", "clientName", "calls", "failed", "first", "last",
-// "actions": {"download": 3, ...}}; csv: those keys, actions as "download:3;send:1".
+// Table: CLIENT CLIENT-ID CALLS FAILED FIRST LAST ORGNR ("944100001:18 921500001:2") ACTIONS
+// ("download:3 send:1"); "no calls" when empty. json/jsonl: {"clientId", "clientName", "calls",
+// "failed", "first", "last", "orgnrParents": {"944100001": 18, ...}, "actions": {"download": 3,
+// ...}}; csv: those keys, the maps as "download:3;send:1".
 std::string FormatClientActivity(std::span<const ClientActivity> clients, ReportFormat format);
 
 }  // namespace edi

@@ -717,6 +717,11 @@ TEST_F(ReplayCli, EventsForAPartyAClientAndATimeRangeCombine) {
   for (const std::string& n : JsonlValues(who.out, "calls")) summed += std::stol(n);
   EXPECT_EQ(summed, static_cast<long>(party_clients.size()));
   EXPECT_NE(who.out.find("\"actions\":{\"download\":1,\"send\":1}"), std::string::npos) << who.out;
+  // Legepraksis acted for it under three delegations, one of them outside its organisation
+  // (the critical edi.org-membership finding): kept apart.
+  EXPECT_NE(who.out.find("\"orgnrParents\":{\"921500001\":1,\"921600001\":1,\"944100001\":19}"),
+            std::string::npos)
+      << who.out;
   // --limit with --by-client keeps the client that acted last, its calls all counted.
   const auto lasts = JsonlValues(who.out, "last");
   ASSERT_EQ(lasts.size(), 2u);
