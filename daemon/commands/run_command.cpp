@@ -76,24 +76,10 @@ class SyslogPriorityFlag : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    char p = '6';
-    switch (msg.level) {
-      case spdlog::level::trace:
-      case spdlog::level::debug:
-        p = '7';
-        break;
-      case spdlog::level::warn:
-        p = '4';
-        break;
-      case spdlog::level::err:
-        p = '3';
-        break;
-      case spdlog::level::critical:
-        p = '2';
-        break;
-      default:
-        break;
-    }
+    // By spdlog's levels: trace, debug, info, warn, err, critical, off.
+    static constexpr char kPriority[] = {'7', '7', '6', '4', '3', '2', '6'};
+    const auto level = static_cast<size_t>(msg.level);
+    const char p = level < sizeof kPriority ? kPriority[level] : '6';
     const char text[3] = {'<', p, '>'};
     dest.append(text, text + 3);
   }
