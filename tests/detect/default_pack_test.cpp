@@ -190,7 +190,9 @@ TEST(ClientLabels, NameAndIdOrTheIdAlone) {
       return id == "c-owner" ? "Omsorgsjournal" : "";
     }
   } names;
+  AccessEvent event;
   PartyFacts f;
+  f.event = &event;
   f.has_party = true;
   f.owner = "c-owner";
   f.lock_holder = "c-holder";
