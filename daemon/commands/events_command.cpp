@@ -376,7 +376,8 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
          "--her-id", opt->her_id,
          "only calls that acted for this party (HER-Id), however the call named it: in the "
          "request body, the path or the query, or through a message in its custody (a call on "
-         "a message made before its receivers were known acts for none: --message lists it)")
+         "a message keeps the receivers known when it was made: --message lists a call made "
+         "before this one was known)")
       ->check(kPositiveInteger);
   cmd->add_option("--client", opt->client_id,
                   "only calls of this HelseID client: its client id, or else its name as the "
