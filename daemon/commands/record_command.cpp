@@ -87,6 +87,8 @@ void AddRecordCommand(CLI::App& app, int* exit_code) {
                   "every stored event with this requestId; repeatable");
   cmd->footer(
       "Prints one record per line (JSON lines), event ids first, then requestIds.\n"
+      "What was made of a call (action, parties, client, message) is `edi-audit events --db DB\n"
+      "--request-id ID`; why a record was refused, `edi-audit quarantine --db DB --contains ID`.\n"
       "Exit status: 0 all printed, 1 something was not found or not kept (the message says "
       "which), 2 bad arguments.");
   cmd->callback([opt, exit_code]() { *exit_code = RunRecord(*opt); });
