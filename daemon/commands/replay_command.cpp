@@ -178,6 +178,10 @@ int RunReplay(const ReplayOptions& opt) {
   StoreOptions store_options;
   store_options.keep_raw_records = config.store.keep_raw_records;
   store_options.max_quarantine_bytes = config.store.max_quarantine_bytes;
+  // Replay groups batches into larger transactions (below); a smaller page cache keeps its
+  // peak memory where run's is (measured: 10M records, 478 MiB with 4 batches per transaction
+  // and 32 MiB, 492 MiB with one batch and 64 MiB).
+  store_options.cache_kib = 32 * 1024;
   auto store = Store::Open(config.database, store_options);
   if (!store.ok()) {
     std::fprintf(stderr, "edi-audit replay: %s\n", store.status().message().c_str());
@@ -210,9 +214,17 @@ int RunReplay(const ReplayOptions& opt) {
   // What was stored before a failure stays stored: the summary and the findings say what.
   std::string failure;
   bool warned_older = false;
+  // Fewer, larger transactions than `run`'s (which commits Kafka offsets after each): the state
+  // and the indexes written once per transaction rather than per batch. The batches stay as
+  // large, so the records in memory do not grow.
+  constexpr size_t kBatchesPerTransaction = 4;
+  size_t in_transaction = 0;
   while (true) {
     std::unique_ptr<FeedBatch> b = feed.Next();
-    if (Status s = pipeline.ProcessDecoded(b->records, b->decoded, &b->raw_block); !s.ok()) {
+    const bool commit = ++in_transaction == kBatchesPerTransaction || b->last || !b->status.ok();
+    if (commit) in_transaction = 0;
+    if (Status s = pipeline.ProcessDecoded(b->records, b->decoded, &b->raw_block, commit);
+        !s.ok()) {
       failure = "storing a batch failed: " + s.message();
       break;
     }
@@ -267,7 +279,8 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
                   "directory of reference snapshots (communication-parties.jsonl, ...)")
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--db", opt->db_path, "SQLite database to write (created if missing)");
-  cmd->add_option("--batch-size", opt->batch_size, "records per transaction (default 5000)")
+  cmd->add_option("--batch-size", opt->batch_size,
+                  "records per batch (default 5000; a transaction holds up to 4 batches)")
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--rules", opt->rule_files,
                   "rule files or directories of *.yaml, loaded in order (default: the shipped "

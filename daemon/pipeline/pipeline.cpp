@@ -268,24 +268,31 @@ Status Pipeline::ProcessBatch(const std::vector<RawRecord>& batch) {
 
 Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
                                 std::vector<DecodedRecord>& decoded,
-                                const PreparedRawBlock* raw_block) {
+                                const PreparedRawBlock* raw_block, bool commit) {
   batch_findings_.clear();
-  if (batch.empty()) return Status::OK();
+  if (batch.empty() && !(commit && in_transaction_)) return Status::OK();
   PipelineCounters c;
   pending_findings_.clear();
   auto fail = [this](Status s) {
     store_->Rollback();
     ++counters_.failed_batches;
     pending_findings_.clear();
+    // Every batch of the transaction is taken back.
+    in_transaction_ = false;
+    uncommitted_counters_ = PipelineCounters();
+    uncommitted_findings_.clear();
     // The in-memory state ran ahead of the database: bring it back to the last commit.
     if (Status r = RestoreFromStore(); !r.ok()) {
       return Status::Corruption(s.message() + "; and reloading state failed: " + r.message());
     }
     return s;
   };
-  if (Status s = store_->Begin(); !s.ok()) {
-    ++counters_.failed_batches;
-    return s;
+  if (!in_transaction_) {
+    if (Status s = store_->Begin(); !s.ok()) {
+      ++counters_.failed_batches;
+      return s;
+    }
+    in_transaction_ = true;
   }
   store_->UsePreparedRawBlock(raw_block);
   std::map<std::string, int64_t> positions;
@@ -309,12 +316,26 @@ Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
   for (const auto& [source, position] : positions) {
     if (Status s = store_->SetSourcePosition({source, position}); !s.ok()) return fail(s);
   }
+  if (!batch.empty()) ++c.batches;
+  if (!commit) {
+    // The batch's records are a raw block of their own; the transaction stays open.
+    if (Status s = store_->EndRawBlock(); !s.ok()) return fail(s);
+    uncommitted_counters_.Add(c);
+    for (Finding& f : pending_findings_) uncommitted_findings_.push_back(std::move(f));
+    pending_findings_.clear();
+    return Status::OK();
+  }
   if (Status s = state_.SaveBatch(store_->db()); !s.ok()) return fail(s);
   if (before_commit_) before_commit_();
   if (Status s = store_->Commit(); !s.ok()) return fail(s);
-  ++c.batches;
+  in_transaction_ = false;
+  counters_.Add(uncommitted_counters_);
   counters_.Add(c);
-  batch_findings_.swap(pending_findings_);
+  uncommitted_counters_ = PipelineCounters();
+  batch_findings_.swap(uncommitted_findings_);
+  for (Finding& f : pending_findings_) batch_findings_.push_back(std::move(f));
+  pending_findings_.clear();
+  uncommitted_findings_.clear();
   return Status::OK();
 }
 

@@ -100,10 +100,14 @@ class Pipeline {
   // As ProcessBatch, for a batch DecodeBatch already decoded (`decoded[i]` is `batch[i]`);
   // `raw_block`, when given, is what PrepareRawBlock made of them (it only saves work: the
   // result is the same without it).
+  // `commit` false leaves the transaction open: the next batch goes into it too, and the batch
+  // whose `commit` is true commits them all (replay stores several batches per transaction).
+  // The batches' counters and findings count once they are committed; a failure takes back
+  // every batch of the transaction.
   Status ProcessDecoded(const std::vector<RawRecord>& batch, std::vector<DecodedRecord>& decoded,
-                        const PreparedRawBlock* raw_block = nullptr);
+                        const PreparedRawBlock* raw_block = nullptr, bool commit = true);
 
-  // The findings the last successful batch created (not the repeats), for the sinks.
+  // The findings the last committed transaction created (not the repeats), for the sinks.
   const std::vector<Finding>& batch_findings() const { return batch_findings_; }
   const PipelineCounters& counters() const { return counters_; }
   const AuditState& state() const { return state_; }
@@ -141,6 +145,10 @@ class Pipeline {
   std::vector<PartyFacts> facts_;
   std::vector<FindingChange> changes_;
   std::vector<Finding> batch_findings_, pending_findings_;
+  // Batches stored in the open transaction, not yet committed (ProcessDecoded's `commit`).
+  bool in_transaction_ = false;
+  PipelineCounters uncommitted_counters_;
+  std::vector<Finding> uncommitted_findings_;
 };
 
 }  // namespace edi

@@ -277,8 +277,6 @@ Status AuditState::Load(sqlite3* db) {
                               std::to_string(owner_count_unit) +
                               " ms, which this version cannot read");
   }
-  if (!any) return Status::OK();  // a new database: the initial state (reservations) stands
-
   // Start from nothing: the database holds everything, the snapshot's reservations included.
   clients_ = ClientInterner();
   token_names_.clear();  // by client index: the indexes are given anew below
@@ -289,9 +287,16 @@ Status AuditState::Load(sqlite3* db) {
   dirty_locks_.clear();
   dirty_sweeps_.clear();
   new_pairs_.clear();
+  saved_clients_ = 0;
   first_time_ = first;
   max_time_ = max;
   last_expiry_ = expiry;
+  if (!any) {
+    // A new database, or one whose first batches were rolled back (what they did to this
+    // state is undone too): the initial state, the snapshot's reservations.
+    ApplyReservations();
+    return Status::OK();
+  }
 
   Statement clients(db, "SELECT client_idx, client_id FROM state_clients ORDER BY client_idx");
   while (clients.Step() == SQLITE_ROW) {

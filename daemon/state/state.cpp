@@ -55,6 +55,10 @@ AuditState::AuditState(const StateOptions& options, std::shared_ptr<const Regist
         for (int i = 8; i >= 0; --i, org /= 10) digits[i] = static_cast<char>('0' + org % 10);
         return registry_->Covers(std::string_view(digits, sizeof digits), cp->orgnr);
       }) {
+  ApplyReservations();
+}
+
+void AuditState::ApplyReservations() {
   for (const Reservation& r : registry_->reservations()) {
     locks_.Acquire(r.her_id, clients_.Intern(r.client_id), r.since);
     dirty_locks_.insert(r.her_id);

@@ -78,6 +78,8 @@ class AuditState : public ClientNames {
 
  private:
   friend class StatePersistence;
+  // The snapshot's reservations as locks: the state of a new database.
+  void ApplyReservations();
   void ResolveCustodyParties(AccessEvent* e, const MessageCustody* m);
   // `lookup`: the party's, when e.lookups has it from this state's registry.
   void FillPartyFacts(const AccessEvent& e, ClientIdx client, const PartyLookup* lookup,

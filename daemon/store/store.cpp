@@ -114,7 +114,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   char* err = nullptr;
   if (sqlite3_exec(db,
                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"
-                   "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;"
+                   "PRAGMA temp_store=MEMORY;"
                    // Debian's SQLite zeroes freed space by default; nothing is deleted here
                    // that the events do not keep anyway (expired state), so that is work lost.
                    "PRAGMA secure_delete=OFF;"
@@ -131,6 +131,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   }
   if (options.durable_commits &&
       sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Status::IOError(store->LastError());
+  }
+  if (sqlite3_exec(db, ("PRAGMA cache_size=-" + std::to_string(options.cache_kib)).c_str(), nullptr,
+                   nullptr, nullptr) != SQLITE_OK) {
     return Status::IOError(store->LastError());
   }
   if (Status s = store->Migrate(); !s.ok()) return s;
@@ -260,6 +264,12 @@ Status Store::Commit() {
   if (Status s = FlushRawBlock(); !s.ok()) return s;
   if (commit_.Run() != SQLITE_DONE) return Status::IOError(LastError());
   checkpointer_->AfterCommit();
+  return Status::OK();
+}
+
+Status Store::EndRawBlock() {
+  if (Status s = FlushRawBlock(); !s.ok()) return s;
+  ++raw_block_;  // max(block_id) + 1 inside the transaction: this one is written
   return Status::OK();
 }
 

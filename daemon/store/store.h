@@ -63,6 +63,8 @@ struct StoreOptions {
   // offsets committed after it: a power cut would otherwise roll back batches Kafka was told
   // were stored. Without it (NORMAL) a power cut may lose the last commits, never corrupt.
   bool durable_commits = false;
+  // SQLite's page cache of the writer, in KiB.
+  size_t cache_kib = 64 * 1024;
   CheckpointOptions checkpoint;
   // The party and client indexes (party_events, client_events) are written once this many
   // events gathered since the last time, so each party or client gets one row per hour for
@@ -119,6 +121,9 @@ class Store {
   Status Begin();
   // Writes the party and client index rows when enough events gathered, then commits.
   Status Commit();
+  // Ends the raw-record block of the records stored so far in the open transaction: those
+  // stored next go into a block of their own (a transaction of several batches).
+  Status EndRawBlock();
   void Rollback();
 
   // What is stored under e's requestId and event time (in this transaction or before):

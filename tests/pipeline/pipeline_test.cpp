@@ -382,3 +382,134 @@ TEST_F(PipelineTest, CustodySavedBeforeReceiversWereToldCompleteKeepsTheLists) {
 
 }  // namespace
 }  // namespace edi::testing
+
+namespace edi::testing {
+namespace {
+
+class GroupedBatchesTest : public PipelineTest {
+ protected:
+  // Records [from, to) of `traffic` as one batch, decoded.
+  struct Batch {
+    std::vector<RawRecord> records;
+    std::vector<DecodedRecord> decoded;
+  };
+  Batch Slice(const std::vector<std::string>& traffic, size_t from, size_t to) {
+    Batch b;
+    for (size_t i = from; i < to; ++i) {
+      b.records.push_back(
+          {traffic[i], traffic[i].size(), {"file:traffic", static_cast<int64_t>(i + 1)}});
+    }
+    auto decoder = Decoder::Create({});
+    DecodeBatch(**decoder, b.records, &b.decoded, registry_.get());
+    return b;
+  }
+};
+
+TEST_F(GroupedBatchesTest, SeveralBatchesInATransactionStoreWhatBatchesCommittedOneByOneStore) {
+  auto traffic = GenerateTraffic(5, 1200);
+  Run(Db("single.db"), traffic, 0, traffic.size(), 200);
+  auto store = Store::Open(Db("grouped.db"), {});
+  ASSERT_TRUE(store.ok());
+  auto p = Pipeline::Create({}, std::move(*Decoder::Create({})), registry_, store->get(), &rules_);
+  ASSERT_TRUE(p.ok());
+  size_t findings = 0;
+  for (size_t from = 0; from < traffic.size(); from += 200) {
+    Batch b = Slice(traffic, from, std::min(traffic.size(), from + 200));
+    const bool commit = from / 200 % 3 == 2 || from + 200 >= traffic.size();
+    ASSERT_TRUE((*p)->ProcessDecoded(b.records, b.decoded, nullptr, commit).ok());
+    if (!commit) {
+      // Nothing counts, nor shows to a reader, before the transaction commits.
+      EXPECT_TRUE((*p)->batch_findings().empty());
+      EXPECT_EQ((*p)->counters().records, from / 600 * 600);
+      EXPECT_EQ(Dump(Db("grouped.db"),
+                     "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM quarantine)"),
+                std::to_string(from / 600 * 600) + "|\n");
+    }
+    findings += (*p)->batch_findings().size();
+  }
+  EXPECT_EQ((*p)->counters().records, traffic.size());
+  EXPECT_EQ((*p)->counters().batches, 6u);
+  EXPECT_GT(findings, 0u);
+  EXPECT_EQ(std::to_string(findings) + "|\n",
+            Dump(Db("single.db"), "SELECT count(*) FROM findings"));
+  for (const char* q :
+       {"SELECT request_id, parties, raw_block IS NOT NULL FROM events ORDER BY 1",
+        "SELECT id, occurrences FROM findings ORDER BY 1", "SELECT * FROM state_locks ORDER BY 1",
+        "SELECT count(*), sum(records) FROM raw_blocks",
+        "SELECT her_id, event_id FROM party_event_ids ORDER BY 1, 2"}) {
+    EXPECT_EQ(Dump(Db("grouped.db"), q), Dump(Db("single.db"), q)) << q;
+  }
+  // Each batch's records are a block of their own, and read back as they came.
+  EXPECT_EQ(Dump(Db("grouped.db"), "SELECT count(*) FROM raw_blocks"), "6|\n");
+}
+
+TEST_F(GroupedBatchesTest, AFailureTakesBackEveryBatchOfTheTransactionAndTheirCounts) {
+  auto traffic = GenerateTraffic(5, 600);
+  Run(Db("single.db"), traffic, 0, traffic.size(), 200);
+  auto store = Store::Open(Db("grouped.db"), {});
+  ASSERT_TRUE(store.ok());
+  auto p = Pipeline::Create({}, std::move(*Decoder::Create({})), registry_, store->get(), &rules_);
+  ASSERT_TRUE(p.ok());
+  Batch first = Slice(traffic, 0, 200), second = Slice(traffic, 200, 400);
+  ASSERT_TRUE((*p)->ProcessDecoded(first.records, first.decoded, nullptr, false).ok());
+  ASSERT_TRUE((*p)->ProcessDecoded(second.records, second.decoded, nullptr, false).ok());
+  // The third batch fails as it is committed: its records' block is refused.
+  ASSERT_EQ(sqlite3_exec((*store)->db(),
+                         "CREATE TEMP TRIGGER no_commit BEFORE INSERT ON main.raw_blocks "
+                         "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  Batch third = Slice(traffic, 400, 600);
+  EXPECT_FALSE((*p)->ProcessDecoded(third.records, third.decoded, nullptr, true).ok());
+  EXPECT_EQ((*p)->counters().records, 0u);  // none of the three batches counts
+  EXPECT_EQ((*p)->counters().failed_batches, 1u);
+  EXPECT_TRUE((*p)->batch_findings().empty());
+  EXPECT_EQ(Dump(Db("grouped.db"), "SELECT count(*) FROM events"), "0|\n");
+  // The trigger was made inside the transaction: the rollback took it away too.
+  EXPECT_NE(sqlite3_exec((*store)->db(), "DROP TRIGGER no_commit", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  // Stored again, as a replay would: the same as batches committed one by one.
+  first = Slice(traffic, 0, 200);
+  second = Slice(traffic, 200, 400);
+  third = Slice(traffic, 400, 600);
+  ASSERT_TRUE((*p)->ProcessDecoded(first.records, first.decoded, nullptr, false).ok());
+  ASSERT_TRUE((*p)->ProcessDecoded(second.records, second.decoded, nullptr, false).ok());
+  ASSERT_TRUE((*p)->ProcessDecoded(third.records, third.decoded, nullptr, true).ok());
+  EXPECT_EQ((*p)->counters().records, 600u);
+  for (const char* q : {"SELECT request_id FROM events ORDER BY 1",
+                        "SELECT id, occurrences FROM findings ORDER BY 1",
+                        "SELECT * FROM state_locks ORDER BY 1"}) {
+    EXPECT_EQ(Dump(Db("grouped.db"), q), Dump(Db("single.db"), q)) << q;
+  }
+}
+
+TEST_F(GroupedBatchesTest, AFirstBatchThatFailsToCommitLeavesNoTraceInTheStateOfANewDatabase) {
+  // As `run` stores batches: one per transaction. The database is new, so there is no saved
+  // state to go back to: the state must still forget what the failed batch did to it.
+  auto traffic = GenerateTraffic(5, 400);
+  Run(Db("single.db"), traffic, 0, traffic.size(), 200);
+  auto store = Store::Open(Db("retried.db"), {});
+  ASSERT_TRUE(store.ok());
+  auto p = Pipeline::Create({}, std::move(*Decoder::Create({})), registry_, store->get(), &rules_);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(sqlite3_exec((*store)->db(),
+                         "CREATE TEMP TRIGGER no_commit BEFORE INSERT ON main.raw_blocks "
+                         "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  Batch first = Slice(traffic, 0, 200);
+  EXPECT_FALSE((*p)->ProcessBatch(first.records).ok());
+  ASSERT_EQ(sqlite3_exec((*store)->db(), "DROP TRIGGER no_commit", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_TRUE((*p)->ProcessBatch(first.records).ok());
+  EXPECT_TRUE((*p)->ProcessBatch(Slice(traffic, 200, 400).records).ok());
+  for (const char* q :
+       {"SELECT request_id FROM events ORDER BY 1",
+        "SELECT id, occurrences FROM findings ORDER BY 1", "SELECT * FROM state_locks ORDER BY 1",
+        "SELECT her_id, hex(stats) FROM state_parties ORDER BY 1"}) {
+    EXPECT_EQ(Dump(Db("retried.db"), q), Dump(Db("single.db"), q)) << q;
+  }
+}
+
+}  // namespace
+}  // namespace edi::testing
