@@ -8,18 +8,14 @@
 // drain ends the process at once (the handlers are one-shot): nothing is lost, the records
 // not yet stored are read again at the next start.
 #include <fmt/ranges.h>
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
-
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 
 #include "commands/commands.h"
+#include "commands/run_logging.h"
 #include "commands/run_metrics.h"
 #include "commands/wiring.h"
 #include "common/schema.h"
@@ -68,47 +64,6 @@ void InstallSignalHandlers() {
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
   sigaction(SIGPIPE, &ignore, nullptr);
-}
-
-// "<3>" etc.: the syslog priority of a line, which journald reads from a line's start
-// (SyslogLevelPrefix=, on by default): `journalctl -p err` then finds the errors.
-class SyslogPriorityFlag : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&,
-              spdlog::memory_buf_t& dest) override {
-    // By spdlog's levels: trace, debug, info, warn, err, critical, off.
-    static constexpr char kPriority[] = {'7', '7', '6', '4', '3', '2', '6'};
-    const auto level = static_cast<size_t>(msg.level);
-    const char p = level < sizeof kPriority ? kPriority[level] : '6';
-    const char text[3] = {'<', p, '>'};
-    dest.append(text, text + 3);
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<SyslogPriorityFlag>();
-  }
-};
-
-// Whether stderr is the journal's stream (systemd sets JOURNAL_STREAM to its device:inode).
-bool StderrIsJournal() {
-  const char* env = std::getenv("JOURNAL_STREAM");
-  unsigned long long dev = 0, ino = 0;
-  struct stat st = {};
-  return env != nullptr && std::sscanf(env, "%llu:%llu", &dev, &ino) == 2 &&
-         ::fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
-}
-
-void SetUpLogging(const std::string& level) {
-  auto logger = spdlog::stderr_logger_mt("edi-audit");
-  if (StderrIsJournal()) {
-    // The journal has its own timestamps; the priority goes first.
-    auto formatter = std::make_unique<spdlog::pattern_formatter>();
-    formatter->add_flag<SyslogPriorityFlag>('*').set_pattern("%*%l %v");
-    logger->set_formatter(std::move(formatter));
-  } else {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");  // local time, with its offset
-  }
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(level));
 }
 
 // What the stored batches add up to, for /metrics and /health.
@@ -324,10 +279,10 @@ Status Open(Daemon* d) {
 std::string HealthProblem(const Daemon& d) {
   if (!d.outcomes.failing.empty()) return d.outcomes.failing;
   if (const auto since = d.source->unreachable_since()) {
-    const auto down =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - *since);
+    const auto down = std::chrono::steady_clock::now() - *since;
     if (down >= std::chrono::milliseconds(d.config.run.kafka_unreachable_ms)) {
-      return "kafka: no broker reachable for " + std::to_string(down.count()) +
+      return "kafka: no broker reachable for " +
+             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(down).count()) +
              " s (librdkafka keeps trying; nothing is lost, nothing is audited meanwhile)";
     }
   }
@@ -417,9 +372,9 @@ void Reload(Daemon* d) {
     spdlog::error("registry: reload failed, keeping the snapshots in use: {}",
                   registry.status().message());
   }
-  const Status rules = LoadRuleFiles(d->rules.get(), d->config);
-  d->rules_reload_failing = !rules.ok();
-  if (const Status& s = rules; s.ok()) {
+  const Status s = LoadRuleFiles(d->rules.get(), d->config);
+  d->rules_reload_failing = !s.ok();
+  if (s.ok()) {
     spdlog::info("rules: reloaded");  // LoadRuleFiles logged how many rules from which files
   } else {
     spdlog::error("rules: reload failed, keeping the rules in use: {}", s.message());

@@ -227,11 +227,7 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
     f.names = this;
     f.event = e;
     f.client_id = clients_.Name(l->holder);
-    if (const ClientInfo* ci = registry_->FindClient(f.client_id)) {
-      f.client_name = ci->client_name;
-    } else if (l->holder < token_names_.size()) {
-      f.client_name = token_names_[l->holder];
-    }
+    f.client_name = NameOf(f.client_id);
     f.learning_complete = learning_complete_now;
     f.has_party = true;
     f.her_id = p;
