@@ -71,9 +71,7 @@ int ResolveTimeArgs(const char* command, const TimeArgs& args, sqlite3* db,
 
 bool MessageIdArg(const char* command, const std::string& text, std::string* out) {
   out->clear();
-  for (const char c : text)
-    out->push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  if (out->empty() || IsUuid(*out)) return true;
+  if (text.empty() || CanonicalUuid(text, out)) return true;
   std::fprintf(stderr, "edi-audit %s: --message '%s' is not a message id (a UUID)\n", command,
                text.c_str());
   return false;

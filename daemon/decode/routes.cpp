@@ -3,6 +3,7 @@
 #include <charconv>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "decode/decoder.h"
 
@@ -82,6 +83,13 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = Lower(c);
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
 // Splits "/a/b/c/" into at most `max` segments; false if there are more. Empty segments from
 // doubled or trailing slashes are skipped.
 bool SplitPath(std::string_view path, std::array<std::string_view, 8>* out, size_t* n) {
@@ -97,6 +105,59 @@ bool SplitPath(std::string_view path, std::array<std::string_view, 8>* out, size
     i = j;
   }
   return true;
+}
+
+// The path as the API's server routes it. Kestrel, in front of EDI 2.0, percent-decodes the
+// path (all but %2F, which stays in its segment) and removes its "." and ".." segments before
+// routing; matching the raw text instead would let a client dress a download up as an unknown
+// route ("/messages/ID/business%2Ddocument", "/messages/x/../ID/business-document"). Returns
+// `path` itself when it has nothing to normalize (the common case: no copy), else the
+// normalized path written into *buf.
+std::string_view NormalizePath(std::string_view path, std::string* buf) {
+  bool plain = path.find('%') == std::string_view::npos;
+  for (size_t i = 0; plain && i < path.size(); ++i) {
+    if (path[i] != '.' || (i > 0 && path[i - 1] != '/')) continue;
+    size_t j = i;
+    while (j < path.size() && path[j] == '.') ++j;
+    if ((j == path.size() || path[j] == '/') && j - i <= 2) plain = false;
+  }
+  if (plain) return path;
+  std::string decoded;
+  decoded.reserve(path.size());
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '%' && i + 2 < path.size()) {
+      const int hi = HexValue(path[i + 1]), lo = HexValue(path[i + 2]);
+      if (hi >= 0 && lo >= 0 && hi * 16 + lo != '/') {
+        decoded.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    decoded.push_back(path[i]);
+  }
+  std::vector<std::string_view> kept;
+  size_t i = 0;
+  while (i < decoded.size()) {
+    while (i < decoded.size() && decoded[i] == '/') ++i;
+    if (i == decoded.size()) break;
+    size_t j = decoded.find('/', i);
+    if (j == std::string::npos) j = decoded.size();
+    const std::string_view seg = std::string_view(decoded).substr(i, j - i);
+    i = j;
+    if (seg == ".") continue;
+    if (seg == "..") {
+      if (!kept.empty()) kept.pop_back();
+      continue;
+    }
+    kept.push_back(seg);
+  }
+  buf->clear();
+  for (const std::string_view seg : kept) {
+    buf->push_back('/');
+    buf->append(seg);
+  }
+  if (buf->empty()) buf->push_back('/');
+  return *buf;
 }
 
 struct Match {
@@ -124,13 +185,6 @@ bool MatchTemplate(std::string_view tmpl, const std::array<std::string_view, 8>&
   return true;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = Lower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 std::string PercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -150,6 +204,18 @@ std::string PercentDecode(std::string_view s) {
 
 // Appends every HER-Id given for `key` (case-insensitive, repeated keys and comma-separated
 // values both accepted). Returns false with *error set on a malformed value.
+// `key` itself or, as ASP.NET's model binding also reads a list, `key[0]`, `key[1]`... (and
+// `key[]`), in any case.
+bool IsQueryKey(std::string_view k, std::string_view key) {
+  if (k.size() > key.size() + 1 && k[key.size()] == '[' && k.back() == ']') {
+    for (size_t i = key.size() + 1; i + 1 < k.size(); ++i) {
+      if (k[i] < '0' || k[i] > '9') return false;
+    }
+    k = k.substr(0, key.size());
+  }
+  return EqualsIgnoreCase(k, key);
+}
+
 bool QueryHerIds(std::string_view query, std::string_view key, std::vector<PartyRef>* parties,
                  DecodeError* error) {
   // The contract's query has no '?'; one left in front must not hide the first key.
@@ -162,7 +228,7 @@ bool QueryHerIds(std::string_view query, std::string_view key, std::vector<Party
     i = amp + 1;
     const size_t eq = pair.find('=');
     const std::string k = PercentDecode(pair.substr(0, eq));
-    if (!EqualsIgnoreCase(k, key)) continue;
+    if (!IsQueryKey(k, key)) continue;
     const std::string value =
         eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
     size_t p = 0;
@@ -211,6 +277,33 @@ void DropRepeatedParties(std::vector<PartyRef>* parties) {
 
 }  // namespace
 
+bool CanonicalUuid(std::string_view s, std::string* out) {
+  // The forms .NET's Guid parsing accepts (a route's Guid parameter): "D" with dashes, "N"
+  // without, "B" in braces, "P" in parentheses, surrounded by white space or not.
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  if (s.size() == 38 &&
+      ((s.front() == '{' && s.back() == '}') || (s.front() == '(' && s.back() == ')'))) {
+    s = s.substr(1, 36);
+  }
+  out->clear();
+  if (s.size() == 32) {
+    for (size_t i = 0; i < 32; ++i) {
+      if (HexValue(s[i]) < 0) {
+        out->clear();
+        return false;
+      }
+      if (i == 8 || i == 12 || i == 16 || i == 20) out->push_back('-');
+      out->push_back(Lower(s[i]));
+    }
+    return true;
+  }
+  if (!IsUuid(s)) return false;
+  out->resize(36);
+  for (size_t i = 0; i < 36; ++i) (*out)[i] = Lower(s[i]);
+  return true;
+}
+
 bool IsUuid(std::string_view s) {
   if (s.size() != 36) return false;
   for (size_t i = 0; i < 36; ++i) {
@@ -250,9 +343,11 @@ bool MatchRoute(AccessEvent* e, DecodeError* error) {
   e->parties.clear();
   e->parties_from_custody = false;
 
+  std::string normalized;
+  const std::string_view path = NormalizePath(e->path, &normalized);
   std::array<std::string_view, 8> segs;
   size_t n;
-  if (!SplitPath(e->path, &segs, &n)) return true;  // too deep for any route: unknown
+  if (!SplitPath(path, &segs, &n)) return true;  // too deep for any route: unknown
   const uint8_t api = static_cast<uint8_t>(1 << static_cast<int>(e->api));
   const uint8_t method = MethodBit(e->method);
 
@@ -262,11 +357,7 @@ bool MatchRoute(AccessEvent* e, DecodeError* error) {
     if (!MatchTemplate(r.tmpl, segs, n, &m)) continue;
     // {id} is a message id, a UUID: a path with anything else there is not this route (v2's
     // GET /Messages/notices, say, is the 2-vNext poll called as v2: an unknown route).
-    if (!m.id.empty() && !IsUuid(m.id)) continue;
-    if (!m.id.empty()) {
-      e->message_id.assign(m.id);
-      for (char& c : e->message_id) c = Lower(c);
-    }
+    if (!m.id.empty() && !CanonicalUuid(m.id, &e->message_id)) continue;
     e->route.assign(r.tmpl);
     e->action = r.action;
     switch (r.parties) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 
 #include "decode/decoder_fixture.h"
@@ -277,6 +278,75 @@ TEST_F(DecoderTest, APathWhoseMessageIdIsNoUuidIsAnUnknownRoute) {
     EXPECT_EQ(e.route, "") << path;
     EXPECT_EQ(e.message_id, "") << path;
   }
+}
+
+// The server routes the path percent-decoded and without dot segments, and takes a message id
+// in any of the forms a Guid parses from: a download disguised so must still be a download of
+// that message, not an unknown route that escapes the custody and the rules.
+TEST_F(DecoderTest, ADisguisedPathIsRoutedAsTheServerRoutesIt) {
+  const std::string id = kMsg;
+  std::string bare = id;
+  std::erase(bare, '-');
+  std::string upper = id;
+  for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  Call c;
+  c.method = "GET";
+  for (const std::string& path : {
+           "/messages/" + id + "/business%2Ddocument",
+           "/messages/" + id + "/%62usiness-%64ocument",
+           "/%6Dessages/" + id + "/business-document",
+           "/messages/./" + id + "/business-document",
+           "/messages/x/../" + id + "/business-document",
+           "/messages/x/%2E%2E/" + id + "/./business-document/.",
+           "/../messages/" + id + "/business-document",
+           "/messages/" + bare + "/business-document",
+           "/messages/{" + id + "}/business-document",
+           "/messages/(" + upper + ")/business-document",
+           "/messages/%7B" + upper + "%7D/business-document",
+           "/messages/%20" + id + "/business-document",
+       }) {
+    c.path = path;
+    const AccessEvent e = Decode(c);
+    EXPECT_EQ(e.action, Action::kDownload) << path;
+    EXPECT_EQ(e.route, "/messages/{id}/business-document") << path;
+    EXPECT_EQ(e.message_id, kMsg) << path;
+    EXPECT_EQ(e.path, path) << "the record keeps the path as received";
+  }
+  // An encoded slash stays inside its segment, as the server keeps it; an id that is not a
+  // Guid in any form is no message id.
+  for (const std::string& path : {
+           "/messages/" + id + "%2Fbusiness-document",
+           "/messages%2F" + id + "/business-document",
+           "/messages/" + bare.substr(1) + "/business-document",
+           "/messages/" + bare.substr(1) + "g/business-document",
+           "/messages/{" + id + ")/business-document",
+           "/messages/" + id + "/business-document/..%2F..",
+       }) {
+    c.path = path;
+    const AccessEvent e = Decode(c);
+    EXPECT_EQ(e.action, Action::kUnknown) << path;
+    EXPECT_EQ(e.message_id, "") << path;
+  }
+  c.method = "PUT";
+  c.api = "2";
+  c.path = "/Messages/" + bare + "/read/%32%31";
+  AccessEvent e = Decode(c);
+  EXPECT_EQ(e.action, Action::kMarkDownloaded);
+  EXPECT_EQ(Parties(e), std::vector<HerId>{21});
+  EXPECT_EQ(e.message_id, kMsg);
+}
+
+TEST_F(DecoderTest, ReadsQueryListsInTheIndexedFormTheServerBinds) {
+  Call c;
+  c.path = "/notifications";
+  c.query = "HerIds[0]=21&herids[1]=22&HerIds%5B2%5D=23&HerIds[]=24&HerIdsX=25&HerIds[a]=26";
+  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{21, 22, 23, 24}));
+  c.api = "2";
+  c.path = "/Messages";
+  c.query = "ReceiverHerIds[0]=31&ReceiverHerIds[1]=32";
+  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{31, 32}));
+  c.query = "ReceiverHerIds[0]=abc";
+  EXPECT_EQ(Reject(Json(c)).reason, QuarantineReason::kMalformedHerId);
 }
 
 TEST_F(DecoderTest, ACallNamingAPartyTwiceActsForItOnce) {

@@ -23,6 +23,7 @@ from collections import defaultdict, deque
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from paths import canonical_uuid, path_segments, query_pairs  # noqa: E402
 from record_check import check_record  # noqa: E402
 
 H = 3600 * 1000
@@ -94,7 +95,7 @@ ROUTES = [
 
 
 def route(rec):
-    segs = rec["path"].strip("/").split("/")
+    segs = path_segments(rec["path"])
     for api, method, tmpl, action in ROUTES:
         if api != rec["apiVersion"] or method != rec["method"] or len(tmpl) != len(segs):
             continue
@@ -105,16 +106,19 @@ def route(rec):
             elif t != s.lower():
                 break
         else:
-            return action, got.get("{id}", "").lower() or None, got.get("{herId}")
+            if "{id}" in got:
+                got["{id}"] = canonical_uuid(got["{id}"])
+                if got["{id}"] is None:
+                    continue  # no message id: not this route
+            return action, got.get("{id}"), got.get("{herId}")
     return "unknown", None, None
 
 
 def query_herids(q):
     out = []
-    for part in (q or "").split("&"):
-        k, _, v = part.partition("=")
-        if k.lower() in ("herids", "receiverherids"):
-            out.append(int(v))
+    for k, v in query_pairs(q):
+        if k in ("herids", "receiverherids"):
+            out.extend(int(x) for x in v.split(","))
     return out
 
 

@@ -133,6 +133,32 @@ def _check_generated(out, records, problems):
     return truth
 
 
+def _disguises(d):
+    """The kinds of disguised paths and queries (paths.py) in a generated access log."""
+    found = set()
+    with open(os.path.join(d, "access-log.jsonl"), encoding="utf-8") as f:
+        for line in f:
+            if '"path":' not in line:
+                continue
+            try:
+                rec = json.loads(line)
+                path, query = str(rec.get("path", "")), str(rec.get("query", ""))
+            except (ValueError, AttributeError):
+                continue
+            segs = path.split("/")
+            if "%" in path:
+                found.add("percent-encoded")
+            if "." in segs or ".." in segs:
+                found.add("dot segment")
+            if len(segs) > 2 and len(segs[2]) == 32:
+                found.add("id without dashes")
+            if len(segs) > 2 and segs[2].startswith("{"):
+                found.add("id in braces")
+            if "[" in query:
+                found.add("indexed query key")
+    return found
+
+
 def selftest():
     problems = []
     tmp = tempfile.mkdtemp(prefix="edi_gen_selftest_")
@@ -162,13 +188,19 @@ def selftest():
                         problems.append("%s.jsonl:%d lacks %s" % (name, i, ", ".join(miss)))
         # More seeds, so that every kind of malformed record is drawn and checked to be one.
         kinds = {g["reason"] for g in truth if g["rule"] == QUARANTINE}
+        disguises = _disguises(a)
         for seed in (1, 3, 4, 5):
             d = os.path.join(tmp, "s%d" % seed)
             Generator(out=d, seed=seed, records=20000, days=10, municipalities=2,
                       incidents_every=40, quiet=True).generate()
             more = _check_generated(d, 20000, problems)
             kinds |= {g["reason"] for g in more if g["rule"] == QUARANTINE}
+            disguises |= _disguises(d)
             shutil.rmtree(d, ignore_errors=True)
+        for kind in ("percent-encoded", "dot segment", "id without dashes", "id in braces",
+                     "indexed query key"):
+            if kind not in disguises:
+                problems.append("no incident path or query %s in five seeds" % kind)
         for reason in ("invalid_json", "schema", "bad_timestamp", "malformed_her_id",
                        "malformed_herid_claim", "malformed_message_id", "malformed_orgnr"):
             if reason not in kinds:

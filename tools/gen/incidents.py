@@ -8,8 +8,9 @@ import json
 
 from model import (EV_CALL, LOCK_BLOCKED, MALFORMED, MS_D, MS_H, MS_S,
                    OWNER_ACTIONS, QUARANTINE, REPEAT_WINDOW, RULES, SHARED_WINDOW, STALE_AFTER,
-                   SWEEP_THRESHOLD, SWEEP_WINDOW, UNKNOWN_PATHS, Lock, fmt_time)
+                   SWEEP_THRESHOLD, SWEEP_WINDOW, UNKNOWN_PATHS, P_DISGUISE, Lock, fmt_time)
 
+from paths import disguise_path, disguise_query
 from rule_model import RuleModel
 from timed_incidents import TimedIncidents
 
@@ -147,26 +148,27 @@ class Incidents(TimedIncidents, RuleModel):
         F, block = it.actor
         msg = it.msg
         top = it.chunk.top
-        # msg_path varies the case of the path and of the id, as clients do.
+        # msg_path varies the case of the path and of the id, as clients do; disguised() writes
+        # some paths another way the server routes the same (paths.py).
         if it.plan == "edi.foreign-download":
-            rid = self.record("3", "GET", self.msg_path(F, msg, "/business-document"), 200, block,
+            rid = self.record("3", "GET", self.disguised(F, msg, "/business-document"), 200, block,
                               dur=self.dur(30, 900))
             self.judge_and_record(rid, F, top, "3", "download", [p.her], 200, it.plan, msg=msg)
         elif it.plan == "edi.foreign-acknowledgement":
             if F.v2:
-                rid = self.record("2", "PUT", self.msg_path(F, msg, "/read/%d" % p.her), 204, block)
+                rid = self.record("2", "PUT", self.disguised(F, msg, "/read/%d" % p.her), 204, block)
             else:
-                rid = self.record("3", "PUT", self.msg_path(F, msg, "/downloaded"), 204, block,
+                rid = self.record("3", "PUT", self.disguised(F, msg, "/downloaded"), 204, block,
                                   body=',"request":{"receiverHerId":%d}' % p.her)
             self.judge_and_record(rid, F, top, "2" if F.v2 else "3", "mark_downloaded", [p.her],
                                   204, it.plan, msg=msg)
         elif it.plan == "edi.foreign-apprec":
             ap = self.uuid()
             if F.v2:
-                rid = self.record("2", "POST", self.msg_path(F, msg, "/apprec/%d" % p.her), 201,
+                rid = self.record("2", "POST", self.disguised(F, msg, "/apprec/%d" % p.her), 201,
                                   block, body=',"request":{"appRecStatus":"Ok"},"response":{"id":"%s"}' % ap)
             else:
-                rid = self.record("3", "POST", self.msg_path(F, msg, "/apprec"), 201, block,
+                rid = self.record("3", "POST", self.disguised(F, msg, "/apprec"), 201, block,
                                   body=',"request":{"appRecSenderHerId":%d,"appRecStatus":"Ok"},"response":{"id":"%s"}' % (
                                       p.her, ap))
             self.judge_and_record(rid, F, top, "2" if F.v2 else "3", "apprec_send", [p.her], 201,
@@ -179,13 +181,21 @@ class Incidents(TimedIncidents, RuleModel):
         fn, arg = obj
         fn(arg)
 
+    def disguised(self, client, msg, tail):
+        path = self.msg_path(client, msg, tail)
+        return disguise_path(self.rng, path) if self.rng.random() < P_DISGUISE else path
+
     def poll_as(self, F, block, hers, status=200, api="3"):
-        if api == "3":
+        if self.rng.random() < P_DISGUISE:
+            q = disguise_query(self.rng, "HerIds" if api == "3" else "ReceiverHerIds", hers)
+        elif api == "3":
             q = "&".join("HerIds=%d" % h for h in hers)
+        else:
+            q = "&".join("ReceiverHerIds=%d" % h for h in hers)
+        if api == "3":
             body = ',"response":{"messages":[]}' if 200 <= status < 300 else ""
             return self.record("3", "GET", "/notifications", status, block, query=q, body=body,
                                dur=self.dur(10, 200))
-        q = "&".join("ReceiverHerIds=%d" % h for h in hers)
         body = ',"response":{"messages":[]}' if 200 <= status < 300 else ""
         return self.record("2", "GET", "/Messages", status, block, query=q, body=body)
 

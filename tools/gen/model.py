@@ -57,6 +57,7 @@ P_META = 0.10
 P_STATUS = 0.30
 P_CASE = 0.01  # path written with the other API's capitalisation
 P_UPPER_ID = 0.005
+P_DISGUISE = 0.2  # an incident's path or query written another way the server reads the same
 
 # Event-time weight of each UTC hour (Norwegian working day ~ 06-15 UTC); normalised below.
 _HOURLY = [0.15, 0.15, 0.15, 0.15, 0.2, 0.4, 1.2, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 1.5, 0.9,

@@ -10,6 +10,8 @@ import calendar
 import json
 import re
 
+from paths import canonical_uuid, path_segments, query_pairs
+
 TS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z$")
 ORGNR = re.compile(r"^[0-9]{9}$")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -63,7 +65,7 @@ def _match(template, segs):
 def route_problems(rec):
     """Ids and HER-Ids in the path and query of a record whose route matches."""
     api, method, path = rec["apiVersion"], rec["method"], rec["path"]
-    segs = path.strip("/").split("/")
+    segs = path_segments(path)
     for r_api, r_method, template, qkey in ROUTES:
         if r_api != api or r_method != method:
             continue
@@ -71,7 +73,7 @@ def route_problems(rec):
         if found is None:
             continue
         out = []
-        if "{id}" in found and not UUID.match(found["{id}"]):
+        if "{id}" in found and canonical_uuid(found["{id}"]) is None:
             out.append("malformed message id %r in the path" % found["{id}"][:60])
         if template == "/messages" and method == "POST":  # a send: response.id names the message
             rid = (rec.get("response") or {}).get("id")
@@ -80,9 +82,8 @@ def route_problems(rec):
         if "{herId}" in found and not HERID_TEXT.match(found["{herId}"]):
             out.append("malformed HER-Id %r in the path" % found["{herId}"][:60])
         if qkey:
-            for part in rec.get("query", "").split("&"):
-                k, _, v = part.partition("=")
-                if k.lower() == qkey.lower() and not HERID_TEXT.match(v):
+            for k, v in query_pairs(rec.get("query", "")):
+                if k == qkey.lower() and not all(HERID_TEXT.match(x) for x in v.split(",")):
                     out.append("malformed HER-Id %r in the query" % v[:60])
         return out
     return []
