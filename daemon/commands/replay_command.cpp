@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <string>
+#include <unordered_map>
 
 #include "commands/commands.h"
 #include "commands/replay_feed.h"
@@ -77,6 +79,10 @@ void PrintSummary(const PipelineCounters& c, const StateCounters& st, size_t inp
   }
   std::printf("  %-28s %12llu\n", "repeats folded into findings",
               static_cast<unsigned long long>(c.findings_repeats));
+  if (c.findings_escalated > 0) {
+    std::printf("    %-26s %12llu\n", "raising their severity",
+                static_cast<unsigned long long>(c.findings_escalated));
+  }
   std::printf("  %-28s %12llu\n", "calls with unknown custody",
               static_cast<unsigned long long>(st.custody_unknown));
   // Owner-based rules stay silent for these: worth knowing when few findings come.
@@ -202,6 +208,7 @@ int RunReplay(const ReplayOptions& opt) {
   }
   Pipeline& pipeline = **created;
   std::vector<Finding> found;
+  std::unordered_map<std::string, size_t> found_at;  // finding id -> its place in `found`
 
   Progress progress(!opt.quiet);
   auto feed_decoder = Decoder::Create(decoder_options);
@@ -228,7 +235,14 @@ int RunReplay(const ReplayOptions& opt) {
       failure = "storing a batch failed: " + s.message();
       break;
     }
-    found.insert(found.end(), pipeline.batch_findings().begin(), pipeline.batch_findings().end());
+    for (const Finding& f : pipeline.batch_findings()) {
+      // A finding a later transaction escalated is listed once, as it is now.
+      if (auto [it, added] = found_at.try_emplace(f.id, found.size()); added) {
+        found.push_back(f);
+      } else {
+        found[it->second] = f;
+      }
+    }
     if (!warned_older && pipeline.counters().older_than_start > 0) {
       warned_older = true;
       std::fprintf(stderr,

@@ -91,7 +91,9 @@ class PipelineBatchStore : public BatchStore {
     const double now = UnixSeconds();
     outcomes_->last_batch_seconds = now;
     for (const Finding& f : pipeline_->batch_findings()) {
-      ++outcomes_->findings[f.rule][static_cast<size_t>(f.severity)];
+      // An escalated finding is not new, but it is now of its new severity: the alerts on
+      // the last time a severity was raised fire for it.
+      if (!f.escalated) ++outcomes_->findings[f.rule][static_cast<size_t>(f.severity)];
       outcomes_->last_finding[f.rule][static_cast<size_t>(f.severity)] = now;
     }
     if (sink_ != nullptr && !pipeline_->batch_findings().empty()) {

@@ -66,11 +66,15 @@ std::string RenderRunMetrics(const RunMetrics& m) {
            "New findings raised since the start, by rule and severity (repeats not included).");
   SamplesByRuleAndSeverity(t, m.findings, /*skip_zero=*/false);
   t.Family("edi_audit_last_finding_time_seconds", "gauge",
-           "When a finding of this rule and severity was last raised, Unix time (wall clock); "
-           "only kinds raised since the start.");
+           "When a finding of this rule and severity was last raised (or a repeat raised one to "
+           "this severity), Unix time (wall clock); only kinds raised since the start.");
   SamplesByRuleAndSeverity(t, m.last_finding, /*skip_zero=*/true);
   t.Single("edi_audit_finding_repeats_total", "counter",
            "Repeats folded into an open finding instead of raising a new one.", p.findings_repeats);
+  t.Single("edi_audit_finding_escalations_total", "counter",
+           "Repeats that raised the severity of the finding they were folded into (it is stored "
+           "and sent to the alerts topic again).",
+           p.findings_escalated);
   t.Single("edi_audit_rules_enabled", "gauge", "Rules enabled in the rule files in use.",
            static_cast<uint64_t>(m.rules_enabled));
   t.Family("edi_audit_reloads_total", "counter",

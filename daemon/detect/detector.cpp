@@ -135,6 +135,7 @@ void Detector::Evaluate(const std::vector<PartyFacts>& facts, const Registry& re
       FindingTracker::Decision d = tracker_.Track(std::move(candidate), key);
       FindingChange change;
       change.is_new = d.outcome == FindingTracker::Outcome::kNew;
+      change.escalated = d.outcome == FindingTracker::Outcome::kEscalated;
       change.finding = *d.finding;
       change.repeat_key = std::move(key);
       if (change.is_new) ++counters_.new_by_severity[static_cast<size_t>(change.finding.severity)];

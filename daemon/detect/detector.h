@@ -20,6 +20,7 @@ namespace edi {
 // A finding to store: a new one, or an earlier one whose occurrences and last_seen changed.
 struct FindingChange {
   bool is_new = true;
+  bool escalated = false;  // a repeat that raised the earlier finding's severity
   Finding finding;
   std::string repeat_key;
 };

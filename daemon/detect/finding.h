@@ -33,6 +33,9 @@ struct Finding {
   EventTime last_seen = 0;
   std::string evidence;    // a JSON object: the facts the rule used, field name -> value
   bool delivered = false;  // sent to the alerts topic
+  // Not stored: set on the copy a batch hands on when a repeat raised an earlier finding's
+  // severity (FindingTracker), so that it is delivered again but not counted as new.
+  bool escalated = false;
 };
 
 // "f-" + 16 hex digits of a 64-bit hash of (rule, requestId, event time, herId, messageId).

@@ -1,5 +1,9 @@
 #include "detect/finding_tracker.h"
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <algorithm>
 #include <climits>
 
@@ -18,6 +22,49 @@ void AppendPart(std::string* key, std::string_view value) {
 }
 
 void AppendAbsent(std::string* key) { key->append("|\\-"); }
+
+// `first` takes the severity of the more severe repeat `by`; its evidence names the call that
+// raised it (replacing an earlier escalation's) and its summary says so.
+void Escalate(Finding* first, const Finding& by) {
+  const Severity before = first->severity;
+  first->severity = by.severity;
+  rapidjson::Document doc;
+  doc.Parse(first->evidence.data(), first->evidence.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    rapidjson::Document text;
+    text.SetObject();
+    text.AddMember("text",
+                   rapidjson::Value(first->evidence.data(),
+                                    static_cast<rapidjson::SizeType>(first->evidence.size()),
+                                    text.GetAllocator()),
+                   text.GetAllocator());
+    doc.Swap(text);
+  }
+  auto& a = doc.GetAllocator();
+  auto str = [&a](std::string_view s) {
+    return rapidjson::Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
+  };
+  rapidjson::Value by_call(rapidjson::kObjectType);
+  by_call.AddMember("requestId", str(by.request_id), a);
+  by_call.AddMember("time", str(FormatRfc3339(by.time)), a);
+  by_call.AddMember("action", str(by.action), a);
+  by_call.AddMember("status", by.status, a);
+  by_call.AddMember("severityBefore", str(SeverityName(before)), a);
+  doc.RemoveMember("escalatedBy");
+  doc.AddMember("escalatedBy", by_call, a);
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  doc.Accept(w);
+  first->evidence.assign(sb.GetString(), sb.GetSize());
+  static constexpr std::string_view kRaised = " Raised to ";
+  if (const size_t at = first->summary.find(kRaised); at != std::string::npos) {
+    first->summary.resize(at);
+  }
+  if (!first->summary.empty() && first->summary.back() != '.') first->summary += '.';
+  first->summary += std::string(kRaised) + std::string(SeverityName(by.severity)) +
+                    " by a later call: " + by.action + " (status " + std::to_string(by.status) +
+                    ") at " + FormatRfc3339(by.time) + ", request " + by.request_id + ".";
+}
 
 }  // namespace
 
@@ -77,6 +124,11 @@ FindingTracker::Decision FindingTracker::Track(Finding candidate, std::string re
       first.occurrences += candidate.occurrences;
       first.last_seen = std::max(first.last_seen, candidate.last_seen);
       ++counters_.repeats;
+      if (candidate.severity > first.severity) {
+        Escalate(&first, candidate);
+        ++counters_.escalations;
+        return {Outcome::kEscalated, &first};
+      }
       return {Outcome::kRepeat, &first};
     }
   }

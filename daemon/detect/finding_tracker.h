@@ -6,6 +6,12 @@
 // rule id and the values of the rule's `suppress` fields (RepeatKey), or, for a rule without
 // them, from (rule, client id, party HER-Id, message id) (DefaultRepeatKey).
 //
+// A repeat more severe than the finding it is folded into raises that finding's severity
+// (a denied attempt followed by a successful one, a download followed by a mark the lock
+// blocks): the finding's evidence gets `escalatedBy` (the request, time, action, status and the
+// severity before), its summary says so, and the caller stores and delivers it again. Folding
+// never hides a more severe outcome behind a lesser finding.
+//
 // Windows are fixed, not sliding: a window opens with a new finding at its event time T and
 // takes the candidates less than one window after T (or before it: records may arrive out of
 // order) — repeats never extend it. The first candidate outside it
@@ -65,18 +71,20 @@ struct FindingTrackerOptions {
 struct FindingTrackerCounters {
   uint64_t new_findings = 0;  // candidates that became findings
   uint64_t repeats = 0;       // candidates folded into an earlier finding
+  uint64_t escalations = 0;   // of those, the ones that raised its severity
   uint64_t forgotten = 0;     // tracked findings whose window closed
 };
 
 class FindingTracker {
  public:
-  enum class Outcome { kNew, kRepeat };
+  enum class Outcome { kNew, kRepeat, kEscalated };
 
   struct Decision {
     Outcome outcome = Outcome::kNew;
     // kNew: the candidate as tracked (store it). kRepeat: the earlier finding, with its
-    // occurrences and last_seen already updated (store those). Valid until the next call of a
-    // non-const method.
+    // occurrences and last_seen already updated (store those). kEscalated: a repeat that also
+    // raised the earlier finding's severity, evidence and summary (store and deliver it
+    // again). Valid until the next call of a non-const method.
     const Finding* finding = nullptr;
   };
 

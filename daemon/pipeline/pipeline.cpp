@@ -48,6 +48,7 @@ void PipelineCounters::Add(const PipelineCounters& o) {
   for (size_t i = 0; i < stored_by_action.size(); ++i) stored_by_action[i] += o.stored_by_action[i];
   findings_new += o.findings_new;
   findings_repeats += o.findings_repeats;
+  findings_escalated += o.findings_escalated;
   for (size_t i = 0; i < findings_by_severity.size(); ++i) {
     findings_by_severity[i] += o.findings_by_severity[i];
   }
@@ -200,6 +201,13 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
       ++c->findings_new;
       ++c->findings_by_severity[static_cast<size_t>(ch.finding.severity)];
       pending_findings_.push_back(std::move(ch.finding));
+    } else if (ch.escalated) {
+      // Stored and delivered again with its new severity; not a new finding.
+      if (Status s = findings_->UpdateEscalated(ch.finding); !s.ok()) return s;
+      ++c->findings_repeats;
+      ++c->findings_escalated;
+      ch.finding.escalated = true;
+      if (!ReplacePending(ch.finding, c)) pending_findings_.push_back(std::move(ch.finding));
     } else {
       if (Status s =
               findings_->UpdateRepeat(ch.finding.id, ch.finding.occurrences, ch.finding.last_seen);
@@ -215,6 +223,26 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
     ++c->older_than_start;
   }
   return Status::OK();
+}
+
+bool Pipeline::ReplacePending(const Finding& escalated, PipelineCounters* c) {
+  // A finding raised earlier in this transaction has not been handed on yet: it is handed on
+  // once, as it is now (new, if it was new), and counted under its new severity.
+  auto replace = [&escalated](std::vector<Finding>& findings, PipelineCounters& counters) {
+    for (Finding& f : findings) {
+      if (f.id != escalated.id) continue;
+      if (!f.escalated) {
+        --counters.findings_by_severity[static_cast<size_t>(f.severity)];
+        ++counters.findings_by_severity[static_cast<size_t>(escalated.severity)];
+      }
+      const bool was_escalated = f.escalated;
+      f = escalated;
+      f.escalated = was_escalated;
+      return true;
+    }
+    return false;
+  };
+  return replace(pending_findings_, *c) || replace(uncommitted_findings_, uncommitted_counters_);
 }
 
 Status Pipeline::ProcessBatch(const std::vector<RawRecord>& batch) {

@@ -68,6 +68,7 @@ struct PipelineCounters {
   std::array<uint64_t, kActionCount> stored_by_action{};
   uint64_t findings_new = 0;
   uint64_t findings_repeats = 0;
+  uint64_t findings_escalated = 0;  // repeats that raised an earlier finding's severity
   std::array<uint64_t, 5> findings_by_severity{};
   uint64_t batches = 0;
   uint64_t failed_batches = 0;
@@ -107,7 +108,9 @@ class Pipeline {
   Status ProcessDecoded(const std::vector<RawRecord>& batch, std::vector<DecodedRecord>& decoded,
                         const PreparedRawBlock* raw_block = nullptr, bool commit = true);
 
-  // The findings the last committed transaction created (not the repeats), for the sinks.
+  // The findings the last committed transaction created (not the repeats), for the sinks,
+  // and the earlier findings a repeat in it raised to a higher severity (`escalated`: to be
+  // delivered again, not counted as new). Each finding at most once, as it is now.
   const std::vector<Finding>& batch_findings() const { return batch_findings_; }
   const PipelineCounters& counters() const { return counters_; }
   const AuditState& state() const { return state_; }
@@ -126,6 +129,9 @@ class Pipeline {
   Status ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCounters* c);
   Status Quarantine(const RawRecord& r, const DecodeError& error, PipelineCounters* c);
   Status RestoreFromStore();
+  // Puts an escalated finding in place of the same finding still waiting in this transaction;
+  // false if none is.
+  bool ReplacePending(const Finding& escalated, PipelineCounters* c);
 
   PipelineOptions options_;
   std::unique_ptr<Decoder> decoder_;

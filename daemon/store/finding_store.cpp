@@ -83,6 +83,9 @@ Status FindingStore::Prepare() {
                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                      "?15, ?16, ?17, ?18, 0, ?19) ON CONFLICT (id) DO NOTHING"},
       {&update_repeat_, "UPDATE findings SET occurrences = ?2, last_seen = ?3 WHERE id = ?1"},
+      {&update_escalated_,
+       "UPDATE findings SET severity = ?2, occurrences = ?3, last_seen = ?4, evidence = ?5, "
+       "summary = ?6, delivered = 0 WHERE id = ?1"},
       {&mark_delivered_, "UPDATE findings SET delivered = 1 WHERE id = ?1"},
       {&load_undelivered_, select + "WHERE delivered = 0 ORDER BY time, id"},
       {&load_recent_, select + "WHERE time >= ?1 ORDER BY time, id"},
@@ -128,6 +131,19 @@ Status FindingStore::UpdateRepeat(std::string_view id, uint64_t occurrences, Eve
   if (sqlite3_changes(db_) == 0) {
     return Status::NotFound("no stored finding with id " + std::string(id));
   }
+  return Status::OK();
+}
+
+Status FindingStore::UpdateEscalated(const Finding& f) {
+  const int rc = update_escalated_.Bind(1, f.id)
+                     .Bind(2, static_cast<int64_t>(f.severity))
+                     .Bind(3, static_cast<int64_t>(std::max<uint64_t>(f.occurrences, 1)))
+                     .Bind(4, std::max(f.last_seen, f.time))
+                     .Bind(5, NormalizeEvidence(f.evidence))
+                     .Bind(6, f.summary)
+                     .Run();
+  if (rc != SQLITE_DONE) return Status::IOError(LastError());
+  if (sqlite3_changes(db_) == 0) return Status::NotFound("no stored finding with id " + f.id);
   return Status::OK();
 }
 

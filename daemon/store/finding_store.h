@@ -56,6 +56,10 @@ class FindingStore {
   Status Insert(const Finding& f, std::string_view repeat_key, bool* inserted = nullptr);
   // Records a repeat on a stored finding. NotFound when no finding has that id.
   Status UpdateRepeat(std::string_view id, uint64_t occurrences, EventTime last_seen);
+  // Records a repeat that raised a stored finding's severity: its severity, occurrences,
+  // last_seen, evidence and summary as `f` has them now, and not delivered (it is sent to the
+  // alerts topic again). NotFound when no finding has f.id.
+  Status UpdateEscalated(const Finding& f);
   // Marks findings as sent to the alerts topic; unknown ids are ignored.
   Status MarkDelivered(const std::vector<std::string>& ids);
 
@@ -84,7 +88,8 @@ class FindingStore {
   Status ReadRows(Statement& st, const std::function<bool(Finding&&, std::string&&)>& visit);
 
   sqlite3* db_;
-  Statement insert_, update_repeat_, mark_delivered_, load_undelivered_, load_recent_, newest_time_;
+  Statement insert_, update_repeat_, update_escalated_, mark_delivered_, load_undelivered_,
+      load_recent_, newest_time_;
 };
 
 }  // namespace edi

@@ -87,6 +87,68 @@ TEST(FindingTrackerTest, RepeatsWithinTheHourIncrementOccurrencesAndLastSeenAndA
   EXPECT_EQ(tracker.counters().repeats, 2u);
 }
 
+// A denied attempt (low) followed by a successful one (critical) within the hour: the finding
+// becomes critical and names the call that made it so; a less severe repeat changes nothing.
+TEST(FindingTrackerTest, AMoreSevereRepeatRaisesTheFindingsSeverityAndSaysByWhichCall) {
+  FindingTracker tracker;
+  Finding denied = Candidate(kT0, 8142520, "req-1");
+  denied.severity = Severity::kLow;
+  denied.action = "send";
+  denied.status = 403;
+  denied.evidence = R"({"evt.status":403})";
+  const std::string id = Track(tracker, denied).finding->id;
+  Finding ok = Candidate(kT0 + 5 * kMillisPerMinute, 8142520, "req-2");
+  ok.severity = Severity::kCritical;
+  ok.action = "send";
+  ok.status = 201;
+  auto d = Track(tracker, ok);
+  EXPECT_EQ(d.outcome, FindingTracker::Outcome::kEscalated);
+  ASSERT_NE(d.finding, nullptr);
+  EXPECT_EQ(d.finding->id, id);
+  EXPECT_EQ(d.finding->request_id, "req-1");  // still the finding the first call raised
+  EXPECT_EQ(d.finding->severity, Severity::kCritical);
+  EXPECT_EQ(d.finding->occurrences, 2u);
+  EXPECT_EQ(d.finding->evidence,
+            R"({"evt.status":403,"escalatedBy":{"requestId":"req-2","time":")" +
+                FormatRfc3339(kT0 + 5 * kMillisPerMinute) +
+                R"(","action":"send","status":201,"severityBefore":"low"}})");
+  EXPECT_NE(d.finding->summary.find("client-b sent for party 8142520. Raised to critical by a "
+                                    "later call: send (status 201)"),
+            std::string::npos)
+      << d.finding->summary;
+  EXPECT_EQ(tracker.counters().escalations, 1u);
+  EXPECT_EQ(tracker.counters().repeats, 1u);
+  // Less or equally severe repeats are plain repeats; the escalation stays in the evidence.
+  Finding again = denied;
+  again.time = kT0 + 10 * kMillisPerMinute;
+  again.request_id = "req-3";
+  d = Track(tracker, again);
+  EXPECT_EQ(d.outcome, FindingTracker::Outcome::kRepeat);
+  EXPECT_EQ(d.finding->severity, Severity::kCritical);
+  EXPECT_NE(d.finding->evidence.find("req-2"), std::string::npos);
+  EXPECT_EQ(tracker.counters().escalations, 1u);
+}
+
+TEST(FindingTrackerTest, ASecondEscalationReplacesTheFirstInEvidenceAndSummary) {
+  FindingTracker tracker;
+  Finding low = Candidate(kT0, 8142520, "req-1");
+  low.severity = Severity::kLow;
+  Track(tracker, low);
+  Finding high = Candidate(kT0 + 1000, 8142520, "req-2");
+  high.evidence = "not json";
+  Track(tracker, high);
+  Finding critical = Candidate(kT0 + 2000, 8142520, "req-3");
+  critical.severity = Severity::kCritical;
+  const auto d = Track(tracker, critical);
+  EXPECT_EQ(d.outcome, FindingTracker::Outcome::kEscalated);
+  EXPECT_EQ(d.finding->evidence.find("req-2"), std::string::npos) << d.finding->evidence;
+  EXPECT_NE(d.finding->evidence.find(R"("requestId":"req-3")"), std::string::npos);
+  EXPECT_NE(d.finding->evidence.find(R"("severityBefore":"high")"), std::string::npos);
+  EXPECT_EQ(d.finding->summary.find("Raised to high"), std::string::npos) << d.finding->summary;
+  EXPECT_NE(d.finding->summary.find("Raised to critical"), std::string::npos);
+  EXPECT_EQ(tracker.counters().escalations, 2u);
+}
+
 TEST(FindingTrackerTest, ARepeatAnHourAfterTheFirstIsANewFindingEvenIfRepeatsCameBetween) {
   FindingTracker tracker;
   Track(tracker, Candidate(kT0, 8142520, "req-1"));

@@ -166,6 +166,65 @@ TEST_F(PipelineTest, ARequestIdUsedAgainByALaterCallGivesThatCallItsOwnFindings)
             "2|2|2|\n");
 }
 
+// Client b is denied marking a message of party 101, which a holds locked (low), then marks
+// it (critical: an action the lock blocks): within the hour, one finding, and it is critical.
+// In the same batch it is handed on once, as new and critical; raised by a later batch, it is
+// stored with its new severity, marked undelivered and handed on again as escalated.
+TEST_F(PipelineTest, ARepeatThatRaisesAFindingsSeverityIsStoredAndHandedOnAgain) {
+  const char* msg = "0000000e-0000-4000-8000-000000000001";
+  Rec denied = Mark("b", msg, 101, 10);
+  denied.status = 423;
+  const std::vector<std::string> records = {ToJson(Lock("a", 101, true, 0), 1),
+                                            ToJson(Send("gp", 201, "101", msg, 5), 2),
+                                            ToJson(denied, 3), ToJson(Mark("b", msg, 101, 20), 4)};
+  const std::string rule = "edi.reserved-party-foreign-client";
+  for (const size_t batch : {size_t{4}, size_t{1}}) {
+    SCOPED_TRACE("batches of " + std::to_string(batch));
+    const std::string db = Db("escalate-" + std::to_string(batch) + ".db");
+    auto store = Store::Open(db, {});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto p =
+        Pipeline::Create({}, std::move(*Decoder::Create({})), registry_, store->get(), &rules_);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    std::vector<Finding> handed_on;
+    for (size_t i = 0; i < records.size(); i += batch) {
+      std::vector<RawRecord> b;
+      for (size_t j = i; j < std::min(records.size(), i + batch); ++j) {
+        RawRecord r;
+        r.bytes = records[j];
+        r.full_size = r.bytes.size();
+        r.where = {"file:escalate", static_cast<int64_t>(j + 1)};
+        b.push_back(std::move(r));
+      }
+      ASSERT_TRUE((*p)->ProcessBatch(b).ok());
+      for (const Finding& f : (*p)->batch_findings()) {
+        if (f.rule == rule) handed_on.push_back(f);
+      }
+    }
+    const PipelineCounters& c = (*p)->counters();
+    EXPECT_EQ(c.findings_escalated, 1u);
+    EXPECT_EQ(Dump(db,
+                   "SELECT severity, occurrences, request_id, delivered, "
+                   "json_extract(evidence, '$.escalatedBy.requestId') FROM findings "
+                   "WHERE rule = '" +
+                       rule + "'"),
+              "4|2|q3|0|q4|\n");
+    if (batch == 4) {
+      ASSERT_EQ(handed_on.size(), 1u);
+      EXPECT_FALSE(handed_on[0].escalated);
+      EXPECT_EQ(handed_on[0].severity, Severity::kCritical);
+      EXPECT_EQ(c.findings_by_severity[static_cast<size_t>(Severity::kLow)], 0u);
+    } else {
+      ASSERT_EQ(handed_on.size(), 2u);
+      EXPECT_FALSE(handed_on[0].escalated);
+      EXPECT_EQ(handed_on[0].severity, Severity::kLow);
+      EXPECT_TRUE(handed_on[1].escalated);
+      EXPECT_EQ(handed_on[1].severity, Severity::kCritical);
+      EXPECT_EQ(handed_on[1].id, handed_on[0].id);
+    }
+  }
+}
+
 TEST_F(PipelineTest, AStaleLocksHolderIsNamedAfterARestartAsItsTokensNamedIt) {
   // The holder is not in clients.jsonl; after the restart its name comes from the database.
   Rec lock = Lock("unlisted", 101, true, 0);
