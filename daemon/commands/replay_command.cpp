@@ -85,6 +85,9 @@ void PrintSummary(const PipelineCounters& c, const StateCounters& st, size_t inp
   }
   std::printf("  %-28s %12llu\n", "calls with unknown custody",
               static_cast<unsigned long long>(st.custody_unknown));
+  // A poll without HerIds, a send without its sender: the rules see no party for these.
+  std::printf("  %-28s %12llu\n", "calls naming no party",
+              static_cast<unsigned long long>(st.no_party));
   // Owner-based rules stay silent for these: worth knowing when few findings come.
   std::printf("  %-28s %12llu\n", "party checks with no owner",
               static_cast<unsigned long long>(st.no_owner));

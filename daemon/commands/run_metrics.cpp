@@ -93,6 +93,10 @@ std::string RenderRunMetrics(const RunMetrics& m) {
   t.Single("edi_audit_custody_unknown_total", "counter",
            "Calls whose parties or facts needed a message custody not known (yet).",
            st.custody_unknown);
+  t.Single("edi_audit_calls_naming_no_party_total", "counter",
+           "Calls of a route that names the parties it acts for (a poll's HerIds, a send's "
+           "sender...) that named none: the rules see no party for them.",
+           st.no_party);
   t.Single("edi_audit_party_checks_without_owner_total", "counter",
            "Party evaluations with no owner known: lock, declared or learned.", st.no_owner);
   t.Single("edi_audit_stale_locks_total", "counter", "Locks found held by a quiet client.",

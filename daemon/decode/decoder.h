@@ -77,11 +77,15 @@ bool MatchRoute(AccessEvent* event, DecodeError* error);
 
 // "3fa85f64-5717-4562-b3fc-2c963f66afa6" (any case).
 bool IsUuid(std::string_view s);
-// A message id as a path may carry it: also without dashes, in braces or parentheses, in any
-// case, with white space around. Writes the canonical form (lower case, with dashes) to *out.
+// A message id as a path may carry it, in any form .NET parses a Guid from: also without
+// dashes, in braces or parentheses, as a list of hex values, a group with '+' or '0x' in
+// front, any case, white space around. Writes the canonical form (lower case, with dashes).
 bool CanonicalUuid(std::string_view s, std::string* out);
 // A HER-Id in text: a positive integer of at most 18 digits.
 std::optional<HerId> ParseHerId(std::string_view s);
+// A HER-Id in a path or query, as the server binds it: also with white space around, a '+'
+// and leading zeros.
+std::optional<HerId> ParseHerIdText(std::string_view s);
 // The herid claim: "0" (whole organisation) or "123-456-789". Returns false when malformed.
 bool IsValidHerIdClaim(std::string_view s);
 

@@ -202,24 +202,24 @@ std::string PercentDecode(std::string_view s) {
   return out;
 }
 
-// Appends every HER-Id given for `key` (case-insensitive, repeated keys and comma-separated
-// values both accepted). Returns false with *error set on a malformed value.
-// `key` itself or, as ASP.NET's model binding also reads a list, `key[0]`, `key[1]`... (and
-// `key[]`), in any case.
+// `key` itself or, as ASP.NET's model binding also reads a list, `key[0]`, `key[1]`...,
+// `key[a]` (with `key.index=a`) or `key[]`, in any case. With an empty `key`: `[0]`, `[a]`...,
+// the forms the server binds when no key names the parameter.
 bool IsQueryKey(std::string_view k, std::string_view key) {
-  if (k.size() > key.size() + 1 && k[key.size()] == '[' && k.back() == ']') {
-    for (size_t i = key.size() + 1; i + 1 < k.size(); ++i) {
-      if (k[i] < '0' || k[i] > '9') return false;
-    }
+  if (k.size() >= key.size() + 2 && k[key.size()] == '[' && k.back() == ']' &&
+      k.substr(key.size() + 1, k.size() - key.size() - 2).find_first_of("[]") ==
+          std::string_view::npos) {
     k = k.substr(0, key.size());
+  } else if (key.empty()) {
+    return false;
   }
   return EqualsIgnoreCase(k, key);
 }
 
-bool QueryHerIds(std::string_view query, std::string_view key, std::vector<PartyRef>* parties,
-                 DecodeError* error) {
-  // The contract's query has no '?'; one left in front must not hide the first key.
-  if (!query.empty() && query.front() == '?') query.remove_prefix(1);
+// Appends every HER-Id the query gives under `key` (IsQueryKey; comma-separated values too);
+// sets *named when a key matched. Returns false with *error set on a malformed value.
+bool QueryHerIdsOf(std::string_view query, std::string_view key, std::string_view name,
+                   std::vector<PartyRef>* parties, DecodeError* error, bool* named) {
   size_t i = 0;
   while (i <= query.size()) {
     size_t amp = query.find('&', i);
@@ -229,6 +229,7 @@ bool QueryHerIds(std::string_view query, std::string_view key, std::vector<Party
     const size_t eq = pair.find('=');
     const std::string k = PercentDecode(pair.substr(0, eq));
     if (!IsQueryKey(k, key)) continue;
+    *named = true;
     const std::string value =
         eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
     size_t p = 0;
@@ -237,17 +238,29 @@ bool QueryHerIds(std::string_view query, std::string_view key, std::vector<Party
       if (comma == std::string::npos) comma = value.size();
       const std::string_view item = std::string_view(value).substr(p, comma - p);
       p = comma + 1;
-      auto her_id = ParseHerId(item);
+      auto her_id = ParseHerIdText(item);
       if (!her_id) {
         error->reason = QuarantineReason::kMalformedHerId;
-        error->detail = "query parameter '" + std::string(key) + "': '" + std::string(item) +
-                        "' is not a HER-Id";
+        error->detail = "query parameter '" + std::string(name) + "': '" +
+                        std::string(item.substr(0, 64)) + "' is not a HER-Id";
         return false;
       }
       parties->push_back({*her_id, PartySource::kQuery});
     }
   }
   return true;
+}
+
+// The HER-Ids of the query's list parameter `key` (case-insensitive, repeated, indexed or
+// comma-separated); when no key names it, those of the prefix-less indexed forms. Returns
+// false with *error set on a malformed value.
+bool QueryHerIds(std::string_view query, std::string_view key, std::vector<PartyRef>* parties,
+                 DecodeError* error) {
+  // The contract's query has no '?'; one left in front must not hide the first key.
+  if (!query.empty() && query.front() == '?') query.remove_prefix(1);
+  bool named = false;
+  if (!QueryHerIdsOf(query, key, key, parties, error, &named)) return false;
+  return named || QueryHerIdsOf(query, "", key, parties, error, &named);
 }
 
 void AddParty(std::optional<HerId> her_id, PartySource source, std::vector<PartyRef>* parties) {
@@ -277,17 +290,105 @@ void DropRepeatedParties(std::vector<PartyRef>* parties) {
 
 }  // namespace
 
+namespace {
+
+bool IsSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+std::string_view TrimSpace(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Appends `hex` (1 to `width` hex digits) to *out zero-padded to `width`, in lower case.
+bool AppendHexGroup(std::string_view hex, size_t width, std::string* out) {
+  if (hex.empty() || hex.size() > width) return false;
+  out->append(width - hex.size(), '0');
+  for (const char c : hex) {
+    if (HexValue(c) < 0) return false;
+    out->push_back(Lower(c));
+  }
+  return true;
+}
+
+std::string_view StripHexPrefix(std::string_view g) {
+  if (g.size() >= 2 && g[0] == '0' && (g[1] == 'x' || g[1] == 'X')) g.remove_prefix(2);
+  return g;
+}
+
+// "D" with a group's hex digits after a '+' or '0x' or both, then as few as one (.NET's
+// compatible parsing of the dashed form: "733be787-+f1e-4a8c-...", "733be787-0xf1e-...").
+bool ParseDashedGuid(std::string_view s, std::string* out) {
+  static constexpr size_t kWidths[] = {8, 4, 4, 4, 12};
+  out->clear();
+  for (size_t g = 0; g < 5; ++g) {
+    const size_t dash = g < 4 ? s.find('-') : s.size();
+    if (dash == std::string_view::npos) return false;
+    std::string_view group = s.substr(0, dash);
+    s.remove_prefix(g < 4 ? dash + 1 : dash);
+    const size_t size = group.size();
+    if (!group.empty() && group.front() == '+') group.remove_prefix(1);
+    group = StripHexPrefix(group);
+    if (group.size() == size && size != kWidths[g]) return false;  // unprefixed: all digits
+    if (g > 0) out->push_back('-');
+    if (!AppendHexGroup(group, kWidths[g], out)) return false;
+  }
+  return s.empty();
+}
+
+// "X": {0xdddddddd,0xdddd,0xdddd,{0xdd,0xdd,0xdd,0xdd,0xdd,0xdd,0xdd,0xdd}}, white space
+// anywhere, leading zeros of a value left out or not.
+bool ParseHexListGuid(std::string_view s, std::string* out) {
+  std::string t;
+  for (const char c : s) {
+    if (!IsSpace(c)) t.push_back(c);
+  }
+  std::string_view v = t;
+  if (v.size() < 4 || v.substr(0, 2) != "{0" || v.substr(v.size() - 2) != "}}") return false;
+  v = v.substr(1, v.size() - 3);  // 0x..,0x..,0x..,{0x..,...,0x..
+  const size_t brace = v.find('{');
+  if (brace == std::string_view::npos || brace == 0 || v[brace - 1] != ',') return false;
+  std::vector<std::string_view> values;
+  auto split = [&values](std::string_view part) {
+    size_t i = 0;
+    while (true) {
+      const size_t comma = part.find(',', i);
+      values.push_back(part.substr(i, comma == std::string_view::npos ? part.npos : comma - i));
+      if (comma == std::string_view::npos) return;
+      i = comma + 1;
+    }
+  };
+  split(v.substr(0, brace - 1));
+  split(v.substr(brace + 1));
+  static constexpr size_t kWidths[] = {8, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2};
+  if (values.size() != 11) return false;
+  out->clear();
+  for (size_t i = 0; i < 11; ++i) {
+    const std::string_view hex = StripHexPrefix(values[i]);
+    if (hex.size() == values[i].size()) return false;  // every value has its 0x
+    if (i == 1 || i == 2 || i == 3 || i == 5) out->push_back('-');
+    if (!AppendHexGroup(hex, kWidths[i], out)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool CanonicalUuid(std::string_view s, std::string* out) {
   // The forms .NET's Guid parsing accepts (a route's Guid parameter): "D" with dashes, "N"
-  // without, "B" in braces, "P" in parentheses, surrounded by white space or not.
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  // without, "B" in braces, "P" in parentheses, "X" as a list of hex values, surrounded by
+  // white space or not.
+  s = TrimSpace(s);
+  out->clear();
+  if (s.size() > 2 && s[0] == '{' && (s[1] == '0' || IsSpace(s[1])) && ParseHexListGuid(s, out)) {
+    return true;
+  }
   if (s.size() == 38 &&
       ((s.front() == '{' && s.back() == '}') || (s.front() == '(' && s.back() == ')'))) {
     s = s.substr(1, 36);
   }
-  out->clear();
   if (s.size() == 32) {
+    out->clear();
     for (size_t i = 0; i < 32; ++i) {
       if (HexValue(s[i]) < 0) {
         out->clear();
@@ -298,10 +399,17 @@ bool CanonicalUuid(std::string_view s, std::string* out) {
     }
     return true;
   }
-  if (!IsUuid(s)) return false;
-  out->resize(36);
-  for (size_t i = 0; i < 36; ++i) (*out)[i] = Lower(s[i]);
-  return true;
+  if (ParseDashedGuid(s, out)) return true;
+  out->clear();
+  return false;
+}
+
+std::optional<HerId> ParseHerIdText(std::string_view s) {
+  // As the server binds an int: white space around, a '+', leading zeros.
+  s = TrimSpace(s);
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  while (s.size() > 1 && s.front() == '0') s.remove_prefix(1);
+  return ParseHerId(s);
 }
 
 bool IsUuid(std::string_view s) {
@@ -366,14 +474,18 @@ bool MatchRoute(AccessEvent* e, DecodeError* error) {
       case PartyRule::kSender:
         AddParty(e->sender_her_id, PartySource::kRequestBody, &e->parties);
         break;
+      // Without the body's party (a gateway that did not extract it), the call acts for a
+      // receiver of the message: the state supplies it from custody, as for a download.
       case PartyRule::kReceiver:
         AddParty(e->receiver_her_id, PartySource::kRequestBody, &e->parties);
+        e->parties_from_custody = !e->receiver_her_id;
         break;
       case PartyRule::kAppRecSender:
         AddParty(e->apprec_sender_her_id, PartySource::kRequestBody, &e->parties);
+        e->parties_from_custody = !e->apprec_sender_her_id && !m.id.empty();
         break;
       case PartyRule::kPathHerId: {
-        auto her_id = ParseHerId(m.her_id);
+        auto her_id = ParseHerIdText(m.her_id);
         if (!her_id) {
           error->reason = QuarantineReason::kMalformedHerId;
           error->detail =

@@ -58,6 +58,25 @@ AuditState::AuditState(const StateOptions& options, std::shared_ptr<const Regist
   ApplyReservations();
 }
 
+namespace {
+
+// The actions whose route names the parties it acts for (not from custody, not none).
+bool ActsForParties(Action a) {
+  switch (a) {
+    case Action::kSend:
+    case Action::kPoll:
+    case Action::kMarkDownloaded:
+    case Action::kApprecSend:
+    case Action::kConfigWrite:
+    case Action::kConfigDelete:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 void AuditState::ApplyReservations() {
   for (const Reservation& r : registry_->reservations()) {
     locks_.Acquire(r.her_id, clients_.Intern(r.client_id), r.since);
@@ -95,6 +114,8 @@ void AuditState::ResolveCustodyParties(AccessEvent* e, const MessageCustody* m) 
   const HerId sender = m->sender();
   switch (e->action) {
     case Action::kDownload:
+    case Action::kMarkDownloaded:  // without the body's receiverHerId (MatchRoute)
+    case Action::kApprecSend:      // without the body's appRecSenderHerId
       add_covered_or_all(m->receivers());
       break;
     case Action::kReadMetadata: {
@@ -250,6 +271,9 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
     }
   }
   ResolveCustodyParties(e, m);
+  if (e->parties.empty() && !e->parties_from_custody && ActsForParties(e->action)) {
+    ++counters_.no_party;  // a poll without HerIds, a send without its sender...
+  }
   new_pairs_in_call_ = 0;
 
   const size_t n = std::max<size_t>(e->parties.size(), 1);

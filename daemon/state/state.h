@@ -34,6 +34,7 @@ namespace edi {
 struct StateCounters {
   uint64_t events = 0;
   uint64_t custody_unknown = 0;  // calls whose parties or facts needed unknown custody
+  uint64_t no_party = 0;         // calls of a route that names its parties that named none
   uint64_t no_owner = 0;         // party evaluations with no owner (owner rules silent)
   uint64_t locks_taken = 0;
   uint64_t locks_released = 0;

@@ -336,11 +336,91 @@ TEST_F(DecoderTest, ADisguisedPathIsRoutedAsTheServerRoutesIt) {
   EXPECT_EQ(e.message_id, kMsg);
 }
 
+TEST_F(DecoderTest, ReadsMessageIdsInEveryFormAGuidParsesFrom) {
+  Call c;
+  c.method = "GET";
+  for (const std::string& id : {
+           std::string("{0x733be787,0x0f1e,0x4a8c,{0x9f,0x55,0x0a,0x5c,0x1b,0x1d,0x6a,0x11}}"),
+           std::string(
+               "%7B0x733be787,0xf1e,0x4A8C,%7B0x9f,0x55,0xa,0x5c,0x1b,0x1d,0x6a,0x11%7D%7D"),
+           std::string("{ 0x733be787 , 0xf1e,0x4a8c, { 0x9f,0x55,0xa,0x5c,0x1b,0x1d,0x6a,0x11 } }"),
+           std::string("733be787-+f1e-4a8c-9f55-+a5c1b1d6a11"),
+           std::string("733be787-0xf1e-0x4a8c-+0x9f55-0xa5c1b1d6a11"),
+           std::string("%0B733be787-0f1e-4a8c-9f55-0a5c1b1d6a11%0D"),
+       }) {
+    c.path = "/messages/" + id + "/business-document";
+    const AccessEvent e = Decode(c);
+    EXPECT_EQ(e.action, Action::kDownload) << id;
+    EXPECT_EQ(e.message_id, kMsg) << id;
+  }
+  for (const std::string& id : {
+           std::string("{0x733be787,0x0f1e,0x4a8c,{0x9f,0x55,0x0a,0x5c,0x1b,0x1d,0x6a}}"),
+           std::string("{0x733be787,0x0f1e,0x4a8c,{0x9f,0x55,0x0a,0x5c,0x1b,0x1d,0x6a,0x111}}"),
+           std::string("{733be787,0x0f1e,0x4a8c,{0x9f,0x55,0x0a,0x5c,0x1b,0x1d,0x6a,0x11}}"),
+           std::string("733be787-++1e-4a8c-9f55-0a5c1b1d6a11"),
+           std::string("733be787-0f1e-4a8c-9f55-0a5c1b1d6a1"),
+           std::string("733be787-0xf1e-4a8c-9f55-0a5c1b1d6a11-"),
+           std::string("733be787-0x-4a8c-9f55-0a5c1b1d6a11"),
+           std::string("733be787-0x00f1e-4a8c-9f55-0a5c1b1d6a11"),
+       }) {
+    c.path = "/messages/" + id + "/business-document";
+    const AccessEvent e = Decode(c);
+    EXPECT_EQ(e.action, Action::kUnknown) << id;
+    EXPECT_EQ(e.message_id, "") << id;
+  }
+}
+
+TEST_F(DecoderTest, ReadsHerIdsInPathAndQueryAsTheServerBindsAnInteger) {
+  Call c;
+  c.path = "/notifications";
+  c.query = "HerIds=%2B21&HerIds=+22&HerIds=%2023%20&HerIds=0000000000000000000024";
+  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{21, 22, 23, 24}));
+  c.api = "2";
+  c.method = "PUT";
+  for (const char* her : {"%2B25", "025", "%20%2B25"}) {
+    c.path = "/Messages/" + std::string(kMsg) + "/read/" + her;
+    EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{25})) << her;
+  }
+  for (const char* her : {"-25", "2 5", "+-25", "0", "0x19"}) {
+    c.path = "/Messages/" + std::string(kMsg) + "/read/" + her;
+    EXPECT_EQ(Reject(Json(c)).reason, QuarantineReason::kMalformedHerId) << her;
+  }
+}
+
+// A mark or an apprec whose body the gateway took no party from acts for a receiver of the
+// message, which only its custody can tell: the state supplies it, as for a download.
+TEST_F(DecoderTest, AMarkOrApprecWithoutItsBodysPartyTakesItFromCustody) {
+  Call c;
+  c.method = "PUT";
+  c.path = "/messages/" + std::string(kMsg) + "/downloaded";
+  AccessEvent e = Decode(c);
+  EXPECT_EQ(e.action, Action::kMarkDownloaded);
+  EXPECT_TRUE(e.parties.empty());
+  EXPECT_TRUE(e.parties_from_custody);
+  c.method = "POST";
+  c.path = "/messages/" + std::string(kMsg) + "/apprec";
+  c.request = R"({"appRecStatus":"Ok"})";
+  e = Decode(c);
+  EXPECT_EQ(e.action, Action::kApprecSend);
+  EXPECT_TRUE(e.parties_from_custody);
+  c.request = R"({"appRecSenderHerId":21})";
+  e = Decode(c);
+  EXPECT_EQ(Parties(e), std::vector<HerId>{21});
+  EXPECT_FALSE(e.parties_from_custody);
+}
+
 TEST_F(DecoderTest, ReadsQueryListsInTheIndexedFormTheServerBinds) {
   Call c;
   c.path = "/notifications";
-  c.query = "HerIds[0]=21&herids[1]=22&HerIds%5B2%5D=23&HerIds[]=24&HerIdsX=25&HerIds[a]=26";
-  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{21, 22, 23, 24}));
+  c.query =
+      "HerIds[0]=21&herids[1]=22&HerIds%5B2%5D=23&HerIds[]=24&HerIdsX=25&HerIds.index=a&"
+      "HerIds[a]=26&HerIds[[b]]=27";
+  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{21, 22, 23, 24, 26}));
+  // With no key naming the list, the server binds the prefix-less forms; with one, not.
+  c.query = "[0]=31&[1]=32&index=a&[a]=33&NotificationsToFetch=5";
+  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{31, 32, 33}));
+  c.query = "HerIds=34&[0]=35";
+  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{34}));
   c.api = "2";
   c.path = "/Messages";
   c.query = "ReceiverHerIds[0]=31&ReceiverHerIds[1]=32";

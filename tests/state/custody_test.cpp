@@ -43,6 +43,31 @@ TEST_F(StateTest, UnknownCustodyLeavesThePartyUnknownAndIsCounted) {
   EXPECT_EQ(Field(g, "msg.is_receiver"), "<absent>");
 }
 
+// A mark or apprec whose body named no party (the gateway did not extract it) acts for the
+// receivers its organisation covers, as a download does; without custody it stays unknown and
+// counted. A poll naming no HER-Id is counted as a call naming no party.
+TEST_F(StateTest, AMarkWithoutItsBodysPartyActsForTheReceiversItsOrganisationCovers) {
+  Feed(Send("hospital", 201, "101,201", kM1, 0));
+  Rec mark = Mark("b", kM1, 101, 1);
+  mark.request.clear();
+  const PartyFacts& f = Feed(mark);
+  EXPECT_EQ(Field(f, "party.her_id"), "101");
+  EXPECT_EQ(Field(f, "msg.downloaded_by_any"), "false");
+  ASSERT_EQ(events_.back()->parties.size(), 1u);
+  EXPECT_EQ(events_.back()->parties[0].source, PartySource::kCustody);
+  Rec apprec = mark;
+  apprec.method = "POST";
+  apprec.path = std::string("/messages/") + kM2 + "/apprec";
+  apprec.request = R"({"appRecStatus":"Ok"})";
+  EXPECT_EQ(Field(Feed(apprec), "party.her_id"), "<absent>");  // kM2: custody unknown
+  EXPECT_EQ(state_->counters().custody_unknown, 1u);
+  EXPECT_EQ(state_->counters().no_party, 0u);
+  Rec poll = Poll("a", 101, 2);
+  poll.query = "NotificationsToFetch=10";
+  EXPECT_EQ(Field(Feed(poll), "party.her_id"), "<absent>");
+  EXPECT_EQ(state_->counters().no_party, 1u);
+}
+
 TEST_F(StateTest, ADownloadBeforeCustodyCountsForTheReceiversItsOrganisationCovers) {
   Rec early = Download("h", kM1, 0);  // Kommune B's client, before anything told the receivers
   early.org = "800000001";

@@ -23,7 +23,7 @@ from collections import defaultdict, deque
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from paths import canonical_uuid, path_segments, query_pairs  # noqa: E402
+from paths import canonical_uuid, her_id_text, path_segments, query_pairs  # noqa: E402
 from record_check import check_record  # noqa: E402
 
 H = 3600 * 1000
@@ -118,7 +118,7 @@ def query_herids(q):
     out = []
     for k, v in query_pairs(q):
         if k in ("herids", "receiverherids"):
-            out.extend(int(x) for x in v.split(","))
+            out.extend(her_id_text(x) for x in v.split(","))
     return out
 
 
@@ -196,9 +196,9 @@ class Replay:
         if action == "config_write":
             return [c["herId"] for c in req.get("configurations", req.get("mshConfigurations", []))]
         if action == "mark_downloaded":
-            return [int(path_her)] if path_her else [req["receiverHerId"]]
+            return [her_id_text(path_her)] if path_her else [req["receiverHerId"]]
         if action == "apprec_send":
-            return [int(path_her)] if path_her else [req["appRecSenderHerId"]]
+            return [her_id_text(path_her)] if path_her else [req["appRecSenderHerId"]]
         if cu is None:
             return []
         if action == "download":

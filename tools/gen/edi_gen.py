@@ -156,6 +156,8 @@ def _disguises(d):
                 found.add("id in braces")
             if "[" in query:
                 found.add("indexed query key")
+            if "=%2B" in query or "=0" in query or "=%20" in query:
+                found.add("HER-Id with a sign or zeros")
     return found
 
 
@@ -198,7 +200,7 @@ def selftest():
             disguises |= _disguises(d)
             shutil.rmtree(d, ignore_errors=True)
         for kind in ("percent-encoded", "dot segment", "id without dashes", "id in braces",
-                     "indexed query key"):
+                     "indexed query key", "HER-Id with a sign or zeros"):
             if kind not in disguises:
                 problems.append("no incident path or query %s in five seeds" % kind)
         for reason in ("invalid_json", "schema", "bad_timestamp", "malformed_her_id",

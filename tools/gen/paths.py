@@ -46,6 +46,16 @@ def canonical_uuid(text):
     return s.lower() if _UUID.match(s) else None
 
 
+def her_id_text(text):
+    """A HER-Id in a path or query as the server binds an int (white space around, a '+',
+    leading zeros), or None."""
+    s = text.strip(" \t\n\v\f\r")
+    if s.startswith("+"):
+        s = s[1:]
+    s = s.lstrip("0") or s[-1:]
+    return int(s) if re.match(r"^[1-9][0-9]{0,17}$", s) else None
+
+
 def query_pairs(query):
     """(key in lower case without an index, value) for each key=value of the query."""
     for part in (query or "").lstrip("?").split("&"):
@@ -77,7 +87,11 @@ def disguise_path(rng, path):
 
 
 def disguise_query(rng, key, hers):
-    """Repeated keys in the indexed form ASP.NET binds: HerIds[0]=1&HerIds[1]=2."""
-    if rng.random() < 0.5:
+    """The list in the indexed form ASP.NET binds (HerIds[0]=1&HerIds[1]=2, HerIds[]=1), or
+    its HER-Ids written as the server still binds an int (%2B1, 01)."""
+    how = rng.randrange(3)
+    if how == 0:
         return "&".join("%s[%d]=%d" % (key, i, h) for i, h in enumerate(hers))
-    return "&".join("%s[]=%d" % (key, h) for h in hers)
+    if how == 1:
+        return "&".join("%s[]=%d" % (key, h) for h in hers)
+    return "&".join("%s=%s%d" % (key, rng.choice(["%2B", "0", "%20"]), h) for h in hers)

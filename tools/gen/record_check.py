@@ -10,7 +10,7 @@ import calendar
 import json
 import re
 
-from paths import canonical_uuid, path_segments, query_pairs
+from paths import canonical_uuid, her_id_text, path_segments, query_pairs
 
 TS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z$")
 ORGNR = re.compile(r"^[0-9]{9}$")
@@ -79,11 +79,11 @@ def route_problems(rec):
             rid = (rec.get("response") or {}).get("id")
             if isinstance(rid, str) and rid and not UUID.match(rid):
                 out.append("malformed message id %r in response/id" % rid[:60])
-        if "{herId}" in found and not HERID_TEXT.match(found["{herId}"]):
+        if "{herId}" in found and her_id_text(found["{herId}"]) is None:
             out.append("malformed HER-Id %r in the path" % found["{herId}"][:60])
         if qkey:
             for k, v in query_pairs(rec.get("query", "")):
-                if k == qkey.lower() and not all(HERID_TEXT.match(x) for x in v.split(",")):
+                if k == qkey.lower() and any(her_id_text(x) is None for x in v.split(",")):
                     out.append("malformed HER-Id %r in the query" % v[:60])
         return out
     return []
