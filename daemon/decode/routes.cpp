@@ -135,15 +135,16 @@ std::string_view NormalizePath(std::string_view path, std::string* buf) {
     }
     decoded.push_back(path[i]);
   }
+  // RFC 3986's removal of dot segments, which Kestrel follows: an empty segment (a doubled
+  // slash) is a segment too, so "ID//../x" is "ID/x". Empty segments are skipped only when
+  // matching (SplitPath).
   std::vector<std::string_view> kept;
-  size_t i = 0;
-  while (i < decoded.size()) {
-    while (i < decoded.size() && decoded[i] == '/') ++i;
-    if (i == decoded.size()) break;
+  size_t i = !decoded.empty() && decoded[0] == '/' ? 1 : 0;
+  while (i <= decoded.size()) {
     size_t j = decoded.find('/', i);
     if (j == std::string::npos) j = decoded.size();
     const std::string_view seg = std::string_view(decoded).substr(i, j - i);
-    i = j;
+    i = j + 1;
     if (seg == ".") continue;
     if (seg == "..") {
       if (!kept.empty()) kept.pop_back();
@@ -202,36 +203,86 @@ std::string PercentDecode(std::string_view s) {
   return out;
 }
 
-// `key` itself or, as ASP.NET's model binding also reads a list, `key[0]`, `key[1]`...,
-// `key[a]` (with `key.index=a`) or `key[]`, in any case. With an empty `key`: `[0]`, `[a]`...,
-// the forms the server binds when no key names the parameter.
-bool IsQueryKey(std::string_view k, std::string_view key) {
-  if (k.size() >= key.size() + 2 && k[key.size()] == '[' && k.back() == ']' &&
-      k.substr(key.size() + 1, k.size() - key.size() - 2).find_first_of("[]") ==
-          std::string_view::npos) {
-    k = k.substr(0, key.size());
-  } else if (key.empty()) {
-    return false;
-  }
-  return EqualsIgnoreCase(k, key);
-}
+// One key=value of a query, the key percent-decoded.
+struct QueryPair {
+  std::string key;
+  std::string_view value;  // still encoded
+};
 
-// Appends every HER-Id the query gives under `key` (IsQueryKey; comma-separated values too);
-// sets *named when a key matched. Returns false with *error set on a malformed value.
-bool QueryHerIdsOf(std::string_view query, std::string_view key, std::string_view name,
-                   std::vector<PartyRef>* parties, DecodeError* error, bool* named) {
-  size_t i = 0;
-  while (i <= query.size()) {
+// The HER-Ids of the query's list parameter `key`, bound as ASP.NET's model binding binds a
+// list, from the first form present: the plain key, repeated (HerIds=1&HerIds=2, also
+// comma-separated); the indexed keys `key.index` names (HerIds.index=a&HerIds[a]=1); `key[0]`,
+// `key[1]`... up to the first gap; `key[]`. When no key starts with the name at all, the same
+// forms without it (`[0]=1`, `index=a&[a]=1`). Keys the server would not bind are ignored;
+// a bound value that is no HER-Id makes the call malformed (false, *error set).
+bool QueryHerIds(std::string_view query, std::string_view key, std::vector<PartyRef>* parties,
+                 DecodeError* error) {
+  // The contract's query has no '?'; one left in front must not hide the first key.
+  if (!query.empty() && query.front() == '?') query.remove_prefix(1);
+  std::vector<QueryPair> pairs;
+  for (size_t i = 0; i <= query.size();) {
     size_t amp = query.find('&', i);
     if (amp == std::string_view::npos) amp = query.size();
     const std::string_view pair = query.substr(i, amp - i);
     i = amp + 1;
+    if (pair.empty()) continue;
     const size_t eq = pair.find('=');
-    const std::string k = PercentDecode(pair.substr(0, eq));
-    if (!IsQueryKey(k, key)) continue;
-    *named = true;
-    const std::string value =
-        eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+    pairs.push_back({PercentDecode(pair.substr(0, eq)),
+                     eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1)});
+  }
+  // Keys equal to name + suffix, in any case.
+  auto is = [](std::string_view k, std::string_view name, std::string_view suffix) {
+    return k.size() == name.size() + suffix.size() &&
+           EqualsIgnoreCase(k.substr(0, name.size()), name) &&
+           EqualsIgnoreCase(k.substr(name.size()), suffix);
+  };
+  std::vector<std::string_view> bound;
+  auto bind = [&](std::string_view name) {
+    if (!name.empty()) {
+      for (const QueryPair& p : pairs) {
+        if (is(p.key, name, "")) bound.push_back(p.value);
+      }
+      if (!bound.empty()) return;
+    }
+    // name[index], the name in any case.
+    auto indexed = [&](std::string_view index) {
+      bool found = false;
+      for (const QueryPair& p : pairs) {
+        const std::string_view k = p.key;
+        if (k.size() == name.size() + index.size() + 2 &&
+            EqualsIgnoreCase(k.substr(0, name.size()), name) && k[name.size()] == '[' &&
+            k.substr(name.size() + 1, index.size()) == index && k.back() == ']') {
+          bound.push_back(p.value);
+          found = true;
+        }
+      }
+      return found;
+    };
+    bool listed = false;
+    const std::string index_key = std::string(name) + (name.empty() ? "index" : ".index");
+    for (const QueryPair& p : pairs) {
+      if (!is(p.key, index_key, "")) continue;
+      listed = true;
+      indexed(PercentDecode(p.value));
+    }
+    if (listed) return;
+    for (int n = 0; indexed(std::to_string(n)); ++n) {
+    }
+    if (bound.empty()) indexed("");
+  };
+  bind(key);
+  if (bound.empty()) {
+    bool prefixed = false;
+    for (const QueryPair& p : pairs) {
+      const std::string_view k = p.key;
+      prefixed =
+          prefixed || (k.size() >= key.size() && EqualsIgnoreCase(k.substr(0, key.size()), key) &&
+                       (k.size() == key.size() || k[key.size()] == '[' || k[key.size()] == '.'));
+    }
+    if (!prefixed) bind("");
+  }
+  for (const std::string_view encoded : bound) {
+    const std::string value = PercentDecode(encoded);
     size_t p = 0;
     while (p <= value.size()) {
       size_t comma = value.find(',', p);
@@ -241,7 +292,7 @@ bool QueryHerIdsOf(std::string_view query, std::string_view key, std::string_vie
       auto her_id = ParseHerIdText(item);
       if (!her_id) {
         error->reason = QuarantineReason::kMalformedHerId;
-        error->detail = "query parameter '" + std::string(name) + "': '" +
+        error->detail = "query parameter '" + std::string(key) + "': '" +
                         std::string(item.substr(0, 64)) + "' is not a HER-Id";
         return false;
       }
@@ -249,18 +300,6 @@ bool QueryHerIdsOf(std::string_view query, std::string_view key, std::string_vie
     }
   }
   return true;
-}
-
-// The HER-Ids of the query's list parameter `key` (case-insensitive, repeated, indexed or
-// comma-separated); when no key names it, those of the prefix-less indexed forms. Returns
-// false with *error set on a malformed value.
-bool QueryHerIds(std::string_view query, std::string_view key, std::vector<PartyRef>* parties,
-                 DecodeError* error) {
-  // The contract's query has no '?'; one left in front must not hide the first key.
-  if (!query.empty() && query.front() == '?') query.remove_prefix(1);
-  bool named = false;
-  if (!QueryHerIdsOf(query, key, key, parties, error, &named)) return false;
-  return named || QueryHerIdsOf(query, "", key, parties, error, &named);
 }
 
 void AddParty(std::optional<HerId> her_id, PartySource source, std::vector<PartyRef>* parties) {
@@ -294,14 +333,47 @@ namespace {
 
 bool IsSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
+// The white space .NET trims (char.IsWhiteSpace) in UTF-8 beyond ASCII: U+0085, U+00A0,
+// U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000.
+bool IsWideSpace(std::string_view c) {
+  if (c.size() == 2) return c[0] == '\xC2' && (c[1] == '\x85' || c[1] == '\xA0');
+  if (c.size() != 3) return false;
+  const auto b1 = static_cast<unsigned char>(c[1]), b2 = static_cast<unsigned char>(c[2]);
+  if (c[0] == '\xE1') return b1 == 0x9A && b2 == 0x80;
+  if (c[0] == '\xE3') return b1 == 0x80 && b2 == 0x80;
+  if (c[0] != '\xE2') return false;
+  if (b1 == 0x80) return b2 <= 0x8A || b2 == 0xA8 || b2 == 0xA9 || b2 == 0xAF;
+  return b1 == 0x81 && b2 == 0x9F;
+}
+
 std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  while (!s.empty()) {
+    if (IsSpace(s.front())) {
+      s.remove_prefix(1);
+    } else if (IsWideSpace(s.substr(0, 2)) || IsWideSpace(s.substr(0, 3))) {
+      s.remove_prefix(IsWideSpace(s.substr(0, 2)) ? 2 : 3);
+    } else {
+      break;
+    }
+  }
+  while (!s.empty()) {
+    if (IsSpace(s.back())) {
+      s.remove_suffix(1);
+    } else if (s.size() >= 2 && IsWideSpace(s.substr(s.size() - 2))) {
+      s.remove_suffix(2);
+    } else if (s.size() >= 3 && IsWideSpace(s.substr(s.size() - 3))) {
+      s.remove_suffix(3);
+    } else {
+      break;
+    }
+  }
   return s;
 }
 
-// Appends `hex` (1 to `width` hex digits) to *out zero-padded to `width`, in lower case.
+// Appends `hex` (1 to `width` hex digits, more if the extra ones are leading zeros) to *out
+// zero-padded to `width`, in lower case.
 bool AppendHexGroup(std::string_view hex, size_t width, std::string* out) {
+  while (hex.size() > width && hex.front() == '0') hex.remove_prefix(1);
   if (hex.empty() || hex.size() > width) return false;
   out->append(width - hex.size(), '0');
   for (const char c : hex) {
@@ -316,8 +388,8 @@ std::string_view StripHexPrefix(std::string_view g) {
   return g;
 }
 
-// "D" with a group's hex digits after a '+' or '0x' or both, then as few as one (.NET's
-// compatible parsing of the dashed form: "733be787-+f1e-4a8c-...", "733be787-0xf1e-...").
+// "D", 36 characters, with a group's hex digits after a '+' or '0x' or both in place of its
+// leading zeros (.NET's compatible parsing of the dashed form: "733be787-+f1e-4a8c-...").
 bool ParseDashedGuid(std::string_view s, std::string* out) {
   static constexpr size_t kWidths[] = {8, 4, 4, 4, 12};
   out->clear();
@@ -329,7 +401,7 @@ bool ParseDashedGuid(std::string_view s, std::string* out) {
     const size_t size = group.size();
     if (!group.empty() && group.front() == '+') group.remove_prefix(1);
     group = StripHexPrefix(group);
-    if (group.size() == size && size != kWidths[g]) return false;  // unprefixed: all digits
+    if (size != kWidths[g] || group.size() > kWidths[g]) return false;
     if (g > 0) out->push_back('-');
     if (!AppendHexGroup(group, kWidths[g], out)) return false;
   }
@@ -399,14 +471,34 @@ bool CanonicalUuid(std::string_view s, std::string* out) {
     }
     return true;
   }
-  if (ParseDashedGuid(s, out)) return true;
+  if (s.size() == 36 && ParseDashedGuid(s, out)) return true;
   out->clear();
   return false;
 }
 
 std::optional<HerId> ParseHerIdText(std::string_view s) {
-  // As the server binds an int: white space around, a '+', leading zeros.
+  // As the server binds an int (its type converter): white space around, a '+', leading
+  // zeros, or hexadecimal after 0x, &h or #.
   s = TrimSpace(s);
+  size_t hex = 0;
+  if (s.size() > 2 && ((s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ||
+                       (s[0] == '&' && (s[1] == 'h' || s[1] == 'H')))) {
+    hex = 2;
+  } else if (s.size() > 1 && s[0] == '#') {
+    hex = 1;
+  }
+  if (hex > 0) {
+    s.remove_prefix(hex);
+    while (s.size() > 1 && s.front() == '0') s.remove_prefix(1);
+    if (s.size() > 15) return std::nullopt;
+    HerId v = 0;
+    for (const char c : s) {
+      const int d = HexValue(c);
+      if (d < 0) return std::nullopt;
+      v = v * 16 + d;
+    }
+    return v > 0 ? std::optional<HerId>(v) : std::nullopt;
+  }
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   while (s.size() > 1 && s.front() == '0') s.remove_prefix(1);
   return ParseHerId(s);

@@ -36,6 +36,7 @@ struct Finding {
   // Not stored: set on the copy a batch hands on when a repeat raised an earlier finding's
   // severity (FindingTracker), so that it is delivered again but not counted as new.
   bool escalated = false;
+  Severity escalated_from = Severity::kInfo;  // with `escalated`: the severity it had before
 };
 
 // "f-" + 16 hex digits of a 64-bit hash of (rule, requestId, event time, herId, messageId).

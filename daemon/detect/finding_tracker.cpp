@@ -28,9 +28,12 @@ void AppendAbsent(std::string* key) { key->append("|\\-"); }
 void Escalate(Finding* first, const Finding& by) {
   const Severity before = first->severity;
   first->severity = by.severity;
+  first->escalated_from = before;
   rapidjson::Document doc;
   doc.Parse(first->evidence.data(), first->evidence.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
+  if (first->evidence.empty()) {
+    doc.SetObject();
+  } else if (doc.HasParseError() || !doc.IsObject()) {
     rapidjson::Document text;
     text.SetObject();
     text.AddMember("text",
@@ -50,14 +53,17 @@ void Escalate(Finding* first, const Finding& by) {
   by_call.AddMember("action", str(by.action), a);
   by_call.AddMember("status", by.status, a);
   by_call.AddMember("severityBefore", str(SeverityName(before)), a);
-  doc.RemoveMember("escalatedBy");
+  const bool escalated_before = doc.RemoveMember("escalatedBy");
   doc.AddMember("escalatedBy", by_call, a);
   rapidjson::StringBuffer sb;
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
   doc.Accept(w);
   first->evidence.assign(sb.GetString(), sb.GetSize());
   static constexpr std::string_view kRaised = " Raised to ";
-  if (const size_t at = first->summary.find(kRaised); at != std::string::npos) {
+  // Only the sentence an earlier escalation appended goes (the summary's own text, a client's
+  // name say, may hold the same words).
+  if (const size_t at = first->summary.rfind(kRaised);
+      escalated_before && at != std::string::npos) {
     first->summary.resize(at);
   }
   if (!first->summary.empty() && first->summary.back() != '.') first->summary += '.';

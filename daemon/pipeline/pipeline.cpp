@@ -207,7 +207,13 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
       ++c->findings_repeats;
       ++c->findings_escalated;
       ch.finding.escalated = true;
-      if (!ReplacePending(ch.finding, c)) pending_findings_.push_back(std::move(ch.finding));
+      if (!ReplacePending(ch.finding, c)) {
+        // Raised by an earlier transaction: counted now under its new severity instead (the
+        // batch's own counts may go below zero; its sum with the earlier ones cannot).
+        --c->findings_by_severity[static_cast<size_t>(ch.finding.escalated_from)];
+        ++c->findings_by_severity[static_cast<size_t>(ch.finding.severity)];
+        pending_findings_.push_back(std::move(ch.finding));
+      }
     } else {
       if (Status s =
               findings_->UpdateRepeat(ch.finding.id, ch.finding.occurrences, ch.finding.last_seen);
@@ -231,10 +237,9 @@ bool Pipeline::ReplacePending(const Finding& escalated, PipelineCounters* c) {
   auto replace = [&escalated](std::vector<Finding>& findings, PipelineCounters& counters) {
     for (Finding& f : findings) {
       if (f.id != escalated.id) continue;
-      if (!f.escalated) {
-        --counters.findings_by_severity[static_cast<size_t>(f.severity)];
-        ++counters.findings_by_severity[static_cast<size_t>(escalated.severity)];
-      }
+      // Counted under f's severity (when new, or as moved there by an earlier escalation).
+      --counters.findings_by_severity[static_cast<size_t>(f.severity)];
+      ++counters.findings_by_severity[static_cast<size_t>(escalated.severity)];
       const bool was_escalated = f.escalated;
       f = escalated;
       f.escalated = was_escalated;

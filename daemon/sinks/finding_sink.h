@@ -6,7 +6,9 @@
 // the sink reports it delivered. Findings a sink could not deliver before a crash or shutdown
 // are still undelivered in the database and are offered again after the restart
 // (FindingStore::LoadUndelivered). Delivery is therefore at least once per finding; the
-// deterministic finding id lets a consumer of the alerts topic drop the rare repeat.
+// deterministic finding id lets a consumer of the alerts topic drop the rare repeat. A finding
+// a later repeat raised to a higher severity is offered again (`escalated`) and sent again
+// under the same id: a consumer keeps the latest version of an id.
 //
 // Not thread-safe: one thread offers findings, polls and flushes, and the delivered callback
 // runs on that thread inside Poll or Flush.
@@ -30,8 +32,10 @@ class FindingSink {
   virtual ~FindingSink() = default;
 
   // Offers committed findings for delivery. Never blocks on the network. A finding already in
-  // flight (offered before, not yet delivered) is not sent twice; a finding the sink cannot
-  // take now (over its in-flight bound) stays undelivered and is offered again later.
+  // flight (offered before, not yet delivered) is not sent twice, unless it is `escalated`:
+  // then its new version is sent after the one in flight, and the finding counts as delivered
+  // once that is. A finding the sink cannot take now (over its in-flight bound) stays
+  // undelivered and is offered again later.
   virtual void Deliver(const std::vector<Finding>& findings) = 0;
 
   // Serves delivery reports and due retries without blocking; reports delivered ids.

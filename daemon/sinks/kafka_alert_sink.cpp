@@ -66,7 +66,15 @@ Status KafkaAlertSink::StartProducer() {
 
 void KafkaAlertSink::Deliver(const std::vector<Finding>& findings) {
   for (const Finding& f : findings) {
-    if (pending_.contains(f.id)) continue;
+    if (auto it = pending_.find(f.id); it != pending_.end()) {
+      // In flight already. An escalated finding is a newer version: it replaces a payload
+      // librdkafka does not hold, else it follows the one it holds.
+      if (f.escalated) {
+        Pending& p = it->second;
+        (p.queued ? p.next_payload : p.payload) = options_.serialize(f);
+      }
+      continue;
+    }
     if (pending_.size() >= options_.max_in_flight) {
       ++counters_.deferred;  // offered again from the database once the backlog drains
       continue;
@@ -186,6 +194,16 @@ void KafkaAlertSink::DeliveryTrampoline(rd_kafka_t*, const rd_kafka_message_t* m
   auto* entry = static_cast<Entry*>(m->_private);
   if (self->closing_ || entry == nullptr || !entry->second.queued) return;
   if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    Pending& p = entry->second;
+    if (!p.next_payload.empty()) {
+      // Its newer version goes next (produced from Poll, not from inside this report).
+      p.payload = std::move(p.next_payload);
+      p.next_payload.clear();
+      p.queued = false;
+      p.attempts = 0;
+      self->retry_queue_.emplace(Clock::now(), entry->first);
+      return;
+    }
     ++self->counters_.delivered;
     self->delivered_.push_back(entry->first);
     self->pending_.erase(entry->first);

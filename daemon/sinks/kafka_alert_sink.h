@@ -69,6 +69,9 @@ class KafkaAlertSink : public FindingSink {
     std::string payload;  // referenced (not copied) by librdkafka while queued
     int attempts = 0;
     bool queued = false;  // handed to librdkafka, waiting for its delivery report
+    // A newer version of the finding (a repeat raised its severity) offered while this one
+    // was queued: sent once this one is delivered, and only then is the finding delivered.
+    std::string next_payload;
   };
   using Entry = std::unordered_map<std::string, Pending>::value_type;
 

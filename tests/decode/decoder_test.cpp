@@ -298,6 +298,8 @@ TEST_F(DecoderTest, ADisguisedPathIsRoutedAsTheServerRoutesIt) {
            "/messages/./" + id + "/business-document",
            "/messages/x/../" + id + "/business-document",
            "/messages/x/%2E%2E/" + id + "/./business-document/.",
+           "/messages/" + id + "//../business-document",
+           "/messages//x/../" + id + "/business-document",
            "/../messages/" + id + "/business-document",
            "/messages/" + bare + "/business-document",
            "/messages/{" + id + "}/business-document",
@@ -321,6 +323,7 @@ TEST_F(DecoderTest, ADisguisedPathIsRoutedAsTheServerRoutesIt) {
            "/messages/" + bare.substr(1) + "g/business-document",
            "/messages/{" + id + ")/business-document",
            "/messages/" + id + "/business-document/..%2F..",
+           "/messages/x//../" + id + "/business-document",
        }) {
     c.path = path;
     const AccessEvent e = Decode(c);
@@ -345,7 +348,8 @@ TEST_F(DecoderTest, ReadsMessageIdsInEveryFormAGuidParsesFrom) {
                "%7B0x733be787,0xf1e,0x4A8C,%7B0x9f,0x55,0xa,0x5c,0x1b,0x1d,0x6a,0x11%7D%7D"),
            std::string("{ 0x733be787 , 0xf1e,0x4a8c, { 0x9f,0x55,0xa,0x5c,0x1b,0x1d,0x6a,0x11 } }"),
            std::string("733be787-+f1e-4a8c-9f55-+a5c1b1d6a11"),
-           std::string("733be787-0xf1e-0x4a8c-+0x9f55-0xa5c1b1d6a11"),
+           std::string("%E2%80%83733be787-0f1e-4a8c-9f55-0a5c1b1d6a11%C2%A0"),
+           std::string("{0x0733be787,0x00f1e,0x4a8c,{0x9f,0x55,0xa,0x5c,0x1b,0x1d,0x6a,0x011}}"),
            std::string("%0B733be787-0f1e-4a8c-9f55-0a5c1b1d6a11%0D"),
        }) {
     c.path = "/messages/" + id + "/business-document";
@@ -353,6 +357,9 @@ TEST_F(DecoderTest, ReadsMessageIdsInEveryFormAGuidParsesFrom) {
     EXPECT_EQ(e.action, Action::kDownload) << id;
     EXPECT_EQ(e.message_id, kMsg) << id;
   }
+  // '+' and '0x' stand in for a group's leading zeros, the length staying 36.
+  c.path = "/messages/0x000abc-0xf1-+a8c-9f55-0x0a5c1b1d6a/status";
+  EXPECT_EQ(Decode(c).message_id, "00000abc-00f1-0a8c-9f55-000a5c1b1d6a");
   for (const std::string& id : {
            std::string("{0x733be787,0x0f1e,0x4a8c,{0x9f,0x55,0x0a,0x5c,0x1b,0x1d,0x6a}}"),
            std::string("{0x733be787,0x0f1e,0x4a8c,{0x9f,0x55,0x0a,0x5c,0x1b,0x1d,0x6a,0x111}}"),
@@ -360,6 +367,7 @@ TEST_F(DecoderTest, ReadsMessageIdsInEveryFormAGuidParsesFrom) {
            std::string("733be787-++1e-4a8c-9f55-0a5c1b1d6a11"),
            std::string("733be787-0f1e-4a8c-9f55-0a5c1b1d6a1"),
            std::string("733be787-0xf1e-4a8c-9f55-0a5c1b1d6a11-"),
+           std::string("733be787-0xf1e-0x4a8c-+0x9f55-0xa5c1b1d6a11"),  // 43: not "D"
            std::string("733be787-0x-4a8c-9f55-0a5c1b1d6a11"),
            std::string("733be787-0x00f1e-4a8c-9f55-0a5c1b1d6a11"),
        }) {
@@ -377,11 +385,11 @@ TEST_F(DecoderTest, ReadsHerIdsInPathAndQueryAsTheServerBindsAnInteger) {
   EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{21, 22, 23, 24}));
   c.api = "2";
   c.method = "PUT";
-  for (const char* her : {"%2B25", "025", "%20%2B25"}) {
+  for (const char* her : {"%2B25", "025", "%20%2B25", "0x19", "%2319", "&H19", "%C2%A025"}) {
     c.path = "/Messages/" + std::string(kMsg) + "/read/" + her;
     EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{25})) << her;
   }
-  for (const char* her : {"-25", "2 5", "+-25", "0", "0x19"}) {
+  for (const char* her : {"-25", "2 5", "+-25", "0", "0x", "0x1g", "#"}) {
     c.path = "/Messages/" + std::string(kMsg) + "/read/" + her;
     EXPECT_EQ(Reject(Json(c)).reason, QuarantineReason::kMalformedHerId) << her;
   }
@@ -412,15 +420,27 @@ TEST_F(DecoderTest, AMarkOrApprecWithoutItsBodysPartyTakesItFromCustody) {
 TEST_F(DecoderTest, ReadsQueryListsInTheIndexedFormTheServerBinds) {
   Call c;
   c.path = "/notifications";
-  c.query =
-      "HerIds[0]=21&herids[1]=22&HerIds%5B2%5D=23&HerIds[]=24&HerIdsX=25&HerIds.index=a&"
-      "HerIds[a]=26&HerIds[[b]]=27";
-  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{21, 22, 23, 24, 26}));
+  const auto parties = [&](const char* query) {
+    c.query = query;
+    return Parties(Decode(c));
+  };
+  using V = std::vector<HerId>;
+  // Indexed from 0 up to the first gap; the keys .index names; key[]. Keys the server does
+  // not bind are ignored, malformed or not.
+  EXPECT_EQ(parties("HerIds[0]=21&herids[1]=22&HerIds%5B2%5D=23&HerIds[4]=junk&HerIdsX=25"),
+            (V{21, 22, 23}));
+  EXPECT_EQ(parties("HerIds.index=a&HerIds.index=b&HerIds[a]=26&HerIds[b]=27&HerIds[0]=98"),
+            (V{26, 27}));
+  EXPECT_EQ(parties("HerIds[]=24&HerIds[]=25"), (V{24, 25}));
+  // The plain key binds alone when present.
+  EXPECT_EQ(parties("HerIds=8142520&HerIds[0]=junk"), (V{8142520}));
+  EXPECT_EQ(parties("HerIds=1&HerIds[0]=2"), (V{1}));
   // With no key naming the list, the server binds the prefix-less forms; with one, not.
-  c.query = "[0]=31&[1]=32&index=a&[a]=33&NotificationsToFetch=5";
-  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{31, 32, 33}));
-  c.query = "HerIds=34&[0]=35";
-  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{34}));
+  EXPECT_EQ(parties("[0]=31&[1]=32&NotificationsToFetch=5"), (V{31, 32}));
+  EXPECT_EQ(parties("index=a&[a]=33"), (V{33}));
+  EXPECT_EQ(parties("HerIdsX=1&[0]=36"), (V{36}));
+  EXPECT_EQ(parties("HerIds=34&[0]=35"), (V{34}));
+  EXPECT_EQ(parties("HerIds[5]=34&[0]=35"), V{});
   c.api = "2";
   c.path = "/Messages";
   c.query = "ReceiverHerIds[0]=31&ReceiverHerIds[1]=32";

@@ -147,6 +147,25 @@ TEST(FindingTrackerTest, ASecondEscalationReplacesTheFirstInEvidenceAndSummary) 
   EXPECT_EQ(d.finding->summary.find("Raised to high"), std::string::npos) << d.finding->summary;
   EXPECT_NE(d.finding->summary.find("Raised to critical"), std::string::npos);
   EXPECT_EQ(tracker.counters().escalations, 2u);
+  EXPECT_EQ(d.finding->escalated_from, Severity::kHigh);
+}
+
+// The summary's own words are kept even where they read like an escalation's sentence; empty
+// evidence becomes an object with the escalation alone.
+TEST(FindingTrackerTest, AnEscalationCutsOnlyTheSentenceAnEarlierOneAppended) {
+  FindingTracker tracker;
+  Finding low = Candidate(kT0, 8142520, "req-1");
+  low.severity = Severity::kLow;
+  low.summary = "Client Raised to glory (c-1) sent for party 8142520.";
+  Track(tracker, low);
+  Finding critical = Candidate(kT0 + 1000, 8142520, "req-2");
+  critical.severity = Severity::kCritical;
+  const auto d = Track(tracker, critical);
+  EXPECT_EQ(d.finding->summary.rfind("Client Raised to glory (c-1) sent for party 8142520. ", 0),
+            0u)
+      << d.finding->summary;
+  EXPECT_EQ(d.finding->evidence.rfind(R"({"escalatedBy":{"requestId":"req-2")", 0), 0u)
+      << d.finding->evidence;
 }
 
 TEST(FindingTrackerTest, ARepeatAnHourAfterTheFirstIsANewFindingEvenIfRepeatsCameBetween) {

@@ -99,6 +99,29 @@ TEST_F(KafkaAlertSinkTest, AFindingOfferedAgainWhileInFlightIsSentOnce) {
   EXPECT_EQ(kafka_.ReadAll(kTopic, 3, 2, std::chrono::seconds(3)).size(), 1u);
 }
 
+// A repeat raised the finding's severity while its first version was in flight: the new
+// version is sent after it, and the finding is reported delivered once, when that arrived.
+TEST_F(KafkaAlertSinkTest, AnEscalatedFindingOfferedWhileInFlightIsSentAfterIt) {
+  auto sink = Start();
+  Finding f = MakeFinding(1, 8142520);
+  sink->Deliver({f});
+  f.summary = "finding 1, raised to critical";
+  f.escalated = true;
+  sink->Deliver({f});
+  ASSERT_TRUE(PollUntilDelivered(sink.get(), 1));
+  EXPECT_EQ(sink->in_flight(), 0u);
+  auto messages = kafka_.ReadAll(kTopic, 3, 3, std::chrono::seconds(3));
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].value, TestJson(MakeFinding(1, 8142520)));
+  EXPECT_EQ(messages[1].value, TestJson(f));  // same key, same partition: in this order
+  EXPECT_EQ(delivered_.at(f.id), 1);
+  // Offered once more as it is now (say, after a restart), it is sent once more.
+  sink->Deliver({f});
+  ASSERT_TRUE(PollUntilDelivered(sink.get(), 1));
+  sink->Flush(std::chrono::seconds(5));
+  EXPECT_EQ(delivered_.at(f.id), 2);
+}
+
 TEST_F(KafkaAlertSinkTest, ProduceErrorsAreRetriedWithoutDuplicates) {
   auto sink = Start();
   rd_kafka_mock_push_request_errors(

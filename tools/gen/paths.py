@@ -25,15 +25,17 @@ def _decode(text, keep_slash):
 def path_segments(path):
     """The path's segments as the server routes them."""
     out = []
-    for seg in _decode(path, True).split("/"):
-        if seg in ("", "."):
+    decoded = _decode(path, True)
+    # RFC 3986 removal of dot segments: an empty segment (a doubled slash) is one too.
+    for seg in (decoded[1:] if decoded.startswith("/") else decoded).split("/"):
+        if seg == ".":
             continue
         if seg == "..":
             if out:
                 out.pop()
             continue
         out.append(seg)
-    return out
+    return [s for s in out if s]
 
 
 def canonical_uuid(text):
@@ -50,6 +52,11 @@ def her_id_text(text):
     """A HER-Id in a path or query as the server binds an int (white space around, a '+',
     leading zeros), or None."""
     s = text.strip(" \t\n\v\f\r")
+    for prefix in ("0x", "0X", "&h", "&H", "#"):
+        if s.startswith(prefix) and len(s) > len(prefix):
+            digits = s[len(prefix):].lstrip("0") or "0"
+            ok = len(digits) <= 15 and all(c in "0123456789abcdefABCDEF" for c in digits)
+            return int(digits, 16) if ok and int(digits, 16) > 0 else None
     if s.startswith("+"):
         s = s[1:]
     s = s.lstrip("0") or s[-1:]
