@@ -75,6 +75,73 @@ TEST_F(DaemonTest, OneRunStoresEveryRecordOnceAndSendsEachFindingToTheAlertsTopi
   for (const auto& [id, delivered] : findings) EXPECT_EQ(on_topic[id], 1) << id;
 }
 
+// A client outside the party's organisation is denied a poll (org-membership, medium), then,
+// a few minutes later and in a batch of its own, polls successfully (critical): one finding,
+// stored critical, and the alerts topic gets it twice under its id, the later version
+// critical, naming the call that raised it.
+TEST_F(DaemonTest, AFindingARepeatRaisedIsSentAgainWithItsNewSeverity) {
+  kafka()->CreateTopic("access-esc", 1);
+  kafka()->CreateTopic("alerts-esc", 1);
+  std::string line;
+  std::getline(std::ifstream(traffic().registry_dir + "/communication-parties.jsonl"), line);
+  const size_t at = line.find("\"herId\":");
+  ASSERT_NE(at, std::string::npos) << line;
+  const std::string party = std::to_string(std::stoll(line.substr(at + 8)));
+  auto poll = [&](int n, int status) {
+    return std::string(R"({"schemaVersion":1,"timestamp":"2026-05-10T10:0)") + std::to_string(n) +
+           R"(:00.000Z","requestId":"esc-)" + std::to_string(n) +
+           R"(","apiVersion":"3","method":"GET","path":"/notifications","query":"HerIds=)" + party +
+           R"(","status":)" + std::to_string(status) +
+           R"(,"client":{"clientId":"outsider-client","orgnrParent":"999999999"}})";
+  };
+  DaemonProcess daemon(
+      WriteConfig("esc", "access-esc", "audit-esc", "  alerts_topic: alerts-esc\n"), Log("esc"));
+  daemon.Start();
+  AuditDb db(Db("esc"));
+  // (The registry's locks are stale by then: their findings come too, and are left aside.)
+  const std::string rule = "edi.org-membership";
+  auto delivered = [&] {
+    const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const auto f = db.Findings();
+      if (db.FindingCounts().contains({rule, "medium"}) ||
+          db.FindingCounts().contains({rule, "critical"})) {
+        if (std::all_of(f.begin(), f.end(), [](auto& kv) { return kv.second == 1; })) {
+          return true;
+        }
+      }
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    return false;
+  };
+  std::vector<Produced> first = {{poll(1, 403), 0, -1}};
+  kafka()->Produce("access-esc", &first, {party});
+  ASSERT_TRUE(delivered()) << daemon.Log();
+  std::vector<Produced> second = {{poll(5, 200), 0, -1}};
+  kafka()->Produce("access-esc", &second, {party});
+  ASSERT_TRUE(WaitForRecords({&db}, 2)) << daemon.Log();
+  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+  while (!db.FindingCounts().contains({rule, "critical"}) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  ASSERT_TRUE(delivered()) << daemon.Log();
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  const auto counts = db.FindingCounts();
+  EXPECT_EQ(counts.count({rule, "medium"}), 0u);
+  EXPECT_EQ(counts.at({rule, "critical"}), 1);
+  std::vector<std::string> on_topic;
+  for (const TopicRecord& r : kafka()->ReadAll("alerts-esc", 1, 10000, seconds(3))) {
+    if (JsonText(r.value, "rule") == rule) on_topic.push_back(r.value);
+  }
+  ASSERT_EQ(on_topic.size(), 2u);
+  EXPECT_EQ(JsonText(on_topic[0], "id"), JsonText(on_topic[1], "id"));
+  EXPECT_EQ(JsonText(on_topic[0], "severity"), "medium");
+  EXPECT_EQ(JsonText(on_topic[1], "severity"), "critical");
+  EXPECT_NE(on_topic[1].find(R"("escalatedBy":{"requestId":"esc-5")"), std::string::npos)
+      << on_topic[1];
+}
+
 TEST_F(DaemonTest, FindingsUndeliveredAtShutdownAreSentAfterTheNextStart) {
   kafka()->CreateTopic("access-later", kPartitions);
   const auto produced = ProduceTraffic("access-later", 0, traffic().values.size());
