@@ -297,6 +297,7 @@ Status AuditState::Load(sqlite3* db) {
     ApplyReservations();
     return Status::OK();
   }
+  PendReservationsAfter(max);
 
   Statement clients(db, "SELECT client_idx, client_id FROM state_clients ORDER BY client_idx");
   while (clients.Step() == SQLITE_ROW) {

@@ -22,7 +22,9 @@ bool ClaimCovers(std::string_view claim, HerId p) {
 void LookUpParty(const Registry& registry, const AccessEvent& e, HerId p, PartyLookup* out) {
   out->party = registry.FindParty(p);
   out->org_covered.reset();
-  if (out->party != nullptr && !out->party->orgnr.empty()) {
+  if (out->party != nullptr) {
+    // A party whose organisation the snapshot cannot tell (a Service without a parent, a
+    // parent missing) is covered by no delegation: acting for it stays visible.
     out->org_covered = registry.Covers(e.client.orgnr_parent, out->party->orgnr);
   }
   out->in_herid_claim.reset();
@@ -77,10 +79,23 @@ bool ActsForParties(Action a) {
 
 }  // namespace
 
-void AuditState::ApplyReservations() {
+void AuditState::ApplyReservations() { PendReservationsAfter(INT64_MIN); }
+
+void AuditState::PendReservationsAfter(EventTime t) {
+  pending_reservations_.clear();
   for (const Reservation& r : registry_->reservations()) {
+    if (r.since > t) pending_reservations_.push_back(r);
+  }
+  std::stable_sort(pending_reservations_.begin(), pending_reservations_.end(),
+                   [](const Reservation& a, const Reservation& b) { return a.since > b.since; });
+}
+
+void AuditState::ActivateReservations(EventTime now) {
+  while (!pending_reservations_.empty() && pending_reservations_.back().since <= now) {
+    const Reservation& r = pending_reservations_.back();
     locks_.Acquire(r.her_id, clients_.Intern(r.client_id), r.since);
     dirty_locks_.insert(r.her_id);
+    pending_reservations_.pop_back();
   }
 }
 
@@ -237,6 +252,7 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
   const bool learning_complete = e->time - first_time_ >= options_.learning_period;
   // Stale locks are found as of the newest event time.
   const bool learning_complete_now = max_time_ - first_time_ >= options_.learning_period;
+  ActivateReservations(max_time_);
 
   // Locks whose holder went quiet for too long, as of the newest event time.
   std::vector<HerId> stale;

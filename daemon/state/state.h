@@ -79,8 +79,14 @@ class AuditState : public ClientNames {
 
  private:
   friend class StatePersistence;
-  // The snapshot's reservations as locks: the state of a new database.
+  // The snapshot's reservations as locks: the state of a new database. Each takes effect
+  // once event time reaches its `since` (a log older than the snapshot's locks was made
+  // without them); until then it waits in pending_reservations_.
   void ApplyReservations();
+  // Reservations still pending after a restart: those whose `since` lies beyond the newest
+  // event time stored (a run that had gone on would still be waiting for them).
+  void PendReservationsAfter(EventTime t);
+  void ActivateReservations(EventTime now);
   void ResolveCustodyParties(AccessEvent* e, const MessageCustody* m);
   // `lookup`: the party's, when e.lookups has it from this state's registry.
   void FillPartyFacts(const AccessEvent& e, ClientIdx client, const PartyLookup* lookup,
@@ -101,6 +107,7 @@ class AuditState : public ClientNames {
   StateCounters counters_;
   EventTime first_time_ = 0;
   EventTime max_time_ = 0;
+  std::vector<Reservation> pending_reservations_;  // latest `since` first
   EventTime last_expiry_ = 0;
   uint32_t new_pairs_in_call_ = 0;
   std::vector<bool> locked_before_;  // Apply's, per party of the call (reused)

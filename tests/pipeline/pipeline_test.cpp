@@ -229,6 +229,30 @@ TEST_F(PipelineTest, ARepeatThatRaisesAFindingsSeverityIsStoredAndHandedOnAgain)
   }
 }
 
+// A reservation of the snapshot made at 02:00 is not there for a call at 00:00 and is for one
+// at 03:00, also when the daemon restarted between them (it was still pending then).
+TEST_F(PipelineTest, AReservationPendingAtARestartTakesEffectAtItsSince) {
+  std::ofstream(dir_ + "/reservations.jsonl")
+      << R"({"herId":101,"clientId":"a","since":"2026-05-04T02:00:00Z"})"
+         "\n";
+  auto reg = Registry::Load(dir_, SchemaDir());
+  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
+  registry_ = *reg;
+  // ... and once released (03:30), it is not taken again by the next start (04:00).
+  const std::vector<std::string> records = {
+      ToJson(Poll("b", 101, 0), 1), ToJson(Poll("b", 101, 180), 2),
+      ToJson(Lock("a", 101, false, 210), 3), ToJson(Poll("b", 101, 240), 4)};
+  Run(Db("one.db"), records, 0, 4);
+  Run(Db("two.db"), records, 0, 1);
+  Run(Db("two.db"), records, 1, 3);
+  Run(Db("two.db"), records, 3, 4);
+  const std::string sql =
+      "SELECT request_id, severity FROM findings WHERE rule = "
+      "'edi.reserved-party-foreign-client' ORDER BY 1";
+  EXPECT_EQ(Dump(Db("one.db"), sql), "q2|3|\n");
+  EXPECT_EQ(Dump(Db("two.db"), sql), Dump(Db("one.db"), sql));
+}
+
 TEST_F(PipelineTest, AStaleLocksHolderIsNamedAfterARestartAsItsTokensNamedIt) {
   // The holder is not in clients.jsonl; after the restart its name comes from the database.
   Rec lock = Lock("unlisted", 101, true, 0);

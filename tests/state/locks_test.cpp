@@ -73,6 +73,22 @@ TEST_F(StateTest, ReservationsFromTheSnapshotAreLocksFromTheStart) {
   EXPECT_EQ(Field(Feed(Poll("a", 102, 0)), "party.lock_holder"), "nursing");
 }
 
+// The snapshot's lock state is as of its time: a reservation made at 02:00 was not there for
+// the calls before, in a log replayed from before it.
+TEST_F(StateTest, AReservationTakesEffectWhenEventTimeReachesItsSince) {
+  std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
+      << R"({"herId":102,"clientId":"nursing","since":"2026-05-04T02:00:00Z"})"
+         "\n";
+  auto reg = Registry::Load(dir_, SchemaDir());
+  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
+  state_ = std::make_unique<AuditState>(options_, *reg);
+  EXPECT_EQ(Field(Feed(Poll("a", 102, 0)), "party.lock_holder"), "<absent>");
+  EXPECT_EQ(Field(Feed(Poll("a", 102, 119)), "party.lock_holder"), "<absent>");
+  const PartyFacts& f = Feed(Poll("a", 102, 120));
+  EXPECT_EQ(Field(f, "party.lock_holder"), "nursing");
+  EXPECT_EQ(Field(f, "party.lock_since"), std::to_string(*ParseRfc3339("2026-05-04T02:00:00Z")));
+}
+
 TEST_F(StateTest, ALockWhoseHolderStaysQuietFor30DaysIsReportedOnceAsInactive) {
   Feed(Lock("a", 101, true, 0));
   Feed(Lock("b", 101, true, 60, 423));  // denied meanwhile

@@ -80,6 +80,11 @@ TEST_F(StateTest, PartyFactsResolveTheOrganisationAndMembership) {
   Rec other = Poll("a", 201, 1);
   EXPECT_EQ(Field(Feed(other), "party.org_covered"), "false");
   EXPECT_EQ(Field(Feed(Poll("a", 999, 2)), "party.known"), "false");
+  // A known party whose organisation cannot be told is covered by no delegation.
+  const PartyFacts& orphan = Feed(Poll("a", 104, 3));
+  EXPECT_EQ(Field(orphan, "party.known"), "true");
+  EXPECT_EQ(Field(orphan, "party.orgnr"), "<absent>");
+  EXPECT_EQ(Field(orphan, "party.org_covered"), "false");
 }
 
 TEST_F(StateTest, HerIdClaimListsAreCheckedPerParty) {

@@ -39,6 +39,9 @@ inline std::string WriteWorld() {
       << R"({"herId":103,"name":"Legekontor","type":"Organization","organizationNumber":"900000001","parentHerId":-1,"parentOrganizationNumber":"","active":true})"
          "\n"
       << R"({"herId":201,"name":"Kommune B","type":"Organization","organizationNumber":"800000001","parentHerId":-1,"parentOrganizationNumber":"","active":true})"
+         "\n"
+      // A Service whose organisation the snapshot cannot tell: no parent at all.
+      << R"({"herId":104,"name":"Foreldreløs tjeneste","type":"Service","parentHerId":-1,"parentOrganizationNumber":"","active":true})"
          "\n";
   std::ofstream(dir / "owners.jsonl") << R"({"herId":103,"clientId":"gp"})"
                                          "\n";
