@@ -80,7 +80,8 @@ class OwnershipStats {
   uint32_t NewPartiesInWindow(ClientIdx client, EventTime t) const;
 
   // Records a successful call by `client` for p; an owner action on a party `unlocked` when
-  // called counts for the shared window too. Returns true when the pair is new.
+  // called (or locked to `client` itself) counts for the shared window too. Returns true when
+  // the pair is new.
   bool RecordSuccess(ClientIdx client, HerId p, bool owner_action, EventTime t,
                      bool unlocked = true);
 

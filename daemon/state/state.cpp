@@ -204,9 +204,13 @@ void AuditState::FillPartyFacts(const AccessEvent& e, ClientIdx client, const Pa
   // Parties earlier in the same call count too: a poll for 20 new parties is a sweep.
   if (f->pair_new) ++new_pairs_in_call_;
   f->client_new_parties = ownership_.NewPartiesInWindow(client, e.time) + new_pairs_in_call_;
-  // An owner action counts for sharing on an unlocked party only ("an unlocked party gets
-  // owner actions from 2 or more clients"): one made while it was locked does not.
-  const bool counts = success && IsOwnerAction(e.action) && f->lock_holder.empty();
+  // An owner action counts for sharing when the party was unlocked ("an unlocked party gets
+  // owner actions from 2 or more clients") or made by its lock holder, the party's rightful
+  // user: another client's action on a party locked to someone else does not (the lock rules
+  // see to it), so it neither hides that client as new once the lock is gone, nor makes the
+  // holder look new then.
+  const bool counts = success && IsOwnerAction(e.action) &&
+                      (f->lock_holder.empty() || f->lock_holder == e.client.client_id);
   const bool active = ownership_.ActiveInWindow(stats, client, e.time);
   f->client_new_on_party = counts && !active;
   f->party_clients = ownership_.ClientsInWindow(stats, e.time) + (f->client_new_on_party ? 1 : 0);
@@ -341,12 +345,13 @@ void AuditState::ApplyConfiguration(const AccessEvent& e, ClientIdx client) {
 
 void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey* key) {
   const bool success = e.Succeeded();
-  // Which parties were locked when the call came (the call may lock or unlock them).
-  locked_before_.assign(e.parties.size(), false);
+  // Which parties were locked to another client when the call came (the call may lock or
+  // unlock them).
+  locked_to_other_.assign(e.parties.size(), false);
   for (size_t i = 0; i < e.parties.size(); ++i) {
     const HerId p = e.parties[i].her_id;
-    if (locks_.Find(p) != nullptr) {
-      locked_before_[i] = true;
+    if (const Lock* l = locks_.Find(p)) {
+      locked_to_other_[i] = l->holder != client;
       locks_.OnCall(p, client, e.Denied(), e.time);
       dirty_locks_.insert(p);
     }
@@ -358,7 +363,7 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
   const bool owner_action = IsOwnerAction(e.action);
   for (size_t i = 0; i < e.parties.size(); ++i) {
     const PartyRef& p = e.parties[i];
-    if (ownership_.RecordSuccess(client, p.her_id, owner_action, e.time, !locked_before_[i])) {
+    if (ownership_.RecordSuccess(client, p.her_id, owner_action, e.time, !locked_to_other_[i])) {
       new_pairs_.emplace_back(client, p.her_id);
       dirty_sweeps_.insert(client);
     }

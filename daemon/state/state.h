@@ -110,7 +110,8 @@ class AuditState : public ClientNames {
   std::vector<Reservation> pending_reservations_;  // latest `since` first
   EventTime last_expiry_ = 0;
   uint32_t new_pairs_in_call_ = 0;
-  std::vector<bool> locked_before_;  // Apply's, per party of the call (reused)
+  // Apply's, per party of the call (reused): locked to another client when the call came.
+  std::vector<bool> locked_to_other_;
   // Per client, the name its tokens gave (the first one seen; from the store's clients table
   // after a restart): a stale lock's holder is named even when clients.jsonl does not list it.
   // A deque: facts point into it while it grows.
