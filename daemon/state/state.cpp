@@ -62,20 +62,9 @@ AuditState::AuditState(const StateOptions& options, std::shared_ptr<const Regist
 
 namespace {
 
-// The actions whose route names the parties it acts for (not from custody, not none).
-bool ActsForParties(Action a) {
-  switch (a) {
-    case Action::kSend:
-    case Action::kPoll:
-    case Action::kMarkDownloaded:
-    case Action::kApprecSend:
-    case Action::kConfigWrite:
-    case Action::kConfigDelete:
-      return true;
-    default:
-      return false;
-  }
-}
+// The actions whose route names the parties it acts for (not from custody, not none): a
+// poll and the actions a lock blocks.
+bool ActsForParties(Action a) { return a == Action::kPoll || IsLockBlockedAction(a); }
 
 }  // namespace
 
