@@ -10,7 +10,7 @@
 
 namespace edi {
 
-char Lower(char c);  // ASCII
+char Lower(char c);                                             // ASCII
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);  // ASCII
 int HexValue(char c);  // -1 for a character that is no hex digit
 
