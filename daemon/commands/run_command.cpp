@@ -15,8 +15,8 @@
 #include <cstdio>
 
 #include "commands/commands.h"
+#include "commands/run_daemon.h"
 #include "commands/run_logging.h"
-#include "commands/run_metrics.h"
 #include "commands/wiring.h"
 #include "common/schema.h"
 #include "config/config.h"
@@ -34,10 +34,6 @@ namespace {
 constexpr auto kPollSlice = std::chrono::milliseconds(200);
 constexpr auto kStatsInterval = std::chrono::seconds(60);
 constexpr auto kAlertsFlushTimeout = std::chrono::seconds(10);
-
-double UnixSeconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 volatile std::sig_atomic_t g_stop_signal = 0;
 volatile std::sig_atomic_t g_reload = 0;
@@ -65,70 +61,6 @@ void InstallSignalHandlers() {
   sigemptyset(&ignore.sa_mask);
   sigaction(SIGPIPE, &ignore, nullptr);
 }
-
-// What the stored batches add up to, for /metrics and /health.
-struct BatchOutcomes {
-  FindingCounts findings;         // new findings since the start
-  FindingTimes last_finding;      // when each kind was last raised
-  double last_batch_seconds = 0;  // Unix time of the last stored batch
-  std::string failing;  // why the last attempt to store a batch failed; "" when it did not
-};
-
-// The database is where the source's batches go: the pipeline stores each in one transaction
-// with its offsets; the new findings it raised go to the sink after the commit.
-class PipelineBatchStore : public BatchStore {
- public:
-  PipelineBatchStore(Pipeline* pipeline, Store* store, FindingSink* sink, BatchOutcomes* outcomes)
-      : pipeline_(pipeline), store_(store), sink_(sink), outcomes_(outcomes) {}
-
-  Status StoreBatch(const std::vector<RawRecord>& batch) override {
-    Status s = pipeline_->ProcessBatch(batch);
-    if (!s.ok()) {
-      outcomes_->failing = "storing a batch failed (it is retried): " + s.message();
-      return s;
-    }
-    outcomes_->failing.clear();
-    const double now = UnixSeconds();
-    outcomes_->last_batch_seconds = now;
-    for (const Finding& f : pipeline_->batch_findings()) {
-      // An escalated finding is not new, but it is now of its new severity: the alerts on
-      // the last time a severity was raised fire for it.
-      if (!f.escalated) ++outcomes_->findings[f.rule][static_cast<size_t>(f.severity)];
-      outcomes_->last_finding[f.rule][static_cast<size_t>(f.severity)] = now;
-    }
-    if (sink_ != nullptr && !pipeline_->batch_findings().empty()) {
-      sink_->Deliver(pipeline_->batch_findings());
-    }
-    return s;
-  }
-  std::optional<int64_t> StoredPosition(const std::string& source) override {
-    return store_->GetSourcePosition(source);
-  }
-
- private:
-  Pipeline* pipeline_;
-  Store* store_;
-  FindingSink* sink_;
-  BatchOutcomes* outcomes_;
-};
-
-struct Daemon {
-  Config config;
-  std::string config_path;
-  std::unique_ptr<Store> store;
-  std::unique_ptr<RuleEngine> rules;
-  std::unique_ptr<Pipeline> pipeline;
-  std::unique_ptr<KafkaAlertSink> alerts;
-  std::unique_ptr<PipelineBatchStore> batch_store;
-  std::unique_ptr<KafkaSource> source;
-  std::unique_ptr<StatusServer> http;
-  bool http_gone_logged = false;
-  uint64_t registry_reloads = 0, registry_reload_failures = 0;         // by SIGHUP
-  bool registry_reload_failing = false, rules_reload_failing = false;  // the last one failed
-  BatchOutcomes outcomes;
-  double start_seconds = UnixSeconds();
-  uint64_t deferred_seen = 0;
-};
 
 std::vector<KafkaProperty> ToKafka(const std::vector<Config::KafkaProperty>& in) {
   std::vector<KafkaProperty> out;
@@ -277,66 +209,6 @@ Status Open(Daemon* d) {
   return Status::OK();
 }
 
-// What /health reports as the daemon's problem; "" when there is none.
-std::string HealthProblem(const Daemon& d) {
-  if (!d.outcomes.failing.empty()) return d.outcomes.failing;
-  if (const auto since = d.source->unreachable_since()) {
-    const auto down = std::chrono::steady_clock::now() - *since;
-    if (down >= std::chrono::milliseconds(d.config.run.kafka_unreachable_ms)) {
-      return "kafka: no broker reachable for " +
-             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(down).count()) +
-             " s (librdkafka keeps trying; nothing is lost, nothing is audited meanwhile)";
-    }
-  }
-  return {};
-}
-
-void PublishStatus(Daemon* d) {
-  if (d->http == nullptr) return;
-  if (!d->http->serving() && !d->http_gone_logged) {
-    d->http_gone_logged = true;
-    spdlog::error("http: the server on {} stopped accepting connections: no /metrics, no /health",
-                  d->config.http.listen);
-  }
-  RunMetrics m;
-  m.pipeline = d->pipeline->counters();
-  m.state = d->pipeline->state().counters();
-  m.kafka = d->source->counters();
-  m.partitions = d->source->assigned_sources().size();
-  m.lags = d->source->Lags();
-  m.pending_records = d->source->pending_records();
-  m.brokers_up = d->source->brokers_up();
-  m.wal_bytes = d->store->WalBytes();
-  if (d->alerts != nullptr) {
-    m.alerts_enabled = true;
-    m.alerts = d->alerts->counters();
-    m.alerts_in_flight = d->alerts->in_flight();
-  }
-  m.findings = d->outcomes.findings;
-  m.last_finding = d->outcomes.last_finding;
-  m.last_loop_unix_seconds = UnixSeconds();
-  // Each enabled rule's series exist from the start, at 0 when it raised nothing: the first
-  // finding is then a rise Prometheus' increase() sees, not a new series.
-  const std::shared_ptr<const RuleSet> rules = d->rules->current();
-  for (const RuleInfo& r : rules->rules()) {
-    if (r.enabled) m.findings.try_emplace(r.id);
-  }
-  m.newest_event_time = d->pipeline->state().max_time();
-  // Until the first batch, the start: "no batch for 5 minutes" counts from there.
-  m.last_batch_unix_seconds =
-      d->outcomes.last_batch_seconds > 0 ? d->outcomes.last_batch_seconds : d->start_seconds;
-  m.rules_enabled = rules->enabled_count();
-  m.reloads = d->rules->successful_reloads() > 0 ? d->rules->successful_reloads() - 1 : 0;
-  m.reload_failures = d->rules->failed_reloads();
-  m.registry_reloads = d->registry_reloads;
-  m.registry_reload_failures = d->registry_reload_failures;
-  m.registry_reload_failing = d->registry_reload_failing;
-  m.rules_reload_failing = d->rules_reload_failing;
-  m.start_unix_seconds = d->start_seconds;
-  m.version = EDI_VERSION;
-  d->http->Publish(RenderRunMetrics(m), HealthProblem(*d));
-}
-
 // systemd's watchdog, when the unit has WatchdogSec=: a keep-alive at half its interval.
 class Watchdog {
  public:
@@ -382,27 +254,6 @@ void Reload(Daemon* d) {
     spdlog::error("rules: reload failed, keeping the rules in use: {}", s.message());
   }
   sd_notify(0, "READY=1");
-}
-
-void LogStats(const Daemon& d, const char* what) {
-  const PipelineCounters& p = d.pipeline->counters();
-  const KafkaSourceCounters k = d.source->counters();
-  const StateCounters& st = d.pipeline->state().counters();
-  spdlog::info(
-      "{}: records {} (stored {}, duplicates {}, quarantined {}), findings {}, batches {} "
-      "(failed {}); state: calls with unknown custody {}, party checks with no owner {}; "
-      "kafka: partitions {}, redelivered {}, offsets went back {}, commit failures {}, "
-      "errors {}, pauses {}, fetches hastened {}, merged ahead of quiet partitions {}, merged "
-      "before lagging partitions caught up {}",
-      what, p.records, p.stored, p.duplicates, p.quarantined, p.findings_new, p.batches,
-      p.failed_batches, st.custody_unknown, st.no_owner, d.source->assigned_sources().size(),
-      k.redelivered, k.offsets_went_back, k.commit_failures, k.consumer_errors, k.pauses,
-      k.fetches_hastened, k.merged_past_quiet, k.merged_early);
-  if (d.alerts != nullptr) {
-    const AlertSinkCounters& a = d.alerts->counters();
-    spdlog::info("{}: alerts delivered {}, delivery failures {}, retries {}, in flight {}", what,
-                 a.delivered, a.delivery_failures, a.retries, d.alerts->in_flight());
-  }
 }
 
 int RunLoop(Daemon* d) {

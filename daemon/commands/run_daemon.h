@@ -1,0 +1,96 @@
+// The running daemon's parts, shared by `run` (run_command.cpp: start, loop, reload, stop) and
+// its status reporting (run_status.cpp: /metrics, /health and the periodic log line). Used from
+// the daemon's one thread only.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands/run_metrics.h"
+#include "config/config.h"
+#include "detect/rules.h"
+#include "http/status_server.h"
+#include "pipeline/pipeline.h"
+#include "sinks/kafka_alert_sink.h"
+#include "source/kafka_source.h"
+
+namespace edi {
+
+inline double UnixSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// What the stored batches add up to, for /metrics and /health.
+struct BatchOutcomes {
+  FindingCounts findings;         // new findings since the start
+  FindingTimes last_finding;      // when each kind was last raised
+  double last_batch_seconds = 0;  // Unix time of the last stored batch
+  std::string failing;  // why the last attempt to store a batch failed; "" when it did not
+};
+
+// The database is where the source's batches go: the pipeline stores each in one transaction
+// with its offsets; the new findings it raised go to the sink after the commit.
+class PipelineBatchStore : public BatchStore {
+ public:
+  PipelineBatchStore(Pipeline* pipeline, Store* store, FindingSink* sink, BatchOutcomes* outcomes)
+      : pipeline_(pipeline), store_(store), sink_(sink), outcomes_(outcomes) {}
+
+  Status StoreBatch(const std::vector<RawRecord>& batch) override {
+    Status s = pipeline_->ProcessBatch(batch);
+    if (!s.ok()) {
+      outcomes_->failing = "storing a batch failed (it is retried): " + s.message();
+      return s;
+    }
+    outcomes_->failing.clear();
+    const double now = UnixSeconds();
+    outcomes_->last_batch_seconds = now;
+    for (const Finding& f : pipeline_->batch_findings()) {
+      // An escalated finding is not new, but it is now of its new severity: the alerts on
+      // the last time a severity was raised fire for it.
+      if (!f.escalated) ++outcomes_->findings[f.rule][static_cast<size_t>(f.severity)];
+      outcomes_->last_finding[f.rule][static_cast<size_t>(f.severity)] = now;
+    }
+    if (sink_ != nullptr && !pipeline_->batch_findings().empty()) {
+      sink_->Deliver(pipeline_->batch_findings());
+    }
+    return s;
+  }
+  std::optional<int64_t> StoredPosition(const std::string& source) override {
+    return store_->GetSourcePosition(source);
+  }
+
+ private:
+  Pipeline* pipeline_;
+  Store* store_;
+  FindingSink* sink_;
+  BatchOutcomes* outcomes_;
+};
+
+struct Daemon {
+  Config config;
+  std::string config_path;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<RuleEngine> rules;
+  std::unique_ptr<Pipeline> pipeline;
+  std::unique_ptr<KafkaAlertSink> alerts;
+  std::unique_ptr<PipelineBatchStore> batch_store;
+  std::unique_ptr<KafkaSource> source;
+  std::unique_ptr<StatusServer> http;
+  bool http_gone_logged = false;
+  uint64_t registry_reloads = 0, registry_reload_failures = 0;         // by SIGHUP
+  bool registry_reload_failing = false, rules_reload_failing = false;  // the last one failed
+  BatchOutcomes outcomes;
+  double start_seconds = UnixSeconds();
+  uint64_t deferred_seen = 0;
+};
+
+// Publishes /metrics and /health from the daemon's counters (nothing without http.listen).
+void PublishStatus(Daemon* d);
+
+// Logs the counters in one line (and the alerts' in a second), as `what`: "progress", "stopped".
+void LogStats(const Daemon& d, const char* what);
+
+}  // namespace edi
