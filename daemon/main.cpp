@@ -3,9 +3,23 @@
 #include <sqlite3.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "commands/commands.h"
+
+namespace {
+
+// "replay, fields, ...": the subcommands of `app`.
+std::string SubcommandNames(CLI::App& app) {
+  std::string names;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return names;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // SQLite's memory statistics take a global lock on every allocation; nothing reads them.
@@ -23,21 +37,37 @@ int main(int argc, char** argv) {
   edi::AddRunCommand(app, &exit_code);
   edi::AddRecordCommand(app, &exit_code);
   edi::AddQuarantineCommand(app, &exit_code);
-  // A word that is no command: say so, rather than CLI11's "A subcommand is required".
-  std::string names;
-  bool known = false;
-  for (const CLI::App* sub : app.get_subcommands({})) {
-    names += (names.empty() ? "" : ", ") + sub->get_name();
-    known |= argc > 1 && sub->check_name(argv[1]);
+  // The command words given (`rules check`), as far as they name commands. A word that names
+  // none where a command is wanted is said to be so, rather than CLI11's "A subcommand is
+  // required".
+  std::string path;  // " rules check"
+  CLI::App* at = &app;
+  int i = 1;
+  for (; i < argc && argv[i][0] != '-'; ++i) {
+    if (at->get_subcommands({}).empty()) break;  // a positional argument of the command
+    CLI::App* next = nullptr;
+    for (CLI::App* sub : at->get_subcommands({})) {
+      if (sub->check_name(argv[i])) next = sub;
+    }
+    if (next == nullptr) {
+      std::fprintf(stderr,
+                   "edi-audit%s: unknown command '%s' (the commands: %s; see edi-audit%s "
+                   "--help)\n",
+                   path.c_str(), argv[i], SubcommandNames(*at).c_str(), path.c_str());
+      return 2;
+    }
+    path += " " + next->get_name();
+    at = next;
   }
-  if (argc == 1) {
-    std::fprintf(stderr, "edi-audit: no command given (the commands: %s; see --help)\n",
-                 names.c_str());
-    return 2;
+  bool help = false;
+  for (int k = 1; k < argc; ++k) {
+    help |= std::strcmp(argv[k], "-h") == 0 || std::strcmp(argv[k], "--help") == 0 ||
+            std::strcmp(argv[k], "--version") == 0;
   }
-  if (argc > 1 && argv[1][0] != '-' && !known) {
-    std::fprintf(stderr, "edi-audit: unknown command '%s' (the commands: %s; see --help)\n",
-                 argv[1], names.c_str());
+  if (!help && !at->get_subcommands({}).empty() && (i == argc || argv[i][0] == '-')) {
+    std::fprintf(stderr,
+                 "edi-audit%s: no command given (the commands: %s; see edi-audit%s --help)\n",
+                 path.c_str(), SubcommandNames(*at).c_str(), path.c_str());
     return 2;
   }
   try {
@@ -45,9 +75,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     // As every other refusal: the command first, then what is wrong.
-    const std::string cmd = known ? std::string(" ") + argv[1] : std::string();
-    std::fprintf(stderr, "edi-audit%s: %s (see edi-audit%s --help)\n", cmd.c_str(), e.what(),
-                 cmd.c_str());
+    std::fprintf(stderr, "edi-audit%s: %s (see edi-audit%s --help)\n", path.c_str(), e.what(),
+                 path.c_str());
     return 2;
   }
   // Output that did not reach its file (a full disk, a closed pipe) is a failure, whichever

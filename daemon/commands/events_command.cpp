@@ -182,51 +182,6 @@ bool QueryInto(sqlite3* db, const EventsQuery& q, std::vector<EventRow>* out) {
   });
 }
 
-// `text` in lower case for comparing names: ASCII and the Latin-1 letters of UTF-8 (Æ Ø Å and
-// the accented ones), which SQLite's NOCASE leaves as they are.
-std::string FoldCase(std::string_view text) {
-  std::string out(text);
-  for (size_t i = 0; i < out.size(); ++i) {
-    const auto c = static_cast<unsigned char>(out[i]);
-    if (c >= 'A' && c <= 'Z') {
-      out[i] = static_cast<char>(c + 32);
-    } else if (c == 0xC3 && i + 1 < out.size()) {
-      const auto d = static_cast<unsigned char>(out[i + 1]);
-      if (d >= 0x80 && d <= 0x9E && d != 0x97) out[i + 1] = static_cast<char>(d + 0x20);
-      ++i;
-    }
-  }
-  return out;
-}
-
-// The keys of the clients `client` names: its id as stored, else in another case, else its name
-// (any case; several clients may bear one). False (having said why) when the query fails.
-bool ResolveClient(sqlite3* db, const std::string& client, std::vector<int64_t>* keys) {
-  const std::string folded = FoldCase(client);
-  for (const char* sql : {"SELECT client_key, client_id FROM clients WHERE client_id = ?1",
-                          "SELECT client_key, client_id FROM clients WHERE client_id = ?1 "
-                          "COLLATE NOCASE",
-                          "SELECT client_key, client_name FROM clients ORDER BY client_key"}) {
-    const bool by_name = std::string_view(sql).find("client_name") != std::string_view::npos;
-    Statement st(db, sql);
-    if (!st.ok()) {
-      std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
-      return false;
-    }
-    if (!by_name) st.Bind(1, client);
-    int rc;
-    while ((rc = st.Step()) == SQLITE_ROW) {
-      if (!by_name || FoldCase(st.ColumnText(1)) == folded) keys->push_back(st.ColumnInt(0));
-    }
-    if (rc != SQLITE_DONE) {
-      std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
-      return false;
-    }
-    if (!keys->empty()) return true;
-  }
-  return true;
-}
-
 // One count from `sql` with `text` bound as ?1; -1 when it cannot be read.
 int64_t CountWith(sqlite3* db, const char* sql, const std::string& text) {
   Statement st(db, sql);
@@ -254,12 +209,17 @@ void Hints(sqlite3* db, const EventsOptions& opt, const EventsQuery& q, bool non
                  static_cast<unsigned long long>(*q.her_id));
   }
   // Records quarantined are no calls, but they may be about the message or be the request.
-  for (const auto& [what, text] :
-       {std::pair{"message", q.message_id}, std::pair{"request id", q.request_id}}) {
+  // A message id in any case, anywhere (a path, a body); a requestId as a whole JSON string,
+  // exactly, not as a part of another one.
+  for (const auto& [what, text, sql] :
+       {std::tuple{"message", q.message_id,
+                   "SELECT count(*) FROM quarantine WHERE instr(lower(CAST(raw AS TEXT)), "
+                   "lower(?1)) > 0"},
+        std::tuple{"request id", q.request_id,
+                   "SELECT count(*) FROM quarantine WHERE instr(CAST(raw AS TEXT), "
+                   "'\"' || ?1 || '\"') > 0"}}) {
     if (text.empty()) continue;
-    const int64_t n = CountWith(
-        db, "SELECT count(*) FROM quarantine WHERE instr(lower(CAST(raw AS TEXT)), lower(?1)) > 0",
-        text);
+    const int64_t n = CountWith(db, sql, text);
     if (n > 0) {
       std::fprintf(stderr,
                    "edi-audit events: %lld quarantined record%s name%s %s %s, not listed here: "
@@ -304,8 +264,10 @@ int RunEvents(const EventsOptions& opt) {
     return rc;
   }
   if (!opt.client_id.empty()) {
+    std::vector<ClientMatch> matches;
+    if (!ResolveClient(db.get(), "events", opt.client_id, &matches)) return 1;
     q.client_keys.emplace();
-    if (!ResolveClient(db.get(), opt.client_id, &*q.client_keys)) return 1;
+    for (const ClientMatch& m : matches) q.client_keys->push_back(m.key);
   }
   bool none = true;  // no call selected
   auto write = [](std::string_view text) { return WriteOutput("events", text); };
@@ -378,14 +340,17 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
          "request body, the path or the query, or through a message in its custody (a call on "
          "a message keeps the receivers known when it was made: --message lists a call made "
          "before this one was known)")
-      ->check(kPositiveInteger);
+      ->transform(kPositiveInteger);
   cmd->add_option("--client", opt->client_id,
                   "only calls of this HelseID client: its client id, or else its name as the "
-                  "CLIENT column shows it (any case; all clients of that name)");
+                  "CLIENT column shows it (any case; all clients of that name)")
+      ->check(kNonEmpty);
   cmd->add_option("--message", opt->message_id,
-                  "only calls on this message id (a UUID, in any case)");
+                  "only calls on this message id (a UUID, in any case)")
+      ->check(kNonEmpty);
   cmd->add_option("--request-id", opt->request_id,
-                  "only the call with this requestId (and its duplicates under other times)");
+                  "only the call with this requestId (and its duplicates under other times)")
+      ->check(kNonEmpty);
   std::string actions;
   for (int a = 0; a < kActionCount; ++a) {
     actions += (a > 0 ? ", " : "") + std::string(ActionName(static_cast<Action>(a)));
@@ -394,12 +359,13 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
                   "only calls of this action; repeatable, for any of several: " + actions);
   cmd->add_option("--since", opt->since,
                   "only calls at or after T (RFC 3339, YYYY-MM-DD, or a duration such as 7d: "
-                  "see below)");
-  cmd->add_option("--until", opt->until, "only calls before T (as --since)");
+                  "see below)")
+      ->check(kNonEmpty);
+  cmd->add_option("--until", opt->until, "only calls before T (as --since)")->check(kNonEmpty);
   cmd->add_option("--limit", opt->limit,
                   "at most N calls: the newest N, printed oldest first; with --by-client, at most "
                   "N clients: those whose last call is newest")
-      ->check(kPositiveInteger);
+      ->transform(kPositiveInteger);
   cmd->add_flag("--by-client", opt->by_client,
                 "one line per client instead of one per call: its calls, failed calls (status 400 "
                 "or above), first and last, calls per delegation (orgnrParent: a multi-tenant "

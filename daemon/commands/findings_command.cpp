@@ -4,6 +4,7 @@
 // daemon writes) and never migrates or changes it.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
@@ -65,7 +66,6 @@ int RunFindings(const FindingsOptions& opt) {
   }
   q.rule = opt.rule;
   if (opt.her_id != 0) q.her_id = opt.her_id;
-  q.client_id = opt.client_id;
   if (!MessageIdArg("findings", opt.message_id, &q.message_id)) return 2;
   q.limit = opt.limit;
 
@@ -76,6 +76,16 @@ int RunFindings(const FindingsOptions& opt) {
   if (db == nullptr) return 1;
   if (const int rc = ResolveTimeArgs("findings", times, db.get(), &q.since, &q.until); rc != 0) {
     return rc;
+  }
+  // --client as `events` reads it: the id, else in another case, else the client's name. A
+  // lock holder that made no stored call is in no `clients` row: its exact id counts too.
+  std::vector<ClientMatch> clients;
+  if (!opt.client_id.empty()) {
+    if (!ResolveClient(db.get(), "findings", opt.client_id, &clients)) return 1;
+    for (const ClientMatch& c : clients) q.client_ids.push_back(c.id);
+    if (std::find(q.client_ids.begin(), q.client_ids.end(), opt.client_id) == q.client_ids.end()) {
+      q.client_ids.push_back(opt.client_id);
+    }
   }
   auto store = FindingStore::Open(db.get());
   if (!store.ok()) {
@@ -89,6 +99,15 @@ int RunFindings(const FindingsOptions& opt) {
     return 1;
   }
   if (findings.empty() && !opt.rule.empty()) NoteUnknownRule(db.get(), opt.rule);
+  if (!opt.client_id.empty() && clients.empty() && findings.empty()) {
+    std::fprintf(stderr,
+                 "edi-audit findings: no client '%s' in this database, by id or by name; "
+                 "`edi-audit events --db %s --by-client` lists those there are\n",
+                 opt.client_id.c_str(), opt.db_path.c_str());
+  } else if (clients.size() > 1) {
+    std::fprintf(stderr, "edi-audit findings: %zu clients are named '%s': the findings of all\n",
+                 clients.size(), opt.client_id.c_str());
+  }
   return WriteOutput("findings", FormatFindings(findings, *format), /*flush=*/true) ? 0 : 1;
 }
 
@@ -100,19 +119,26 @@ void AddFindingsCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--db", opt->db_path, "SQLite database to read (opened read-only)")->required();
   cmd->add_option("--since", opt->since,
                   "only findings first seen at or after T (RFC 3339, YYYY-MM-DD, or a duration "
-                  "such as 7d: see below)");
-  cmd->add_option("--until", opt->until, "only findings first seen before T (as --since)");
-  cmd->add_option("--rule", opt->rule, "only this rule id, e.g. edi.foreign-send");
+                  "such as 7d: see below)")
+      ->check(kNonEmpty);
+  cmd->add_option("--until", opt->until, "only findings first seen before T (as --since)")
+      ->check(kNonEmpty);
+  cmd->add_option("--rule", opt->rule, "only this rule id, e.g. edi.foreign-send")
+      ->check(kNonEmpty);
   cmd->add_option("--severity", opt->severity,
                   "only this severity and more severe: info, low, medium, high, critical")
       ->check(CLI::IsMember({"info", "low", "medium", "high", "critical"}));
   cmd->add_option("--her-id", opt->her_id, "only findings naming this party (HER-Id)")
-      ->check(kPositiveInteger);
-  cmd->add_option("--client", opt->client_id, "only findings naming this client id");
+      ->transform(kPositiveInteger);
+  cmd->add_option("--client", opt->client_id,
+                  "only findings naming this HelseID client: its client id, or else its name as "
+                  "`events` shows it (any case; all clients of that name)")
+      ->check(kNonEmpty);
   cmd->add_option("--message", opt->message_id,
-                  "only findings about this message id (a UUID, in any case)");
+                  "only findings about this message id (a UUID, in any case)")
+      ->check(kNonEmpty);
   cmd->add_option("--limit", opt->limit, "at most N findings: the newest N, printed oldest first")
-      ->check(kPositiveInteger);
+      ->transform(kPositiveInteger);
   cmd->add_option("--format", opt->format, "table (default), json, jsonl or csv")
       ->check(CLI::IsMember({"table", "json", "jsonl", "csv"}));
   cmd->footer(

@@ -129,11 +129,16 @@ int RunQuarantine(const QuarantineOptions& opt) {
   }
   DbHandle db = OpenReadOnly(opt.db_path, "quarantine", 1);
   if (db == nullptr) return 1;
+  // --contains in any case, Æ Ø Å and the accented letters too (SQLite's lower() is ASCII only).
+  if (!AddFoldCaseFunction(db.get())) {
+    std::fprintf(stderr, "edi-audit quarantine: %s\n", sqlite3_errmsg(db.get()));
+    return 1;
+  }
   // Filters as bound values; the newest N when limited (printed oldest first).
   std::string sql =
       "SELECT quarantine_id, received_at, source, position, reason, detail, size, raw "
       "FROM quarantine WHERE (?1 = '' OR source = ?1)"
-      " AND (?30 = '' OR instr(lower(CAST(raw AS TEXT)), lower(?30)) > 0)";
+      " AND (?30 = '' OR instr(fold_case(CAST(raw AS TEXT)), fold_case(?30)) > 0)";
   if (!opt.reasons.empty()) {
     sql += " AND reason IN (";
     for (size_t i = 0; i < opt.reasons.size(); ++i) {
@@ -209,15 +214,18 @@ void AddQuarantineCommand(CLI::App& app, int* exit_code) {
       "quarantine", "List the records that were quarantined (bad input), with their reasons");
   cmd->add_option("--db", opt->db_path, "SQLite database to read (opened read-only)")->required();
   cmd->add_option("--reason", opt->reasons,
-                  "only records quarantined for this reason; repeatable: " + ReasonNames());
+                  "only records quarantined for this reason; repeatable: " + ReasonNames())
+      ->check(kNonEmpty);
   cmd->add_option("--source", opt->source,
                   "only records from this input, as the table names it: file:/ABSOLUTE/PATH, "
-                  "kafka:TOPIC/PARTITION or stdin");
+                  "kafka:TOPIC/PARTITION or stdin")
+      ->check(kNonEmpty);
   cmd->add_option("--contains", opt->contains,
                   "only records whose kept bytes contain this text, in any case: a message id, a "
-                  "requestId, a HER-Id");
+                  "requestId, a HER-Id")
+      ->check(kNonEmpty);
   cmd->add_option("--limit", opt->limit, "at most N records: the latest N, printed oldest first")
-      ->check(kPositiveInteger);
+      ->transform(kPositiveInteger);
   CLI::Option* raw =
       cmd->add_flag("--raw", opt->raw,
                     "print the records' bytes as kept (up to store.max_quarantine_bytes each), one "

@@ -1,6 +1,7 @@
 #include "commands/query_args.h"
 
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 
 #include "commands/read_only_db.h"
@@ -16,12 +17,13 @@ std::optional<TimeArgs::Arg> ParseTimeArg(const std::string& text) {
   if (text.size() == 10) {  // YYYY-MM-DD: midnight UTC
     if (auto t = ParseRfc3339(text + "T00:00:00Z")) return TimeArgs::Arg{t, std::nullopt};
   }
-  // A date and time without an offset is UTC; seconds may be left out.
+  // A date and time without an offset is UTC; seconds may be left out, with an offset too.
   if (text.size() > 10 && (text[10] == 'T' || text[10] == 't' || text[10] == ' ')) {
-    std::string utc = text;
-    utc[10] = 'T';
-    if (utc.size() == 16) utc += ":00";  // YYYY-MM-DDTHH:MM
-    if (auto t = ParseRfc3339(utc + "Z")) return TimeArgs::Arg{t, std::nullopt};
+    std::string t = text;
+    t[10] = 'T';
+    if (t.size() >= 16 && (t.size() == 16 || t[16] != ':')) t.insert(16, ":00");  // THH:MM
+    if (auto parsed = ParseRfc3339(t)) return TimeArgs::Arg{parsed, std::nullopt};
+    if (auto parsed = ParseRfc3339(t + "Z")) return TimeArgs::Arg{parsed, std::nullopt};
   }
   if (auto d = ParseDuration(text)) return TimeArgs::Arg{std::nullopt, d};
   return std::nullopt;
@@ -53,6 +55,17 @@ int ResolveTimeArgs(const char* command, const TimeArgs& args, sqlite3* db,
       !NewestEventTime(db, command, &newest)) {
     return 1;
   }
+  // Durations count back from the newest event time: when a record dated ahead of this
+  // machine's clock made that a time yet to come, the window is not what it seems.
+  const EventTime now = WallClockMillis();
+  if (newest && *newest > now + kMillisPerDay) {
+    std::fprintf(stderr,
+                 "edi-audit %s: note: the newest event time in the database, %s, is over a day "
+                 "after this machine's clock (a record dated ahead: edi-audit events --since "
+                 "%s); durations count back from it\n",
+                 command, FormatRfc3339(*newest).c_str(),
+                 FormatRfc3339(now + kMillisPerDay).c_str());
+  }
   // An empty database has no newest time, and nothing for the filter to select.
   auto resolve = [&](const std::optional<TimeArgs::Arg>& a) -> std::optional<EventTime> {
     if (!a) return std::nullopt;
@@ -67,6 +80,75 @@ int ResolveTimeArgs(const char* command, const TimeArgs& args, sqlite3* db,
     return 2;
   }
   return 0;
+}
+
+// `text` in lower case for comparing names: ASCII and the Latin-1 letters of UTF-8 (Æ Ø Å and
+// the accented ones), which SQLite's NOCASE and lower() leave as they are.
+std::string FoldCase(std::string_view text) {
+  std::string out(text);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const auto c = static_cast<unsigned char>(out[i]);
+    if (c >= 'A' && c <= 'Z') {
+      out[i] = static_cast<char>(c + 32);
+    } else if (c == 0xC3 && i + 1 < out.size()) {
+      const auto d = static_cast<unsigned char>(out[i + 1]);
+      if (d >= 0x80 && d <= 0x9E && d != 0x97) out[i + 1] = static_cast<char>(d + 0x20);
+      ++i;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+void FoldCaseSql(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  if (text == nullptr) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  const std::string folded =
+      FoldCase(std::string_view(text, static_cast<size_t>(sqlite3_value_bytes(argv[0]))));
+  sqlite3_result_text(ctx, folded.data(), static_cast<int>(folded.size()), SQLITE_TRANSIENT);
+}
+
+}  // namespace
+
+bool AddFoldCaseFunction(sqlite3* db) {
+  return sqlite3_create_function_v2(db, "fold_case", 1,
+                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+                                    FoldCaseSql, nullptr, nullptr, nullptr) == SQLITE_OK;
+}
+
+bool ResolveClient(sqlite3* db, const char* command, const std::string& client,
+                   std::vector<ClientMatch>* out) {
+  out->clear();
+  const std::string folded = FoldCase(client);
+  for (const char* sql :
+       {"SELECT client_key, client_id, client_id FROM clients WHERE client_id = ?1",
+        "SELECT client_key, client_id, client_id FROM clients WHERE client_id = ?1 "
+        "COLLATE NOCASE",
+        "SELECT client_key, client_name, client_id FROM clients ORDER BY client_key"}) {
+    const bool by_name = std::string_view(sql).find("client_name") != std::string_view::npos;
+    Statement st(db, sql);
+    if (!st.ok()) {
+      std::fprintf(stderr, "edi-audit %s: %s\n", command, sqlite3_errmsg(db));
+      return false;
+    }
+    if (!by_name) st.Bind(1, client);
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      if (!by_name || FoldCase(st.ColumnText(1)) == folded) {
+        out->push_back({st.ColumnInt(0), std::string(st.ColumnText(2))});
+      }
+    }
+    if (rc != SQLITE_DONE) {
+      std::fprintf(stderr, "edi-audit %s: %s\n", command, sqlite3_errmsg(db));
+      return false;
+    }
+    if (!out->empty()) return true;
+  }
+  return true;
 }
 
 bool MessageIdArg(const char* command, const std::string& text, std::string* out) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/time.h"
 
@@ -38,6 +39,25 @@ int ResolveTimeArgs(const char* command, const TimeArgs& args, sqlite3* db,
 // --message: a UUID in any case, folded to the lower case the decoder stores. Prints
 // "edi-audit COMMAND: ..." and returns false when `text` is not one; empty stays empty.
 bool MessageIdArg(const char* command, const std::string& text, std::string* out);
+
+// `text` in lower case for comparing names and free text: ASCII and the Latin-1 letters of UTF-8
+// (Æ Ø Å and the accented ones), which SQLite's NOCASE and lower() leave as they are.
+std::string FoldCase(std::string_view text);
+
+// Makes FoldCase available to SQL on `db` as fold_case(text). False when SQLite refuses.
+bool AddFoldCaseFunction(sqlite3* db);
+
+// A client a --client argument names.
+struct ClientMatch {
+  int64_t key = 0;  // clients.client_key
+  std::string id;   // clients.client_id
+};
+
+// The clients `client` names in `db`: its id as stored, else in another case, else its name (in
+// any case; several clients may bear one). Prints "edi-audit COMMAND: ..." and returns false
+// when the query fails; an empty *out is no such client.
+bool ResolveClient(sqlite3* db, const char* command, const std::string& client,
+                   std::vector<ClientMatch>* out);
 
 // Writes `text` to standard output (and flushes it with `flush`). Prints "edi-audit COMMAND:
 // cannot write the output" and returns false when it cannot: a closed pipe, a full disk.

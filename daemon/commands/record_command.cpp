@@ -82,9 +82,10 @@ void AddRecordCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("record", "Print stored records exactly as received");
   cmd->add_option("--db", opt->db_path, "SQLite database to read (opened read-only)")->required();
   cmd->add_option("--event-id", opt->event_ids, "the event's id (events.event_id); repeatable")
-      ->check(kPositiveInteger);
+      ->transform(kPositiveInteger);
   cmd->add_option("--request-id", opt->request_ids,
-                  "every stored event with this requestId; repeatable");
+                  "every stored event with this requestId; repeatable")
+      ->check(kNonEmpty);
   cmd->footer(
       "Prints one record per line (JSON lines), event ids first, then requestIds.\n"
       "What was made of a call (action, parties, client, message) is `edi-audit events --db DB\n"

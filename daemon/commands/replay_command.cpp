@@ -62,6 +62,10 @@ void PrintSummary(const PipelineCounters& c, const StateCounters& st, size_t inp
     std::printf("    %-26s %12llu\n", "older than the database",
                 static_cast<unsigned long long>(c.older_than_start));
   }
+  if (c.future_dated > 0) {
+    std::printf("    %-26s %12llu\n", "dated over a day ahead",
+                static_cast<unsigned long long>(c.future_dated));
+  }
   std::printf("  %-28s %12llu\n", "duplicates (already stored)",
               static_cast<unsigned long long>(c.duplicates));
   std::printf("  %-28s %12llu\n", "quarantined", static_cast<unsigned long long>(c.quarantined));
@@ -224,6 +228,7 @@ int RunReplay(const ReplayOptions& opt) {
   // What was stored before a failure stays stored: the summary and the findings say what.
   std::string failure;
   bool warned_older = false;
+  bool warned_future = false;
   // Fewer, larger transactions than `run`'s (which commits Kafka offsets after each): the state
   // and the indexes written once per transaction rather than per batch. The batches stay as
   // large, so the records in memory do not grow.
@@ -254,6 +259,18 @@ int RunReplay(const ReplayOptions& opt) {
                    "is already past them, so their findings can be wrong. Replay logs oldest "
                    "first, or older logs into a database of their own.\n",
                    config.database.c_str(), FormatRfc3339(pipeline.start_max_time()).c_str());
+    }
+    if (!warned_future && pipeline.first_future_dated()) {
+      warned_future = true;
+      const FutureDated& f = *pipeline.first_future_dated();
+      std::fprintf(stderr,
+                   "edi-audit replay: warning: record %s is dated %s, over a day after this "
+                   "machine's clock (a gateway's clock fault?). Event time moves on to it all "
+                   "the same: locks may be reported stale, custody and statistics older than "
+                   "state.ttl before it are forgotten, and durations such as --since 7d count "
+                   "back from it. `edi-audit events --since %s` lists such records.\n",
+                   f.request_id.c_str(), FormatRfc3339(f.time).c_str(),
+                   FormatRfc3339(WallClockMillis() + kFutureSlack).c_str());
     }
     progress.Update(b->input, pipeline.counters().records);
     if (!b->status.ok()) {
@@ -298,7 +315,7 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--db", opt->db_path, "SQLite database to write (created if missing)");
   cmd->add_option("--batch-size", opt->batch_size,
                   "records per batch (default 5000; a transaction holds up to 4 batches)")
-      ->check(CLI::Range(1, 1000000));
+      ->transform(DecimalInteger(1, 1000000, "a whole number from 1 to 1000000"));
   cmd->add_option("--rules", opt->rule_files,
                   "rule files or directories of *.yaml, loaded in order (default: the shipped "
                   "edi-default.yaml)")

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "commands/run_metrics.h"
 #include "config/config.h"
 #include "detect/rules.h"
@@ -53,6 +55,15 @@ class PipelineBatchStore : public BatchStore {
       if (!f.escalated) ++outcomes_->findings[f.rule][static_cast<size_t>(f.severity)];
       outcomes_->last_finding[f.rule][static_cast<size_t>(f.severity)] = now;
     }
+    if (pipeline_->first_future_dated() && !warned_future_) {
+      warned_future_ = true;
+      const FutureDated& f = *pipeline_->first_future_dated();
+      spdlog::warn(
+          "record {} is dated {}, over a day after this machine's clock (a gateway's clock "
+          "fault?): event time moves on to it, so locks may be reported stale and custody "
+          "forgotten early (edi_audit_records_future_dated_total counts such records)",
+          f.request_id, FormatRfc3339(f.time));
+    }
     if (sink_ != nullptr && !pipeline_->batch_findings().empty()) {
       sink_->Deliver(pipeline_->batch_findings());
     }
@@ -67,6 +78,7 @@ class PipelineBatchStore : public BatchStore {
   Store* store_;
   FindingSink* sink_;
   BatchOutcomes* outcomes_;
+  bool warned_future_ = false;
 };
 
 struct Daemon {

@@ -1,6 +1,7 @@
 #include "common/time.h"
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 
 namespace edi {
@@ -122,6 +123,12 @@ std::optional<EventTime> ParseDuration(std::string_view s) {
                                       : 0;
   if (scale == 0 || n > kMaxDuration / scale) return std::nullopt;
   return n * scale;
+}
+
+EventTime WallClockMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace edi

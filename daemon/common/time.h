@@ -26,6 +26,10 @@ std::optional<EventTime> ParseRfc3339(std::string_view text);
 // Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ".
 std::string FormatRfc3339(EventTime t);
 
+// This machine's clock in the same unit. Results never depend on it; it only tells an operator
+// that records are dated ahead of it (a gateway's clock fault).
+EventTime WallClockMillis();
+
 // The longest duration ParseDuration accepts: 100,000 days (about 274 years), so that a time
 // this far before or after any event time stays representable.
 inline constexpr int64_t kMaxDuration = 100000LL * 86400000LL;

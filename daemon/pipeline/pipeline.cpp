@@ -40,6 +40,7 @@ void PipelineCounters::Add(const PipelineCounters& o) {
   records += o.records;
   stored += o.stored;
   older_than_start += o.older_than_start;
+  future_dated += o.future_dated;
   duplicates += o.duplicates;
   quarantined += o.quarantined;
   for (size_t i = 0; i < quarantined_by_reason.size(); ++i) {
@@ -228,6 +229,10 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
   if (start_max_time_ > 0 && event.time < start_max_time_ - kOlderThanStartSlack) {
     ++c->older_than_start;
   }
+  if (event.time > future_after_) {
+    ++c->future_dated;
+    if (!first_future_dated_) first_future_dated_ = FutureDated{event.request_id, event.time};
+  }
   return Status::OK();
 }
 
@@ -328,6 +333,7 @@ Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
     in_transaction_ = true;
   }
   store_->UsePreparedRawBlock(raw_block);
+  future_after_ = options_.wall_clock() + kFutureSlack;
   std::map<std::string, int64_t> positions;
   for (size_t i = 0; i < batch.size(); ++i) {
     const RawRecord& r = batch[i];

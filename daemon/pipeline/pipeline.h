@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,11 @@ struct PipelineCounters {
   // Stored records more than kOlderThanStartSlack older than the newest event the database held
   // when this pipeline started: judged against a reconstruction that is already past them.
   uint64_t older_than_start = 0;
+  // Stored records dated more than kFutureSlack after the wall clock when they were processed:
+  // a gateway's clock fault, most likely. Event time moves on to them all the same (findings
+  // depend on the input alone), so this is what tells an operator why locks suddenly look
+  // stale and relative queries (--since 7d) count back from a time yet to come.
+  uint64_t future_dated = 0;
 
   void Add(const PipelineCounters& o);
 };
@@ -82,6 +88,17 @@ struct PipelineCounters {
 struct PipelineOptions {
   StateOptions state;
   FindingTrackerOptions findings;
+  // The wall clock, ms since the epoch, read once per batch: only future_dated depends on it.
+  std::function<EventTime()> wall_clock = WallClockMillis;
+};
+
+// A stored record dated later than this after the wall clock counts as future_dated.
+inline constexpr EventTime kFutureSlack = 24 * kMillisPerHour;
+
+// The first future-dated record a pipeline stored.
+struct FutureDated {
+  std::string request_id;
+  EventTime time = 0;
 };
 
 class Pipeline {
@@ -117,6 +134,8 @@ class Pipeline {
   // The newest event time the database held when this pipeline started (0 for a new one).
   EventTime start_max_time() const { return start_max_time_; }
   static constexpr EventTime kOlderThanStartSlack = kMillisPerHour;
+  // The first record counted in future_dated since the start; none before.
+  const std::optional<FutureDated>& first_future_dated() const { return first_future_dated_; }
   const Detector& detector() const { return detector_; }
   FindingStore& findings() { return *findings_; }
   // Takes effect from the next batch.
@@ -147,6 +166,8 @@ class Pipeline {
   Detector detector_;
   PipelineCounters counters_;
   EventTime start_max_time_ = 0;
+  EventTime future_after_ = 0;  // records dated after this are future_dated (this batch)
+  std::optional<FutureDated> first_future_dated_;
   std::vector<DecodedRecord> decoded_;  // reused between batches
   std::vector<PartyFacts> facts_;
   std::vector<FindingChange> changes_;

@@ -27,12 +27,35 @@ void AppendRow(std::span<const TableColumn> columns, std::span<const std::string
   out->push_back('\n');
 }
 
+// A spreadsheet reads a cell starting with = + - @ (or a tab or carriage return before them)
+// as a formula: log text such as a client name is the attacker's, so such a cell gets a leading
+// apostrophe, which spreadsheets show as text. Numbers (-1, +47) stay as they are.
+bool LooksLikeFormula(std::string_view s) {
+  if (s.empty() || std::string_view("=+-@\t\r").find(s[0]) == std::string_view::npos) {
+    return false;
+  }
+  size_t i = s[0] == '+' || s[0] == '-' ? 1 : 0;
+  bool digits = false, dot = false;
+  for (; i < s.size(); ++i) {
+    if (s[i] >= '0' && s[i] <= '9') {
+      digits = true;
+    } else if (s[i] == '.' && !dot) {
+      dot = true;
+    } else {
+      return true;
+    }
+  }
+  return !digits;
+}
+
 void AppendCsvField(std::string_view s, std::string* out) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+  const bool formula = LooksLikeFormula(s);
+  if (!formula && s.find_first_of(",\"\r\n") == std::string_view::npos) {
     out->append(s);
     return;
   }
   out->push_back('"');
+  if (formula) out->push_back('\'');
   for (const char c : s) {
     if (c == '"') out->push_back('"');
     out->push_back(c);

@@ -231,7 +231,13 @@ Status FindingStore::Query(const FindingQuery& q,
   if (!q.rule.empty()) term("rule = :rule");
   if (q.min_severity) term("severity >= :severity");
   if (q.her_id) term("her_id = :her_id");
-  if (!q.client_id.empty()) term("client_id = :client");
+  if (!q.client_ids.empty()) {
+    std::string in = "client_id IN (";
+    for (size_t i = 0; i < q.client_ids.size(); ++i) {
+      in += (i == 0 ? ":client" : ", :client") + std::to_string(i);
+    }
+    term(in + ")");
+  }
   if (!q.message_id.empty()) term("message_id = :message");
 
   const std::string columns(kColumns);
@@ -250,7 +256,9 @@ Status FindingStore::Query(const FindingQuery& q,
   if (!q.rule.empty()) st.Bind(bind(":rule"), q.rule);
   if (q.min_severity) st.Bind(bind(":severity"), static_cast<int64_t>(*q.min_severity));
   if (q.her_id) st.Bind(bind(":her_id"), *q.her_id);
-  if (!q.client_id.empty()) st.Bind(bind(":client"), q.client_id);
+  for (size_t i = 0; i < q.client_ids.size(); ++i) {
+    st.Bind(bind((":client" + std::to_string(i)).c_str()), q.client_ids[i]);
+  }
   if (!q.message_id.empty()) st.Bind(bind(":message"), q.message_id);
   if (q.limit > 0) {
     st.Bind(bind(":limit"), static_cast<int64_t>(std::min<size_t>(q.limit, INT64_MAX)));

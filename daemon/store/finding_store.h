@@ -37,8 +37,8 @@ struct FindingQuery {
   // findings expects. Unset = all.
   std::optional<Severity> min_severity;
   std::optional<HerId> her_id;
-  std::string client_id;   // exact; empty = any
-  std::string message_id;  // exact; empty = any
+  std::vector<std::string> client_ids;  // any of these, exact; empty = any
+  std::string message_id;               // exact; empty = any
   // At most this many findings: the NEWEST `limit` ones (like `tail`), still returned oldest
   // first. 0 = no limit.
   size_t limit = 0;

@@ -851,6 +851,102 @@ TEST_F(ReplayCli, EventsFindAClientByNameARequestAndTheQuarantinedRecordsOfAMess
   EXPECT_GE(mentions, n);
 }
 
+TEST_F(ReplayCli, QueryArgumentsAreReadAsAnAnalystWritesThem) {
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db)).status, 0);
+  const std::string bin = std::string(EDI_BINARY);
+  const std::string events = bin + " events --db " + db + " --format jsonl";
+  const std::string findings = bin + " findings --db " + db + " --format jsonl";
+  // Numbers are decimal: a zero-padded HER-Id is that HER-Id, not an octal number for another.
+  const auto party = JsonlValues(Sh(events + " --her-id 8142531").out, "eventId");
+  ASSERT_FALSE(party.empty());
+  EXPECT_EQ(JsonlValues(Sh(events + " --her-id 08142531").out, "eventId"), party);
+  EXPECT_EQ(JsonlValues(Sh(findings + " --her-id 08142531").out, "id"),
+            JsonlValues(Sh(findings + " --her-id 8142531").out, "id"));
+  EXPECT_EQ(JsonlValues(Sh(events + " --limit 010").out, "eventId").size(), 10u);
+  EXPECT_EQ(Sh(bin + " record --db " + db + " --event-id 010").out,
+            Sh(bin + " record --db " + db + " --event-id 10").out);
+  // An empty filter (an unset shell variable) is refused, not read as "everything".
+  for (const std::string& cmd :
+       {events + " --client ''", events + " --request-id ''", events + " --message ''",
+        events + " --since ''", findings + " --client ''", findings + " --rule ''",
+        bin + " quarantine --db " + db + " --contains ''",
+        bin + " record --db " + db + " --request-id ''"}) {
+    const Output empty = Sh(cmd);
+    EXPECT_EQ(empty.status, 2) << cmd << "\n" << empty.out;
+    EXPECT_NE(empty.out.find("is empty: give a value or leave the option out"), std::string::npos)
+        << empty.out;
+  }
+  // findings --client reads the client as events does: the id in any case, or the name.
+  const auto legepraksis =
+      JsonlValues(Sh(findings + " --client 7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02").out, "id");
+  ASSERT_FALSE(legepraksis.empty());
+  EXPECT_EQ(JsonlValues(Sh(findings + " --client 7A2E9B54-1C3D-4F6E-8A90-2D4C6B8E0F02").out, "id"),
+            legepraksis);
+  EXPECT_EQ(JsonlValues(Sh(findings + " --client 'legepraksis epj'").out, "id"), legepraksis);
+  const Output stranger = Sh(findings + " --client no-such-client");
+  EXPECT_EQ(stranger.status, 0);
+  EXPECT_NE(stranger.out.find("no client 'no-such-client' in this database, by id or by name"),
+            std::string::npos)
+      << stranger.out;
+  // A time with an offset may leave out the seconds, as one without does.
+  const auto since = [&](const std::string& t) {
+    return JsonlValues(Sh(events + " --since " + t).out, "eventId");
+  };
+  EXPECT_EQ(since("2026-05-04T11:05+01:00"), since("2026-05-04T10:05:00Z"));
+  EXPECT_NE(since("2026-05-04T11:05+01:00"), since("2026-05-04T11:05:00Z"));
+  // A quarantined record is said to name a request only when it has that requestId, not one
+  // the text is a part of.
+  EXPECT_NE(Sh(events + " --request-id bad-53").out.find("1 quarantined record names request id"),
+            std::string::npos);
+  EXPECT_EQ(Sh(events + " --request-id ad-53").out.find("quarantined"), std::string::npos);
+  // quarantine --contains ignores case in Norwegian letters too.
+  const std::string bad = (dir_ / "bad.jsonl").string();
+  std::ofstream(bad) << "{\"clientName\":\"ÆRØY LEGEKONTOR\", not json\n";
+  ASSERT_EQ(
+      Sh(bin + " replay -q --no-findings --registry " EDI_SOURCE_DIR "/examples/registry --db " +
+         db + " " + bad)
+          .status,
+      0);
+  const Output folded = Sh(bin + " quarantine --db " + db + " --contains 'ærøy legekontor' --raw");
+  EXPECT_EQ(folded.out, "{\"clientName\":\"ÆRØY LEGEKONTOR\", not json\n");
+}
+
+TEST_F(ReplayCli, ARecordDatedAheadOfTheClockIsStoredWithAWarningAndQueriesSaySo) {
+  const std::string db = (dir_ / "a.db").string();
+  const std::string log = (dir_ / "ahead.jsonl").string();
+  std::ofstream(log)
+      << R"({"schemaVersion":1,"timestamp":"2099-01-01T00:00:00.000Z","requestId":"ahead-1",)"
+         R"("apiVersion":"3","method":"GET","path":"/ping","status":200,)"
+         R"("client":{"clientId":"7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02","orgnrParent":"944100001"}})"
+         "\n";
+  const Output replay =
+      Sh(std::string(EDI_BINARY) +
+         " replay --no-findings --registry " EDI_SOURCE_DIR "/examples/registry --db " + db +
+         " " EDI_SOURCE_DIR "/examples/access-log.jsonl " + log);
+  ASSERT_EQ(replay.status, 0) << replay.out;
+  EXPECT_NE(replay.out.find("warning: record ahead-1 is dated 2099-01-01T00:00:00.000Z, over a "
+                            "day after this machine's clock"),
+            std::string::npos)
+      << replay.out;
+  EXPECT_NE(replay.out.find("dated over a day ahead                1\n"), std::string::npos)
+      << replay.out;
+  // A duration counts back from that time; the answer says so.
+  const Output events = Sh(std::string(EDI_BINARY) + " events --db " + db + " --since 7d");
+  EXPECT_EQ(events.status, 0);
+  EXPECT_NE(events.out.find("ahead-1"), std::string::npos) << events.out;
+  EXPECT_NE(events.out.find("note: the newest event time in the database, "
+                            "2099-01-01T00:00:00.000Z, is over a day after this machine's clock"),
+            std::string::npos)
+      << events.out;
+  // Without such a record, neither says anything of it.
+  const std::string plain = (dir_ / "plain.db").string();
+  const Output ok = Sh(Replay(plain));
+  EXPECT_EQ(ok.out.find("dated"), std::string::npos) << ok.out;
+  EXPECT_EQ(Sh(std::string(EDI_BINARY) + " events --db " + plain + " --since 7d").out.find("note:"),
+            std::string::npos);
+}
+
 TEST_F(ReplayCli, EventsWrittenAsTheyAreReadComePageByPageEachCallOnceInOrder) {
   // More calls than a page (10,000): JSON lines and CSV read them in pages, after the last
   // (time, event id) of the page before.
@@ -900,6 +996,24 @@ TEST(CommandLine, ArgumentErrorsNameTheCommandAndWhereHelpIs) {
   const Output help = Sh(std::string(EDI_BINARY) + " events --help");
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("--request-id"), std::string::npos);
+  // The same for the commands of a command: the word that is none, the command whose option it
+  // is, the command missing.
+  const Output word = Sh(std::string(EDI_BINARY) + " rules bogus");
+  EXPECT_EQ(word.status, 2);
+  EXPECT_EQ(word.out,
+            "edi-audit rules: unknown command 'bogus' (the commands: check, list, test; see "
+            "edi-audit rules --help)\n");
+  const Output option = Sh(std::string(EDI_BINARY) + " rules list --format json");
+  EXPECT_EQ(option.status, 2);
+  EXPECT_EQ(option.out,
+            "edi-audit rules list: The following argument was not expected: --format (see "
+            "edi-audit rules list --help)\n");
+  const Output missing = Sh(std::string(EDI_BINARY) + " rules");
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_EQ(missing.out,
+            "edi-audit rules: no command given (the commands: check, list, test; see edi-audit "
+            "rules --help)\n");
+  EXPECT_EQ(Sh(std::string(EDI_BINARY) + " rules --help").status, 0);
 }
 
 }  // namespace

@@ -253,6 +253,37 @@ TEST_F(PipelineTest, AReservationPendingAtARestartTakesEffectAtItsSince) {
   EXPECT_EQ(Dump(Db("two.db"), sql), Dump(Db("one.db"), sql));
 }
 
+// Records dated over a day after the wall clock (a gateway's clock fault) are stored and judged
+// like any other, since findings depend on the input alone, and counted, the first one named.
+TEST_F(PipelineTest, RecordsDatedOverADayAheadOfTheWallClockAreStoredAndCounted) {
+  const EventTime t0 = *ParseRfc3339("2026-05-04T00:00:00.000Z");
+  const int day = 24 * 60;
+  const std::vector<std::string> records = {
+      ToJson(Poll("a", 101, 0), 1), ToJson(Poll("a", 101, day - 1), 2),
+      ToJson(Poll("a", 101, day + 1), 3), ToJson(Poll("a", 101, 2 * day), 4)};
+  auto store = Store::Open(Db("f.db"), {});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  PipelineOptions options;
+  options.wall_clock = [t0] { return t0; };
+  auto p =
+      Pipeline::Create(options, std::move(*Decoder::Create({})), registry_, store->get(), &rules_);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_FALSE((*p)->first_future_dated());
+  std::vector<RawRecord> batch(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    batch[i].bytes = records[i];
+    batch[i].full_size = records[i].size();
+    batch[i].where = {"file:traffic", static_cast<int64_t>(i + 1)};
+  }
+  ASSERT_TRUE((*p)->ProcessBatch(batch).ok());
+  EXPECT_EQ((*p)->counters().stored, 4u);
+  EXPECT_EQ((*p)->counters().future_dated, 2u);
+  ASSERT_TRUE((*p)->first_future_dated());
+  EXPECT_EQ((*p)->first_future_dated()->request_id, "q3");
+  EXPECT_EQ((*p)->first_future_dated()->time, t0 + (day + 1) * kMillisPerMinute);
+  EXPECT_EQ((*p)->state().max_time(), t0 + 2 * day * kMillisPerMinute);
+}
+
 TEST_F(PipelineTest, AStaleLocksHolderIsNamedAfterARestartAsItsTokensNamedIt) {
   // The holder is not in clients.jsonl; after the restart its name comes from the database.
   Rec lock = Lock("unlisted", 101, true, 0);

@@ -234,6 +234,21 @@ TEST(CsvTest, QuotesCommasQuotesAndNewlinesSoTheyReadBack) {
   EXPECT_EQ(records[2][7], "");  // no party
 }
 
+TEST(CsvTest, CellsASpreadsheetWouldRunAsFormulasAreWrittenAsText) {
+  auto findings = SampleFindings();
+  findings[0].client_name = "=HYPERLINK(\"http://evil.example\";\"Havsund\")";
+  findings[0].request_id = "@SUM(1+2)";
+  findings[1].client_name = "-2+3";
+  findings[1].request_id = "+47";  // a number stays a number
+  const auto records = ParseCsv(FormatFindings(findings, ReportFormat::kCsv));
+  ASSERT_EQ(records.size(), 1 + findings.size());
+  EXPECT_EQ(records[1][6], "'" + findings[0].client_name);
+  EXPECT_EQ(records[1][4], "'@SUM(1+2)");
+  EXPECT_EQ(records[2][6], "'-2+3");
+  EXPECT_EQ(records[2][4], "+47");
+  EXPECT_EQ(records[2][8], findings[1].message_id);  // other cells untouched
+}
+
 TEST(CsvTest, PlainFieldsAreNotQuoted) {
   const std::string csv = FormatFindings(SampleFindings(), ReportFormat::kCsv);
   EXPECT_THAT(csv, HasSubstr(",edi.foreign-send,high,2026-05-08T08:32:15.310Z,"));

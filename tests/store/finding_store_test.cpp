@@ -243,8 +243,15 @@ TEST_F(FindingStoreTest, QueriesFilterByParty) {
 TEST_F(FindingStoreTest, QueriesFilterByClient) {
   InsertFive();
   FindingQuery q;
-  q.client_id = "client-a";
+  q.client_ids = {"client-a"};
   EXPECT_EQ(QueryIds(q), Ids({"req-1", "req-2"}));
+}
+
+TEST_F(FindingStoreTest, QueriesFilterByAnyOfSeveralClients) {
+  InsertFive();
+  FindingQuery q;
+  q.client_ids = {"client-a", "no-such-client", "client-b"};
+  EXPECT_EQ(QueryIds(q), Ids({"req-1", "req-2", "req-3", "req-4"}));
 }
 
 TEST_F(FindingStoreTest, QueriesFilterByMessage) {
@@ -259,7 +266,7 @@ TEST_F(FindingStoreTest, ALimitKeepsTheNewestFindingsOldestFirst) {
   FindingQuery q;
   q.limit = 2;
   EXPECT_EQ(QueryIds(q), Ids({"req-4", "req-5"}));
-  q.client_id = "client-a";
+  q.client_ids = {"client-a"};
   q.limit = 1;
   EXPECT_EQ(QueryIds(q), Ids({"req-2"}));
 }
