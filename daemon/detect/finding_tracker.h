@@ -96,10 +96,11 @@ class FindingTracker {
   // candidate is tracked as given, with last_seen raised to at least its time.
   Decision Track(Finding candidate, std::string repeat_key);
 
-  // Replaces everything tracked with `recent` (typically the store's findings since the newest
-  // event time minus the window). Where two share a key, the later one is kept: repeats go to
-  // the window opened last. Findings already outside the window are forgotten at once. The
-  // counters are not changed: they count this process's decisions.
+  // Replaces everything tracked with `recent` (the store's findings since the latest last_seen
+  // minus the window, FindingStore::LatestSeen) and "now" with the latest time among them: where
+  // the tracker stood when they were stored. Where two share a key, the later one is kept:
+  // repeats go to the window opened last. Findings already outside the window are forgotten at
+  // once. The counters are not changed: they count this process's decisions.
   void Restore(std::vector<KeyedFinding> recent);
 
   // Forgets every finding whose window closed before `now` (event time); Track and Restore do

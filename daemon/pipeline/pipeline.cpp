@@ -83,18 +83,18 @@ Result<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions& option
 Status Pipeline::RestoreFromStore() {
   if (Status s = state_.Load(store_->db()); !s.ok()) return s;
   start_max_time_ = state_.max_time();
-  std::optional<EventTime> newest;
-  if (Status s = findings_->NewestEventTime(&newest); !s.ok()) return s;
+  // The repeat tracker continues where it stood: at the latest finding or repeat (not at the
+  // newest event, which it never saw), with the windows open then, as in a run without the
+  // restart.
+  std::optional<EventTime> latest;
+  if (Status s = findings_->LatestSeen(options_.findings.window, &latest); !s.ok()) return s;
   std::vector<KeyedFinding> recent;
-  if (newest) {
-    if (Status s = findings_->LoadRecent(*newest - options_.findings.window, &recent); !s.ok()) {
+  if (latest) {
+    if (Status s = findings_->LoadRecent(*latest - options_.findings.window, &recent); !s.ok()) {
       return s;
     }
   }
   detector_.tracker().Restore(std::move(recent));
-  // Late records after a restart are judged against the newest event time, not the newest
-  // finding's.
-  if (state_.max_time() > 0) detector_.tracker().AdvanceTo(state_.max_time());
   return Status::OK();
 }
 

@@ -68,6 +68,11 @@ class FindingStore {
   // Findings with time >= since, oldest first, with their repeat keys: FindingTracker::Restore.
   Status LoadRecent(EventTime since, std::vector<KeyedFinding>* out);
 
+  // The latest event time of any finding or repeat (the latest last_seen), given that no finding
+  // takes repeats for longer than `window` after its time: where the repeat tracker stood
+  // (FindingTracker's now). nullopt without findings.
+  Status LatestSeen(EventTime window, std::optional<EventTime>* out);
+
   // The newest event time the database holds (stored events, else findings); nullopt when it
   // holds neither. Relative times such as `--since 7d` count back from it.
   Status NewestEventTime(std::optional<EventTime>* out);
@@ -89,7 +94,7 @@ class FindingStore {
 
   sqlite3* db_;
   Statement insert_, update_repeat_, update_escalated_, mark_delivered_, load_undelivered_,
-      load_recent_, newest_time_;
+      load_recent_, newest_time_, latest_seen_;
 };
 
 }  // namespace edi

@@ -48,6 +48,7 @@ Store::~Store() {
   get_position_ = {};
   find_client_ = {};
   insert_client_ = {};
+  name_client_ = {};
   find_source_ = {};
   insert_source_ = {};
   sqlite3_close(db_);
@@ -142,6 +143,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   if (Status s = store->party_index_.Load(); !s.ok()) return s;
   if (Status s = store->client_index_.Load(); !s.ok()) return s;
   if (Status s = store->LoadMaxTime(); !s.ok()) return s;
+  if (Status s = store->LoadUnnamedClients(); !s.ok()) return s;
   auto checkpointer = Checkpointer::Start(db, path, options.checkpoint);
   if (!checkpointer.ok()) return checkpointer.status();
   store->checkpointer_ = std::move(checkpointer).value();
@@ -221,6 +223,9 @@ Status Store::Prepare() {
       {&insert_client_,
        "INSERT INTO clients (client_id, client_name, tenancy, orgnr_parent, orgnr_supplier) "
        "VALUES (?1, ?2, ?3, ?4, ?5)"},
+      {&name_client_,
+       "UPDATE clients SET client_name = ?2 WHERE client_key = ?1 AND coalesce(client_name, "
+       "'') = ''"},
       {&find_source_, "SELECT source_key FROM sources WHERE source = ?1"},
       {&insert_source_, "INSERT INTO sources (source) VALUES (?1)"},
   };
@@ -236,6 +241,10 @@ Status Store::Begin() {
   if (begin_.Run() != SQLITE_DONE) return Status::IOError(LastError());
   if (reload_after_rollback_) {
     if (Status s = LoadMaxTime(); !s.ok()) {
+      rollback_.Run();
+      return s;
+    }
+    if (Status s = LoadUnnamedClients(); !s.ok()) {
       rollback_.Run();
       return s;
     }
@@ -311,17 +320,42 @@ Status Store::CachedKey(KeyCache& cache, Statement& find, const std::string& nam
 }
 
 Status Store::ClientKey(const ClientClaims& c, int64_t* key) {
-  return CachedKey(
-      client_keys_, find_client_, c.client_id,
-      [&] {
-        return insert_client_.Bind(1, c.client_id)
-            .BindOpt(2, c.client_name)
-            .BindOpt(3, c.tenancy)
-            .BindOpt(4, c.orgnr_parent)
-            .BindOpt(5, c.orgnr_supplier)
-            .Run();
-      },
-      key);
+  bool inserted = false;
+  if (Status s = CachedKey(
+          client_keys_, find_client_, c.client_id,
+          [&] {
+            inserted = true;
+            return insert_client_.Bind(1, c.client_id)
+                .BindOpt(2, c.client_name)
+                .BindOpt(3, c.tenancy)
+                .BindOpt(4, c.orgnr_parent)
+                .BindOpt(5, c.orgnr_supplier)
+                .Run();
+          },
+          key);
+      !s.ok()) {
+    return s;
+  }
+  const bool named = !c.client_name.empty();
+  if (inserted) {
+    if (!named) unnamed_clients_.insert(*key);
+  } else if (named && !unnamed_clients_.empty() && unnamed_clients_.erase(*key) > 0) {
+    // The first name a token gave, as the state keeps it: a client whose first calls came
+    // without one is named by the first that has one.
+    if (name_client_.Bind(1, *key).Bind(2, c.client_name).Run() != SQLITE_DONE) {
+      return Status::IOError(LastError());
+    }
+  }
+  return Status::OK();
+}
+
+Status Store::LoadUnnamedClients() {
+  unnamed_clients_.clear();
+  Statement st(db_, "SELECT client_key FROM clients WHERE coalesce(client_name, '') = ''");
+  if (!st.ok()) return Status::IOError(LastError());
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) unnamed_clients_.insert(st.ColumnInt(0));
+  return rc == SQLITE_DONE ? Status::OK() : Status::IOError(LastError());
 }
 
 Status Store::SourceKey(const std::string& source, int64_t* key) {

@@ -29,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/sqlite_statement.h"
@@ -178,6 +179,7 @@ class Store {
   Status ClientKey(const ClientClaims& c, int64_t* key);
   Status SourceKey(const std::string& source, int64_t* key);
   Status LoadMaxTime();
+  Status LoadUnnamedClients();
   Status FlushRawBlock();
   bool PreparedMatches() const;  // prepared_ holds exactly the records inserted
   // Whether `raw` is the prepared block's record following those inserted so far.
@@ -192,8 +194,9 @@ class Store {
   Statement begin_, commit_, rollback_;
   Statement insert_event_, is_stored_, insert_quarantine_, set_position_, get_position_,
       next_block_, insert_block_;
-  Statement find_client_, insert_client_, find_source_, insert_source_;
+  Statement find_client_, insert_client_, name_client_, find_source_, insert_source_;
   KeyCache client_keys_, source_keys_;
+  std::unordered_set<int64_t> unnamed_clients_;  // clients stored without a name so far
   PostingIndex party_index_, client_index_;
   bool reload_after_rollback_ = false;  // the indexes and max_time_, before the next batch
   std::string parties_json_;            // reused

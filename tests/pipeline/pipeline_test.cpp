@@ -298,6 +298,54 @@ TEST_F(PipelineTest, AStaleLocksHolderIsNamedAfterARestartAsItsTokensNamedIt) {
             "unlisted|Unlisted EPJ|\n");
 }
 
+// A holder whose first call came without a clientName is named by the first call that had one,
+// with or without a restart in between.
+TEST_F(PipelineTest, AHolderFirstSeenWithoutANameIsNamedAfterARestartAsInOneRun) {
+  Rec ping;
+  ping.client = "unlisted";
+  ping.client_name = "Unlisted EPJ";
+  ping.minute = 1;
+  Rec denied = Poll("b", 101, 2);
+  denied.status = 423;
+  const std::vector<std::string> records = {ToJson(Lock("unlisted", 101, true, 0), 1),
+                                            ToJson(ping, 2), ToJson(denied, 3)};
+  Run(Db("one.db"), records, 0, 3);
+  Run(Db("two.db"), records, 0, 2);
+  Run(Db("two.db"), records, 2, 3);  // a fresh pipeline: a restart
+  const std::string sql =
+      "SELECT rule, summary FROM findings WHERE rule = 'edi.reserved-party-foreign-client'";
+  EXPECT_NE(Dump(Db("one.db"), sql).find("Unlisted EPJ (unlisted)"), std::string::npos)
+      << Dump(Db("one.db"), sql);
+  EXPECT_EQ(Dump(Db("two.db"), sql), Dump(Db("one.db"), sql));
+  EXPECT_EQ(Dump(Db("two.db"), "SELECT client_name FROM clients WHERE client_id = 'unlisted'"),
+            "Unlisted EPJ|\n");
+}
+
+// The repeat windows continue after a restart as the tracker left them, not as of the newest
+// event: a repeat a minute and a half out of order, within the hour of its finding but arriving
+// after a call over an hour later, folds into it with or without a restart before it.
+TEST_F(PipelineTest, ARepeatOutOfOrderAfterARestartFoldsAsInOneRun) {
+  Rec ping;
+  ping.client = "b";
+  ping.minute = 10 * 60 + 60 + 1;  // 11:01, after the send's window closed for a new one
+  const std::vector<std::string> records = {
+      ToJson(Send("a", 103, "201", kM1, 10 * 60), 1),  // 10:00: gp owns 103 (declared)
+      ToJson(ping, 2),
+      ToJson(Send("a", 103, "201", kM1, 10 * 60 + 59), 3)};  // 10:59, arriving after 11:01
+  Run(Db("one.db"), records, 0, 3);
+  Run(Db("two.db"), records, 0, 2);
+  const PipelineCounters after = Run(Db("two.db"), records, 2, 3);  // a restart before it
+  const std::string sql =
+      "SELECT id, occurrences, last_seen FROM findings WHERE rule = 'edi.foreign-send'";
+  EXPECT_EQ(Dump(Db("one.db"),
+                 "SELECT count(*), sum(occurrences) FROM findings WHERE rule = "
+                 "'edi.foreign-send'"),
+            "1|2|\n");
+  EXPECT_EQ(Dump(Db("two.db"), sql), Dump(Db("one.db"), sql));
+  EXPECT_EQ(after.findings_new, 0u);
+  EXPECT_EQ(after.findings_repeats, 1u);
+}
+
 TEST_F(PipelineTest, ReplayingTheSameInputAgainStoresNothingNewAndRaisesNoFindings) {
   auto traffic = GenerateTraffic(11, 800);
   const PipelineCounters first = Run(Db("a.db"), traffic, 0, traffic.size());
