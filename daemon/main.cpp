@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
     help |= std::strcmp(argv[k], "-h") == 0 || std::strcmp(argv[k], "--help") == 0 ||
             std::strcmp(argv[k], "--version") == 0;
   }
-  if (!help && !at->get_subcommands({}).empty() && (i == argc || argv[i][0] == '-')) {
+  // Options given where a command is wanted: CLI11 names what it cannot place.
+  if (!help && !at->get_subcommands({}).empty() && i == argc) {
     std::fprintf(stderr,
                  "edi-audit%s: no command given (the commands: %s; see edi-audit%s --help)\n",
                  path.c_str(), SubcommandNames(*at).c_str(), path.c_str());

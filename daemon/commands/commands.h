@@ -18,6 +18,11 @@ inline CLI::Validator DecimalInteger(int64_t min, int64_t max, std::string what)
       [min, max, what](std::string& s) -> std::string {
         int64_t v = 0;
         auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        const bool digits_only =
+            !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+        if (digits_only && (ec == std::errc::result_out_of_range || v > max)) {
+          return "'" + s + "' is too large: at most " + std::to_string(max);
+        }
         if (ec != std::errc() || end != s.data() + s.size() || v < min || v > max) {
           return "'" + s + "' is not " + what;
         }

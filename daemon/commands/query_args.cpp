@@ -21,7 +21,10 @@ std::optional<TimeArgs::Arg> ParseTimeArg(const std::string& text) {
   if (text.size() > 10 && (text[10] == 'T' || text[10] == 't' || text[10] == ' ')) {
     std::string t = text;
     t[10] = 'T';
-    if (t.size() >= 16 && (t.size() == 16 || t[16] != ':')) t.insert(16, ":00");  // THH:MM
+    if (t.size() == 16 ||
+        (t.size() > 16 && std::string_view("Zz+-").find(t[16]) != std::string_view::npos)) {
+      t.insert(16, ":00");  // THH:MM, then the end or an offset
+    }
     if (auto parsed = ParseRfc3339(t)) return TimeArgs::Arg{parsed, std::nullopt};
     if (auto parsed = ParseRfc3339(t + "Z")) return TimeArgs::Arg{parsed, std::nullopt};
   }

@@ -87,7 +87,7 @@ Status Pipeline::RestoreFromStore() {
   // newest event, which it never saw), with the windows open then, as in a run without the
   // restart.
   std::optional<EventTime> latest;
-  if (Status s = findings_->LatestSeen(options_.findings.window, &latest); !s.ok()) return s;
+  if (Status s = findings_->LatestSeen(&latest); !s.ok()) return s;
   std::vector<KeyedFinding> recent;
   if (latest) {
     if (Status s = findings_->LoadRecent(*latest - options_.findings.window, &recent); !s.ok()) {
@@ -231,7 +231,9 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
   }
   if (event.time > future_after_) {
     ++c->future_dated;
-    if (!first_future_dated_) first_future_dated_ = FutureDated{event.request_id, event.time};
+    if (!first_future_dated_ && !uncommitted_future_dated_) {
+      uncommitted_future_dated_ = FutureDated{event.request_id, event.time};
+    }
   }
   return Status::OK();
 }
@@ -319,6 +321,7 @@ Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
     in_transaction_ = false;
     uncommitted_counters_ = PipelineCounters();
     uncommitted_findings_.clear();
+    uncommitted_future_dated_.reset();
     // The in-memory state ran ahead of the database: bring it back to the last commit.
     if (Status r = RestoreFromStore(); !r.ok()) {
       return Status::Corruption(s.message() + "; and reloading state failed: " + r.message());
@@ -368,6 +371,8 @@ Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
   if (before_commit_) before_commit_();
   if (Status s = store_->Commit(); !s.ok()) return fail(s);
   in_transaction_ = false;
+  if (!first_future_dated_) first_future_dated_ = std::move(uncommitted_future_dated_);
+  uncommitted_future_dated_.reset();
   counters_.Add(uncommitted_counters_);
   counters_.Add(c);
   uncommitted_counters_ = PipelineCounters();

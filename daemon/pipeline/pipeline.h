@@ -134,7 +134,8 @@ class Pipeline {
   // The newest event time the database held when this pipeline started (0 for a new one).
   EventTime start_max_time() const { return start_max_time_; }
   static constexpr EventTime kOlderThanStartSlack = kMillisPerHour;
-  // The first record counted in future_dated since the start; none before.
+  // The first record counted in future_dated since the start (once its transaction committed);
+  // none before.
   const std::optional<FutureDated>& first_future_dated() const { return first_future_dated_; }
   const Detector& detector() const { return detector_; }
   FindingStore& findings() { return *findings_; }
@@ -168,7 +169,8 @@ class Pipeline {
   EventTime start_max_time_ = 0;
   EventTime future_after_ = 0;  // records dated after this are future_dated (this batch)
   std::optional<FutureDated> first_future_dated_;
-  std::vector<DecodedRecord> decoded_;  // reused between batches
+  std::optional<FutureDated> uncommitted_future_dated_;  // the same, until the commit
+  std::vector<DecodedRecord> decoded_;                   // reused between batches
   std::vector<PartyFacts> facts_;
   std::vector<FindingChange> changes_;
   std::vector<Finding> batch_findings_, pending_findings_;

@@ -89,12 +89,9 @@ Status FindingStore::Prepare() {
       {&mark_delivered_, "UPDATE findings SET delivered = 1 WHERE id = ?1"},
       {&load_undelivered_, select + "WHERE delivered = 0 ORDER BY time, id"},
       {&load_recent_, select + "WHERE time >= ?1 ORDER BY time, id"},
-      // A finding takes repeats only while its window is open, so the latest last_seen is
-      // that of a finding first raised within a window of the latest (the time index).
-      {&latest_seen_,
-       "SELECT max(last_seen) FROM findings WHERE time > (SELECT max(time) FROM findings) - ?1"},
-      {&newest_time_,
-       "SELECT coalesce((SELECT max(time) FROM events), (SELECT max(last_seen) FROM findings))"},
+      // Read at a start and after a rollback only: a scan, which holds for any window, also
+      // one configured shorter than when the findings were stored.
+      {&latest_seen_, "SELECT max(last_seen) FROM findings"},
   };
   for (const auto& s : statements) {
     *s.stmt = Statement(db_, s.sql);
@@ -210,8 +207,7 @@ Status FindingStore::LoadRecent(EventTime since, std::vector<KeyedFinding>* out)
   });
 }
 
-Status FindingStore::LatestSeen(EventTime window, std::optional<EventTime>* out) {
-  latest_seen_.Bind(1, window);
+Status FindingStore::LatestSeen(std::optional<EventTime>* out) {
   const int rc = latest_seen_.Step();
   if (rc != SQLITE_ROW) {
     latest_seen_.Reset();
@@ -220,18 +216,6 @@ Status FindingStore::LatestSeen(EventTime window, std::optional<EventTime>* out)
   *out = latest_seen_.ColumnIsNull(0) ? std::nullopt
                                       : std::optional<EventTime>(latest_seen_.ColumnInt(0));
   latest_seen_.Reset();
-  return Status::OK();
-}
-
-Status FindingStore::NewestEventTime(std::optional<EventTime>* out) {
-  const int rc = newest_time_.Step();
-  if (rc != SQLITE_ROW) {
-    newest_time_.Reset();
-    return Status::IOError(LastError());
-  }
-  *out = newest_time_.ColumnIsNull(0) ? std::nullopt
-                                      : std::optional<EventTime>(newest_time_.ColumnInt(0));
-  newest_time_.Reset();
   return Status::OK();
 }
 

@@ -68,14 +68,9 @@ class FindingStore {
   // Findings with time >= since, oldest first, with their repeat keys: FindingTracker::Restore.
   Status LoadRecent(EventTime since, std::vector<KeyedFinding>* out);
 
-  // The latest event time of any finding or repeat (the latest last_seen), given that no finding
-  // takes repeats for longer than `window` after its time: where the repeat tracker stood
-  // (FindingTracker's now). nullopt without findings.
-  Status LatestSeen(EventTime window, std::optional<EventTime>* out);
-
-  // The newest event time the database holds (stored events, else findings); nullopt when it
-  // holds neither. Relative times such as `--since 7d` count back from it.
-  Status NewestEventTime(std::optional<EventTime>* out);
+  // The latest event time of any finding or repeat (the latest last_seen): where the repeat
+  // tracker stood (FindingTracker's now). nullopt without findings.
+  Status LatestSeen(std::optional<EventTime>* out);
 
   // The findings `q` selects, ordered by (time, id). Query calls `visit` once per finding in
   // that order and stops early when it returns false; the vector form collects them.
@@ -94,7 +89,7 @@ class FindingStore {
 
   sqlite3* db_;
   Statement insert_, update_repeat_, update_escalated_, mark_delivered_, load_undelivered_,
-      load_recent_, newest_time_, latest_seen_;
+      load_recent_, latest_seen_;
 };
 
 }  // namespace edi

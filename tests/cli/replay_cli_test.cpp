@@ -895,6 +895,15 @@ TEST_F(ReplayCli, QueryArgumentsAreReadAsAnAnalystWritesThem) {
   };
   EXPECT_EQ(since("2026-05-04T11:05+01:00"), since("2026-05-04T10:05:00Z"));
   EXPECT_NE(since("2026-05-04T11:05+01:00"), since("2026-05-04T11:05:00Z"));
+  for (const char* odd : {"2026-05-04T10:05.5Z", "2026-05-04T10:05+0100", "2026-05-04T10"}) {
+    EXPECT_EQ(Sh(events + " --since " + odd).status, 2) << odd;
+  }
+  // A number too large for any id says so.
+  const Output large = Sh(events + " --limit 99999999999999999999");
+  EXPECT_EQ(large.status, 2);
+  EXPECT_NE(large.out.find("'99999999999999999999' is too large: at most 9223372036854775807"),
+            std::string::npos)
+      << large.out;
   // A quarantined record is said to name a request only when it has that requestId, not one
   // the text is a part of.
   EXPECT_NE(Sh(events + " --request-id bad-53").out.find("1 quarantined record names request id"),
@@ -1014,6 +1023,11 @@ TEST(CommandLine, ArgumentErrorsNameTheCommandAndWhereHelpIs) {
             "edi-audit rules: no command given (the commands: check, list, test; see edi-audit "
             "rules --help)\n");
   EXPECT_EQ(Sh(std::string(EDI_BINARY) + " rules --help").status, 0);
+  // An option where a command is wanted is named as such, not taken for no command.
+  const Output before = Sh(std::string(EDI_BINARY) + " --bogus events --db x.db");
+  EXPECT_EQ(before.status, 2);
+  EXPECT_NE(before.out.find("--bogus"), std::string::npos) << before.out;
+  EXPECT_EQ(before.out.find("no command given"), std::string::npos) << before.out;
 }
 
 }  // namespace

@@ -280,13 +280,17 @@ TEST_F(FindingStoreTest, FiltersCombine) {
   EXPECT_EQ(QueryIds(q), Ids({"req-4"}));
 }
 
-TEST_F(FindingStoreTest, TheNewestEventTimeComesFromTheFindingsWhenNoEventsAreStored) {
-  std::optional<EventTime> newest;
-  ASSERT_TRUE(findings_->NewestEventTime(&newest).ok());
-  EXPECT_FALSE(newest.has_value());
-  InsertFive();
-  ASSERT_TRUE(findings_->NewestEventTime(&newest).ok());
-  EXPECT_EQ(newest, kT0 + 4 * kMillisPerHour);
+TEST_F(FindingStoreTest, TheLatestSeenIsTheLatestRepeatNotTheLatestFinding) {
+  std::optional<EventTime> latest;
+  ASSERT_TRUE(findings_->LatestSeen(&latest).ok());
+  EXPECT_FALSE(latest.has_value());
+  Finding early = MakeFinding("edi.foreign-send", Severity::kHigh, kT0, 100, "c", "req-1");
+  Finding later =
+      MakeFinding("edi.foreign-send", Severity::kHigh, kT0 + 10 * kMillisPerMinute, 101, "c", "r2");
+  InsertAll({early, later});
+  ASSERT_TRUE(findings_->UpdateRepeat(early.id, 2, kT0 + 50 * kMillisPerMinute).ok());
+  ASSERT_TRUE(findings_->LatestSeen(&latest).ok());
+  EXPECT_EQ(latest, kT0 + 50 * kMillisPerMinute);
 }
 
 TEST_F(FindingStoreTest, TheTrackerContinuesItsWindowsFromTheStoreAfterARestart) {
@@ -302,12 +306,13 @@ TEST_F(FindingStoreTest, TheTrackerContinuesItsWindowsFromTheStoreAfterARestart)
   ASSERT_TRUE(
       findings_->UpdateRepeat(d.finding->id, d.finding->occurrences, d.finding->last_seen).ok());
 
-  // Restart: the window of the newest event time, from the store.
-  std::optional<EventTime> newest;
-  ASSERT_TRUE(findings_->NewestEventTime(&newest).ok());
+  // Restart: the windows open where the tracker stood, from the store.
+  std::optional<EventTime> latest;
+  ASSERT_TRUE(findings_->LatestSeen(&latest).ok());
+  EXPECT_EQ(latest, kT0 + kMillisPerMinute);
   std::vector<KeyedFinding> recent;
   FindingTracker after;
-  ASSERT_TRUE(findings_->LoadRecent(*newest - after.window(), &recent).ok());
+  ASSERT_TRUE(findings_->LoadRecent(*latest - after.window(), &recent).ok());
   ASSERT_EQ(recent.size(), 1u);
   after.Restore(std::move(recent));
   Finding third = MakeFinding("edi.foreign-send", Severity::kHigh, kT0 + 2 * kMillisPerMinute, 100,
