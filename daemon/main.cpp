@@ -7,6 +7,7 @@
 #include <string>
 
 #include "commands/commands.h"
+#include "commands/run_logging.h"
 
 namespace {
 
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
   // The command words given (`rules check`), as far as they name commands. A word that names
   // none where a command is wanted is said to be so, rather than CLI11's "A subcommand is
   // required".
+  // Under systemd an error line carries its priority, as the logger's lines do.
+  const char* prefix = edi::ErrorLinePrefix();
   std::string path;  // " rules check"
   CLI::App* at = &app;
   int i = 1;
@@ -51,9 +54,9 @@ int main(int argc, char** argv) {
     }
     if (next == nullptr) {
       std::fprintf(stderr,
-                   "edi-audit%s: unknown command '%s' (the commands: %s; see edi-audit%s "
+                   "%sedi-audit%s: unknown command '%s' (the commands: %s; see edi-audit%s "
                    "--help)\n",
-                   path.c_str(), argv[i], SubcommandNames(*at).c_str(), path.c_str());
+                   prefix, path.c_str(), argv[i], SubcommandNames(*at).c_str(), path.c_str());
       return 2;
     }
     path += " " + next->get_name();
@@ -67,8 +70,8 @@ int main(int argc, char** argv) {
   // Options given where a command is wanted: CLI11 names what it cannot place.
   if (!help && !at->get_subcommands({}).empty() && i == argc) {
     std::fprintf(stderr,
-                 "edi-audit%s: no command given (the commands: %s; see edi-audit%s --help)\n",
-                 path.c_str(), SubcommandNames(*at).c_str(), path.c_str());
+                 "%sedi-audit%s: no command given (the commands: %s; see edi-audit%s --help)\n",
+                 prefix, path.c_str(), SubcommandNames(*at).c_str(), path.c_str());
     return 2;
   }
   try {
@@ -76,14 +79,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     // As every other refusal: the command first, then what is wrong.
-    std::fprintf(stderr, "edi-audit%s: %s (see edi-audit%s --help)\n", path.c_str(), e.what(),
-                 path.c_str());
+    std::fprintf(stderr, "%sedi-audit%s: %s (see edi-audit%s --help)\n", prefix, path.c_str(),
+                 e.what(), path.c_str());
     return 2;
   }
   // Output that did not reach its file (a full disk, a closed pipe) is a failure, whichever
   // command wrote it: a forensic copy cut short must not look complete.
   if ((std::fflush(stdout) != 0 || std::ferror(stdout) != 0) && exit_code == 0) {
-    std::fprintf(stderr, "edi-audit: cannot write the output\n");
+    std::fprintf(stderr, "%sedi-audit: cannot write the output\n", prefix);
     return 1;
   }
   return exit_code;

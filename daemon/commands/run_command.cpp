@@ -239,7 +239,8 @@ void Reload(Daemon* d) {
     d->pipeline->set_registry(*registry);
     ++d->registry_reloads;
     d->registry_reload_failing = false;
-    spdlog::info("registry: reloaded from {}", d->config.registry_dir);
+    spdlog::info("registry: reloaded from {}: {} communication parties, {} organisations",
+                 d->config.registry_dir, (*registry)->party_count(), (*registry)->org_count());
   } else {
     ++d->registry_reload_failures;
     d->registry_reload_failing = true;
@@ -312,12 +313,13 @@ int RunDaemon(const std::string& config_path) {
   d.config_path = config_path;
   auto loaded = LoadConfig(config_path);
   if (!loaded.ok()) {
-    std::fprintf(stderr, "edi-audit run: %s\n", loaded.status().message().c_str());
+    std::fprintf(stderr, "%sedi-audit run: %s\n", ErrorLinePrefix(),
+                 loaded.status().message().c_str());
     return 2;
   }
   d.config = std::move(*loaded);
   if (Status s = CheckRequired(d); !s.ok()) {
-    std::fprintf(stderr, "edi-audit run: %s\n", s.message().c_str());
+    std::fprintf(stderr, "%sedi-audit run: %s\n", ErrorLinePrefix(), s.message().c_str());
     return 2;
   }
   SetUpLogging(d.config.log_level);
@@ -349,8 +351,8 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       "kafka.topics. With http.listen\n(HOST:PORT) it serves GET /metrics (Prometheus) and GET "
       "/health. Under systemd (Type=notify) it\nreports readiness, reloads and stopping, and "
       "sends watchdog keep-alives.\nExit status: 0 stopped by a signal; 1 stopped by a failure "
-      "(database, Kafka, http.listen); 2 the\nconfiguration, registry or rule files cannot be "
-      "used.");
+      "(database, Kafka, http.listen); 2 the\nconfiguration, registry or rule files, or the "
+      "database path (a directory, one missing or\nnot writable), cannot be used.");
   cmd->callback([config_path, exit_code]() { *exit_code = RunDaemon(*config_path); });
 }
 

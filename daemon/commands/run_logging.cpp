@@ -33,7 +33,8 @@ class SyslogPriorityFlag : public spdlog::custom_flag_formatter {
   }
 };
 
-// Whether stderr is the journal's stream (systemd sets JOURNAL_STREAM to its device:inode).
+}  // namespace
+
 bool StderrIsJournal() {
   const char* env = std::getenv("JOURNAL_STREAM");
   unsigned long long dev = 0, ino = 0;
@@ -42,7 +43,7 @@ bool StderrIsJournal() {
          ::fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-}  // namespace
+const char* ErrorLinePrefix() { return StderrIsJournal() ? "<3>" : ""; }
 
 void SetUpLogging(const std::string& level) {
   auto logger = spdlog::stderr_logger_mt("edi-audit");

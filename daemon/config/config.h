@@ -47,7 +47,8 @@ struct Config {
   } run;
 
   struct {
-    std::string listen;  // reserved: "host:port" of an HTTP API; `run` warns that none is served
+    // "HOST:PORT" where `run` serves GET /metrics and GET /health; empty: not served.
+    std::string listen;
   } http;
 
   // Reconstruction (shared/DETECTIONS.md): all durations in event time.

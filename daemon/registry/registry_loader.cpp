@@ -85,7 +85,23 @@ Status RegistryLoader::ReadSnapshot(std::string_view file, bool required,
   schema_name += ".schema.json";
   auto schema = LoadSchema(schema_dir_, schema_name);
   if (!schema.ok()) return schema.status();
-  return ForEachSnapshotLine(path, file, **schema, on_line);
+  size_t records = 0;
+  if (Status s = ForEachSnapshotLine(path, file, **schema,
+                                     [&](const rapidjson::Value& r, size_t line) {
+                                       ++records;
+                                       return on_line(r, line);
+                                     });
+      !s.ok()) {
+    return s;
+  }
+  // The Address Registry and Enhetsregisteret are never empty: an empty export is one cut
+  // short or failed, and taking it would make every party unknown (findings for every call).
+  if (required && records == 0) {
+    return Status::InvalidArgument(path +
+                                   ": holds no records; a snapshot of it is never empty "
+                                   "(an export that failed or was cut short?)");
+  }
+  return Status::OK();
 }
 
 Status RegistryLoader::ReadParties() {

@@ -79,11 +79,24 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK || sqlite3_db_readonly(db, "main") == 1) {
-    std::string msg = path + ": cannot open database for writing: " +
-                      (rc != SQLITE_OK ? (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc))
-                                       : "the file cannot be written");
+    std::string why = rc != SQLITE_OK ? (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc))
+                                      : "the file cannot be written";
+    // SQLite says "unable to open database file" for all of these: name the directory.
+    std::filesystem::path dir = std::filesystem::path(path).parent_path();
+    if (dir.empty()) dir = ".";
+    std::error_code ec;
+    bool setup = rc == SQLITE_OK;  // a path no restart mends: exit status 2, not 1
+    if (rc != SQLITE_OK && !std::filesystem::is_directory(dir, ec)) {
+      why = "the directory " + dir.string() + " does not exist";
+      setup = true;
+    } else if (rc != SQLITE_OK && ::access(dir.c_str(), W_OK | X_OK) != 0) {
+      why = "the directory " + dir.string() + " cannot be written by this user (" +
+            std::strerror(errno) + "): SQLite keeps its -wal and -shm files beside the database";
+      setup = true;
+    }
     sqlite3_close(db);
-    return rc == SQLITE_OK ? Status::InvalidArgument(msg) : Status::IOError(msg);
+    const std::string msg = path + ": cannot open database for writing: " + why;
+    return setup ? Status::InvalidArgument(msg) : Status::IOError(msg);
   }
   // One writer at a time: a second one would keep its own reconstruction state and each would
   // overwrite the other's. The claim is an flock on FILE-lock, FILE being the database file as

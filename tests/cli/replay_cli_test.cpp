@@ -463,6 +463,16 @@ TEST_F(ReplayCli, ADirectoryGivenAsTheDatabaseIsNamedSo) {
                       dir_.string() + " " EDI_SOURCE_DIR "/examples/access-log.jsonl");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("is a directory, not a database file"), std::string::npos) << r.out;
+  // A database in a directory that does not exist: the directory is named.
+  const std::string missing = (dir_ / "no-such-dir" / "a.db").string();
+  const Output m = Sh(std::string(EDI_BINARY) +
+                      " replay -q --registry " EDI_SOURCE_DIR "/examples/registry --db " + missing +
+                      " " EDI_SOURCE_DIR "/examples/access-log.jsonl");
+  EXPECT_EQ(m.status, 2);
+  EXPECT_NE(m.out.find("cannot open database for writing: the directory " +
+                       (dir_ / "no-such-dir").string() + " does not exist"),
+            std::string::npos)
+      << m.out;
 }
 
 TEST_F(ReplayCli, ARulesDirectoryWithoutRuleFilesIsNamed) {
@@ -1023,6 +1033,18 @@ TEST(CommandLine, ArgumentErrorsNameTheCommandAndWhereHelpIs) {
             "edi-audit rules: no command given (the commands: check, list, test; see edi-audit "
             "rules --help)\n");
   EXPECT_EQ(Sh(std::string(EDI_BINARY) + " rules --help").status, 0);
+  // Under systemd (stderr is the journal's stream) a refusal carries the error priority, so
+  // that `journalctl -p err` shows why the unit failed.
+  const std::string err = ::testing::TempDir() + "/edi-journal-" + std::to_string(::getpid());
+  const std::string journal = "(exec 2>" + err +
+                              "; JOURNAL_STREAM=$(stat -L -c %d:%i /dev/stderr) " +
+                              std::string(EDI_BINARY);
+  EXPECT_EQ(Sh(journal + " run --config " EDI_SOURCE_DIR "/README.md)").status, 2);
+  EXPECT_EQ(Sh("cat " + err).out.rfind("<3>edi-audit run: ", 0), 0u) << Sh("cat " + err).out;
+  EXPECT_EQ(Sh(journal + " rules bogus)").status, 2);
+  EXPECT_EQ(Sh("cat " + err).out.rfind("<3>edi-audit rules: unknown command 'bogus'", 0), 0u)
+      << Sh("cat " + err).out;
+  std::remove(err.c_str());
   // An option where a command is wanted is named as such, not taken for no command.
   const Output before = Sh(std::string(EDI_BINARY) + " --bogus events --db x.db");
   EXPECT_EQ(before.status, 2);

@@ -180,10 +180,24 @@ TEST_F(RegistryTest, AUnitWhoseParentIsNotInTheSnapshotHangsUnderThatParent) {
   Write(
       "organizations.jsonl",
       {R"({"organisasjonsnummer":"900000020","navn":"Avdeling","kind":"underenhet","overordnetEnhet":"888888888"})"});
-  Write("communication-parties.jsonl", {});
+  Write(
+      "communication-parties.jsonl",
+      {R"({"herId":1,"name":"Avdeling","type":"Organization","organizationNumber":"900000020","parentHerId":-1,"parentOrganizationNumber":"","active":true})"});
   auto reg = LoadOk();
   EXPECT_EQ(reg->TopLevelUnit("900000020"), "888888888");
   EXPECT_TRUE(reg->Covers("888888888", "900000020"));
+}
+
+TEST_F(RegistryTest, AnEmptyRequiredSnapshotIsRefusedNamingIt) {
+  for (const char* file : {"communication-parties.jsonl", "organizations.jsonl"}) {
+    SetUp();  // the good snapshots again
+    Write(file, {});
+    EXPECT_THAT(LoadError(), HasSubstr((dir_ / file).string() + ": holds no records")) << file;
+  }
+  // An optional one may be empty.
+  SetUp();
+  Write("owners.jsonl", {});
+  LoadOk();
 }
 
 TEST_F(RegistryTest, FindOrgReturnsTheUnitAsWritten) {
