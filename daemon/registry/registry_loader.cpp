@@ -67,7 +67,16 @@ Result<std::shared_ptr<const Registry>> RegistryLoader::Load() {
                     &RegistryLoader::ReadClients, &RegistryLoader::ReadReservations,
                     &RegistryLoader::ReadOwners, &RegistryLoader::ResolveOrganizations,
                     &RegistryLoader::ResolveParties}) {
-    if (Status s = (this->*step)(); !s.ok()) return s;
+    if (Status s = (this->*step)(); !s.ok()) {
+      // "organizations.jsonl:12: ..." names the file within the directory: say which directory.
+      const std::string& m = s.message();
+      const std::string_view file = std::string_view(m).substr(0, m.find(':'));
+      if (s.code() == Status::Code::kInvalidArgument && file.size() < m.size() &&
+          file.ends_with(".jsonl") && file.find('/') == std::string_view::npos) {
+        return Status::InvalidArgument(dir_ + "/" + m);
+      }
+      return s;
+    }
   }
   return std::shared_ptr<const Registry>(std::move(registry_));
 }
