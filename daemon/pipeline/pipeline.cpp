@@ -152,9 +152,7 @@ Status Pipeline::Quarantine(const RawRecord& r, const DecodeError& error, Pipeli
   q.detail = error.detail;
   q.raw = r.bytes;
   q.full_size = r.full_size;
-  q.received_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+  q.received_ms = WallClockMillis();
   bool inserted = false;
   if (Status s = store_->InsertQuarantine(q, &inserted); !s.ok()) return s;
   if (!inserted) {

@@ -21,12 +21,6 @@ constexpr auto kHastenedGrace = std::chrono::milliseconds(500);
 // The longest sleep between looks at the queues, should a wake-up be missed.
 constexpr auto kMaxSleep = std::chrono::milliseconds(100);
 
-EventTime NowEventTime() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 int CeilMillis(Clock::duration d) {
   if (d <= Clock::duration::zero()) return 0;
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
@@ -172,7 +166,7 @@ void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* stat
   auto arrived = Clock::now();
   rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
   const int64_t appended = rd_kafka_message_timestamp(m, &type);
-  if (const EventTime wall = NowEventTime();
+  if (const EventTime wall = WallClockMillis();
       type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && appended < wall) {
     arrived -= std::chrono::milliseconds(wall - appended);
   }
