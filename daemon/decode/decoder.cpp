@@ -139,6 +139,41 @@ bool IsValidUtf8(std::string_view s, size_t* bad_offset) {
   return true;
 }
 
+// The first member name that an object in `v` has twice, with the object's place as a JSON
+// pointer ("/request"); false when there is none. Which of two values counts is up to the
+// parser (RapidJSON's lookups find the first, .NET's serialisers keep the last), so a record
+// naming a field twice is ambiguous about what the call did.
+bool FindDuplicateKey(const Value& v, std::string* where, std::string* name) {
+  if (v.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      if (FindDuplicateKey(v[i], where, name)) {
+        where->insert(0, "/" + std::to_string(i));
+        return true;
+      }
+    }
+    return false;
+  }
+  if (!v.IsObject()) return false;
+  for (auto a = v.MemberBegin(); a != v.MemberEnd(); ++a) {
+    const rapidjson::SizeType len = a->name.GetStringLength();
+    for (auto b = v.MemberBegin(); b != a; ++b) {
+      if (b->name.GetStringLength() == len &&
+          std::memcmp(b->name.GetString(), a->name.GetString(), len) == 0) {
+        where->clear();
+        name->assign(a->name.GetString(), len);
+        return true;
+      }
+    }
+  }
+  for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
+    if (FindDuplicateKey(m->value, where, name)) {
+      where->insert(0, "/" + std::string(m->name.GetString(), m->name.GetStringLength()));
+      return true;
+    }
+  }
+  return false;
+}
+
 bool Fail(DecodeError* error, QuarantineReason reason, std::string detail) {
   error->reason = reason;
   error->detail = std::move(detail);
@@ -256,6 +291,11 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
     }
   } else if (!FullyValidated(bytes, error)) {
     return false;
+  }
+  if (std::string where, name; FindDuplicateKey(doc, &where, &name)) {
+    return Fail(error, QuarantineReason::kSchema,
+                "field '" + (where.empty() ? std::string("/") : where) + "': the key '" +
+                    name.substr(0, 64) + "' appears twice, so which value counts is ambiguous");
   }
   e->timestamp.assign(Str(doc, "timestamp"));
   auto t = ParseRfc3339(e->timestamp);

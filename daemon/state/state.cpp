@@ -88,7 +88,13 @@ void AuditState::ActivateReservations(EventTime now) {
   }
 }
 
-void AuditState::ResolveCustodyParties(AccessEvent* e, const MessageCustody* m) {
+bool AuditState::OwnedBy(HerId p, ClientIdx client, std::string_view client_id, EventTime t) const {
+  if (const Lock* l = locks_.Find(p)) return l->holder == client;
+  if (const std::string* declared = registry_->DeclaredOwner(p)) return *declared == client_id;
+  return ownership_.LearnedOwner(p, t) == client;
+}
+
+void AuditState::ResolveCustodyParties(AccessEvent* e, ClientIdx client, const MessageCustody* m) {
   if (!e->parties_from_custody) return;
   if (m == nullptr || !m->known()) {
     ++counters_.custody_unknown;
@@ -115,23 +121,48 @@ void AuditState::ResolveCustodyParties(AccessEvent* e, const MessageCustody* m) 
       for (HerId p : candidates) add(p);
     }
   };
+  // Of several receivers the organisation covers (one municipality, several applications), a
+  // call is for those the client answers for: the ones in its herid claim list, else the ones
+  // it owns (holds the lock of, is the declared or learned owner of). A client that answers
+  // for none of them acts for all of them, and that stays visible.
+  auto keep_own = [&] {
+    if (e->parties.size() < 2) return;
+    auto keep_if = [&](auto own) {
+      const auto n = std::count_if(e->parties.begin(), e->parties.end(), own);
+      if (n == 0 || n == static_cast<std::ptrdiff_t>(e->parties.size())) return false;
+      std::erase_if(e->parties, [&](const PartyRef& r) { return !own(r); });
+      return true;
+    };
+    const std::optional<std::string>& claim = e->client.her_id_claim;
+    if (claim && *claim != "0" &&
+        keep_if([&](const PartyRef& r) { return ClaimCovers(*claim, r.her_id); })) {
+      return;
+    }
+    keep_if(
+        [&](const PartyRef& r) { return OwnedBy(r.her_id, client, e->client.client_id, e->time); });
+  };
   const HerId sender = m->sender();
   switch (e->action) {
     case Action::kDownload:
     case Action::kMarkDownloaded:  // without the body's receiverHerId (MatchRoute)
     case Action::kApprecSend:      // without the body's appRecSenderHerId
       add_covered_or_all(m->receivers());
+      keep_own();
       break;
     case Action::kReadMetadata: {
-      // A receiver's client reads metadata for its receivers; the sender's client for the
-      // sender, when it covers no receiver.
+      // The sender's client reads metadata for the sender (custody names it, and the call's
+      // delegation covers it: a multi-tenant client acts for several organisations); a
+      // receiver's client for its receivers; any other client for the sender when it covers
+      // no receiver.
       std::vector<HerId> all = m->receivers();
       const bool covers_a_receiver = std::any_of(all.begin(), all.end(), covers);
-      if (!covers_a_receiver && sender > 0 && covers(sender)) {
+      const bool sent_it = client != kNoClient && m->sender_client() == client;
+      if (sender > 0 && (sent_it || !covers_a_receiver) && covers(sender)) {
         add(sender);
       } else {
         if (!covers_a_receiver && sender > 0) all.insert(all.begin(), sender);
         add_covered_or_all(all);
+        keep_own();
       }
       break;
     }
@@ -279,7 +310,7 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
                      e->message->receivers_listed, e->message->is_apprec);
     }
   }
-  ResolveCustodyParties(e, m);
+  ResolveCustodyParties(e, client, m);
   if (e->parties.empty() && !e->parties_from_custody && ActsForParties(e->action)) {
     ++counters_.no_party;  // a poll without HerIds, a send without its sender...
   }

@@ -3,8 +3,10 @@
 // and hands the rules one PartyFacts per (event, party) as things stood just before the event.
 //
 // Event time only: every window and TTL uses record timestamps, so a replay gives the same
-// facts. Records a few minutes out of order are fine: custody and statistics merge by content,
-// and windows are measured against the newest time seen.
+// facts. Records are taken in the order they arrive: windows and statistics are measured
+// against the newest time seen, so a record a few minutes late counts in them as on time, but
+// custody is judged as it stood on arrival (a mark arriving before its message's download is
+// judged without that download). Inputs are expected in time order (replay warns otherwise).
 //
 // Persistence: every change is tracked per batch and written by SaveBatch into the batch's
 // SQLite transaction; Load restores it, so a restart yields the same facts as one run.
@@ -87,7 +89,9 @@ class AuditState : public ClientNames {
   // event time stored (a run that had gone on would still be waiting for them).
   void PendReservationsAfter(EventTime t);
   void ActivateReservations(EventTime now);
-  void ResolveCustodyParties(AccessEvent* e, const MessageCustody* m);
+  void ResolveCustodyParties(AccessEvent* e, ClientIdx client, const MessageCustody* m);
+  // Whether `client` is p's owner at t: the lock holder, else the declared, else the learned.
+  bool OwnedBy(HerId p, ClientIdx client, std::string_view client_id, EventTime t) const;
   // `lookup`: the party's, when e.lookups has it from this state's registry.
   void FillPartyFacts(const AccessEvent& e, ClientIdx client, const PartyLookup* lookup,
                       PartyFacts* f);

@@ -179,13 +179,68 @@ TEST_F(StateTest, AMarkWithoutAnyDownloadIsVisible) {
 
 TEST_F(StateTest, MultiReceiverMessagesKeepCustodyPerReceiver) {
   Feed(Send("hospital", 201, "101,103", kM1, 0));
-  Rec d = Download("gp", kM1, 1);
-  d.org = "900000001";
-  Feed(d);  // covers both 101 and 103 (same municipality)
+  Feed(Download("nh", kM1, 1));  // owns neither: for both 101 and 103 (same municipality)
   EXPECT_EQ(events_.back()->parties.size(), 2u);
   const PartyFacts& f = Feed(Mark("a", kM1, 103, 2));
   EXPECT_EQ(Field(f, "msg.downloaded_by_other"), "true");
+  EXPECT_EQ(Field(f, "msg.other_downloader"), "nh");
   EXPECT_EQ(Field(f, "msg.receiver_count"), "2");
+}
+
+// One message to two parties of a municipality, each used by its own application: each
+// application's download is for its own party, not for the other's too.
+TEST_F(StateTest, ADownloadIsForTheReceiversTheClientOwnsWhenItOwnsSome) {
+  Feed(Lock("nh", 101, true, 0));
+  Feed(Send("hospital", 201, "101,103", kM1, 1));
+  Feed(Download("nh", kM1, 2));  // holds 101's lock
+  ASSERT_EQ(events_.back()->parties.size(), 1u);
+  EXPECT_EQ(events_.back()->parties[0].her_id, 101);
+  const PartyFacts& gp = Feed(Download("gp", kM1, 3));  // the declared owner of 103
+  EXPECT_EQ(Field(gp, "party.her_id"), "103");
+  EXPECT_EQ(events_.back()->parties.size(), 1u);
+  EXPECT_EQ(Field(gp, "msg.downloaded_by_other"), "false");  // nh's download was for 101
+  // Marking its own party's copy: gp downloaded it, nobody else did.
+  const PartyFacts& mark = Feed(Mark("gp", kM1, 103, 4));
+  EXPECT_EQ(Field(mark, "msg.downloaded_by_client"), "true");
+  EXPECT_EQ(Field(mark, "msg.downloaded_by_other"), "false");
+  // A party nobody downloaded for: marking it is marking without a download.
+  Feed(Send("hospital", 201, "102,103", kM2, 5));
+  Feed(Download("gp", kM2, 6));  // for 103 only
+  const PartyFacts& other = Feed(Mark("gp", kM2, 102, 7));
+  EXPECT_EQ(Field(other, "msg.downloaded_by_any"), "false");
+}
+
+TEST_F(StateTest, AV2DownloadIsForTheReceiversInItsHeridClaim) {
+  Feed(Send("hospital", 201, "101,102", kM1, 0));
+  Rec d = Download("v2", kM1, 1);
+  d.api = "2";
+  d.path = std::string("/Messages/") + kM1 + "/business-document";
+  d.claim = "102-104";
+  const PartyFacts& f = Feed(d);
+  ASSERT_EQ(events_.back()->parties.size(), 1u);
+  EXPECT_EQ(Field(f, "party.her_id"), "102");
+  EXPECT_EQ(Field(f, "party.in_herid_claim"), "true");
+  // A claim naming none of the receivers: the download is for all of them, outside the claim.
+  d.claim = "104";
+  d.minute = 2;
+  const PartyFacts& g = Feed(d);
+  EXPECT_EQ(events_.back()->parties.size(), 2u);
+  EXPECT_EQ(Field(g, "party.in_herid_claim"), "false");
+}
+
+TEST_F(StateTest, TheSendersClientReadsItsMessagesMetadataForTheSender) {
+  Feed(Send("gp", 103, "101", kM1, 0));
+  Rec read;
+  read.client = "gp";
+  read.path = std::string("/messages/") + kM1;
+  read.minute = 1;
+  const PartyFacts& f = Feed(read);
+  EXPECT_EQ(Field(f, "evt.action"), "read_metadata");
+  EXPECT_EQ(Field(f, "party.her_id"), "103");
+  // Another client of the municipality reading it: for the receiver, as before.
+  read.client = "a";
+  read.minute = 2;
+  EXPECT_EQ(Field(Feed(read), "party.her_id"), "101");
 }
 
 TEST_F(StateTest, V2RoutesFeedTheSameCustodyAsV3) {
