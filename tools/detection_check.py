@@ -157,6 +157,14 @@ def main():
     print(f"{cols[0]:<36}" + "".join(f"{c:>16}" for c in cols[1:]))
     for r in rows:
         print(f"{r['rule']:<36}" + "".join(f"{r[c]:>16}" for c in cols[1:]))
+    for rule in sorted(expected):
+        for key in sorted(set(expected[rule]) - got[rule])[:3]:
+            t = expected[rule][key]
+            print(f"  missed {rule} ({t['severity']}): request {t['requestId']} "
+                  f"client {t['clientId']} HER-Id {t['herId']}"
+                  + (f" message {t['messageId']}" if t.get("messageId") else ""))
+    for line in sorted(expected_quarantine.keys() - quarantined.keys())[:3]:
+        print(f"  missed quarantine: line {line} (expected {expected_quarantine[line]})")
     for line, want, reasons in wrong_reason[:3]:
         print(f"  wrong quarantine: line {line} as {', '.join(reasons)} (expected {want})")
     for line in sorted(quarantined.keys() - expected_quarantine.keys())[:3]:

@@ -182,7 +182,11 @@ class Traffic(MessageCalls):
                 self.prune(t)
             if t // MS_H != hour:
                 hour = t // MS_H
-                gap = self.base_gap * self.r_est / hourly[hour % 24]
+                # Steered towards the end of the span: the records left over the time left,
+                # within half and twice the planned pace (no rush at the end).
+                left = (self.end - t) / float(max(1, N - self.count))
+                pace = min(2.0 * self.base_gap, max(0.5 * self.base_gap, left))
+                gap = pace * self.r_est / hourly[hour % 24]
             next_spont = t + int(-log(1.0 - rand()) * gap)
         self.log.write("".join(self.buf))
         self.buf.clear()
