@@ -58,9 +58,9 @@ void PrintSummary(const PipelineCounters& c, const StateCounters& st, size_t inp
               secs, secs > 0 ? static_cast<double>(c.records) / secs : 0.0);
   std::printf("  %-28s %12llu\n", "records read", static_cast<unsigned long long>(c.records));
   std::printf("  %-28s %12llu\n", "stored", static_cast<unsigned long long>(c.stored));
-  if (c.older_than_start > 0) {
-    std::printf("    %-26s %12llu\n", "older than the database",
-                static_cast<unsigned long long>(c.older_than_start));
+  if (c.older_than_stored > 0) {
+    std::printf("    %-26s %12llu\n", "older than stored events",
+                static_cast<unsigned long long>(c.older_than_stored));
   }
   if (c.future_dated > 0) {
     std::printf("    %-26s %12llu\n", "dated over a day ahead",
@@ -251,14 +251,17 @@ int RunReplay(const ReplayOptions& opt) {
         found[it->second] = f;
       }
     }
-    if (!warned_older && pipeline.counters().older_than_start > 0) {
+    if (!warned_older && pipeline.first_older_than_stored()) {
       warned_older = true;
+      const OlderThanStored& o = *pipeline.first_older_than_stored();
       std::fprintf(stderr,
-                   "edi-audit replay: warning: %s holds events up to %s, and this input has "
-                   "records over an hour older: the reconstruction (locks, custody, owners) "
-                   "is already past them, so their findings can be wrong. Replay logs oldest "
-                   "first, or older logs into a database of their own.\n",
-                   config.database.c_str(), FormatRfc3339(pipeline.start_max_time()).c_str());
+                   "edi-audit replay: warning: record %s (%s) is over an hour older "
+                   "than events already stored (up to %s): the reconstruction (locks, custody, "
+                   "owners) is already past it, so findings of such records can be wrong. "
+                   "Replay logs oldest first (--merge reads several gateway nodes' logs side by "
+                   "side), or older logs into a database of their own.\n",
+                   o.request_id.c_str(), FormatRfc3339(o.time).c_str(),
+                   FormatRfc3339(o.newest).c_str());
     }
     if (!warned_future && pipeline.first_future_dated()) {
       warned_future = true;
@@ -332,8 +335,8 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
       "Each record ends as stored, duplicate (the same record, by requestId, timestamp and bytes, "
       "is\nalready in the database) or quarantined (with a reason: edi-audit quarantine lists "
       "them). Replaying\nthe same file twice stores nothing new. Inputs are checked before "
-      "anything is stored. Give logs\noldest first: records over an hour older than the "
-      "database's newest event are warned about.\nOne writer at a time: a database that run or "
+      "anything is stored. Give logs\noldest first: records over an hour older than an event "
+      "stored before them are warned about.\nOne writer at a time: a database that run or "
       "another replay has open is refused.\n"
       "--registry and --db are required, here or in --config; given here they override it.\n"
       "Exit status: 0 replayed; 1 a failure while replaying (the summary says what was stored "

@@ -39,7 +39,7 @@ void PrefetchPointees(const RawRecord& r, const DecodedRecord& d) {
 void PipelineCounters::Add(const PipelineCounters& o) {
   records += o.records;
   stored += o.stored;
-  older_than_start += o.older_than_start;
+  older_than_stored += o.older_than_stored;
   future_dated += o.future_dated;
   duplicates += o.duplicates;
   quarantined += o.quarantined;
@@ -82,7 +82,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions& option
 
 Status Pipeline::RestoreFromStore() {
   if (Status s = state_.Load(store_->db()); !s.ok()) return s;
-  start_max_time_ = state_.max_time();
+  newest_stored_ = state_.max_time();
   // The repeat tracker continues where it stood: at the latest finding or repeat (not at the
   // newest event, which it never saw), with the windows open then, as in a run without the
   // restart.
@@ -224,9 +224,14 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
   }
   ++c->stored;
   ++c->stored_by_action[static_cast<size_t>(event.action)];
-  if (start_max_time_ > 0 && event.time < start_max_time_ - kOlderThanStartSlack) {
-    ++c->older_than_start;
+  if (newest_stored_ > 0 && event.time < newest_stored_ - kOlderThanStoredSlack) {
+    ++c->older_than_stored;
+    if (!first_older_than_stored_ && !uncommitted_older_than_stored_) {
+      uncommitted_older_than_stored_ =
+          OlderThanStored{event.request_id, event.time, newest_stored_};
+    }
   }
+  newest_stored_ = std::max(newest_stored_, event.time);
   if (event.time > future_after_) {
     ++c->future_dated;
     if (!first_future_dated_ && !uncommitted_future_dated_) {
@@ -320,6 +325,7 @@ Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
     uncommitted_counters_ = PipelineCounters();
     uncommitted_findings_.clear();
     uncommitted_future_dated_.reset();
+    uncommitted_older_than_stored_.reset();
     // The in-memory state ran ahead of the database: bring it back to the last commit.
     if (Status r = RestoreFromStore(); !r.ok()) {
       return Status::Corruption(s.message() + "; and reloading state failed: " + r.message());
@@ -371,6 +377,10 @@ Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
   in_transaction_ = false;
   if (!first_future_dated_) first_future_dated_ = std::move(uncommitted_future_dated_);
   uncommitted_future_dated_.reset();
+  if (!first_older_than_stored_) {
+    first_older_than_stored_ = std::move(uncommitted_older_than_stored_);
+  }
+  uncommitted_older_than_stored_.reset();
   counters_.Add(uncommitted_counters_);
   counters_.Add(c);
   uncommitted_counters_ = PipelineCounters();

@@ -73,9 +73,10 @@ struct PipelineCounters {
   std::array<uint64_t, 5> findings_by_severity{};
   uint64_t batches = 0;
   uint64_t failed_batches = 0;
-  // Stored records more than kOlderThanStartSlack older than the newest event the database held
-  // when this pipeline started: judged against a reconstruction that is already past them.
-  uint64_t older_than_start = 0;
+  // Stored records more than kOlderThanStoredSlack older than the newest event stored before
+  // them (in the database when this pipeline started, or since): judged against a
+  // reconstruction that is already past them.
+  uint64_t older_than_stored = 0;
   // Stored records dated more than kFutureSlack after the wall clock when they were processed:
   // a gateway's clock fault, most likely. Event time moves on to them all the same (findings
   // depend on the input alone), so this is what tells an operator why locks suddenly look
@@ -99,6 +100,14 @@ inline constexpr EventTime kFutureSlack = 24 * kMillisPerHour;
 struct FutureDated {
   std::string request_id;
   EventTime time = 0;
+};
+
+// The first record a pipeline stored over kOlderThanStoredSlack older than the newest event
+// stored before it (`newest`).
+struct OlderThanStored {
+  std::string request_id;
+  EventTime time = 0;
+  EventTime newest = 0;
 };
 
 class Pipeline {
@@ -131,9 +140,12 @@ class Pipeline {
   const std::vector<Finding>& batch_findings() const { return batch_findings_; }
   const PipelineCounters& counters() const { return counters_; }
   const AuditState& state() const { return state_; }
-  // The newest event time the database held when this pipeline started (0 for a new one).
-  EventTime start_max_time() const { return start_max_time_; }
-  static constexpr EventTime kOlderThanStartSlack = kMillisPerHour;
+  static constexpr EventTime kOlderThanStoredSlack = kMillisPerHour;
+  // The first record counted in older_than_stored since the start (once its transaction
+  // committed); none before.
+  const std::optional<OlderThanStored>& first_older_than_stored() const {
+    return first_older_than_stored_;
+  }
   // The first record counted in future_dated since the start (once its transaction committed);
   // none before.
   const std::optional<FutureDated>& first_future_dated() const { return first_future_dated_; }
@@ -166,7 +178,9 @@ class Pipeline {
   AuditState state_;
   Detector detector_;
   PipelineCounters counters_;
-  EventTime start_max_time_ = 0;
+  EventTime newest_stored_ = 0;  // the newest event time stored (in the database or since)
+  std::optional<OlderThanStored> first_older_than_stored_;
+  std::optional<OlderThanStored> uncommitted_older_than_stored_;  // the same, until the commit
   EventTime future_after_ = 0;  // records dated after this are future_dated (this batch)
   std::optional<FutureDated> first_future_dated_;
   std::optional<FutureDated> uncommitted_future_dated_;  // the same, until the commit

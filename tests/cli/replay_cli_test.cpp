@@ -84,7 +84,7 @@ TEST_F(ReplayCli, ASecondReplayOfTheSameFilesStoresNothingNew) {
       << again.out;
 }
 
-TEST_F(ReplayCli, AnInputOlderThanTheDatabaseIsStoredWithAWarningAndCounted) {
+TEST_F(ReplayCli, RecordsOlderThanStoredEventsAreStoredWithAWarningAndCounted) {
   // The example log in two halves: the later one replayed first.
   std::ifstream in(EDI_SOURCE_DIR "/examples/access-log.jsonl");
   std::ofstream early(dir_ / "early.jsonl"), late(dir_ / "late.jsonl");
@@ -101,15 +101,27 @@ TEST_F(ReplayCli, AnInputOlderThanTheDatabaseIsStoredWithAWarningAndCounted) {
   EXPECT_EQ(first.out.find("warning"), std::string::npos) << first.out;
   const Output second = Sh(replay + (dir_ / "early.jsonl").string());
   ASSERT_EQ(second.status, 0) << second.out;
-  EXPECT_NE(second.out.find("a.db holds events up to 2026-05-11T07:30:00.009Z, and this input "
-                            "has records over an hour older"),
+  EXPECT_NE(second.out.find("is over an hour older than events already stored (up to "
+                            "2026-05-11T07:30:00.009Z)"),
             std::string::npos)
       << second.out;
   EXPECT_NE(second.out.find("stored                                 60\n"
-                            "    older than the database              60\n"),
+                            "    older than stored events             60\n"),
             std::string::npos)
       << second.out;
-  // In time order nothing is older than the database.
+  // Within one replay too: the later half before the earlier one, in one call.
+  const Output one_call =
+      Sh(std::string(EDI_BINARY) +
+         " replay -q --no-findings --registry " EDI_SOURCE_DIR "/examples/registry --db " +
+         (dir_ / "c.db").string() + " " + (dir_ / "late.jsonl").string() + " " +
+         (dir_ / "early.jsonl").string());
+  ASSERT_EQ(one_call.status, 0) << one_call.out;
+  EXPECT_NE(one_call.out.find("is over an hour older than events already stored"),
+            std::string::npos)
+      << one_call.out;
+  EXPECT_NE(one_call.out.find("    older than stored events             60\n"), std::string::npos)
+      << one_call.out;
+  // In time order nothing is older than stored events.
   const Output again =
       Sh(std::string(EDI_BINARY) +
          " replay -q --no-findings --registry " EDI_SOURCE_DIR "/examples/registry --db " +
@@ -117,7 +129,7 @@ TEST_F(ReplayCli, AnInputOlderThanTheDatabaseIsStoredWithAWarningAndCounted) {
          (dir_ / "late.jsonl").string());
   ASSERT_EQ(again.status, 0) << again.out;
   EXPECT_EQ(again.out.find("warning"), std::string::npos) << again.out;
-  EXPECT_EQ(again.out.find("older than the database"), std::string::npos) << again.out;
+  EXPECT_EQ(again.out.find("older than stored events"), std::string::npos) << again.out;
 }
 
 TEST_F(ReplayCli, ARecordUnderAStoredCallsKeyWithOtherContentIsQuarantinedNotDropped) {
