@@ -283,6 +283,13 @@ int RunReplay(const ReplayOptions& opt) {
     if (b->last) break;
     feed.Recycle(std::move(b));
   }
+  if (failure.empty()) {
+    if (Status s = (*store)->CompleteIndexes(); !s.ok()) {
+      // Everything is stored; the next writer completes the index.
+      std::fprintf(stderr, "edi-audit replay: warning: completing the party index: %s\n",
+                   s.message().c_str());
+    }
+  }
   PrintSummary(pipeline.counters(), pipeline.state().counters(), opt.inputs.size(),
                progress.Elapsed());
   if (!opt.no_findings && !found.empty()) {

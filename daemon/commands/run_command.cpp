@@ -293,6 +293,9 @@ int RunLoop(Daemon* d) {
   if (Status s = d->source->Close(); !s.ok()) {
     spdlog::error("{}", s.message());
     exit_code = 1;
+  } else if (Status c = d->store->CompleteIndexes(); !c.ok()) {
+    spdlog::warn("completing the party index at shutdown: {} (the next start completes it)",
+                 c.message());
   }
   if (d->alerts != nullptr) {
     if (size_t left = d->alerts->Flush(kAlertsFlushTimeout); left > 0) {

@@ -151,6 +151,12 @@ Status PostingIndex::WriteRows(size_t count) {
   return Status::OK();
 }
 
+Status PostingIndex::WriteFrozen() {
+  if (frozen_.empty()) return Status::OK();
+  slice_rows_ = frozen_.size();
+  return WriteDue();
+}
+
 Status PostingIndex::WriteDue() {
   if (frozen_.empty()) {
     if (events_ < flush_events_) return Status::OK();

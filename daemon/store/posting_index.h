@@ -74,6 +74,9 @@ class PostingIndex {
   // Inside the transaction, before it commits: freezes a generation when enough events
   // gathered, and writes the next slice of a frozen one.
   Status WriteDue();
+  // Inside the transaction: writes the rest of a frozen generation at once (see
+  // Store::CompleteIndexes).
+  Status WriteFrozen();
 
   size_t gathering() const { return events_; }  // events not yet in a frozen generation
   size_t rows_to_write() const { return frozen_.size() - next_row_; }

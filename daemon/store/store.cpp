@@ -289,6 +289,25 @@ Status Store::Commit() {
   return Status::OK();
 }
 
+Status Store::CompleteIndexes() {
+  if (party_index_.rows_to_write() == 0 && client_index_.rows_to_write() == 0) {
+    return Status::OK();
+  }
+  if (begin_.Run() != SQLITE_DONE) return Status::IOError(LastError());
+  for (PostingIndex* index : {&party_index_, &client_index_}) {
+    if (Status s = index->WriteFrozen(); !s.ok()) {
+      Rollback();
+      return s;
+    }
+  }
+  if (commit_.Run() != SQLITE_DONE) {
+    const Status s = Status::IOError(LastError());
+    Rollback();
+    return s;
+  }
+  return Status::OK();
+}
+
 Status Store::EndRawBlock() {
   if (Status s = FlushRawBlock(); !s.ok()) return s;
   ++raw_block_;  // max(block_id) + 1 inside the transaction: this one is written

@@ -126,6 +126,13 @@ class Store {
   // stored next go into a block of their own (a transaction of several batches).
   Status EndRawBlock();
   void Rollback();
+  // In a transaction of its own, outside any batch's: writes the rest of the party and client
+  // index generations being written in slices. Their progress lives in memory only (a new
+  // process reads the unindexed events back and starts a generation anew), so a process
+  // ending before a generation's last slice leaves it all to the next one, and short runs
+  // (one replay per file) would never complete one while the events read back at each start
+  // pile up. Called at a clean end (replay done, run drained); cheap when nothing is pending.
+  Status CompleteIndexes();
 
   // What is stored under e's requestId and event time (in this transaction or before):
   // nothing; the same record (its content hash, ContentHash64 of the record's bytes, is the

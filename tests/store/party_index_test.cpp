@@ -149,5 +149,26 @@ TEST_F(SlicedPartyIndexTest, ARestartOrRollbackHalfwayRewritesTheSlicesWithoutDo
   EXPECT_EQ(Dump(*s, "SELECT events FROM party_events WHERE her_id = 9000042"), "[43]|\n");
 }
 
+// A process ending before a generation's last slice completes it at its clean end: else each
+// short run (a replay per file) would read every unindexed event back and start anew.
+TEST_F(SlicedPartyIndexTest, ACleanEndCompletesAGenerationBeingWritten) {
+  {
+    auto s = Open(Options());
+    PutGeneration(*s);
+    EXPECT_EQ(Progress(*s), "1000|0|3000|3000|\n");
+    ASSERT_TRUE(s->CompleteIndexes().ok());
+    EXPECT_EQ(Progress(*s), "3000|3000|3000|3000|\n");
+    EXPECT_EQ(Dump(*s, "SELECT value FROM store_meta WHERE key = 'client_index_upto'"), "3000|\n");
+    ASSERT_TRUE(s->CompleteIndexes().ok());  // nothing left: nothing written
+    EXPECT_EQ(Progress(*s), "3000|3000|3000|3000|\n");
+  }
+  auto s = Open(Options());  // nothing to read back
+  ASSERT_TRUE(s->Begin().ok());
+  ASSERT_TRUE(Put(*s, MakeEvent("next", kT0 + kEvents, {{8142520, PartySource::kPath}})));
+  ASSERT_TRUE(s->Commit().ok());
+  EXPECT_EQ(Progress(*s), "3000|3000|3001|3001|\n");
+  EXPECT_EQ(Dump(*s, "SELECT events FROM party_events WHERE her_id = 9000042"), "[43]|\n");
+}
+
 }  // namespace
 }  // namespace edi
