@@ -209,23 +209,23 @@ void Hints(sqlite3* db, const EventsOptions& opt, const EventsQuery& q, bool non
                  static_cast<unsigned long long>(*q.her_id));
   }
   // Records quarantined are no calls, but they may be about the message or be the request.
-  // A message id in any case, anywhere (a path, a body); a requestId as a whole JSON string,
-  // exactly, not as a part of another one.
-  for (const auto& [what, text, sql] :
+  // A message id in any form (case, dashes, %2D, braces), anywhere (a path, a body); a
+  // requestId as a whole JSON string, exactly, not as a part of another one.
+  for (const auto& [what, text, sql, option] :
        {std::tuple{"message", q.message_id,
-                   "SELECT count(*) FROM quarantine WHERE instr(lower(CAST(raw AS TEXT)), "
-                   "lower(?1)) > 0"},
+                   "SELECT count(*) FROM quarantine WHERE names_message(raw, ?1)", "--message"},
         std::tuple{"request id", q.request_id,
                    "SELECT count(*) FROM quarantine WHERE instr(CAST(raw AS TEXT), "
-                   "'\"' || ?1 || '\"') > 0"}}) {
+                   "'\"' || ?1 || '\"') > 0",
+                   "--contains"}}) {
     if (text.empty()) continue;
     const int64_t n = CountWith(db, sql, text);
     if (n > 0) {
       std::fprintf(stderr,
                    "edi-audit events: %lld quarantined record%s name%s %s %s, not listed here: "
-                   "edi-audit quarantine --db %s --contains %s\n",
+                   "edi-audit quarantine --db %s %s %s\n",
                    static_cast<long long>(n), n == 1 ? "" : "s", n == 1 ? "s" : "", what,
-                   text.c_str(), opt.db_path.c_str(), text.c_str());
+                   text.c_str(), opt.db_path.c_str(), option, text.c_str());
     }
   }
 }
@@ -260,6 +260,10 @@ int RunEvents(const EventsOptions& opt) {
   if (const int rc = ParseTimeArgs("events", opt.since, opt.until, &times); rc != 0) return rc;
   DbHandle db = OpenReadOnly(opt.db_path, "events", kMinSchemaVersion);
   if (db == nullptr) return 1;
+  if (!AddQueryFunctions(db.get())) {
+    std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db.get()));
+    return 1;
+  }
   if (const int rc = ResolveTimeArgs("events", times, db.get(), &q.since, &q.until); rc != 0) {
     return rc;
   }

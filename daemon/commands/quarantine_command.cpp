@@ -23,6 +23,7 @@ struct QuarantineOptions {
   std::vector<std::string> reasons;
   std::string source;
   std::string contains;
+  std::string message;  // canonical, once checked
   size_t limit = 0;
   bool raw = false;
   std::string format = "table";
@@ -127,10 +128,13 @@ int RunQuarantine(const QuarantineOptions& opt) {
       return 2;
     }
   }
+  std::string message;
+  if (!MessageIdArg("quarantine", opt.message, &message)) return 2;
   DbHandle db = OpenReadOnly(opt.db_path, "quarantine", 1);
   if (db == nullptr) return 1;
-  // --contains in any case, Æ Ø Å and the accented letters too (SQLite's lower() is ASCII only).
-  if (!AddFoldCaseFunction(db.get())) {
+  // --contains in any case, Æ Ø Å and the accented letters too (SQLite's lower() is ASCII only);
+  // --message in any form of the id.
+  if (!AddQueryFunctions(db.get())) {
     std::fprintf(stderr, "edi-audit quarantine: %s\n", sqlite3_errmsg(db.get()));
     return 1;
   }
@@ -138,7 +142,8 @@ int RunQuarantine(const QuarantineOptions& opt) {
   std::string sql =
       "SELECT quarantine_id, received_at, source, position, reason, detail, size, raw "
       "FROM quarantine WHERE (?1 = '' OR source = ?1)"
-      " AND (?30 = '' OR instr(fold_case(CAST(raw AS TEXT)), fold_case(?30)) > 0)";
+      " AND (?30 = '' OR instr(fold_case(CAST(raw AS TEXT)), fold_case(?30)) > 0)"
+      " AND (?31 = '' OR names_message(raw, ?31))";
   if (!opt.reasons.empty()) {
     sql += " AND reason IN (";
     for (size_t i = 0; i < opt.reasons.size(); ++i) {
@@ -155,6 +160,7 @@ int RunQuarantine(const QuarantineOptions& opt) {
   }
   st.Bind(1, opt.source);
   st.Bind(30, opt.contains);
+  st.Bind(31, message);
   if (opt.limit > 0) st.Bind(2, static_cast<int64_t>(opt.limit));
   for (size_t i = 0; i < opt.reasons.size(); ++i) st.Bind(static_cast<int>(i + 3), opt.reasons[i]);
   std::vector<QuarantineRow> rows;
@@ -223,6 +229,10 @@ void AddQuarantineCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--contains", opt->contains,
                   "only records whose kept bytes contain this text, in any case: a message id, a "
                   "requestId, a HER-Id")
+      ->check(kNonEmpty);
+  cmd->add_option("--message", opt->message,
+                  "only records naming this message id, in any form (case, dashes or none, "
+                  "%2D, braces)")
       ->check(kNonEmpty);
   cmd->add_option("--limit", opt->limit, "at most N records: the latest N, printed oldest first")
       ->transform(kPositiveInteger);

@@ -115,12 +115,59 @@ void FoldCaseSql(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_result_text(ctx, folded.data(), static_cast<int>(folded.size()), SQLITE_TRANSIENT);
 }
 
+void NamesMessageSql(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const auto* text = static_cast<const char*>(sqlite3_value_blob(argv[0]));
+  const size_t text_size = static_cast<size_t>(sqlite3_value_bytes(argv[0]));
+  const auto* id = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+  if (text == nullptr || id == nullptr) {
+    sqlite3_result_int(ctx, 0);
+    return;
+  }
+  const std::string_view message(id, static_cast<size_t>(sqlite3_value_bytes(argv[1])));
+  sqlite3_result_int(ctx, NamesMessage(std::string_view(text, text_size), message) ? 1 : 0);
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 }  // namespace
 
-bool AddFoldCaseFunction(sqlite3* db) {
-  return sqlite3_create_function_v2(db, "fold_case", 1,
-                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
-                                    FoldCaseSql, nullptr, nullptr, nullptr) == SQLITE_OK;
+bool NamesMessage(std::string_view text, std::string_view message_id) {
+  std::string want;  // the id's 32 hex digits, lower case
+  for (char c : message_id) {
+    if (const int v = HexValue(c); v >= 0) want += "0123456789abcdef"[v];
+  }
+  if (want.size() != 32) return false;
+  // The text's hex digits in lower case, runs of them joined across '-' and "%2D" (the forms a
+  // UUID's groups are separated by); anything else ends a run.
+  std::string digits;
+  digits.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (const int v = HexValue(c); v >= 0) {
+      digits += "0123456789abcdef"[v];
+    } else if (c == '-') {
+      continue;
+    } else if (c == '%' && i + 2 < text.size() && text[i + 1] == '2' &&
+               (text[i + 2] == 'D' || text[i + 2] == 'd')) {
+      i += 2;
+    } else if (digits.empty() || digits.back() != ' ') {
+      digits += ' ';
+    }
+  }
+  return digits.find(want) != std::string::npos;
+}
+
+bool AddQueryFunctions(sqlite3* db) {
+  constexpr int kFlags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+  return sqlite3_create_function_v2(db, "fold_case", 1, kFlags, nullptr, FoldCaseSql, nullptr,
+                                    nullptr, nullptr) == SQLITE_OK &&
+         sqlite3_create_function_v2(db, "names_message", 2, kFlags, nullptr, NamesMessageSql,
+                                    nullptr, nullptr, nullptr) == SQLITE_OK;
 }
 
 bool ResolveClient(sqlite3* db, const char* command, const std::string& client,

@@ -44,8 +44,13 @@ bool MessageIdArg(const char* command, const std::string& text, std::string* out
 // (Æ Ø Å and the accented ones), which SQLite's NOCASE and lower() leave as they are.
 std::string FoldCase(std::string_view text);
 
-// Makes FoldCase available to SQL on `db` as fold_case(text). False when SQLite refuses.
-bool AddFoldCaseFunction(sqlite3* db);
+// Whether `text` names message `message_id` (a UUID) in any form its digits may take: upper or
+// lower case, with or without dashes, percent-encoded dashes (%2D), in braces.
+bool NamesMessage(std::string_view text, std::string_view message_id);
+
+// Makes FoldCase and NamesMessage available to SQL on `db` as fold_case(text) and
+// names_message(text, message_id). False when SQLite refuses.
+bool AddQueryFunctions(sqlite3* db);
 
 // A client a --client argument names.
 struct ClientMatch {

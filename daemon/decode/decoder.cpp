@@ -139,6 +139,38 @@ bool IsValidUtf8(std::string_view s, size_t* bad_offset) {
   return true;
 }
 
+// Records nest a few levels (record, request, configurations, one configuration); nesting is
+// refused beyond this before parsing: parsing, validating and walking a document recurse per
+// level, and a line of 100,000 brackets would exhaust the stack (or take minutes to validate).
+constexpr int kMaxNesting = 32;
+
+// Whether the JSON text `s` opens more than kMaxNesting arrays or objects inside one another
+// (outside strings); *offset: where the first too deep one opens.
+bool NestedTooDeep(std::string_view s, size_t* offset) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxNesting) {
+        *offset = i;
+        return true;
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 // The first member name that an object in `v` has twice, with the object's place as a JSON
 // pointer ("/request"); false when there is none. Which of two values counts is up to the
 // parser (RapidJSON's lookups find the first, .NET's serialisers keep the last), so a record
@@ -273,6 +305,12 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
   if (size_t bad = 0; !IsValidUtf8(bytes, &bad)) {
     return Fail(error, QuarantineReason::kInvalidJson,
                 "Invalid encoding: not UTF-8 at offset " + std::to_string(bad));
+  }
+  if (size_t deep = 0; NestedTooDeep(bytes, &deep)) {
+    return Fail(error, QuarantineReason::kSchema,
+                "field '/': nested more than " + std::to_string(kMaxNesting) +
+                    " levels deep (at offset " + std::to_string(deep) +
+                    "); access-log records are a few levels deep");
   }
   rapidjson::Document& doc = impl_->doc;
   doc.SetNull();

@@ -851,11 +851,11 @@ TEST_F(ReplayCli, EventsFindAClientByNameARequestAndTheQuarantinedRecordsOfAMess
   const Output calls = Sh(events + " --message " + m4);
   EXPECT_NE(
       calls.out.find("quarantined records name message " + m4 +
-                     ", not listed here: edi-audit quarantine --db " + db + " --contains " + m4),
+                     ", not listed here: edi-audit quarantine --db " + db + " --message " + m4),
       std::string::npos)
       << calls.out;
-  const Output quarantined = Sh(std::string(EDI_BINARY) + " quarantine --db " + db +
-                                " --contains " + m4 + " --format jsonl");
+  const Output quarantined = Sh(std::string(EDI_BINARY) + " quarantine --db " + db + " --message " +
+                                m4 + " --format jsonl");
   ASSERT_EQ(quarantined.status, 0);
   const size_t n = JsonlValues(quarantined.out, "reason").size();
   EXPECT_GT(n, 0u);
@@ -873,6 +873,30 @@ TEST_F(ReplayCli, EventsFindAClientByNameARequestAndTheQuarantinedRecordsOfAMess
     ++mentions;
   }
   EXPECT_GE(mentions, n);
+  // A record naming the message in another form (upper case, no dashes, %2D) names it too.
+  std::ofstream(dir_ / "forms.jsonl")
+      << R"({"schemaVersion":1,"timestamp":"2026-05-04T11:00:00.000Z","requestId":"f1",)"
+         R"("apiVersion":"3","method":"GET","path":"/messages/3E0B7F4D5A6C4D8E9F900B1C2D3E4F04/)"
+         R"(business-document","status":99,"client":{"clientId":"c","orgnrParent":"944100001"}})"
+         "\n"
+      << R"({"schemaVersion":1,"timestamp":"2026-05-04T11:00:01.000Z","requestId":"f2",)"
+         R"("apiVersion":"3","method":"GET","path":"/messages/{3e0b7f4d%2D5a6c-4d8e-9f90-0b1c2d)"
+         R"(3e4f04}","status":99,"client":{"clientId":"c","orgnrParent":"944100001"}})"
+         "\n"
+      << R"({"schemaVersion":1,"timestamp":"2026-05-04T11:00:02.000Z","requestId":"f3",)"
+         R"("apiVersion":"3","method":"GET","path":"/messages/3e0b7f4d-5a6c-4d8e-9f90-0b1c2d3e4f05)"
+         R"(","status":99,"client":{"clientId":"c","orgnrParent":"944100001"}})"
+         "\n";
+  ASSERT_EQ(Sh(std::string(EDI_BINARY) +
+               " replay -q --no-findings --registry " EDI_SOURCE_DIR "/examples/registry --db " +
+               db + " " + (dir_ / "forms.jsonl").string())
+                .status,
+            0);
+  const Output forms = Sh(std::string(EDI_BINARY) + " quarantine --db " + db + " --message " +
+                          "3E0B7F4D5A6C4D8E9F900B1C2D3E4F04 --format jsonl");
+  EXPECT_EQ(JsonlValues(forms.out, "reason").size(), n + 2) << forms.out;
+  EXPECT_NE(Sh(events + " --message " + m4).out.find(std::to_string(n + 2) + " quarantined"),
+            std::string::npos);
 }
 
 TEST_F(ReplayCli, QueryArgumentsAreReadAsAnAnalystWritesThem) {

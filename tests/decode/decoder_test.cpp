@@ -33,6 +33,26 @@ TEST_F(DecoderTest, DecodesTheContractExampleRecord) {
   EXPECT_TRUE(e.Succeeded());
 }
 
+// Unknown fields may nest (a gateway's extras), a few levels; brackets inside strings are
+// text. Beyond 32 levels the record is quarantined before it is parsed: parsing and
+// validation recurse per level, and 100,000 brackets would exhaust the stack.
+TEST_F(DecoderTest, DeepNestingIsQuarantinedBeforeParsing) {
+  Call c;
+  c.request = R"({"extra":)" + std::string(30, '[') + std::string(30, ']') + R"(,"note":")" +
+              std::string(1000, '[') + R"("})";
+  EXPECT_EQ(Decode(c).action, Action::kPing);
+  for (const std::string& deep : {std::string(100000, '[') + std::string(100000, ']'), [] {
+                                    std::string s;
+                                    for (int i = 0; i < 100000; ++i) s += R"({"a":)";
+                                    return s + "1" + std::string(100000, '}');
+                                  }()}) {
+    c.request = R"({"extra":)" + deep + "}";
+    const DecodeError err = Reject(Json(c));
+    EXPECT_EQ(QuarantineReasonName(err.reason), "schema");
+    EXPECT_NE(err.detail.find("nested more than 32 levels deep"), std::string::npos) << err.detail;
+  }
+}
+
 struct RouteCase {
   std::string api, method, path, query, request;
   Action action;
