@@ -202,6 +202,7 @@ int RunReplay(const ReplayOptions& opt) {
   }
   DecoderOptions decoder_options;
   decoder_options.max_record_bytes = config.decode.max_record_bytes;
+  decoder_options.max_parties_per_call = config.decode.max_parties_per_call;
   auto decoder = Decoder::Create(decoder_options);
   if (!decoder.ok()) {
     std::fprintf(stderr, "edi-audit replay: %s\n", decoder.status().message().c_str());

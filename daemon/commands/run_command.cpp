@@ -169,6 +169,7 @@ Status Open(Daemon* d) {
   d->store = std::move(*store);
   DecoderOptions decoder_options;
   decoder_options.max_record_bytes = c.decode.max_record_bytes;
+  decoder_options.max_parties_per_call = c.decode.max_parties_per_call;
   auto decoder = Decoder::Create(decoder_options);
   if (!decoder.ok()) return decoder.status();
   auto pipeline = Pipeline::Create(PipelineOptionsFrom(c), std::move(*decoder), *registry,

@@ -69,6 +69,7 @@ struct Config {
 
   struct {
     size_t max_record_bytes = 1 << 20;
+    size_t max_parties_per_call = 1000;
   } decode;
 
   struct {

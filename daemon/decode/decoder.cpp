@@ -412,6 +412,13 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
     e->message = std::move(info);
   }
   if (!MatchRoute(e, error)) return false;
+  if (e->parties.size() > impl_->options.max_parties_per_call) {
+    return Fail(error, QuarantineReason::kOversize,
+                "the call names " + std::to_string(e->parties.size()) +
+                    " parties; a call may name at most " +
+                    std::to_string(impl_->options.max_parties_per_call) +
+                    " (decode.max_parties_per_call)");
+  }
   // A send creates the message named by response.id; the event is about that message.
   if (e->action == Action::kSend && !e->response_id.empty()) {
     if (!IsUuid(e->response_id)) {

@@ -47,6 +47,9 @@ struct DecodeError {
 struct DecoderOptions {
   size_t max_record_bytes = 1 << 20;  // 1 MiB
   std::string schema_dir;             // "" = SchemaDir()
+  // A call naming more distinct parties is quarantined (oversize): each party is facts, rules
+  // and often a finding of its own, so 65,000 HER-Ids in one query would be 65,000 findings.
+  size_t max_parties_per_call = 1000;
   // Parse first and let SchemaQuickCheck vouch for the record; only what it cannot vouch for
   // goes through RapidJSON's validator. Off: every record through the validator (same results,
   // slower; for tests that compare the two).

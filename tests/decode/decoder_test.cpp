@@ -570,6 +570,29 @@ TEST_F(DecoderTest, RejectsOversizeRecordsBeforeParsing) {
   EXPECT_EQ(err.reason, QuarantineReason::kOversize);
 }
 
+// Each party a call names is facts, rules and often a finding: one poll naming 65,000 unknown
+// HER-Ids was 65,000 findings and 367 MB. Repeats of one HER-Id count once.
+TEST_F(DecoderTest, ACallNamingMorePartiesThanTheLimitIsOversize) {
+  auto d = Decoder::Create({.schema_dir = "", .max_parties_per_call = 3});
+  ASSERT_TRUE(d.ok());
+  Call c;
+  c.path = "/notifications";
+  c.query = "HerIds=1&HerIds=2&HerIds=3&HerIds=3&HerIds=1";
+  AccessEvent e;
+  DecodeError err;
+  EXPECT_TRUE((*d)->Decode(Json(c), &e, &err)) << err.detail;
+  EXPECT_EQ(e.parties.size(), 3u);
+  c.query += "&HerIds=4";
+  EXPECT_FALSE((*d)->Decode(Json(c), &e, &err));
+  EXPECT_EQ(err.reason, QuarantineReason::kOversize);
+  EXPECT_EQ(err.detail,
+            "the call names 4 parties; a call may name at most 3 (decode.max_parties_per_call)");
+  // The default: 1,000.
+  c.query.clear();
+  for (int i = 1; i <= 1001; ++i) c.query += (i > 1 ? "&HerIds=" : "HerIds=") + std::to_string(i);
+  EXPECT_EQ(QuarantineReasonName(Reject(Json(c)).reason), "oversize");
+}
+
 TEST(HerIdClaim, AcceptsZeroAndHyphenLists) {
   EXPECT_TRUE(IsValidHerIdClaim("0"));
   EXPECT_TRUE(IsValidHerIdClaim("123"));
