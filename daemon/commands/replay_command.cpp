@@ -17,6 +17,7 @@
 #include "detect/rules.h"
 #include "pipeline/pipeline.h"
 #include "report/report.h"
+#include "report/text_table.h"
 
 namespace edi {
 namespace {
@@ -261,7 +262,7 @@ int RunReplay(const ReplayOptions& opt) {
                    "owners) is already past it, so findings of such records can be wrong. "
                    "Replay logs oldest first (--merge reads several gateway nodes' logs side by "
                    "side), or older logs into a database of their own.\n",
-                   o.request_id.c_str(), FormatRfc3339(o.time).c_str(),
+                   LogText(o.request_id).c_str(), FormatRfc3339(o.time).c_str(),
                    FormatRfc3339(o.newest).c_str());
     }
     if (!warned_future && pipeline.first_future_dated()) {
@@ -273,7 +274,7 @@ int RunReplay(const ReplayOptions& opt) {
                    "the same: locks may be reported stale, custody and statistics older than "
                    "state.ttl before it are forgotten, and durations such as --since 7d count "
                    "back from it. `edi-audit events --since %s` lists such records.\n",
-                   f.request_id.c_str(), FormatRfc3339(f.time).c_str(),
+                   LogText(f.request_id).c_str(), FormatRfc3339(f.time).c_str(),
                    FormatRfc3339(WallClockMillis() + kFutureSlack).c_str());
     }
     progress.Update(b->input, pipeline.counters().records);

@@ -16,6 +16,7 @@
 #include "detect/rules.h"
 #include "http/status_server.h"
 #include "pipeline/pipeline.h"
+#include "report/text_table.h"
 #include "sinks/kafka_alert_sink.h"
 #include "source/kafka_source.h"
 
@@ -62,7 +63,7 @@ class PipelineBatchStore : public BatchStore {
           "record {} is dated {}, over a day after this machine's clock (a gateway's clock "
           "fault?): event time moves on to it, so locks may be reported stale and custody "
           "forgotten early (edi_audit_records_future_dated_total counts such records)",
-          f.request_id, FormatRfc3339(f.time));
+          LogText(f.request_id), FormatRfc3339(f.time));
     }
     if (sink_ != nullptr && !pipeline_->batch_findings().empty()) {
       sink_->Deliver(pipeline_->batch_findings());

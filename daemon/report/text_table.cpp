@@ -12,11 +12,29 @@ size_t DisplayWidth(std::string_view s) {
       s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
+// A column other than the last is at most this wide: a cell wider than it (a client name of
+// 100 KB is the caller's to choose) is cut, ending in "…", rather than widening every row.
+constexpr size_t kMaxColumnWidth = 80;
+
+// `cell` cut to kMaxColumnWidth code points, the last of them "…"; as it is when it fits.
+std::string_view Clipped(std::string_view cell, std::string* buffer) {
+  if (DisplayWidth(cell) <= kMaxColumnWidth) return cell;
+  size_t points = 0, end = 0;
+  for (; end < cell.size(); ++end) {
+    if ((static_cast<unsigned char>(cell[end]) & 0xC0) == 0x80) continue;
+    if (++points == kMaxColumnWidth) break;  // the start of the code point "…" replaces
+  }
+  buffer->assign(cell.substr(0, end)).append("\u2026");
+  return *buffer;
+}
+
 void AppendRow(std::span<const TableColumn> columns, std::span<const std::string> row,
                const std::vector<size_t>& widths, std::string* out) {
+  std::string buffer;
   for (size_t i = 0; i < columns.size(); ++i) {
-    const std::string_view cell = i < row.size() ? std::string_view(row[i]) : "-";
     const bool last = i + 1 == columns.size();
+    std::string_view cell = i < row.size() ? std::string_view(row[i]) : "-";
+    if (!last) cell = Clipped(cell, &buffer);
     const size_t pad = widths[i] - DisplayWidth(cell);
     if (columns[i].right_aligned) out->append(pad, ' ');
     out->append(cell);
@@ -48,8 +66,12 @@ bool LooksLikeFormula(std::string_view s) {
   return !digits;
 }
 
-void AppendCsvField(std::string_view s, std::string* out) {
-  const bool formula = LooksLikeFormula(s);
+void AppendCsvField(std::string_view raw, std::string* out) {
+  // Without control characters but line breaks and tabs (quoted, they are data): a CSV file is
+  // read in terminals too (cat, less), where ESC sequences would set the title or the clipboard.
+  const std::string clean = WithoutControls(raw, true);
+  const std::string_view s = clean;
+  const bool formula = LooksLikeFormula(raw) || LooksLikeFormula(s);
   if (!formula && s.find_first_of(",\"\r\n") == std::string_view::npos) {
     out->append(s);
     return;
@@ -65,8 +87,16 @@ void AppendCsvField(std::string_view s, std::string* out) {
 
 }  // namespace
 
-std::string TableCell(std::string_view s) {
-  if (s.empty()) return "-";
+std::string TableCell(std::string_view s) { return s.empty() ? "-" : WithoutControls(s); }
+
+std::string LogText(std::string_view s) {
+  constexpr size_t kMax = 200;
+  std::string out = WithoutControls(s.substr(0, kMax));
+  if (s.size() > kMax) out += "...";
+  return out;
+}
+
+std::string WithoutControls(std::string_view s, bool keep_line_breaks) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
@@ -74,7 +104,9 @@ std::string TableCell(std::string_view s) {
     const auto next = [&](size_t k) {
       return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
     };
-    if (u < 0x20 || u == 0x7F) {  // C0 controls, ESC among them, and DEL
+    if (keep_line_breaks && (u == '\n' || u == '\r' || u == '\t')) {
+      out.push_back(s[i]);
+    } else if (u < 0x20 || u == 0x7F) {  // C0 controls, ESC among them, and DEL
       out.push_back(' ');
     } else if (u == 0xC2 && next(1) >= 0x80 && next(1) <= 0x9F) {
       out.push_back(' ');  // C1 controls (U+0080..U+009F; U+009B is CSI to some terminals)
@@ -102,7 +134,8 @@ std::string FormatTextTable(std::span<const TableColumn> columns,
   }
   for (const auto& row : rows) {
     for (size_t i = 0; i < columns.size(); ++i) {
-      widths[i] = std::max(widths[i], i < row.size() ? DisplayWidth(row[i]) : 1);
+      const size_t w = i < row.size() ? DisplayWidth(row[i]) : 1;
+      widths[i] = std::max(widths[i], i + 1 < columns.size() ? std::min(w, kMaxColumnWidth) : w);
     }
   }
   std::string out;

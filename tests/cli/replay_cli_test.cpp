@@ -1002,6 +1002,24 @@ TEST_F(ReplayCli, ARecordDatedAheadOfTheClockIsStoredWithAWarningAndQueriesSaySo
   EXPECT_EQ(ok.out.find("dated"), std::string::npos) << ok.out;
   EXPECT_EQ(Sh(std::string(EDI_BINARY) + " events --db " + plain + " --since 7d").out.find("note:"),
             std::string::npos);
+  // The warning names the record as text on one line: a requestId with a line break and a
+  // syslog priority cannot forge a log line of its own, nor ESC move the terminal.
+  const std::string forged = (dir_ / "forged.jsonl").string();
+  std::ofstream(forged)
+      << R"({"schemaVersion":1,"timestamp":"2099-01-01T00:00:01.000Z","requestId":"x\n<2>edi-audit: all clear\u001b[2J",)"
+         R"("apiVersion":"3","method":"GET","path":"/ping","status":200,)"
+         R"("client":{"clientId":"7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02","orgnrParent":"944100001"}})"
+         "\n";
+  const Output warned =
+      Sh(std::string(EDI_BINARY) +
+         " replay -q --no-findings --registry " EDI_SOURCE_DIR "/examples/registry --db " +
+         (dir_ / "forged.db").string() + " " + forged);
+  ASSERT_EQ(warned.status, 0) << warned.out;
+  EXPECT_NE(warned.out.find("warning: record x <2>edi-audit: all clear [2J is dated"),
+            std::string::npos)
+      << warned.out;
+  EXPECT_EQ(warned.out.find("\n<2>"), std::string::npos);
+  EXPECT_EQ(warned.out.find('\x1b'), std::string::npos);
 }
 
 TEST_F(ReplayCli, EventsWrittenAsTheyAreReadComePageByPageEachCallOnceInOrder) {

@@ -249,6 +249,30 @@ TEST(CsvTest, CellsASpreadsheetWouldRunAsFormulasAreWrittenAsText) {
   EXPECT_EQ(records[2][8], findings[1].message_id);  // other cells untouched
 }
 
+// A CSV file is looked at with cat and less too: no ESC, C1 or bidi control reaches them.
+TEST(CsvTest, TerminalControlsAreSpacesLineBreaksStay) {
+  auto findings = SampleFindings();
+  findings[0].client_name = "Evil\x1b]0;pwned\x07\x1b]52;c;cHduZWQ=\x07 \xE2\x80\xAEname\nnext";
+  const std::string csv = FormatFindings(findings, ReportFormat::kCsv);
+  EXPECT_EQ(csv.find('\x1b'), std::string::npos);
+  EXPECT_EQ(csv.find('\x07'), std::string::npos);
+  EXPECT_EQ(csv.find("\xE2\x80\xAE"), std::string::npos);
+  const auto records = ParseCsv(csv);
+  ASSERT_EQ(records.size(), 1 + findings.size());
+  EXPECT_EQ(records[1][6], "Evil ]0;pwned  ]52;c;cHduZWQ=   name\nnext");
+}
+
+// A 100 KB client name is cut in the table (the full one is in json and csv), not padding
+// every row to its width.
+TEST(TableTest, ALongCellIsCutNotWideningEveryRow) {
+  auto findings = SampleFindings();
+  findings[0].client_name = std::string(100000, 'L');
+  const std::string table = FormatFindings(findings, ReportFormat::kTable);
+  for (const std::string& line : Lines(table)) EXPECT_LT(line.size(), 2000u) << line.substr(0, 200);
+  EXPECT_THAT(table, HasSubstr(std::string(79, 'L') + "\u2026 "));
+  EXPECT_EQ(table.find(std::string(80, 'L')), std::string::npos);
+}
+
 TEST(CsvTest, PlainFieldsAreNotQuoted) {
   const std::string csv = FormatFindings(SampleFindings(), ReportFormat::kCsv);
   EXPECT_THAT(csv, HasSubstr(",edi.foreign-send,high,2026-05-08T08:32:15.310Z,"));
