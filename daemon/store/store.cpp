@@ -75,6 +75,12 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
                                    ": give the database as a file path (an audit trail is a file, "
                                    "not :memory: or a file: URI)");
   }
+  // The audit trail is sensitive: a new database is its owner's alone (0600), whatever the
+  // umask; SQLite gives its -wal and -shm files the database file's permissions. Where this
+  // fails (no such directory), opening below says why.
+  if (const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) {
+    ::close(fd);
+  }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -104,7 +110,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   // held while the store is open; readers never take it. Not on the database file itself:
   // closing any other descriptor of that file would drop the process's SQLite locks on it.
   const std::string lock_path = std::string(sqlite3_db_filename(db, "main")) + "-lock";
-  const int lock_fd = ::open(lock_path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+  const int lock_fd = ::open(lock_path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0) {
     const int e = errno;
     sqlite3_close(db);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -29,6 +31,21 @@ TEST_F(StoreTest, ARecordSeenTwiceIsStoredOnceInTheSameBatchAndLater) {
   ASSERT_TRUE(s->Commit().ok());
   EXPECT_EQ(Dump(*s, "SELECT count(*) FROM events"), "1|\n");
   EXPECT_EQ(Dump(*s, "SELECT count(*) FROM party_event_ids"), "1|\n");
+}
+
+// The audit trail is sensitive: a new database and the files beside it are their owner's
+// alone, whatever the umask (replay run by hand under umask 022).
+TEST_F(StoreTest, ANewDatabaseIsReadableByItsOwnerOnly) {
+  const mode_t old_umask = ::umask(022);
+  auto s = Open();
+  ::umask(old_umask);
+  ASSERT_TRUE(s->Begin().ok());
+  Put(*s, MakeEvent("req-1", kT0, {{8142520, PartySource::kPath}}));
+  ASSERT_TRUE(s->Commit().ok());
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) {
+    const fs::perms p = fs::status(s->path() + suffix).permissions();
+    EXPECT_EQ(p & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write) << suffix;
+  }
 }
 
 TEST_F(StoreTest, TheWriteAheadLogsSizeIsWhatIsOnDiskBesideTheDatabase) {
