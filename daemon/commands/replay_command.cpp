@@ -172,6 +172,16 @@ int RunReplay(const ReplayOptions& opt) {
     std::fprintf(stderr, "edi-audit replay: registry: %s\n", registry.status().message().c_str());
     return 2;
   }
+  if (!opt.rule_files.empty() && !config.rules.empty()) {
+    // Said, as it replaces detections the configuration had (the shipped pack among them):
+    // what this replay stores is later skipped as duplicates, its findings are final.
+    std::string configured;
+    for (const std::string& r : config.rules) configured += (configured.empty() ? "" : ", ") + r;
+    std::fprintf(stderr,
+                 "edi-audit replay: --rules replaces the configuration's rules (%s): only the "
+                 "files given here are loaded; name the shipped pack too to keep it\n",
+                 configured.c_str());
+  }
   const auto rule_files = RuleFilesFrom(config, opt.rule_files);
   if (!rule_files.ok()) {
     std::fprintf(stderr, "edi-audit replay: rules: %s\n", rule_files.status().message().c_str());
@@ -329,8 +339,8 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
                   "records per batch (default 5000; a transaction holds up to 4 batches)")
       ->transform(DecimalInteger(1, 1000000, "a whole number from 1 to 1000000"));
   cmd->add_option("--rules", opt->rule_files,
-                  "rule files or directories of *.yaml, loaded in order (default: the shipped "
-                  "edi-default.yaml)")
+                  "rule files or directories of *.yaml, loaded in order; they replace --config's "
+                  "rules (default: those, else the shipped edi-default.yaml)")
       ->check(CLI::ExistingPath);
   cmd->add_flag("-q,--quiet", opt->quiet, "no progress reports on stderr");
   cmd->add_flag("--no-findings", opt->no_findings, "do not print the new findings");
@@ -347,7 +357,8 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
       "anything is stored. Give logs\noldest first: records over an hour older than an event "
       "stored before them are warned about.\nOne writer at a time: a database that run or "
       "another replay has open is refused.\n"
-      "--registry and --db are required, here or in --config; given here they override it.\n"
+      "--registry and --db are required, here or in --config; given here they override it, "
+      "as\n--rules replaces its rules.\n"
       "Exit status: 0 replayed; 1 a failure while replaying (the summary says what was stored "
       "before it);\n2 nothing was stored: bad arguments, or an input, the configuration, the "
       "registry, the rule files\nor the database cannot be used.");

@@ -86,19 +86,21 @@ int RunCheck(const std::vector<std::string>& args, bool strict) {
     rules = r.rules->rules().size();
     enabled = r.rules->enabled_count();
   }
-  // Files that enable nothing can be right as part of a set (one that only disables rules),
-  // but replay and run refuse them on their own: a warning, which --strict fails on.
+  // Files that load but enable nothing are refused by replay and run (and a daemon refusing
+  // its rules does not start): an error here too, so that a check in CI stops them. Check the
+  // files replay and run are given (the shipped pack and one's own), not an own file alone.
   const bool none_enabled = r.ok() && enabled == 0;
   if (none_enabled) {
     std::printf(
-        "warning: no rule is enabled: replay and run refuse rule files that detect "
-        "nothing\n");
+        "error: no rule is enabled: replay and run refuse rule files that detect nothing "
+        "(check the set they load: the shipped pack and your files, in order)\n");
   }
-  const size_t warnings = r.warning_count() + (none_enabled ? 1 : 0);
+  const size_t errors = r.error_count() + (none_enabled ? 1 : 0);
+  const size_t warnings = r.warning_count();
   std::printf("%s: %s (%zu enabled), %s, %s\n", Plural(files.size(), "file").c_str(),
-              Plural(rules, "rule").c_str(), enabled, Plural(r.error_count(), "error").c_str(),
+              Plural(rules, "rule").c_str(), enabled, Plural(errors, "error").c_str(),
               Plural(warnings, "warning").c_str());
-  if (r.error_count() > 0) return 1;
+  if (errors > 0) return 1;
   return strict && warnings > 0 ? 1 : 0;
 }
 

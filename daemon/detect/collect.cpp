@@ -240,7 +240,10 @@ void CollectMacro(ItemReader& item, const FieldCatalog& catalog, Collection* c) 
       return;
     }
     MacroDef& macro = c->macros[found->second];
-    if (ov["condition"] == OverrideMode::kReplace) macro.condition.clear();
+    if (ov["condition"] == OverrideMode::kReplace) {
+      for (const SourceText& t : macro.condition) macro.replaced += t.text + "\n";
+      macro.condition.clear();
+    }
     macro.condition.push_back(std::move(condition));
     return;
   }
@@ -252,7 +255,7 @@ void CollectMacro(ItemReader& item, const FieldCatalog& catalog, Collection* c) 
   }
   if (!CheckName(item, name, "macro", catalog)) return;
   c->macro_index.emplace(name.text, c->macros.size());
-  c->macros.push_back({name.text, item.pos(), {std::move(condition)}});
+  c->macros.push_back({name.text, item.pos(), {std::move(condition)}, {}});
 }
 
 // False when the file needs a newer engine: the rest of it is not read.

@@ -237,7 +237,10 @@ void ApplyOverride(const ItemReader& item, const Overrides& ov, RuleDef* rule) {
     if (key == "condition") {
       SourceText cond;
       if (!item.Source("condition", item.label() + " condition", &cond)) continue;
-      if (!append) rule->condition.clear();
+      if (!append) {
+        for (const SourceText& t : rule->condition) rule->replaced += t.text + "\n";
+        rule->condition.clear();
+      }
       rule->condition.push_back(std::move(cond));
     } else if (key == "exceptions") {
       std::vector<ExceptionDef> read;
@@ -252,7 +255,24 @@ void ApplyOverride(const ItemReader& item, const Overrides& ov, RuleDef* rule) {
     } else if (key == "output") {
       item.Source("output", item.label() + " output", &rule->output);
     } else if (key == "severity") {
-      ReadSeverity(item, &rule->severity_cases, &rule->severity);
+      const std::vector<SeverityCase> before = rule->severity_cases;
+      const Severity before_default = rule->severity;
+      if (ReadSeverity(item, &rule->severity_cases, &rule->severity)) {
+        for (const SeverityCase& c : before) rule->replaced += c.when.text + "\n";
+        if (!before.empty() && rule->severity_cases.empty()) {
+          std::string levels;
+          for (const SeverityCase& c : before) {
+            levels += std::string(SeverityName(c.severity)) + " when " + c.when.text + ", ";
+          }
+          levels += "else " + std::string(SeverityName(before_default));
+          item.Report(LoadCode::kSeverityCasesReplaced, item.PosOf(item.node()["severity"]),
+                      "rule " + Quote(rule->id) + " was ranked per call (" + levels +
+                          "); this one level ranks every call alike: a denied call as a "
+                          "successful one, and a successful call repeating a denied one no "
+                          "longer raises the finding's severity. To re-rank, give every case: "
+                          "severity: [{when: ..., severity: ...}, {default: ...}]");
+        }
+      }
     } else if (key == "enabled") {
       item.Bool("enabled", &rule->enabled);
     } else if (key == "suppress") {

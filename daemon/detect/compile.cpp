@@ -1,6 +1,7 @@
 // Second load pass: resolves the names in conditions against the field catalog, macros and
 // lists, checks types, and emits each rule's Program.
 
+#include <cctype>
 #include <charconv>
 #include <optional>
 #include <string>
@@ -315,15 +316,36 @@ void Compiler::CompileMacros() {
   }
 }
 
+namespace {
+
+// Whether `name` occurs in `text` as a word of its own (not within a longer name).
+bool NamesWord(std::string_view text, std::string_view name) {
+  const auto word = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.';
+  };
+  for (size_t at = text.find(name); at != std::string_view::npos; at = text.find(name, at + 1)) {
+    const size_t end = at + name.size();
+    if ((at == 0 || !word(text[at - 1])) && (end == text.size() || !word(text[end]))) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void Compiler::WarnUnused() {
+  // A list or macro that a condition an override replaced used was used where it was defined:
+  // its file is not to be edited for the override's sake.
+  std::string replaced;
+  for (const RuleDef& r : c_.rules) replaced += r.replaced;
+  for (const MacroDef& m : c_.macros) replaced += m.replaced;
   for (size_t i = 0; i < c_.lists.size(); ++i) {
-    if (!list_used_[i]) {
+    if (!list_used_[i] && !NamesWord(replaced, c_.lists[i].name)) {
       issues_->Add(LoadCode::kUnusedList, c_.lists[i].pos,
                    "list " + Quote(c_.lists[i].name) + " is not used by any rule");
     }
   }
   for (size_t i = 0; i < c_.macros.size(); ++i) {
-    if (!macros_[i].used) {
+    if (!macros_[i].used && !NamesWord(replaced, c_.macros[i].name)) {
       issues_->Add(LoadCode::kUnusedMacro, c_.macros[i].pos,
                    "macro " + Quote(c_.macros[i].name) + " is not used by any rule");
     }

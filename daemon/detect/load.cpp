@@ -72,6 +72,8 @@ std::string_view LoadCodeName(LoadCode code) {
       return "W_FIELD_LIKE_LITERAL";
     case LoadCode::kUnknownValue:
       return "W_UNKNOWN_VALUE";
+    case LoadCode::kSeverityCasesReplaced:
+      return "W_SEVERITY_CASES_REPLACED";
   }
   return "?";
 }

@@ -79,6 +79,7 @@ struct MacroDef {
   std::string name;
   Pos pos;
   std::vector<SourceText> condition;  // fragments, AND-ed (override: append adds one)
+  std::string replaced;               // the text of conditions an override replaced
 };
 
 // A value in an exception tuple: one scalar, or a YAML list (for `in`).
@@ -119,6 +120,9 @@ struct RuleDef {
   // Its definition had errors (reported). It is kept, so that overrides of it do not add
   // errors, and compiled as far as it goes, so that every error is reported in one load.
   bool broken = false;
+  // The text of conditions and severity cases an override replaced: the lists and macros they
+  // used are not reported unused (the file defining them is not the operator's to edit).
+  std::string replaced;
 };
 
 struct Collection {

@@ -166,14 +166,16 @@ enum class LoadCode : uint8_t {
   kBadSeverity,           // E_BAD_SEVERITY
   kBadException,          // E_BAD_EXCEPTION: arity, comparison or shape of an exception
   // Warnings: the files load.
-  kUnusedList,        // W_UNUSED_LIST: no enabled or disabled rule uses the list
-  kUnusedMacro,       // W_UNUSED_MACRO
-  kUnknownKey,        // W_UNKNOWN_KEY: a key this engine does not know (ignored)
-  kRuleNeverEnabled,  // W_RULE_NEVER_ENABLED: defined with `enabled: false`, never enabled
-  kFieldLikeLiteral,  // W_FIELD_LIKE_LITERAL: a word compared as text that looks like a
-                      //   misspelt field (`party.owner != client.idd`)
-  kUnknownValue,      // W_UNKNOWN_VALUE: text a field with a closed set of values never takes
-                      //   (`evt.action = sendd`), or a word that names no list in `in (...)`
+  kUnusedList,             // W_UNUSED_LIST: no enabled or disabled rule uses the list
+  kUnusedMacro,            // W_UNUSED_MACRO
+  kUnknownKey,             // W_UNKNOWN_KEY: a key this engine does not know (ignored)
+  kRuleNeverEnabled,       // W_RULE_NEVER_ENABLED: defined with `enabled: false`, never enabled
+  kFieldLikeLiteral,       // W_FIELD_LIKE_LITERAL: a word compared as text that looks like a
+                           //   misspelt field (`party.owner != client.idd`)
+  kUnknownValue,           // W_UNKNOWN_VALUE: text a field with a closed set of values never takes
+                           //   (`evt.action = sendd`), or a word that names no list in `in (...)`
+  kSeverityCasesReplaced,  // W_SEVERITY_CASES_REPLACED: an override gives one level to a rule
+                           //   whose severity depended on the call (succeeded, denied)
 };
 std::string_view LoadCodeName(LoadCode code);  // "E_SYNTAX", "W_UNUSED_LIST", ...
 bool IsError(LoadCode code);

@@ -203,6 +203,7 @@ std::vector<FieldDef> Defs() {
     d[kPartySource].values.emplace_back(PartySourceName(v));
   }
   d[kTrigger].values = {"call", "lock_inactive"};
+  d[kMethod].values = {"GET", "POST", "PUT", "DELETE", "PATCH"};  // the schema's, upper case
   d[kClientHerIdClaimKind].values = {"none", "whole_org", "list"};
   d[kPartyType].values = {"Organization", "Service", "Person"};
   d[kCfgLockOp].values = {"lock", "unlock"};

@@ -441,17 +441,17 @@ TEST_F(ReplayCli, RuleFilesThatEnableNoRuleAreRefused) {
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_NE(r.out.find("enable no rule"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(db));
+  // The check fails on what replay and run refuse: a gate in CI stops it.
   const Output check = Sh(std::string(EDI_BINARY) + " rules check " + rules.string());
-  EXPECT_EQ(check.status, 0) << check.out;  // it may be one file of a set
-  EXPECT_NE(check.out.find("no rule is enabled"), std::string::npos) << check.out;
-  EXPECT_NE(check.out.find("0 errors, 2 warnings\n"), std::string::npos) << check.out;
-  // A check that is to pass only what replay and run accept fails on it, also for a file that
-  // defines no rule at all.
+  EXPECT_EQ(check.status, 1) << check.out;
+  EXPECT_NE(check.out.find("error: no rule is enabled"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("1 error, 1 warning\n"), std::string::npos) << check.out;
+  // Also for a file that defines no rule at all.
   const auto empty = dir_ / "empty.yaml";
   std::ofstream(empty) << "- required_engine_version: 1\n";
-  const Output strict = Sh(std::string(EDI_BINARY) + " rules check --strict " + empty.string());
+  const Output strict = Sh(std::string(EDI_BINARY) + " rules check " + empty.string());
   EXPECT_EQ(strict.status, 1) << strict.out;
-  EXPECT_NE(strict.out.find("0 rules (0 enabled), 0 errors, 1 warning\n"), std::string::npos)
+  EXPECT_NE(strict.out.find("0 rules (0 enabled), 1 error, 0 warnings\n"), std::string::npos)
       << strict.out;
 }
 
@@ -527,6 +527,19 @@ TEST_F(ReplayCli, ARulesDirectoryWithoutRuleFilesIsNamed) {
                       config.string() + " --registry " EDI_SOURCE_DIR "/examples/registry --db " +
                       db + " " EDI_SOURCE_DIR "/examples/access-log.jsonl");
   EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out.find("replaces"), std::string::npos) << r.out;
+  // --rules replaces the configured rules, and says so: the shipped pack goes with them.
+  const Output replaced =
+      Sh(std::string(EDI_BINARY) + " replay -q --no-findings --config " + config.string() +
+         " --rules " EDI_SOURCE_DIR "/rules/edi-default.yaml --registry " EDI_SOURCE_DIR
+         "/examples/registry --db " +
+         (dir_ / "b.db").string() + " " EDI_SOURCE_DIR "/examples/access-log.jsonl");
+  EXPECT_EQ(replaced.status, 0) << replaced.out;
+  EXPECT_NE(replaced.out.find("--rules replaces the configuration's rules (" EDI_SOURCE_DIR
+                              "/rules/edi-default.yaml, " +
+                              empty.string() + ")"),
+            std::string::npos)
+      << replaced.out;
 }
 
 TEST_F(ReplayCli, MergedInputsOfSeveralGatewayNodesGiveTheFindingsOfOneTimeOrderedLog) {
