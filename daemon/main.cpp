@@ -2,9 +2,13 @@
 // main only wires the subcommands together; each lives in commands/.
 #include <sqlite3.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "commands/commands.h"
 #include "commands/run_logging.h"
@@ -18,6 +22,53 @@ std::string SubcommandNames(CLI::App& app) {
     names += (names.empty() ? "" : ", ") + sub->get_name();
   }
   return names;
+}
+
+// `s` without dashes and underscores, in lower case: "--Her_Id" -> "herid".
+std::string Folded(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c != '-' && c != '_') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The first long option among argv[from..] that `cmd` does not have, with the options of it
+// that look alike ("--her-id" for "--herid"); "" when there is none.
+std::string UnknownOption(CLI::App& cmd, int from, int argc, char** argv, std::string* alike) {
+  for (int k = from; k < argc; ++k) {
+    const std::string_view arg = argv[k];
+    if (arg == "--") break;
+    if (arg.size() < 3 || arg.substr(0, 2) != "--") continue;
+    const std::string name(arg.substr(0, arg.find('=')));
+    if (name == "--help" || name == "--version" || cmd.get_option_no_throw(name) != nullptr) {
+      continue;
+    }
+    const std::string folded = Folded(name);
+    for (const CLI::Option* o : cmd.get_options()) {
+      for (const std::string& l : o->get_lnames()) {
+        if (l == "help" || EditDistance(folded, Folded(l)) > 2) continue;
+        *alike += (alike->empty() ? "--" : ", --") + l;
+      }
+    }
+    return name;
+  }
+  return {};
 }
 
 }  // namespace
@@ -72,6 +123,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "%sedi-audit%s: no command given (the commands: %s; see edi-audit%s --help)\n",
                  prefix, path.c_str(), SubcommandNames(*at).c_str(), path.c_str());
+    return 2;
+  }
+  // An option the command does not have is named with the ones that look like it; CLI11 would
+  // say "The following arguments were not expected: 1 --herid".
+  if (std::string alike, unknown = UnknownOption(*at, i, argc, argv, &alike); !unknown.empty()) {
+    std::fprintf(stderr, "%sedi-audit%s: unknown option '%s'%s (see edi-audit%s --help)\n", prefix,
+                 path.c_str(), unknown.c_str(),
+                 alike.empty() ? "" : ("; did you mean " + alike + "?").c_str(), path.c_str());
     return 2;
   }
   try {

@@ -6,9 +6,14 @@
 //                 no problem; 503 with the reason otherwise ("starting", a problem the daemon
 //                 reported, or how long it has been silent)
 //
-// The server answers on two threads of its own and never calls into the daemon: the daemon's
-// thread hands it the metrics text after each round of its loop (Publish), so a scrape neither
-// waits for a batch nor sees one half counted.
+// The server answers on a thread of its own, one poll loop for every connection, and never
+// calls into the daemon: the daemon's thread hands it the metrics text after each round of its
+// loop (Publish), so a scrape neither waits for a batch nor sees one half counted. Each
+// connection carries one request and has `request_timeout` to send it (and as long to read
+// the answer), however slowly it trickles; at `max_connections` the one that has waited
+// longest for its request is dropped for a new one. So clients that connect and say nothing,
+// or a byte at a time, neither keep /health and /metrics from answering nor use up the
+// process's file descriptors.
 #pragma once
 
 #include <atomic>
@@ -20,18 +25,14 @@
 
 #include "common/status.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace edi {
 
 struct StatusServerOptions {
   std::string listen;  // HOST:PORT ([::1]:PORT for IPv6); port 0 picks a free one
   std::chrono::milliseconds stale_after{30000};
-  // How long a connection may idle between requests. Each connection carries one request, so
-  // this is a bound for a client that connects and says nothing.
-  std::chrono::seconds idle_timeout{5};
+  // How long a connection may take to send its request, and then to read the answer.
+  std::chrono::milliseconds request_timeout{5000};
+  size_t max_connections = 128;
 };
 
 class StatusServer {
@@ -44,15 +45,20 @@ class StatusServer {
   void Publish(std::string metrics, std::string problem = {});
   // The port it listens on.
   int port() const { return port_; }
-  // False once the server stopped accepting connections by itself (an accept error).
+  // False once the server stopped by itself (a poll error).
   bool serving() const { return !ended_.load(); }
 
  private:
+  struct Connection;
   explicit StatusServer(const StatusServerOptions& options);
+  void Serve();  // the serving thread, until woken through wake_write_
+  // Once c's request head is whole (or too large): the answer to write, c responding.
+  void Respond(Connection* c) const;
   void Health(int* status, std::string* body) const;
 
   StatusServerOptions options_;
-  std::unique_ptr<httplib::Server> server_;
+  int listen_fd_ = -1;
+  int wake_read_ = -1, wake_write_ = -1;  // a byte written ends Serve
   std::thread thread_;
   std::atomic<bool> ended_{false};  // the serving thread has returned
   int port_ = 0;

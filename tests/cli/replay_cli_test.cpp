@@ -1094,8 +1094,16 @@ TEST(CommandLine, ArgumentErrorsNameTheCommandAndWhereHelpIs) {
   const Output option = Sh(std::string(EDI_BINARY) + " rules list --format json");
   EXPECT_EQ(option.status, 2);
   EXPECT_EQ(option.out,
-            "edi-audit rules list: The following argument was not expected: --format (see "
-            "edi-audit rules list --help)\n");
+            "edi-audit rules list: unknown option '--format' (see edi-audit rules list --help)\n");
+  // A misspelt option is named with the ones it looks like.
+  const Output misspelt = Sh(std::string(EDI_BINARY) + " events --db x.db --herid 1");
+  EXPECT_EQ(misspelt.status, 2);
+  EXPECT_EQ(misspelt.out,
+            "edi-audit events: unknown option '--herid'; did you mean --her-id? (see edi-audit "
+            "events --help)\n");
+  EXPECT_EQ(Sh(std::string(EDI_BINARY) + " findings --db x.db --Severity=high").out,
+            "edi-audit findings: unknown option '--Severity'; did you mean --severity? (see "
+            "edi-audit findings --help)\n");
   const Output missing = Sh(std::string(EDI_BINARY) + " rules");
   EXPECT_EQ(missing.status, 2);
   EXPECT_EQ(missing.out,

@@ -3,6 +3,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -118,7 +124,7 @@ TEST(StatusServer, AClientKeepingItsConnectionOpenHoldsNeitherHealthNorTheShutdo
   StatusServerOptions o = Local();
   // Were a worker to wait on an idle connection, it would wait this long: far beyond the
   // read timeout below, so such a wait fails the test instead of slowing it.
-  o.idle_timeout = std::chrono::seconds(120);
+  o.request_timeout = std::chrono::seconds(120);
   auto server = StatusServer::Start(o);
   ASSERT_TRUE(server.ok());
   (*server)->Publish("");
@@ -137,6 +143,102 @@ TEST(StatusServer, AClientKeepingItsConnectionOpenHoldsNeitherHealthNorTheShutdo
   auto stopped = std::async(std::launch::async, [&] { server->reset(); });
   EXPECT_EQ(stopped.wait_for(std::chrono::seconds(60)), std::future_status::ready)
       << "the shutdown waits for the idle connections";
+}
+
+// A raw client: connects, sends `text`, and returns what the server sent until it closed (or
+// until `wait` passed).
+std::string Exchange(int port, const std::string& text,
+                     std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  if (!text.empty()) {
+    EXPECT_EQ(::send(fd, text.data(), text.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(text.size()));
+  }
+  timeval tv = {static_cast<time_t>(wait.count() / 1000),
+                static_cast<suseconds_t>(wait.count() % 1000 * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string got;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return got;
+}
+
+int Connect(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  return fd;
+}
+
+// Connections that send nothing, or a byte now and then, are the cheapest way to silence a
+// server: two of them took /health and /metrics down while they lasted. Now each connection
+// has a time for its request, and at the limit the longest waiting one makes room.
+TEST(StatusServer, ClientsThatSayNothingOrTrickleDoNotKeepHealthFromAnswering) {
+  StatusServerOptions o = Local();
+  o.request_timeout = std::chrono::seconds(3);
+  o.max_connections = 8;
+  auto server = StatusServer::Start(o);
+  ASSERT_TRUE(server.ok());
+  (*server)->Publish("");
+  const int port = (*server)->port();
+  std::vector<int> idle;
+  for (int i = 0; i < 40; ++i) idle.push_back(Connect(port));
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    std::vector<int> slow = {Connect(port), Connect(port)};
+    while (!stop.load()) {
+      for (int fd : slow) ::send(fd, "G", 1, MSG_NOSIGNAL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    for (int fd : slow) ::close(fd);
+  });
+  const auto asked = std::chrono::steady_clock::now();
+  const std::string answer = Exchange(port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
+  EXPECT_NE(answer.find("\r\n\r\nok\n"), std::string::npos) << answer;
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(2));
+  // A connection that said nothing is closed once its time is up.
+  const int late = Connect(port);
+  timeval tv = {20, 0};
+  ::setsockopt(late, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char byte;
+  const auto since = std::chrono::steady_clock::now();
+  EXPECT_EQ(::recv(late, &byte, 1, 0), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - since, std::chrono::seconds(15));
+  ::close(late);
+  stop.store(true);
+  trickle.join();
+  for (int fd : idle) ::close(fd);
+}
+
+TEST(StatusServer, AnswersWhatIsNotAGetOfItsPathsPlainly) {
+  auto server = StatusServer::Start(Local());
+  ASSERT_TRUE(server.ok());
+  (*server)->Publish("m 1\n");
+  const int port = (*server)->port();
+  EXPECT_EQ(Exchange(port, "BLAH\r\n\r\n").rfind("HTTP/1.1 400 ", 0), 0u);
+  EXPECT_EQ(Exchange(port, "GET http://x/health HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 400 ", 0), 0u);
+  const std::string post = Exchange(port, "POST /health HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(post.rfind("HTTP/1.1 405 ", 0), 0u) << post;
+  EXPECT_NE(post.find("Allow: GET, HEAD\r\n"), std::string::npos) << post;
+  const std::string head = Exchange(port, "HEAD /metrics HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << head;
+  EXPECT_NE(head.find("Content-Length: 4\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n") << head;  // no body
+  EXPECT_EQ(Exchange(port, "GET /metrics?x=1 HTTP/1.0\n\n").substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_EQ(Exchange(port, "GET /../etc/passwd HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404 ", 0), 0u);
+  const std::string big = "GET /health HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n";
+  EXPECT_EQ(Exchange(port, big).rfind("HTTP/1.1 431 ", 0), 0u);
 }
 
 }  // namespace
