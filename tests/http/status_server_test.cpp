@@ -145,16 +145,21 @@ TEST(StatusServer, AClientKeepingItsConnectionOpenHoldsNeitherHealthNorTheShutdo
       << "the shutdown waits for the idle connections";
 }
 
-// A raw client: connects, sends `text`, and returns what the server sent until it closed (or
-// until `wait` passed).
-std::string Exchange(int port, const std::string& text,
-                     std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+int Connect(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a = {};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  return fd;
+}
+
+// A raw client: connects, sends `text`, and returns what the server sent until it closed (or
+// until `wait` passed).
+std::string Exchange(int port, const std::string& text,
+                     std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+  const int fd = Connect(port);
   if (!text.empty()) {
     EXPECT_EQ(::send(fd, text.data(), text.size(), MSG_NOSIGNAL),
               static_cast<ssize_t>(text.size()));
@@ -168,16 +173,6 @@ std::string Exchange(int port, const std::string& text,
   while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<size_t>(n));
   ::close(fd);
   return got;
-}
-
-int Connect(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a = {};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  return fd;
 }
 
 // Connections that send nothing, or a byte now and then, are the cheapest way to silence a
