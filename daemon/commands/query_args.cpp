@@ -142,24 +142,28 @@ bool NamesMessage(std::string_view text, std::string_view message_id) {
     if (const int v = HexValue(c); v >= 0) want += "0123456789abcdef"[v];
   }
   if (want.size() != 32) return false;
-  // The text's hex digits in lower case, runs of them joined across '-' and "%2D" (the forms a
-  // UUID's groups are separated by); anything else ends a run.
-  std::string digits;
-  digits.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
+  // The text's runs of hex digits in lower case, joined across '-' and "%2D" (the forms a
+  // UUID's groups are separated by); anything else ends a run ("%7B", a brace, a slash). The
+  // id is named by a run that is exactly it, not by one that holds it among more digits.
+  std::string run;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    const char c = i < text.size() ? text[i] : '\0';
     if (const int v = HexValue(c); v >= 0) {
-      digits += "0123456789abcdef"[v];
-    } else if (c == '-') {
+      run += "0123456789abcdef"[v];
       continue;
-    } else if (c == '%' && i + 2 < text.size() && text[i + 1] == '2' &&
-               (text[i + 2] == 'D' || text[i + 2] == 'd')) {
-      i += 2;
-    } else if (digits.empty() || digits.back() != ' ') {
-      digits += ' ';
     }
+    if (c == '-') continue;
+    const bool escape =
+        c == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0;
+    if (escape && text[i + 1] == '2' && (text[i + 2] == 'D' || text[i + 2] == 'd')) {
+      i += 2;
+      continue;
+    }
+    if (run == want) return true;
+    run.clear();
+    if (escape) i += 2;
   }
-  return digits.find(want) != std::string::npos;
+  return false;
 }
 
 bool AddQueryFunctions(sqlite3* db) {

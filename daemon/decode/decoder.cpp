@@ -6,11 +6,13 @@
 #include <rapidjson/reader.h>
 #include <rapidjson/schema.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
 #include "common/schema.h"
 #include "common/schema_quick_check.h"
+#include "common/utf8.h"
 
 namespace edi {
 namespace {
@@ -27,6 +29,7 @@ constexpr std::array<std::string_view, kQuarantineReasonCount> kReasonNames = {
     "malformed_message_id",
     "malformed_herid_claim",
     "conflicting_duplicate",
+    "too_many_parties",
 };
 
 std::string_view Str(const Value& obj, const char* key) {
@@ -82,63 +85,6 @@ QuarantineReason ClassifySchemaError(std::string_view field) {
   return QuarantineReason::kSchema;
 }
 
-// UTF-8 validity, with a fast path for the all-ASCII records that are the norm; RapidJSON's
-// own per-character validation costs more than the rest of parsing.
-bool IsValidUtf8(std::string_view s, size_t* bad_offset) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    if (i + 8 <= n) {
-      uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      if ((w & 0x8080808080808080ull) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      *bad_offset = i;
-      return false;
-    }
-    if (i + len > n) {
-      *bad_offset = i;
-      return false;
-    }
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) {
-        *bad_offset = i;
-        return false;
-      }
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    // Overlong forms, surrogates and values beyond Unicode are invalid.
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      *bad_offset = i;
-      return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
 // Records nest a few levels (record, request, configurations, one configuration); nesting is
 // refused beyond this before parsing: parsing, validating and walking a document recurse per
 // level, and a line of 100,000 brackets would exhaust the stack (or take minutes to validate).
@@ -186,15 +132,28 @@ bool FindDuplicateKey(const Value& v, std::string* where, std::string* name) {
     return false;
   }
   if (!v.IsObject()) return false;
-  for (auto a = v.MemberBegin(); a != v.MemberEnd(); ++a) {
-    const rapidjson::SizeType len = a->name.GetStringLength();
-    for (auto b = v.MemberBegin(); b != a; ++b) {
-      if (b->name.GetStringLength() == len &&
-          std::memcmp(b->name.GetString(), a->name.GetString(), len) == 0) {
-        where->clear();
-        name->assign(a->name.GetString(), len);
-        return true;
+  const auto text = [](const Value& n) {
+    return std::string_view(n.GetString(), n.GetStringLength());
+  };
+  if (v.MemberCount() <= 16) {  // a record's objects: a few members, compared pairwise
+    for (auto a = v.MemberBegin(); a != v.MemberEnd(); ++a) {
+      for (auto b = v.MemberBegin(); b != a; ++b) {
+        if (text(b->name) == text(a->name)) {
+          where->clear();
+          name->assign(text(a->name));
+          return true;
+        }
       }
+    }
+  } else {  // sorted: an object of 100,000 extra members costs no more than its parse
+    std::vector<std::string_view> names;
+    names.reserve(v.MemberCount());
+    for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) names.push_back(text(m->name));
+    std::sort(names.begin(), names.end());
+    if (auto twice = std::adjacent_find(names.begin(), names.end()); twice != names.end()) {
+      where->clear();
+      name->assign(*twice);
+      return true;
     }
   }
   for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
@@ -216,7 +175,7 @@ bool ReadMessageInfo(const Value& m, MessageInfo* out, DecodeError* error) {
   out->id.assign(Str(m, "id"));
   if (!IsUuid(out->id)) {
     return Fail(error, QuarantineReason::kMalformedMessageId,
-                "message id '" + out->id.substr(0, 64) + "' is not a UUID");
+                "message id '" + std::string(Utf8Prefix(out->id, 64)) + "' is not a UUID");
   }
   for (char& c : out->id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   out->sender_her_id = Int(m, "senderHerId");
@@ -333,7 +292,8 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
   if (std::string where, name; FindDuplicateKey(doc, &where, &name)) {
     return Fail(error, QuarantineReason::kSchema,
                 "field '" + (where.empty() ? std::string("/") : where) + "': the key '" +
-                    name.substr(0, 64) + "' appears twice, so which value counts is ambiguous");
+                    std::string(Utf8Prefix(name, 64)) +
+                    "' appears twice, so which value counts is ambiguous");
   }
   e->timestamp.assign(Str(doc, "timestamp"));
   auto t = ParseRfc3339(e->timestamp);
@@ -373,7 +333,8 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
     e->client.her_id_claim.emplace(it->value.GetString(), it->value.GetStringLength());
     if (!IsValidHerIdClaim(*e->client.her_id_claim)) {
       return Fail(error, QuarantineReason::kMalformedHerIdClaim,
-                  "field '/client/herIdClaim': '" + e->client.her_id_claim->substr(0, 64) +
+                  "field '/client/herIdClaim': '" +
+                      std::string(Utf8Prefix(*e->client.her_id_claim, 64)) +
                       "' is neither \"0\" nor a hyphen-separated list of HER-Ids");
     }
   }
@@ -413,7 +374,7 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
   }
   if (!MatchRoute(e, error)) return false;
   if (e->parties.size() > impl_->options.max_parties_per_call) {
-    return Fail(error, QuarantineReason::kOversize,
+    return Fail(error, QuarantineReason::kTooManyParties,
                 "the call names " + std::to_string(e->parties.size()) +
                     " parties; a call may name at most " +
                     std::to_string(impl_->options.max_parties_per_call) +
@@ -423,7 +384,8 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
   if (e->action == Action::kSend && !e->response_id.empty()) {
     if (!IsUuid(e->response_id)) {
       return Fail(error, QuarantineReason::kMalformedMessageId,
-                  "field '/response/id': '" + e->response_id.substr(0, 64) + "' is not a UUID");
+                  "field '/response/id': '" + std::string(Utf8Prefix(e->response_id, 64)) +
+                      "' is not a UUID");
     }
     e->message_id = e->response_id;
     for (char& c : e->message_id)

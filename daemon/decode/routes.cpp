@@ -5,6 +5,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/utf8.h"
 #include "decode/decoder.h"
 #include "decode/server_text.h"
 
@@ -206,7 +207,7 @@ bool QueryHerIds(std::string_view query, std::string_view key, std::vector<Party
       if (!her_id) {
         error->reason = QuarantineReason::kMalformedHerId;
         error->detail = "query parameter '" + std::string(key) + "': '" +
-                        std::string(item.substr(0, 64)) + "' is not a HER-Id";
+                        std::string(Utf8Prefix(item, 64)) + "' is not a HER-Id";
         return false;
       }
       parties->push_back({*her_id, PartySource::kQuery});
@@ -306,8 +307,8 @@ bool MatchRoute(AccessEvent* e, DecodeError* error) {
         auto her_id = ParseHerIdText(m.her_id);
         if (!her_id) {
           error->reason = QuarantineReason::kMalformedHerId;
-          error->detail =
-              "path HER-Id '" + std::string(m.her_id.substr(0, 64)) + "' is not a positive integer";
+          error->detail = "path HER-Id '" + std::string(Utf8Prefix(m.her_id, 64)) +
+                          "' is not a positive integer";
           return false;
         }
         AddParty(her_id, PartySource::kPath, &e->parties);

@@ -162,6 +162,13 @@ void StatusServer::Serve() {
   std::vector<Connection> conns;
   std::vector<pollfd> fds;
   Clock::time_point accept_again;  // after running out of file descriptors
+  // The connections still open when serving ends are closed with it.
+  struct CloseAll {
+    std::vector<Connection>& conns;
+    ~CloseAll() {
+      for (const Connection& c : conns) ::close(c.fd);
+    }
+  } close_all{conns};
   auto close_at = [&conns](size_t i) {
     // What the client sent beyond its request is read first: closing with unread bytes would
     // reset the connection, and the client might lose the answer.

@@ -10,10 +10,19 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"
+
 namespace edi {
 
 template <typename W>
 void WriteJsonString(W& w, std::string_view s) {
+  // Text from the input may hold bytes that are not UTF-8 (a percent-decoded path, a cut
+  // name): written as U+FFFD, so that the output stays JSON a reader accepts.
+  if (size_t bad = 0; !IsValidUtf8(s, &bad)) {
+    const std::string valid = ValidUtf8(s);
+    w.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
+    return;
+  }
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 

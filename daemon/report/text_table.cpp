@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/utf8.h"
+
 namespace edi {
 namespace {
 
@@ -91,7 +93,7 @@ std::string TableCell(std::string_view s) { return s.empty() ? "-" : WithoutCont
 
 std::string LogText(std::string_view s) {
   constexpr size_t kMax = 200;
-  std::string out = WithoutControls(s.substr(0, kMax));
+  std::string out = WithoutControls(Utf8Prefix(s, kMax));
   if (s.size() > kMax) out += "...";
   return out;
 }

@@ -129,13 +129,14 @@ void AuditState::ResolveCustodyParties(AccessEvent* e, ClientIdx client, const M
     if (e->parties.size() < 2) return;
     auto keep_if = [&](auto own) {
       const auto n = std::count_if(e->parties.begin(), e->parties.end(), own);
-      if (n == 0 || n == static_cast<std::ptrdiff_t>(e->parties.size())) return false;
+      if (n == 0 || n == static_cast<std::ptrdiff_t>(e->parties.size())) return;
       std::erase_if(e->parties, [&](const PartyRef& r) { return !own(r); });
-      return true;
     };
+    // A herid claim list says which parties the client answers for; ownership only where
+    // there is none.
     const std::optional<std::string>& claim = e->client.her_id_claim;
-    if (claim && *claim != "0" &&
-        keep_if([&](const PartyRef& r) { return ClaimCovers(*claim, r.her_id); })) {
+    if (claim && *claim != "0") {
+      keep_if([&](const PartyRef& r) { return ClaimCovers(*claim, r.her_id); });
       return;
     }
     keep_if(

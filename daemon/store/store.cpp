@@ -77,7 +77,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   }
   // The audit trail is sensitive: a new database is its owner's alone (0600), whatever the
   // umask; SQLite gives its -wal and -shm files the database file's permissions. Where this
-  // fails (no such directory), opening below says why.
+  // fails (no such directory), opening below says why. A link to a file yet to be made is not
+  // followed by O_EXCL: that file is made by SQLite, and narrowed once it is open.
+  std::error_code exists_ec;
+  const bool existed = std::filesystem::exists(path, exists_ec);
   if (const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) {
     ::close(fd);
   }
@@ -104,6 +107,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
     const std::string msg = path + ": cannot open database for writing: " + why;
     return setup ? Status::InvalidArgument(msg) : Status::IOError(msg);
   }
+  if (!existed) ::chmod(sqlite3_db_filename(db, "main"), 0600);
   // One writer at a time: a second one would keep its own reconstruction state and each would
   // overwrite the other's. The claim is an flock on FILE-lock, FILE being the database file as
   // SQLite resolved the path (links followed), taken before anything is read or written and

@@ -584,13 +584,13 @@ TEST_F(DecoderTest, ACallNamingMorePartiesThanTheLimitIsOversize) {
   EXPECT_EQ(e.parties.size(), 3u);
   c.query += "&HerIds=4";
   EXPECT_FALSE((*d)->Decode(Json(c), &e, &err));
-  EXPECT_EQ(err.reason, QuarantineReason::kOversize);
+  EXPECT_EQ(err.reason, QuarantineReason::kTooManyParties);
   EXPECT_EQ(err.detail,
             "the call names 4 parties; a call may name at most 3 (decode.max_parties_per_call)");
   // The default: 1,000.
   c.query.clear();
   for (int i = 1; i <= 1001; ++i) c.query += (i > 1 ? "&HerIds=" : "HerIds=") + std::to_string(i);
-  EXPECT_EQ(QuarantineReasonName(Reject(Json(c)).reason), "oversize");
+  EXPECT_EQ(QuarantineReasonName(Reject(Json(c)).reason), "too_many_parties");
 }
 
 TEST(HerIdClaim, AcceptsZeroAndHyphenLists) {

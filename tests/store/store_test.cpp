@@ -48,6 +48,28 @@ TEST_F(StoreTest, ANewDatabaseIsReadableByItsOwnerOnly) {
   }
 }
 
+// Also when the path is a link to a file yet to be made (a layout README allows).
+TEST_F(StoreTest, ANewDatabaseBehindALinkIsReadableByItsOwnerOnly) {
+  const fs::path real = path_ + "-real", link = path_ + "-link";
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(real.string() + suffix);
+  fs::remove(link);
+  fs::create_symlink(real, link);
+  const mode_t old_umask = ::umask(022);
+  auto s = Store::Open(link.string(), {});
+  ::umask(old_umask);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_TRUE((*s)->Begin().ok());
+  Put(**s, MakeEvent("req-1", kT0, {{8142520, PartySource::kPath}}));
+  ASSERT_TRUE((*s)->Commit().ok());
+  for (const char* suffix : {"", "-wal", "-lock"}) {
+    const fs::perms p = fs::status(real.string() + suffix).permissions();
+    EXPECT_EQ(p & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write) << suffix;
+  }
+  (*s).reset();
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(real.string() + suffix);
+  fs::remove(link);
+}
+
 TEST_F(StoreTest, TheWriteAheadLogsSizeIsWhatIsOnDiskBesideTheDatabase) {
   auto s = Open();
   ASSERT_TRUE(s->Begin().ok());
