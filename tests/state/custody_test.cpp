@@ -226,6 +226,13 @@ TEST_F(StateTest, AV2DownloadIsForTheReceiversInItsHeridClaim) {
   const PartyFacts& g = Feed(d);
   EXPECT_EQ(events_.back()->parties.size(), 2u);
   EXPECT_EQ(Field(g, "party.in_herid_claim"), "false");
+  // A claim naming every receiver: the download is for all of them, whichever the client
+  // owns (the claim says what it answers for).
+  Feed(Lock("v2", 101, true, 3));
+  d.claim = "101-102";
+  d.minute = 4;
+  Feed(d);
+  EXPECT_EQ(events_.back()->parties.size(), 2u);
 }
 
 TEST_F(StateTest, TheSendersClientReadsItsMessagesMetadataForTheSender) {
