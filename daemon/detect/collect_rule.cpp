@@ -332,7 +332,9 @@ void CollectRule(ItemReader& item, Collection* c) {
     if (!item.ReadOverride("rule", kRuleKeys, kRuleOverrides, &ov)) return;
     if (existing == nullptr) {
       item.Report(LoadCode::kOverrideUnknownRule, item.pos(),
-                  "overrides a rule not defined before");
+                  "overrides a rule not defined before: files load in the order given, so the "
+                  "one defining it (the shipped pack, rules/edi-default.yaml, for edi.* rules) "
+                  "must come first");
       return;
     }
     ApplyOverride(item, ov, existing);
@@ -343,7 +345,9 @@ void CollectRule(ItemReader& item, Collection* c) {
   if (keys == 1 && item.Has("enabled")) {  // Falco's shorthand for override {enabled: replace}
     if (existing == nullptr) {
       item.Report(LoadCode::kOverrideUnknownRule, item.pos(),
-                  "sets 'enabled' on a rule not defined before");
+                  "sets 'enabled' on a rule not defined before: files load in the order given, "
+                  "so the one defining it (the shipped pack, rules/edi-default.yaml, for edi.* "
+                  "rules) must come first");
       return;
     }
     item.Bool("enabled", &existing->enabled);

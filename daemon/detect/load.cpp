@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -233,13 +235,14 @@ bool ReadWholeFile(const std::string& path, std::string* out, std::string* why) 
   return true;
 }
 
-// Loads files already read; `unreadable` lists (index, reason) of those that could not be.
+// Loads files already read; `unreadable` lists (index, E_IO message) of those that could not be
+// (or are given twice).
 LoadResult LoadSources(const std::vector<SourceFile>& files,
                        const std::vector<std::pair<int, std::string>>& unreadable,
                        const FieldCatalog& catalog) {
   Issues issues(&files);
   for (const auto& [index, why] : unreadable) {
-    issues.Add(LoadCode::kIO, {index, 0, 0}, "cannot read the rule file: " + why);
+    issues.Add(LoadCode::kIO, {index, 0, 0}, why);
   }
   Collection collection;
   for (size_t i = 0; i < files.size(); ++i) {
@@ -259,11 +262,20 @@ LoadResult LoadSources(const std::vector<SourceFile>& files,
 LoadResult LoadRules(const std::vector<std::string>& files, const FieldCatalog& catalog) {
   std::vector<detect::SourceFile> sources;
   std::vector<std::pair<int, std::string>> unreadable;
+  std::map<std::string, std::string> seen;  // the file as resolved -> as given first
   for (const std::string& path : files) {
     std::string text;
     std::string why;
-    if (!detect::ReadWholeFile(path, &text, &why)) {
-      unreadable.emplace_back(static_cast<int>(sources.size()), why);
+    std::error_code ec;
+    const std::string resolved = std::filesystem::weakly_canonical(path, ec).string();
+    if (auto [at, added] = seen.try_emplace(ec ? path : resolved, path); !added) {
+      // Its definitions would clash with themselves ("already defined at" the same line).
+      unreadable.emplace_back(static_cast<int>(sources.size()),
+                              "the rule file is given twice (first as " + at->second +
+                                  ", a directory's file or the file itself): give each once");
+    } else if (!detect::ReadWholeFile(path, &text, &why)) {
+      unreadable.emplace_back(static_cast<int>(sources.size()),
+                              "cannot read the rule file: " + why);
       text.clear();
     }
     sources.push_back(detect::MakeSource(path, std::move(text)));

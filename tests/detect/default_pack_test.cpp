@@ -127,6 +127,21 @@ TEST(DefaultPackOverrides, ReplacedConditionsLeaveNoUnusedWarningsFlattenedSever
   EXPECT_TRUE(all.issues.empty()) << all.ToString();
 }
 
+// A file given twice (once alone, once in its directory) would clash with itself: "already
+// defined at" its own line. Said as what it is.
+TEST(DefaultPackLoading, AFileGivenTwiceIsNamedAsSuch) {
+  const std::string pack = kPack;
+  LoadResult result =
+      LoadRules({pack, EDI_SOURCE_DIR "/rules/../rules/edi-default.yaml"}, FactsCatalog());
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(result.issues.size(), 1u) << result.ToString();
+  ASSERT_FALSE(result.issues.empty());
+  const LoadIssue& issue = result.issues[0];
+  EXPECT_EQ(issue.code, LoadCode::kIO);
+  EXPECT_EQ(issue.message, "the rule file is given twice (first as " + pack +
+                               ", a directory's file or the file itself): give each once");
+}
+
 TEST(FactValues, TextAFieldNeverTakesIsWarnedAboutWhereverItIsCompared) {
   const std::string yaml = R"(
 - list: acts
