@@ -44,18 +44,20 @@ std::shared_ptr<const RuleSet> Compiler::Run() {
   CompileMacros();
   mark_used_ = true;
   std::vector<RuleInfo> infos;
+  std::vector<Pos> positions;  // of the rules compiled, for the dispatch's warnings
   auto impl = std::make_unique<RuleSet::Impl>();
   for (const RuleDef& rule : c_.rules) {
     CompiledRule compiled;
     RuleInfo info;
     if (!CompileRule(rule, &compiled, &info) || rule.broken) continue;
     infos.push_back(std::move(info));
+    positions.push_back(rule.pos);
     impl->rules.push_back(std::move(compiled));
   }
   mark_used_ = false;
   WarnUnused();
   if (issues_->has_errors()) return nullptr;
-  BuildDispatch(impl.get(), infos);
+  BuildDispatch(impl.get(), infos, positions);
   return std::make_shared<const RuleSet>(std::move(infos), std::move(impl));
 }
 

@@ -86,7 +86,8 @@ class Compiler {
                     Program* p, uint32_t* root);
   bool CompileOutput(const SourceText& src, std::vector<OutputPart>* out);
   // Fills impl->dispatch and impl->buckets (condition.h) for the enabled rules.
-  void BuildDispatch(RuleSet::Impl* impl, const std::vector<RuleInfo>& infos) const;
+  void BuildDispatch(RuleSet::Impl* impl, const std::vector<RuleInfo>& infos,
+                     const std::vector<Pos>& positions) const;
   void WarnUnused();
 
   const Collection& c_;

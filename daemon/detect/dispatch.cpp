@@ -201,7 +201,8 @@ bool ConditionReads(const Program& p, uint32_t root, FieldId field) {
 
 }  // namespace
 
-void Compiler::BuildDispatch(RuleSet::Impl* impl, const std::vector<RuleInfo>& infos) const {
+void Compiler::BuildDispatch(RuleSet::Impl* impl, const std::vector<RuleInfo>& infos,
+                             const std::vector<Pos>& positions) const {
   std::vector<uint32_t> enabled;
   for (uint32_t i = 0; i < impl->rules.size(); ++i) {
     if (infos[i].enabled) enabled.push_back(i);
@@ -228,6 +229,8 @@ void Compiler::BuildDispatch(RuleSet::Impl* impl, const std::vector<RuleInfo>& i
   }
 
   impl->buckets.resize(buckets);
+  // Per rule: the buckets it is kept in, and those where it holds whatever the call.
+  std::vector<size_t> kept(impl->rules.size()), always(impl->rules.size());
   std::vector<Known> known(impl->dispatch.size());
   for (size_t b = 0; b < buckets; ++b) {
     size_t rest = b;
@@ -252,7 +255,22 @@ void Compiler::BuildDispatch(RuleSet::Impl* impl, const std::vector<RuleInfo>& i
       const uint32_t root = Specializer(&rule.program, known).Run(rule.condition);
       const Node& top = rule.program.nodes[root];
       if (top.kind == NodeKind::kConst && top.num == 0) continue;
+      ++kept[i];
+      if (top.kind == NodeKind::kConst) ++always[i];
       impl->buckets[b].push_back({i, root});
+    }
+  }
+  // What the folding shows of a condition that cannot be meant as written.
+  for (uint32_t i : enabled) {
+    if (kept[i] == 0) {
+      issues_->Add(LoadCode::kRuleNeverFires, positions[i],
+                   "rule '" + infos[i].id +
+                       "' can never fire: its condition holds for no kind of call (a field "
+                       "compared with two values at once?)");
+    } else if (always[i] == buckets) {
+      issues_->Add(LoadCode::kConditionAlwaysTrue, positions[i],
+                   "rule '" + infos[i].id +
+                       "' fires for every call and every lock check: its condition always holds");
     }
   }
 }

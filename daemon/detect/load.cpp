@@ -76,6 +76,10 @@ std::string_view LoadCodeName(LoadCode code) {
       return "W_UNKNOWN_VALUE";
     case LoadCode::kSeverityCasesReplaced:
       return "W_SEVERITY_CASES_REPLACED";
+    case LoadCode::kRuleNeverFires:
+      return "W_RULE_NEVER_FIRES";
+    case LoadCode::kConditionAlwaysTrue:
+      return "W_CONDITION_ALWAYS_TRUE";
   }
   return "?";
 }

@@ -176,6 +176,9 @@ enum class LoadCode : uint8_t {
                            //   (`evt.action = sendd`), or a word that names no list in `in (...)`
   kSeverityCasesReplaced,  // W_SEVERITY_CASES_REPLACED: an override gives one level to a rule
                            //   whose severity depended on the call (succeeded, denied)
+  kRuleNeverFires,         // W_RULE_NEVER_FIRES: an enabled rule's condition holds for no kind
+                           //   of call (evt.action = send and evt.action = download)
+  kConditionAlwaysTrue,    // W_CONDITION_ALWAYS_TRUE: it holds for every call and every check
 };
 std::string_view LoadCodeName(LoadCode code);  // "E_SYNTAX", "W_UNUSED_LIST", ...
 bool IsError(LoadCode code);

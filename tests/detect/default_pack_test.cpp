@@ -142,6 +142,35 @@ TEST(DefaultPackLoading, AFileGivenTwiceIsNamedAsSuch) {
                                ", a directory's file or the file itself): give each once");
 }
 
+// A condition that holds for every call, or for no kind of call, cannot be meant as written.
+TEST(DefaultPackLoading, ConditionsThatAlwaysOrNeverHoldAreWarnedAbout) {
+  const std::string yaml = R"(
+- rule: local.always
+  desc: d
+  condition: "true"
+  severity: low
+  output: o
+- rule: local.never
+  desc: d
+  condition: evt.trigger = call and evt.action = send and evt.action = download
+  severity: low
+  output: o
+- rule: local.fine
+  desc: d
+  condition: evt.trigger = call and evt.action = send
+  severity: low
+  output: o
+)";
+  const LoadResult r = LoadRulesFromStrings({{"local.yaml", yaml}}, FactsCatalog());
+  ASSERT_TRUE(r.ok()) << r.ToString();
+  ASSERT_EQ(r.issues.size(), 2u) << r.ToString();
+  EXPECT_EQ(r.issues[0].code, LoadCode::kConditionAlwaysTrue);
+  EXPECT_EQ(r.issues[0].line, 2);
+  EXPECT_EQ(r.issues[1].code, LoadCode::kRuleNeverFires);
+  EXPECT_EQ(r.issues[1].line, 7);
+  EXPECT_NE(r.issues[1].message.find("rule 'local.never' can never fire"), std::string::npos);
+}
+
 TEST(FactValues, TextAFieldNeverTakesIsWarnedAboutWhereverItIsCompared) {
   const std::string yaml = R"(
 - list: acts
