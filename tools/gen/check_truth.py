@@ -12,7 +12,10 @@ the ground truth leaves them out on purpose. Exit status 0 when the two agree.
 Reading of the rules where DETECTIONS.md leaves room (the generator keeps away from the rest):
 rules see the state before the call; a repeat is the same (rule, client, party, message) within
 an hour of the first finding; a reservation's `since` counts as the holder's last call;
-`read_metadata` acts for the parties of the message the token's organisation covers.
+`read_metadata` acts for the parties of the message the token's organisation covers; a download
+acts for the receivers the token's organisation covers (of several, the daemon keeps those the
+client answers for: the generator's messages to several receivers of one organisation are
+downloaded by the one client that answers for them all).
 """
 
 import heapq
