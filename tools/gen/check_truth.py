@@ -14,8 +14,7 @@ rules see the state before the call; a repeat is the same (rule, client, party, 
 an hour of the first finding; a reservation's `since` counts as the holder's last call;
 `read_metadata` acts for the parties of the message the token's organisation covers; a download
 acts for the receivers the token's organisation covers (of several, the daemon keeps those the
-client answers for: the generator's messages to several receivers of one organisation are
-downloaded by the one client that answers for them all).
+client answers for; on generated data both readings give the same findings).
 """
 
 import heapq
