@@ -98,7 +98,8 @@ class MessageCalls:
             body = ',"request":{"appRecStatus":"Ok"},"response":{"id":"%s"}' % ap
         else:
             api, path = "3", self.msg_path(c, it.msg, "/apprec")
-            st = "Ok" if self.rng.random() < 0.95 else "OkErrorInMessagePart"
+            r = self.rng.random()  # most receipts are Ok; some report an error, a few reject
+            st = "Ok" if r < 0.93 else "OkErrorInMessagePart" if r < 0.98 else "Rejected"
             body = ',"request":{"appRecSenderHerId":%d,"appRecStatus":"%s"},"response":{"id":"%s"}' % (
                 her, st, ap)
         if att == 0 and it.plan is None and self.rng.random() < P_FAIL:
