@@ -30,6 +30,7 @@ constexpr std::array<std::string_view, kQuarantineReasonCount> kReasonNames = {
     "malformed_herid_claim",
     "conflicting_duplicate",
     "too_many_parties",
+    "duplicate_key",
 };
 
 std::string_view Str(const Value& obj, const char* key) {
@@ -85,9 +86,11 @@ QuarantineReason ClassifySchemaError(std::string_view field) {
   return QuarantineReason::kSchema;
 }
 
-// Records nest a few levels (record, request, configurations, one configuration); nesting is
-// refused beyond this before parsing: parsing, validating and walking a document recurse per
-// level, and a line of 100,000 brackets would exhaust the stack (or take minutes to validate).
+// A record that breaks the schema is validated again by RapidJSON's validator, which recurses
+// per level of nesting and walks its whole context stack at each (a line of 100,000 brackets
+// would exhaust the stack or take minutes): such a record nested deeper than this is
+// quarantined without it. Parsing is iterative, so unknown fields may nest as they like in a
+// record that keeps to the schema (the contract allows and ignores them).
 constexpr int kMaxNesting = 32;
 
 // Whether the JSON text `s` opens more than kMaxNesting arrays or objects inside one another
@@ -117,20 +120,8 @@ bool NestedTooDeep(std::string_view s, size_t* offset) {
   return false;
 }
 
-// The first member name that an object in `v` has twice, with the object's place as a JSON
-// pointer ("/request"); false when there is none. Which of two values counts is up to the
-// parser (RapidJSON's lookups find the first, .NET's serialisers keep the last), so a record
-// naming a field twice is ambiguous about what the call did.
-bool FindDuplicateKey(const Value& v, std::string* where, std::string* name) {
-  if (v.IsArray()) {
-    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
-      if (FindDuplicateKey(v[i], where, name)) {
-        where->insert(0, "/" + std::to_string(i));
-        return true;
-      }
-    }
-    return false;
-  }
+// The first member name that object `v` has twice; false when there is none.
+bool DuplicateKeyIn(const Value& v, std::string* name) {
   if (!v.IsObject()) return false;
   const auto text = [](const Value& n) {
     return std::string_view(n.GetString(), n.GetStringLength());
@@ -139,7 +130,6 @@ bool FindDuplicateKey(const Value& v, std::string* where, std::string* name) {
     for (auto a = v.MemberBegin(); a != v.MemberEnd(); ++a) {
       for (auto b = v.MemberBegin(); b != a; ++b) {
         if (text(b->name) == text(a->name)) {
-          where->clear();
           name->assign(text(a->name));
           return true;
         }
@@ -151,15 +141,40 @@ bool FindDuplicateKey(const Value& v, std::string* where, std::string* name) {
     for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) names.push_back(text(m->name));
     std::sort(names.begin(), names.end());
     if (auto twice = std::adjacent_find(names.begin(), names.end()); twice != names.end()) {
-      where->clear();
       name->assign(*twice);
       return true;
     }
   }
-  for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
-    if (FindDuplicateKey(m->value, where, name)) {
-      where->insert(0, "/" + std::string(m->name.GetString(), m->name.GetStringLength()));
-      return true;
+  return false;
+}
+
+// The first key named twice in an object the decoder reads (the record, client, request,
+// response, message, each configuration and each message listed), with the object's place as
+// a JSON pointer ("/request"). Which of two values counts is up to the parser (RapidJSON's
+// lookups find the first, .NET's serialisers keep the last), so such a record is ambiguous
+// about what the call did. Unknown fields are not looked into.
+bool FindDuplicateKey(const Value& doc, std::string* where, std::string* name) {
+  auto check = [&](const Value& v, std::string at) {
+    if (!DuplicateKeyIn(v, name)) return false;
+    *where = at.empty() ? "/" : at;
+    return true;
+  };
+  if (check(doc, "")) return true;
+  for (const char* part : {"client", "request", "response", "message"}) {
+    auto it = doc.FindMember(part);
+    if (it == doc.MemberEnd()) continue;
+    if (check(it->value, std::string("/") + part)) return true;
+    for (const char* list : {"configurations", "mshConfigurations", "messages"}) {
+      auto items = it->value.IsObject() ? it->value.FindMember(list) : it->value.MemberEnd();
+      if (!it->value.IsObject() || items == it->value.MemberEnd() || !items->value.IsArray()) {
+        continue;
+      }
+      for (rapidjson::SizeType i = 0; i < items->value.Size(); ++i) {
+        if (check(items->value[i],
+                  std::string("/") + part + "/" + list + "/" + std::to_string(i))) {
+          return true;
+        }
+      }
     }
   }
   return false;
@@ -233,6 +248,12 @@ Result<std::unique_ptr<Decoder>> Decoder::Create(const DecoderOptions& options) 
 // Parses `bytes` into impl_->doc while validating it against the schema; false with *error set
 // when the record is not JSON or breaks the schema.
 bool Decoder::FullyValidated(std::string_view bytes, DecodeError* error) {
+  if (size_t deep = 0; NestedTooDeep(bytes, &deep)) {
+    return Fail(error, QuarantineReason::kSchema,
+                "field '/': nested more than " + std::to_string(kMaxNesting) +
+                    " levels deep (at offset " + std::to_string(deep) +
+                    ") in a record that breaks the schema");
+  }
   rapidjson::MemoryStream ms(bytes.data(), bytes.size());
   rapidjson::SchemaValidatingReader<rapidjson::kParseDefaultFlags, rapidjson::MemoryStream,
                                     rapidjson::UTF8<>>
@@ -265,12 +286,6 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
     return Fail(error, QuarantineReason::kInvalidJson,
                 "Invalid encoding: not UTF-8 at offset " + std::to_string(bad));
   }
-  if (size_t deep = 0; NestedTooDeep(bytes, &deep)) {
-    return Fail(error, QuarantineReason::kSchema,
-                "field '/': nested more than " + std::to_string(kMaxNesting) +
-                    " levels deep (at offset " + std::to_string(deep) +
-                    "); access-log records are a few levels deep");
-  }
   rapidjson::Document& doc = impl_->doc;
   doc.SetNull();
   doc.GetAllocator().Clear();
@@ -280,7 +295,7 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
     // The same stream as the validating reader's: Document::Parse(str, n) would skip a
     // byte-order mark the reader refuses.
     rapidjson::MemoryStream ms(bytes.data(), bytes.size());
-    doc.ParseStream<rapidjson::kParseDefaultFlags, rapidjson::UTF8<>>(ms);
+    doc.ParseStream<rapidjson::kParseIterativeFlag, rapidjson::UTF8<>>(ms);
     if (doc.HasParseError() || !impl_->quick->CertainlyValid(doc)) {
       doc.SetNull();
       doc.GetAllocator().Clear();
@@ -290,9 +305,8 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
     return false;
   }
   if (std::string where, name; FindDuplicateKey(doc, &where, &name)) {
-    return Fail(error, QuarantineReason::kSchema,
-                "field '" + (where.empty() ? std::string("/") : where) + "': the key '" +
-                    std::string(Utf8Prefix(name, 64)) +
+    return Fail(error, QuarantineReason::kDuplicateKey,
+                "field '" + where + "': the key '" + std::string(Utf8Prefix(name, 64)) +
                     "' appears twice, so which value counts is ambiguous");
   }
   e->timestamp.assign(Str(doc, "timestamp"));

@@ -35,8 +35,9 @@ enum class QuarantineReason : uint8_t {
   kMalformedHerIdClaim,   // herIdClaim neither "0" nor a hyphen-separated list of HER-Ids
   kConflictingDuplicate,  // the requestId and timestamp of a stored call, but other bytes
   kTooManyParties,        // names more parties than decode.max_parties_per_call
+  kDuplicateKey,          // an object the decoder reads names a key twice
 };
-constexpr int kQuarantineReasonCount = static_cast<int>(QuarantineReason::kTooManyParties) + 1;
+constexpr int kQuarantineReasonCount = static_cast<int>(QuarantineReason::kDuplicateKey) + 1;
 std::string_view QuarantineReasonName(QuarantineReason r);  // "invalid_json", ...
 
 struct DecodeError {

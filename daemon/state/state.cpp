@@ -88,10 +88,17 @@ void AuditState::ActivateReservations(EventTime now) {
   }
 }
 
-bool AuditState::OwnedBy(HerId p, ClientIdx client, std::string_view client_id, EventTime t) const {
+bool AuditState::AnswersFor(HerId p, ClientIdx client, const AccessEvent& e) const {
+  // A herid claim list says which parties the client answers for; ownership only where there
+  // is none: the lock holder, else the declared owner, else the learned one.
+  if (e.client.her_id_claim && *e.client.her_id_claim != "0") {
+    return ClaimCovers(*e.client.her_id_claim, p);
+  }
   if (const Lock* l = locks_.Find(p)) return l->holder == client;
-  if (const std::string* declared = registry_->DeclaredOwner(p)) return *declared == client_id;
-  return ownership_.LearnedOwner(p, t) == client;
+  if (const std::string* declared = registry_->DeclaredOwner(p)) {
+    return *declared == e.client.client_id;
+  }
+  return ownership_.LearnedOwner(p, e.time) == client;
 }
 
 void AuditState::ResolveCustodyParties(AccessEvent* e, ClientIdx client, const MessageCustody* m) {
@@ -122,33 +129,26 @@ void AuditState::ResolveCustodyParties(AccessEvent* e, ClientIdx client, const M
     }
   };
   // Of several receivers the organisation covers (one municipality, several applications), a
-  // call is for those the client answers for: the ones in its herid claim list, else the ones
-  // it owns (holds the lock of, is the declared or learned owner of). A client that answers
-  // for none of them acts for all of them, and that stays visible.
+  // download or read is for those the client answers for (AnswersFor). A client that answers
+  // for none of them acts for all of them, and that stays visible. Not so a mark or apprec
+  // whose body named no party: which receiver's copy it changed the record cannot tell, so it
+  // counts for every one (a client owning one receiver must not mark another's unseen).
   auto keep_own = [&] {
     if (e->parties.size() < 2) return;
-    auto keep_if = [&](auto own) {
-      const auto n = std::count_if(e->parties.begin(), e->parties.end(), own);
-      if (n == 0 || n == static_cast<std::ptrdiff_t>(e->parties.size())) return;
-      std::erase_if(e->parties, [&](const PartyRef& r) { return !own(r); });
-    };
-    // A herid claim list says which parties the client answers for; ownership only where
-    // there is none.
-    const std::optional<std::string>& claim = e->client.her_id_claim;
-    if (claim && *claim != "0") {
-      keep_if([&](const PartyRef& r) { return ClaimCovers(*claim, r.her_id); });
-      return;
-    }
-    keep_if(
-        [&](const PartyRef& r) { return OwnedBy(r.her_id, client, e->client.client_id, e->time); });
+    const auto own = [&](const PartyRef& r) { return AnswersFor(r.her_id, client, *e); };
+    const auto n = std::count_if(e->parties.begin(), e->parties.end(), own);
+    if (n == 0 || n == static_cast<std::ptrdiff_t>(e->parties.size())) return;
+    std::erase_if(e->parties, [&](const PartyRef& r) { return !own(r); });
   };
   const HerId sender = m->sender();
   switch (e->action) {
     case Action::kDownload:
+      add_covered_or_all(m->receivers());
+      keep_own();
+      break;
     case Action::kMarkDownloaded:  // without the body's receiverHerId (MatchRoute)
     case Action::kApprecSend:      // without the body's appRecSenderHerId
       add_covered_or_all(m->receivers());
-      keep_own();
       break;
     case Action::kReadMetadata: {
       // The sender's client reads metadata for the sender (custody names it, and the call's
@@ -423,7 +423,8 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
   }
   MessageCustody& mm = custody_.Touch(*key, e.time);
   // A download acts for the receivers its organisation covers: while they are not all known,
-  // it is kept with the organisation too, to count for those that become known.
+  // it is kept with the organisation too, to count for those that become known (whoever's
+  // they are: clients of one organisation are not told apart for receivers named later).
   if (e.parties.empty() || (kind == CustodyActKind::kDownload && !mm.receivers_complete())) {
     // Receiver unknown: the organisation tells later which receivers the call was for.
     custody_.AddAct(mm, {client, kind, 0, e.time, ParseOrgNumber(e.client.orgnr_parent)});

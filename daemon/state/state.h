@@ -90,8 +90,9 @@ class AuditState : public ClientNames {
   void PendReservationsAfter(EventTime t);
   void ActivateReservations(EventTime now);
   void ResolveCustodyParties(AccessEvent* e, ClientIdx client, const MessageCustody* m);
-  // Whether `client` is p's owner at t: the lock holder, else the declared, else the learned.
-  bool OwnedBy(HerId p, ClientIdx client, std::string_view client_id, EventTime t) const;
+  // Whether the client of `e` answers for party p: p is in its herid claim list, or (no list)
+  // it is p's owner at e's time (the lock holder, else the declared, else the learned).
+  bool AnswersFor(HerId p, ClientIdx client, const AccessEvent& e) const;
   // `lookup`: the party's, when e.lookups has it from this state's registry.
   void FillPartyFacts(const AccessEvent& e, ClientIdx client, const PartyLookup* lookup,
                       PartyFacts* f);

@@ -210,6 +210,19 @@ TEST_F(StateTest, ADownloadIsForTheReceiversTheClientOwnsWhenItOwnsSome) {
   EXPECT_EQ(Field(other, "msg.downloaded_by_any"), "false");
 }
 
+// A mark or apprec whose body named no party changed some receiver's copy, which the record
+// cannot tell: it counts for every covered receiver, even from a client owning one of them
+// (else owning any receiver would let it mark another's unseen).
+TEST_F(StateTest, AMarkWithoutABodyPartyCountsForEveryCoveredReceiver) {
+  Feed(Lock("nh", 101, true, 0));
+  Feed(Send("hospital", 201, "101,103", kM1, 1));
+  Feed(Download("nh", kM1, 2));  // its own copy: 101
+  Rec mark = Mark("nh", kM1, 0, 3);
+  mark.request.clear();
+  Feed(mark);
+  EXPECT_EQ(events_.back()->parties.size(), 2u);
+}
+
 TEST_F(StateTest, AV2DownloadIsForTheReceiversInItsHeridClaim) {
   Feed(Send("hospital", 201, "101,102", kM1, 0));
   Rec d = Download("v2", kM1, 1);
