@@ -7,6 +7,7 @@
 #include "commands/read_only_db.h"
 #include "common/sqlite_statement.h"
 #include "decode/decoder.h"
+#include "decode/server_text.h"
 
 namespace edi {
 
@@ -125,13 +126,6 @@ void NamesMessageSql(sqlite3_context* ctx, int, sqlite3_value** argv) {
   }
   const std::string_view message(id, static_cast<size_t>(sqlite3_value_bytes(argv[1])));
   sqlite3_result_int(ctx, NamesMessage(std::string_view(text, text_size), message) ? 1 : 0);
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace

@@ -265,7 +265,7 @@ int RunReplay(const ReplayOptions& opt) {
     }
     if (!warned_older && pipeline.first_older_than_stored()) {
       warned_older = true;
-      const OlderThanStored& o = *pipeline.first_older_than_stored();
+      const NotedRecord& o = *pipeline.first_older_than_stored();
       std::fprintf(stderr,
                    "edi-audit replay: warning: record %s (%s) is over an hour older "
                    "than events already stored (up to %s): the reconstruction (locks, custody, "
@@ -277,7 +277,7 @@ int RunReplay(const ReplayOptions& opt) {
     }
     if (!warned_future && pipeline.first_future_dated()) {
       warned_future = true;
-      const FutureDated& f = *pipeline.first_future_dated();
+      const NotedRecord& f = *pipeline.first_future_dated();
       std::fprintf(stderr,
                    "edi-audit replay: warning: record %s is dated %s, over a day after this "
                    "machine's clock (a gateway's clock fault?). Event time moves on to it all "

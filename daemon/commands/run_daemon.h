@@ -58,7 +58,7 @@ class PipelineBatchStore : public BatchStore {
     }
     if (pipeline_->first_future_dated() && !warned_future_) {
       warned_future_ = true;
-      const FutureDated& f = *pipeline_->first_future_dated();
+      const NotedRecord& f = *pipeline_->first_future_dated();
       spdlog::warn(
           "record {} is dated {}, over a day after this machine's clock (a gateway's clock "
           "fault?): event time moves on to it, so locks may be reported stale and custody "

@@ -154,24 +154,23 @@ bool DuplicateKeyIn(const Value& v, std::string* name) {
 // lookups find the first, .NET's serialisers keep the last), so such a record is ambiguous
 // about what the call did. Unknown fields are not looked into.
 bool FindDuplicateKey(const Value& doc, std::string* where, std::string* name) {
-  auto check = [&](const Value& v, std::string at) {
-    if (!DuplicateKeyIn(v, name)) return false;
-    *where = at.empty() ? "/" : at;
+  if (DuplicateKeyIn(doc, name)) {
+    *where = "/";
     return true;
-  };
-  if (check(doc, "")) return true;
+  }
   for (const char* part : {"client", "request", "response", "message"}) {
-    auto it = doc.FindMember(part);
-    if (it == doc.MemberEnd()) continue;
-    if (check(it->value, std::string("/") + part)) return true;
+    const Value* obj = Obj(doc, part);
+    if (obj == nullptr) continue;
+    if (DuplicateKeyIn(*obj, name)) {
+      *where = std::string("/") + part;
+      return true;
+    }
     for (const char* list : {"configurations", "mshConfigurations", "messages"}) {
-      auto items = it->value.IsObject() ? it->value.FindMember(list) : it->value.MemberEnd();
-      if (!it->value.IsObject() || items == it->value.MemberEnd() || !items->value.IsArray()) {
-        continue;
-      }
+      auto items = obj->FindMember(list);
+      if (items == obj->MemberEnd() || !items->value.IsArray()) continue;
       for (rapidjson::SizeType i = 0; i < items->value.Size(); ++i) {
-        if (check(items->value[i],
-                  std::string("/") + part + "/" + list + "/" + std::to_string(i))) {
+        if (DuplicateKeyIn(items->value[i], name)) {
+          *where = std::string("/") + part + "/" + list + "/" + std::to_string(i);
           return true;
         }
       }

@@ -1,7 +1,6 @@
 // Second load pass: resolves the names in conditions against the field catalog, macros and
 // lists, checks types, and emits each rule's Program.
 
-#include <cctype>
 #include <charconv>
 #include <optional>
 #include <string>
@@ -320,12 +319,12 @@ namespace {
 
 // Whether `name` occurs in `text` as a word of its own (not within a longer name).
 bool NamesWord(std::string_view text, std::string_view name) {
-  const auto word = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.';
-  };
   for (size_t at = text.find(name); at != std::string_view::npos; at = text.find(name, at + 1)) {
     const size_t end = at + name.size();
-    if ((at == 0 || !word(text[at - 1])) && (end == text.size() || !word(text[end]))) return true;
+    if ((at == 0 || !IsFieldNameChar(text[at - 1])) &&
+        (end == text.size() || !IsFieldNameChar(text[end]))) {
+      return true;
+    }
   }
   return false;
 }

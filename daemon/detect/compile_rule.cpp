@@ -32,11 +32,6 @@ std::optional<CmpOp> ParseComp(std::string_view s) {
   return std::nullopt;
 }
 
-bool IsFieldNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.';
-}
-
 }  // namespace
 
 std::shared_ptr<const RuleSet> Compiler::Run() {

@@ -36,6 +36,12 @@ struct Literals {
   }
 };
 
+// A character of a field, list or macro name.
+inline bool IsFieldNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.';
+}
+
 class Compiler {
  public:
   Compiler(const Collection& c, const FieldCatalog& catalog, const std::vector<SourceFile>& files,

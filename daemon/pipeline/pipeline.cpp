@@ -82,7 +82,6 @@ Result<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineOptions& option
 
 Status Pipeline::RestoreFromStore() {
   if (Status s = state_.Load(store_->db()); !s.ok()) return s;
-  newest_stored_ = state_.max_time();
   // The repeat tracker continues where it stood: at the latest finding or repeat (not at the
   // newest event, which it never saw), with the windows open then, as in a run without the
   // restart.
@@ -185,6 +184,8 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
     return Quarantine(r, conflict, c);
   }
   facts_.clear();
+  // The newest event time stored before this one: the state has seen every stored event.
+  const EventTime newest = state_.max_time();
   state_.Observe(&event, &facts_);  // also fills the parties custody tells
   bool inserted = false;
   int64_t eventid = 0;
@@ -224,19 +225,13 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
   }
   ++c->stored;
   ++c->stored_by_action[static_cast<size_t>(event.action)];
-  if (newest_stored_ > 0 && event.time < newest_stored_ - kOlderThanStoredSlack) {
+  if (newest > 0 && event.time < newest - kOlderThanStoredSlack) {
     ++c->older_than_stored;
-    if (!first_older_than_stored_ && !uncommitted_older_than_stored_) {
-      uncommitted_older_than_stored_ =
-          OlderThanStored{event.request_id, event.time, newest_stored_};
-    }
+    older_than_stored_.Note(event, newest);
   }
-  newest_stored_ = std::max(newest_stored_, event.time);
   if (event.time > future_after_) {
     ++c->future_dated;
-    if (!first_future_dated_ && !uncommitted_future_dated_) {
-      uncommitted_future_dated_ = FutureDated{event.request_id, event.time};
-    }
+    future_dated_.Note(event, newest);
   }
   return Status::OK();
 }
@@ -324,8 +319,8 @@ Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
     in_transaction_ = false;
     uncommitted_counters_ = PipelineCounters();
     uncommitted_findings_.clear();
-    uncommitted_future_dated_.reset();
-    uncommitted_older_than_stored_.reset();
+    future_dated_.Rollback();
+    older_than_stored_.Rollback();
     // The in-memory state ran ahead of the database: bring it back to the last commit.
     if (Status r = RestoreFromStore(); !r.ok()) {
       return Status::Corruption(s.message() + "; and reloading state failed: " + r.message());
@@ -375,12 +370,8 @@ Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
   if (before_commit_) before_commit_();
   if (Status s = store_->Commit(); !s.ok()) return fail(s);
   in_transaction_ = false;
-  if (!first_future_dated_) first_future_dated_ = std::move(uncommitted_future_dated_);
-  uncommitted_future_dated_.reset();
-  if (!first_older_than_stored_) {
-    first_older_than_stored_ = std::move(uncommitted_older_than_stored_);
-  }
-  uncommitted_older_than_stored_.reset();
+  future_dated_.Commit();
+  older_than_stored_.Commit();
   counters_.Add(uncommitted_counters_);
   counters_.Add(c);
   uncommitted_counters_ = PipelineCounters();

@@ -96,18 +96,31 @@ struct PipelineOptions {
 // A stored record dated later than this after the wall clock counts as future_dated.
 inline constexpr EventTime kFutureSlack = 24 * kMillisPerHour;
 
-// The first future-dated record a pipeline stored.
-struct FutureDated {
-  std::string request_id;
-  EventTime time = 0;
-};
-
-// The first record a pipeline stored over kOlderThanStoredSlack older than the newest event
-// stored before it (`newest`).
-struct OlderThanStored {
+// A stored record worth naming in a warning (the first future-dated one, the first one older
+// than events stored before it): its requestId and time, and the newest event time stored
+// before it.
+struct NotedRecord {
   std::string request_id;
   EventTime time = 0;
   EventTime newest = 0;
+};
+
+// The first record of a kind a pipeline stored, known once its transaction committed (a
+// rolled-back transaction's record is forgotten with it).
+class FirstNoted {
+ public:
+  void Note(const AccessEvent& e, EventTime newest) {
+    if (!first_ && !pending_) pending_ = NotedRecord{e.request_id, e.time, newest};
+  }
+  void Commit() {
+    if (!first_) first_ = std::move(pending_);
+    pending_.reset();
+  }
+  void Rollback() { pending_.reset(); }
+  const std::optional<NotedRecord>& first() const { return first_; }
+
+ private:
+  std::optional<NotedRecord> first_, pending_;
 };
 
 class Pipeline {
@@ -143,12 +156,12 @@ class Pipeline {
   static constexpr EventTime kOlderThanStoredSlack = kMillisPerHour;
   // The first record counted in older_than_stored since the start (once its transaction
   // committed); none before.
-  const std::optional<OlderThanStored>& first_older_than_stored() const {
-    return first_older_than_stored_;
+  const std::optional<NotedRecord>& first_older_than_stored() const {
+    return older_than_stored_.first();
   }
   // The first record counted in future_dated since the start (once its transaction committed);
   // none before.
-  const std::optional<FutureDated>& first_future_dated() const { return first_future_dated_; }
+  const std::optional<NotedRecord>& first_future_dated() const { return future_dated_.first(); }
   const Detector& detector() const { return detector_; }
   FindingStore& findings() { return *findings_; }
   // Takes effect from the next batch.
@@ -178,13 +191,9 @@ class Pipeline {
   AuditState state_;
   Detector detector_;
   PipelineCounters counters_;
-  EventTime newest_stored_ = 0;  // the newest event time stored (in the database or since)
-  std::optional<OlderThanStored> first_older_than_stored_;
-  std::optional<OlderThanStored> uncommitted_older_than_stored_;  // the same, until the commit
   EventTime future_after_ = 0;  // records dated after this are future_dated (this batch)
-  std::optional<FutureDated> first_future_dated_;
-  std::optional<FutureDated> uncommitted_future_dated_;  // the same, until the commit
-  std::vector<DecodedRecord> decoded_;                   // reused between batches
+  FirstNoted future_dated_, older_than_stored_;
+  std::vector<DecodedRecord> decoded_;  // reused between batches
   std::vector<PartyFacts> facts_;
   std::vector<FindingChange> changes_;
   std::vector<Finding> batch_findings_, pending_findings_;

@@ -76,14 +76,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
                                    "not :memory: or a file: URI)");
   }
   // The audit trail is sensitive: a new database is its owner's alone (0600), whatever the
-  // umask; SQLite gives its -wal and -shm files the database file's permissions. Where this
-  // fails (no such directory), opening below says why. A link to a file yet to be made is not
-  // followed by O_EXCL: that file is made by SQLite, and narrowed once it is open.
+  // umask, narrowed as soon as SQLite made it (also behind a link); SQLite gives its -wal and
+  // -shm files the database file's permissions.
   std::error_code exists_ec;
   const bool existed = std::filesystem::exists(path, exists_ec);
-  if (const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) {
-    ::close(fd);
-  }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -1094,30 +1095,27 @@ TEST(CommandLine, ArgumentErrorsNameTheCommandAndWhereHelpIs) {
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("--request-id"), std::string::npos);
   // The same for the commands of a command: the word that is none, the command whose option it
-  // is, the command missing.
-  const Output word = Sh(std::string(EDI_BINARY) + " rules bogus");
-  EXPECT_EQ(word.status, 2);
-  EXPECT_EQ(word.out,
+  // is, the command missing. A misspelt option is named with the ones it looks like.
+  for (const auto& [args, said] : std::vector<std::pair<std::string, std::string>>{
+           {" rules bogus",
             "edi-audit rules: unknown command 'bogus' (the commands: check, list, test; see "
-            "edi-audit rules --help)\n");
-  const Output option = Sh(std::string(EDI_BINARY) + " rules list --format json");
-  EXPECT_EQ(option.status, 2);
-  EXPECT_EQ(option.out,
-            "edi-audit rules list: unknown option '--format' (see edi-audit rules list --help)\n");
-  // A misspelt option is named with the ones it looks like.
-  const Output misspelt = Sh(std::string(EDI_BINARY) + " events --db x.db --herid 1");
-  EXPECT_EQ(misspelt.status, 2);
-  EXPECT_EQ(misspelt.out,
+            "edi-audit rules --help)\n"},
+           {" rules list --format json",
+            "edi-audit rules list: unknown option '--format' (see edi-audit rules list --help)\n"},
+           {" events --db x.db --herid 1",
             "edi-audit events: unknown option '--herid'; did you mean --her-id? (see edi-audit "
-            "events --help)\n");
-  EXPECT_EQ(Sh(std::string(EDI_BINARY) + " findings --db x.db --Severity=high").out,
+            "events --help)\n"},
+           {" findings --db x.db --Severity=high",
             "edi-audit findings: unknown option '--Severity'; did you mean --severity? (see "
-            "edi-audit findings --help)\n");
-  const Output missing = Sh(std::string(EDI_BINARY) + " rules");
-  EXPECT_EQ(missing.status, 2);
-  EXPECT_EQ(missing.out,
+            "edi-audit findings --help)\n"},
+           {" rules",
             "edi-audit rules: no command given (the commands: check, list, test; see edi-audit "
-            "rules --help)\n");
+            "rules --help)\n"},
+       }) {
+    const Output refused = Sh(std::string(EDI_BINARY) + args);
+    EXPECT_EQ(refused.status, 2) << args;
+    EXPECT_EQ(refused.out, said) << args;
+  }
   EXPECT_EQ(Sh(std::string(EDI_BINARY) + " rules --help").status, 0);
   // Under systemd (stderr is the journal's stream) a refusal carries the error priority, so
   // that `journalctl -p err` shows why the unit failed.
