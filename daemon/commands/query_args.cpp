@@ -54,21 +54,22 @@ int ParseTimeArgs(const char* command, const std::string& since, const std::stri
 
 int ResolveTimeArgs(const char* command, const TimeArgs& args, sqlite3* db,
                     std::optional<EventTime>* since, std::optional<EventTime>* until) {
-  std::optional<EventTime> newest;
+  // Durations count back from the newest event time, leaving out records dated over a day
+  // after this machine's clock (a gateway's clock fault), as event time did when they came.
+  const EventTime ahead = WallClockMillis() + kMillisPerDay;
+  std::optional<EventTime> newest, newest_of_all;
   if (((args.since && args.since->back) || (args.until && args.until->back)) &&
-      !NewestEventTime(db, command, &newest)) {
+      !NewestEventTime(db, command, ahead, &newest, &newest_of_all)) {
     return 1;
   }
-  // Durations count back from the newest event time: when a record dated ahead of this
-  // machine's clock made that a time yet to come, the window is not what it seems.
-  const EventTime now = WallClockMillis();
-  if (newest && *newest > now + kMillisPerDay) {
+  if (newest_of_all && *newest_of_all > ahead) {
     std::fprintf(stderr,
-                 "edi-audit %s: note: the newest event time in the database, %s, is over a day "
-                 "after this machine's clock (a record dated ahead: edi-audit events --since "
-                 "%s); durations count back from it\n",
-                 command, FormatRfc3339(*newest).c_str(),
-                 FormatRfc3339(now + kMillisPerDay).c_str());
+                 "edi-audit %s: note: events dated over a day after this machine's clock are "
+                 "stored, up to %s (edi-audit events --since %s lists them); durations count "
+                 "back from %s\n",
+                 command, FormatRfc3339(*newest_of_all).c_str(), FormatRfc3339(ahead).c_str(),
+                 *newest == *newest_of_all ? "it (no event is dated before the clock)"
+                                           : FormatRfc3339(*newest).c_str());
   }
   // An empty database has no newest time, and nothing for the filter to select.
   auto resolve = [&](const std::optional<TimeArgs::Arg>& a) -> std::optional<EventTime> {

@@ -62,16 +62,23 @@ DbHandle OpenReadOnly(const std::string& path, const char* command, int min_vers
   return db;
 }
 
-bool NewestEventTime(sqlite3* db, const char* command, std::optional<EventTime>* out) {
+bool NewestEventTime(sqlite3* db, const char* command, EventTime not_after,
+                     std::optional<EventTime>* newest, std::optional<EventTime>* newest_of_all) {
   // Findings outlive the events they were raised on only when a database was pruned by hand.
-  Statement newest(db,
-                   "SELECT coalesce((SELECT max(time) FROM events), "
-                   "(SELECT max(last_seen) FROM findings))");
-  if (!newest.ok() || newest.Step() != SQLITE_ROW) {
+  Statement query(db,
+                  "SELECT coalesce((SELECT max(time) FROM events WHERE time <= ?1), "
+                  "(SELECT max(last_seen) FROM findings WHERE last_seen <= ?1)), "
+                  "coalesce((SELECT max(time) FROM events), "
+                  "(SELECT max(last_seen) FROM findings))");
+  if (!query.ok() || query.Bind(1, not_after).Step() != SQLITE_ROW) {
     std::fprintf(stderr, "edi-audit %s: %s\n", command, sqlite3_errmsg(db));
     return false;
   }
-  *out = newest.ColumnIsNull(0) ? std::nullopt : std::optional<EventTime>(newest.ColumnInt(0));
+  auto column = [&query](int i) {
+    return query.ColumnIsNull(i) ? std::nullopt : std::optional<EventTime>(query.ColumnInt(i));
+  };
+  *newest_of_all = column(1);
+  *newest = column(0) ? column(0) : *newest_of_all;
   return true;
 }
 

@@ -22,8 +22,10 @@ using DbHandle = std::unique_ptr<sqlite3, DbCloser>;
 // `min_version`. Prints "edi-audit COMMAND: PATH: reason" and returns nullptr when it is not.
 DbHandle OpenReadOnly(const std::string& path, const char* command, int min_version);
 
-// The newest event time stored (nullopt when none is). Prints "edi-audit COMMAND: reason" and
-// returns false when it cannot be read.
-bool NewestEventTime(sqlite3* db, const char* command, std::optional<EventTime>* out);
+// The newest event time stored (nullopt when none is): `newest` the newest not after
+// `not_after` (else the newest of all), `newest_of_all` the newest of all. Prints
+// "edi-audit COMMAND: reason" and returns false when they cannot be read.
+bool NewestEventTime(sqlite3* db, const char* command, EventTime not_after,
+                     std::optional<EventTime>* newest, std::optional<EventTime>* newest_of_all);
 
 }  // namespace edi

@@ -280,10 +280,10 @@ int RunReplay(const ReplayOptions& opt) {
       const NotedRecord& f = *pipeline.first_future_dated();
       std::fprintf(stderr,
                    "edi-audit replay: warning: record %s is dated %s, over a day after this "
-                   "machine's clock (a gateway's clock fault?). Event time moves on to it all "
-                   "the same: locks may be reported stale, custody and statistics older than "
-                   "state.ttl before it are forgotten, and durations such as --since 7d count "
-                   "back from it. `edi-audit events --since %s` lists such records.\n",
+                   "machine's clock (a gateway's clock fault?). It is stored and judged with its "
+                   "own time, but event time does not move on to it (locks, custody and "
+                   "durations such as --since 7d go by the other records). `edi-audit events "
+                   "--since %s` lists such records.\n",
                    LogText(f.request_id).c_str(), FormatRfc3339(f.time).c_str(),
                    FormatRfc3339(WallClockMillis() + kFutureSlack).c_str());
     }

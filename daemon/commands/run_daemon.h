@@ -61,8 +61,8 @@ class PipelineBatchStore : public BatchStore {
       const NotedRecord& f = *pipeline_->first_future_dated();
       spdlog::warn(
           "record {} is dated {}, over a day after this machine's clock (a gateway's clock "
-          "fault?): event time moves on to it, so locks may be reported stale and custody "
-          "forgotten early (edi_audit_records_future_dated_total counts such records)",
+          "fault?): it is judged with its own time, but event time does not move on to it "
+          "(edi_audit_records_future_dated_total counts such records)",
           LogText(f.request_id), FormatRfc3339(f.time));
     }
     if (sink_ != nullptr && !pipeline_->batch_findings().empty()) {

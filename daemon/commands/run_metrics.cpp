@@ -42,8 +42,8 @@ std::string RenderRunMetrics(const RunMetrics& m) {
   t.Sample({{"outcome", "quarantined"}}, p.quarantined);
   t.Single("edi_audit_records_future_dated_total", "counter",
            "Stored records dated over a day after the wall clock when they were read (a "
-           "gateway's clock fault?): event time moves on to them, so locks may look stale and "
-           "custody be forgotten early.",
+           "gateway's clock fault?): judged with their own time, they do not move event time "
+           "on.",
            p.future_dated);
   t.Family("edi_audit_quarantined_total", "counter", "Records quarantined, by reason.");
   for (int r = 0; r < kQuarantineReasonCount; ++r) {

@@ -119,6 +119,11 @@ FindingTracker::FindingTracker(FindingTrackerOptions options) : options_(options
 FindingTracker::Decision FindingTracker::Track(Finding candidate, std::string repeat_key) {
   candidate.occurrences = std::max<uint64_t>(candidate.occurrences, 1);
   candidate.last_seen = std::max(candidate.last_seen, candidate.time);
+  if (candidate.time > clock_limit_) {
+    ++counters_.new_findings;
+    late_ = std::move(candidate);
+    return {Outcome::kNew, &late_};
+  }
   AdvanceTo(candidate.time);
 
   if (auto it = by_key_.find(repeat_key); it != by_key_.end()) {

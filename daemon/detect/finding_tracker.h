@@ -107,6 +107,11 @@ class FindingTracker {
   // this themselves, so calling it is only needed to release memory while no findings come.
   void AdvanceTo(EventTime now);
 
+  // A candidate dated after `limit` (a gateway's clock fault: the caller passes the wall clock
+  // plus a day) is a finding of its own, never tracked, and does not move "now" on: it would
+  // forget every open window and take the repeats of the coming years.
+  void set_clock_limit(EventTime limit) { clock_limit_ = limit; }
+
   const FindingTrackerCounters& counters() const { return counters_; }
   size_t tracked() const { return by_key_.size(); }
   EventTime now() const { return now_; }
@@ -121,9 +126,10 @@ class FindingTracker {
   FindingTrackerOptions options_;
   FindingTrackerCounters counters_;
   EventTime now_ = INT64_MIN;
+  EventTime clock_limit_ = INT64_MAX;
   std::unordered_map<std::string, Finding> by_key_;
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
-  Finding late_;  // the last late candidate, which Decision::finding may point at
+  Finding late_;  // the last untracked candidate (late or dated ahead), Decision::finding's
 };
 
 }  // namespace edi

@@ -336,6 +336,8 @@ Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
   }
   store_->UsePreparedRawBlock(raw_block);
   future_after_ = options_.wall_clock() + kFutureSlack;
+  state_.set_clock_limit(future_after_);
+  detector_.tracker().set_clock_limit(future_after_);
   std::map<std::string, int64_t> positions;
   for (size_t i = 0; i < batch.size(); ++i) {
     const RawRecord& r = batch[i];

@@ -78,9 +78,10 @@ struct PipelineCounters {
   // reconstruction that is already past them.
   uint64_t older_than_stored = 0;
   // Stored records dated more than kFutureSlack after the wall clock when they were processed:
-  // a gateway's clock fault, most likely. Event time moves on to them all the same (findings
-  // depend on the input alone), so this is what tells an operator why locks suddenly look
-  // stale and relative queries (--since 7d) count back from a time yet to come.
+  // a gateway's clock fault, most likely. They are judged with their own time but do not move
+  // event time on (one such record would make every lock look stale, forget custody and close
+  // every repeat window); this is the one place where findings depend on the wall clock, and
+  // only for records no correct clock can give.
   uint64_t future_dated = 0;
 
   void Add(const PipelineCounters& o);

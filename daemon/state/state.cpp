@@ -271,7 +271,7 @@ std::string_view AuditState::NameOf(std::string_view client_id) const {
 void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
   ++counters_.events;
   if (first_time_ == 0 || e->time < first_time_) first_time_ = e->time;
-  max_time_ = std::max(max_time_, e->time);
+  if (e->time <= clock_limit_) max_time_ = std::max(max_time_, e->time);
   // As of the call's own event time: a call from inside the learning period that arrives after
   // later ones (partitions merged late, files out of order) is still inside it.
   const bool learning_complete = e->time - first_time_ >= options_.learning_period;

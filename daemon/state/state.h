@@ -75,7 +75,12 @@ class AuditState : public ClientNames {
   const OwnershipStats& ownership() const { return ownership_; }
   const ClientInterner& clients() const { return clients_; }
   EventTime first_time() const { return first_time_; }
+  // The newest event time seen, leaving out records dated after the clock limit.
   EventTime max_time() const { return max_time_; }
+  // Records dated after `limit` (a gateway's clock fault, most likely: the caller passes the
+  // wall clock plus a day) are judged with their own time but do not move event time on, so
+  // one such record does not make every lock look stale or custody be forgotten.
+  void set_clock_limit(EventTime limit) { clock_limit_ = limit; }
   // clients.jsonl's name for the client, else the one its tokens gave; "" when neither.
   std::string_view NameOf(std::string_view client_id) const override;
 
@@ -112,6 +117,7 @@ class AuditState : public ClientNames {
   StateCounters counters_;
   EventTime first_time_ = 0;
   EventTime max_time_ = 0;
+  EventTime clock_limit_ = std::numeric_limits<EventTime>::max();
   std::vector<Reservation> pending_reservations_;  // latest `since` first
   EventTime last_expiry_ = 0;
   uint32_t new_pairs_in_call_ = 0;

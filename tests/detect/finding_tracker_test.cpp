@@ -223,6 +223,23 @@ TEST(FindingTrackerTest, ALateRecordWhoseWindowClosedIsANewUntrackedFinding) {
   EXPECT_EQ(tracker.counters().new_findings, 2u);
 }
 
+TEST(FindingTrackerTest, ACandidateDatedAfterTheClockLimitNeitherClosesWindowsNorTakesRepeats) {
+  FindingTracker tracker;
+  tracker.set_clock_limit(kT0 + kMillisPerDay);
+  Track(tracker, Candidate(kT0, 8142520, "req-1"));
+  // Years ahead (a gateway's clock fault): a finding of its own, not tracked.
+  const auto ahead = Track(tracker, Candidate(kT0 + 1000 * kMillisPerDay, 8142520, "req-2"));
+  EXPECT_EQ(ahead.outcome, FindingTracker::Outcome::kNew);
+  EXPECT_EQ(ahead.finding->request_id, "req-2");
+  EXPECT_EQ(tracker.now(), kT0);
+  EXPECT_EQ(tracker.tracked(), 1u);
+  // The window opened by req-1 still takes its repeats.
+  const auto d = Track(tracker, Candidate(kT0 + kMillisPerMinute, 8142520, "req-3"));
+  EXPECT_EQ(d.outcome, FindingTracker::Outcome::kRepeat);
+  EXPECT_EQ(d.finding->request_id, "req-1");
+  EXPECT_EQ(d.finding->occurrences, 2u);
+}
+
 TEST(FindingTrackerTest, FindingsAreForgottenOnceEventTimePassesTheirWindow) {
   FindingTracker tracker;
   for (int i = 0; i < 100; ++i) Track(tracker, Candidate(kT0 + i, 1000 + i));

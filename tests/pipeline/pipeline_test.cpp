@@ -253,8 +253,8 @@ TEST_F(PipelineTest, AReservationPendingAtARestartTakesEffectAtItsSince) {
   EXPECT_EQ(Dump(Db("two.db"), sql), Dump(Db("one.db"), sql));
 }
 
-// Records dated over a day after the wall clock (a gateway's clock fault) are stored and judged
-// like any other, since findings depend on the input alone, and counted, the first one named.
+// Records dated over a day after the wall clock (a gateway's clock fault) are stored, judged
+// with their own time and counted, the first one named; event time does not move on to them.
 TEST_F(PipelineTest, RecordsDatedOverADayAheadOfTheWallClockAreStoredAndCounted) {
   const EventTime t0 = *ParseRfc3339("2026-05-04T00:00:00.000Z");
   const int day = 24 * 60;
@@ -281,7 +281,28 @@ TEST_F(PipelineTest, RecordsDatedOverADayAheadOfTheWallClockAreStoredAndCounted)
   ASSERT_TRUE((*p)->first_future_dated());
   EXPECT_EQ((*p)->first_future_dated()->request_id, "q3");
   EXPECT_EQ((*p)->first_future_dated()->time, t0 + (day + 1) * kMillisPerMinute);
-  EXPECT_EQ((*p)->state().max_time(), t0 + 2 * day * kMillisPerMinute);
+  EXPECT_EQ((*p)->state().max_time(), t0 + (day - 1) * kMillisPerMinute);
+}
+
+// One record dated years ahead (a gateway's clock fault) does not make every lock stale, nor
+// close the repeat windows: the records after it are judged as if it had not come.
+TEST_F(PipelineTest, ARecordDatedYearsAheadDoesNotMakeLocksStale) {
+  const int day = 24 * 60;
+  const std::vector<std::string> records = {ToJson(Lock("a", 101, true, 0), 1),
+                                            ToJson(Poll("b", 103, 4000 * day), 2),
+                                            ToJson(Poll("a", 101, 10), 3)};
+  Run(Db("ahead.db"), records, 0, 3);
+  EXPECT_EQ(
+      Dump(Db("ahead.db"), "SELECT count(*) FROM findings WHERE rule = 'edi.stale-reservation'"),
+      "0|\n");
+  EXPECT_EQ(Dump(Db("ahead.db"), "SELECT count(*) FROM events"), "3|\n");
+  // The same lock with the record a month on (not ahead of this machine's clock) is stale.
+  const std::vector<std::string> month = {ToJson(Lock("a", 101, true, 0), 1),
+                                          ToJson(Poll("b", 103, 30 * day + 1), 2)};
+  Run(Db("month.db"), month, 0, 2);
+  EXPECT_EQ(
+      Dump(Db("month.db"), "SELECT count(*) FROM findings WHERE rule = 'edi.stale-reservation'"),
+      "1|\n");
 }
 
 TEST_F(PipelineTest, AStaleLocksHolderIsNamedAfterARestartAsItsTokensNamedIt) {
