@@ -90,6 +90,10 @@ void PrintSummary(const PipelineCounters& c, const StateCounters& st, size_t inp
   }
   std::printf("  %-28s %12llu\n", "calls with unknown custody",
               static_cast<unsigned long long>(st.custody_unknown));
+  if (st.message_blocks_ignored > 0) {
+    std::printf("  %-28s %12llu\n", "message blocks of another id",
+                static_cast<unsigned long long>(st.message_blocks_ignored));
+  }
   // A poll without HerIds, a send without its sender: the rules see no party for these.
   std::printf("  %-28s %12llu\n", "calls naming no party",
               static_cast<unsigned long long>(st.no_party));

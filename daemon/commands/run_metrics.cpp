@@ -98,6 +98,10 @@ std::string RenderRunMetrics(const RunMetrics& m) {
   t.Single("edi_audit_custody_unknown_total", "counter",
            "Calls whose parties or facts needed a message custody not known (yet).",
            st.custody_unknown);
+  t.Single("edi_audit_message_blocks_ignored_total", "counter",
+           "Records whose `message` block named another message than the call's: custody is "
+           "not learned from it (a gateway fault).",
+           st.message_blocks_ignored);
   t.Single("edi_audit_calls_naming_no_party_total", "counter",
            "Calls of a route that names the parties it acts for (a poll's HerIds, a send's "
            "sender...) that named none: the rules see no party for them.",

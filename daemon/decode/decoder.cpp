@@ -393,8 +393,11 @@ bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error)
                     std::to_string(impl_->options.max_parties_per_call) +
                     " (decode.max_parties_per_call)");
   }
-  // A send creates the message named by response.id; the event is about that message.
-  if (e->action == Action::kSend && !e->response_id.empty()) {
+  // A send creates the message named by response.id (else by the gateway's `message` block);
+  // the event is about that message.
+  if (e->action == Action::kSend && e->response_id.empty() && e->message) {
+    e->message_id = e->message->id;
+  } else if (e->action == Action::kSend && !e->response_id.empty()) {
     if (!IsUuid(e->response_id)) {
       return Fail(error, QuarantineReason::kMalformedMessageId,
                   "field '/response/id': '" + std::string(Utf8Prefix(e->response_id, 64)) +

@@ -228,10 +228,10 @@ bool CanonicalUuid(std::string_view s, std::string* out) {
   return false;
 }
 
-std::optional<HerId> ParseHerIdText(std::string_view s) {
+std::optional<HerId> ParseHerIdText(std::string_view text) {
   // As the server binds an int (its type converter): white space around, a '+', leading
   // zeros, or hexadecimal after 0x, &h or #.
-  s = TrimSpace(s);
+  std::string_view s = TrimSpace(text);
   size_t hex = 0;
   if (s.size() > 2 && ((s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ||
                        (s[0] == '&' && (s[1] == 'h' || s[1] == 'H')))) {
@@ -251,6 +251,8 @@ std::optional<HerId> ParseHerIdText(std::string_view s) {
     }
     return v > 0 ? std::optional<HerId>(v) : std::nullopt;
   }
+  // Int32.Parse takes NULs after the number and its trailing white space (%00 in a query).
+  s = TrimSpace(text.substr(0, text.find_last_not_of('\0') + 1));
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   while (s.size() > 1 && s.front() == '0') s.remove_prefix(1);
   return ParseHerId(s);

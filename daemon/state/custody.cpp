@@ -30,6 +30,9 @@ int Hex(char c) {
 // message sent to one party, downloaded and marked downloaded within the hour takes about 25
 // bytes and stays inside the entry.
 constexpr uint64_t kCodeUnknown = 0, kCodeOther = 1, kCodeUnknownOrg = 2, kCodeReceiver = 3;
+// An unknown-organisation act's operand: the organisation number (9 digits), plus this for an
+// own-only act.
+constexpr uint64_t kOwnOnlyOperand = 1'000'000'000;
 constexpr size_t kMaxVarint = 10;
 constexpr size_t kMaxAct = 4 * kMaxVarint;
 
@@ -73,7 +76,7 @@ void EncodeAct(Out* out, EventTime first_seen, uint64_t receiver_code, const Cus
   out->U(static_cast<uint64_t>(a.client) << 2 | static_cast<uint64_t>(a.kind));
   if (a.receiver == 0 && a.org != 0) {
     out->U(kCodeUnknownOrg);
-    out->U(a.org);
+    out->U(a.org + (a.own_only ? kOwnOnlyOperand : 0));
   } else if (a.receiver == 0) {
     out->U(kCodeUnknown);
   } else if (receiver_code != 0) {
@@ -265,7 +268,8 @@ std::vector<HerId> MessageCustody::receivers() const {
 bool MessageCustody::IsReceiver(HerId p) const { return ParseHead().CodeOf(p) != 0; }
 
 bool MessageCustody::AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool others,
-                            ClientIdx* who, const OrgCovers& covers) const {
+                            ClientIdx* who, const OrgCovers& covers,
+                            const OwnedByOther& owned_by_other) const {
   const Head h = ParseHead();
   const uint64_t p_code = h.CodeOf(p);
   In in{h.acts, h.end};
@@ -277,10 +281,13 @@ bool MessageCustody::AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool
     const auto c = static_cast<ClientIdx>(client_kind >> 2);
     if (static_cast<CustodyActKind>(client_kind & 3) != kind) continue;
     if (others ? c == client : c != client) continue;
-    const bool for_p = code == kCodeUnknown ||
-                       (code == kCodeOther && static_cast<HerId>(operand) == p) ||
-                       (p_code != 0 && code == p_code) ||
-                       (code == kCodeUnknownOrg && UnknownActCountsFor(h, operand, p, covers));
+    const bool own_only = code == kCodeUnknownOrg && operand >= kOwnOnlyOperand;
+    const bool for_p =
+        code == kCodeUnknown || (code == kCodeOther && static_cast<HerId>(operand) == p) ||
+        (p_code != 0 && code == p_code) ||
+        (code == kCodeUnknownOrg &&
+         UnknownActCountsFor(h, own_only ? operand - kOwnOnlyOperand : operand, p, covers) &&
+         !(own_only && owned_by_other && owned_by_other(c, p)));
     if (!for_p) continue;
     if (who != nullptr) *who = c;
     return true;
@@ -303,14 +310,14 @@ bool MessageCustody::UnknownActCountsFor(const Head& h, OrgNumber org, HerId p,
   return true;
 }
 
-bool MessageCustody::Did(CustodyActKind kind, HerId p, ClientIdx client,
-                         const OrgCovers& covers) const {
-  return AnyAct(kind, p, client, false, nullptr, covers);
+bool MessageCustody::Did(CustodyActKind kind, HerId p, ClientIdx client, const OrgCovers& covers,
+                         const OwnedByOther& owned_by_other) const {
+  return AnyAct(kind, p, client, false, nullptr, covers, owned_by_other);
 }
 
 bool MessageCustody::DidOther(CustodyActKind kind, HerId p, ClientIdx except, ClientIdx* who,
-                              const OrgCovers& covers) const {
-  return AnyAct(kind, p, except, true, who, covers);
+                              const OrgCovers& covers, const OwnedByOther& owned_by_other) const {
+  return AnyAct(kind, p, except, true, who, covers, owned_by_other);
 }
 
 CustodyRecord MessageCustody::Record() const {
@@ -335,6 +342,8 @@ CustodyRecord MessageCustody::Record() const {
       a.receiver = static_cast<HerId>(in.U());
     } else if (code == kCodeUnknownOrg) {
       a.org = in.U();
+      a.own_only = a.org >= kOwnOnlyOperand;
+      if (a.own_only) a.org -= kOwnOnlyOperand;
     } else if (code >= kCodeReceiver && code - kCodeReceiver < r.receivers.size()) {
       a.receiver = r.receivers[code - kCodeReceiver];
     }

@@ -54,11 +54,17 @@ struct CustodyAct {
   HerId receiver = 0;  // 0 = unknown receiver (download before custody was known)
   EventTime time = 0;
   OrgNumber org = 0;  // with an unknown receiver: the calling client's orgnrParent, if known
+  // With an unknown receiver and an organisation: the client answered for a receiver known
+  // then, so the act does not count for a receiver named later that is another client's.
+  bool own_only = false;
   bool operator==(const CustodyAct&) const = default;
 };
 
 // Whether the organisation `org` (a top-level unit) covers party p in the registry.
 using OrgCovers = std::function<bool(OrgNumber org, HerId p)>;
+// Whether party p is known to be another client's than `client` (its lock holder, declared or
+// learned owner): an own-only act of `client` does not count for it.
+using OwnedByOther = std::function<bool(ClientIdx client, HerId p)>;
 
 // One message's custody spelled out: what persistence writes and reads.
 struct CustodyRecord {
@@ -106,11 +112,13 @@ class MessageCustody {
 
   bool IsReceiver(HerId p) const;
   // Did `client` perform `kind` for receiver p? An act with an unknown receiver counts as the
-  // header says, `covers` telling which receivers its organisation covers.
-  bool Did(CustodyActKind kind, HerId p, ClientIdx client, const OrgCovers& covers) const;
+  // header says, `covers` telling which receivers its organisation covers and `owned_by_other`
+  // (if given) which are another client's.
+  bool Did(CustodyActKind kind, HerId p, ClientIdx client, const OrgCovers& covers,
+           const OwnedByOther& owned_by_other = nullptr) const;
   // Did anyone but `except` perform `kind` for receiver p? *who = the first such client.
   bool DidOther(CustodyActKind kind, HerId p, ClientIdx except, ClientIdx* who,
-                const OrgCovers& covers) const;
+                const OrgCovers& covers, const OwnedByOther& owned_by_other = nullptr) const;
 
   CustodyRecord Record() const;
 
@@ -132,7 +140,7 @@ class MessageCustody {
   bool Knows(ClientIdx sender_client, std::optional<HerId> sender,
              const std::vector<HerId>& receivers) const;
   bool AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool others, ClientIdx* who,
-              const OrgCovers& covers) const;
+              const OrgCovers& covers, const OwnedByOther& owned_by_other) const;
   // Does an act of a client of `org`, receiver unknown when it was seen, count for party p?
   bool UnknownActCountsFor(const Head& h, OrgNumber org, HerId p, const OrgCovers& covers) const;
   void SetBody(const uint8_t* p, size_t n);

@@ -73,17 +73,22 @@ void AuditState::ApplyReservations() { PendReservationsAfter(INT64_MIN); }
 void AuditState::PendReservationsAfter(EventTime t) {
   pending_reservations_.clear();
   for (const Reservation& r : registry_->reservations()) {
-    if (r.since > t) pending_reservations_.push_back(r);
+    if (r.since + kReservationGrace >= t) pending_reservations_.push_back(r);
   }
   std::stable_sort(pending_reservations_.begin(), pending_reservations_.end(),
                    [](const Reservation& a, const Reservation& b) { return a.since > b.since; });
 }
 
 void AuditState::ActivateReservations(EventTime now) {
-  while (!pending_reservations_.empty() && pending_reservations_.back().since <= now) {
+  while (!pending_reservations_.empty() &&
+         pending_reservations_.back().since + kReservationGrace < now) {
     const Reservation& r = pending_reservations_.back();
-    locks_.Acquire(r.her_id, clients_.Intern(r.client_id), r.since);
-    dirty_locks_.insert(r.her_id);
+    // A lock the log showed taken after the reservation's `since` is newer than it.
+    const Lock* observed = locks_.Find(r.her_id);
+    if (observed == nullptr || observed->since <= r.since) {
+      locks_.Acquire(r.her_id, clients_.Intern(r.client_id), r.since);
+      dirty_locks_.insert(r.her_id);
+    }
     pending_reservations_.pop_back();
   }
 }
@@ -99,6 +104,15 @@ bool AuditState::AnswersFor(HerId p, ClientIdx client, const AccessEvent& e) con
     return *declared == e.client.client_id;
   }
   return ownership_.LearnedOwner(p, e.time) == client;
+}
+
+bool AuditState::IsOthersParty(HerId p, ClientIdx client, EventTime t) const {
+  if (const Lock* l = locks_.Find(p)) return l->holder != client;
+  if (const std::string* declared = registry_->DeclaredOwner(p)) {
+    return *declared != clients_.Name(client);
+  }
+  const ClientIdx learned = ownership_.LearnedOwner(p, t);
+  return learned != kNoClient && learned != client;
 }
 
 void AuditState::ResolveCustodyParties(AccessEvent* e, ClientIdx client, const MessageCustody* m) {
@@ -251,9 +265,14 @@ void AuditState::FillMessageFacts(const MessageCustody* m, ClientIdx client, Par
   f->is_receiver = m->IsReceiver(p);
   f->receivers_complete = m->receivers_complete();
   const OrgCovers& covers = org_covers_;
-  f->downloaded_by_client = m->Did(CustodyActKind::kDownload, p, client, covers);
+  const EventTime t = f->event->time;
+  const OwnedByOther owned_by_other = [this, t](ClientIdx c, HerId q) {
+    return IsOthersParty(q, c, t);
+  };
+  f->downloaded_by_client = m->Did(CustodyActKind::kDownload, p, client, covers, owned_by_other);
   ClientIdx other = kNoClient;
-  f->downloaded_by_other = m->DidOther(CustodyActKind::kDownload, p, client, &other, covers);
+  f->downloaded_by_other =
+      m->DidOther(CustodyActKind::kDownload, p, client, &other, covers, owned_by_other);
   if (f->downloaded_by_other) f->other_downloader = clients_.Name(other);
   f->marked_by_other = m->DidOther(CustodyActKind::kMarkDownloaded, p, client, nullptr, covers);
   f->apprec_by_other = m->DidOther(CustodyActKind::kApprec, p, client, nullptr, covers);
@@ -305,10 +324,15 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
   MessageCustody* m = nullptr;
   if (has_key) {
     m = custody_.Find(key);
-    if (e->message) {  // the gateway's own metadata: custody is known from here on
+    // The gateway's own metadata: custody is known from here on. A block naming another
+    // message than the call's says nothing of this one's.
+    MessageKey block_key;
+    if (e->message && MessageKey::Parse(e->message->id, &block_key) && block_key == key) {
       m = &custody_.Touch(key, e->time);
       custody_.Learn(*m, kNoClient, e->message->sender_her_id, e->message->receiver_her_ids,
                      e->message->receivers_listed, e->message->is_apprec);
+    } else if (e->message) {
+      ++counters_.message_blocks_ignored;
     }
   }
   ResolveCustodyParties(e, client, m);
@@ -423,11 +447,17 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
   }
   MessageCustody& mm = custody_.Touch(*key, e.time);
   // A download acts for the receivers its organisation covers: while they are not all known,
-  // it is kept with the organisation too, to count for those that become known (whoever's
-  // they are: clients of one organisation are not told apart for receivers named later).
+  // it is kept with the organisation too, to count for those that become known. When the
+  // client answered for a receiver known then, it downloaded its own copy: that act does not
+  // count for a receiver named later that is another client's (one municipality, several
+  // applications, each told of its own receiver by its own poll).
   if (e.parties.empty() || (kind == CustodyActKind::kDownload && !mm.receivers_complete())) {
     // Receiver unknown: the organisation tells later which receivers the call was for.
-    custody_.AddAct(mm, {client, kind, 0, e.time, ParseOrgNumber(e.client.orgnr_parent)});
+    const bool own_only = kind == CustodyActKind::kDownload &&
+                          std::any_of(e.parties.begin(), e.parties.end(), [&](const PartyRef& r) {
+                            return AnswersFor(r.her_id, client, e);
+                          });
+    custody_.AddAct(mm, {client, kind, 0, e.time, ParseOrgNumber(e.client.orgnr_parent), own_only});
   }
   for (const PartyRef& p : e.parties) custody_.AddAct(mm, {client, kind, p.her_id, e.time});
 }

@@ -33,11 +33,16 @@ struct sqlite3;
 
 namespace edi {
 
+// How long after its `since` a reservations.jsonl lock takes effect (AuditState).
+inline constexpr EventTime kReservationGrace = kMillisPerMinute;
+
 struct StateCounters {
   uint64_t events = 0;
   uint64_t custody_unknown = 0;  // calls whose parties or facts needed unknown custody
-  uint64_t no_party = 0;         // calls of a route that names its parties that named none
-  uint64_t no_owner = 0;         // party evaluations with no owner (owner rules silent)
+  // `message` blocks naming another message than the call's (not learned from)
+  uint64_t message_blocks_ignored = 0;
+  uint64_t no_party = 0;  // calls of a route that names its parties that named none
+  uint64_t no_owner = 0;  // party evaluations with no owner (owner rules silent)
   uint64_t locks_taken = 0;
   uint64_t locks_released = 0;
   uint64_t stale_locks = 0;
@@ -90,14 +95,22 @@ class AuditState : public ClientNames {
   // once event time reaches its `since` (a log older than the snapshot's locks was made
   // without them); until then it waits in pending_reservations_.
   void ApplyReservations();
-  // Reservations still pending after a restart: those whose `since` lies beyond the newest
-  // event time stored (a run that had gone on would still be waiting for them).
+  // Reservations still pending after a restart: those not yet in effect at the newest event
+  // time stored (a run that had gone on would still be waiting for them; one already in
+  // effect is taken again harmlessly: the same holder, or a lock the log showed later).
   void PendReservationsAfter(EventTime t);
+  // A reservation takes effect once event time is past its `since` by more than
+  // kReservationGrace, so that the call that took the lock, logged at `since` or a moment
+  // after it (a snapshot's time rounded down), is judged against the locks before it: a
+  // takeover stays a takeover. Not when the log showed the party locked after `since`.
   void ActivateReservations(EventTime now);
   void ResolveCustodyParties(AccessEvent* e, ClientIdx client, const MessageCustody* m);
   // Whether the client of `e` answers for party p: p is in its herid claim list, or (no list)
   // it is p's owner at e's time (the lock holder, else the declared, else the learned).
   bool AnswersFor(HerId p, ClientIdx client, const AccessEvent& e) const;
+  // Whether party p is another client's than `client` at t: the lock holder, else the declared
+  // owner, else the learned one is known and is not `client`.
+  bool IsOthersParty(HerId p, ClientIdx client, EventTime t) const;
   // `lookup`: the party's, when e.lookups has it from this state's registry.
   void FillPartyFacts(const AccessEvent& e, ClientIdx client, const PartyLookup* lookup,
                       PartyFacts* f);

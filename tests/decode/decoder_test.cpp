@@ -410,6 +410,14 @@ TEST_F(DecoderTest, ReadsHerIdsInPathAndQueryAsTheServerBindsAnInteger) {
   c.path = "/notifications";
   c.query = "HerIds=%2B21&HerIds=+22&HerIds=%2023%20&HerIds=0000000000000000000024";
   EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{21, 22, 23, 24}));
+  // Int32.Parse takes NULs after the number and its white space, nothing after them.
+  c.query = "HerIds=26%00&HerIds=27%20%00%00";
+  EXPECT_EQ(Parties(Decode(c)), (std::vector<HerId>{26, 27}));
+  for (const char* her : {"HerIds=28%00%20", "HerIds=%0028", "HerIds=2%009", "HerIds=0x1C%00"}) {
+    c.query = her;
+    EXPECT_EQ(Reject(Json(c)).reason, QuarantineReason::kMalformedHerId) << her;
+  }
+  c.query = "";
   c.api = "2";
   c.method = "PUT";
   for (const char* her : {"%2B25", "025", "%20%2B25", "0x19", "%2319", "&H19", "%C2%A025"}) {

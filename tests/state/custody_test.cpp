@@ -150,6 +150,56 @@ TEST_F(StateTest, AnEarlyDownloadCountsForAllReceiversOnlyOnceAllOfThemAreKnown)
   EXPECT_EQ(Field(Feed(apprec), "msg.downloaded_by_other"), "false");
 }
 
+// One municipality, two applications, each told of its own receiver by its own poll: each
+// downloads its own copy before the other receiver is known. Neither download is for the
+// other's party (a receiver the other owns), so neither owner sees a foreign download.
+TEST_F(StateTest, AnEarlyDownloadOfAnOwnCopyDoesNotCountForAnotherOwnersReceiverNamedLater) {
+  Feed(Lock("nh", 101, true, 0));
+  Feed(Poll("nh", 101, 1, PolledMsg(kM1, 201, 101)));
+  Feed(Download("nh", kM1, 2));
+  Feed(Mark("nh", kM1, 101, 3));
+  // gp is 103's declared owner.
+  Feed(Poll("gp", 103, 4, PolledMsg(kM1, 201, 103)));
+  const PartyFacts& gp = Feed(Download("gp", kM1, 5));
+  EXPECT_EQ(Field(gp, "party.her_id"), "103");
+  EXPECT_EQ(Field(gp, "msg.downloaded_by_other"), "false");
+  // A receiver named later that nobody owns: the early download may have been for it.
+  Feed(Send("hospital", 201, "101,103,102", kM1, 6));
+  EXPECT_EQ(Field(Feed(Mark("x", kM1, 102, 7)), "msg.downloaded_by_other"), "true");
+  // A client that answered for none of the receivers known then: its early download counts
+  // for every receiver named later that its organisation covers, owned or not.
+  Feed(Poll("nh", 101, 10, PolledMsg(kM2, 201, 101)));
+  Feed(Download("intruder", kM2, 11));
+  Feed(Poll("gp", 103, 12, PolledMsg(kM2, 201, 103)));
+  const PartyFacts& gp2 = Feed(Download("gp", kM2, 13));
+  EXPECT_EQ(Field(gp2, "msg.downloaded_by_other"), "true");
+  EXPECT_EQ(Field(gp2, "msg.other_downloader"), "intruder");
+}
+
+// The gateway's block is about the message the call concerns: one naming another message
+// says nothing of the path's message, and is counted.
+TEST_F(StateTest, AMessageBlockNamingAnotherMessageIsNotLearnedFrom) {
+  Feed(Send("hospital", 201, "101", kM1, 0));
+  Rec d = Download("a", kM1, 1);
+  d.message = std::string(R"({"id":")") + kM2 + R"(","senderHerId":201,"receiverHerIds":[103]})";
+  const PartyFacts& f = Feed(d);
+  EXPECT_EQ(Field(f, "party.her_id"), "101");
+  EXPECT_EQ(state_->counters().message_blocks_ignored, 1u);
+  EXPECT_EQ(Field(Feed(Download("gp", kM1, 2)), "party.her_id"), "101");  // not 103
+}
+
+// A send the gateway logged without response.id but with its own block is about that message.
+TEST_F(StateTest, ASendWithOnlyAMessageBlockStartsItsCustody) {
+  Rec s = Send("hospital", 201, "101", kM1, 0);
+  s.response.clear();
+  s.message = std::string(R"({"id":")") + kM1 + R"(","senderHerId":201,"receiverHerIds":[101]})";
+  Feed(s);
+  EXPECT_EQ(events_.back()->message_id, kM1);
+  const PartyFacts& mark = Feed(Mark("a", kM1, 101, 1));
+  EXPECT_EQ(Field(mark, "msg.custody_known"), "true");
+  EXPECT_EQ(Field(mark, "msg.downloaded_by_any"), "false");
+}
+
 TEST_F(StateTest, AMessageBlockMakesCustodyKnown) {
   Rec d = Download("a", kM1, 0);
   d.message = std::string(R"({"id":")") + kM1 + R"(","senderHerId":201,"receiverHerIds":[102]})";

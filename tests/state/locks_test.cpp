@@ -74,8 +74,8 @@ TEST_F(StateTest, ReservationsFromTheSnapshotAreLocksFromTheStart) {
 }
 
 // The snapshot's lock state is as of its time: a reservation made at 02:00 was not there for
-// the calls before, in a log replayed from before it.
-TEST_F(StateTest, AReservationTakesEffectWhenEventTimeReachesItsSince) {
+// the calls before, in a log replayed from before it; it is there a minute after.
+TEST_F(StateTest, AReservationTakesEffectAMinuteAfterItsSince) {
   std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
       << R"({"herId":102,"clientId":"nursing","since":"2026-05-04T02:00:00Z"})"
          "\n";
@@ -84,9 +84,36 @@ TEST_F(StateTest, AReservationTakesEffectWhenEventTimeReachesItsSince) {
   state_ = std::make_unique<AuditState>(options_, *reg);
   EXPECT_EQ(Field(Feed(Poll("a", 102, 0)), "party.lock_holder"), "<absent>");
   EXPECT_EQ(Field(Feed(Poll("a", 102, 119)), "party.lock_holder"), "<absent>");
-  const PartyFacts& f = Feed(Poll("a", 102, 120));
+  EXPECT_EQ(Field(Feed(Poll("a", 102, 121)), "party.lock_holder"), "<absent>");
+  const PartyFacts& f = Feed(Poll("a", 102, 122));
   EXPECT_EQ(Field(f, "party.lock_holder"), "nursing");
   EXPECT_EQ(Field(f, "party.lock_since"), std::to_string(*ParseRfc3339("2026-05-04T02:00:00Z")));
+}
+
+// The call that took a reservation's lock, logged at its `since`, is judged against the lock
+// it took over: the snapshot does not turn a takeover into the holder's own re-lock.
+TEST_F(StateTest, TheCallThatTookAReservationsLockIsJudgedAgainstTheLockBefore) {
+  std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
+      << R"({"herId":102,"clientId":"a","since":"2026-05-04T00:05:00Z"})"
+         "\n";
+  auto reg = Registry::Load(dir_, SchemaDir());
+  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
+  state_ = std::make_unique<AuditState>(options_, *reg);
+  Feed(Lock("b", 102, true, 0));
+  EXPECT_EQ(Field(Feed(Lock("a", 102, true, 5)), "party.lock_holder"), "b");
+  EXPECT_EQ(Field(Feed(Poll("c", 102, 10)), "party.lock_holder"), "a");
+}
+
+// A lock the log showed taken after a reservation's `since` is newer than the snapshot's.
+TEST_F(StateTest, AReservationDoesNotReplaceALockTheLogShowedTakenAfterItsSince) {
+  std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
+      << R"({"herId":102,"clientId":"a","since":"2026-05-04T00:04:00Z"})"
+         "\n";
+  auto reg = Registry::Load(dir_, SchemaDir());
+  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
+  state_ = std::make_unique<AuditState>(options_, *reg);
+  Feed(Lock("b", 102, true, 5));
+  EXPECT_EQ(Field(Feed(Poll("c", 102, 10)), "party.lock_holder"), "b");
 }
 
 TEST_F(StateTest, ALockWhoseHolderStaysQuietFor30DaysIsReportedOnceAsInactive) {
