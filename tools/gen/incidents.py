@@ -166,8 +166,8 @@ class Incidents(TimedIncidents, SharedIncidents, RuleModel):
             self.judge_and_record(rid, F, top, "3", "download", [p.her], 200, it.plan, msg=msg)
         elif it.plan == "edi.foreign-acknowledgement":
             if F.v2:
-                rid = self.record("2", "PUT", self.disguised(F, msg, "/read/%d" % p.her), 204, block,
-                                  body=self.mblock(it.block))
+                rid = self.record("2", "PUT", self.disguised(F, msg, "/read/%d" % p.her), 204,
+                                  block, body=self.mblock(it.block))
             else:
                 rid = self.record("3", "PUT", self.disguised(F, msg, "/downloaded"), 204, block,
                                   body=',"request":{"receiverHerId":%d}%s' % (

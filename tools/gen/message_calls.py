@@ -160,7 +160,8 @@ class MessageCalls:
     def apprec_back(self, ap, to_her, from_her):
         sp = self.parties.get(to_her)
         if sp is not None and sp.client is not None and sp.chunk.active and not sp.orphan:
-            self.deliver(sp, ap, from_her, True, block=self.message_block(ap, from_her, [to_her], True))
+            self.deliver(sp, ap, from_her, True,
+                         block=self.message_block(ap, from_her, [to_her], True))
 
     def sender_meta(self, arg):
         """The sender's client reads the metadata of a message it sent."""

@@ -10,7 +10,7 @@ marking the other owner's copy is a foreign acknowledgement of that party.
 
 SharedIncidents is a mixin of Generator (edi_gen.py), through Incidents."""
 
-from model import MS_MIN, MS_S, P_MSG_BLOCK
+from model import P_MSG_BLOCK
 
 
 class SharedIncidents:
@@ -91,8 +91,8 @@ class SharedIncidents:
         else:
             b = targets[0]
             if F.v2:
-                rid = self.record("2", "PUT", self.disguised(F, msg, "/read/%d" % b.her), 204, block,
-                                  body=mb)
+                rid = self.record("2", "PUT", self.disguised(F, msg, "/read/%d" % b.her), 204,
+                                  block, body=mb)
             else:
                 rid = self.record("3", "PUT", self.disguised(F, msg, "/downloaded"), 204, block,
                                   body=',"request":{"receiverHerId":%d}%s' % (b.her, mb))

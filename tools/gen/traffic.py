@@ -19,8 +19,8 @@ from collections import deque
 from message_calls import MessageCalls
 from model import (EV_CALL, EV_DELIVER, EV_DOWNLOAD, EV_INTRO, EV_LOCK, EV_MARK, EV_META,
                    EV_POLL, EV_STATUS, HOURLY, INTRO_STEP, LEARNING, MS_H, MS_MIN, MS_S, P_CASE,
-                   P_CONFIG, P_EXPIRED, P_FAIL, P_FORBIDDEN, P_META, P_OLD, P_PING, P_POLL, P_RELOCK,
-                   P_SAME_ORG, P_SEND, P_SENDER_META, P_STATUS, REPEAT_WINDOW,
+                   P_CONFIG, P_EXPIRED, P_FAIL, P_FORBIDDEN, P_META, P_OLD, P_PING, P_POLL,
+                   P_RELOCK, P_SAME_ORG, P_SEND, P_SENDER_META, P_STATUS, REPEAT_WINDOW,
                    Item, Lock, fmt_time)
 
 
