@@ -11,10 +11,15 @@ the ground truth leaves them out on purpose. Exit status 0 when the two agree.
 
 Reading of the rules where DETECTIONS.md leaves room (the generator keeps away from the rest):
 rules see the state before the call; a repeat is the same (rule, client, party, message) within
-an hour of the first finding; a reservation's `since` counts as the holder's last call;
-`read_metadata` acts for the parties of the message the token's organisation covers; a download
-acts for the receivers the token's organisation covers (of several, the daemon keeps those the
-client answers for; on generated data both readings give the same findings).
+an hour of the first finding; a reservation's `since` counts as the holder's last call.
+Custody, as the checkout's README.md ("Input") reads the contract: a message is known from its
+send, a poll response listing it, or a record's `message` block; a download acts for the
+receivers the token's organisation covers (all of them when it covers none and all are known),
+and of several of them for those the client answers for (its herid claim list, else the parties
+it holds the lock of or is the declared or learned owner of) when it answers for some but not
+all; `read_metadata` by the message's sender client, or by a client covering none of the
+receivers, acts for the sender, otherwise as a download; a download seen while the receivers
+are not all known counts, for each receiver named later, when its organisation covers it.
 """
 
 import heapq
@@ -185,10 +190,29 @@ class Replay:
                                       "herId": her, "messageId": None, "line": line,
                                       "posture": False})
 
-    def parties(self, rec, action, mid, path_her):
+    def answers_for(self, cid, claim, her, t):
+        if claim is not None and claim != "0":
+            return str(her) in claim.split("-")
+        return self.owner(her, t) == cid
+
+    def keep_own(self, hers, cid, claim, t):
+        """Of several parties, those the client answers for, when it answers for some."""
+        if len(hers) < 2:
+            return hers
+        own = [h for h in hers if self.answers_for(cid, claim, h, t)]
+        return own if own else hers
+
+    def covered_or_all(self, cu, top, candidates):
+        out = [h for h in candidates if self.reg.covers(top, h)]
+        if not out and cu["complete"]:
+            out = list(candidates)
+        return out
+
+    def parties(self, rec, action, mid, path_her, t):
         req = rec.get("request") or {}
         cu = self.custody.get(mid) if mid else None
-        top = rec["client"]["orgnrParent"]
+        cl = rec["client"]
+        top, cid, claim = cl["orgnrParent"], cl["clientId"], cl.get("herIdClaim")
         if action == "send":
             return [req["senderHerId"]] if "senderHerId" in req else []
         if action == "poll":
@@ -201,23 +225,58 @@ class Replay:
             return [her_id_text(path_her)] if path_her else [req["receiverHerId"]]
         if action == "apprec_send":
             return [her_id_text(path_her)] if path_her else [req["appRecSenderHerId"]]
-        if cu is None:
+        if cu is None or not cu["known"]:
             return []
         if action == "download":
-            return [h for h in cu["recv"] if self.reg.covers(top, h)]
+            return self.keep_own(self.covered_or_all(cu, top, cu["recv"]), cid, claim, t)
         if action in ("read_status", "read_apprec"):
             return [cu["sender"]] if cu["sender"] else []
         if action == "read_metadata":
-            return [h for h in [cu["sender"]] + cu["recv"] if h and self.reg.covers(top, h)]
+            sender = cu["sender"]
+            covers_receiver = any(self.reg.covers(top, h) for h in cu["recv"])
+            if sender and (cu["sender_client"] == cid or not covers_receiver) and \
+                    self.reg.covers(top, sender):
+                return [sender]
+            cands = ([sender] if sender and not covers_receiver else []) + cu["recv"]
+            return self.keep_own(self.covered_or_all(cu, top, cands), cid, claim, t)
         return []
 
-    def learn_message(self, mid, sender, recv):
-        cu = self.custody.setdefault(mid, {"sender": None, "recv": [], "dl": defaultdict(set)})
+    def entry(self, mid):
+        cu = self.custody.get(mid)
+        if cu is None:
+            cu = self.custody[mid] = {"known": False, "complete": False, "sender": None,
+                                      "sender_client": None, "recv": [], "dl": defaultdict(set),
+                                      "dl_org": []}
+        return cu
+
+    def learn_message(self, mid, sender, recv, complete, sender_client=None):
+        cu = self.entry(mid)
+        cu["known"] = True
+        cu["complete"] = cu["complete"] or complete
         if sender:
             cu["sender"] = sender
+        if sender_client:
+            cu["sender_client"] = sender_client
         for h in recv:
             if h not in cu["recv"]:
                 cu["recv"].append(h)
+
+    def downloaders(self, cu, her):
+        """The clients that downloaded the message for her: for her by name, or, seen while the
+        receivers were not all known, from an organisation that covers her (or that covers none
+        of them, once all are known)."""
+        out = set(cu["dl"].get(her, ()))
+        if cu["dl_org"]:
+            receiver = her in cu["recv"]
+            for cid, org in cu["dl_org"]:
+                if not receiver and cu["complete"]:
+                    continue
+                if self.reg.covers(org, her):
+                    out.add(cid)
+                elif receiver and cu["complete"] and \
+                        not any(self.reg.covers(org, h) for h in cu["recv"]):
+                    out.add(cid)
+        return out
 
     def feed(self, rec, line):
         t = ms(rec["timestamp"])
@@ -232,11 +291,12 @@ class Replay:
         if action == "unknown":
             self.find(rec, "edi.unknown-route", "low", None, None, line, t)
             return
-        if rec.get("message"):
+        if rec.get("message") and mid:
             m = rec["message"]
-            self.learn_message(m["id"].lower(), m.get("senderHerId"), m.get("receiverHerIds", []))
+            self.learn_message(mid, m.get("senderHerId"), m.get("receiverHerIds", []),
+                               bool(m.get("receiverHerIds")))
         req = rec.get("request") or {}
-        hers = self.parties(rec, action, mid, path_her)
+        hers = self.parties(rec, action, mid, path_her, t)
         cu = self.custody.get(mid) if mid else None
         confs = {c["herId"]: c for c in req.get("configurations", req.get("mshConfigurations", []))}
         for her in hers:
@@ -245,14 +305,19 @@ class Replay:
         # apply the call
         if ok and action == "send" and (rec.get("response") or {}).get("id"):
             self.learn_message(rec["response"]["id"].lower(), req.get("senderHerId"),
-                               req.get("receiverHerIds", []))
-        if ok and action == "apprec_send" and (rec.get("response") or {}).get("id") and cu:
-            self.learn_message(rec["response"]["id"].lower(), hers[0] if hers else None,
-                               [cu["sender"]] if cu["sender"] else [])
+                               req.get("receiverHerIds", []), bool(req.get("receiverHerIds")),
+                               cid)
         if ok and action == "poll":
             for m in (rec.get("response") or {}).get("messages", []):
                 recv = m.get("receiverHerIds") or ([m["receiverHerId"]] if "receiverHerId" in m else [])
-                self.learn_message(m["id"].lower(), m.get("senderHerId"), recv)
+                self.learn_message(m["id"].lower(), m.get("senderHerId"), recv,
+                                   bool(m.get("receiverHerIds")))
+        if ok and action == "download" and mid:
+            cu = self.entry(mid)
+            if not hers or not cu["complete"]:
+                cu["dl_org"].append((cid, top))  # the receivers it was for: told later
+            for her in hers:
+                cu["dl"][her].add(cid)
 
     def judge(self, rec, line, t, cid, top, claim, status, ok, denied, action, mid, cu, her, conf):
         reg = self.reg
@@ -279,7 +344,9 @@ class Replay:
             f("edi.herid-claim-scope", "critical" if ok else "low")
         if rec["apiVersion"] == "2" and claim == "0":
             f("edi.herid-claim-whole-org", "info")
-        if action == "apprec_send" and cu is not None and her not in cu["recv"] and (ok or denied):
+        ck = cu is not None and cu["known"]
+        if action == "apprec_send" and ck and cu["recv"] and her not in cu["recv"] and \
+                cu["complete"] and (ok or denied):
             f("edi.apprec-sender-not-receiver", "high" if ok else "low")
         lock_write = action == "config_delete" or (conf is not None and "clientLocked" in conf)
         takeover = foreign_lock and action in ("config_write", "config_delete") and lock_write
@@ -289,7 +356,7 @@ class Replay:
             return
         own = self.owner(her, t)
         fo = own is not None and own != cid
-        dl = cu["dl"].get(her, set()) if cu is not None else set()
+        dl = self.downloaders(cu, her) if cu is not None else set()
         if action == "send" and fo:
             f("edi.foreign-send", "high")
         if action == "download" and (fo or (dl - {cid})):
@@ -297,7 +364,7 @@ class Replay:
         if action == "mark_downloaded":
             if (dl and cid not in dl) or fo:
                 f("edi.foreign-acknowledgement", "high")
-            if cu is not None and not dl:
+            if ck and not dl:
                 f("edi.acknowledged-without-download", "critical")
         if action == "apprec_send" and ((dl and cid not in dl) or fo):
             f("edi.foreign-apprec", "high")
@@ -324,8 +391,6 @@ class Replay:
                 f("edi.party-sweep", "high", None)
             elif len(q) > 20:
                 self.ambiguous += 1
-        if action == "download" and cu is not None:
-            cu["dl"][her].add(cid)
         if action == "config_delete" and lk is not None:
             del self.locks[her]
         elif action == "config_write" and conf is not None and "clientLocked" in conf:

@@ -12,10 +12,11 @@ from model import (EV_CALL, LOCK_BLOCKED, MALFORMED, MS_D, MS_H, MS_S,
 
 from paths import disguise_path, disguise_query
 from rule_model import RuleModel
+from shared_incidents import SharedIncidents
 from timed_incidents import TimedIncidents
 
 
-class Incidents(TimedIncidents, RuleModel):
+class Incidents(TimedIncidents, SharedIncidents, RuleModel):
     def start_incident(self):
         """Round robin over the rule ids so that each gets its share; a rule that finds no
         target right now is tried again first at the next few occasions."""
@@ -42,6 +43,15 @@ class Incidents(TimedIncidents, RuleModel):
         self.send_random()
 
     def inject(self, rule):
+        if rule in ("edi.foreign-download", "edi.foreign-acknowledgement"):
+            # some on a message to several parties of one unit, some foreign downloads of a
+            # message sent before the log (shared_incidents.py)
+            x = self.rng.random()
+            if rule == "edi.foreign-download" and x < 0.25 and self.inc_old_download():
+                return True
+            if x < 0.6 and len(self.want_shared) < 4:
+                self.want_shared.append(rule)
+                return True
         if rule in ("edi.foreign-download", "edi.foreign-acknowledgement", "edi.foreign-apprec",
                     "edi.acknowledged-without-download", "edi.apprec-sender-not-receiver"):
             if len(self.want) >= 8:
@@ -152,25 +162,28 @@ class Incidents(TimedIncidents, RuleModel):
         # some paths another way the server routes the same (paths.py).
         if it.plan == "edi.foreign-download":
             rid = self.record("3", "GET", self.disguised(F, msg, "/business-document"), 200, block,
-                              dur=self.dur(30, 900))
+                              body=self.mblock(it.block), dur=self.dur(30, 900))
             self.judge_and_record(rid, F, top, "3", "download", [p.her], 200, it.plan, msg=msg)
         elif it.plan == "edi.foreign-acknowledgement":
             if F.v2:
-                rid = self.record("2", "PUT", self.disguised(F, msg, "/read/%d" % p.her), 204, block)
+                rid = self.record("2", "PUT", self.disguised(F, msg, "/read/%d" % p.her), 204,
+                                  block, body=self.mblock(it.block))
             else:
                 rid = self.record("3", "PUT", self.disguised(F, msg, "/downloaded"), 204, block,
-                                  body=',"request":{"receiverHerId":%d}' % p.her)
+                                  body=',"request":{"receiverHerId":%d}%s' % (
+                                      p.her, self.mblock(it.block)))
             self.judge_and_record(rid, F, top, "2" if F.v2 else "3", "mark_downloaded", [p.her],
                                   204, it.plan, msg=msg)
         elif it.plan == "edi.foreign-apprec":
             ap = self.uuid()
             if F.v2:
                 rid = self.record("2", "POST", self.disguised(F, msg, "/apprec/%d" % p.her), 201,
-                                  block, body=',"request":{"appRecStatus":"Ok"},"response":{"id":"%s"}' % ap)
+                                  block, body=',"request":{"appRecStatus":"Ok"},"response":{"id":"%s"}%s' % (
+                                      ap, self.mblock(it.block)))
             else:
                 rid = self.record("3", "POST", self.disguised(F, msg, "/apprec"), 201, block,
-                                  body=',"request":{"appRecSenderHerId":%d,"appRecStatus":"Ok"},"response":{"id":"%s"}' % (
-                                      p.her, ap))
+                                  body=',"request":{"appRecSenderHerId":%d,"appRecStatus":"Ok"},"response":{"id":"%s"}%s' % (
+                                      p.her, ap, self.mblock(it.block)))
             self.judge_and_record(rid, F, top, "2" if F.v2 else "3", "apprec_send", [p.her], 201,
                                   it.plan, msg=msg)
             self.apprec_back(ap, it.sender, p.her)
@@ -358,7 +371,8 @@ class Incidents(TimedIncidents, RuleModel):
     def inc_takeover(self):
         rng = self.rng
         locked = sorted(h for h, lk in self.locks.items() if not lk.watched and
-                        self.parties[h].client is lk.holder and self.parties[h].intro)
+                        self.parties[h].client is lk.holder and self.parties[h].intro and
+                        not self.parties[h].shared)
         found = self.locked_party_with_actor(locked)
         if found is None:
             return False
@@ -390,6 +404,7 @@ class Incidents(TimedIncidents, RuleModel):
         p.chunk.rebuild()
         if p in self.recv:
             self.recv.remove(p)
+            self.recv_by_top[p.top].remove(p)
 
     def inc_shared(self):
         found = self.pick_acted(lambda q: q.her not in self.locks and q.cat != "stale" and

@@ -1,10 +1,12 @@
 """The calls of a message's lifecycle after its delivery: metadata reads, downloads, marks,
 apprecs and status reads, each with its failures and retries and the incidents planted on it.
+A share of them (P_MSG_BLOCK) carries the gateway's `message` block; calls on messages sent
+before the log started have only that block to tell whose message it is.
 
 MessageCalls is a mixin of Traffic (traffic.py), which schedules these steps."""
 
 from model import (EV_APPREC, EV_CALL, EV_DOWNLOAD, EV_MARK, MS_MIN, MS_S, P_APPREC, P_CASE, P_FAIL,
-                   P_UPPER_ID)
+                   P_MSG_BLOCK, P_UPPER_ID, Item)
 
 
 class MessageCalls:
@@ -15,6 +17,30 @@ class MessageCalls:
         if self.rng.random() < P_CASE:
             v2 = not v2
         return ("/Messages/" if v2 else "/messages/") + msg + tail
+
+    def message_block(self, msg, sender, hers, apprec):
+        """The `message` block a gateway that knows the message adds to a call on it."""
+        return (',"message":{"id":"%s","senderHerId":%d,"receiverHerIds":[%s],'
+                '"businessDocumentId":"%s","isAppRec":%s}') % (
+            msg, sender, ",".join(str(h) for h in hers), self.uuid(), "true" if apprec else "false")
+
+    def mblock(self, block):
+        """The message block for one call: the gateway knows the message now and then."""
+        return block if self.rng.random() < P_MSG_BLOCK else ""
+
+    def release(self, it):
+        """The delivery of a one-organisation message is marked (or given up): its party's lock
+        may change again."""
+        if it.shared:
+            it.shared = False
+            self.parties[it.her].shared -= 1
+
+    def give_up(self, it):
+        """The receiver's client stopped acting for the party before the delivery's end."""
+        self.release(it)
+        g = it.group
+        if g is not None and not g["dead"]:
+            self.drop_group(g)
 
     def failed(self, api, method, path, block, kind, obj, body=""):
         rng = self.rng
@@ -28,25 +54,32 @@ class MessageCalls:
             return
         c = it.chunk.client
         self.record("2" if c.v2 else "3", "GET", self.msg_path(c, it.msg, ""), 200, it.chunk.block,
-                    dur=self.dur(8, 120))
+                    body=self.mblock(it.block), dur=self.dur(8, 120))
 
     def on_download(self, it, att):
         p = self.parties[it.her]
         if p.orphan:
+            self.give_up(it)
             return
         c = it.chunk.client
         api = "2" if c.v2 else "3"
         path = self.msg_path(c, it.msg, "/business-document")
         if att == 0 and self.rng.random() < P_FAIL:
-            self.failed(api, "GET", path, it.chunk.block, EV_DOWNLOAD, it)
+            self.failed(api, "GET", path, it.chunk.block, EV_DOWNLOAD, it, self.mblock(it.block))
             return
-        self.record(api, "GET", path, 200, it.chunk.block, dur=self.dur(30, 900))
+        self.record(api, "GET", path, 200, it.chunk.block, body=self.mblock(it.block),
+                    dur=self.dur(30, 900))
         p.last_act = self.t
         cu = self.custody.get(it.msg)
         if cu is not None:
             cu["dl"].setdefault(it.her, set()).add(c.idx)
         plan = it.plan
         t = self.t
+        g = it.group
+        if g is not None and not g["dead"]:
+            g["left"] -= 1
+            if g["left"] == 0:  # every receiver's own client has downloaded it
+                self.push(t + self.dur(10 * MS_S, 10 * MS_MIN), EV_CALL, (self.group_foreign, g))
         if plan == "edi.foreign-acknowledgement":
             self.push(t + self.dur(10 * MS_S, 10 * MS_MIN), EV_CALL, (self.chain_foreign, it))
             if not it.apprec and self.rng.random() < P_APPREC:
@@ -59,6 +92,7 @@ class MessageCalls:
     def on_mark(self, it, att):
         p = self.parties[it.her]
         if p.orphan:
+            self.give_up(it)
             return
         c = it.chunk.client
         if c.v2:
@@ -66,6 +100,7 @@ class MessageCalls:
         else:
             api, path = "3", self.msg_path(c, it.msg, "/downloaded")
             body = ',"request":{"receiverHerId":%d}' % it.her
+        body += self.mblock(it.block)
         if att == 0 and it.plan is None and self.rng.random() < P_FAIL:
             self.failed(api, "PUT", path, it.chunk.block, EV_MARK, it, body)
             return
@@ -77,6 +112,7 @@ class MessageCalls:
             return
         self.record(api, "PUT", path, 204, it.chunk.block, body=body, dur=self.dur(10, 200))
         p.last_act = self.t
+        self.release(it)
         if it.apprec:
             return
         if it.plan == "edi.foreign-apprec":
@@ -95,20 +131,20 @@ class MessageCalls:
         ap = self.uuid()
         if c.v2:
             api, path = "2", self.msg_path(c, it.msg, "/apprec/%d" % her)
-            body = ',"request":{"appRecStatus":"Ok"},"response":{"id":"%s"}' % ap
+            req = ',"request":{"appRecStatus":"Ok"}'
         else:
             api, path = "3", self.msg_path(c, it.msg, "/apprec")
             r = self.rng.random()  # most receipts are Ok; some report an error, a few reject
             st = "Ok" if r < 0.93 else "OkErrorInMessagePart" if r < 0.98 else "Rejected"
-            body = ',"request":{"appRecSenderHerId":%d,"appRecStatus":"%s"},"response":{"id":"%s"}' % (
-                her, st, ap)
+            req = ',"request":{"appRecSenderHerId":%d,"appRecStatus":"%s"}' % (her, st)
+        req += self.mblock(it.block)
+        body = req + ',"response":{"id":"%s"}' % ap
         if att == 0 and it.plan is None and self.rng.random() < P_FAIL:
-            self.failed(api, "POST", path, it.chunk.block, EV_APPREC, it,
-                        body.split(',"response"')[0])
+            self.failed(api, "POST", path, it.chunk.block, EV_APPREC, it, req)
             return
         if it.plan == "edi.apprec-sender-not-receiver" and self.rng.random() < 0.25:
             # refused by the API: the rule's lower severity
-            rid = self.record(api, "POST", path, 403, it.chunk.block, body=body.split(',"response"')[0])
+            rid = self.record(api, "POST", path, 403, it.chunk.block, body=req)
             self.judge_and_record(rid, c, it.chunk.top, api, "apprec_send", [her], 403, it.plan,
                                   msg=it.msg)
             self.custody.pop(it.msg, None)
@@ -124,16 +160,86 @@ class MessageCalls:
     def apprec_back(self, ap, to_her, from_her):
         sp = self.parties.get(to_her)
         if sp is not None and sp.client is not None and sp.chunk.active and not sp.orphan:
-            self.deliver(sp, ap, from_her, True)
+            self.deliver(sp, ap, from_her, True,
+                         block=self.message_block(ap, from_her, [to_her], True))
+
+    def sender_meta(self, arg):
+        """The sender's client reads the metadata of a message it sent."""
+        msg, sp, block = arg
+        if sp.orphan:
+            return
+        c = sp.chunk.client
+        self.record("2" if c.v2 else "3", "GET", self.msg_path(c, msg, ""), 200, sp.chunk.block,
+                    body=self.mblock(block), dur=self.dur(8, 120))
+
+    def old_message(self):
+        """A call on a message sent before the log started, whose send and poll the log does not
+        have: only a `message` block tells its custody. Its sender's client reads its status or
+        metadata, or the receiver's client fetches it late (metadata, download, mark, apprec)."""
+        rng = self.rng
+        ac = self.active_chunks
+        if not ac or not self.recv:
+            return
+        ch = ac[int(rng.random() * len(ac))]
+        p = ch.parties[int(rng.random() * len(ch.parties))]
+        if p.orphan:
+            return
+        if rng.random() < 0.2 and self.external:
+            other = self.external[int(rng.random() * len(self.external))]
+        else:
+            other = self.recv[int(rng.random() * len(self.recv))]
+        if self.known_gaps and rng.random() < 0.3:
+            self.old_message_gap(p, other)
+            return
+        if other.top == p.top:
+            return
+        m = self.uuid()
+        x = rng.random()
+        if x < 0.5:
+            block = self.message_block(m, p.her, [other.her], False)
+            if x < 0.1:
+                self.sender_meta((m, p, block))
+            else:
+                self.on_status((m, p, block), 0)
+            return
+        it = Item(m, p.her, other.her, False, ch, True,
+                  self.message_block(m, other.her, [p.her], False))
+        it.old = True
+        self.start_item(it, self.t)
+
+    def old_message_gap(self, p, other):
+        """--known-gaps: the benign calls on messages sent before the log that edi-audit raises
+        findings on (README.md, "Known gaps"): the clients of several receivers in one unit
+        fetch their copies, each call with the message block now and then; or the sender's
+        client reads the metadata of a message to a party of its own unit."""
+        rng = self.rng
+        m = self.uuid()
+        if rng.random() < 0.5:
+            recv = self.same_org_receivers(other)
+            if recv:
+                block = self.message_block(m, other.her, [q.her for q in recv], False)
+                for q in recv:
+                    it = Item(m, q.her, other.her, False, q.chunk, False, block)
+                    it.old = it.shared = True
+                    q.shared += 1
+                    self.start_item(it, self.t + self.dur(0, 20 * MS_MIN))
+            return
+        near = [q for q in self.recv_by_top[p.top] if q is not p]
+        if near and not p.orphan:
+            q = near[int(rng.random() * len(near))]
+            c = p.chunk.client
+            self.record("2" if c.v2 else "3", "GET", self.msg_path(c, m, ""), 200, p.chunk.block,
+                        body=self.message_block(m, p.her, [q.her], False), dur=self.dur(8, 120))
 
     def on_status(self, obj, att):
-        msg, sp = obj
+        msg, sp, block = obj
         if sp.orphan:
             return
         c = sp.chunk.client
         if c.v2:
             tail = "/apprec" if self.rng.random() < 0.5 else "/status"
-            self.record("2", "GET", self.msg_path(c, msg, tail), 200, sp.chunk.block)
+            self.record("2", "GET", self.msg_path(c, msg, tail), 200, sp.chunk.block,
+                        body=self.mblock(block))
         else:
             self.record("3", "GET", self.msg_path(c, msg, "/status"), 200, sp.chunk.block,
-                        dur=self.dur(8, 90))
+                        body=self.mblock(block), dur=self.dur(8, 90))

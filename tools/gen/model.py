@@ -51,9 +51,18 @@ P_EXPIRED = P_RELOCK + 0.001
 # A poll the gateway refuses (403), e.g. a token issued without the needed scope: a benign
 # denial, retried like a failure.
 P_FORBIDDEN = P_EXPIRED + 0.0008
+# A call on a message sent before the log started: its sender reads the status, or a receiver's
+# client fetches it late.
+P_OLD = P_FORBIDDEN + 0.006
 P_FAIL = 0.004  # a call fails with 5xx and is retried with a new requestId
 P_APPREC = 0.85
 P_META = 0.10
+P_SENDER_META = 0.06  # of sends whose status the sender does not read: it reads the metadata
+# Share of sends to 2 or 3 parties of one top-level unit other than the sender's (a discharge
+# letter to a nursing home and the GP office of one municipality, or to several wards).
+P_SAME_ORG = 0.07
+# Share of message calls whose record carries the gateway's `message` block.
+P_MSG_BLOCK = 0.25
 P_STATUS = 0.30
 P_CASE = 0.01  # path written with the other API's capitalisation
 P_UPPER_ID = 0.005
@@ -100,7 +109,7 @@ class Org:
 
 class Party:
     __slots__ = ("her", "name", "type", "orgnr", "parent", "org", "top", "client", "cat",
-                 "chunk", "intro", "orphan", "ar_active", "last_act")
+                 "chunk", "intro", "orphan", "ar_active", "last_act", "shared")
 
     def __init__(self, her, name, ptype, org, parent, top):
         self.her, self.name, self.type = her, name, ptype
@@ -114,6 +123,7 @@ class Party:
         self.orphan = False   # its client stopped acting for it (its lock was taken over)
         self.ar_active = True
         self.last_act = 0
+        self.shared = 0       # deliveries of one-organisation messages not yet marked
 
 
 class Client:
@@ -170,13 +180,18 @@ class Chunk:
 
 class Item:
     """One message waiting at or handled for one receiver party."""
-    __slots__ = ("msg", "her", "sender", "apprec", "chunk", "plan", "actor", "single")
+    __slots__ = ("msg", "her", "sender", "apprec", "chunk", "plan", "actor", "single", "block",
+                 "group", "shared", "old")
 
-    def __init__(self, msg, her, sender, apprec, chunk, single):
+    def __init__(self, msg, her, sender, apprec, chunk, single, block=""):
         self.msg, self.her, self.sender, self.apprec, self.chunk = msg, her, sender, apprec, chunk
         self.single = single  # the message has this one receiver
+        self.block = block    # the message's ',"message":{...}' as the gateway would add it
         self.plan = None   # the chain incident this delivery carries, if any
         self.actor = None  # (client, block) of the foreign client in a chain incident
+        self.group = None  # the incident on a one-organisation message this delivery is part of
+        self.shared = False  # one of several receivers in one top-level unit, not yet marked
+        self.old = False   # sent and listed before the log started
 
 
 class Lock:

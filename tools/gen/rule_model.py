@@ -29,6 +29,22 @@ class RuleModel:
             return p.client  # learned; incidents that depend on it pick certain owners only
         return None
 
+    def answers_for(self, F, her):
+        """Whether F answers for her: its herid claim list names her, else it is her owner."""
+        if F.claim is not None and F.claim != "0":
+            return str(her) in F.claim.split("-")
+        return self.owner(her) is F
+
+    def download_parties(self, F, top, hers):
+        """The receivers (all known) a download by F under the token of `top` acts for: those
+        the token's organisation covers, all of them when it covers none; of several covered
+        ones, those F answers for when it answers for some but not all."""
+        covered = [h for h in hers if h in self.parties and self.parties[h].top == top]
+        if not covered:
+            return list(hers)
+        own = [h for h in covered if self.answers_for(F, h)]
+        return own if own and len(covered) > 1 else covered
+
     def owner_last(self, p):
         if p.client is None or not p.intro or p.orphan:
             return -1

@@ -2,7 +2,9 @@
 
 Every benign client acts only for its own parties, each of which it started polling during the
 learning period at most CHUNK parties per INTRO_STEP; receivers of one message lie in different
-top-level units. That is what keeps the benign model clear of the high and critical rules.
+top-level units, or in one unit when each of them has an owner the daemon knows (a lock, a
+declaration, a herid claim list), so that each download acts for its client's own receivers.
+That is what keeps the benign model clear of the high and critical rules.
 
 Traffic is a mixin of Generator (edi_gen.py); the run loop interleaves spontaneous calls (a
 Poisson process shaped by the hour of day) with the scheduled steps of message lifecycles."""
@@ -17,8 +19,8 @@ from collections import deque
 from message_calls import MessageCalls
 from model import (EV_CALL, EV_DELIVER, EV_DOWNLOAD, EV_INTRO, EV_LOCK, EV_MARK, EV_META,
                    EV_POLL, EV_STATUS, HOURLY, INTRO_STEP, LEARNING, MS_H, MS_MIN, MS_S, P_CASE,
-                   P_CONFIG, P_EXPIRED, P_FAIL, P_FORBIDDEN, P_META, P_PING, P_POLL, P_RELOCK, P_SEND, P_STATUS,
-                   REPEAT_WINDOW,
+                   P_CONFIG, P_EXPIRED, P_FAIL, P_FORBIDDEN, P_META, P_OLD, P_PING, P_POLL,
+                   P_RELOCK, P_SAME_ORG, P_SEND, P_SENDER_META, P_STATUS, REPEAT_WINDOW,
                    Item, Lock, fmt_time)
 
 
@@ -99,6 +101,7 @@ class Traffic(MessageCalls):
         self.active_chunks = []
         self.active_v3 = []
         self.recv = []
+        self.recv_by_top = {}    # top orgnr -> the parties of self.recv in it
         self.stats = {}
         self.inc_stats = {}
         self.incident = 0
@@ -113,6 +116,7 @@ class Traffic(MessageCalls):
         self.watches = []        # heap of (deadline, her, holder idx, since)
         self.stale_next = -1  # the first record passes it: see emit
         self.want = deque()      # chain incidents waiting for a suitable delivery
+        self.want_shared = deque()  # ... for a message to several parties of one unit
         self.cycle = []
         self.retry = []          # (rule, chances left)
         self.next_incident = int(self.every * (0.5 + rng.random()))
@@ -174,6 +178,8 @@ class Traffic(MessageCalls):
                     ac = self.active_chunks
                     if ac:
                         self.poll(ac[int(rand() * len(ac))], 0, status=403)
+                elif x < P_OLD:
+                    self.old_message()
             if self.spont & 1023 == 0:
                 self.r_est = 0.7 * self.r_est + 0.3 * max(1.0, self.count / float(self.spont))
                 hour = -1
@@ -234,6 +240,10 @@ class Traffic(MessageCalls):
         if pend:
             chunk.pending = []
             live = [it for it in pend if not self.parties[it.her].orphan]
+            if len(live) != len(pend):
+                for it in pend:
+                    if self.parties[it.her].orphan:
+                        self.give_up(it)
             items = ",".join('{"id":"%s","senderHerId":%d,"receiverHerId":%d,"isAppRec":%s}' % (
                 it.msg, it.sender, it.her, "true" if it.apprec else "false") for it in live)
             t = self.t
@@ -274,9 +284,11 @@ class Traffic(MessageCalls):
             self.active_v3.append(chunk)
         t = self.t
         locks = []
+        by_top = self.recv_by_top.setdefault(chunk.top, [])
         for p in chunk.parties:
             p.intro = True
             self.recv.append(p)
+            by_top.append(p)
             c.news.append(t)
             if p.cat == "log":
                 locks.append(p)
@@ -311,9 +323,9 @@ class Traffic(MessageCalls):
         if chunk.pending:
             self.poll(chunk, 0)
 
-    def deliver(self, p, msg, sender, apprec, single=True):
+    def deliver(self, p, msg, sender, apprec, single=True, block=""):
         ch = p.chunk
-        it = Item(msg, p.her, sender, apprec, ch, single)
+        it = Item(msg, p.her, sender, apprec, ch, single, block)
         ch.pending.append(it)
         if not ch.sched:
             ch.sched = True
@@ -322,7 +334,7 @@ class Traffic(MessageCalls):
 
     def start_item(self, it, t):
         rng = self.rng
-        if it.plan is None and self.want and not it.apprec and it.single:
+        if it.plan is None and self.want and not it.apprec and it.single and not it.old:
             self.plan_chain(it)
         if it.plan == "edi.acknowledged-without-download":
             self.push(t + self.dur(400, 3000), EV_MARK, it)
@@ -339,7 +351,11 @@ class Traffic(MessageCalls):
         rng = self.rng
         recv = self.recv
         x = rng.random()
-        n = 1 if x < 0.88 else 2 if x < 0.98 else 3
+        if x < P_SAME_ORG:
+            out = self.same_org_receivers(sender)
+            if out:
+                return out
+        n = 1 if x < 0.91 else 2 if x < 0.985 else 3
         out = []
         tops = {sender.top} if n > 1 else set()
         for _ in range(n * 4):
@@ -348,13 +364,49 @@ class Traffic(MessageCalls):
             p = recv[int(rng.random() * len(recv))]
             if p is sender or p.orphan or p in out:
                 continue
-            # several receivers only in different top-level units: a download then acts for
+            # several receivers in different top-level units: a download then acts for
             # exactly the receiver its token's organisation covers
             if n > 1 and p.top in tops:
                 continue
             tops.add(p.top)
             out.append(p)
         return out
+
+    def answers(self, p):
+        """Whether the daemon takes p's own client to answer for p whatever the call: its herid
+        claim list names p, or it holds p's lock, or it is p's declared owner. Learned owners are
+        left out: the generator does not count what the daemon learns."""
+        c = p.client
+        if c.claim is not None and c.claim != "0":
+            return True
+        lk = self.locks.get(p.her)
+        if lk is not None:
+            return lk.holder is c and not lk.watched
+        return self.declared.get(p.her) is c
+
+    def same_org_receivers(self, sender):
+        """2 or 3 receivers in one top-level unit other than the sender's (a discharge letter to
+        a nursing home and a GP office of one municipality, or to several wards), each with an
+        owner the daemon knows: a download by one of their clients acts for its own receivers
+        only, so no client's download is foreign to the others. None when none are found."""
+        rng = self.rng
+        recv = self.recv
+        for _ in range(4):
+            p = recv[int(rng.random() * len(recv))]
+            if p.top == sender.top or not self.answers(p):
+                continue
+            group = self.recv_by_top[p.top]
+            n = 2 if rng.random() < 0.8 else 3
+            out = [p]
+            for _ in range(4 * n):
+                q = group[int(rng.random() * len(group))]
+                if q not in out and self.answers(q):
+                    out.append(q)
+                    if len(out) == n:
+                        break
+            if len(out) > 1:
+                return out
+        return None
 
     def send_random(self, chunk=None, sender=None):
         rng = self.rng
@@ -395,11 +447,22 @@ class Traffic(MessageCalls):
         self.record(api, "POST", path, 201, chunk.block,
                     body=',%s,"response":{"id":"%s"}' % (req, m), dur=self.dur(60, 1500))
         sender.last_act = self.t
+        block = self.message_block(m, sender.her, [p.her for p in recv], False)
+        # several receivers in one top-level unit (an external one may be added to them)
+        shared = len(recv) > 1 and recv[0].top == recv[1].top
+        group = self.plan_group(m, sender, recv) if shared and self.want_shared else None
         for p in recv:
             if p.client is not None and p.chunk.active and not p.orphan:
-                self.deliver(p, m, sender.her, False, len(recv) == 1)
+                it = self.deliver(p, m, sender.her, False, len(recv) == 1, block)
+                if shared:
+                    it.shared = True
+                    it.group = group
+                    p.shared += 1
         if rng.random() < P_STATUS:
-            self.push(self.t + self.dur(10 * MS_MIN, 4 * MS_H), EV_STATUS, (m, sender))
+            self.push(self.t + self.dur(10 * MS_MIN, 4 * MS_H), EV_STATUS, (m, sender, block))
+        elif rng.random() < P_SENDER_META:
+            self.push(self.t + self.dur(2 * MS_S, 30 * MS_MIN), EV_CALL,
+                      (self.sender_meta, (m, sender, block)))
         return m
 
     def ping(self):
@@ -445,8 +508,10 @@ class Traffic(MessageCalls):
             return
         ch = av[int(rng.random() * len(av))]
         c = ch.client
+        # not while a message to several parties of its unit waits: the lock tells the daemon
+        # which of them the client's download is for
         mine = [p for p in ch.parties if not p.orphan and p.her in self.locks and
-                self.locks[p.her].holder is c and not self.locks[p.her].watched]
+                self.locks[p.her].holder is c and not self.locks[p.her].watched and not p.shared]
         if not mine:
             return
         p = mine[int(rng.random() * len(mine))]
