@@ -268,8 +268,7 @@ std::vector<HerId> MessageCustody::receivers() const {
 bool MessageCustody::IsReceiver(HerId p) const { return ParseHead().CodeOf(p) != 0; }
 
 bool MessageCustody::AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool others,
-                            ClientIdx* who, const OrgCovers& covers,
-                            const OwnedByOther& owned_by_other) const {
+                            ClientIdx* who, const OrgCovers& covers, const OwnerOf& owner) const {
   const Head h = ParseHead();
   const uint64_t p_code = h.CodeOf(p);
   In in{h.acts, h.end};
@@ -287,7 +286,7 @@ bool MessageCustody::AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool
         (p_code != 0 && code == p_code) ||
         (code == kCodeUnknownOrg &&
          UnknownActCountsFor(h, own_only ? operand - kOwnOnlyOperand : operand, p, covers) &&
-         !(own_only && owned_by_other && owned_by_other(c, p)));
+         !OwnCopyOnly(h, c, own_only, p, owner));
     if (!for_p) continue;
     if (who != nullptr) *who = c;
     return true;
@@ -310,14 +309,26 @@ bool MessageCustody::UnknownActCountsFor(const Head& h, OrgNumber org, HerId p,
   return true;
 }
 
+bool MessageCustody::OwnCopyOnly(const Head& h, ClientIdx c, bool own_only, HerId p,
+                                 const OwnerOf& owner) {
+  if (!owner || owner(c, p) != PartyOwner::kOthers) return false;
+  if (own_only) return true;  // it answered for a receiver known when it downloaded
+  // Downloaded before any receiver was known: its own copy if it owns one of them now.
+  In in{h.receivers, h.acts};
+  for (uint64_t i = 0; i < h.receiver_count; ++i) {
+    if (owner(c, static_cast<HerId>(in.U())) == PartyOwner::kClients) return true;
+  }
+  return false;
+}
+
 bool MessageCustody::Did(CustodyActKind kind, HerId p, ClientIdx client, const OrgCovers& covers,
-                         const OwnedByOther& owned_by_other) const {
-  return AnyAct(kind, p, client, false, nullptr, covers, owned_by_other);
+                         const OwnerOf& owner) const {
+  return AnyAct(kind, p, client, false, nullptr, covers, owner);
 }
 
 bool MessageCustody::DidOther(CustodyActKind kind, HerId p, ClientIdx except, ClientIdx* who,
-                              const OrgCovers& covers, const OwnedByOther& owned_by_other) const {
-  return AnyAct(kind, p, except, true, who, covers, owned_by_other);
+                              const OrgCovers& covers, const OwnerOf& owner) const {
+  return AnyAct(kind, p, except, true, who, covers, owner);
 }
 
 CustodyRecord MessageCustody::Record() const {

@@ -62,9 +62,9 @@ struct CustodyAct {
 
 // Whether the organisation `org` (a top-level unit) covers party p in the registry.
 using OrgCovers = std::function<bool(OrgNumber org, HerId p)>;
-// Whether party p is known to be another client's than `client` (its lock holder, declared or
-// learned owner): an own-only act of `client` does not count for it.
-using OwnedByOther = std::function<bool(ClientIdx client, HerId p)>;
+// Whose party p is, as seen from `client`: its lock holder, else declared, else learned owner.
+enum class PartyOwner : uint8_t { kUnknown, kClients, kOthers };
+using OwnerOf = std::function<PartyOwner(ClientIdx client, HerId p)>;
 
 // One message's custody spelled out: what persistence writes and reads.
 struct CustodyRecord {
@@ -112,13 +112,14 @@ class MessageCustody {
 
   bool IsReceiver(HerId p) const;
   // Did `client` perform `kind` for receiver p? An act with an unknown receiver counts as the
-  // header says, `covers` telling which receivers its organisation covers and `owned_by_other`
-  // (if given) which are another client's.
+  // header says, `covers` telling which receivers its organisation covers and `owner` (if
+  // given) whose they are: a download of a client's own copy (own-only, or by a client owning
+  // a receiver) does not count for a receiver another client owns.
   bool Did(CustodyActKind kind, HerId p, ClientIdx client, const OrgCovers& covers,
-           const OwnedByOther& owned_by_other = nullptr) const;
+           const OwnerOf& owner = nullptr) const;
   // Did anyone but `except` perform `kind` for receiver p? *who = the first such client.
   bool DidOther(CustodyActKind kind, HerId p, ClientIdx except, ClientIdx* who,
-                const OrgCovers& covers, const OwnedByOther& owned_by_other = nullptr) const;
+                const OrgCovers& covers, const OwnerOf& owner = nullptr) const;
 
   CustodyRecord Record() const;
 
@@ -140,7 +141,10 @@ class MessageCustody {
   bool Knows(ClientIdx sender_client, std::optional<HerId> sender,
              const std::vector<HerId>& receivers) const;
   bool AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool others, ClientIdx* who,
-              const OrgCovers& covers, const OwnedByOther& owned_by_other) const;
+              const OrgCovers& covers, const OwnerOf& owner) const;
+  // Does client c's act with an unknown receiver (own-only or not) stay off receiver p, as a
+  // download of c's own copy when p is another client's?
+  static bool OwnCopyOnly(const Head& h, ClientIdx c, bool own_only, HerId p, const OwnerOf& owner);
   // Does an act of a client of `org`, receiver unknown when it was seen, count for party p?
   bool UnknownActCountsFor(const Head& h, OrgNumber org, HerId p, const OrgCovers& covers) const;
   void SetBody(const uint8_t* p, size_t n);

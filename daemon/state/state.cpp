@@ -106,13 +106,14 @@ bool AuditState::AnswersFor(HerId p, ClientIdx client, const AccessEvent& e) con
   return ownership_.LearnedOwner(p, e.time) == client;
 }
 
-bool AuditState::IsOthersParty(HerId p, ClientIdx client, EventTime t) const {
-  if (const Lock* l = locks_.Find(p)) return l->holder != client;
+PartyOwner AuditState::OwnerOf(HerId p, ClientIdx client, EventTime t) const {
+  auto as_seen = [](bool clients) { return clients ? PartyOwner::kClients : PartyOwner::kOthers; };
+  if (const Lock* l = locks_.Find(p)) return as_seen(l->holder == client);
   if (const std::string* declared = registry_->DeclaredOwner(p)) {
-    return *declared != clients_.Name(client);
+    return as_seen(*declared == clients_.Name(client));
   }
   const ClientIdx learned = ownership_.LearnedOwner(p, t);
-  return learned != kNoClient && learned != client;
+  return learned == kNoClient ? PartyOwner::kUnknown : as_seen(learned == client);
 }
 
 void AuditState::ResolveCustodyParties(AccessEvent* e, ClientIdx client, const MessageCustody* m) {
@@ -168,10 +169,14 @@ void AuditState::ResolveCustodyParties(AccessEvent* e, ClientIdx client, const M
       // The sender's client reads metadata for the sender (custody names it, and the call's
       // delegation covers it: a multi-tenant client acts for several organisations); a
       // receiver's client for its receivers; any other client for the sender when it covers
-      // no receiver.
+      // no receiver. Custody from a `message` block names no sending client: the client that
+      // answers for the sender is taken for it.
       std::vector<HerId> all = m->receivers();
       const bool covers_a_receiver = std::any_of(all.begin(), all.end(), covers);
-      const bool sent_it = client != kNoClient && m->sender_client() == client;
+      const ClientIdx sender_client = m->sender_client();
+      const bool sent_it = sender_client != kNoClient
+                               ? client != kNoClient && sender_client == client
+                               : sender > 0 && AnswersFor(sender, client, *e);
       if (sender > 0 && (sent_it || !covers_a_receiver) && covers(sender)) {
         add(sender);
       } else {
@@ -266,13 +271,11 @@ void AuditState::FillMessageFacts(const MessageCustody* m, ClientIdx client, Par
   f->receivers_complete = m->receivers_complete();
   const OrgCovers& covers = org_covers_;
   const EventTime t = f->event->time;
-  const OwnedByOther owned_by_other = [this, t](ClientIdx c, HerId q) {
-    return IsOthersParty(q, c, t);
-  };
-  f->downloaded_by_client = m->Did(CustodyActKind::kDownload, p, client, covers, owned_by_other);
+  const edi::OwnerOf owner_of = [this, t](ClientIdx c, HerId q) { return OwnerOf(q, c, t); };
+  f->downloaded_by_client = m->Did(CustodyActKind::kDownload, p, client, covers, owner_of);
   ClientIdx other = kNoClient;
   f->downloaded_by_other =
-      m->DidOther(CustodyActKind::kDownload, p, client, &other, covers, owned_by_other);
+      m->DidOther(CustodyActKind::kDownload, p, client, &other, covers, owner_of);
   if (f->downloaded_by_other) f->other_downloader = clients_.Name(other);
   f->marked_by_other = m->DidOther(CustodyActKind::kMarkDownloaded, p, client, nullptr, covers);
   f->apprec_by_other = m->DidOther(CustodyActKind::kApprec, p, client, nullptr, covers);

@@ -108,9 +108,9 @@ class AuditState : public ClientNames {
   // Whether the client of `e` answers for party p: p is in its herid claim list, or (no list)
   // it is p's owner at e's time (the lock holder, else the declared, else the learned).
   bool AnswersFor(HerId p, ClientIdx client, const AccessEvent& e) const;
-  // Whether party p is another client's than `client` at t: the lock holder, else the declared
-  // owner, else the learned one is known and is not `client`.
-  bool IsOthersParty(HerId p, ClientIdx client, EventTime t) const;
+  // Whose party p is at t, as seen from `client`: the lock holder's, else the declared owner's,
+  // else the learned owner's.
+  PartyOwner OwnerOf(HerId p, ClientIdx client, EventTime t) const;
   // `lookup`: the party's, when e.lookups has it from this state's registry.
   void FillPartyFacts(const AccessEvent& e, ClientIdx client, const PartyLookup* lookup,
                       PartyFacts* f);

@@ -176,6 +176,41 @@ TEST_F(StateTest, AnEarlyDownloadOfAnOwnCopyDoesNotCountForAnotherOwnersReceiver
   EXPECT_EQ(Field(gp2, "msg.other_downloader"), "intruder");
 }
 
+// A download before anything told the receivers, by a client owning one of those the message
+// turns out to have: its own copy, not one of another owner's receivers. By a client owning
+// none of them: for every receiver its organisation covers.
+TEST_F(StateTest, ADownloadBeforeCustodyByAReceiversOwnerIsNotForAnotherOwnersReceiver) {
+  Feed(Lock("nh", 101, true, 0));
+  Feed(Download("nh", kM1, 1));
+  Feed(Download("intruder", kM2, 1));
+  const std::string block = R"(","senderHerId":201,"receiverHerIds":[101,103]})";
+  Rec gp = Download("gp", kM1, 2);  // 103's declared owner
+  gp.message = std::string(R"({"id":")") + kM1 + block;
+  const PartyFacts& f = Feed(gp);
+  EXPECT_EQ(Field(f, "party.her_id"), "103");
+  EXPECT_EQ(Field(f, "msg.downloaded_by_other"), "false");
+  Rec gp2 = Download("gp", kM2, 3);
+  gp2.message = std::string(R"({"id":")") + kM2 + block;
+  const PartyFacts& f2 = Feed(gp2);
+  EXPECT_EQ(Field(f2, "msg.downloaded_by_other"), "true");
+  EXPECT_EQ(Field(f2, "msg.other_downloader"), "intruder");
+}
+
+// The sender's client reading its message's metadata acts for the sender also when custody
+// came from a `message` block (which names no sending client): it answers for the sender.
+TEST_F(StateTest, TheSendersOwnerReadsMetadataForTheSenderWithCustodyFromABlock) {
+  Rec read;
+  read.client = "gp";  // 103's declared owner
+  read.path = std::string("/messages/") + kM1;
+  read.message = std::string(R"({"id":")") + kM1 + R"(","senderHerId":103,"receiverHerIds":[101]})";
+  const PartyFacts& f = Feed(read);
+  EXPECT_EQ(Field(f, "party.her_id"), "103");
+  Rec other = read;
+  other.client = "x";
+  other.minute = 1;
+  EXPECT_EQ(Field(Feed(other), "party.her_id"), "101");
+}
+
 // The gateway's block is about the message the call concerns: one naming another message
 // says nothing of the path's message, and is counted.
 TEST_F(StateTest, AMessageBlockNamingAnotherMessageIsNotLearnedFrom) {
