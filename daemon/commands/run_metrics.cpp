@@ -50,6 +50,13 @@ std::string RenderRunMetrics(const RunMetrics& m) {
     t.Sample({{"reason", QuarantineReasonName(static_cast<QuarantineReason>(r))}},
              p.quarantined_by_reason[static_cast<size_t>(r)]);
   }
+  t.Family("edi_audit_quarantined_succeeded_total", "counter",
+           "Records quarantined although they say the call succeeded (2xx), by reason: calls "
+           "the API carried out that no rule saw.");
+  for (int r = 0; r < kQuarantineReasonCount; ++r) {
+    t.Sample({{"reason", QuarantineReasonName(static_cast<QuarantineReason>(r))}},
+             p.quarantined_succeeded_by_reason[static_cast<size_t>(r)]);
+  }
   t.Family("edi_audit_events_total", "counter", "Calls stored, by action.");
   for (int a = 0; a < kActionCount; ++a) {
     t.Sample({{"action", ActionName(static_cast<Action>(a))}},

@@ -274,6 +274,12 @@ bool Decoder::FullyValidated(std::string_view bytes, DecodeError* error) {
 }
 
 bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error) {
+  if (DecodeRecord(bytes, e, error)) return true;
+  error->call_succeeded = e->status >= 200 && e->status < 300;  // 0 until the status is read
+  return false;
+}
+
+bool Decoder::DecodeRecord(std::string_view bytes, AccessEvent* e, DecodeError* error) {
   e->Clear();
   if (bytes.size() > impl_->options.max_record_bytes) {
     return Fail(error, QuarantineReason::kOversize,

@@ -43,6 +43,9 @@ std::string_view QuarantineReasonName(QuarantineReason r);  // "invalid_json", .
 struct DecodeError {
   QuarantineReason reason = QuarantineReason::kInvalidJson;
   std::string detail;  // one precise sentence, e.g. "field '/status': above the maximum"
+  // The record, read as far as its status, says the API call succeeded (2xx): the server did
+  // what the call asked, and edi-audit did not audit it.
+  bool call_succeeded = false;
 };
 
 struct DecoderOptions {
@@ -71,6 +74,7 @@ class Decoder {
   struct Impl;
   explicit Decoder(std::unique_ptr<Impl> impl);
   bool FullyValidated(std::string_view bytes, DecodeError* error);
+  bool DecodeRecord(std::string_view bytes, AccessEvent* event, DecodeError* error);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -45,6 +45,7 @@ void PipelineCounters::Add(const PipelineCounters& o) {
   quarantined += o.quarantined;
   for (size_t i = 0; i < quarantined_by_reason.size(); ++i) {
     quarantined_by_reason[i] += o.quarantined_by_reason[i];
+    quarantined_succeeded_by_reason[i] += o.quarantined_succeeded_by_reason[i];
   }
   for (size_t i = 0; i < stored_by_action.size(); ++i) stored_by_action[i] += o.stored_by_action[i];
   findings_new += o.findings_new;
@@ -116,6 +117,7 @@ void DecodeRange(Decoder& decoder, const std::vector<RawRecord>& batch, size_t b
     if (r.full_size > r.bytes.size()) {
       d.ok = false;
       d.error.reason = QuarantineReason::kOversize;
+      d.error.call_succeeded = false;
       d.error.detail = "record of " + std::to_string(r.full_size) + " bytes exceeds the limit of " +
                        std::to_string(r.bytes.size());
     } else {
@@ -160,6 +162,7 @@ Status Pipeline::Quarantine(const RawRecord& r, const DecodeError& error, Pipeli
   }
   ++c->quarantined;
   ++c->quarantined_by_reason[static_cast<size_t>(error.reason)];
+  if (error.call_succeeded) ++c->quarantined_succeeded_by_reason[static_cast<size_t>(error.reason)];
   return Status::OK();
 }
 
@@ -178,6 +181,7 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
     // Not the record seen again but another one under its key: kept and visible, not dropped.
     DecodeError conflict;
     conflict.reason = QuarantineReason::kConflictingDuplicate;
+    conflict.call_succeeded = event.status >= 200 && event.status < 300;
     conflict.detail = "requestId '" + event.request_id + "' at " + FormatRfc3339(event.time) +
                       " is stored as event " + std::to_string(stored_id) +
                       " from a record with other content";

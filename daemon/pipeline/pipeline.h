@@ -66,6 +66,9 @@ struct PipelineCounters {
   uint64_t duplicates = 0;
   uint64_t quarantined = 0;
   std::array<uint64_t, kQuarantineReasonCount> quarantined_by_reason{};
+  // Of those, the records that say the call succeeded (2xx): calls the API carried out that
+  // no rule saw.
+  std::array<uint64_t, kQuarantineReasonCount> quarantined_succeeded_by_reason{};
   std::array<uint64_t, kActionCount> stored_by_action{};
   uint64_t findings_new = 0;
   uint64_t findings_repeats = 0;

@@ -284,6 +284,20 @@ TEST_F(PipelineTest, RecordsDatedOverADayAheadOfTheWallClockAreStoredAndCounted)
   EXPECT_EQ((*p)->state().max_time(), t0 + (day - 1) * kMillisPerMinute);
 }
 
+// A quarantined record that says its call succeeded is counted apart: the API carried out a
+// call no rule saw. One the API refused (400) is not.
+TEST_F(PipelineTest, QuarantinedRecordsOfSucceededCallsAreCountedApart) {
+  Rec ok = Poll("a", 101, 0);
+  ok.query = "HerIds=abc";
+  Rec refused = ok;
+  refused.status = 400;
+  refused.minute = 1;
+  const PipelineCounters c = Run(Db("q.db"), {ToJson(ok, 1), ToJson(refused, 2)}, 0, 2);
+  const auto her_id = static_cast<size_t>(QuarantineReason::kMalformedHerId);
+  EXPECT_EQ(c.quarantined_by_reason[her_id], 2u);
+  EXPECT_EQ(c.quarantined_succeeded_by_reason[her_id], 1u);
+}
+
 // One record dated years ahead (a gateway's clock fault) does not make every lock stale, nor
 // close the repeat windows: the records after it are judged as if it had not come.
 TEST_F(PipelineTest, ARecordDatedYearsAheadDoesNotMakeLocksStale) {
