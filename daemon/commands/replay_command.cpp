@@ -342,9 +342,10 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--batch-size", opt->batch_size,
                   "records per batch (default 5000; a transaction holds up to 4 batches)")
       ->transform(DecimalInteger(1, 1000000, "a whole number from 1 to 1000000"));
-  cmd->add_option("--rules", opt->rule_files,
-                  "rule files or directories of *.yaml, loaded in order; they replace --config's "
-                  "rules (default: those, else the shipped edi-default.yaml)")
+  cmd->add_option(
+         "--rules", opt->rule_files,
+         "rule files or directories of *.yaml and *.yml, loaded in order; they replace --config's "
+         "rules (default: those, else the shipped edi-default.yaml)")
       ->check(CLI::ExistingPath);
   cmd->add_flag("-q,--quiet", opt->quiet, "no progress reports on stderr");
   cmd->add_flag("--no-findings", opt->no_findings, "do not print the new findings");

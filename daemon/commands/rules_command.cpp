@@ -269,13 +269,14 @@ void AddRulesCommand(CLI::App& app, int* exit_code) {
   auto strict = std::make_shared<bool>(false);
   CLI::App* check = rules->add_subcommand(
       "check", "Load rule files and print every error and warning (file:line:col: CODE: message)");
-  check->add_option("files", *check_files,
-                    "rule files or directories (their *.yaml in name order), loaded in order; "
-                    "default: the shipped edi-default.yaml");
+  check->add_option(
+      "files", *check_files,
+      "rule files or directories (their *.yaml and *.yml in name order), loaded in order; "
+      "default: the shipped edi-default.yaml");
   check->add_flag("--strict", *strict, "exit 1 on warnings too");
   check->footer(
       "Exit status: 0 the files load (warnings allowed unless --strict), 1 errors, 2 a directory "
-      "without\n*.yaml files.");
+      "without\n*.yaml or *.yml files.");
   check->callback([=]() { *exit_code = RunCheck(*check_files, *strict); });
 
   auto list_files = std::make_shared<std::vector<std::string>>();
@@ -285,20 +286,22 @@ void AddRulesCommand(CLI::App& app, int* exit_code) {
   list->add_option("files", *list_files, "rule files or directories; default: the shipped pack");
   list->footer(
       "Exit status: 0 listed, 1 the files do not load (the errors are printed), 2 a directory "
-      "without\n*.yaml files.");
+      "without\n*.yaml or *.yml files.");
   list->callback([=]() { *exit_code = RunList(*list_files); });
 
   auto opt = std::make_shared<TestOptions>();
   CLI::App* test = rules->add_subcommand(
       "test",
       "Run rule fixtures (rules/tests/README.md) through the pipeline and compare findings");
-  test->add_option("fixtures", opt->paths,
-                   "fixture files or directories (their *.yaml not starting with '_'; a directory "
-                   "with a tests/ folder stands for that folder); default: the tests/ folder "
-                   "beside the shipped rules");
-  test->add_option("--rules", opt->rule_files,
-                   "a base rule file, or a directory of *.yaml rule files, each fixture runs "
-                   "with; repeatable (default: the shipped edi-default.yaml)")
+  test->add_option(
+      "fixtures", opt->paths,
+      "fixture files or directories (their *.yaml and *.yml not starting with '_'; a directory "
+      "with a tests/ folder stands for that folder); default: the tests/ folder "
+      "beside the shipped rules");
+  test->add_option(
+          "--rules", opt->rule_files,
+          "a base rule file, or a directory of *.yaml or *.yml rule files, each fixture runs "
+          "with; repeatable (default: the shipped edi-default.yaml)")
       ->allow_extra_args(false)  // one path per --rules: the fixtures follow as positionals
       ->check(CLI::ExistingPath);
   test->add_flag("-v,--verbose", opt->verbose, "print the findings of every case");
@@ -307,7 +310,8 @@ void AddRulesCommand(CLI::App& app, int* exit_code) {
                  "and a case where it must stay silent");
   test->footer(
       "Exit status: 0 every case passed, 1 a case failed, a fixture or base rule file does not "
-      "load, no case\nran, or --require-coverage found a gap; 2 a directory without *.yaml fixture "
+      "load, no case\nran, or --require-coverage found a gap; 2 a directory without *.yaml or "
+      "*.yml fixture "
       "files.");
   test->callback([=]() { *exit_code = RunTest(*opt); });
 }

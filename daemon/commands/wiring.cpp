@@ -30,7 +30,8 @@ Result<std::vector<std::string>> RuleFilesFrom(const Config& config,
     if (files.ok() && files->empty()) {
       std::string named;
       for (const std::string& r : config.rules) named += (named.empty() ? "" : ", ") + r;
-      return Status::InvalidArgument("the configured rules (" + named + ") hold no *.yaml files");
+      return Status::InvalidArgument("the configured rules (" + named +
+                                     ") hold no *.yaml or *.yml files");
     }
     return files;
   }
@@ -51,13 +52,14 @@ Result<std::vector<std::string>> ExpandRulePaths(const std::vector<std::string>&
     std::vector<std::string> in_dir;
     for (const auto& e : fs::directory_iterator(a, ec)) {
       const std::string name = e.path().filename().string();
-      if (!e.is_regular_file() || e.path().extension() != ".yaml") continue;
+      const std::string ext = e.path().extension().string();
+      if (!e.is_regular_file() || (ext != ".yaml" && ext != ".yml")) continue;
       if (skip_private && name[0] == '_') continue;
       in_dir.push_back(e.path().string());
     }
     if (ec) return Status::IOError(a + ": " + ec.message());
     if (in_dir.empty() && !empty_dirs_ok) {
-      return Status::InvalidArgument(a + ": no *.yaml files in this directory" +
+      return Status::InvalidArgument(a + ": no *.yaml or *.yml files in this directory" +
                                      (skip_private ? " (other than those starting with '_')" : ""));
     }
     std::sort(in_dir.begin(), in_dir.end());

@@ -18,7 +18,7 @@ PipelineOptions PipelineOptionsFrom(const Config& config);
 Result<std::vector<std::string>> RuleFilesFrom(const Config& config,
                                                const std::vector<std::string>& explicit_files);
 
-// The files of the given *.yaml files and directories (a directory's *.yaml in name order,
+// The files of the given rule files and directories (a directory's *.yaml and *.yml in name order,
 // without those starting with '_' when `skip_private`); the default pack when none are given.
 // A directory without such files is an error naming it (it stands for files that are not
 // there), unless `empty_dirs_ok`: a configuration's drop-in directory may be empty.

@@ -490,11 +490,28 @@ TEST_F(ReplayCli, ADirectoryGivenAsTheDatabaseIsNamedSo) {
       << m.out;
 }
 
+// A rule file named *.yml in a directory loads like a *.yaml one (not skipped unseen).
+TEST_F(ReplayCli, ARulesDirectoryLoadsYmlFilesToo) {
+  const auto dir = dir_ / "rules.d";
+  std::filesystem::create_directory(dir);
+  std::filesystem::copy_file(EDI_SOURCE_DIR "/rules/edi-default.yaml", dir / "a.yaml");
+  std::ofstream(dir / "b.yml")
+      << "- required_engine_version: 1\n- rule: edi.unknown-route\n  enabled: false\n";
+  std::ofstream(dir / "notes.txt") << "not a rule file\n";
+  const Output list = Sh(std::string(EDI_BINARY) + " rules list " + dir.string());
+  EXPECT_EQ(list.status, 0) << list.out;
+  const size_t row = list.out.find("edi.unknown-route");
+  ASSERT_NE(row, std::string::npos) << list.out;
+  const std::string line = list.out.substr(row, list.out.find('\n', row) - row);
+  EXPECT_NE(line.find(" no "), std::string::npos) << line;  // disabled by b.yml
+  EXPECT_EQ(line.find(" yes "), std::string::npos) << line;
+}
+
 TEST_F(ReplayCli, ARulesDirectoryWithoutRuleFilesIsNamed) {
   // Every command that takes rule or fixture directories says which one holds nothing.
   const auto empty = dir_ / "no-rules";
   std::filesystem::create_directory(empty);
-  const std::string expected = empty.string() + ": no *.yaml files in this directory";
+  const std::string expected = empty.string() + ": no *.yaml or *.yml files in this directory";
   const std::string db = (dir_ / "a.db").string();
   for (const std::string& command :
        {" replay -q --rules " + empty.string() +
@@ -515,9 +532,9 @@ TEST_F(ReplayCli, ARulesDirectoryWithoutRuleFilesIsNamed) {
   const Output refused = Sh(std::string(EDI_BINARY) + " replay -q --config " + alone.string() +
                             " " EDI_SOURCE_DIR "/examples/access-log.jsonl");
   EXPECT_EQ(refused.status, 2) << refused.out;
-  EXPECT_NE(
-      refused.out.find("rules: the configured rules (" + empty.string() + ") hold no *.yaml files"),
-      std::string::npos)
+  EXPECT_NE(refused.out.find("rules: the configured rules (" + empty.string() +
+                             ") hold no *.yaml or *.yml files"),
+            std::string::npos)
       << refused.out;
   EXPECT_FALSE(std::filesystem::exists(db));
   // A configuration's drop-in directory (rules.d) may be empty: the files beside it load.
