@@ -86,11 +86,14 @@ Status Pipeline::RestoreFromStore() {
   // The repeat tracker continues where it stood: at the latest finding or repeat (not at the
   // newest event, which it never saw), with the windows open then, as in a run without the
   // restart.
+  // Findings dated over a day after the wall clock never moved it (set_clock_limit).
+  const EventTime limit = options_.wall_clock() + kFutureSlack;
   std::optional<EventTime> latest;
-  if (Status s = findings_->LatestSeen(&latest); !s.ok()) return s;
+  if (Status s = findings_->LatestSeen(limit, &latest); !s.ok()) return s;
   std::vector<KeyedFinding> recent;
   if (latest) {
-    if (Status s = findings_->LoadRecent(*latest - options_.findings.window, &recent); !s.ok()) {
+    if (Status s = findings_->LoadRecent(*latest - options_.findings.window, limit, &recent);
+        !s.ok()) {
       return s;
     }
   }

@@ -88,10 +88,10 @@ Status FindingStore::Prepare() {
        "summary = ?6, delivered = 0 WHERE id = ?1"},
       {&mark_delivered_, "UPDATE findings SET delivered = 1 WHERE id = ?1"},
       {&load_undelivered_, select + "WHERE delivered = 0 ORDER BY time, id"},
-      {&load_recent_, select + "WHERE time >= ?1 ORDER BY time, id"},
+      {&load_recent_, select + "WHERE time >= ?1 AND time <= ?2 ORDER BY time, id"},
       // Read at a start and after a rollback only: a scan, which holds for any window, also
       // one configured shorter than when the findings were stored.
-      {&latest_seen_, "SELECT max(last_seen) FROM findings"},
+      {&latest_seen_, "SELECT max(last_seen) FROM findings WHERE last_seen <= ?1"},
   };
   for (const auto& s : statements) {
     *s.stmt = Statement(db_, s.sql);
@@ -199,16 +199,17 @@ Status FindingStore::LoadUndelivered(std::vector<Finding>* out) {
   });
 }
 
-Status FindingStore::LoadRecent(EventTime since, std::vector<KeyedFinding>* out) {
-  load_recent_.Bind(1, since);
+Status FindingStore::LoadRecent(EventTime since, EventTime not_after,
+                                std::vector<KeyedFinding>* out) {
+  load_recent_.Bind(1, since).Bind(2, not_after);
   return ReadRows(load_recent_, [out](Finding&& f, std::string&& key) {
     out->push_back({std::move(f), std::move(key)});
     return true;
   });
 }
 
-Status FindingStore::LatestSeen(std::optional<EventTime>* out) {
-  const int rc = latest_seen_.Step();
+Status FindingStore::LatestSeen(EventTime not_after, std::optional<EventTime>* out) {
+  const int rc = latest_seen_.Bind(1, not_after).Step();
   if (rc != SQLITE_ROW) {
     latest_seen_.Reset();
     return Status::IOError(LastError());

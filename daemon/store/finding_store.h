@@ -65,12 +65,14 @@ class FindingStore {
 
   // Findings not yet sent to the alerts topic, oldest first (to resend after a restart).
   Status LoadUndelivered(std::vector<Finding>* out);
-  // Findings with time >= since, oldest first, with their repeat keys: FindingTracker::Restore.
-  Status LoadRecent(EventTime since, std::vector<KeyedFinding>* out);
+  // Findings with since <= time <= not_after, oldest first, with their repeat keys:
+  // FindingTracker::Restore.
+  Status LoadRecent(EventTime since, EventTime not_after, std::vector<KeyedFinding>* out);
 
-  // The latest event time of any finding or repeat (the latest last_seen): where the repeat
-  // tracker stood (FindingTracker's now). nullopt without findings.
-  Status LatestSeen(std::optional<EventTime>* out);
+  // The latest event time of any finding or repeat (the latest last_seen) not after
+  // `not_after`: where the repeat tracker stood (FindingTracker's now), which findings dated
+  // after its clock limit did not move. nullopt without findings.
+  Status LatestSeen(EventTime not_after, std::optional<EventTime>* out);
 
   // The findings `q` selects, ordered by (time, id). Query calls `visit` once per finding in
   // that order and stops early when it returns false; the vector form collects them.

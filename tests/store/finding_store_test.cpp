@@ -280,17 +280,27 @@ TEST_F(FindingStoreTest, FiltersCombine) {
   EXPECT_EQ(QueryIds(q), Ids({"req-4"}));
 }
 
+constexpr EventTime kNoLimit = INT64_MAX;
+
 TEST_F(FindingStoreTest, TheLatestSeenIsTheLatestRepeatNotTheLatestFinding) {
   std::optional<EventTime> latest;
-  ASSERT_TRUE(findings_->LatestSeen(&latest).ok());
+  ASSERT_TRUE(findings_->LatestSeen(kNoLimit, &latest).ok());
   EXPECT_FALSE(latest.has_value());
   Finding early = MakeFinding("edi.foreign-send", Severity::kHigh, kT0, 100, "c", "req-1");
   Finding later =
       MakeFinding("edi.foreign-send", Severity::kHigh, kT0 + 10 * kMillisPerMinute, 101, "c", "r2");
   InsertAll({early, later});
   ASSERT_TRUE(findings_->UpdateRepeat(early.id, 2, kT0 + 50 * kMillisPerMinute).ok());
-  ASSERT_TRUE(findings_->LatestSeen(&latest).ok());
+  ASSERT_TRUE(findings_->LatestSeen(kNoLimit, &latest).ok());
   EXPECT_EQ(latest, kT0 + 50 * kMillisPerMinute);
+  // A finding dated after the clock limit (a gateway's clock fault) is not where it stood.
+  InsertAll({MakeFinding("edi.foreign-send", Severity::kHigh, kT0 + 1000 * kMillisPerDay, 102, "c",
+                         "r3")});
+  ASSERT_TRUE(findings_->LatestSeen(kT0 + kMillisPerDay, &latest).ok());
+  EXPECT_EQ(latest, kT0 + 50 * kMillisPerMinute);
+  std::vector<KeyedFinding> recent;
+  ASSERT_TRUE(findings_->LoadRecent(kT0, kT0 + kMillisPerDay, &recent).ok());
+  EXPECT_EQ(recent.size(), 2u);
 }
 
 TEST_F(FindingStoreTest, TheTrackerContinuesItsWindowsFromTheStoreAfterARestart) {
@@ -308,11 +318,11 @@ TEST_F(FindingStoreTest, TheTrackerContinuesItsWindowsFromTheStoreAfterARestart)
 
   // Restart: the windows open where the tracker stood, from the store.
   std::optional<EventTime> latest;
-  ASSERT_TRUE(findings_->LatestSeen(&latest).ok());
+  ASSERT_TRUE(findings_->LatestSeen(kNoLimit, &latest).ok());
   EXPECT_EQ(latest, kT0 + kMillisPerMinute);
   std::vector<KeyedFinding> recent;
   FindingTracker after;
-  ASSERT_TRUE(findings_->LoadRecent(*latest - after.window(), &recent).ok());
+  ASSERT_TRUE(findings_->LoadRecent(*latest - after.window(), kNoLimit, &recent).ok());
   ASSERT_EQ(recent.size(), 1u);
   after.Restore(std::move(recent));
   Finding third = MakeFinding("edi.foreign-send", Severity::kHigh, kT0 + 2 * kMillisPerMinute, 100,
