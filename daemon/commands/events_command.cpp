@@ -346,8 +346,9 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
          "before this one was known)")
       ->transform(kPositiveInteger);
   cmd->add_option("--client", opt->client_id,
-                  "only calls of this HelseID client: its client id, or else its name as the "
-                  "CLIENT column shows it (any case; all clients of that name)")
+                  "only calls of this HelseID client: its client id, or else a name its tokens "
+                  "gave (any of them, any case; all clients of that name; a name the table cut "
+                  "with … matches the names it begins)")
       ->check(kNonEmpty);
   cmd->add_option("--message", opt->message_id,
                   "only calls on this message id (a UUID, in any case)")

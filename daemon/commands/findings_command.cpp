@@ -131,8 +131,9 @@ void AddFindingsCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--her-id", opt->her_id, "only findings naming this party (HER-Id)")
       ->transform(kPositiveInteger);
   cmd->add_option("--client", opt->client_id,
-                  "only findings naming this HelseID client: its client id, or else its name as "
-                  "`events` shows it (any case; all clients of that name)")
+                  "only findings naming this HelseID client: its client id, or else a name its "
+                  "tokens gave (any of them, any case; all clients of that name; a name the "
+                  "table cut with … matches the names it begins)")
       ->check(kNonEmpty);
   cmd->add_option("--message", opt->message_id,
                   "only findings about this message id (a UUID, in any case)")

@@ -87,17 +87,37 @@ int ResolveTimeArgs(const char* command, const TimeArgs& args, sqlite3* db,
   return 0;
 }
 
-// `text` in lower case for comparing names: ASCII and the Latin-1 letters of UTF-8 (Æ Ø Å and
-// the accented ones), which SQLite's NOCASE and lower() leave as they are.
+namespace {
+
+// The lower case of a Latin-1 Supplement or Latin Extended-A letter (U+00C0..U+017F: Æ Ø Å,
+// the accented letters, and the Sami Á Č Đ Ŋ Š Ŧ Ž); other code points as they are.
+uint32_t LowerLatin(uint32_t cp) {
+  if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) return cp + 0x20;
+  if (cp == 0x178) return 0xFF;  // Ÿ
+  const bool even_upper =
+      (cp >= 0x100 && cp <= 0x12F) || (cp >= 0x132 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177);
+  const bool odd_upper = (cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E);
+  if ((even_upper && cp % 2 == 0) || (odd_upper && cp % 2 == 1)) return cp + 1;
+  return cp;
+}
+
+}  // namespace
+
+// `text` in lower case for comparing names: ASCII and the Latin letters of UTF-8 up to U+017F
+// (Æ Ø Å, the accented ones, the Sami letters), which SQLite's NOCASE and lower() leave as
+// they are. Each letter keeps its length in bytes (two).
 std::string FoldCase(std::string_view text) {
   std::string out(text);
   for (size_t i = 0; i < out.size(); ++i) {
     const auto c = static_cast<unsigned char>(out[i]);
     if (c >= 'A' && c <= 'Z') {
       out[i] = static_cast<char>(c + 32);
-    } else if (c == 0xC3 && i + 1 < out.size()) {
+    } else if (c >= 0xC3 && c <= 0xC5 && i + 1 < out.size()) {
       const auto d = static_cast<unsigned char>(out[i + 1]);
-      if (d >= 0x80 && d <= 0x9E && d != 0x97) out[i + 1] = static_cast<char>(d + 0x20);
+      if ((d & 0xC0) != 0x80) continue;  // not UTF-8: left as it is
+      const uint32_t lower = LowerLatin((c & 0x1Fu) << 6 | (d & 0x3Fu));
+      out[i] = static_cast<char>(0xC0 | lower >> 6);
+      out[i + 1] = static_cast<char>(0x80 | (lower & 0x3F));
       ++i;
     }
   }
@@ -172,13 +192,27 @@ bool AddQueryFunctions(sqlite3* db) {
 bool ResolveClient(sqlite3* db, const char* command, const std::string& client,
                    std::vector<ClientMatch>* out) {
   out->clear();
-  const std::string folded = FoldCase(client);
-  for (const char* sql :
-       {"SELECT client_key, client_id, client_id FROM clients WHERE client_id = ?1",
-        "SELECT client_key, client_id, client_id FROM clients WHERE client_id = ?1 "
-        "COLLATE NOCASE",
-        "SELECT client_key, client_name, client_id FROM clients ORDER BY client_key"}) {
-    const bool by_name = std::string_view(sql).find("client_name") != std::string_view::npos;
+  std::string folded = FoldCase(client);
+  // A name as a table column cut it (ending in …) stands for the names it begins.
+  constexpr std::string_view kEllipsis = "\u2026";
+  const bool cut = folded.size() > kEllipsis.size() && folded.ends_with(kEllipsis);
+  if (cut) folded.resize(folded.size() - kEllipsis.size());
+  auto matches = [&](std::string_view name) {
+    const std::string n = FoldCase(name);
+    return cut ? n.starts_with(folded) : n == folded;
+  };
+  // Every name its tokens gave (schema 9 on), else the first one.
+  Statement names_kept(db, "SELECT 1 FROM sqlite_master WHERE name = 'client_names'");
+  const bool all_names = names_kept.ok() && names_kept.Step() == SQLITE_ROW;
+  const char* const queries[] = {
+      "SELECT client_key, client_id, client_id FROM clients WHERE client_id = ?1",
+      "SELECT client_key, client_id, client_id FROM clients WHERE client_id = ?1 "
+      "COLLATE NOCASE",
+      all_names ? "SELECT n.client_key, n.name, c.client_id FROM client_names n "
+                  "JOIN clients c USING (client_key) ORDER BY n.client_key"
+                : "SELECT client_key, client_name, client_id FROM clients ORDER BY client_key"};
+  for (const char* sql : queries) {
+    const bool by_name = sql == queries[2];
     Statement st(db, sql);
     if (!st.ok()) {
       std::fprintf(stderr, "edi-audit %s: %s\n", command, sqlite3_errmsg(db));
@@ -187,7 +221,8 @@ bool ResolveClient(sqlite3* db, const char* command, const std::string& client,
     if (!by_name) st.Bind(1, client);
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
-      if (!by_name || FoldCase(st.ColumnText(1)) == folded) {
+      const bool again = !out->empty() && out->back().key == st.ColumnInt(0);  // another name
+      if ((!by_name || matches(st.ColumnText(1))) && !again) {
         out->push_back({st.ColumnInt(0), std::string(st.ColumnText(2))});
       }
     }

@@ -58,9 +58,9 @@ struct ClientMatch {
   std::string id;   // clients.client_id
 };
 
-// The clients `client` names in `db`: its id as stored, else in another case, else its name (in
-// any case; several clients may bear one). Prints "edi-audit COMMAND: ..." and returns false
-// when the query fails; an empty *out is no such client.
+// The clients `client` names in `db`: its id as stored, else in another case, else a name its
+// tokens gave (any of them, in any case; several clients may bear one). Prints "edi-audit COMMAND:
+// ..." and returns false when the query fails; an empty *out is no such client.
 bool ResolveClient(sqlite3* db, const char* command, const std::string& client,
                    std::vector<ClientMatch>* out);
 

@@ -108,6 +108,10 @@ bool AuditState::AnswersFor(HerId p, ClientIdx client, const AccessEvent& e) con
 
 PartyOwner AuditState::OwnerOf(HerId p, ClientIdx client, EventTime t) const {
   auto as_seen = [](bool clients) { return clients ? PartyOwner::kClients : PartyOwner::kOthers; };
+  // A herid claim list says which parties the client answers for (as in AnswersFor).
+  if (client < claim_lists_.size() && !claim_lists_[client].empty()) {
+    return as_seen(ClaimCovers(claim_lists_[client], p));
+  }
   if (const Lock* l = locks_.Find(p)) return as_seen(l->holder == client);
   if (const std::string* declared = registry_->DeclaredOwner(p)) {
     return as_seen(*declared == clients_.Name(client));
@@ -322,6 +326,11 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
 
   const ClientIdx client = clients_.Intern(e->client.client_id);
   NoteTokenName(client, e->client.client_name);
+  if (e->client.her_id_claim && *e->client.her_id_claim != "0") {
+    if (client >= claim_lists_.size()) claim_lists_.resize(client + 1);
+    if (claim_lists_[client] != *e->client.her_id_claim)
+      claim_lists_[client] = *e->client.her_id_claim;
+  }
   MessageKey key;
   const bool has_key = !e->message_id.empty() && MessageKey::Parse(e->message_id, &key);
   MessageCustody* m = nullptr;

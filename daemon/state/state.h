@@ -108,8 +108,8 @@ class AuditState : public ClientNames {
   // Whether the client of `e` answers for party p: p is in its herid claim list, or (no list)
   // it is p's owner at e's time (the lock holder, else the declared, else the learned).
   bool AnswersFor(HerId p, ClientIdx client, const AccessEvent& e) const;
-  // Whose party p is at t, as seen from `client`: the lock holder's, else the declared owner's,
-  // else the learned owner's.
+  // Whose party p is at t, as seen from `client`: by the client's herid claim list when its
+  // calls had one, else the lock holder's, else the declared owner's, else the learned owner's.
   PartyOwner OwnerOf(HerId p, ClientIdx client, EventTime t) const;
   // `lookup`: the party's, when e.lookups has it from this state's registry.
   void FillPartyFacts(const AccessEvent& e, ClientIdx client, const PartyLookup* lookup,
@@ -140,6 +140,9 @@ class AuditState : public ClientNames {
   // after a restart): a stale lock's holder is named even when clients.jsonl does not list it.
   // A deque: facts point into it while it grows.
   std::deque<std::string> token_names_;
+  // Per client, the herid claim list of its latest call that had one ("" none; not kept over
+  // a restart): OwnerOf reads it for the client of an earlier call.
+  std::vector<std::string> claim_lists_;
   void NoteTokenName(ClientIdx client, std::string_view name);
 
   // A set of HER-Ids behind a small filter of the ids added last: a batch adds the same

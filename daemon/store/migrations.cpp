@@ -338,6 +338,20 @@ ALTER TABLE quarantine_v7 RENAME TO quarantine;
       R"sql(
 ALTER TABLE events ADD COLUMN content_hash INTEGER;
 )sql",
+      // 8 -> 9: every name a client's tokens gave (`clients` keeps the first), so that a
+      // client is found by the name an alert or a later call showed.
+      R"sql(
+CREATE TABLE client_names (
+  client_key INTEGER NOT NULL REFERENCES clients(client_key),
+  name       TEXT NOT NULL,
+  PRIMARY KEY (client_key, name)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO client_names
+  SELECT client_key, client_name FROM clients WHERE coalesce(client_name, '') <> '';
+INSERT OR IGNORE INTO client_names
+  SELECT DISTINCT c.client_key, f.client_name FROM findings f JOIN clients c USING (client_id)
+   WHERE coalesce(f.client_name, '') <> '';
+)sql",
   };
   return kMigrations;
 }

@@ -49,6 +49,7 @@ Store::~Store() {
   find_client_ = {};
   insert_client_ = {};
   name_client_ = {};
+  add_client_name_ = {};
   find_source_ = {};
   insert_source_ = {};
   sqlite3_close(db_);
@@ -245,6 +246,8 @@ Status Store::Prepare() {
       {&name_client_,
        "UPDATE clients SET client_name = ?2 WHERE client_key = ?1 AND coalesce(client_name, "
        "'') = ''"},
+      {&add_client_name_,
+       "INSERT INTO client_names (client_key, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING"},
       {&find_source_, "SELECT source_key FROM sources WHERE source = ?1"},
       {&insert_source_, "INSERT INTO sources (source) VALUES (?1)"},
   };
@@ -263,6 +266,7 @@ Status Store::Begin() {
       rollback_.Run();
       return s;
     }
+    client_names_seen_.clear();  // those of the rolled-back batches may not be stored
     if (Status s = LoadUnnamedClients(); !s.ok()) {
       rollback_.Run();
       return s;

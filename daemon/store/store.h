@@ -201,9 +201,12 @@ class Store {
   Statement begin_, commit_, rollback_;
   Statement insert_event_, is_stored_, insert_quarantine_, set_position_, get_position_,
       next_block_, insert_block_;
-  Statement find_client_, insert_client_, name_client_, find_source_, insert_source_;
+  Statement find_client_, insert_client_, name_client_, add_client_name_, find_source_,
+      insert_source_;
   KeyCache client_keys_, source_keys_;
   std::unordered_set<int64_t> unnamed_clients_;  // clients stored without a name so far
+  // Per client key, the names stored in client_names by this process (or found there).
+  std::unordered_map<int64_t, std::vector<std::string>> client_names_seen_;
   PostingIndex party_index_, client_index_;
   bool reload_after_rollback_ = false;  // the indexes and max_time_, before the next batch
   std::string parties_json_;            // reused

@@ -1,6 +1,8 @@
 // The store's small lookup tables: the numbers events refer to clients and sources by.
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "store/store.h"
 
 namespace edi {
@@ -49,6 +51,16 @@ Status Store::ClientKey(const ClientClaims& c, int64_t* key) {
     return s;
   }
   const bool named = !c.client_name.empty();
+  if (named) {
+    // Every name the client's tokens gave, once each (nearly always one per client).
+    std::vector<std::string>& seen = client_names_seen_[*key];
+    if (std::find(seen.begin(), seen.end(), c.client_name) == seen.end()) {
+      if (add_client_name_.Bind(1, *key).Bind(2, c.client_name).Run() != SQLITE_DONE) {
+        return Status::IOError(LastError());
+      }
+      seen.push_back(c.client_name);
+    }
+  }
   if (inserted) {
     if (!named) unnamed_clients_.insert(*key);
   } else if (named && !unnamed_clients_.empty() && unnamed_clients_.erase(*key) > 0) {

@@ -850,6 +850,43 @@ TEST_F(ReplayCli, EventsRefuseBadArgumentsAndSayWhy) {
             std::string::npos);
 }
 
+// A client renamed (a new name in its tokens) is found by either name, and by a name as a
+// table cut it, in events and findings alike.
+TEST_F(ReplayCli, ARenamedClientIsFoundByEveryNameItsTokensGave) {
+  std::ifstream in(EDI_SOURCE_DIR "/examples/access-log.jsonl");
+  std::string line, renamed;
+  while (std::getline(in, line) && renamed.empty()) {
+    if (line.find("\"requestId\":\"ex-0007\"") != std::string::npos) renamed = line;
+  }
+  ASSERT_FALSE(renamed.empty());
+  auto replace = [&renamed](const std::string& from, const std::string& to) {
+    const size_t at = renamed.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    renamed.replace(at, from.size(), to);
+  };
+  replace("\"clientName\":\"Legepraksis EPJ\"", "\"clientName\":\"Porsáŋgu Legepraksis Nord\"");
+  replace("ex-0007", "renamed-1");
+  replace("2026-05-04T07:08:15.441Z", "2026-05-11T09:00:00.000Z");
+  const std::string log = (dir_ / "renamed.jsonl").string();
+  std::ofstream(log) << renamed << "\n";
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db) + " " + log).status, 0);
+  const std::string events = std::string(EDI_BINARY) + " events --db " + db + " --format jsonl";
+  const auto by_id =
+      JsonlValues(Sh(events + " --client 7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02").out, "eventId");
+  ASSERT_GT(by_id.size(), 1u);
+  EXPECT_EQ(JsonlValues(Sh(events + " --client 'legepraksis epj'").out, "eventId"), by_id);
+  EXPECT_EQ(JsonlValues(Sh(events + " --client 'porsáŋgu legepraksis nord'").out, "eventId"),
+            by_id);
+  EXPECT_EQ(JsonlValues(Sh(events + " --client 'PORSÁŊGU LEGEPRAKSIS NORD'").out, "eventId"),
+            by_id);
+  EXPECT_EQ(JsonlValues(Sh(events + " --client 'Porsáŋgu Lege…'").out, "eventId"), by_id);
+  EXPECT_TRUE(JsonlValues(Sh(events + " --client 'Porsáŋgu Lege'").out, "eventId").empty());
+  const std::string findings = std::string(EDI_BINARY) + " findings --db " + db + " --format jsonl";
+  EXPECT_EQ(JsonlValues(Sh(findings + " --client 'porsáŋgu legepraksis nord'").out, "id"),
+            JsonlValues(Sh(findings + " --client 7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02").out, "id"));
+}
+
 TEST_F(ReplayCli, EventsFindAClientByNameARequestAndTheQuarantinedRecordsOfAMessage) {
   const std::string db = (dir_ / "a.db").string();
   ASSERT_EQ(Sh(Replay(db)).status, 0);

@@ -196,6 +196,19 @@ TEST_F(StateTest, ADownloadBeforeCustodyByAReceiversOwnerIsNotForAnotherOwnersRe
   EXPECT_EQ(Field(f2, "msg.other_downloader"), "intruder");
 }
 
+// The same for a client whose herid claim list named one of the receivers: its own copy.
+TEST_F(StateTest, ADownloadBeforeCustodyByAClientClaimingAReceiverIsNotForAnotherOwners) {
+  Rec v2 = Download("v2", kM1, 1);
+  v2.claim = "101";
+  Feed(v2);
+  Rec gp = Download("gp", kM1, 2);  // 103's declared owner
+  gp.message =
+      std::string(R"({"id":")") + kM1 + R"(","senderHerId":201,"receiverHerIds":[101,103]})";
+  const PartyFacts& f = Feed(gp);
+  EXPECT_EQ(Field(f, "party.her_id"), "103");
+  EXPECT_EQ(Field(f, "msg.downloaded_by_other"), "false");
+}
+
 // The sender's client reading its message's metadata acts for the sender also when custody
 // came from a `message` block (which names no sending client): it answers for the sender.
 TEST_F(StateTest, TheSendersOwnerReadsMetadataForTheSenderWithCustodyFromABlock) {
