@@ -17,9 +17,16 @@ send, a poll response listing it, or a record's `message` block; a download acts
 receivers the token's organisation covers (all of them when it covers none and all are known),
 and of several of them for those the client answers for (its herid claim list, else the parties
 it holds the lock of or is the declared or learned owner of) when it answers for some but not
-all; `read_metadata` by the message's sender client, or by a client covering none of the
-receivers, acts for the sender, otherwise as a download; a download seen while the receivers
-are not all known counts, for each receiver named later, when its organisation covers it.
+all; `read_metadata` by the message's sender client (when custody names none: by a client
+that answers for the sender), or by a client covering none of the receivers, acts for the
+sender if its organisation covers the sender, otherwise as a download; a download seen while
+the receivers are not all known counts, for each receiver named later, when its organisation
+covers it, except for a receiver another client owns (as of the later call) when the
+downloading client answered for a receiver known at the time, or owns one of the receivers
+now. A `message` block naming another message than the path's is not learned from; a send
+without `response.id` is about its block's message. A reservations.jsonl lock takes effect once
+event time is more than a minute past its `since`, and not over a lock the log showed taken
+after that `since`.
 """
 
 import heapq
@@ -35,6 +42,7 @@ from record_check import check_record  # noqa: E402
 
 H = 3600 * 1000
 D = 24 * H
+GRACE = 60 * 1000  # a reservation takes effect once event time is this far past its `since`
 LOCK_BLOCKED = {"send", "mark_downloaded", "apprec_send", "config_write", "config_delete"}
 OWNER_ACTIONS = LOCK_BLOCKED | {"download", "poll"}
 
@@ -134,12 +142,12 @@ class Replay:
         self.reg = reg
         self.posture = posture
         self.custody = {}
-        self.locks = {}  # her -> [holder, last holder call, denied meanwhile, fired]
+        self.locks = {}  # her -> [holder, last holder call, denied meanwhile, fired, since]
         self.stale_heap = []
-        for r in reg.reservations:
-            since = ms(r["since"])
-            self.locks[r["herId"]] = [r["clientId"], since, False, False]
-            heapq.heappush(self.stale_heap, (since + 30 * D, r["herId"], r["clientId"], since))
+        # reservations.jsonl, latest `since` first: they take effect from the end of the list
+        self.pending = sorted(((ms(r["since"]), r["herId"], r["clientId"])
+                               for r in reg.reservations), reverse=True)
+        self.now = None  # the newest event time
         self.shared = defaultdict(dict)   # her -> client -> last successful owner action
         self.owned = set()                # (client, her) with a successful owner action
         self.called = set()               # (client, her) with a successful call
@@ -149,6 +157,25 @@ class Replay:
         self.keys = {}
         self.findings = []
         self.ambiguous = 0
+
+    def activate(self):
+        """The reservations whose `since` lies more than GRACE before the newest event time,
+        except over a lock the log showed taken after that `since`."""
+        pend = self.pending
+        while pend and pend[-1][0] + GRACE < self.now:
+            since, her, holder = pend.pop()
+            lk = self.locks.get(her)
+            if lk is None or (lk[0] != holder and lk[4] <= since):
+                self.locks[her] = [holder, since, False, False, since]
+                heapq.heappush(self.stale_heap, (since + 30 * D, her, holder, since))
+            elif lk[0] == holder and since > lk[1]:
+                self.holder_call(lk, her, since)
+
+    def holder_call(self, lk, her, t):
+        lk[1] = t
+        lk[2] = False
+        lk[3] = False
+        heapq.heappush(self.stale_heap, (t + 30 * D, her, lk[0], t))
 
     def owner(self, her, t):
         lk = self.locks.get(her)
@@ -234,8 +261,11 @@ class Replay:
         if action == "read_metadata":
             sender = cu["sender"]
             covers_receiver = any(self.reg.covers(top, h) for h in cu["recv"])
-            if sender and (cu["sender_client"] == cid or not covers_receiver) and \
-                    self.reg.covers(top, sender):
+            if cu["sender_client"]:
+                sent_it = cu["sender_client"] == cid
+            else:  # custody from a message block or a poll: the client answering for the sender
+                sent_it = bool(sender) and self.answers_for(cid, claim, sender, t)
+            if sender and (sent_it or not covers_receiver) and self.reg.covers(top, sender):
                 return [sender]
             cands = ([sender] if sender and not covers_receiver else []) + cu["recv"]
             return self.keep_own(self.covered_or_all(cu, top, cands), cid, claim, t)
@@ -261,27 +291,42 @@ class Replay:
             if h not in cu["recv"]:
                 cu["recv"].append(h)
 
-    def downloaders(self, cu, her):
+    def downloaders(self, cu, her, t):
         """The clients that downloaded the message for her: for her by name, or, seen while the
         receivers were not all known, from an organisation that covers her (or that covers none
-        of them, once all are known)."""
+        of them, once all are known) unless it was the client's own copy (own_copy)."""
         out = set(cu["dl"].get(her, ()))
         if cu["dl_org"]:
             receiver = her in cu["recv"]
-            for cid, org in cu["dl_org"]:
+            for cid, org, own_only in cu["dl_org"]:
                 if not receiver and cu["complete"]:
                     continue
                 if self.reg.covers(org, her):
-                    out.add(cid)
-                elif receiver and cu["complete"] and \
-                        not any(self.reg.covers(org, h) for h in cu["recv"]):
+                    pass
+                elif not (receiver and cu["complete"] and
+                          not any(self.reg.covers(org, h) for h in cu["recv"])):
+                    continue
+                if not self.own_copy(cu, cid, own_only, her, t):
                     out.add(cid)
         return out
+
+    def own_copy(self, cu, cid, own_only, her, t):
+        """Whether a download by cid seen while the receivers were not all known was of its own
+        copy, not her's: her is another client's (as of t), and cid answered then for a
+        receiver known then (own_only), or owns one of the receivers now."""
+        o = self.owner(her, t)
+        if o is None or o == cid:
+            return False
+        return own_only or any(self.owner(h, t) == cid for h in cu["recv"])
 
     def feed(self, rec, line):
         t = ms(rec["timestamp"])
         if self.first is None:
             self.first = t
+        if self.now is None or t > self.now:
+            self.now = t
+            if self.pending:
+                self.activate()
         self.stale(t, rec, line)
         cl = rec["client"]
         cid, top, claim = cl["clientId"], cl["orgnrParent"], cl.get("herIdClaim")
@@ -291,8 +336,11 @@ class Replay:
         if action == "unknown":
             self.find(rec, "edi.unknown-route", "low", None, None, line, t)
             return
-        if rec.get("message") and mid:
-            m = rec["message"]
+        m = rec.get("message")
+        if action == "send":  # about the message it created (else the block's)
+            mid = (rec.get("response") or {}).get("id") or (m or {}).get("id")
+            mid = mid.lower() if isinstance(mid, str) else None
+        if m and mid and str(m.get("id", "")).lower() == mid:  # another message's: ignored
             self.learn_message(mid, m.get("senderHerId"), m.get("receiverHerIds", []),
                                bool(m.get("receiverHerIds")))
         req = rec.get("request") or {}
@@ -303,8 +351,8 @@ class Replay:
             self.judge(rec, line, t, cid, top, claim, status, ok, denied, action, mid, cu, her,
                        confs.get(her))
         # apply the call
-        if ok and action == "send" and (rec.get("response") or {}).get("id"):
-            self.learn_message(rec["response"]["id"].lower(), req.get("senderHerId"),
+        if ok and action == "send" and mid:
+            self.learn_message(mid, req.get("senderHerId"),
                                req.get("receiverHerIds", []), bool(req.get("receiverHerIds")),
                                cid)
         if ok and action == "poll":
@@ -315,7 +363,9 @@ class Replay:
         if ok and action == "download" and mid:
             cu = self.entry(mid)
             if not hers or not cu["complete"]:
-                cu["dl_org"].append((cid, top))  # the receivers it was for: told later
+                # the receivers it was for: told later; own copy only when it answered for one
+                own_only = any(self.answers_for(cid, claim, h, t) for h in hers)
+                cu["dl_org"].append((cid, top, own_only))
             for her in hers:
                 cu["dl"][her].add(cid)
 
@@ -330,10 +380,7 @@ class Replay:
         lk = self.locks.get(her)
         foreign_lock = lk is not None and lk[0] != cid
         if lk is not None and lk[0] == cid:
-            lk[1] = t
-            lk[2] = False
-            lk[3] = False
-            heapq.heappush(self.stale_heap, (t + 30 * D, her, cid, t))
+            self.holder_call(lk, her, t)
         if foreign_lock:
             if ok:
                 f("edi.reserved-party-foreign-client", "critical" if action in LOCK_BLOCKED else "high")
@@ -356,7 +403,7 @@ class Replay:
             return
         own = self.owner(her, t)
         fo = own is not None and own != cid
-        dl = self.downloaders(cu, her) if cu is not None else set()
+        dl = self.downloaders(cu, her, t) if cu is not None else set()
         if action == "send" and fo:
             f("edi.foreign-send", "high")
         if action == "download" and (fo or (dl - {cid})):
@@ -396,7 +443,7 @@ class Replay:
         elif action == "config_write" and conf is not None and "clientLocked" in conf:
             if conf["clientLocked"]:
                 if lk is None or foreign_lock:
-                    self.locks[her] = [cid, t, False, False]
+                    self.locks[her] = [cid, t, False, False, t]
                     heapq.heappush(self.stale_heap, (t + 30 * D, her, cid, t))
             elif lk is not None:
                 del self.locks[her]

@@ -51,7 +51,7 @@ class Generator(World, Traffic, Incidents):
         self.start = parse_time(start)
         self.end = self.start + int(days * MS_D)
         self.quiet = quiet
-        self.known_gaps = known_gaps  # benign patterns edi-audit raises findings on
+        self.known_gaps = known_gaps  # a benign pattern edi-audit raises a finding on
         self.used_orgnr = set()
         self.next_her = 8100000
         self.orgs = []
@@ -290,9 +290,9 @@ def main(argv=None):
     ap.add_argument("--start", default="2026-05-04T00:00:00.000Z",
                     help="event time the log starts at (default 2026-05-04T00:00:00.000Z)")
     ap.add_argument("--known-gaps", action="store_true",
-                    help="also generate two benign patterns on messages sent before the log "
-                         "that edi-audit raises findings on (see 'Known gaps' in "
-                         "tools/gen/README.md); the checks then report them as unexpected")
+                    help="also generate the benign pattern on messages sent before the log "
+                         "that edi-audit still raises a finding on (see 'Known gaps' in "
+                         "tools/gen/README.md); the checks then report it as unexpected")
     ap.add_argument("--selftest", action="store_true",
                     help="generate 5000 records twice (the same bytes?) and 20000 for four more "
                          "seeds into a temporary directory and check them against the field rules "

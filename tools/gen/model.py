@@ -54,6 +54,7 @@ P_FORBIDDEN = P_EXPIRED + 0.0008
 # A call on a message sent before the log started: its sender reads the status, or a receiver's
 # client fetches it late.
 P_OLD = P_FORBIDDEN + 0.006
+P_OLD_UNIT = 0.3  # of them: a message within one top-level unit (message_calls.old_message_unit)
 P_FAIL = 0.004  # a call fails with 5xx and is retried with a new requestId
 P_APPREC = 0.85
 P_META = 0.10

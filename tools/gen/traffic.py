@@ -299,6 +299,8 @@ class Traffic(MessageCalls):
             self.push(t + INTRO_STEP + self.rng.randrange(MS_MIN), EV_INTRO, c.chunks[i + 1])
         if locks:
             self.push(t + self.dur(MS_MIN, 9 * MS_MIN), EV_LOCK, (chunk, locks))
+        if self.known_gaps and c.claim is not None and c.claim != "0":
+            self.push(t + self.dur(5 * MS_MIN, 30 * MS_MIN), EV_CALL, (self.claim_gap, chunk))
 
     def on_lock(self, obj, att):
         chunk, ps = obj
@@ -379,28 +381,36 @@ class Traffic(MessageCalls):
         c = p.client
         if c.claim is not None and c.claim != "0":
             return True
+        return self.owns(p)
+
+    def owns(self, p):
+        """Whether p's own client is p's owner to the daemon whatever it has counted: it holds
+        p's lock or is p's declared owner (a herid claim list says whom a call answers for, not
+        whose the party is)."""
         lk = self.locks.get(p.her)
         if lk is not None:
-            return lk.holder is c and not lk.watched
-        return self.declared.get(p.her) is c
+            return lk.holder is p.client and not lk.watched
+        return self.declared.get(p.her) is p.client
 
-    def same_org_receivers(self, sender):
+    def same_org_receivers(self, sender, known=None):
         """2 or 3 receivers in one top-level unit other than the sender's (a discharge letter to
         a nursing home and a GP office of one municipality, or to several wards), each with an
-        owner the daemon knows: a download by one of their clients acts for its own receivers
-        only, so no client's download is foreign to the others. None when none are found."""
+        owner the daemon knows (`known`, default answers): a download by one of their clients
+        acts for its own receivers only, so no client's download is foreign to the others. None
+        when none are found."""
         rng = self.rng
         recv = self.recv
+        known = known or self.answers
         for _ in range(4):
             p = recv[int(rng.random() * len(recv))]
-            if p.top == sender.top or not self.answers(p):
+            if p.top == sender.top or not known(p):
                 continue
             group = self.recv_by_top[p.top]
             n = 2 if rng.random() < 0.8 else 3
             out = [p]
             for _ in range(4 * n):
                 q = group[int(rng.random() * len(group))]
-                if q not in out and self.answers(q):
+                if q not in out and known(q):
                     out.append(q)
                     if len(out) == n:
                         break
