@@ -118,8 +118,8 @@ void AddFindingsCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("findings", "List stored findings, newest last");
   cmd->add_option("--db", opt->db_path, "SQLite database to read (opened read-only)")->required();
   cmd->add_option("--since", opt->since,
-                  "only findings first seen at or after T (RFC 3339, YYYY-MM-DD, or a duration "
-                  "such as 7d: see below)")
+                  "only findings seen at or after T: first raised, repeated or raised in "
+                  "severity then (RFC 3339, YYYY-MM-DD, or a duration such as 7d: see below)")
       ->check(kNonEmpty);
   cmd->add_option("--until", opt->until, "only findings first seen before T (as --since)")
       ->check(kNonEmpty);
@@ -147,8 +147,10 @@ void AddFindingsCommand(CLI::App& app, int* exit_code) {
       "7d, 12h\nor 30m given to --since/--until counts back from the newest event time in the "
       "database, so the\nsame database always gives the same answer: --since 1h lists the last "
       "hour of recorded traffic.\nDates and times without an offset are UTC (2026-05-11 is "
-      "midnight UTC).\n--since is inclusive, --until exclusive; both compare the time "
-      "a finding was first raised.\nExit status: 0 listed (possibly none), 1 the database cannot "
+      "midnight UTC).\n--since is inclusive and compares the time a finding was last seen (a "
+      "finding first raised\nearlier but repeated or raised to critical in the window is in "
+      "it; TIME shows when it was first\nraised); --until is exclusive and compares the time "
+      "it was first raised.\nExit status: 0 listed (possibly none), 1 the database cannot "
       "be read, 2 bad arguments.");
   cmd->callback([opt, exit_code]() { *exit_code = RunFindings(*opt); });
 }

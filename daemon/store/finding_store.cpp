@@ -228,7 +228,7 @@ Status FindingStore::Query(const FindingQuery& q,
     where += where.empty() ? " WHERE " : " AND ";
     where += t;
   };
-  if (q.since) term("time >= :since");
+  if (q.since) term("last_seen >= :since");
   if (q.until) term("time < :until");
   if (!q.rule.empty()) term("rule = :rule");
   if (q.min_severity) term("severity >= :severity");

@@ -30,7 +30,7 @@ namespace edi {
 
 // What `Query` returns. Every filter that is set must hold (AND).
 struct FindingQuery {
-  std::optional<EventTime> since;  // time >= since (the first occurrence's event time)
+  std::optional<EventTime> since;  // last_seen >= since (repeated or escalated then counts)
   std::optional<EventTime> until;  // time < until
   std::string rule;                // exact rule id; empty = any
   // Minimum severity: `high` selects high and critical, as an operator asking for "high"

@@ -339,8 +339,11 @@ ALTER TABLE quarantine_v7 RENAME TO quarantine;
 ALTER TABLE events ADD COLUMN content_hash INTEGER;
 )sql",
       // 8 -> 9: every name a client's tokens gave (`clients` keeps the first), so that a
-      // client is found by the name an alert or a later call showed.
+      // client is found by the name an alert or a later call showed. And findings by their
+      // last repeat: a finding first raised before a window but repeated or escalated in it
+      // (a denied takeover at 10:00 that succeeded at 10:30) belongs to that window too.
       R"sql(
+CREATE INDEX findings_last_seen ON findings(last_seen);
 CREATE TABLE client_names (
   client_key INTEGER NOT NULL REFERENCES clients(client_key),
   name       TEXT NOT NULL,

@@ -161,8 +161,12 @@ TEST_F(FindingsCommandTest, RelativeTimesCountBackFromTheNewestEventTime) {
 
 TEST_F(FindingsCommandTest, AbsoluteTimesAndDatesAreAccepted) {
   const std::string base = "--db " + Quote(db_) + " --format jsonl ";
-  EXPECT_EQ(RequestIds(Run(base + "--since 2026-05-08T08:33:00Z --until 2026-05-09").out),
-            Ids({"req-unknown-route", "req-3"}));
+  EXPECT_EQ(RequestIds(Run(base + "--since 2026-05-08T08:34:00Z --until 2026-05-09").out),
+            Ids({"0HN3K2Q7E5T1V:00000011", "req-3"}));
+  // The first sample was raised at 08:32 and repeated at 08:40: it was seen in the window, and
+  // not in one starting after its last repeat.
+  EXPECT_EQ(RequestIds(Run(base + "--since 2026-05-08T08:40:00.002Z --until 2026-05-09").out),
+            Ids({}));
 }
 
 TEST_F(FindingsCommandTest, CsvOutputHasAHeaderAndQuotedFields) {
