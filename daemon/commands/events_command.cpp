@@ -124,10 +124,13 @@ bool Query(sqlite3* db, const EventsQuery& q, const std::function<bool(EventRow&
     std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db));
     return false;
   }
-  const EventTime since = q.since.value_or(0);
+  // Event times may lie before 1970 (a gateway's clock fault: the schema takes any year); the
+  // index's hour is time / kHourMs, rounded toward zero as SQLite and C++ divide.
+  const EventTime since = q.since.value_or(INT64_MIN);
   const EventTime until = q.until.value_or(INT64_MAX);
-  st.Bind(1, std::max<EventTime>(since, 0) / kHourMs)
-      .Bind(2, until == INT64_MAX ? INT64_MAX : (std::max<EventTime>(until, 1) - 1) / kHourMs)
+  st.Bind(1, since / kHourMs)
+      .Bind(2, until == INT64_MAX ? INT64_MAX
+                                  : (std::max<EventTime>(until, INT64_MIN + 1) - 1) / kHourMs)
       .Bind(3, since)
       .Bind(4, until);
   if (q.her_id) st.Bind(5, static_cast<int64_t>(*q.her_id));

@@ -86,7 +86,8 @@ void PostingIndex::Add(int64_t event_id, EventTime time, int64_t key) {
 }
 
 void PostingIndex::AddOne(int64_t event_id, EventTime time, int64_t key) {
-  const int64_t hour = time / kMillisPerHour;  // event times are after 1970 (schema)
+  // Rounded toward zero, as the views and queries divide (times before 1970 are possible).
+  const int64_t hour = time / kMillisPerHour;
   std::vector<Posting>& list = postings_[key];
   auto at = list.end();
   while (at != list.begin() && (at - 1)->hour > hour) --at;

@@ -850,6 +850,45 @@ TEST_F(ReplayCli, EventsRefuseBadArgumentsAndSayWhy) {
             std::string::npos);
 }
 
+// Calls dated before 1970 (a gateway's clock fault: the schema takes any year) are found by
+// party, client and requestId like any other.
+TEST_F(ReplayCli, CallsDatedBefore1970AreFoundByEveryFilter) {
+  std::ifstream in(EDI_SOURCE_DIR "/examples/access-log.jsonl");
+  std::string line, poll;
+  while (std::getline(in, line) && poll.empty()) {
+    if (line.find("\"requestId\":\"ex-0007\"") != std::string::npos) poll = line;
+  }
+  ASSERT_FALSE(poll.empty());
+  const std::string log = (dir_ / "old.jsonl").string();
+  {
+    std::ofstream out(log);
+    int n = 0;
+    for (const char* t : {"0001-01-01T00:00:00.000Z", "1960-05-01T12:00:00.000Z",
+                          "1969-12-31T23:59:59.000Z", "1970-01-01T00:00:00.000Z"}) {
+      std::string r = poll;
+      r.replace(r.find("2026-05-04T07:08:15.441Z"), 24, t);
+      r.replace(r.find("ex-0007"), 7, "old-" + std::to_string(++n));
+      out << r << "\n";
+    }
+  }
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db) + " " + log).status, 0);
+  const std::string events = std::string(EDI_BINARY) + " events --db " + db + " --format jsonl";
+  const std::vector<std::string> old = {"old-1", "old-2", "old-3", "old-4", "ex-0007"};
+  auto first5 = [](std::vector<std::string> v) {
+    v.resize(std::min<size_t>(v.size(), 5));
+    return v;
+  };
+  EXPECT_EQ(first5(JsonlValues(Sh(events + " --her-id 8142530").out, "requestId")), old);
+  EXPECT_EQ(first5(JsonlValues(Sh(events + " --client 7a2e9b54-1c3d-4f6e-8a90-2d4c6b8e0f02").out,
+                               "requestId")),
+            old);
+  EXPECT_EQ(JsonlValues(Sh(events + " --request-id old-2").out, "requestId"),
+            std::vector<std::string>{"old-2"});
+  EXPECT_EQ(JsonlValues(Sh(events + " --her-id 8142530 --until 1970-01-01").out, "requestId"),
+            (std::vector<std::string>{"old-1", "old-2", "old-3"}));
+}
+
 // A client renamed (a new name in its tokens) is found by either name, and by a name as a
 // table cut it, in events and findings alike.
 TEST_F(ReplayCli, ARenamedClientIsFoundByEveryNameItsTokensGave) {
