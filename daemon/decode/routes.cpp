@@ -332,7 +332,12 @@ bool MatchRoute(AccessEvent* e, DecodeError* error) {
     DropRepeatedParties(&e->parties);
     return true;
   }
-  return true;  // no route: action unknown, kept and counted
+  // No route: action unknown, kept and counted. A path under /messages/{id} (an attachment, a
+  // segment with parameters) still concerns that message: it is found with the message's calls.
+  if (n >= 2 && EqualsIgnoreCase(segs[0], "messages") && !CanonicalUuid(segs[1], &e->message_id)) {
+    e->message_id.clear();
+  }
+  return true;
 }
 
 }  // namespace edi

@@ -349,7 +349,6 @@ TEST_F(DecoderTest, ADisguisedPathIsRoutedAsTheServerRoutesIt) {
            "/messages/" + bare.substr(1) + "/business-document",
            "/messages/" + bare.substr(1) + "g/business-document",
            "/messages/{" + id + ")/business-document",
-           "/messages/" + id + "/business-document/..%2F..",
            "/messages/x//../" + id + "/business-document",
        }) {
     c.path = path;
@@ -357,6 +356,10 @@ TEST_F(DecoderTest, ADisguisedPathIsRoutedAsTheServerRoutesIt) {
     EXPECT_EQ(e.action, Action::kUnknown) << path;
     EXPECT_EQ(e.message_id, "") << path;
   }
+  // No route either, but under the message: it concerns that message.
+  c.path = "/messages/" + id + "/business-document/..%2F..";
+  EXPECT_EQ(Decode(c).action, Action::kUnknown);
+  EXPECT_EQ(Decode(c).message_id, kMsg);
   c.method = "PUT";
   c.api = "2";
   c.path = "/Messages/" + bare + "/read/%32%31";
@@ -403,6 +406,15 @@ TEST_F(DecoderTest, ReadsMessageIdsInEveryFormAGuidParsesFrom) {
     EXPECT_EQ(e.action, Action::kUnknown) << id;
     EXPECT_EQ(e.message_id, "") << id;
   }
+  // A path under a message that no route takes still concerns that message.
+  for (const char* rest : {"/attachments", "/business-document;x=1", "/business-document/x"}) {
+    c.path = "/Messages/" + std::string(kMsg) + rest;
+    const AccessEvent e = Decode(c);
+    EXPECT_EQ(e.action, Action::kUnknown) << rest;
+    EXPECT_EQ(e.message_id, kMsg) << rest;
+  }
+  c.path = "/messages/notices/" + std::string(kMsg);
+  EXPECT_EQ(Decode(c).message_id, "");
 }
 
 TEST_F(DecoderTest, ReadsHerIdsInPathAndQueryAsTheServerBindsAnInteger) {
