@@ -201,18 +201,35 @@ bool ResolveClient(sqlite3* db, const char* command, const std::string& client,
     const std::string n = FoldCase(name);
     return cut ? n.starts_with(folded) : n == folded;
   };
-  // Every name its tokens gave (schema 9 on), else the first one.
+  // Every name its tokens gave (schema 9 on), else the first one; and the names and ids
+  // findings gave it (clients.jsonl's name; a lock holder from reservations.jsonl that never
+  // called has no key: 0).
   Statement names_kept(db, "SELECT 1 FROM sqlite_master WHERE name = 'client_names'");
   const bool all_names = names_kept.ok() && names_kept.Step() == SQLITE_ROW;
-  const char* const queries[] = {
-      "SELECT client_key, client_id, client_id FROM clients WHERE client_id = ?1",
-      "SELECT client_key, client_id, client_id FROM clients WHERE client_id = ?1 "
-      "COLLATE NOCASE",
-      all_names ? "SELECT n.client_key, n.name, c.client_id FROM client_names n "
-                  "JOIN clients c USING (client_key) ORDER BY n.client_key"
-                : "SELECT client_key, client_name, client_id FROM clients ORDER BY client_key"};
-  for (const char* sql : queries) {
-    const bool by_name = sql == queries[2];
+  const std::string by_id =
+      "SELECT client_key, client_id, client_id FROM clients WHERE client_id = ?1 COLLATE X "
+      "UNION SELECT 0, client_id, client_id FROM findings WHERE client_id = ?1 COLLATE X "
+      "AND client_id NOT IN (SELECT client_id FROM clients) ORDER BY 3";
+  auto collate = [&by_id](const char* how) {
+    std::string sql = by_id;
+    for (size_t at; (at = sql.find("COLLATE X")) != std::string::npos;) {
+      sql.replace(at, 9, std::string("COLLATE ") + how);
+    }
+    return sql;
+  };
+  const std::string finding_names =
+      " UNION SELECT coalesce(c.client_key, 0), f.client_name, f.client_id FROM (SELECT "
+      "DISTINCT client_id, client_name FROM findings WHERE coalesce(client_name, '') <> '') f "
+      "LEFT JOIN clients c USING (client_id) ORDER BY 3";
+  const std::string queries[] = {
+      collate("BINARY"), collate("NOCASE"),
+      (all_names ? std::string("SELECT n.client_key, n.name, c.client_id FROM client_names n "
+                               "JOIN clients c USING (client_key)")
+                 : std::string("SELECT client_key, client_name, client_id FROM clients")) +
+          finding_names};
+  for (const std::string& q : queries) {
+    const char* sql = q.c_str();
+    const bool by_name = &q == &queries[2];
     Statement st(db, sql);
     if (!st.ok()) {
       std::fprintf(stderr, "edi-audit %s: %s\n", command, sqlite3_errmsg(db));
@@ -221,7 +238,7 @@ bool ResolveClient(sqlite3* db, const char* command, const std::string& client,
     if (!by_name) st.Bind(1, client);
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
-      const bool again = !out->empty() && out->back().key == st.ColumnInt(0);  // another name
+      const bool again = !out->empty() && out->back().id == st.ColumnText(2);  // another name
       if ((!by_name || matches(st.ColumnText(1))) && !again) {
         out->push_back({st.ColumnInt(0), std::string(st.ColumnText(2))});
       }

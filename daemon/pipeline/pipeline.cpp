@@ -86,8 +86,9 @@ Status Pipeline::RestoreFromStore() {
   // The repeat tracker continues where it stood: at the latest finding or repeat (not at the
   // newest event, which it never saw), with the windows open then, as in a run without the
   // restart.
-  // Findings dated over a day after the wall clock never moved it (set_clock_limit).
-  const EventTime limit = options_.wall_clock() + kFutureSlack;
+  // Findings dated after the clock limit when they came never moved it (set_clock_limit): the
+  // newest event time the state kept leaves them out, whatever the wall clock says now.
+  const EventTime limit = state_.max_time() > 0 ? state_.max_time() : INT64_MAX;
   std::optional<EventTime> latest;
   if (Status s = findings_->LatestSeen(limit, &latest); !s.ok()) return s;
   std::vector<KeyedFinding> recent;
@@ -184,7 +185,6 @@ Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCou
     // Not the record seen again but another one under its key: kept and visible, not dropped.
     DecodeError conflict;
     conflict.reason = QuarantineReason::kConflictingDuplicate;
-    conflict.call_succeeded = event.status >= 200 && event.status < 300;
     conflict.detail = "requestId '" + event.request_id + "' at " + FormatRfc3339(event.time) +
                       " is stored as event " + std::to_string(stored_id) +
                       " from a record with other content";

@@ -243,6 +243,14 @@ Status AuditState::SaveBatch(sqlite3* db) {
   }
   dirty_sweeps_.clear();
 
+  Statement put_claim(db, "INSERT OR REPLACE INTO state_claims (client_idx, claim) VALUES (?, ?)");
+  for (ClientIdx c : dirty_claims_) {
+    if (put_claim.Bind(1, c).Bind(2, claim_lists_[c]).Run() != SQLITE_DONE) {
+      return Err(db, "claims");
+    }
+  }
+  dirty_claims_.clear();
+
   Statement meta(db, "INSERT OR REPLACE INTO state_meta (key, value) VALUES (?, ?)");
   if (meta.Bind(1, "first_time").Bind(2, first_time_).Run() != SQLITE_DONE ||
       meta.Bind(1, "max_time").Bind(2, max_time_).Run() != SQLITE_DONE ||
@@ -286,6 +294,8 @@ Status AuditState::Load(sqlite3* db) {
   dirty_parties_.clear();
   dirty_locks_.clear();
   dirty_sweeps_.clear();
+  dirty_claims_.clear();
+  claim_lists_.clear();
   new_pairs_.clear();
   saved_clients_ = 0;
   first_time_ = first;
@@ -370,6 +380,12 @@ Status AuditState::Load(sqlite3* db) {
     std::deque<EventTime> times;
     for (uint64_t n = r.U(); n > 0 && r.ok(); --n) times.push_back(r.I());
     ownership_.PutSweep(static_cast<ClientIdx>(sweeps.ColumnInt(0)), std::move(times));
+  }
+  Statement claims(db, "SELECT client_idx, claim FROM state_claims");
+  while (claims.Step() == SQLITE_ROW) {
+    const auto c = static_cast<size_t>(claims.ColumnInt(0));
+    if (c >= claim_lists_.size()) claim_lists_.resize(c + 1);
+    claim_lists_[c] = claims.ColumnText(1);
   }
   return Status::OK();
 }

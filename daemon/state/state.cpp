@@ -73,23 +73,46 @@ void AuditState::ApplyReservations() { PendReservationsAfter(INT64_MIN); }
 void AuditState::PendReservationsAfter(EventTime t) {
   pending_reservations_.clear();
   for (const Reservation& r : registry_->reservations()) {
-    if (r.since + kReservationGrace >= t) pending_reservations_.push_back(r);
+    if (r.since > t) pending_reservations_.push_back(r);
   }
   std::stable_sort(pending_reservations_.begin(), pending_reservations_.end(),
                    [](const Reservation& a, const Reservation& b) { return a.since > b.since; });
 }
 
 void AuditState::ActivateReservations(EventTime now) {
-  while (!pending_reservations_.empty() &&
-         pending_reservations_.back().since + kReservationGrace < now) {
+  while (!pending_reservations_.empty() && pending_reservations_.back().since <= now) {
     const Reservation& r = pending_reservations_.back();
     // A lock the log showed taken after the reservation's `since` is newer than it.
     const Lock* observed = locks_.Find(r.her_id);
     if (observed == nullptr || observed->since <= r.since) {
-      locks_.Acquire(r.her_id, clients_.Intern(r.client_id), r.since);
+      FreshReservation& fresh = fresh_reservations_[r.her_id];
+      fresh.before = observed ? std::optional<Lock>(*observed) : std::nullopt;
+      fresh.until = r.since + kReservationGrace;
+      fresh.holder = clients_.Intern(r.client_id);
+      locks_.Acquire(r.her_id, fresh.holder, r.since);
       dirty_locks_.insert(r.her_id);
     }
     pending_reservations_.pop_back();
+  }
+}
+
+void AuditState::UndoFreshReservations(const AccessEvent& e, ClientIdx client) {
+  std::erase_if(fresh_reservations_, [&](const auto& f) { return f.second.until < max_time_; });
+  if (e.action != Action::kConfigWrite || !e.Succeeded()) return;
+  for (const MshConfiguration& c : e.configurations) {
+    auto it = fresh_reservations_.find(c.her_id);
+    if (it == fresh_reservations_.end() || !c.client_locked || !*c.client_locked ||
+        it->second.holder != client || e.time > it->second.until) {
+      continue;
+    }
+    // The holder's own call that took the lock: judged against the locks before it.
+    if (it->second.before) {
+      locks_.Put(c.her_id, *it->second.before);
+    } else {
+      locks_.Release(c.her_id);
+    }
+    dirty_locks_.insert(c.her_id);
+    fresh_reservations_.erase(it);
   }
 }
 
@@ -296,8 +319,14 @@ std::string_view AuditState::NameOf(std::string_view client_id) const {
 
 void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
   ++counters_.events;
-  if (first_time_ == 0 || e->time < first_time_) first_time_ = e->time;
-  if (e->time <= clock_limit_) max_time_ = std::max(max_time_, e->time);
+  if (e->time <= clock_limit_) {
+    // The learning period starts with the first record; one from earlier moves it back (files
+    // merged late), but not by over a day at once (one dated years back is a clock fault).
+    if (first_time_ == 0 || (e->time < first_time_ && first_time_ - e->time <= kMillisPerDay)) {
+      first_time_ = e->time;
+    }
+    max_time_ = std::max(max_time_, e->time);
+  }
   // As of the call's own event time: a call from inside the learning period that arrives after
   // later ones (partitions merged late, files out of order) is still inside it.
   const bool learning_complete = e->time - first_time_ >= options_.learning_period;
@@ -325,11 +354,14 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
   }
 
   const ClientIdx client = clients_.Intern(e->client.client_id);
+  if (!fresh_reservations_.empty()) UndoFreshReservations(*e, client);
   NoteTokenName(client, e->client.client_name);
   if (e->client.her_id_claim && *e->client.her_id_claim != "0") {
     if (client >= claim_lists_.size()) claim_lists_.resize(client + 1);
-    if (claim_lists_[client] != *e->client.her_id_claim)
+    if (claim_lists_[client] != *e->client.her_id_claim) {
       claim_lists_[client] = *e->client.her_id_claim;
+      dirty_claims_.insert(client);
+    }
   }
   MessageKey key;
   const bool has_key = !e->message_id.empty() && MessageKey::Parse(e->message_id, &key);
@@ -340,7 +372,7 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
     // message than the call's says nothing of this one's.
     MessageKey block_key;
     if (e->message && MessageKey::Parse(e->message->id, &block_key) && block_key == key) {
-      m = &custody_.Touch(key, e->time);
+      m = &custody_.Touch(key, StateTime(*e));
       custody_.Learn(*m, kNoClient, e->message->sender_her_id, e->message->receiver_her_ids,
                      e->message->receivers_listed, e->message->is_apprec);
     } else if (e->message) {
@@ -391,7 +423,7 @@ void AuditState::ApplyConfiguration(const AccessEvent& e, ClientIdx client) {
   for (const MshConfiguration& c : e.configurations) {
     if (!c.client_locked) continue;
     if (*c.client_locked) {
-      locks_.Acquire(c.her_id, client, e.time);
+      locks_.Acquire(c.her_id, client, StateTime(e));
       ++counters_.locks_taken;
     } else if (locks_.Release(c.her_id)) {
       ++counters_.locks_released;
@@ -402,6 +434,7 @@ void AuditState::ApplyConfiguration(const AccessEvent& e, ClientIdx client) {
 
 void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey* key) {
   const bool success = e.Succeeded();
+  const EventTime t = StateTime(e);
   // Which parties were locked to another client when the call came (the call may lock or
   // unlock them).
   locked_to_other_.assign(e.parties.size(), false);
@@ -409,7 +442,7 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
     const HerId p = e.parties[i].her_id;
     if (const Lock* l = locks_.Find(p)) {
       locked_to_other_[i] = l->holder != client;
-      locks_.OnCall(p, client, e.Denied(), e.time);
+      locks_.OnCall(p, client, e.Denied(), t);
       dirty_locks_.insert(p);
     }
   }
@@ -420,7 +453,7 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
   const bool owner_action = IsOwnerAction(e.action);
   for (size_t i = 0; i < e.parties.size(); ++i) {
     const PartyRef& p = e.parties[i];
-    if (ownership_.RecordSuccess(client, p.her_id, owner_action, e.time, !locked_to_other_[i])) {
+    if (ownership_.RecordSuccess(client, p.her_id, owner_action, t, !locked_to_other_[i])) {
       new_pairs_.emplace_back(client, p.her_id);
       dirty_sweeps_.insert(client);
     }
@@ -430,7 +463,7 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
   for (const MessageInfo& polled : e.polled) {
     MessageKey pk;
     if (!MessageKey::Parse(polled.id, &pk)) continue;
-    MessageCustody& pm = custody_.Touch(pk, e.time);
+    MessageCustody& pm = custody_.Touch(pk, t);
     custody_.Learn(pm, kNoClient, polled.sender_her_id, polled.receiver_her_ids,
                    polled.receivers_listed, polled.is_apprec);
   }
@@ -438,7 +471,7 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
   CustodyActKind kind;
   switch (e.action) {
     case Action::kSend: {
-      MessageCustody& sm = custody_.Touch(*key, e.time);
+      MessageCustody& sm = custody_.Touch(*key, t);
       // A v2 send may name only its sender (the gateway reads the rest from the document).
       custody_.Learn(sm, client, e.sender_her_id, e.receiver_her_ids, !e.receiver_her_ids.empty(),
                      false);
@@ -454,10 +487,10 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
       kind = CustodyActKind::kApprec;
       break;
     default:
-      custody_.Refresh(*key, e.time);
+      custody_.Refresh(*key, t);
       return;
   }
-  MessageCustody& mm = custody_.Touch(*key, e.time);
+  MessageCustody& mm = custody_.Touch(*key, t);
   // A download acts for the receivers its organisation covers: while they are not all known,
   // it is kept with the organisation too, to count for those that become known. When the
   // client answered for a receiver known then, it downloaded its own copy: that act does not
@@ -469,9 +502,9 @@ void AuditState::Apply(const AccessEvent& e, ClientIdx client, const MessageKey*
                           std::any_of(e.parties.begin(), e.parties.end(), [&](const PartyRef& r) {
                             return AnswersFor(r.her_id, client, e);
                           });
-    custody_.AddAct(mm, {client, kind, 0, e.time, ParseOrgNumber(e.client.orgnr_parent), own_only});
+    custody_.AddAct(mm, {client, kind, 0, t, ParseOrgNumber(e.client.orgnr_parent), own_only});
   }
-  for (const PartyRef& p : e.parties) custody_.AddAct(mm, {client, kind, p.her_id, e.time});
+  for (const PartyRef& p : e.parties) custody_.AddAct(mm, {client, kind, p.her_id, t});
 }
 
 void AuditState::MaybeExpire() {

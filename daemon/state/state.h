@@ -17,6 +17,8 @@
 #include <deque>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -33,7 +35,8 @@ struct sqlite3;
 
 namespace edi {
 
-// How long after its `since` a reservations.jsonl lock takes effect (AuditState).
+// How long after a reservations.jsonl lock's `since` its holder's own lock call is judged
+// against the locks before the reservation (AuditState).
 inline constexpr EventTime kReservationGrace = kMillisPerMinute;
 
 struct StateCounters {
@@ -86,6 +89,11 @@ class AuditState : public ClientNames {
   // wall clock plus a day) are judged with their own time but do not move event time on, so
   // one such record does not make every lock look stale or custody be forgotten.
   void set_clock_limit(EventTime limit) { clock_limit_ = limit; }
+  // The time a record changes the state at: its own, or for one dated after the clock limit
+  // the newest event time (a lock's activity, custody, ownership do not move years ahead).
+  EventTime StateTime(const AccessEvent& e) const {
+    return e.time <= clock_limit_ ? e.time : max_time_;
+  }
   // clients.jsonl's name for the client, else the one its tokens gave; "" when neither.
   std::string_view NameOf(std::string_view client_id) const override;
 
@@ -95,15 +103,17 @@ class AuditState : public ClientNames {
   // once event time reaches its `since` (a log older than the snapshot's locks was made
   // without them); until then it waits in pending_reservations_.
   void ApplyReservations();
-  // Reservations still pending after a restart: those not yet in effect at the newest event
-  // time stored (a run that had gone on would still be waiting for them; one already in
-  // effect is taken again harmlessly: the same holder, or a lock the log showed later).
+  // Reservations still pending after a restart: those whose `since` lies beyond the newest
+  // event time stored (a run that had gone on would still be waiting for them).
   void PendReservationsAfter(EventTime t);
-  // A reservation takes effect once event time is past its `since` by more than
-  // kReservationGrace, so that the call that took the lock, logged at `since` or a moment
-  // after it (a snapshot's time rounded down), is judged against the locks before it: a
-  // takeover stays a takeover. Not when the log showed the party locked after `since`.
+  // A reservation takes effect once event time reaches its `since`, unless the log showed the
+  // party locked after `since`. The call that took the lock is in the log too when it covers
+  // that time, at `since` or a moment after (a snapshot's time rounded down): when the holder's
+  // own successful lock call comes within kReservationGrace of `since`, the reservation is
+  // undone first (UndoFreshReservations), so that the call is judged against the locks before
+  // it: a takeover stays a takeover. (Not kept over a restart: a minute's worth.)
   void ActivateReservations(EventTime now);
+  void UndoFreshReservations(const AccessEvent& e, ClientIdx client);
   void ResolveCustodyParties(AccessEvent* e, ClientIdx client, const MessageCustody* m);
   // Whether the client of `e` answers for party p: p is in its herid claim list, or (no list)
   // it is p's owner at e's time (the lock holder, else the declared, else the learned).
@@ -132,6 +142,13 @@ class AuditState : public ClientNames {
   EventTime max_time_ = 0;
   EventTime clock_limit_ = std::numeric_limits<EventTime>::max();
   std::vector<Reservation> pending_reservations_;  // latest `since` first
+  // Reservations that took effect within the last kReservationGrace, with the lock before.
+  struct FreshReservation {
+    ClientIdx holder = kNoClient;
+    std::optional<Lock> before;
+    EventTime until = 0;
+  };
+  std::unordered_map<HerId, FreshReservation> fresh_reservations_;
   EventTime last_expiry_ = 0;
   uint32_t new_pairs_in_call_ = 0;
   // Apply's, per party of the call (reused): locked to another client when the call came.
@@ -140,9 +157,10 @@ class AuditState : public ClientNames {
   // after a restart): a stale lock's holder is named even when clients.jsonl does not list it.
   // A deque: facts point into it while it grows.
   std::deque<std::string> token_names_;
-  // Per client, the herid claim list of its latest call that had one ("" none; not kept over
-  // a restart): OwnerOf reads it for the client of an earlier call.
+  // Per client, the herid claim list of its latest call that had one ("" none): OwnerOf reads
+  // it for the client of an earlier call.
   std::vector<std::string> claim_lists_;
+  std::unordered_set<ClientIdx> dirty_claims_;
   void NoteTokenName(ClientIdx client, std::string_view name);
 
   // A set of HER-Ids behind a small filter of the ids added last: a batch adds the same

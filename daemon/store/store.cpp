@@ -267,6 +267,7 @@ Status Store::Begin() {
       return s;
     }
     client_names_seen_.clear();  // those of the rolled-back batches may not be stored
+    last_named_key_ = 0;
     if (Status s = LoadUnnamedClients(); !s.ok()) {
       rollback_.Run();
       return s;

@@ -207,6 +207,8 @@ class Store {
   std::unordered_set<int64_t> unnamed_clients_;  // clients stored without a name so far
   // Per client key, the names stored in client_names by this process (or found there).
   std::unordered_map<int64_t, std::vector<std::string>> client_names_seen_;
+  int64_t last_named_key_ = 0;
+  std::string last_name_;
   PostingIndex party_index_, client_index_;
   bool reload_after_rollback_ = false;  // the indexes and max_time_, before the next batch
   std::string parties_json_;            // reused

@@ -51,8 +51,11 @@ Status Store::ClientKey(const ClientClaims& c, int64_t* key) {
     return s;
   }
   const bool named = !c.client_name.empty();
-  if (named) {
-    // Every name the client's tokens gave, once each (nearly always one per client).
+  if (named && !(*key == last_named_key_ && c.client_name == last_name_)) {
+    // Every name the client's tokens gave, once each (nearly always one per client); the
+    // last (client, name) pair answers most calls without a lookup.
+    last_named_key_ = *key;
+    last_name_ = c.client_name;
     std::vector<std::string>& seen = client_names_seen_[*key];
     if (std::find(seen.begin(), seen.end(), c.client_name) == seen.end()) {
       if (add_client_name_.Bind(1, *key).Bind(2, c.client_name).Run() != SQLITE_DONE) {

@@ -284,6 +284,23 @@ TEST_F(PipelineTest, RecordsDatedOverADayAheadOfTheWallClockAreStoredAndCounted)
   EXPECT_EQ((*p)->state().max_time(), t0 + (day - 1) * kMillisPerMinute);
 }
 
+// A client's herid claim list is kept over a restart: whose copy its early download was is
+// judged alike with and without one between the download and the other owner's.
+TEST_F(PipelineTest, AClientsClaimListIsKeptOverARestart) {
+  Rec early = Download("v2", kM1, 0);
+  early.claim = "101";
+  Rec gp = Download("gp", kM1, 1);  // 103's declared owner
+  gp.message =
+      std::string(R"({"id":")") + kM1 + R"(","senderHerId":201,"receiverHerIds":[101,103]})";
+  const std::vector<std::string> records = {ToJson(early, 1), ToJson(gp, 2)};
+  Run(Db("one.db"), records, 0, 2);
+  Run(Db("two.db"), records, 0, 1);
+  Run(Db("two.db"), records, 1, 2);
+  const std::string sql = "SELECT rule, her_id FROM findings WHERE rule = 'edi.foreign-download'";
+  EXPECT_EQ(Dump(Db("one.db"), sql), "");
+  EXPECT_EQ(Dump(Db("two.db"), sql), "");
+}
+
 // A quarantined record that says its call succeeded is counted apart: the API carried out a
 // call no rule saw. One the API refused (400) is not.
 TEST_F(PipelineTest, QuarantinedRecordsOfSucceededCallsAreCountedApart) {

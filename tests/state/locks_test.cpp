@@ -74,8 +74,8 @@ TEST_F(StateTest, ReservationsFromTheSnapshotAreLocksFromTheStart) {
 }
 
 // The snapshot's lock state is as of its time: a reservation made at 02:00 was not there for
-// the calls before, in a log replayed from before it; it is there a minute after.
-TEST_F(StateTest, AReservationTakesEffectAMinuteAfterItsSince) {
+// the calls before, in a log replayed from before it.
+TEST_F(StateTest, AReservationTakesEffectWhenEventTimeReachesItsSince) {
   std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
       << R"({"herId":102,"clientId":"nursing","since":"2026-05-04T02:00:00Z"})"
          "\n";
@@ -84,8 +84,7 @@ TEST_F(StateTest, AReservationTakesEffectAMinuteAfterItsSince) {
   state_ = std::make_unique<AuditState>(options_, *reg);
   EXPECT_EQ(Field(Feed(Poll("a", 102, 0)), "party.lock_holder"), "<absent>");
   EXPECT_EQ(Field(Feed(Poll("a", 102, 119)), "party.lock_holder"), "<absent>");
-  EXPECT_EQ(Field(Feed(Poll("a", 102, 121)), "party.lock_holder"), "<absent>");
-  const PartyFacts& f = Feed(Poll("a", 102, 122));
+  const PartyFacts& f = Feed(Poll("a", 102, 120));
   EXPECT_EQ(Field(f, "party.lock_holder"), "nursing");
   EXPECT_EQ(Field(f, "party.lock_since"), std::to_string(*ParseRfc3339("2026-05-04T02:00:00Z")));
 }
@@ -104,16 +103,58 @@ TEST_F(StateTest, TheCallThatTookAReservationsLockIsJudgedAgainstTheLockBefore) 
   EXPECT_EQ(Field(Feed(Poll("c", 102, 10)), "party.lock_holder"), "a");
 }
 
-// A lock the log showed taken after a reservation's `since` is newer than the snapshot's.
-TEST_F(StateTest, AReservationDoesNotReplaceALockTheLogShowedTakenAfterItsSince) {
+// Within that minute the reservation is in effect for everyone else: another client's lock is
+// a takeover, and the holder's release is a release.
+TEST_F(StateTest, AReservationIsInEffectAtOnceForOtherClientsAndItsHoldersRelease) {
+  std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
+      << R"({"herId":102,"clientId":"a","since":"2026-05-04T00:05:00Z"})"
+         "\n"
+      << R"({"herId":101,"clientId":"a","since":"2026-05-04T00:05:00Z"})"
+         "\n";
+  auto reg = Registry::Load(dir_, SchemaDir());
+  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
+  state_ = std::make_unique<AuditState>(options_, *reg);
+  Feed(Poll("c", 103, 4));
+  EXPECT_EQ(Field(Feed(Lock("c", 102, true, 5)), "party.lock_holder"), "a");
+  Feed(Lock("a", 101, false, 5));  // the holder releases it
+  EXPECT_EQ(Field(Feed(Poll("c", 101, 10)), "party.lock_holder"), "<absent>");
+}
+
+// A lock taken after a reservation's `since` takes it over (and a reservation still pending
+// then, after a restart, does not replace it).
+TEST_F(StateTest, ALockTakenAfterAReservationsSinceTakesItOver) {
   std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
       << R"({"herId":102,"clientId":"a","since":"2026-05-04T00:04:00Z"})"
          "\n";
   auto reg = Registry::Load(dir_, SchemaDir());
   ASSERT_TRUE(reg.ok()) << reg.status().ToString();
   state_ = std::make_unique<AuditState>(options_, *reg);
-  Feed(Lock("b", 102, true, 5));
+  // Taken at 00:05, before the snapshot's 00:04 took effect: judged as a takeover of it.
+  EXPECT_EQ(Field(Feed(Lock("b", 102, true, 5)), "party.lock_holder"), "a");
   EXPECT_EQ(Field(Feed(Poll("c", 102, 10)), "party.lock_holder"), "b");
+}
+
+// A call dated years ahead (a gateway's clock fault) by the holder does not count as its
+// activity years ahead: the lock still goes stale a month after the holder's last real call.
+TEST_F(StateTest, AHoldersCallDatedYearsAheadDoesNotKeepItsLockFromGoingStale) {
+  const int64_t day = 24 * 60;
+  state_->set_clock_limit(*ParseRfc3339("2026-05-04T00:00:00Z") + 100 * kMillisPerDay);
+  Feed(Lock("a", 101, true, 0));
+  Feed(Poll("a", 101, 4000 * day));
+  Feed(Poll("c", 103, 30 * day + 1));
+  EXPECT_TRUE(std::any_of(facts_.begin(), facts_.end(),
+                          [](const PartyFacts& f) { return f.trigger == Trigger::kLockInactive; }));
+}
+
+// The learning period starts with the first record; one dated long before it (a clock fault)
+// does not move the start back, one a little earlier (files merged late) does.
+TEST_F(StateTest, ARecordDatedLongBeforeTheFirstDoesNotEndTheLearningPeriod) {
+  const EventTime t0 = *ParseRfc3339("2026-05-04T00:00:00Z");
+  Feed(Poll("a", 101, 0));
+  Feed(Poll("b", 101, -400 * 24 * 60));
+  EXPECT_EQ(state_->first_time(), t0);
+  Feed(Poll("b", 101, -30));
+  EXPECT_EQ(state_->first_time(), t0 - 30 * kMillisPerMinute);
 }
 
 TEST_F(StateTest, ALockWhoseHolderStaysQuietFor30DaysIsReportedOnceAsInactive) {
