@@ -127,6 +127,9 @@ def route(rec):
                 if got["{id}"] is None:
                     continue  # no message id: not this route
             return action, got.get("{id}"), got.get("{herId}")
+    # No route; one under /messages/{id} still concerns that message.
+    if len(segs) >= 2 and segs[0].lower() == "messages":
+        return "unknown", canonical_uuid(segs[1]), None
     return "unknown", None, None
 
 
@@ -347,7 +350,7 @@ class Replay:
         ok, denied = 200 <= status < 300, status in (401, 403, 423)
         action, mid, path_her = route(rec)
         if action == "unknown":
-            self.find(rec, "edi.unknown-route", "low", None, None, line, t)
+            self.find(rec, "edi.unknown-route", "low", None, mid, line, t)
             return
         m = rec.get("message")
         if action == "send":  # about the message it created (else the block's)
