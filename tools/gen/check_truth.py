@@ -21,12 +21,13 @@ all; `read_metadata` by the message's sender client (when custody names none: by
 that answers for the sender), or by a client covering none of the receivers, acts for the
 sender if its organisation covers the sender, otherwise as a download; a download seen while
 the receivers are not all known counts, for each receiver named later, when its organisation
-covers it, except for a receiver another client owns (as of the later call) when the
-downloading client answered for a receiver known at the time, or owns one of the receivers
-now. A `message` block naming another message than the path's is not learned from; a send
-without `response.id` is about its block's message. A reservations.jsonl lock takes effect once
-event time is more than a minute past its `since`, and not over a lock the log showed taken
-after that `since`.
+covers it, except for a receiver that is another's as seen from the downloading client (as of
+the later call: not in the herid claim list of its latest call with one; without one, owned by
+another client) when that client answered for a receiver known at the time, or owns one of the
+receivers now (by the same reading). A `message` block naming another message than the path's
+is not learned from; a send without `response.id` is about its block's message. A
+reservations.jsonl lock takes effect once event time is more than a minute past its `since`,
+and not over a lock the log showed taken after that `since`.
 """
 
 import heapq
@@ -126,6 +127,9 @@ def route(rec):
                 if got["{id}"] is None:
                     continue  # no message id: not this route
             return action, got.get("{id}"), got.get("{herId}")
+    # No route; one under /messages/{id} still concerns that message.
+    if len(segs) >= 2 and segs[0].lower() == "messages":
+        return "unknown", canonical_uuid(segs[1]), None
     return "unknown", None, None
 
 
@@ -155,6 +159,7 @@ class Replay:
         self.stats = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))  # her>client>day
         self.first = None
         self.keys = {}
+        self.claim_lists = {}  # client -> the herid claim list of its latest call with one
         self.findings = []
         self.ambiguous = 0
 
@@ -312,12 +317,21 @@ class Replay:
 
     def own_copy(self, cu, cid, own_only, her, t):
         """Whether a download by cid seen while the receivers were not all known was of its own
-        copy, not her's: her is another client's (as of t), and cid answered then for a
-        receiver known then (own_only), or owns one of the receivers now."""
-        o = self.owner(her, t)
-        if o is None or o == cid:
+        copy, not her's: her is another's as seen from cid (as of t), and cid answered then for
+        a receiver known then (own_only), or owns one of the receivers now."""
+        if self.owner_as_seen(cid, her, t) is not False:
             return False
-        return own_only or any(self.owner(h, t) == cid for h in cu["recv"])
+        return own_only or any(self.owner_as_seen(cid, h, t) for h in cu["recv"])
+
+    def owner_as_seen(self, cid, her, t):
+        """Whose her is as seen from cid: True its own, False another's, None not known. The
+        herid claim list of cid's latest call with one says (her in it or not); without one,
+        the owner (lock holder, else declared, else learned)."""
+        lst = self.claim_lists.get(cid)
+        if lst is not None:
+            return str(her) in lst.split("-")
+        o = self.owner(her, t)
+        return None if o is None else o == cid
 
     def feed(self, rec, line):
         t = ms(rec["timestamp"])
@@ -330,11 +344,13 @@ class Replay:
         self.stale(t, rec, line)
         cl = rec["client"]
         cid, top, claim = cl["clientId"], cl["orgnrParent"], cl.get("herIdClaim")
+        if claim is not None and claim != "0":
+            self.claim_lists[cid] = claim
         status = rec["status"]
         ok, denied = 200 <= status < 300, status in (401, 403, 423)
         action, mid, path_her = route(rec)
         if action == "unknown":
-            self.find(rec, "edi.unknown-route", "low", None, None, line, t)
+            self.find(rec, "edi.unknown-route", "low", None, mid, line, t)
             return
         m = rec.get("message")
         if action == "send":  # about the message it created (else the block's)

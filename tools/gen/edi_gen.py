@@ -38,7 +38,7 @@ class Generator(World, Traffic, Incidents):
     Everything random comes from one random.Random(seed), drawn in a fixed order."""
 
     def __init__(self, seed, records, days, out, municipalities=None, incidents_every=1000,
-                 start="2026-05-04T00:00:00.000Z", quiet=False, known_gaps=False):
+                 start="2026-05-04T00:00:00.000Z", quiet=False):
         self.rng = random.Random(seed)
         self.seed = seed
         self.N = records
@@ -51,7 +51,6 @@ class Generator(World, Traffic, Incidents):
         self.start = parse_time(start)
         self.end = self.start + int(days * MS_D)
         self.quiet = quiet
-        self.known_gaps = known_gaps  # a benign pattern edi-audit raises a finding on
         self.used_orgnr = set()
         self.next_her = 8100000
         self.orgs = []
@@ -289,10 +288,6 @@ def main(argv=None):
                          "minimum 20)")
     ap.add_argument("--start", default="2026-05-04T00:00:00.000Z",
                     help="event time the log starts at (default 2026-05-04T00:00:00.000Z)")
-    ap.add_argument("--known-gaps", action="store_true",
-                    help="also generate the benign pattern on messages sent before the log "
-                         "that edi-audit still raises a finding on (see 'Known gaps' in "
-                         "tools/gen/README.md); the checks then report it as unexpected")
     ap.add_argument("--selftest", action="store_true",
                     help="generate 5000 records twice (the same bytes?) and 20000 for four more "
                          "seeds into a temporary directory and check them against the field rules "
@@ -319,7 +314,7 @@ def main(argv=None):
                  "2026-05-04T00:00:00.000Z" % a.start)
     try:
         Generator(a.seed, a.records, a.days, a.out, a.municipalities, a.incidents_every,
-                  a.start, known_gaps=a.known_gaps).generate()
+                  a.start).generate()
     except OSError as e:
         print("edi_gen.py: cannot write %s: %s" % (a.out, e.strerror or e), file=sys.stderr)
         return 1

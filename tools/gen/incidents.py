@@ -468,11 +468,13 @@ class Incidents(TimedIncidents, SharedIncidents, RuleModel):
             return False
         self.last_route[F.idx] = self.t
         method, path = UNKNOWN_PATHS[rng.randrange(len(UNKNOWN_PATHS))]
-        path = path.replace("{id}", self.uuid())
+        uuid = self.uuid()
+        mid = uuid if "{id}" in path else None  # a path under a message names it
+        path = path.replace("{id}", uuid)
         rid = self.record("2" if F.v2 else "3", method, path, 404 if rng.random() < 0.8 else 405,
                           ch.block)
         self.incident += 1
-        self.gt("edi.unknown-route", "low", "incident", self.incident, rid, F, None, None)
+        self.gt("edi.unknown-route", "low", "incident", self.incident, rid, F, None, mid)
         return True
 
     def inc_new_client(self):

@@ -215,8 +215,13 @@ class MessageCalls:
         by a lock or a declaration, so such a download is known to be of its own copy once the
         receivers are. Or the sender's client reads the metadata of a message to a party of its
         own unit, with the block; it answers for the sender (README.md, "Why benign traffic
-        raises no high or critical finding")."""
+        raises no high or critical finding"). Or, for a ward of a client with a herid claim
+        list, see claim_copy."""
         rng = self.rng
+        c = p.chunk.client
+        if c.claim is not None and c.claim != "0" and rng.random() < 0.5:
+            self.claim_copy(p.chunk, p)
+            return
         m = self.uuid()
         if rng.random() < 0.5:
             recv = self.same_org_receivers(other, self.owns)
@@ -231,26 +236,30 @@ class MessageCalls:
         near = [q for q in self.recv_by_top[p.top] if q is not p]
         if near and not p.orphan and self.answers(p):
             q = near[int(rng.random() * len(near))]
-            c = p.chunk.client
             self.record("2" if c.v2 else "3", "GET", self.msg_path(c, m, ""), 200, p.chunk.block,
                         body=self.message_block(m, p.her, [q.her], False), dur=self.dur(8, 120))
 
-    def claim_gap(self, chunk):
-        """--known-gaps: the benign pattern edi-audit still raises a finding on (README.md,
-        "Known gaps"). A v2 client with a herid claim list, soon after it started polling, fetches
-        its copy of a message sent before the log to one of its wards that is neither locked nor
-        declared (too few calls yet for a learned owner) and to a party of the unit another
-        client owns; no call has named the receivers yet. That client then downloads its own
-        copy, with the message block."""
+    def claim_copy(self, chunk, p=None):
+        """A client with a herid claim list fetches its copy of a message sent before the log to
+        one of its wards (p, or, soon after it started polling, a ward whose owner is only
+        learnable and not learned yet) and to a party of the unit another client owns, before
+        any call has named the receivers; that client then downloads its own copy, with the
+        message block. The daemon reads whose a party is, as seen from the earlier downloader,
+        from its herid claim list: the other party is another's and the ward its own, so the
+        early download was of its own copy (README.md, "Why benign traffic raises no high or
+        critical finding")."""
         rng = self.rng
         c = chunk.client
-        mine = [p for p in chunk.parties if p.cat == "learn" and not p.orphan]
+        if p is None:
+            mine = [q for q in chunk.parties if q.cat == "learn" and not q.orphan]
+            if not mine:
+                return
+            p = mine[rng.randrange(len(mine))]
         others = [q for q in self.recv_by_top.get(chunk.top, ())
                   if q.client is not c and not q.shared and self.owns(q)]
         senders = [s for s in self.recv if s.top != chunk.top]
-        if not mine or not others or not senders:
+        if p.orphan or not others or not senders:
             return
-        p = mine[rng.randrange(len(mine))]
         q = others[rng.randrange(len(others))]
         sender = senders[rng.randrange(len(senders))]
         m = self.uuid()
@@ -258,9 +267,9 @@ class MessageCalls:
                     dur=self.dur(30, 900))
         block = self.message_block(m, sender.her, [p.her, q.her], False)
         self.push(self.t + self.dur(MS_MIN, 10 * MS_MIN), EV_CALL,
-                  (self.claim_gap_other, (m, q, block)))
+                  (self.claim_copy_other, (m, q, block)))
 
-    def claim_gap_other(self, arg):
+    def claim_copy_other(self, arg):
         m, q, block = arg
         if q.orphan or q.shared or not self.owns(q):
             return

@@ -299,8 +299,8 @@ class Traffic(MessageCalls):
             self.push(t + INTRO_STEP + self.rng.randrange(MS_MIN), EV_INTRO, c.chunks[i + 1])
         if locks:
             self.push(t + self.dur(MS_MIN, 9 * MS_MIN), EV_LOCK, (chunk, locks))
-        if self.known_gaps and c.claim is not None and c.claim != "0":
-            self.push(t + self.dur(5 * MS_MIN, 30 * MS_MIN), EV_CALL, (self.claim_gap, chunk))
+        if c.claim is not None and c.claim != "0":
+            self.push(t + self.dur(5 * MS_MIN, 30 * MS_MIN), EV_CALL, (self.claim_copy, chunk))
 
     def on_lock(self, obj, att):
         chunk, ps = obj
