@@ -40,6 +40,14 @@ class ReplayCli : public ::testing::Test {
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
+  // The line of examples/access-log.jsonl with this requestId ("" if none).
+  static std::string ExampleRecord(const std::string& request_id) {
+    std::ifstream in(EDI_SOURCE_DIR "/examples/access-log.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("\"requestId\":\"" + request_id + "\"") != std::string::npos) return line;
+    }
+    return "";
+  }
   std::string Replay(const std::string& db) {
     return std::string(EDI_BINARY) +
            " replay -q --registry " EDI_SOURCE_DIR "/examples/registry --db " + db +
@@ -853,11 +861,7 @@ TEST_F(ReplayCli, EventsRefuseBadArgumentsAndSayWhy) {
 // Calls dated before 1970 (a gateway's clock fault: the schema takes any year) are found by
 // party, client and requestId like any other.
 TEST_F(ReplayCli, CallsDatedBefore1970AreFoundByEveryFilter) {
-  std::ifstream in(EDI_SOURCE_DIR "/examples/access-log.jsonl");
-  std::string line, poll;
-  while (std::getline(in, line) && poll.empty()) {
-    if (line.find("\"requestId\":\"ex-0007\"") != std::string::npos) poll = line;
-  }
+  const std::string poll = ExampleRecord("ex-0007");
   ASSERT_FALSE(poll.empty());
   const std::string log = (dir_ / "old.jsonl").string();
   {
@@ -892,11 +896,7 @@ TEST_F(ReplayCli, CallsDatedBefore1970AreFoundByEveryFilter) {
 // A client renamed (a new name in its tokens) is found by either name, and by a name as a
 // table cut it, in events and findings alike.
 TEST_F(ReplayCli, ARenamedClientIsFoundByEveryNameItsTokensGave) {
-  std::ifstream in(EDI_SOURCE_DIR "/examples/access-log.jsonl");
-  std::string line, renamed;
-  while (std::getline(in, line) && renamed.empty()) {
-    if (line.find("\"requestId\":\"ex-0007\"") != std::string::npos) renamed = line;
-  }
+  std::string renamed = ExampleRecord("ex-0007");
   ASSERT_FALSE(renamed.empty());
   auto replace = [&renamed](const std::string& from, const std::string& to) {
     const size_t at = renamed.find(from);

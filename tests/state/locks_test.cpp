@@ -64,24 +64,14 @@ TEST_F(StateTest, ADeniedLockAttemptChangesNothingButIsCounted) {
 }
 
 TEST_F(StateTest, ReservationsFromTheSnapshotAreLocksFromTheStart) {
-  std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
-      << R"({"herId":102,"clientId":"nursing","since":"2026-01-01T00:00:00Z"})"
-         "\n";
-  auto reg = Registry::Load(dir_, SchemaDir());
-  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
-  state_ = std::make_unique<AuditState>(options_, *reg);
+  Reserve({R"({"herId":102,"clientId":"nursing","since":"2026-01-01T00:00:00Z"})"});
   EXPECT_EQ(Field(Feed(Poll("a", 102, 0)), "party.lock_holder"), "nursing");
 }
 
 // The snapshot's lock state is as of its time: a reservation made at 02:00 was not there for
 // the calls before, in a log replayed from before it.
 TEST_F(StateTest, AReservationTakesEffectWhenEventTimeReachesItsSince) {
-  std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
-      << R"({"herId":102,"clientId":"nursing","since":"2026-05-04T02:00:00Z"})"
-         "\n";
-  auto reg = Registry::Load(dir_, SchemaDir());
-  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
-  state_ = std::make_unique<AuditState>(options_, *reg);
+  Reserve({R"({"herId":102,"clientId":"nursing","since":"2026-05-04T02:00:00Z"})"});
   EXPECT_EQ(Field(Feed(Poll("a", 102, 0)), "party.lock_holder"), "<absent>");
   EXPECT_EQ(Field(Feed(Poll("a", 102, 119)), "party.lock_holder"), "<absent>");
   const PartyFacts& f = Feed(Poll("a", 102, 120));
@@ -92,12 +82,7 @@ TEST_F(StateTest, AReservationTakesEffectWhenEventTimeReachesItsSince) {
 // The call that took a reservation's lock, logged at its `since`, is judged against the lock
 // it took over: the snapshot does not turn a takeover into the holder's own re-lock.
 TEST_F(StateTest, TheCallThatTookAReservationsLockIsJudgedAgainstTheLockBefore) {
-  std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
-      << R"({"herId":102,"clientId":"a","since":"2026-05-04T00:05:00Z"})"
-         "\n";
-  auto reg = Registry::Load(dir_, SchemaDir());
-  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
-  state_ = std::make_unique<AuditState>(options_, *reg);
+  Reserve({R"({"herId":102,"clientId":"a","since":"2026-05-04T00:05:00Z"})"});
   Feed(Lock("b", 102, true, 0));
   EXPECT_EQ(Field(Feed(Lock("a", 102, true, 5)), "party.lock_holder"), "b");
   EXPECT_EQ(Field(Feed(Poll("c", 102, 10)), "party.lock_holder"), "a");
@@ -106,14 +91,8 @@ TEST_F(StateTest, TheCallThatTookAReservationsLockIsJudgedAgainstTheLockBefore) 
 // Within that minute the reservation is in effect for everyone else: another client's lock is
 // a takeover, and the holder's release is a release.
 TEST_F(StateTest, AReservationIsInEffectAtOnceForOtherClientsAndItsHoldersRelease) {
-  std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
-      << R"({"herId":102,"clientId":"a","since":"2026-05-04T00:05:00Z"})"
-         "\n"
-      << R"({"herId":101,"clientId":"a","since":"2026-05-04T00:05:00Z"})"
-         "\n";
-  auto reg = Registry::Load(dir_, SchemaDir());
-  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
-  state_ = std::make_unique<AuditState>(options_, *reg);
+  Reserve({R"({"herId":102,"clientId":"a","since":"2026-05-04T00:05:00Z"})",
+           R"({"herId":101,"clientId":"a","since":"2026-05-04T00:05:00Z"})"});
   Feed(Poll("c", 103, 4));
   EXPECT_EQ(Field(Feed(Lock("c", 102, true, 5)), "party.lock_holder"), "a");
   Feed(Lock("a", 101, false, 5));  // the holder releases it
@@ -123,13 +102,8 @@ TEST_F(StateTest, AReservationIsInEffectAtOnceForOtherClientsAndItsHoldersReleas
 // A lock taken after a reservation's `since` takes it over (and a reservation still pending
 // then, after a restart, does not replace it).
 TEST_F(StateTest, ALockTakenAfterAReservationsSinceTakesItOver) {
-  std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
-      << R"({"herId":102,"clientId":"a","since":"2026-05-04T00:04:00Z"})"
-         "\n";
-  auto reg = Registry::Load(dir_, SchemaDir());
-  ASSERT_TRUE(reg.ok()) << reg.status().ToString();
-  state_ = std::make_unique<AuditState>(options_, *reg);
-  // Taken at 00:05, before the snapshot's 00:04 took effect: judged as a takeover of it.
+  Reserve({R"({"herId":102,"clientId":"a","since":"2026-05-04T00:04:00Z"})"});
+  // Taken at 00:05, after the reservation's 00:04: judged as a takeover of it.
   EXPECT_EQ(Field(Feed(Lock("b", 102, true, 5)), "party.lock_holder"), "a");
   EXPECT_EQ(Field(Feed(Poll("c", 102, 10)), "party.lock_holder"), "b");
 }

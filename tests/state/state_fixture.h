@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 
 #include <unistd.h>
@@ -95,6 +96,17 @@ class StateTest : public ::testing::Test {
     state_ = std::make_unique<AuditState>(options_, registry_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Writes reservations.jsonl ({herId, clientId, since} per line) and starts the state anew
+  // with the registry that has it.
+  void Reserve(std::initializer_list<std::string> lines) {
+    std::ofstream out(std::filesystem::path(dir_) / "reservations.jsonl");
+    for (const std::string& l : lines) out << l << "\n";
+    out.close();
+    auto reg = Registry::Load(dir_, SchemaDir());
+    ASSERT_TRUE(reg.ok()) << reg.status().ToString();
+    state_ = std::make_unique<AuditState>(options_, *reg);
+  }
 
   // Feeds one record; returns the facts of its first party evaluation (trigger call).
   const PartyFacts& Feed(const Rec& r) {
