@@ -276,17 +276,17 @@ bool MessageCustody::AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool
     const uint64_t client_kind = in.U();
     const uint64_t code = in.U();
     const uint64_t operand = code == kCodeOther || code == kCodeUnknownOrg ? in.U() : 0;
-    in.U();  // time
+    const uint64_t time = in.U();
     const auto c = static_cast<ClientIdx>(client_kind >> 2);
     if (static_cast<CustodyActKind>(client_kind & 3) != kind) continue;
     if (others ? c == client : c != client) continue;
     const bool own_only = code == kCodeUnknownOrg && operand >= kOwnOnlyOperand;
+    const OrgNumber org = own_only ? operand - kOwnOnlyOperand : operand;
     const bool for_p =
         code == kCodeUnknown || (code == kCodeOther && static_cast<HerId>(operand) == p) ||
         (p_code != 0 && code == p_code) ||
-        (code == kCodeUnknownOrg &&
-         UnknownActCountsFor(h, own_only ? operand - kOwnOnlyOperand : operand, p, covers) &&
-         !OwnCopyOnly(h, c, own_only, p, owner));
+        (code == kCodeUnknownOrg && UnknownActCountsFor(h, org, p, covers) &&
+         !OwnCopyOnly(h, c, Undelta(time, h.first_seen), org, own_only, p, covers, owner));
     if (!for_p) continue;
     if (who != nullptr) *who = c;
     return true;
@@ -309,14 +309,17 @@ bool MessageCustody::UnknownActCountsFor(const Head& h, OrgNumber org, HerId p,
   return true;
 }
 
-bool MessageCustody::OwnCopyOnly(const Head& h, ClientIdx c, bool own_only, HerId p,
+bool MessageCustody::OwnCopyOnly(const Head& h, ClientIdx c, EventTime t, OrgNumber org,
+                                 bool own_only, HerId p, const OrgCovers& covers,
                                  const OwnerOf& owner) {
-  if (!owner || owner(c, p) != PartyOwner::kOthers) return false;
+  if (!owner || owner(c, p, t) != PartyOwner::kOthers) return false;
   if (own_only) return true;  // it answered for a receiver known when it downloaded
-  // Downloaded before any receiver was known: its own copy if it owns one of them now.
+  // Downloaded before any receiver was known: its own copy if, when it downloaded, it owned
+  // one of them that the organisation it acted for covers.
   In in{h.receivers, h.acts};
   for (uint64_t i = 0; i < h.receiver_count; ++i) {
-    if (owner(c, static_cast<HerId>(in.U())) == PartyOwner::kClients) return true;
+    const auto q = static_cast<HerId>(in.U());
+    if (covers(org, q) && owner(c, q, t) == PartyOwner::kClients) return true;
   }
   return false;
 }

@@ -62,9 +62,11 @@ struct CustodyAct {
 
 // Whether the organisation `org` (a top-level unit) covers party p in the registry.
 using OrgCovers = std::function<bool(OrgNumber org, HerId p)>;
-// Whose party p is, as seen from `client`: its lock holder, else declared, else learned owner.
+// Whose party p is, as seen from `client` for its act at `act_time`: kClients only on evidence
+// the client had then (its herid claim list then, a lock it held since then, a declared
+// ownership), kOthers when another client owns p.
 enum class PartyOwner : uint8_t { kUnknown, kClients, kOthers };
-using OwnerOf = std::function<PartyOwner(ClientIdx client, HerId p)>;
+using OwnerOf = std::function<PartyOwner(ClientIdx client, HerId p, EventTime act_time)>;
 
 // One message's custody spelled out: what persistence writes and reads.
 struct CustodyRecord {
@@ -142,9 +144,10 @@ class MessageCustody {
              const std::vector<HerId>& receivers) const;
   bool AnyAct(CustodyActKind kind, HerId p, ClientIdx client, bool others, ClientIdx* who,
               const OrgCovers& covers, const OwnerOf& owner) const;
-  // Does client c's act with an unknown receiver (own-only or not) stay off receiver p, as a
-  // download of c's own copy when p is another client's?
-  static bool OwnCopyOnly(const Head& h, ClientIdx c, bool own_only, HerId p, const OwnerOf& owner);
+  // Does client c's act at `t` with an unknown receiver, by organisation `org` (own-only or
+  // not), stay off receiver p, as a download of c's own copy when p is another client's?
+  static bool OwnCopyOnly(const Head& h, ClientIdx c, EventTime t, OrgNumber org, bool own_only,
+                          HerId p, const OrgCovers& covers, const OwnerOf& owner);
   // Does an act of a client of `org`, receiver unknown when it was seen, count for party p?
   bool UnknownActCountsFor(const Head& h, OrgNumber org, HerId p, const OrgCovers& covers) const;
   void SetBody(const uint8_t* p, size_t n);

@@ -243,10 +243,14 @@ Status AuditState::SaveBatch(sqlite3* db) {
   }
   dirty_sweeps_.clear();
 
-  Statement put_claim(db, "INSERT OR REPLACE INTO state_claims (client_idx, claim) VALUES (?, ?)");
+  Statement del_claims(db, "DELETE FROM state_claims WHERE client_idx = ?");
+  Statement put_claim(db, "INSERT INTO state_claims (client_idx, since, claim) VALUES (?, ?, ?)");
   for (ClientIdx c : dirty_claims_) {
-    if (put_claim.Bind(1, c).Bind(2, claim_lists_[c]).Run() != SQLITE_DONE) {
-      return Err(db, "claims");
+    if (del_claims.Bind(1, c).Run() != SQLITE_DONE) return Err(db, "claims");
+    for (const auto& [since, claim] : claim_history_[c]) {
+      if (put_claim.Bind(1, c).Bind(2, since).Bind(3, claim).Run() != SQLITE_DONE) {
+        return Err(db, "claims");
+      }
     }
   }
   dirty_claims_.clear();
@@ -295,7 +299,7 @@ Status AuditState::Load(sqlite3* db) {
   dirty_locks_.clear();
   dirty_sweeps_.clear();
   dirty_claims_.clear();
-  claim_lists_.clear();
+  claim_history_.clear();
   new_pairs_.clear();
   saved_clients_ = 0;
   first_time_ = first;
@@ -381,11 +385,11 @@ Status AuditState::Load(sqlite3* db) {
     for (uint64_t n = r.U(); n > 0 && r.ok(); --n) times.push_back(r.I());
     ownership_.PutSweep(static_cast<ClientIdx>(sweeps.ColumnInt(0)), std::move(times));
   }
-  Statement claims(db, "SELECT client_idx, claim FROM state_claims");
+  Statement claims(db, "SELECT client_idx, since, claim FROM state_claims ORDER BY 1, 2");
   while (claims.Step() == SQLITE_ROW) {
     const auto c = static_cast<size_t>(claims.ColumnInt(0));
-    if (c >= claim_lists_.size()) claim_lists_.resize(c + 1);
-    claim_lists_[c] = claims.ColumnText(1);
+    if (c >= claim_history_.size()) claim_history_.resize(c + 1);
+    claim_history_[c].emplace_back(claims.ColumnInt(1), std::string(claims.ColumnText(2)));
   }
   return Status::OK();
 }

@@ -105,6 +105,11 @@ void AuditState::UndoFreshReservations(const AccessEvent& e, ClientIdx client) {
         it->second.holder != client || e.time > it->second.until) {
       continue;
     }
+    // Taken over since: the lock this call replaces is that one, not the one before.
+    if (const Lock* now = locks_.Find(c.her_id); now == nullptr || now->holder != client) {
+      fresh_reservations_.erase(it);
+      continue;
+    }
     // The holder's own call that took the lock: judged against the locks before it.
     if (it->second.before) {
       locks_.Put(c.her_id, *it->second.before);
@@ -129,18 +134,47 @@ bool AuditState::AnswersFor(HerId p, ClientIdx client, const AccessEvent& e) con
   return ownership_.LearnedOwner(p, e.time) == client;
 }
 
-PartyOwner AuditState::OwnerOf(HerId p, ClientIdx client, EventTime t) const {
-  auto as_seen = [](bool clients) { return clients ? PartyOwner::kClients : PartyOwner::kOthers; };
-  // A herid claim list says which parties the client answers for (as in AnswersFor).
-  if (client < claim_lists_.size() && !claim_lists_[client].empty()) {
-    return as_seen(ClaimCovers(claim_lists_[client], p));
+const std::string* AuditState::ClaimAt(ClientIdx client, EventTime t) const {
+  if (client >= claim_history_.size()) return nullptr;
+  const auto& history = claim_history_[client];
+  for (auto it = history.rbegin(); it != history.rend(); ++it) {
+    if (it->first <= t) return &it->second;
   }
-  if (const Lock* l = locks_.Find(p)) return as_seen(l->holder == client);
+  return nullptr;
+}
+
+void AuditState::NoteClaim(ClientIdx client, const std::string& claim, EventTime t) {
+  if (client >= claim_history_.size()) claim_history_.resize(client + 1);
+  auto& history = claim_history_[client];
+  const std::string* now = ClaimAt(client, t);
+  if (now != nullptr && *now == claim) return;
+  auto at = std::upper_bound(history.begin(), history.end(), t,
+                             [](EventTime x, const auto& entry) { return x < entry.first; });
+  if (at != history.begin() && (at - 1)->first == t) {
+    (at - 1)->second = claim;  // two lists at one time: the later call's
+  } else {
+    history.insert(at, {t, claim});
+  }
+  if (history.size() > kClaimHistory) history.erase(history.begin());
+  dirty_claims_.insert(client);
+}
+
+PartyOwner AuditState::OwnerOf(HerId p, ClientIdx client, EventTime act_time, EventTime now) const {
+  // Its own party only on evidence the client had when it acted: its herid claim list then
+  // (which decides, as in AnswersFor), a lock it held since then, a declared ownership; not
+  // what it gained later (a lock, a list, polls making it the learned owner).
+  if (const std::string* claim = ClaimAt(client, act_time)) {
+    return ClaimCovers(*claim, p) ? PartyOwner::kClients : PartyOwner::kOthers;
+  }
+  if (const Lock* l = locks_.Find(p)) {
+    if (l->holder != client) return PartyOwner::kOthers;
+    return l->since <= act_time ? PartyOwner::kClients : PartyOwner::kUnknown;
+  }
   if (const std::string* declared = registry_->DeclaredOwner(p)) {
-    return as_seen(*declared == clients_.Name(client));
+    return *declared == clients_.Name(client) ? PartyOwner::kClients : PartyOwner::kOthers;
   }
-  const ClientIdx learned = ownership_.LearnedOwner(p, t);
-  return learned == kNoClient ? PartyOwner::kUnknown : as_seen(learned == client);
+  const ClientIdx learned = ownership_.LearnedOwner(p, now);
+  return learned == kNoClient || learned == client ? PartyOwner::kUnknown : PartyOwner::kOthers;
 }
 
 void AuditState::ResolveCustodyParties(AccessEvent* e, ClientIdx client, const MessageCustody* m) {
@@ -298,7 +332,9 @@ void AuditState::FillMessageFacts(const MessageCustody* m, ClientIdx client, Par
   f->receivers_complete = m->receivers_complete();
   const OrgCovers& covers = org_covers_;
   const EventTime t = f->event->time;
-  const edi::OwnerOf owner_of = [this, t](ClientIdx c, HerId q) { return OwnerOf(q, c, t); };
+  const edi::OwnerOf owner_of = [this, t](ClientIdx c, HerId q, EventTime act_time) {
+    return OwnerOf(q, c, act_time, t);
+  };
   f->downloaded_by_client = m->Did(CustodyActKind::kDownload, p, client, covers, owner_of);
   ClientIdx other = kNoClient;
   f->downloaded_by_other =
@@ -323,6 +359,12 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
     // The learning period starts with the first record; one from earlier moves it back (files
     // merged late), but not by over a day at once (one dated years back is a clock fault).
     if (first_time_ == 0 || (e->time < first_time_ && first_time_ - e->time <= kMillisPerDay)) {
+      first_time_ = e->time;
+    } else if (e->time > max_time_ + options_.learning_period &&
+               max_time_ - first_time_ < options_.learning_period) {
+      // A jump longer than the learning period itself while still learning: what came before
+      // was a clock fault or a stray record (one dated 2000 before the log's own first), not
+      // traffic to learn from; learning starts again here.
       first_time_ = e->time;
     }
     max_time_ = std::max(max_time_, e->time);
@@ -357,11 +399,7 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
   if (!fresh_reservations_.empty()) UndoFreshReservations(*e, client);
   NoteTokenName(client, e->client.client_name);
   if (e->client.her_id_claim && *e->client.her_id_claim != "0") {
-    if (client >= claim_lists_.size()) claim_lists_.resize(client + 1);
-    if (claim_lists_[client] != *e->client.her_id_claim) {
-      claim_lists_[client] = *e->client.her_id_claim;
-      dirty_claims_.insert(client);
-    }
+    NoteClaim(client, *e->client.her_id_claim, e->time);
   }
   MessageKey key;
   const bool has_key = !e->message_id.empty() && MessageKey::Parse(e->message_id, &key);

@@ -118,9 +118,12 @@ class AuditState : public ClientNames {
   // Whether the client of `e` answers for party p: p is in its herid claim list, or (no list)
   // it is p's owner at e's time (the lock holder, else the declared, else the learned).
   bool AnswersFor(HerId p, ClientIdx client, const AccessEvent& e) const;
-  // Whose party p is at t, as seen from `client`: by the client's herid claim list when its
-  // calls had one, else the lock holder's, else the declared owner's, else the learned owner's.
-  PartyOwner OwnerOf(HerId p, ClientIdx client, EventTime t) const;
+  // Whose party p is, as seen from `client` for its act at `act_time` (custody.h OwnerOf), the
+  // learned owner as of `now`.
+  PartyOwner OwnerOf(HerId p, ClientIdx client, EventTime act_time, EventTime now) const;
+  // The client's herid claim list in effect at t (its latest call with one before), or null.
+  const std::string* ClaimAt(ClientIdx client, EventTime t) const;
+  void NoteClaim(ClientIdx client, const std::string& claim, EventTime t);
   // `lookup`: the party's, when e.lookups has it from this state's registry.
   void FillPartyFacts(const AccessEvent& e, ClientIdx client, const PartyLookup* lookup,
                       PartyFacts* f);
@@ -157,9 +160,10 @@ class AuditState : public ClientNames {
   // after a restart): a stale lock's holder is named even when clients.jsonl does not list it.
   // A deque: facts point into it while it grows.
   std::deque<std::string> token_names_;
-  // Per client, the herid claim list of its latest call that had one ("" none): OwnerOf reads
-  // it for the client of an earlier call.
-  std::vector<std::string> claim_lists_;
+  // Per client, the herid claim lists its calls had (not "0"), each from the event time it
+  // came at, oldest first, at most kClaimHistory: OwnerOf reads the one of an earlier call.
+  static constexpr size_t kClaimHistory = 16;
+  std::vector<std::vector<std::pair<EventTime, std::string>>> claim_history_;
   std::unordered_set<ClientIdx> dirty_claims_;
   void NoteTokenName(ClientIdx client, std::string_view name);
 

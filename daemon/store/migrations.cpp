@@ -342,14 +342,16 @@ ALTER TABLE events ADD COLUMN content_hash INTEGER;
       // client is found by the name an alert or a later call showed. And findings by their
       // last repeat: a finding first raised before a window but repeated or escalated in it
       // (a denied takeover at 10:00 that succeeded at 10:30) belongs to that window too.
-      // The herid claim list of each client's latest call that had one: whose party an
-      // early download of its was for (AuditState::OwnerOf), the same after a restart.
+      // The herid claim lists each client's calls had, from when: whose party an early
+      // download of its was for (AuditState::OwnerOf), the same after a restart.
       R"sql(
 CREATE INDEX findings_last_seen ON findings(last_seen);
 CREATE TABLE state_claims (
-  client_idx INTEGER PRIMARY KEY,
-  claim      TEXT NOT NULL
-);
+  client_idx INTEGER NOT NULL,
+  since      INTEGER NOT NULL,       -- event time of the first call with this list
+  claim      TEXT NOT NULL,
+  PRIMARY KEY (client_idx, since)
+) WITHOUT ROWID;
 CREATE TABLE client_names (
   client_key INTEGER NOT NULL REFERENCES clients(client_key),
   name       TEXT NOT NULL,

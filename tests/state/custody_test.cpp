@@ -196,6 +196,35 @@ TEST_F(StateTest, ADownloadBeforeCustodyByAReceiversOwnerIsNotForAnotherOwnersRe
   EXPECT_EQ(Field(f2, "msg.other_downloader"), "intruder");
 }
 
+// Ownership gained after the early download (a lock taken, a list named, a party of another
+// organisation) does not make it one's own copy: it stays a download for the others' receiver.
+TEST_F(StateTest, OwnershipGainedAfterAnEarlyDownloadDoesNotMakeItOnesOwnCopy) {
+  const char* m3 = "33333333-3333-4333-8333-333333333333";
+  Feed(Download("x", m3, 5));
+  Feed(Lock("x", 102, true, 6));   // 102 was nobody's when x downloaded
+  Rec gp = Download("gp", m3, 7);  // 103's declared owner
+  gp.message =
+      std::string(R"({"id":")") + m3 + R"(","senderHerId":201,"receiverHerIds":[102,103]})";
+  const PartyFacts& f = Feed(gp);
+  EXPECT_EQ(Field(f, "party.her_id"), "103");
+  EXPECT_EQ(Field(f, "msg.downloaded_by_other"), "true");
+  EXPECT_EQ(Field(f, "msg.other_downloader"), "x");
+}
+
+// A client's herid claim list as it was when it downloaded decides, not a later one.
+TEST_F(StateTest, TheClaimListAnEarlyDownloadCameWithDecidesWhoseCopyItWas) {
+  Rec v2 = Download("v2", kM1, 1);
+  v2.claim = "101";
+  Feed(v2);
+  Rec later = Poll("v2", 102, 2);
+  later.claim = "102";
+  Feed(later);
+  Rec gp = Download("gp", kM1, 3);  // 103's declared owner
+  gp.message =
+      std::string(R"({"id":")") + kM1 + R"(","senderHerId":201,"receiverHerIds":[101,103]})";
+  EXPECT_EQ(Field(Feed(gp), "msg.downloaded_by_other"), "false");
+}
+
 // The same for a client whose herid claim list named one of the receivers: its own copy.
 TEST_F(StateTest, ADownloadBeforeCustodyByAClientClaimingAReceiverIsNotForAnotherOwners) {
   Rec v2 = Download("v2", kM1, 1);

@@ -88,6 +88,15 @@ TEST_F(StateTest, TheCallThatTookAReservationsLockIsJudgedAgainstTheLockBefore) 
   EXPECT_EQ(Field(Feed(Poll("c", 102, 10)), "party.lock_holder"), "a");
 }
 
+// A takeover within that minute is what the holder's own call then replaces: it is judged
+// against the taker's lock, not the one before the reservation.
+TEST_F(StateTest, TheHoldersCallAfterATakeoverInTheMinuteIsJudgedAgainstTheTakersLock) {
+  Reserve({R"({"herId":102,"clientId":"a","since":"2026-05-04T00:05:00Z"})"});
+  Feed(Poll("c", 103, 4));
+  Feed(Lock("b", 102, true, 5));
+  EXPECT_EQ(Field(Feed(Lock("a", 102, true, 5)), "party.lock_holder"), "b");
+}
+
 // Within that minute the reservation is in effect for everyone else: another client's lock is
 // a takeover, and the holder's release is a release.
 TEST_F(StateTest, AReservationIsInEffectAtOnceForOtherClientsAndItsHoldersRelease) {

@@ -70,6 +70,15 @@ TEST_F(StateTest, TheLearningPeriodEndsSevenDaysAfterTheFirstRecord) {
   EXPECT_EQ(Field(Feed(Poll("a", 101, 7 * 24 * 60)), "evt.learning_complete"), "true");
 }
 
+// A stray first record dated years before the log (a clock fault) does not end the learning
+// period: a jump longer than the period while learning starts it again.
+TEST_F(StateTest, AStrayFirstRecordYearsEarlierDoesNotEndTheLearningPeriod) {
+  const int64_t day = 24 * 60;
+  Feed(Poll("a", 101, -20 * 365 * day));
+  EXPECT_EQ(Field(Feed(Poll("a", 101, 0)), "evt.learning_complete"), "false");
+  EXPECT_EQ(Field(Feed(Poll("a", 101, 7 * day)), "evt.learning_complete"), "true");
+}
+
 TEST_F(StateTest, PartyFactsResolveTheOrganisationAndMembership) {
   Rec r = Poll("a", 102, 0);
   const PartyFacts& f = Feed(r);
