@@ -21,13 +21,15 @@ all; `read_metadata` by the message's sender client (when custody names none: by
 that answers for the sender), or by a client covering none of the receivers, acts for the
 sender if its organisation covers the sender, otherwise as a download; a download seen while
 the receivers are not all known counts, for each receiver named later, when its organisation
-covers it, except for a receiver that is another's as seen from the downloading client (as of
-the later call: not in the herid claim list of its latest call with one; without one, owned by
-another client) when that client answered for a receiver known at the time, or owns one of the
-receivers now (by the same reading). A `message` block naming another message than the path's
+covers it, except for a receiver that is another's as seen from the downloading client (not in
+the herid claim list its calls had then; without one, owned by another client) when that
+client answered for a receiver known at the time, or owned then one of the receivers its
+organisation covers (by that list, a lock held since then, or a declared ownership). A `message` block naming another message than the path's
 is not learned from; a send without `response.id` is about its block's message. A
-reservations.jsonl lock takes effect once event time is more than a minute past its `since`,
-and not over a lock the log showed taken after that `since`.
+reservations.jsonl lock takes effect once event time reaches its `since`, and not over a lock
+the log showed taken after that `since` (edi-audit also judges the holder's own lock call in
+the minute after `since` against the locks before it; the generated reservations all lie
+before the log, so that is not modelled here).
 """
 
 import heapq
@@ -43,7 +45,6 @@ from record_check import check_record  # noqa: E402
 
 H = 3600 * 1000
 D = 24 * H
-GRACE = 60 * 1000  # a reservation takes effect once event time is this far past its `since`
 LOCK_BLOCKED = {"send", "mark_downloaded", "apprec_send", "config_write", "config_delete"}
 OWNER_ACTIONS = LOCK_BLOCKED | {"download", "poll"}
 
@@ -159,15 +160,15 @@ class Replay:
         self.stats = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))  # her>client>day
         self.first = None
         self.keys = {}
-        self.claim_lists = {}  # client -> the herid claim list of its latest call with one
+        self.claim_lists = {}  # client -> [(time, herid claim list)] of its calls with one
         self.findings = []
         self.ambiguous = 0
 
     def activate(self):
-        """The reservations whose `since` lies more than GRACE before the newest event time,
-        except over a lock the log showed taken after that `since`."""
+        """The reservations whose `since` the newest event time has reached, except over a lock
+        the log showed taken after that `since`."""
         pend = self.pending
-        while pend and pend[-1][0] + GRACE < self.now:
+        while pend and pend[-1][0] <= self.now:
             since, her, holder = pend.pop()
             lk = self.locks.get(her)
             if lk is None or (lk[0] != holder and lk[4] <= since):
@@ -303,7 +304,7 @@ class Replay:
         out = set(cu["dl"].get(her, ()))
         if cu["dl_org"]:
             receiver = her in cu["recv"]
-            for cid, org, own_only in cu["dl_org"]:
+            for cid, org, own_only, at in cu["dl_org"]:
                 if not receiver and cu["complete"]:
                     continue
                 if self.reg.covers(org, her):
@@ -311,27 +312,35 @@ class Replay:
                 elif not (receiver and cu["complete"] and
                           not any(self.reg.covers(org, h) for h in cu["recv"])):
                     continue
-                if not self.own_copy(cu, cid, own_only, her, t):
+                if not self.own_copy(cu, cid, org, own_only, at, her, t):
                     out.add(cid)
         return out
 
-    def own_copy(self, cu, cid, own_only, her, t):
-        """Whether a download by cid seen while the receivers were not all known was of its own
-        copy, not her's: her is another's as seen from cid (as of t), and cid answered then for
-        a receiver known then (own_only), or owns one of the receivers now."""
-        if self.owner_as_seen(cid, her, t) is not False:
+    def own_copy(self, cu, cid, org, own_only, at, her, t):
+        """Whether a download by cid (for organisation org, at time at) seen while the receivers
+        were not all known was of its own copy, not her's: her is another's as seen from cid,
+        and cid answered then for a receiver known then (own_only), or owned then one of the
+        receivers org covers."""
+        if self.owner_as_seen(cid, her, at, t) is not False:
             return False
-        return own_only or any(self.owner_as_seen(cid, h, t) for h in cu["recv"])
+        return own_only or any(self.reg.covers(org, h) and self.owner_as_seen(cid, h, at, t)
+                               for h in cu["recv"])
 
-    def owner_as_seen(self, cid, her, t):
-        """Whose her is as seen from cid: True its own, False another's, None not known. The
-        herid claim list of cid's latest call with one says (her in it or not); without one,
-        the owner (lock holder, else declared, else learned)."""
-        lst = self.claim_lists.get(cid)
-        if lst is not None:
-            return str(her) in lst.split("-")
+    def owner_as_seen(self, cid, her, at, t):
+        """Whose her is as seen from cid for its call at `at`: True its own, False another's,
+        None not known. The herid claim list cid's calls had at `at` says (her in it or not);
+        without one, a lock (cid's own only if held since `at`), else the declared owner, else
+        the learned one as of t (never cid's own: learned later proves nothing of `at`)."""
+        lists = [c for when, c in self.claim_lists.get(cid, ()) if when <= at]
+        if lists:
+            return str(her) in lists[-1].split("-")
+        lk = self.locks.get(her)
+        if lk:
+            return (True if lk[4] <= at else None) if lk[0] == cid else False
+        if her in self.reg.owners:
+            return self.reg.owners[her] == cid
         o = self.owner(her, t)
-        return None if o is None else o == cid
+        return None if o is None or o == cid else False
 
     def feed(self, rec, line):
         t = ms(rec["timestamp"])
@@ -345,7 +354,11 @@ class Replay:
         cl = rec["client"]
         cid, top, claim = cl["clientId"], cl["orgnrParent"], cl.get("herIdClaim")
         if claim is not None and claim != "0":
-            self.claim_lists[cid] = claim
+            lists = self.claim_lists.setdefault(cid, [])
+            earlier = [c for when, c in lists if when <= t]
+            if not earlier or earlier[-1] != claim:
+                lists.append((t, claim))
+                lists.sort(key=lambda x: x[0])
         status = rec["status"]
         ok, denied = 200 <= status < 300, status in (401, 403, 423)
         action, mid, path_her = route(rec)
@@ -381,7 +394,7 @@ class Replay:
             if not hers or not cu["complete"]:
                 # the receivers it was for: told later; own copy only when it answered for one
                 own_only = any(self.answers_for(cid, claim, h, t) for h in hers)
-                cu["dl_org"].append((cid, top, own_only))
+                cu["dl_org"].append((cid, top, own_only, t))
             for her in hers:
                 cu["dl"][her].add(cid)
 
