@@ -360,11 +360,11 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
     // merged late), but not by over a day at once (one dated years back is a clock fault).
     if (first_time_ == 0 || (e->time < first_time_ && first_time_ - e->time <= kMillisPerDay)) {
       first_time_ = e->time;
-    } else if (e->time > max_time_ + options_.learning_period &&
+    } else if (e->time > max_time_ + kLearningRestartGap &&
                max_time_ - first_time_ < options_.learning_period) {
-      // A jump longer than the learning period itself while still learning: what came before
-      // was a clock fault or a stray record (one dated 2000 before the log's own first), not
-      // traffic to learn from; learning starts again here.
+      // A jump of over a year while still learning: what came before was a clock fault or a
+      // stray record (one dated 2000 before the log's own first), not traffic to learn from;
+      // learning starts again here. (A quiet log, a test's sparse records, jump less.)
       first_time_ = e->time;
     }
     max_time_ = std::max(max_time_, e->time);

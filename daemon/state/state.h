@@ -35,6 +35,9 @@ struct sqlite3;
 
 namespace edi {
 
+// A jump in event time this long while still learning restarts the learning period.
+inline constexpr EventTime kLearningRestartGap = 365 * kMillisPerDay;
+
 // How long after a reservations.jsonl lock's `since` its holder's own lock call is judged
 // against the locks before the reservation (AuditState).
 inline constexpr EventTime kReservationGrace = kMillisPerMinute;

@@ -71,7 +71,7 @@ TEST_F(StateTest, TheLearningPeriodEndsSevenDaysAfterTheFirstRecord) {
 }
 
 // A stray first record dated years before the log (a clock fault) does not end the learning
-// period: a jump longer than the period while learning starts it again.
+// period: a jump of over a year while learning starts it again.
 TEST_F(StateTest, AStrayFirstRecordYearsEarlierDoesNotEndTheLearningPeriod) {
   const int64_t day = 24 * 60;
   Feed(Poll("a", 101, -20 * 365 * day));
