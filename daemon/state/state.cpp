@@ -106,7 +106,7 @@ void AuditState::UndoFreshReservations(const AccessEvent& e, ClientIdx client) {
       continue;
     }
     // Taken over since: the lock this call replaces is that one, not the one before.
-    if (const Lock* now = locks_.Find(c.her_id); now == nullptr || now->holder != client) {
+    if (const Lock* now = locks_.Find(c.her_id); now != nullptr && now->holder != client) {
       fresh_reservations_.erase(it);
       continue;
     }
@@ -151,11 +151,16 @@ void AuditState::NoteClaim(ClientIdx client, const std::string& claim, EventTime
   auto at = std::upper_bound(history.begin(), history.end(), t,
                              [](EventTime x, const auto& entry) { return x < entry.first; });
   if (at != history.begin() && (at - 1)->first == t) {
-    (at - 1)->second = claim;  // two lists at one time: the later call's
+    (at - 1)->second = kUnsureClaim;  // two lists at one time: which one a call had is unsure
   } else {
     history.insert(at, {t, claim});
   }
-  if (history.size() > kClaimHistory) history.erase(history.begin());
+  if (history.size() > kClaimHistory) {
+    // The two oldest become one that is unsure: dropping the oldest would let a call made
+    // then be judged by a lock instead of the list it had.
+    history[1] = {history[0].first, std::string(kUnsureClaim)};
+    history.erase(history.begin());
+  }
   dirty_claims_.insert(client);
 }
 
@@ -163,7 +168,8 @@ PartyOwner AuditState::OwnerOf(HerId p, ClientIdx client, EventTime act_time, Ev
   // Its own party only on evidence the client had when it acted: its herid claim list then
   // (which decides, as in AnswersFor), a lock it held since then, a declared ownership; not
   // what it gained later (a lock, a list, polls making it the learned owner).
-  if (const std::string* claim = ClaimAt(client, act_time)) {
+  if (const std::string* claim = ClaimAt(client, act_time); claim && !claim->empty()) {
+    if (*claim == kUnsureClaim) return PartyOwner::kUnknown;
     return ClaimCovers(*claim, p) ? PartyOwner::kClients : PartyOwner::kOthers;
   }
   if (const Lock* l = locks_.Find(p)) {
@@ -365,7 +371,13 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
       // A jump of over a year while still learning: what came before was a clock fault or a
       // stray record (one dated 2000 before the log's own first), not traffic to learn from;
       // learning starts again here. (A quiet log, a test's sparse records, jump less.)
+      first_before_restart_ = first_time_;
       first_time_ = e->time;
+    } else if (first_before_restart_ != 0 && e->time < first_time_ - kMillisPerDay &&
+               e->time >= first_before_restart_) {
+      // Records go on from before the jump: the jump was the stray record, not the start.
+      first_time_ = first_before_restart_;
+      first_before_restart_ = 0;
     }
     max_time_ = std::max(max_time_, e->time);
   }
@@ -400,6 +412,8 @@ void AuditState::Observe(AccessEvent* e, std::vector<PartyFacts>* facts) {
   NoteTokenName(client, e->client.client_name);
   if (e->client.her_id_claim && *e->client.her_id_claim != "0") {
     NoteClaim(client, *e->client.her_id_claim, e->time);
+  } else if (client < claim_history_.size() && !claim_history_[client].empty()) {
+    NoteClaim(client, std::string(), e->time);  // a call without a list: judged by the rest
   }
   MessageKey key;
   const bool has_key = !e->message_id.empty() && MessageKey::Parse(e->message_id, &key);

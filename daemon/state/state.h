@@ -145,6 +145,7 @@ class AuditState : public ClientNames {
   const OrgCovers org_covers_;
   StateCounters counters_;
   EventTime first_time_ = 0;
+  EventTime first_before_restart_ = 0;  // the learning start a jump replaced (0: none)
   EventTime max_time_ = 0;
   EventTime clock_limit_ = std::numeric_limits<EventTime>::max();
   std::vector<Reservation> pending_reservations_;  // latest `since` first
@@ -165,7 +166,10 @@ class AuditState : public ClientNames {
   std::deque<std::string> token_names_;
   // Per client, the herid claim lists its calls had (not "0"), each from the event time it
   // came at, oldest first, at most kClaimHistory: OwnerOf reads the one of an earlier call.
+  // "" in it: a call without a list; kUnsureClaim: which list is unsure (two at one time, or
+  // older ones merged at the cap), so a call then proves nothing by it.
   static constexpr size_t kClaimHistory = 16;
+  static constexpr std::string_view kUnsureClaim = "?";
   std::vector<std::vector<std::pair<EventTime, std::string>>> claim_history_;
   std::unordered_set<ClientIdx> dirty_claims_;
   void NoteTokenName(ClientIdx client, std::string_view name);

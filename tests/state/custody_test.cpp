@@ -225,6 +225,48 @@ TEST_F(StateTest, TheClaimListAnEarlyDownloadCameWithDecidesWhoseCopyItWas) {
   EXPECT_EQ(Field(Feed(gp), "msg.downloaded_by_other"), "false");
 }
 
+// Whose copy an early download was is judged by the list the download came with, also when
+// many lists came after it, when the download came with none ("0") after a call with a list,
+// or when another list came in the same millisecond.
+TEST_F(StateTest, AClaimListChangeDoesNotLetAnEarlyDownloadPassForOnesOwnCopy) {
+  const std::string block = R"(","senderHerId":201,"receiverHerIds":[101,103]})";
+  auto gp_after = [&](const char* id, int64_t minute) {
+    Rec gp = Download("gp", id, minute);  // 103's declared owner
+    gp.message = std::string(R"({"id":")") + id + block;
+    return Field(Feed(gp), "msg.downloaded_by_other");
+  };
+  // x0 holds 101's lock but downloads with a list naming 103 (gp's), then 20 other lists.
+  const char* m0 = "44444444-4444-4444-8444-444444444440";
+  Feed(Lock("x0", 101, true, 0));
+  Rec d0 = Download("x0", m0, 1);
+  d0.claim = "103";
+  Feed(d0);
+  for (int i = 0; i < 20; ++i) {
+    Rec p = Poll("x0", 101, 2 + i);
+    p.claim = i % 2 ? "101" : "102";
+    Feed(p);
+  }
+  EXPECT_EQ(gp_after(m0, 50), "true");
+  // x1 called with a list naming 101, then downloaded with "0" (no list): 101 is nobody's.
+  const char* m1 = "44444444-4444-4444-8444-444444444441";
+  Rec p1 = Poll("x1", 101, 100);
+  p1.claim = "101";
+  Feed(p1);
+  Rec d1 = Download("x1", m1, 101);
+  d1.claim = "0";
+  Feed(d1);
+  EXPECT_EQ(gp_after(m1, 150), "true");
+  // x2 downloaded with a list naming 103 and polled with one naming 101 in the same minute.
+  const char* m2 = "44444444-4444-4444-8444-444444444442";
+  Rec d2 = Download("x2", m2, 200);
+  d2.claim = "103";
+  Feed(d2);
+  Rec p2 = Poll("x2", 101, 200);
+  p2.claim = "101";
+  Feed(p2);
+  EXPECT_EQ(gp_after(m2, 250), "true");
+}
+
 // The same for a client whose herid claim list named one of the receivers: its own copy.
 TEST_F(StateTest, ADownloadBeforeCustodyByAClientClaimingAReceiverIsNotForAnotherOwners) {
   Rec v2 = Download("v2", kM1, 1);

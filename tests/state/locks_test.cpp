@@ -97,6 +97,22 @@ TEST_F(StateTest, TheHoldersCallAfterATakeoverInTheMinuteIsJudgedAgainstTheTaker
   EXPECT_EQ(Field(Feed(Lock("a", 102, true, 5)), "party.lock_holder"), "b");
 }
 
+// The holder releasing and locking again within the minute is still the call that took the
+// lock from the one before the reservation.
+TEST_F(StateTest, TheHoldersReleaseAndLockInTheMinuteAreJudgedAgainstTheLockBefore) {
+  Reserve({R"({"herId":102,"clientId":"h","since":"2026-05-04T00:05:00Z"})"});
+  Feed(Lock("b", 102, true, 0));
+  Rec release;
+  release.client = "h";
+  release.method = "DELETE";
+  release.path = "/mshconfigurations";
+  release.query = "HerIds=102";
+  release.status = 204;
+  release.minute = 5;
+  Feed(release);
+  EXPECT_EQ(Field(Feed(Lock("h", 102, true, 5)), "party.lock_holder"), "b");
+}
+
 // Within that minute the reservation is in effect for everyone else: another client's lock is
 // a takeover, and the holder's release is a release.
 TEST_F(StateTest, AReservationIsInEffectAtOnceForOtherClientsAndItsHoldersRelease) {

@@ -79,6 +79,16 @@ TEST_F(StateTest, AStrayFirstRecordYearsEarlierDoesNotEndTheLearningPeriod) {
   EXPECT_EQ(Field(Feed(Poll("a", 101, 7 * day)), "evt.learning_complete"), "true");
 }
 
+// A stray record dated over a year after the rest of an old log restarts nothing: the records
+// after it go on from before it, and learning ends a week after the log's own start.
+TEST_F(StateTest, AStrayRecordAYearAheadOfAnOldLogDoesNotKeepItLearning) {
+  const int64_t day = 24 * 60;
+  Feed(Poll("a", 101, -430 * day));
+  Feed(Poll("a", 101, 0));  // dated over a year after the log's start
+  Feed(Poll("a", 101, -429 * day));
+  EXPECT_EQ(Field(Feed(Poll("a", 101, -422 * day)), "evt.learning_complete"), "true");
+}
+
 TEST_F(StateTest, PartyFactsResolveTheOrganisationAndMembership) {
   Rec r = Poll("a", 102, 0);
   const PartyFacts& f = Feed(r);
