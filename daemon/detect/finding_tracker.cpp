@@ -119,11 +119,7 @@ FindingTracker::FindingTracker(FindingTrackerOptions options) : options_(options
 FindingTracker::Decision FindingTracker::Track(Finding candidate, std::string repeat_key) {
   candidate.occurrences = std::max<uint64_t>(candidate.occurrences, 1);
   candidate.last_seen = std::max(candidate.last_seen, candidate.time);
-  if (candidate.time > clock_limit_) {
-    ++counters_.new_findings;
-    late_ = std::move(candidate);
-    return {Outcome::kNew, &late_};
-  }
+  if (candidate.time > clock_limit_) return Untracked(std::move(candidate));
   AdvanceTo(candidate.time);
 
   if (auto it = by_key_.find(repeat_key); it != by_key_.end()) {
@@ -144,16 +140,19 @@ FindingTracker::Decision FindingTracker::Track(Finding candidate, std::string re
     }
   }
 
+  // A late record whose window has already closed: a finding of its own, never tracked,
+  // because its window can take no more repeats.
+  if (candidate.time + options_.window <= now_) return Untracked(std::move(candidate));
   ++counters_.new_findings;
-  if (candidate.time + options_.window <= now_) {
-    // A late record whose window has already closed: a finding of its own, never tracked,
-    // because its window can take no more repeats.
-    late_ = std::move(candidate);
-    return {Outcome::kNew, &late_};
-  }
   expiries_.emplace(candidate.time + options_.window, repeat_key);
   auto [it, inserted] = by_key_.insert_or_assign(std::move(repeat_key), std::move(candidate));
   return {Outcome::kNew, &it->second};
+}
+
+FindingTracker::Decision FindingTracker::Untracked(Finding candidate) {
+  ++counters_.new_findings;
+  late_ = std::move(candidate);
+  return {Outcome::kNew, &late_};
 }
 
 void FindingTracker::Restore(std::vector<KeyedFinding> recent) {

@@ -122,6 +122,8 @@ class FindingTracker {
   using Expiry = std::pair<EventTime, std::string>;
 
   void Forget();
+  // A new finding not tracked (late, or dated after the clock limit): kept in late_.
+  Decision Untracked(Finding candidate);
 
   FindingTrackerOptions options_;
   FindingTrackerCounters counters_;

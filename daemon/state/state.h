@@ -35,6 +35,9 @@ struct sqlite3;
 
 namespace edi {
 
+// Is HER-Id p in a hyphen-separated herid claim ("8142520-8142521")?
+bool ClaimCovers(std::string_view claim, HerId p);
+
 // A jump in event time this long while still learning restarts the learning period.
 inline constexpr EventTime kLearningRestartGap = 365 * kMillisPerDay;
 
