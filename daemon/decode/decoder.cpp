@@ -228,6 +228,7 @@ struct Decoder::Impl {
   std::shared_ptr<const JsonSchema> schema;
   std::unique_ptr<const SchemaQuickCheck> quick;  // null: every record to the full validator
   rapidjson::Document doc;
+  std::string in_place;  // a copy of the record, parsed in place
 };
 
 Decoder::Decoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -291,17 +292,27 @@ bool Decoder::DecodeRecord(std::string_view bytes, AccessEvent* e, DecodeError* 
     return Fail(error, QuarantineReason::kInvalidJson,
                 "Invalid encoding: not UTF-8 at offset " + std::to_string(bad));
   }
+  // JSON has no raw NUL byte anywhere (in a string it is escaped); a parser would take one for
+  // the end of the text and ignore what follows.
+  if (const void* nul = std::memchr(bytes.data(), '\0', bytes.size()); nul != nullptr) {
+    return Fail(error, QuarantineReason::kInvalidJson,
+                "Invalid JSON: a NUL byte at offset " +
+                    std::to_string(static_cast<const char*>(nul) - bytes.data()));
+  }
   rapidjson::Document& doc = impl_->doc;
   doc.SetNull();
   doc.GetAllocator().Clear();
   // The quick check vouches for nearly every record; the full validator decides the rest and
   // names the reason of a rejection.
   if (impl_->quick != nullptr) {
-    // The same stream as the validating reader's: Document::Parse(str, n) would skip a
-    // byte-order mark the reader refuses.
-    rapidjson::MemoryStream ms(bytes.data(), bytes.size());
-    doc.ParseStream<rapidjson::kParseIterativeFlag, rapidjson::UTF8<>>(ms);
-    if (doc.HasParseError() || !impl_->quick->CertainlyValid(doc)) {
+    // Parsed in place from a copy, so that strings are not copied once more: the copy ends in
+    // the NUL the in-place stream stops at. Like the validating reader's stream, and unlike
+    // Document::Parse(str, n), it does not skip a byte-order mark.
+    impl_->in_place.assign(bytes);
+    rapidjson::InsituStringStream in(impl_->in_place.data());
+    doc.ParseStream<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag,
+                    rapidjson::UTF8<>>(in);
+    if (doc.HasParseError() || in.Tell() != bytes.size() || !impl_->quick->CertainlyValid(doc)) {
       doc.SetNull();
       doc.GetAllocator().Clear();
       if (!FullyValidated(bytes, error)) return false;

@@ -1,4 +1,5 @@
 // The route table of shared/EVENTS.md and the path/query parsing around it.
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <string>
@@ -97,12 +98,25 @@ struct Match {
   std::string_view her_id;
 };
 
-bool MatchTemplate(std::string_view tmpl, const std::array<std::string_view, 8>& segs, size_t n,
+// A route's template split into segments, once.
+struct Segments {
+  std::array<std::string_view, 8> segs;
+  size_t n = 0;
+};
+
+const std::array<Segments, kRoutes.size()>& RouteSegments() {
+  static const std::array<Segments, kRoutes.size()> table = [] {
+    std::array<Segments, kRoutes.size()> t;
+    for (size_t i = 0; i < kRoutes.size(); ++i) SplitPath(kRoutes[i].tmpl, &t[i].segs, &t[i].n);
+    return t;
+  }();
+  return table;
+}
+
+bool MatchTemplate(const Segments& tmpl, const std::array<std::string_view, 8>& segs, size_t n,
                    Match* m) {
-  std::array<std::string_view, 8> t;
-  size_t tn;
-  SplitPath(tmpl, &t, &tn);
-  if (tn != n) return false;
+  const std::array<std::string_view, 8>& t = tmpl.segs;
+  if (tmpl.n != n) return false;
   Match found;
   for (size_t i = 0; i < n; ++i) {
     if (t[i] == "{id}") {
@@ -129,11 +143,30 @@ struct QueryPair {
 // `key[1]`... up to the first gap; `key[]`. When no key starts with the name at all, the same
 // forms without it (`[0]=1`, `index=a&[a]=1`). Keys the server would not bind are ignored;
 // a bound value that is no HER-Id makes the call malformed (false, *error set).
-bool QueryHerIds(std::string_view query, std::string_view key, std::vector<PartyRef>* parties,
-                 DecodeError* error) {
-  // The contract's query has no '?'; one left in front must not hide the first key.
-  if (!query.empty() && query.front() == '?') query.remove_prefix(1);
-  std::vector<QueryPair> pairs;
+// Adds the HER-Ids of one bound value (decoded), comma-separated.
+bool AddQueryHerIds(std::string_view value, std::string_view key, std::vector<PartyRef>* parties,
+                    DecodeError* error) {
+  size_t p = 0;
+  while (p <= value.size()) {
+    size_t comma = value.find(',', p);
+    if (comma == std::string_view::npos) comma = value.size();
+    const std::string_view item = value.substr(p, comma - p);
+    p = comma + 1;
+    auto her_id = ParseHerIdText(item);
+    if (!her_id) {
+      error->reason = QuarantineReason::kMalformedHerId;
+      error->detail = "query parameter '" + std::string(key) + "': '" +
+                      std::string(Utf8Prefix(item, 64)) + "' is not a HER-Id";
+      return false;
+    }
+    parties->push_back({*her_id, PartySource::kQuery});
+  }
+  return true;
+}
+
+// Calls f(key, value) for each key=value of the query, both as written.
+template <typename F>
+void ForEachQueryPair(std::string_view query, F f) {
   for (size_t i = 0; i <= query.size();) {
     size_t amp = query.find('&', i);
     if (amp == std::string_view::npos) amp = query.size();
@@ -141,9 +174,33 @@ bool QueryHerIds(std::string_view query, std::string_view key, std::vector<Party
     i = amp + 1;
     if (pair.empty()) continue;
     const size_t eq = pair.find('=');
-    pairs.push_back({PercentDecode(pair.substr(0, eq), PercentDecoding::kQuery),
-                     eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1)});
+    f(pair.substr(0, eq), eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
   }
+}
+
+bool QueryHerIds(std::string_view query, std::string_view key, std::vector<PartyRef>* parties,
+                 DecodeError* error) {
+  // The contract's query has no '?'; one left in front must not hide the first key.
+  if (!query.empty() && query.front() == '?') query.remove_prefix(1);
+  // Nearly every query names the list by its plain key and encodes nothing: then the text is
+  // its own decoding, and the values bound are those of the plain key.
+  if (std::none_of(query.begin(), query.end(), [](char c) { return c == '%' || c == '+'; })) {
+    bool plain = false;
+    ForEachQueryPair(query, [&](std::string_view k, std::string_view) {
+      plain = plain || EqualsIgnoreCase(k, key);
+    });
+    if (plain) {
+      bool ok = true;
+      ForEachQueryPair(query, [&](std::string_view k, std::string_view v) {
+        if (ok && EqualsIgnoreCase(k, key)) ok = AddQueryHerIds(v, key, parties, error);
+      });
+      return ok;
+    }
+  }
+  std::vector<QueryPair> pairs;
+  ForEachQueryPair(query, [&](std::string_view k, std::string_view v) {
+    pairs.push_back({PercentDecode(k, PercentDecoding::kQuery), v});
+  });
   // Keys equal to name + suffix, in any case.
   auto is = [](std::string_view k, std::string_view name, std::string_view suffix) {
     return k.size() == name.size() + suffix.size() &&
@@ -196,21 +253,8 @@ bool QueryHerIds(std::string_view query, std::string_view key, std::vector<Party
     if (!prefixed) bind("");
   }
   for (const std::string_view encoded : bound) {
-    const std::string value = PercentDecode(encoded, PercentDecoding::kQuery);
-    size_t p = 0;
-    while (p <= value.size()) {
-      size_t comma = value.find(',', p);
-      if (comma == std::string::npos) comma = value.size();
-      const std::string_view item = std::string_view(value).substr(p, comma - p);
-      p = comma + 1;
-      auto her_id = ParseHerIdText(item);
-      if (!her_id) {
-        error->reason = QuarantineReason::kMalformedHerId;
-        error->detail = "query parameter '" + std::string(key) + "': '" +
-                        std::string(Utf8Prefix(item, 64)) + "' is not a HER-Id";
-        return false;
-      }
-      parties->push_back({*her_id, PartySource::kQuery});
+    if (!AddQueryHerIds(PercentDecode(encoded, PercentDecoding::kQuery), key, parties, error)) {
+      return false;
     }
   }
   return true;
@@ -278,10 +322,11 @@ bool MatchRoute(AccessEvent* e, DecodeError* error) {
   const uint8_t api = static_cast<uint8_t>(1 << static_cast<int>(e->api));
   const uint8_t method = MethodBit(e->method);
 
-  for (const Route& r : kRoutes) {
+  for (size_t i = 0; i < kRoutes.size(); ++i) {
+    const Route& r = kRoutes[i];
     if (!(r.apis & api) || !(r.methods & method)) continue;
     Match m;
-    if (!MatchTemplate(r.tmpl, segs, n, &m)) continue;
+    if (!MatchTemplate(RouteSegments()[i], segs, n, &m)) continue;
     // {id} is a message id, a UUID: a path with anything else there is not this route (v2's
     // GET /Messages/notices, say, is the 2-vNext poll called as v2: an unknown route).
     if (!m.id.empty() && !CanonicalUuid(m.id, &e->message_id)) continue;

@@ -576,6 +576,21 @@ TEST_F(DecoderTest, IgnoresUnknownExtraFields) {
   EXPECT_EQ(DecodeText(text).action, Action::kPing);
 }
 
+// A record is read to its last byte: a NUL byte does not end it early, wherever it is.
+TEST_F(DecoderTest, ANulByteInARecordMakesItInvalidJsonNotShorter) {
+  const std::string text = Json(Call{});
+  for (const std::string& bad : {text + std::string(1, '\0') + "junk", text + std::string(1, '\0'),
+                                 text.substr(0, text.size() - 1) + std::string(1, '\0') + "}",
+                                 text.substr(0, 20) + std::string(1, '\0') + text.substr(20)}) {
+    const DecodeError err = Reject(bad);
+    EXPECT_EQ(QuarantineReasonName(err.reason), "invalid_json") << err.detail;
+  }
+  // An escaped NUL inside a string is a character of it, not its end.
+  std::string escaped = text;
+  escaped.insert(1, R"("note":"a\u0000b",)");
+  EXPECT_EQ(DecodeText(escaped).action, Action::kPing);
+}
+
 TEST_F(DecoderTest, RecognisesDeniedAndSucceededCalls) {
   Call c;
   c.status = 423;
