@@ -137,12 +137,6 @@ struct QueryPair {
   std::string_view value;  // still encoded
 };
 
-// The HER-Ids of the query's list parameter `key`, bound as ASP.NET's model binding binds a
-// list, from the first form present: the plain key, repeated (HerIds=1&HerIds=2, also
-// comma-separated); the indexed keys `key.index` names (HerIds.index=a&HerIds[a]=1); `key[0]`,
-// `key[1]`... up to the first gap; `key[]`. When no key starts with the name at all, the same
-// forms without it (`[0]=1`, `index=a&[a]=1`). Keys the server would not bind are ignored;
-// a bound value that is no HER-Id makes the call malformed (false, *error set).
 // Adds the HER-Ids of one bound value (decoded), comma-separated.
 bool AddQueryHerIds(std::string_view value, std::string_view key, std::vector<PartyRef>* parties,
                     DecodeError* error) {
@@ -178,6 +172,12 @@ void ForEachQueryPair(std::string_view query, F f) {
   }
 }
 
+// The HER-Ids of the query's list parameter `key`, bound as ASP.NET's model binding binds a
+// list, from the first form present: the plain key, repeated (HerIds=1&HerIds=2, also
+// comma-separated); the indexed keys `key.index` names (HerIds.index=a&HerIds[a]=1); `key[0]`,
+// `key[1]`... up to the first gap; `key[]`. When no key starts with the name at all, the same
+// forms without it (`[0]=1`, `index=a&[a]=1`). Keys the server would not bind are ignored;
+// a bound value that is no HER-Id makes the call malformed (false, *error set).
 bool QueryHerIds(std::string_view query, std::string_view key, std::vector<PartyRef>* parties,
                  DecodeError* error) {
   // The contract's query has no '?'; one left in front must not hide the first key.
