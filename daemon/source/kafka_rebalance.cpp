@@ -60,8 +60,12 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     rd_kafka_queue_io_event_enable(queue.get(), wakeup_[1], "p", 1);
     merge_.AddPartition(source);
     PartitionState& state = partitions_[{tp.topic, tp.partition}];
-    state = PartitionState{source, start >= 0 ? start : -1, -1, false, -1, std::move(queue), {}, -1,
-                           {}};
+    // Starting after this database's last record, that record is the one to commit: a crash
+    // can leave Kafka's committed offset behind it, and the partition's next owner must not
+    // read the records between again because none arrived here since.
+    const int64_t stored_here = stored && start == *stored + 1 ? *stored : -1;
+    state = PartitionState{source, start >= 0 ? start : -1, stored_here, false, -1, std::move(queue),
+                           {}, -1, {}};
     if (stored && kafka >= 0 && kafka > *stored + 1) {
       // Normal when instances share the group; alone, the records between are not here (a
       // database restored from a backup, say) and Kafka may still hold them.
@@ -84,6 +88,18 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     return;
   }
   counters_.assigned += static_cast<uint64_t>(partitions->cnt);
+  // For librdkafka's next timed commit, as after each batch stored.
+  std::vector<PartitionKey> keys;
+  for (int i = 0; i < partitions->cnt; ++i) {
+    keys.emplace_back(partitions->elems[i].topic, partitions->elems[i].partition);
+  }
+  if (KafkaPartitions offsets = StoredOffsets(keys); offsets != nullptr) {
+    if (rd_kafka_resp_err_t e = rd_kafka_offsets_store(rk_.get(), offsets.get());
+        e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::debug("kafka: offsets not handed to librdkafka for committing: {}",
+                    rd_kafka_err2str(e));
+    }
+  }
 }
 
 void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {

@@ -168,6 +168,33 @@ TEST_F(KafkaSourceTest, ARestartContinuesAfterTheStoredPositionsEvenWhenKafkaCom
   EXPECT_EQ(second->counters().records, 200u);
 }
 
+// After a crash left Kafka's committed offsets behind the database, the restarted instance
+// commits its stored positions even when no record arrives: the partition's next owner (another
+// instance of the group) must not read those records again into its own database.
+TEST_F(KafkaSourceTest, ARestartCommitsTheStoredPositionsWithoutWaitingForNewRecords) {
+  kafka_.ProduceNumbered(kTopic, kPartitions, 0, 400);
+  MemoryStore store;
+  auto first = Start(&store, Options());
+  std::vector<rd_kafka_resp_err_t> errors(200, RD_KAFKA_RESP_ERR_INVALID_COMMIT_OFFSET_SIZE);
+  rd_kafka_mock_push_request_errors_array(kafka_.cluster(), testing::kApiOffsetCommit,
+                                          errors.size(), errors.data());
+  ASSERT_TRUE(PollUntil({first.get()}, [&] { return store.records.size() >= 400; }));
+  first.reset();  // a crash: no drain, no final commit
+  rd_kafka_mock_clear_request_errors(kafka_.cluster(), testing::kApiOffsetCommit);
+  for (const auto& [partition, offset] : kafka_.Committed("audit", kTopic, kPartitions)) {
+    ASSERT_LT(offset, 100) << "partition " << partition;
+  }
+
+  auto second = Start(&store, Options());
+  // The crashed member leaves the group when its session times out.
+  ASSERT_TRUE(PollUntil({second.get()}, [&] { return second->counters().assigned >= 4; }));
+  PollFor({second.get()}, milliseconds(500));
+  ASSERT_TRUE(second->Close().ok());
+  EXPECT_EQ(second->counters().records, 0u);
+  auto committed = kafka_.Committed("audit", kTopic, kPartitions);
+  for (int p = 0; p < kPartitions; ++p) EXPECT_EQ(committed[p], 100) << "partition " << p;
+}
+
 TEST_F(KafkaSourceTest, SurvivesABrokerOutageWithoutLosingRecords) {
   kafka_.ProduceNumbered(kTopic, kPartitions, 0, 300);
   MemoryStore store;
