@@ -195,6 +195,26 @@ TEST_F(KafkaSourceTest, ARestartCommitsTheStoredPositionsWithoutWaitingForNewRec
   for (int p = 0; p < kPartitions; ++p) EXPECT_EQ(committed[p], 100) << "partition " << p;
 }
 
+// At shutdown the in-flight batch is tried twice: before leaving the group, and as the
+// partitions are given up. Stored at the second attempt, shutting down is no failure.
+TEST_F(KafkaSourceTest, ALastBatchStoredAtTheSecondAttemptIsNoShutdownFailure) {
+  kafka_.ProduceNumbered(kTopic, kPartitions, 0, 400);
+  MemoryStore store;
+  KafkaSourceOptions o = Options();
+  o.batch_size = 1000;
+  o.batch_max_wait = seconds(60);
+  auto source = Start(&store, o);
+  ASSERT_TRUE(PollUntil({source.get()}, [&] { return source->counters().assigned >= 4; }));
+  PollFor({source.get()}, milliseconds(2000));  // all 400 read and released into the batch
+  ASSERT_EQ(store.records.size(), 0u);
+  store.fail_next = 1;
+  EXPECT_TRUE(source->Close().ok());
+  EXPECT_EQ(store.records.size(), 400u);
+  EXPECT_EQ(source->counters().store_failures, 1u);
+  auto committed = kafka_.Committed("audit", kTopic, kPartitions);
+  for (int p = 0; p < kPartitions; ++p) EXPECT_EQ(committed[p], 100) << "partition " << p;
+}
+
 TEST_F(KafkaSourceTest, SurvivesABrokerOutageWithoutLosingRecords) {
   kafka_.ProduceNumbered(kTopic, kPartitions, 0, 300);
   MemoryStore store;
