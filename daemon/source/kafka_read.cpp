@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "common/fnv.h"
 #include "source/kafka_source.h"
 
 namespace edi {
@@ -120,17 +121,29 @@ void KafkaSource::WaitForWakeup(Clock::duration wait) {
 
 void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* state) {
   PartitionState& p = *state;
+  rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+  const int64_t appended = rd_kafka_message_timestamp(m, &type);
+  // The record's time in Kafka, its size and its first bytes (where the record names its
+  // requestId): the same when Kafka delivers a record again, not when another record took its
+  // offset.
+  const std::string_view payload(static_cast<const char*>(m->payload), m->len);
+  const uint64_t fingerprint = ContentHash64(payload.substr(0, 256)) ^
+                               (static_cast<uint64_t>(appended) * 0x9E3779B97F4A7C15ull) ^
+                               (static_cast<uint64_t>(m->len) << 40);
+  if (p.recent.empty()) p.recent.assign(kRecentOffsets, {-1, 0});
+  auto& recent = p.recent[static_cast<uint64_t>(m->offset) % kRecentOffsets];
   if (p.next_offset >= 0 && m->offset < p.next_offset) {
-    if (p.seen && m->offset >= p.first_read) {
+    if (p.seen && m->offset >= p.first_read && recent.first == m->offset &&
+        recent.second == fingerprint) {
       ++counters_.redelivered;  // read before (a fetch under way while seeking, say)
       return;
     }
-    // Below where reading was to go on, and not read before in this assignment: reading began
-    // again at the partition's beginning (auto.offset.reset, the offset being out of range),
-    // and its offsets went back: the topic was created anew, or its log truncated. Everything
-    // from here is read; records this database holds already are recognised as duplicates.
-    // (Offsets that go back no further than the first one read here still look like records
-    // read again: librdkafka does not tell a reset apart.)
+    // Below where reading was to go on, and not the record read at this offset before in this
+    // assignment: reading began again at the partition's beginning (auto.offset.reset, the
+    // offset being out of range), and its offsets went back: the topic was created anew, or
+    // its log truncated. Everything from here is read; records this database holds already are
+    // recognised as duplicates. (A record read again more than kRecentOffsets offsets back is
+    // taken for one of these, and stored as a duplicate.)
     spdlog::warn(
         "kafka: {}: offsets went back: reading starts at {}, below {} where this database "
         "stored up to (topic created anew, or its log truncated?)",
@@ -151,6 +164,7 @@ void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* stat
   }
   if (!p.seen || m->offset < p.first_read) p.first_read = m->offset;
   p.seen = true;
+  recent = {m->offset, fingerprint};
   RawRecord r;
   if (!spare_.empty()) {
     r = std::move(spare_.back());
@@ -164,8 +178,6 @@ void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* stat
   p.next_offset = m->offset + 1;
   // Its wait in the merge counts from when it arrived in Kafka, as far as the clocks tell.
   auto arrived = Clock::now();
-  rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
-  const int64_t appended = rd_kafka_message_timestamp(m, &type);
   if (const EventTime wall = WallClockMillis();
       type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && appended < wall) {
     arrived -= std::chrono::milliseconds(wall - appended);

@@ -205,7 +205,12 @@ class KafkaSource {
     // The offset and time of the last hastened fetch (see HastenFetch); -1 none.
     int64_t hastened_at_offset = -1;
     std::chrono::steady_clock::time_point hastened;
+    // What was read at the most recent offsets (offset, fingerprint), by offset modulo the
+    // size: tells a record read again from another one at an offset read before (the topic
+    // created anew while it was read). Empty until the first record.
+    std::vector<std::pair<int64_t, uint64_t>> recent;
   };
+  static constexpr size_t kRecentOffsets = 8192;
 
   // Records read from one partition queue at a time.
   static constexpr size_t kReadChunk = 1000;

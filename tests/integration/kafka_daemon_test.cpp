@@ -230,6 +230,31 @@ std::string RunWithKills(const std::string& config, const std::string& log, cons
   return last.Log();
 }
 
+// A topic deleted and created anew while `run` reads it starts again at offset 0: its records
+// take offsets read before, and are other records, not those read again.
+TEST_F(DaemonTest, ATopicCreatedAnewWhileRunningIsReadFromItsStart) {
+  kafka()->CreateTopic("access-anew", 1);
+  ProduceTraffic("access-anew", 0, 300);
+  DaemonProcess daemon(WriteConfig("anew", "access-anew", "audit-anew", "", 100), Log("anew"));
+  daemon.Start();
+  AuditDb db(Db("anew"));
+  ASSERT_TRUE(WaitForRecords({&db}, 300)) << daemon.Log();
+  kafka()->DeleteTopic("access-anew");
+  kafka()->CreateTopic("access-anew", 1);
+  const auto anew = ProduceTraffic("access-anew", 300, 200);  // offsets 0..199
+  ASSERT_TRUE(WaitForRecords({&db}, 500, seconds(60))) << daemon.Log();
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  EXPECT_EQ(db.Records(), 500);
+  const auto events = db.Events();
+  for (size_t i = 0; i < anew.size(); ++i) {
+    if (traffic().must_quarantine[300 + i]) continue;
+    const std::string& rid = traffic().request_ids[300 + i];
+    ASSERT_TRUE(events.contains(rid)) << rid;
+    EXPECT_EQ(events.at(rid).second, anew[i].offset) << rid;
+  }
+  EXPECT_NE(daemon.Log().find("offsets went back"), std::string::npos) << daemon.Log();
+}
+
 TEST_F(DaemonTest, SigkillAtRandomPointsNeitherLosesNorDuplicatesRecords) {
   kafka()->CreateTopic("access-2", kPartitions);
   const auto produced = ProduceTraffic("access-2", 0, traffic().values.size());

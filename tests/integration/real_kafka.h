@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace edi::testing {
@@ -92,6 +93,41 @@ class RealKafka {
     rd_kafka_NewTopic_destroy(topic);
     rd_kafka_destroy(rk);
     if (!failure.empty()) throw std::runtime_error("creating topic " + name + ": " + failure);
+  }
+
+  // Deletes a topic and waits until the broker no longer lists it.
+  void DeleteTopic(const std::string& name) {
+    rd_kafka_t* rk = NewClient(RD_KAFKA_PRODUCER, {});
+    rd_kafka_DeleteTopic_t* topic = rd_kafka_DeleteTopic_new(name.c_str());
+    rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+    rd_kafka_DeleteTopics(rk, &topic, 1, nullptr, q);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
+    std::string failure = ev == nullptr ? "timed out" : "";
+    if (ev != nullptr) {
+      size_t n = 0;
+      const rd_kafka_topic_result_t** results =
+          rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
+      if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        failure = rd_kafka_event_error_string(ev);
+      } else if (n != 1 || rd_kafka_topic_result_error(results[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        failure = n == 1 ? rd_kafka_topic_result_error_string(results[0]) : "no result";
+      }
+      rd_kafka_event_destroy(ev);
+    }
+    // Deleting is asynchronous on the broker: wait until the metadata no longer has it.
+    for (int i = 0; i < 300 && failure.empty(); ++i) {
+      const rd_kafka_metadata_t* md = nullptr;
+      if (rd_kafka_metadata(rk, 1, nullptr, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+      bool listed = false;
+      for (int t = 0; t < md->topic_cnt; ++t) listed = listed || name == md->topics[t].topic;
+      rd_kafka_metadata_destroy(md);
+      if (!listed) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_DeleteTopic_destroy(topic);
+    rd_kafka_destroy(rk);
+    if (!failure.empty()) throw std::runtime_error("deleting topic " + name + ": " + failure);
   }
 
   // Produces `records` (nullopt value: a tombstone) with their keys, in order, and fills in
