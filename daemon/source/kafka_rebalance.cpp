@@ -4,6 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <future>
+#include <memory>
+#include <thread>
 
 #include "source/kafka_source.h"
 
@@ -17,6 +20,25 @@ constexpr int kCommitAttempts = 3;
 
 std::string OffsetText(int64_t offset) {
   return offset >= 0 ? std::to_string(offset) : std::string("none");
+}
+
+// Destroys a consumer handle, waiting at most `limit`: librdkafka 2.0 can hang for good
+// destroying a consumer that had partitions of a topic deleted meanwhile (the topic created
+// anew with fewer partitions). Past the limit the shutdown goes on without it; what was stored
+// is stored and committed by then.
+void DestroyWithin(rd_kafka_t* rk, int flags, std::chrono::milliseconds limit) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> destroyed = done->get_future();
+  std::thread([rk, flags, done] {
+    rd_kafka_destroy_flags(rk, flags);
+    done->set_value();
+  }).detach();
+  if (destroyed.wait_for(limit) != std::future_status::ready) {
+    spdlog::warn(
+        "kafka: librdkafka did not finish closing the consumer within {} ms (a topic deleted "
+        "while it was read?); exiting without waiting for it",
+        limit.count());
+  }
 }
 
 }  // namespace
@@ -240,10 +262,10 @@ Status KafkaSource::Close() {
         "kafka: leaving the consumer group did not finish within {} ms (broker "
         "unreachable?); the group notices when the session times out",
         options_.close_timeout.count());
-    rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    DestroyWithin(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE, options_.close_timeout);
     return result;
   }
-  rk_.reset();
+  DestroyWithin(rk_.release(), 0, options_.close_timeout);
   return result;
 }
 
