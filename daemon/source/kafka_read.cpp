@@ -83,6 +83,11 @@ EventTimeMerge::Fetch KafkaSource::CheckDryPartition(PartitionState* p, const Pa
     // A hastened fetch from here brought nothing: what lies between is never delivered.
     return now - p->hastened < kHastenedGrace ? Fetch::kBehind : Fetch::kUnknown;
   }
+  // Started right after the last record of a transaction (a restart, a partition handed
+  // over), the one offset left is its commit marker, which is never delivered.
+  if (!p->seen && high == p->next_offset + 1 && now - *p->dry_since >= kHastenedGrace) {
+    return Fetch::kUnknown;
+  }
   // Hastened only once the start is settled (a record came): before, librdkafka may still be
   // resetting an offset that is out of range.
   if (p->seen) {
@@ -151,7 +156,11 @@ void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* stat
     ++counters_.offsets_went_back;
   }
   if (p.next_offset >= 0 && m->offset > p.next_offset) {
-    if (!p.seen) {
+    if (!p.seen && m->offset == p.next_offset + 1) {
+      // One offset: the commit marker of the transaction whose last record was stored here.
+      spdlog::debug("kafka: {}: offset {} absent (a transaction's commit marker)", p.source,
+                    p.next_offset);
+    } else if (!p.seen) {
       // The start offset is gone from the broker: retention deleted records never stored here.
       spdlog::warn(
           "kafka: {}: offsets {}..{} are no longer in Kafka (retention?) and are not in "

@@ -176,5 +176,34 @@ TEST_F(PartitionOrderTest, ATransactionsCommitMarkerDoesNotMakeItsPartitionLag) 
   EXPECT_EQ(stats.find("merged ahead of quiet partitions 0,"), std::string::npos) << stats;
 }
 
+// Restarted after the last record of a transaction, a partition starts at the transaction's
+// commit marker, which Kafka never delivers: it is quiet, not lagging, and no records are
+// missing.
+TEST_F(PartitionOrderTest, ARestartAfterATransactionFindsNothingMissingAndNothingLagging) {
+  kafka()->CreateTopic("txn-restart", 2);
+  const std::vector<std::string> first(traffic().values.begin(), traffic().values.begin() + 200);
+  kafka()->ProduceInTransaction("txn-restart", 0, first);
+  AuditDb db(Db("txn-restart"));
+  const std::string config = WriteConfig("txn-restart", "txn-restart", "audit-txn-restart");
+  {
+    DaemonProcess daemon(config, Log("txn-restart"));
+    daemon.Start();
+    ASSERT_TRUE(WaitForRecords({&db}, 200)) << daemon.Log();
+    ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  }
+  std::vector<Produced> rest;
+  for (size_t i = 200; i < 400; ++i) rest.push_back({traffic().values[i], 1, -1});
+  kafka()->Produce("txn-restart", &rest, std::vector<std::string>(rest.size()));
+  DaemonProcess daemon(config, Log("txn-restart-2"));
+  daemon.Start();
+  ASSERT_TRUE(WaitForRecords({&db}, 400)) << daemon.Log();
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  const std::string log = daemon.Log();
+  EXPECT_NE(log.find("starting at 200 (stored here: 199"), std::string::npos) << log;
+  EXPECT_EQ(log.find("no longer in Kafka"), std::string::npos) << log;
+  const std::string stats = StatsLine(log);
+  EXPECT_NE(stats.find("merged before lagging partitions caught up 0"), std::string::npos) << stats;
+}
+
 }  // namespace
 }  // namespace edi::testing
