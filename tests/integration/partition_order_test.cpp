@@ -197,6 +197,11 @@ TEST_F(PartitionOrderTest, ARestartAfterATransactionFindsNothingMissingAndNothin
   DaemonProcess daemon(config, Log("txn-restart-2"));
   daemon.Start();
   ASSERT_TRUE(WaitForRecords({&db}, 400)) << daemon.Log();
+  // The next transaction's first record comes after the marker: nothing between is missing.
+  const std::vector<std::string> more(traffic().values.begin() + 400,
+                                      traffic().values.begin() + 410);
+  kafka()->ProduceInTransaction("txn-restart", 0, more);
+  ASSERT_TRUE(WaitForRecords({&db}, 410)) << daemon.Log();
   ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
   const std::string log = daemon.Log();
   EXPECT_NE(log.find("starting at 200 (stored here: 199"), std::string::npos) << log;
