@@ -359,9 +359,11 @@ Status Pipeline::ProcessDecoded(const std::vector<RawRecord>& batch,
     }
     if (decoded_for_sure(i + 1)) PrefetchPointees(batch[i + 1], decoded[i + 1]);
     if (Status s = ProcessRecord(r, decoded[i], &c); !s.ok()) return fail(s);
-    // try_emplace: no node (and no copy of the name) for a source already there.
+    // A source's last record in the batch is where it stands (its records keep their order;
+    // a Kafka partition whose offsets went back stands at the lower offset). try_emplace: no
+    // node (and no copy of the name) for a source already there.
     auto [it, added] = positions.try_emplace(r.where.source, r.where.position);
-    if (!added) it->second = std::max(it->second, r.where.position);
+    if (!added) it->second = r.where.position;
   }
   for (const auto& [source, position] : positions) {
     if (Status s = store_->SetSourcePosition({source, position}); !s.ok()) return fail(s);

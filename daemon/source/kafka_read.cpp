@@ -156,10 +156,17 @@ void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* stat
     ++counters_.offsets_went_back;
   }
   if (p.next_offset >= 0 && m->offset > p.next_offset) {
-    if (!p.seen && m->offset == p.next_offset + 1) {
-      // One offset: the commit marker of the transaction whose last record was stored here.
-      spdlog::debug("kafka: {}: offset {} absent (a transaction's commit marker)", p.source,
-                    p.next_offset);
+    int64_t low = -1, high = -1;
+    const bool in_log =
+        !p.seen &&
+        rd_kafka_get_watermark_offsets(rk_.get(), rd_kafka_topic_name(m->rkt), m->partition, &low,
+                                       &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        low >= 0 && low <= p.next_offset;
+    if (in_log) {
+      // Still in the partition's log but not delivered: the commit marker of the transaction
+      // whose last record was stored here, or records of an aborted one.
+      spdlog::debug("kafka: {}: offsets {}..{} hold no records (transaction markers?)", p.source,
+                    p.next_offset, m->offset - 1);
     } else if (!p.seen) {
       // The start offset is gone from the broker: retention deleted records never stored here.
       spdlog::warn(

@@ -269,16 +269,15 @@ Status KafkaSource::TryStoreBatch() {
                   batch_.size(), retry_delay_.count(), s.message());
     return s;
   }
+  // Each partition's last record in the batch (its records keep their order in Kafka): after
+  // its offsets went back (the topic created anew), the lower offsets are where it stands.
   std::map<std::string, int64_t> last;
-  for (const RawRecord& r : batch_) {
-    int64_t& p = last.try_emplace(r.where.source, r.where.position).first->second;
-    p = std::max(p, r.where.position);
-  }
+  for (const RawRecord& r : batch_) last[r.where.source] = r.where.position;
   std::vector<PartitionKey> keys;
   for (auto& [key, state] : partitions_) {
     auto it = last.find(state.source);
     if (it == last.end()) continue;
-    state.stored = std::max(state.stored, it->second);
+    state.stored = it->second;
     keys.push_back(key);
   }
   counters_.records += batch_.size();

@@ -253,11 +253,43 @@ TEST_F(DaemonTest, ATopicCreatedAnewWhileRunningIsReadFromItsStart) {
     EXPECT_EQ(events.at(rid).second, anew[i].offset) << rid;
   }
   EXPECT_NE(daemon.Log().find("offsets went back"), std::string::npos) << daemon.Log();
+  EXPECT_EQ(db.Positions()["kafka:access-anew/0"], 199);
+  // The offset committed is the new topic's too: a restart goes on right after offset 199.
+  ProduceTraffic("access-anew", 500, 150);  // offsets 200..349
+  DaemonProcess again(WriteConfig("anew", "access-anew", "audit-anew", "", 100), Log("anew-again"));
+  again.Start();
+  ASSERT_TRUE(WaitForRecords({&db}, 650, seconds(60))) << again.Log();
+  ASSERT_EQ(again.Stop(), 0) << again.Log();
+  EXPECT_EQ(db.Records(), 650);
 }
 
 // Created anew with fewer partitions, the topic's old partitions are gone: SIGTERM still ends
 // the daemon with what was stored stored (librdkafka 2.0 can hang destroying a consumer that
 // had partitions of a deleted topic; the daemon does not wait for it past its close timeout).
+// Records deleted from Kafka before the daemon stored them (retention while it was stopped)
+// are named as missing from the audit trail; the rest is stored.
+TEST_F(DaemonTest, RecordsDeletedFromKafkaBeforeTheyWereStoredAreNamedAsMissing) {
+  kafka()->CreateTopic("access-gone", 1);
+  ProduceTraffic("access-gone", 0, 100);
+  AuditDb db(Db("gone"));
+  const std::string config = WriteConfig("gone", "access-gone", "audit-gone", "", 50);
+  {
+    DaemonProcess daemon(config, Log("gone"));
+    daemon.Start();
+    ASSERT_TRUE(WaitForRecords({&db}, 100)) << daemon.Log();
+    ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  }
+  ProduceTraffic("access-gone", 100, 50);  // offsets 100..149
+  kafka()->DeleteRecordsBefore("access-gone", 0, 120);
+  DaemonProcess daemon(config, Log("gone-again"));
+  daemon.Start();
+  ASSERT_TRUE(WaitForRecords({&db}, 130, seconds(60))) << daemon.Log();
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  EXPECT_EQ(db.Records(), 130);
+  EXPECT_NE(daemon.Log().find("offsets 100..119 are no longer in Kafka"), std::string::npos)
+      << daemon.Log();
+}
+
 TEST_F(DaemonTest, SigtermEndsTheDaemonAfterItsTopicCameBackWithFewerPartitions) {
   kafka()->CreateTopic("access-fewer", 3);
   ProduceTraffic("access-fewer", 0, 90);

@@ -130,6 +130,36 @@ class RealKafka {
     if (!failure.empty()) throw std::runtime_error("deleting topic " + name + ": " + failure);
   }
 
+  // Deletes a partition's records before `offset` (its log then starts there), as retention
+  // does.
+  void DeleteRecordsBefore(const std::string& topic, int32_t partition, int64_t offset) {
+    rd_kafka_t* rk = NewClient(RD_KAFKA_PRODUCER, {});
+    rd_kafka_topic_partition_list_t* before = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(before, topic.c_str(), partition)->offset = offset;
+    rd_kafka_DeleteRecords_t* del = rd_kafka_DeleteRecords_new(before);
+    rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+    rd_kafka_DeleteRecords(rk, &del, 1, nullptr, q);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
+    std::string failure = ev == nullptr ? "timed out" : "";
+    if (ev != nullptr) {
+      if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        failure = rd_kafka_event_error_string(ev);
+      } else {
+        const rd_kafka_topic_partition_list_t* r =
+            rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
+        if (r == nullptr || r->cnt != 1 || r->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          failure = r == nullptr || r->cnt != 1 ? "no result" : rd_kafka_err2str(r->elems[0].err);
+        }
+      }
+      rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_DeleteRecords_destroy(del);
+    rd_kafka_topic_partition_list_destroy(before);
+    rd_kafka_destroy(rk);
+    if (!failure.empty()) throw std::runtime_error("deleting records of " + topic + ": " + failure);
+  }
+
   // Produces `records` (nullopt value: a tombstone) with their keys, in order, and fills in
   // where each landed. Throws if any delivery fails.
   void Produce(const std::string& topic, std::vector<Produced>* records,
