@@ -154,6 +154,7 @@ void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* stat
         "stored up to (topic created anew, or its log truncated?)",
         p.source, m->offset, p.next_offset);
     ++counters_.offsets_went_back;
+    p.commit_lower = true;
   }
   if (p.next_offset >= 0 && m->offset > p.next_offset) {
     int64_t low = -1, high = -1;

@@ -87,7 +87,8 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     // read the records between again because none arrived here since.
     const int64_t stored_here = stored && start == *stored + 1 ? *stored : -1;
     state = PartitionState{
-        source, start >= 0 ? start : -1, stored_here, false, -1, std::move(queue), {}, -1, {}, {}};
+        source, start >= 0 ? start : -1, stored_here, false, -1, std::move(queue), {}, -1, {}, {},
+        false};
     if (stored && kafka >= 0 && kafka > *stored + 1) {
       // Normal when instances share the group; alone, the records between are not here (a
       // database restored from a backup, say) and Kafka may still hold them.

@@ -301,6 +301,19 @@ Status KafkaSource::TryStoreBatch() {
                     rd_kafka_err2str(e));
     }
   }
+  // A partition whose offsets went back: committed with each batch for the rest of its
+  // assignment, as the timed commits only ever raise a committed offset.
+  std::vector<PartitionKey> lowered;
+  for (const PartitionKey& k : keys) {
+    if (partitions_.at(k).commit_lower) lowered.push_back(k);
+  }
+  if (KafkaPartitions offsets = StoredOffsets(lowered); offsets != nullptr) {
+    if (rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), offsets.get(), 1);
+        e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::warn("kafka: committing the offsets of partitions whose offsets went back: {}",
+                   rd_kafka_err2str(e));
+    }
+  }
   return Status::OK();
 }
 

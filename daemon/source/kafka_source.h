@@ -209,6 +209,9 @@ class KafkaSource {
     // size: tells a record read again from another one at an offset read before (the topic
     // created anew while it was read). Empty until the first record.
     std::vector<std::pair<int64_t, uint64_t>> recent;
+    // Its offsets went back: each position stored is committed at once, as the timed commits
+    // never lower a committed offset.
+    bool commit_lower = false;
   };
   static constexpr size_t kRecentOffsets = 8192;
 

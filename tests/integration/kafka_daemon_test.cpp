@@ -243,7 +243,9 @@ TEST_F(DaemonTest, ATopicCreatedAnewWhileRunningIsReadFromItsStart) {
   kafka()->CreateTopic("access-anew", 1);
   const auto anew = ProduceTraffic("access-anew", 300, 200);  // offsets 0..199
   ASSERT_TRUE(WaitForRecords({&db}, 500, seconds(60))) << daemon.Log();
-  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  // A crash: only the commits made while it ran count.
+  std::this_thread::sleep_for(seconds(2));
+  daemon.Kill();
   EXPECT_EQ(db.Records(), 500);
   const auto events = db.Events();
   for (size_t i = 0; i < anew.size(); ++i) {
