@@ -19,6 +19,7 @@ using Clock = std::chrono::steady_clock;
 // the rest counts as records never delivered (transaction markers, aborted or uncommitted).
 constexpr auto kHastenAfter = std::chrono::milliseconds(5);
 constexpr auto kHastenedGrace = std::chrono::milliseconds(500);
+constexpr auto kUnseenGrace = std::chrono::milliseconds(2000);
 // The longest sleep between looks at the queues, should a wake-up be missed.
 constexpr auto kMaxSleep = std::chrono::milliseconds(100);
 
@@ -88,6 +89,9 @@ EventTimeMerge::Fetch KafkaSource::CheckDryPartition(PartitionState* p, const Pa
   if (!p->seen && high == p->next_offset + 1 && now - *p->dry_since >= kHastenedGrace) {
     return Fetch::kUnknown;
   }
+  // Nothing delivered for this long since the assignment although Kafka's high watermark is
+  // ahead: the offsets left hold no records (an aborted transaction and its markers).
+  if (!p->seen && now - *p->dry_since >= kUnseenGrace) return Fetch::kUnknown;
   // Hastened only once the start is settled (a record came): before, librdkafka may still be
   // resetting an offset that is out of range.
   if (p->seen) {

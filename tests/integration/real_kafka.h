@@ -196,7 +196,7 @@ class RealKafka {
   // Produces `values` to one partition in one committed transaction: the broker appends a
   // commit marker after them, an offset that is never delivered to a consumer.
   void ProduceInTransaction(const std::string& topic, int32_t partition,
-                            const std::vector<std::string>& values) {
+                            const std::vector<std::string>& values, bool abort = false) {
     rd_kafka_t* rk = NewClient(RD_KAFKA_PRODUCER, {{"transactional.id", "edi-test-" + topic}});
     auto check = [&](rd_kafka_error_t* e) {
       if (e == nullptr) return;
@@ -215,7 +215,14 @@ class RealKafka {
         check(rd_kafka_error_new(RD_KAFKA_RESP_ERR__FAIL, "producing failed"));
       }
     }
-    check(rd_kafka_commit_transaction(rk, 60000));
+    if (abort) {
+      check(rd_kafka_flush(rk, 60000) == RD_KAFKA_RESP_ERR_NO_ERROR
+                ? nullptr
+                : rd_kafka_error_new(RD_KAFKA_RESP_ERR__FAIL, "flushing failed"));
+      check(rd_kafka_abort_transaction(rk, 60000));
+    } else {
+      check(rd_kafka_commit_transaction(rk, 60000));
+    }
     rd_kafka_destroy(rk);
   }
 
