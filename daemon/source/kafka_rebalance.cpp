@@ -116,13 +116,7 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
   for (int i = 0; i < partitions->cnt; ++i) {
     keys.emplace_back(partitions->elems[i].topic, partitions->elems[i].partition);
   }
-  if (KafkaPartitions offsets = StoredOffsets(keys); offsets != nullptr) {
-    if (rd_kafka_resp_err_t e = rd_kafka_offsets_store(rk_.get(), offsets.get());
-        e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      spdlog::debug("kafka: offsets not handed to librdkafka for committing: {}",
-                    rd_kafka_err2str(e));
-    }
-  }
+  HandOverStoredOffsets(keys);
 }
 
 void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {

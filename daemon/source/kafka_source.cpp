@@ -293,14 +293,7 @@ Status KafkaSource::TryStoreBatch() {
                  counters_.store_failures);
     retrying_ = false;
   }
-  // For librdkafka's next commit (see Create); the database holds the offsets that count.
-  if (KafkaPartitions offsets = StoredOffsets(keys); offsets != nullptr) {
-    if (rd_kafka_resp_err_t e = rd_kafka_offsets_store(rk_.get(), offsets.get());
-        e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      spdlog::debug("kafka: offsets not handed to librdkafka for committing: {}",
-                    rd_kafka_err2str(e));
-    }
-  }
+  HandOverStoredOffsets(keys);
   // A partition whose offsets went back: committed with each batch for the rest of its
   // assignment, as the timed commits only ever raise a committed offset.
   std::vector<PartitionKey> lowered;
@@ -315,6 +308,17 @@ Status KafkaSource::TryStoreBatch() {
     }
   }
   return Status::OK();
+}
+
+void KafkaSource::HandOverStoredOffsets(const std::vector<PartitionKey>& keys) {
+  // For librdkafka's next commit (see Create); the database holds the offsets that count.
+  if (KafkaPartitions offsets = StoredOffsets(keys); offsets != nullptr) {
+    if (rd_kafka_resp_err_t e = rd_kafka_offsets_store(rk_.get(), offsets.get());
+        e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::debug("kafka: offsets not handed to librdkafka for committing: {}",
+                    rd_kafka_err2str(e));
+    }
+  }
 }
 
 KafkaPartitions KafkaSource::StoredOffsets(const std::vector<PartitionKey>& keys) const {

@@ -242,6 +242,8 @@ class KafkaSource {
   Status TryStoreBatch();
   // Offsets (stored + 1) of `keys` that were stored during their current assignment.
   KafkaPartitions StoredOffsets(const std::vector<PartitionKey>& keys) const;
+  // Hands the stored offsets of `keys` to librdkafka for its next timed commit.
+  void HandOverStoredOffsets(const std::vector<PartitionKey>& keys);
 
   // kafka_read.cpp: reading the partitions' own queues.
   // Reads the partitions the merge holds no records of, and tells the merge what is known of
