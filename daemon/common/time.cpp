@@ -56,7 +56,9 @@ std::optional<EventTime> ParseRfc3339(std::string_view s) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (month < 1 || month > 12 || day < 1) return std::nullopt;
   const int max_day = kDays[month - 1] + (month == 2 && IsLeap(year) ? 1 : 0);
-  if (day > max_day || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  // Second 60 (a leap second) is refused: event time counts milliseconds without leap seconds,
+  // where 23:59:60 could only be told as the next day's 00:00:00, which another call may own.
+  if (day > max_day || hour > 23 || minute > 59 || second > 59) return std::nullopt;
   size_t pos = 19;
   int millis = 0;
   if (pos < s.size() && s[pos] == '.') {

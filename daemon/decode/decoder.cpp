@@ -10,6 +10,7 @@
 #include <array>
 #include <cstring>
 
+#include "common/json_keys.h"
 #include "common/schema.h"
 #include "common/schema_quick_check.h"
 #include "common/utf8.h"
@@ -120,40 +121,12 @@ bool NestedTooDeep(std::string_view s, size_t* offset) {
   return false;
 }
 
-// The first member name that object `v` has twice; false when there is none.
-bool DuplicateKeyIn(const Value& v, std::string* name) {
-  if (!v.IsObject()) return false;
-  const auto text = [](const Value& n) {
-    return std::string_view(n.GetString(), n.GetStringLength());
-  };
-  if (v.MemberCount() <= 16) {  // a record's objects: a few members, compared pairwise
-    for (auto a = v.MemberBegin(); a != v.MemberEnd(); ++a) {
-      for (auto b = v.MemberBegin(); b != a; ++b) {
-        if (text(b->name) == text(a->name)) {
-          name->assign(text(a->name));
-          return true;
-        }
-      }
-    }
-  } else {  // sorted: an object of 100,000 extra members costs no more than its parse
-    std::vector<std::string_view> names;
-    names.reserve(v.MemberCount());
-    for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) names.push_back(text(m->name));
-    std::sort(names.begin(), names.end());
-    if (auto twice = std::adjacent_find(names.begin(), names.end()); twice != names.end()) {
-      name->assign(*twice);
-      return true;
-    }
-  }
-  return false;
-}
-
 // The first key named twice in an object the decoder reads (the record, client, request,
 // response, message, each configuration and each message listed), with the object's place as
 // a JSON pointer ("/request"). Which of two values counts is up to the parser (RapidJSON's
 // lookups find the first, .NET's serialisers keep the last), so such a record is ambiguous
 // about what the call did. Unknown fields are not looked into.
-bool FindDuplicateKey(const Value& doc, std::string* where, std::string* name) {
+bool DuplicateKeyInRecord(const Value& doc, std::string* where, std::string* name) {
   if (DuplicateKeyIn(doc, name)) {
     *where = "/";
     return true;
@@ -185,7 +158,11 @@ bool Fail(DecodeError* error, QuarantineReason reason, std::string detail) {
   return false;
 }
 
-bool ReadMessageInfo(const Value& m, MessageInfo* out, DecodeError* error) {
+// A poll item may name its one receiver as `receiverHerId`; the `message` block has only the list
+// (EVENTS.md), so there the single form is an unknown field, ignored like any other.
+enum class SingleReceiver { kRead, kIgnore };
+
+bool ReadMessageInfo(const Value& m, SingleReceiver single, MessageInfo* out, DecodeError* error) {
   out->id.assign(Str(m, "id"));
   if (!IsUuid(out->id)) {
     return Fail(error, QuarantineReason::kMalformedMessageId,
@@ -195,7 +172,9 @@ bool ReadMessageInfo(const Value& m, MessageInfo* out, DecodeError* error) {
   out->sender_her_id = Int(m, "senderHerId");
   IntArray(m, "receiverHerIds", &out->receiver_her_ids);
   out->receivers_listed = !out->receiver_her_ids.empty();
-  if (auto r = Int(m, "receiverHerId")) out->receiver_her_ids.push_back(*r);
+  if (single == SingleReceiver::kRead) {
+    if (auto r = Int(m, "receiverHerId")) out->receiver_her_ids.push_back(*r);
+  }
   out->business_document_id.assign(Str(m, "businessDocumentId"));
   out->is_apprec = Bool(m, "isAppRec").value_or(false);
   return true;
@@ -321,7 +300,7 @@ bool Decoder::DecodeRecord(std::string_view bytes, AccessEvent* e, DecodeError* 
   } else if (!FullyValidated(bytes, error)) {
     return false;
   }
-  if (std::string where, name; FindDuplicateKey(doc, &where, &name)) {
+  if (std::string where, name; DuplicateKeyInRecord(doc, &where, &name)) {
     return Fail(error, QuarantineReason::kDuplicateKey,
                 "field '" + where + "': the key '" + std::string(Utf8Prefix(name, 64)) +
                     "' appears twice, so which value counts is ambiguous");
@@ -387,7 +366,7 @@ bool Decoder::DecodeRecord(std::string_view bytes, AccessEvent* e, DecodeError* 
     if (auto it = resp->FindMember("messages"); it != resp->MemberEnd() && it->value.IsArray()) {
       for (const Value& m : it->value.GetArray()) {
         MessageInfo info;
-        if (!ReadMessageInfo(m, &info, error)) {
+        if (!ReadMessageInfo(m, SingleReceiver::kRead, &info, error)) {
           error->detail = "field '/response/messages': " + error->detail;
           return false;
         }
@@ -397,7 +376,7 @@ bool Decoder::DecodeRecord(std::string_view bytes, AccessEvent* e, DecodeError* 
   }
   if (const Value* msg = Obj(doc, "message")) {
     MessageInfo info;
-    if (!ReadMessageInfo(*msg, &info, error)) {
+    if (!ReadMessageInfo(*msg, SingleReceiver::kIgnore, &info, error)) {
       error->detail = "field '/message/id': " + error->detail;
       return false;
     }

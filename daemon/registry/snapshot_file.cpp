@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/json_keys.h"
+
 namespace edi {
 namespace {
 
@@ -256,6 +258,12 @@ Status ForEachSnapshotLine(const std::string& path, std::string_view file_name,
     // "^[0-9]{9}$"); no snapshot field has a use for one.
     if (const std::string field = FieldWithNul(doc, ""); !field.empty()) {
       return located("field '" + field + "': contains a NUL byte");
+    }
+    // Which of two values counts is up to the reader; access-log records are held to the same
+    // (quarantined as duplicate_key). A snapshot's fields are the line's own members.
+    if (std::string key; DuplicateKeyIn(doc, &key)) {
+      return located("field '/': the key '" + key +
+                     "' appears twice, so which value counts is ambiguous");
     }
     if (Status s = on_line(doc, line_number); !s.ok()) return s;
   }

@@ -61,7 +61,7 @@ TEST_F(DecoderReuseTest, AnEventDecodedIntoAgainSaysOnlyWhatTheNewRecordSays) {
   full.response = std::string(R"({"id":")") + kMsg + R"(","messages":[{"id":")" + kMsg +
                   R"(","senderHerId":11,"receiverHerIds":[21],"businessDocumentId":"b-1",)"
                   R"("isAppRec":true}]})";
-  full.message = std::string(R"({"id":")") + kMsg + R"(","senderHerId":11,"receiverHerId":21})";
+  full.message = std::string(R"({"id":")") + kMsg + R"(","senderHerId":11,"receiverHerIds":[21]})";
   full.client =
       R"({"clientId":"c-long-client-identifier-0001","clientName":"A vendor's EPJ","tenancy":)"
       R"("multi","orgnrParent":"964338531","orgnrChild":"974600951","orgnrSupplier":)"

@@ -559,6 +559,24 @@ TEST_F(DecoderTest, KeepsPollResponsesAndMessageBlocks) {
   EXPECT_EQ(e.message->business_document_id, "d1");
 }
 
+// EVENTS.md gives the `message` block a receiver list only; a `receiverHerId` beside it is an
+// unknown field: it names no receiver (and so no party a download acts for), whatever it holds.
+TEST_F(DecoderTest, AMessageBlocksReceiverHerIdIsAnUnknownFieldNotAReceiver) {
+  Call c;
+  c.path = "/messages/" + std::string(kMsg) + "/business-document";
+  c.message = std::string(R"({"id":")") + kMsg +
+              R"(","senderHerId":11,"receiverHerIds":[21],"receiverHerId":-5})";
+  AccessEvent e = Decode(c);
+  ASSERT_TRUE(e.message.has_value());
+  EXPECT_EQ(e.message->receiver_her_ids, std::vector<HerId>{21});
+
+  c.message = std::string(R"({"id":")") + kMsg + R"(","senderHerId":11,"receiverHerId":22})";
+  e = Decode(c);
+  ASSERT_TRUE(e.message.has_value());
+  EXPECT_TRUE(e.message->receiver_her_ids.empty());
+  EXPECT_FALSE(e.message->receivers_listed);
+}
+
 TEST_F(DecoderTest, SendTakesTheCreatedMessageIdFromTheResponse) {
   Call c;
   c.method = "POST";

@@ -85,6 +85,11 @@ INSTANTIATE_TEST_SUITE_P(
             QuarantineReason::kBadTimestamp, "not a valid date"},
         Bad{"timestamp_hour_25", With("T08:32", "T25:32"), QuarantineReason::kBadTimestamp,
             "/timestamp"},
+        // A leap second has no event time of its own: it would be the next minute's first.
+        Bad{"timestamp_second_60", With("08:32:15.310Z", "08:32:60.000Z"),
+            QuarantineReason::kBadTimestamp, "/timestamp"},
+        Bad{"timestamp_leap_second", With("2026-05-08T08:32:15.310Z", "2016-12-31T23:59:60.000Z"),
+            QuarantineReason::kBadTimestamp, "/timestamp"},
         Bad{"missing_request_id", With(R"("requestId":"r-1",)", ""), QuarantineReason::kSchema,
             "required property 'requestId' missing"},
         Bad{"empty_request_id", With(R"("requestId":"r-1")", R"("requestId":"")"),

@@ -259,6 +259,19 @@ TEST_F(RegistryTest, ANulByteInAStringIsAnErrorNamingFileLineAndField) {
   EXPECT_THAT(msg, HasSubstr("field '/organisasjonsnummer': contains a NUL byte"));
 }
 
+// A line naming a key twice is ambiguous (the first value or the last?): refused as a bad line,
+// as an access-log record naming one is quarantined.
+TEST_F(RegistryTest, AKeyNamedTwiceInALineIsAnErrorNamingFileLineAndKey) {
+  std::vector<std::string> parties = kParties;
+  parties.push_back(R"({"herId":9000002,"herId":100,)"
+                    R"("name":"a","type":"Organization","organizationNumber":"964338531"})");
+  Write("communication-parties.jsonl", parties);
+  const std::string msg = LoadError();
+  EXPECT_THAT(msg,
+              HasSubstr("communication-parties.jsonl:" + std::to_string(parties.size()) + ": "));
+  EXPECT_THAT(msg, HasSubstr("the key 'herId' appears twice"));
+}
+
 TEST_F(RegistryTest, UnknownExtraFieldsAreAllowed) {
   Write(
       "communication-parties.jsonl",
