@@ -3,6 +3,7 @@
 // the daemon's one thread only.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -28,8 +29,10 @@ inline double UnixSeconds() {
 
 // What the stored batches add up to, for /metrics and /health.
 struct BatchOutcomes {
-  FindingCounts findings;         // new findings since the start
-  FindingTimes last_finding;      // when each kind was last raised
+  FindingCounts findings;     // new findings since the start
+  FindingTimes last_finding;  // when each kind was last raised
+  // When a record was last quarantined, per reason; and one saying the call succeeded.
+  QuarantineTimes last_quarantined{}, last_quarantined_succeeded{};
   double last_batch_seconds = 0;  // Unix time of the last stored batch
   std::string failing;  // why the last attempt to store a batch failed; "" when it did not
 };
@@ -56,6 +59,15 @@ class PipelineBatchStore : public BatchStore {
       if (!f.escalated) ++outcomes_->findings[f.rule][static_cast<size_t>(f.severity)];
       outcomes_->last_finding[f.rule][static_cast<size_t>(f.severity)] = now;
     }
+    const PipelineCounters& c = pipeline_->counters();
+    for (size_t r = 0; r < c.quarantined_by_reason.size(); ++r) {
+      if (c.quarantined_by_reason[r] != quarantined_[r]) outcomes_->last_quarantined[r] = now;
+      if (c.quarantined_succeeded_by_reason[r] != quarantined_succeeded_[r]) {
+        outcomes_->last_quarantined_succeeded[r] = now;
+      }
+    }
+    quarantined_ = c.quarantined_by_reason;
+    quarantined_succeeded_ = c.quarantined_succeeded_by_reason;
     if (pipeline_->first_future_dated() && !warned_future_) {
       warned_future_ = true;
       const NotedRecord& f = *pipeline_->first_future_dated();
@@ -79,6 +91,9 @@ class PipelineBatchStore : public BatchStore {
   Store* store_;
   FindingSink* sink_;
   BatchOutcomes* outcomes_;
+  // The pipeline's quarantine counts after the last batch stored: a batch that raised one
+  // quarantined a record.
+  std::array<uint64_t, kQuarantineReasonCount> quarantined_{}, quarantined_succeeded_{};
   bool warned_future_ = false;
 };
 

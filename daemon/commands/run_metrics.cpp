@@ -57,6 +57,21 @@ std::string RenderRunMetrics(const RunMetrics& m) {
     t.Sample({{"reason", QuarantineReasonName(static_cast<QuarantineReason>(r))}},
              p.quarantined_succeeded_by_reason[static_cast<size_t>(r)]);
   }
+  const auto last_times = [&t](const QuarantineTimes& times) {
+    for (int r = 0; r < kQuarantineReasonCount; ++r) {
+      if (times[static_cast<size_t>(r)] == 0) continue;
+      t.Sample({{"reason", QuarantineReasonName(static_cast<QuarantineReason>(r))}},
+               times[static_cast<size_t>(r)]);
+    }
+  };
+  t.Family("edi_audit_last_quarantine_time_seconds", "gauge",
+           "When a record was last quarantined for this reason, Unix time (wall clock); only "
+           "reasons since the start.");
+  last_times(m.last_quarantined);
+  t.Family("edi_audit_last_quarantine_succeeded_time_seconds", "gauge",
+           "When a record saying the call succeeded (2xx) was last quarantined for this reason, "
+           "Unix time (wall clock); only reasons since the start.");
+  last_times(m.last_quarantined_succeeded);
   t.Family("edi_audit_events_total", "counter", "Calls stored, by action.");
   for (int a = 0; a < kActionCount; ++a) {
     t.Sample({{"action", ActionName(static_cast<Action>(a))}},

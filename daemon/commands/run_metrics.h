@@ -21,6 +21,9 @@ using FindingCounts = std::map<std::string, std::array<uint64_t, 5>>;
 // When findings were last raised (Unix time, wall clock) per rule, per severity; 0: not since
 // the start.
 using FindingTimes = std::map<std::string, std::array<double, 5>>;
+// When a record was last quarantined (Unix time, wall clock) per reason (the index is the
+// QuarantineReason); 0: not since the start.
+using QuarantineTimes = std::array<double, kQuarantineReasonCount>;
 
 struct RunMetrics {
   PipelineCounters pipeline;
@@ -40,6 +43,8 @@ struct RunMetrics {
   // When each kind was last raised (since the start): alerting on how recent that is sees
   // findings raised before a scrape as well as during one, backlogs included.
   FindingTimes last_finding;
+  // Likewise when a record was last quarantined, and one saying the call succeeded.
+  QuarantineTimes last_quarantined{}, last_quarantined_succeeded{};
   double last_loop_unix_seconds = 0;   // when the daemon's loop last went round
   EventTime newest_event_time = 0;     // ms; 0: none yet
   double last_batch_unix_seconds = 0;  // wall clock of the last stored batch (the start before)

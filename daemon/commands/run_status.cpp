@@ -46,6 +46,8 @@ void PublishStatus(Daemon* d) {
   }
   m.findings = d->outcomes.findings;
   m.last_finding = d->outcomes.last_finding;
+  m.last_quarantined = d->outcomes.last_quarantined;
+  m.last_quarantined_succeeded = d->outcomes.last_quarantined_succeeded;
   m.last_loop_unix_seconds = UnixSeconds();
   // Each enabled rule's series exist from the start, at 0 when it raised nothing: the first
   // finding is then a rise Prometheus' increase() sees, not a new series.

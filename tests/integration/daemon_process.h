@@ -163,6 +163,13 @@ class AuditDb {
           [&](sqlite3_stmt* st) { out.emplace(Text(st, 0), sqlite3_column_int64(st, 1)); });
     return out;
   }
+  // Quarantined records by reason.
+  std::map<std::string, int64_t> QuarantineReasons() const {
+    std::map<std::string, int64_t> out;
+    Query("SELECT reason, count(*) FROM quarantine GROUP BY reason",
+          [&](sqlite3_stmt* st) { out[Text(st, 0)] = sqlite3_column_int64(st, 1); });
+    return out;
+  }
   std::map<std::string, int64_t> Positions() const {
     std::map<std::string, int64_t> out;
     Query("SELECT source, position FROM source_positions",

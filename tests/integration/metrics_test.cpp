@@ -94,6 +94,21 @@ TEST_F(MetricsTest, PrometheusScrapesTheDaemonAndAlertsOnItsCriticalFindings) {
               started_at)
         << labels;
   }
+  // When each reason last quarantined a record: just now, for the reasons the traffic has.
+  const auto quarantined = db.QuarantineReasons();
+  ASSERT_FALSE(quarantined.empty()) << "the generated traffic has no bad record";
+  for (const auto& [reason, n] : quarantined) {
+    const std::string labels = "{reason=\"" + reason + "\"}";
+    EXPECT_EQ(MetricValue(metrics, "edi_audit_quarantined_total" + labels), static_cast<double>(n));
+    EXPECT_GE(MetricValue(metrics, "edi_audit_last_quarantine_time_seconds" + labels).value_or(0),
+              started_at)
+        << labels;
+  }
+  if (!quarantined.contains("too_many_parties")) {  // a reason not met: no time
+    EXPECT_FALSE(
+        MetricValue(metrics, "edi_audit_last_quarantine_time_seconds{reason=\"too_many_parties\"}"))
+        << metrics;
+  }
   auto health = HttpGet(port, "/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->first, 200);
@@ -135,6 +150,10 @@ TEST_F(MetricsTest, PrometheusScrapesTheDaemonAndAlertsOnItsCriticalFindings) {
     const std::string labels = "{rule=\"" + key.first + "\",severity=\"" + key.second + "\"}";
     EXPECT_EQ(MetricValue(metrics, "edi_audit_findings_total" + labels), 0.0) << labels;
     EXPECT_FALSE(MetricValue(metrics, "edi_audit_last_finding_time_seconds" + labels)) << labels;
+  }
+  for (const auto& [reason, n] : quarantined) {
+    const std::string labels = "{reason=\"" + reason + "\"}";
+    EXPECT_FALSE(MetricValue(metrics, "edi_audit_last_quarantine_time_seconds" + labels)) << labels;
   }
   ASSERT_EQ(again.Stop(), 0) << again.Log();
 }
