@@ -39,14 +39,16 @@ std::shared_ptr<const RuleSet> Compiler::Run() {
   CompileMacros();
   mark_used_ = true;
   std::vector<RuleInfo> infos;
-  std::vector<Pos> positions;  // of the rules compiled, for the dispatch's warnings
+  // Of the rules compiled, for the dispatch's warnings on their conditions: where the condition
+  // was last written (an override's `append` or `replace`: the operator's file), else the rule.
+  std::vector<Pos> positions;
   auto impl = std::make_unique<RuleSet::Impl>();
   for (const RuleDef& rule : c_.rules) {
     CompiledRule compiled;
     RuleInfo info;
     if (!CompileRule(rule, &compiled, &info) || rule.broken) continue;
     infos.push_back(std::move(info));
-    positions.push_back(rule.pos);
+    positions.push_back(rule.condition.empty() ? rule.pos : rule.condition.back().pos);
     impl->rules.push_back(std::move(compiled));
   }
   mark_used_ = false;

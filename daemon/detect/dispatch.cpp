@@ -260,7 +260,12 @@ void Compiler::BuildDispatch(RuleSet::Impl* impl, const std::vector<RuleInfo>& i
       impl->buckets[b].push_back({i, root});
     }
   }
-  // What the folding shows of a condition that cannot be meant as written.
+  // What the folding shows of a condition that cannot be meant as written. A condition that
+  // holds for every call whatever the call (`evt.trigger = call`, `evt.trigger exists`) is
+  // found by folding it once more, knowing only that the trigger is a call: the buckets cannot
+  // tell it, their "another trigger" slot being one no event has.
+  const std::optional<FieldId> trigger = catalog_.Find("evt.trigger");
+  const std::vector<Known> a_call = {{trigger.value_or(0), false, FieldValue::Str("call")}};
   for (uint32_t i : enabled) {
     if (kept[i] == 0) {
       issues_->Add(LoadCode::kRuleNeverFires, positions[i],
@@ -271,6 +276,14 @@ void Compiler::BuildDispatch(RuleSet::Impl* impl, const std::vector<RuleInfo>& i
       issues_->Add(LoadCode::kConditionAlwaysTrue, positions[i],
                    "rule '" + infos[i].id +
                        "' fires for every call and every lock check: its condition always holds");
+    } else if (trigger) {
+      CompiledRule& rule = impl->rules[i];
+      const Node& top = rule.program.nodes[Specializer(&rule.program, a_call).Run(rule.condition)];
+      if (top.kind == NodeKind::kConst && top.num != 0) {
+        issues_->Add(LoadCode::kConditionAlwaysTrue, positions[i],
+                     "rule '" + infos[i].id +
+                         "' fires for every call: its condition holds whatever the call did");
+      }
     }
   }
 }

@@ -165,10 +165,68 @@ TEST(DefaultPackLoading, ConditionsThatAlwaysOrNeverHoldAreWarnedAbout) {
   ASSERT_TRUE(r.ok()) << r.ToString();
   ASSERT_EQ(r.issues.size(), 2u) << r.ToString();
   EXPECT_EQ(r.issues[0].code, LoadCode::kConditionAlwaysTrue);
-  EXPECT_EQ(r.issues[0].line, 2);
+  EXPECT_EQ(r.issues[0].line, 4);  // the condition's line
   EXPECT_EQ(r.issues[1].code, LoadCode::kRuleNeverFires);
-  EXPECT_EQ(r.issues[1].line, 7);
+  EXPECT_EQ(r.issues[1].line, 9);
   EXPECT_NE(r.issues[1].message.find("rule 'local.never' can never fire"), std::string::npos);
+}
+
+// Conditions that hold for every call, though not for every lock check: each rule would make a
+// finding of every call.
+TEST(DefaultPackLoading, ConditionsThatHoldForEveryCallAreWarnedAbout) {
+  std::string yaml = "- macro: call\n  condition: evt.trigger = call\n";
+  const std::vector<std::string> conditions = {"call", "evt.trigger exists",
+                                               "evt.trigger = call or evt.trigger = lock_inactive"};
+  for (size_t i = 0; i < conditions.size(); ++i) {
+    yaml += "- rule: local.every" + std::to_string(i) +
+            "\n  desc: d\n  condition: " + conditions[i] + "\n  severity: low\n  output: o\n";
+  }
+  yaml +=
+      "- rule: local.fine\n  desc: d\n  condition: call and evt.action = send\n"
+      "  severity: low\n  output: o\n";
+  const LoadResult r = LoadRulesFromStrings({{"local.yaml", yaml}}, FactsCatalog());
+  ASSERT_TRUE(r.ok()) << r.ToString();
+  ASSERT_EQ(r.issues.size(), conditions.size()) << r.ToString();
+  for (size_t i = 0; i < conditions.size(); ++i) {
+    EXPECT_EQ(r.issues[i].code, LoadCode::kConditionAlwaysTrue) << conditions[i];
+    EXPECT_EQ(r.issues[i].line, static_cast<int>(5 * i + 5)) << conditions[i];
+    EXPECT_NE(r.issues[i].message.find("fires for every call"), std::string::npos);
+  }
+}
+
+// An override that makes a shipped rule's condition always or never hold is warned about at the
+// override, the operator's file, not at the shipped rule.
+TEST(DefaultPackLoading, AnOverridesConditionIsWarnedAboutWhereTheOverrideIs) {
+  const std::string pack = R"(
+- macro: call
+  condition: evt.trigger = call
+- rule: shipped.send
+  desc: d
+  condition: call and evt.action = send
+  severity: high
+  output: o
+- rule: shipped.download
+  desc: d
+  condition: call and evt.action = download
+  severity: high
+  output: o
+)";
+  const std::string local = R"(- rule: shipped.send
+  condition: evt.action = download
+  override: {condition: append}
+- rule: shipped.download
+  condition: "true"
+  override: {condition: replace}
+)";
+  const LoadResult r =
+      LoadRulesFromStrings({{"pack.yaml", pack}, {"local.yaml", local}}, FactsCatalog());
+  ASSERT_TRUE(r.ok()) << r.ToString();
+  ASSERT_EQ(r.issues.size(), 2u) << r.ToString();
+  for (const auto& issue : r.issues) EXPECT_EQ(issue.file, "local.yaml") << r.ToString();
+  EXPECT_EQ(r.issues[0].code, LoadCode::kRuleNeverFires);
+  EXPECT_EQ(r.issues[0].line, 2);
+  EXPECT_EQ(r.issues[1].code, LoadCode::kConditionAlwaysTrue);
+  EXPECT_EQ(r.issues[1].line, 5);
 }
 
 TEST(FactValues, TextAFieldNeverTakesIsWarnedAboutWhereverItIsCompared) {
