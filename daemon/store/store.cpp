@@ -195,6 +195,10 @@ Status Store::Migrate() {
                                      ": not an edi-audit database (it has tables but no "
                                      "edi-audit schema version)");
     }
+    // The database is made now: its owner's alone, also when the file was there before (made
+    // empty by hand, or left by a start that ended before its schema was written).
+    const std::string main_file = sqlite3_db_filename(db_, "main");
+    for (const char* suffix : {"", "-wal", "-shm"}) ::chmod((main_file + suffix).c_str(), 0600);
   }
   for (int v = current; v < static_cast<int>(migrations.size()); ++v) {
     std::string sql = "BEGIN IMMEDIATE;";

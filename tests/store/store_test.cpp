@@ -1,5 +1,6 @@
 #include "store/store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -43,6 +44,22 @@ TEST_F(StoreTest, ANewDatabaseIsReadableByItsOwnerOnly) {
   Put(*s, MakeEvent("req-1", kT0, {{8142520, PartySource::kPath}}));
   ASSERT_TRUE(s->Commit().ok());
   for (const char* suffix : {"", "-wal", "-shm", "-lock"}) {
+    const fs::perms p = fs::status(s->path() + suffix).permissions();
+    EXPECT_EQ(p & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write) << suffix;
+  }
+}
+
+// Also when the file was there before its schema: made empty by hand, or left by a start that
+// ended before writing it (its -wal and -shm made with the file's permissions).
+TEST_F(StoreTest, ADatabaseMadeInAFileThereBeforeIsReadableByItsOwnerOnly) {
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path_ + suffix);
+  ::close(::open(path_.c_str(), O_CREAT | O_WRONLY, 0644));
+  ::close(::open((path_ + "-wal").c_str(), O_CREAT | O_WRONLY, 0644));
+  auto s = Open();
+  ASSERT_TRUE(s->Begin().ok());
+  Put(*s, MakeEvent("req-1", kT0, {{8142520, PartySource::kPath}}));
+  ASSERT_TRUE(s->Commit().ok());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
     const fs::perms p = fs::status(s->path() + suffix).permissions();
     EXPECT_EQ(p & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write) << suffix;
   }
