@@ -1,8 +1,13 @@
 // `edi-audit replay`: JSON-lines files through the same pipeline the daemon runs.
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -21,6 +26,28 @@
 
 namespace edi {
 namespace {
+
+// SIGINT or SIGTERM asks the replay to stop once the batch being stored is stored: the
+// summary then says what was, and a second signal ends the process at once (the handler is
+// reset when it runs), for a replay waiting on a standard input that sends nothing.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void OnReplayStopSignal(int signo) {
+  g_stop_signal = signo;
+  static const char kSaid[] =
+      "edi-audit replay: stopping once the batch being stored is stored (again to stop at "
+      "once)\n";
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kSaid, sizeof(kSaid) - 1);
+}
+
+void StopOnSignals() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnReplayStopSignal;
+  sa.sa_flags = SA_RESETHAND;
+  ::sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
 
 struct ReplayOptions {
   std::string config_path;
@@ -250,9 +277,13 @@ int RunReplay(const ReplayOptions& opt) {
   // large, so the records in memory do not grow.
   constexpr size_t kBatchesPerTransaction = 4;
   size_t in_transaction = 0;
+  int stopped_by = 0;  // the signal that stopped the replay
+  StopOnSignals();
   while (true) {
     std::unique_ptr<FeedBatch> b = feed.Next();
-    const bool commit = ++in_transaction == kBatchesPerTransaction || b->last || !b->status.ok();
+    const int stop_signal = g_stop_signal;
+    const bool commit = ++in_transaction == kBatchesPerTransaction || b->last || !b->status.ok() ||
+                        stop_signal != 0;
     if (commit) in_transaction = 0;
     if (Status s = pipeline.ProcessDecoded(b->records, b->decoded, &b->raw_block, commit);
         !s.ok()) {
@@ -297,6 +328,13 @@ int RunReplay(const ReplayOptions& opt) {
       break;
     }
     if (b->last) break;
+    if (stop_signal != 0) {
+      stopped_by = stop_signal;
+      failure = std::string("stopped by ") + (stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                ": the records read before are stored; the same command again goes on (what "
+                "is stored is skipped as a duplicate)";
+      break;
+    }
     feed.Recycle(std::move(b));
   }
   if (failure.empty()) {
@@ -321,6 +359,14 @@ int RunReplay(const ReplayOptions& opt) {
   if (!failure.empty()) {
     std::fflush(stdout);
     std::fprintf(stderr, "edi-audit replay: %s\n", failure.c_str());
+    if (stopped_by != 0) {
+      // The reader may wait on a pipe that sends nothing more (a standard input): the
+      // database is closed, and the process ends without waiting for the reader.
+      created->reset();
+      store->reset();
+      std::fflush(nullptr);
+      std::_Exit(128 + stopped_by);
+    }
     return 1;
   }
   return 0;
@@ -364,9 +410,12 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
       "another replay has open is refused.\n"
       "--registry and --db are required, here or in --config; given here they override it, "
       "as\n--rules replaces its rules.\n"
+      "SIGINT (Ctrl-C) or SIGTERM stops it once the batch being stored is stored; a second "
+      "one at once.\n"
       "Exit status: 0 replayed; 1 a failure while replaying (the summary says what was stored "
       "before it);\n2 nothing was stored: bad arguments, or an input, the configuration, the "
-      "registry, the rule files\nor the database cannot be used.");
+      "registry, the rule files\nor the database cannot be used; 130 or 143 stopped by SIGINT or "
+      "SIGTERM (the summary says what was\nstored).");
   cmd->callback([opt, exit_code]() { *exit_code = RunReplay(*opt); });
 }
 
