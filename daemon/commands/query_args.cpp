@@ -13,8 +13,21 @@ namespace edi {
 
 namespace {
 
+// Event times are whole milliseconds: a bound given finer (12:00:00.0005) is the next one, so
+// that `--since` (inclusive) and `--until` (exclusive) leave out and take in what they say.
+std::optional<EventTime> ParseBound(const std::string& text) {
+  std::optional<EventTime> t = ParseRfc3339(text);
+  if (!t || text.size() < 20 || text[19] != '.') return t;
+  size_t i = 20;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) != 0) ++i;
+  for (size_t d = 23; d < i; ++d) {
+    if (text[d] != '0') return *t + 1;
+  }
+  return t;
+}
+
 std::optional<TimeArgs::Arg> ParseTimeArg(const std::string& text) {
-  if (auto t = ParseRfc3339(text)) return TimeArgs::Arg{t, std::nullopt};
+  if (auto t = ParseBound(text)) return TimeArgs::Arg{t, std::nullopt};
   if (text.size() == 10) {  // YYYY-MM-DD: midnight UTC
     if (auto t = ParseRfc3339(text + "T00:00:00Z")) return TimeArgs::Arg{t, std::nullopt};
   }
@@ -26,8 +39,8 @@ std::optional<TimeArgs::Arg> ParseTimeArg(const std::string& text) {
         (t.size() > 16 && std::string_view("Zz+-").find(t[16]) != std::string_view::npos)) {
       t.insert(16, ":00");  // THH:MM, then the end or an offset
     }
-    if (auto parsed = ParseRfc3339(t)) return TimeArgs::Arg{parsed, std::nullopt};
-    if (auto parsed = ParseRfc3339(t + "Z")) return TimeArgs::Arg{parsed, std::nullopt};
+    if (auto parsed = ParseBound(t)) return TimeArgs::Arg{parsed, std::nullopt};
+    if (auto parsed = ParseBound(t + "Z")) return TimeArgs::Arg{parsed, std::nullopt};
   }
   if (auto d = ParseDuration(text)) return TimeArgs::Arg{std::nullopt, d};
   return std::nullopt;

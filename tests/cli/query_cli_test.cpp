@@ -330,6 +330,13 @@ TEST_F(QueryCli, EventsFindAClientByNameARequestAndTheQuarantinedRecordsOfAMessa
   ASSERT_FALSE(utc.empty());
   EXPECT_EQ(utc.front(), "2026-05-04T10:05:14.310Z");
   EXPECT_EQ(from("2026-05-04T10:05:14.311Z").front(), "2026-05-04T10:20:44.871Z");
+  // Calls are timed to the millisecond: a bound given finer is the next millisecond, so a call
+  // before it is not listed from it on (nor one at it before it, with --until).
+  EXPECT_EQ(from("2026-05-04T10:05:14.3101Z").front(), "2026-05-04T10:20:44.871Z");
+  EXPECT_EQ(from("2026-05-04T10:05:14.310000Z").front(), "2026-05-04T10:05:14.310Z");
+  const Output until = Sh(events + " --until 2026-05-04T10:05:14.3101Z --format jsonl");
+  ASSERT_FALSE(JsonlValues(until.out, "time").empty()) << until.out;
+  EXPECT_EQ(JsonlValues(until.out, "time").back(), "2026-05-04T10:05:14.310Z") << until.out;
   for (const char* t : {"2026-05-04T10:05:14", "'2026-05-04 10:05:14'", "2026-05-04T10:05"}) {
     EXPECT_EQ(from(t), utc) << t;
   }
