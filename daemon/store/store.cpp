@@ -118,6 +118,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
     return Status::IOError(path + ": cannot open the writer lock " + lock_path + ": " +
                            std::strerror(e));
   }
+  // Run as root on another user's database (a replay into the service's), the lock is that
+  // user's, as SQLite makes the -wal and -shm files: a root-owned one would keep the service
+  // from opening its database again.
+  if (struct stat db_st, lock_st;
+      ::geteuid() == 0 && ::stat(sqlite3_db_filename(db, "main"), &db_st) == 0 &&
+      ::fstat(lock_fd, &lock_st) == 0 &&
+      (lock_st.st_uid != db_st.st_uid || lock_st.st_gid != db_st.st_gid)) {
+    [[maybe_unused]] const int ignored = ::fchown(lock_fd, db_st.st_uid, db_st.st_gid);
+  }
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     const int e = errno;
     ::close(lock_fd);

@@ -65,6 +65,26 @@ TEST_F(StoreTest, ADatabaseMadeInAFileThereBeforeIsReadableByItsOwnerOnly) {
   }
 }
 
+// Root replaying into the service's database leaves its writer lock the service's: a root-owned
+// one (0600) would keep the service from opening the database again.
+TEST_F(StoreTest, RootWritingAnotherUsersDatabaseLeavesTheLockThatUsers) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  Open().reset();
+  constexpr uid_t kNobody = 65534;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    if (fs::exists(path_ + suffix)) {
+      ASSERT_EQ(::chown((path_ + suffix).c_str(), kNobody, kNobody), 0);
+    }
+  }
+  // The lock a root run made before this was mended stays there; it is given over too.
+  ASSERT_TRUE(fs::exists(path_ + "-lock"));
+  auto s = Open();
+  struct stat st = {};
+  ASSERT_EQ(::stat((path_ + "-lock").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kNobody);
+  EXPECT_EQ(st.st_gid, kNobody);
+}
+
 // Also when the path is a link to a file yet to be made (a layout README allows).
 TEST_F(StoreTest, ANewDatabaseBehindALinkIsReadableByItsOwnerOnly) {
   const fs::path real = path_ + "-real", link = path_ + "-link";
