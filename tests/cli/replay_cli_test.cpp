@@ -508,7 +508,13 @@ TEST_F(ReplayCli, ARulesDirectoryWithoutRuleFilesIsNamed) {
             std::string::npos)
       << refused.out;
   EXPECT_FALSE(std::filesystem::exists(db));
-  // A configuration's drop-in directory (rules.d) may be empty: the files beside it load.
+  // A configuration's drop-in directory (rules.d) may be empty: the files beside it load, and
+  // `rules check` and `rules list` take the configuration's list as it is.
+  for (const char* command : {" rules check ", " rules list "}) {
+    const Output listed = Sh(std::string(EDI_BINARY) + command +
+                             EDI_SOURCE_DIR "/rules/edi-default.yaml " + empty.string());
+    EXPECT_EQ(listed.status, 0) << command << "\n" << listed.out;
+  }
   const auto config = dir_ / "c.yaml";
   std::ofstream(config) << "rules: [" EDI_SOURCE_DIR "/rules/edi-default.yaml, " << empty.string()
                         << "]\n";
