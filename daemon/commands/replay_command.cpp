@@ -278,6 +278,15 @@ int RunReplay(const ReplayOptions& opt) {
   constexpr size_t kBatchesPerTransaction = 4;
   size_t in_transaction = 0;
   int stopped_by = 0;  // the signal that stopped the replay
+  // Per input file, the furthest line read from it by earlier replays, and by this one: a file
+  // read to its end with fewer lines was cut or rewritten since.
+  std::unordered_map<std::string, std::pair<int64_t, int64_t>> lines_read;
+  for (const std::string& input : opt.inputs) {
+    if (input == "-") continue;
+    if (auto before = (*store)->GetSourcePosition(SourceName(input))) {
+      lines_read[SourceName(input)] = {*before, 0};
+    }
+  }
   StopOnSignals();
   while (true) {
     std::unique_ptr<FeedBatch> b = feed.Next();
@@ -289,6 +298,18 @@ int RunReplay(const ReplayOptions& opt) {
         !s.ok()) {
       failure = "storing a batch failed: " + s.message();
       break;
+    }
+    if (!lines_read.empty()) {  // inputs read before (--merge mixes inputs in a batch)
+      const std::string* source = nullptr;
+      std::pair<int64_t, int64_t>* lines = nullptr;
+      for (const RawRecord& r : b->records) {
+        if (source == nullptr || r.where.source != *source) {
+          source = &r.where.source;
+          const auto it = lines_read.find(*source);
+          lines = it == lines_read.end() ? nullptr : &it->second;
+        }
+        if (lines != nullptr) lines->second = std::max(lines->second, r.where.position);
+      }
     }
     for (const Finding& f : pipeline.batch_findings()) {
       // A finding a later transaction escalated is listed once, as it is now.
@@ -338,6 +359,15 @@ int RunReplay(const ReplayOptions& opt) {
     feed.Recycle(std::move(b));
   }
   if (failure.empty()) {
+    for (const std::string& input : opt.inputs) {
+      const auto it = lines_read.find(input == "-" ? "" : SourceName(input));
+      if (it == lines_read.end() || it->second.second >= it->second.first) continue;
+      std::fprintf(stderr,
+                   "edi-audit replay: warning: %s has %lld lines, fewer than the %lld read from "
+                   "it before: it was cut or rewritten since (what was stored from it stays)\n",
+                   input.c_str(), static_cast<long long>(it->second.second),
+                   static_cast<long long>(it->second.first));
+    }
     if (Status s = (*store)->CompleteIndexes(); !s.ok()) {
       // Everything is stored; the next writer completes the index.
       std::fprintf(stderr, "edi-audit replay: warning: completing the party index: %s\n",

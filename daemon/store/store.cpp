@@ -249,8 +249,11 @@ Status Store::Prepare() {
        "INSERT INTO quarantine (source, position, reason, detail, size, raw, received_at, "
        "record_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"},
       {&set_position_,
+       // A file's furthest line read (a rerun stopped early does not move it back); a Kafka
+       // partition's last record stored (a topic created anew moves it back: see KafkaSource).
        "INSERT INTO source_positions (source, position) VALUES (?1, ?2) "
-       "ON CONFLICT (source) DO UPDATE SET position = excluded.position"},
+       "ON CONFLICT (source) DO UPDATE SET position = CASE WHEN source LIKE 'kafka:%' THEN "
+       "excluded.position ELSE max(position, excluded.position) END"},
       {&get_position_, "SELECT position FROM source_positions WHERE source = ?1"},
       {&find_client_, "SELECT client_key FROM clients WHERE client_id = ?1"},
       {&insert_client_,

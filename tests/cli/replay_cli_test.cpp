@@ -54,6 +54,39 @@ TEST_F(ReplayCli, ASecondReplayOfTheSameFilesStoresNothingNew) {
   EXPECT_EQ(again.out.find("stored by action"), std::string::npos) << again.out;
   EXPECT_NE(again.out.find("findings                                0"), std::string::npos)
       << again.out;
+  EXPECT_EQ(again.out.find("warning"), std::string::npos) << again.out;
+}
+
+// A file replayed again with fewer lines than before was cut or rewritten: said, and the
+// furthest line read from it stays the database's position.
+TEST_F(ReplayCli, AFileReplayedAgainWithFewerLinesIsWarnedAbout) {
+  const std::string db = (dir_ / "a.db").string(), log = (dir_ / "access.jsonl").string();
+  std::ifstream in(EDI_SOURCE_DIR "/examples/access-log.jsonl");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_GE(lines.size(), 100u);
+  auto write_first = [&](size_t n) {
+    std::ofstream out(log, std::ios::trunc);
+    for (size_t i = 0; i < n; ++i) out << lines[i] << "\n";
+  };
+  const std::string replay = std::string(EDI_BINARY) + " replay -q --no-findings --registry " +
+                             EDI_SOURCE_DIR "/examples/registry --db " + db + " " + log;
+  const std::string position = "sqlite3 " + db + " 'SELECT position FROM source_positions'";
+  write_first(100);
+  ASSERT_EQ(Sh(replay).status, 0);
+  write_first(60);
+  const Output cut = Sh(replay);
+  EXPECT_EQ(cut.status, 0) << cut.out;
+  EXPECT_NE(cut.out.find("warning: " + log +
+                         " has 60 lines, fewer than the 100 read from it before: it was cut or "
+                         "rewritten since"),
+            std::string::npos)
+      << cut.out;
+  EXPECT_EQ(Sh(position).out, "100\n");
+  write_first(lines.size());  // grown again: nothing to say
+  const Output grown = Sh(replay);
+  EXPECT_EQ(grown.out.find("warning"), std::string::npos) << grown.out;
+  EXPECT_EQ(Sh(position).out, std::to_string(lines.size()) + "\n");
 }
 
 TEST_F(ReplayCli, RecordsOlderThanStoredEventsAreStoredWithAWarningAndCounted) {
