@@ -17,7 +17,10 @@
 //    instance thus continues after its own last transaction (a crash between the SQLite commit
 //    and the Kafka commit re-reads nothing), and an instance that held the partition earlier
 //    skips what other instances stored since. With neither, librdkafka's `auto.offset.reset`
-//    decides (edi-audit's default: earliest).
+//    decides (edi-audit's default: earliest). Starting after its own last record, the source
+//    reads that record again first: when the BatchStore says another record was stored from
+//    that offset, the topic was created anew while the daemon was stopped (its records took
+//    the old offsets), and the partition is read from its beginning.
 //  - On revocation the in-flight batch is stored first, then the offsets of the revoked
 //    partitions are committed to Kafka synchronously, and only then are the partitions given
 //    up. The next owner (another instance, with its own database) starts at exactly the
@@ -91,6 +94,13 @@ class BatchStore {
   virtual Status StoreBatch(const std::vector<RawRecord>& batch) = 0;
   // The last position stored for `source`, nullopt when none is.
   virtual std::optional<int64_t> StoredPosition(const std::string& source) = 0;
+  // Whether the record stored from `where` is this one (its bytes as a RawRecord keeps them,
+  // and its size as received); nullopt when nothing tells.
+  virtual std::optional<bool> IsStoredRecord(const SourcePosition& where, std::string_view bytes,
+                                             size_t full_size) {
+    (void)where, (void)bytes, (void)full_size;
+    return std::nullopt;
+  }
 };
 
 struct KafkaSourceOptions {
@@ -212,6 +222,9 @@ class KafkaSource {
     // Its offsets went back: each position stored is committed at once, as the timed commits
     // never lower a committed offset.
     bool commit_lower = false;
+    // The offset of the last record this database stored, read again first to check that it
+    // is still that record; -1 once checked, or when reading starts elsewhere.
+    int64_t check_at = -1;
   };
   static constexpr size_t kRecentOffsets = 8192;
 

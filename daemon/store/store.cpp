@@ -486,18 +486,4 @@ Status Store::InsertQuarantine(const QuarantineEntry& q, bool* inserted) {
   return Status::OK();
 }
 
-Status Store::SetSourcePosition(const SourcePosition& p) {
-  return set_position_.Bind(1, p.source).Bind(2, p.position).Run() == SQLITE_DONE
-             ? Status::OK()
-             : Status::IOError(LastError());
-}
-
-std::optional<int64_t> Store::GetSourcePosition(const std::string& source) {
-  get_position_.Bind(1, source);
-  std::optional<int64_t> result;
-  if (get_position_.Step() == SQLITE_ROW) result = get_position_.ColumnInt(0);
-  get_position_.Reset();
-  return result;
-}
-
 }  // namespace edi

@@ -265,6 +265,42 @@ TEST_F(DaemonTest, ATopicCreatedAnewWhileRunningIsReadFromItsStart) {
   EXPECT_EQ(db.Records(), 650);
 }
 
+// Created anew while the daemon was stopped, the topic got more records than it had: the record
+// at the offset stored last is another one, and the partition is read from its beginning (before,
+// reading went on after the old position, and the new records up to it were never read).
+TEST_F(DaemonTest, ATopicCreatedAnewWhileStoppedIsReadFromItsStartThoughItGrewPastTheOld) {
+  kafka()->CreateTopic("access-regrown", 1);
+  ProduceTraffic("access-regrown", 0, 100);  // offsets 0..99
+  AuditDb db(Db("regrown"));
+  const std::string config = WriteConfig("regrown", "access-regrown", "audit-regrown", "", 40);
+  {
+    DaemonProcess daemon(config, Log("regrown"));
+    daemon.Start();
+    ASSERT_TRUE(WaitForRecords({&db}, 100)) << daemon.Log();
+    ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  }
+  kafka()->DeleteTopic("access-regrown");
+  kafka()->CreateTopic("access-regrown", 1);
+  const auto anew = ProduceTraffic("access-regrown", 100, 250);  // offsets 0..249
+  DaemonProcess daemon(config, Log("regrown-again"));
+  daemon.Start();
+  ASSERT_TRUE(WaitForRecords({&db}, 350, seconds(60))) << daemon.Log();
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.Log();
+  EXPECT_EQ(db.Records(), 350);
+  const auto events = db.Events();
+  for (size_t i = 0; i < anew.size(); ++i) {
+    if (traffic().must_quarantine[100 + i]) continue;
+    const std::string& rid = traffic().request_ids[100 + i];
+    ASSERT_TRUE(events.contains(rid)) << rid;
+    EXPECT_EQ(events.at(rid).second, anew[i].offset) << rid;
+  }
+  EXPECT_NE(daemon.Log().find("offset 99 holds another record than the one this database "
+                              "stored from it"),
+            std::string::npos)
+      << daemon.Log();
+  EXPECT_EQ(db.Positions()["kafka:access-regrown/0"], 249);
+}
+
 // Created anew with fewer partitions, the topic's old partitions are gone: SIGTERM still ends
 // the daemon with what was stored stored (librdkafka 2.0 can hang destroying a consumer that
 // had partitions of a deleted topic; the daemon does not wait for it past its close timeout).
