@@ -111,7 +111,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   // held while the store is open; readers never take it. Not on the database file itself:
   // closing any other descriptor of that file would drop the process's SQLite locks on it.
   const std::string lock_path = std::string(sqlite3_db_filename(db, "main")) + "-lock";
-  const int lock_fd = ::open(lock_path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+  // Not through a link: the database's directory may be another user's (the service's), who
+  // could otherwise point the lock at any file for a root run to create or give over below.
+  const int lock_fd = ::open(lock_path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (lock_fd < 0) {
     const int e = errno;
     sqlite3_close(db);
@@ -120,11 +122,12 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   }
   // Run as root on another user's database (a replay into the service's), the lock is that
   // user's, as SQLite makes the -wal and -shm files: a root-owned one would keep the service
-  // from opening its database again.
+  // from opening its database again. Only a lock root made is given over: a file of its own
+  // (no other name links to it).
   if (struct stat db_st, lock_st;
       ::geteuid() == 0 && ::stat(sqlite3_db_filename(db, "main"), &db_st) == 0 &&
-      ::fstat(lock_fd, &lock_st) == 0 &&
-      (lock_st.st_uid != db_st.st_uid || lock_st.st_gid != db_st.st_gid)) {
+      ::fstat(lock_fd, &lock_st) == 0 && S_ISREG(lock_st.st_mode) && lock_st.st_nlink == 1 &&
+      lock_st.st_uid == 0 && db_st.st_uid != 0) {
     [[maybe_unused]] const int ignored = ::fchown(lock_fd, db_st.st_uid, db_st.st_gid);
   }
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -206,8 +209,12 @@ Status Store::Migrate() {
     }
     // The database is made now: its owner's alone, also when the file was there before (made
     // empty by hand, or left by a start that ended before its schema was written).
+    // Not through links (the -wal or -shm made one by the directory's owner): a file is only
+    // named, never opened, as closing a descriptor of a file would drop SQLite's locks on it.
     const std::string main_file = sqlite3_db_filename(db_, "main");
-    for (const char* suffix : {"", "-wal", "-shm"}) ::chmod((main_file + suffix).c_str(), 0600);
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      ::fchmodat(AT_FDCWD, (main_file + suffix).c_str(), 0600, AT_SYMLINK_NOFOLLOW);
+    }
   }
   for (int v = current; v < static_cast<int>(migrations.size()); ++v) {
     std::string sql = "BEGIN IMMEDIATE;";

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,26 @@ TEST_F(StoreTest, RootWritingAnotherUsersDatabaseLeavesTheLockThatUsers) {
   ASSERT_EQ(::stat((path_ + "-lock").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, kNobody);
   EXPECT_EQ(st.st_gid, kNobody);
+}
+
+// The directory may be another user's (the service's): a writer lock that is a link is refused,
+// not followed to a file a root run would then create or give over to that user.
+TEST_F(StoreTest, AWriterLockThatIsALinkIsRefusedNotFollowed) {
+  Open().reset();
+  const std::string target = path_ + "-target";
+  std::ofstream(target) << "not yours";
+  fs::remove(path_ + "-lock");
+  fs::create_symlink(target, path_ + "-lock");
+  auto s = Store::Open(path_, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("cannot open the writer lock"), std::string::npos)
+      << s.status().message();
+  struct stat st = {};
+  ASSERT_EQ(::stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, ::geteuid());
+  EXPECT_EQ(st.st_size, 9);
+  fs::remove(path_ + "-lock");
+  fs::remove(target);
 }
 
 // Also when the path is a link to a file yet to be made (a layout README allows).
