@@ -28,12 +28,17 @@ namespace edi {
 namespace {
 
 // SIGINT or SIGTERM asks the replay to stop once the batch being stored is stored: the
-// summary then says what was, and a second signal ends the process at once (the handler is
-// reset when it runs), for a replay waiting on a standard input that sends nothing.
+// summary then says what was, and a second signal ends the process at once (the handlers are
+// reset when one runs), for a replay waiting on a standard input that sends nothing.
 volatile std::sig_atomic_t g_stop_signal = 0;
 
 extern "C" void OnReplayStopSignal(int signo) {
   g_stop_signal = signo;
+  // The next one, of either kind, stops the process at once.
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGINT, &dfl, nullptr);
+  ::sigaction(SIGTERM, &dfl, nullptr);
   static const char kSaid[] =
       "edi-audit replay: stopping once the batch being stored is stored (again to stop at "
       "once)\n";
@@ -43,7 +48,6 @@ extern "C" void OnReplayStopSignal(int signo) {
 void StopOnSignals() {
   struct sigaction sa = {};
   sa.sa_handler = OnReplayStopSignal;
-  sa.sa_flags = SA_RESETHAND;
   ::sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
@@ -282,7 +286,10 @@ int RunReplay(const ReplayOptions& opt) {
   // read to its end with fewer lines was cut or rewritten since.
   std::unordered_map<std::string, std::pair<int64_t, int64_t>> lines_read;
   for (const std::string& input : opt.inputs) {
-    if (input == "-") continue;
+    // Only a file keeps its lines between two replays (not a pipe such as <(...), whose names
+    // are used again).
+    std::error_code ec;
+    if (input == "-" || !std::filesystem::is_regular_file(input, ec)) continue;
     if (auto before = (*store)->GetSourcePosition(SourceName(input))) {
       lines_read[SourceName(input)] = {*before, 0};
     }
@@ -348,7 +355,9 @@ int RunReplay(const ReplayOptions& opt) {
       failure = b->status.message() + " (the records before it are stored)";
       break;
     }
-    if (b->last) break;
+    // Stopped also when the input ended meanwhile: a producer piping into the replay is often
+    // stopped by the same signal, so its end is no sign the input was whole.
+    if (b->last && stop_signal == 0) break;
     if (stop_signal != 0) {
       stopped_by = stop_signal;
       failure = std::string("stopped by ") + (stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +

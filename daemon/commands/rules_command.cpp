@@ -72,21 +72,8 @@ std::string Plural(size_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-// The rule files that `args` name, as run and replay read their configured list: a directory
-// may be empty (a rules.d without local files) as long as some file is named.
-Result<std::vector<std::string>> RuleFilesNamed(const std::vector<std::string>& args) {
-  if (args.size() <= 1) return ExpandRulePaths(args, false);  // an empty directory alone is named
-  auto files = ExpandRulePaths(args, false, /*empty_dirs_ok=*/true);
-  if (files.ok() && files->empty()) {
-    std::string named;
-    for (const std::string& a : args) named += (named.empty() ? "" : ", ") + a;
-    return Status::InvalidArgument("the rules named (" + named + ") hold no *.yaml or *.yml files");
-  }
-  return files;
-}
-
 int RunCheck(const std::vector<std::string>& args, bool strict) {
-  const auto expanded = RuleFilesNamed(args);
+  const auto expanded = ExpandRuleList(args, "the rules given");
   if (!expanded.ok()) {
     std::fprintf(stderr, "edi-audit rules check: %s\n", expanded.status().message().c_str());
     return 2;
@@ -127,7 +114,7 @@ std::string SeverityText(const RuleInfo& info,
 }
 
 int RunList(const std::vector<std::string>& args) {
-  const auto expanded = RuleFilesNamed(args);
+  const auto expanded = ExpandRuleList(args, "the rules given");
   if (!expanded.ok()) {
     std::fprintf(stderr, "edi-audit rules list: %s\n", expanded.status().message().c_str());
     return 2;

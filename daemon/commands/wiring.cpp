@@ -23,19 +23,22 @@ PipelineOptions PipelineOptionsFrom(const Config& config) {
 
 Result<std::vector<std::string>> RuleFilesFrom(const Config& config,
                                                const std::vector<std::string>& explicit_files) {
-  if (!explicit_files.empty()) return ExpandRulePaths(explicit_files, false);
-  if (!config.rules.empty()) {
-    // A directory may be empty (a rules.d without local files) as long as some file is named.
-    auto files = ExpandRulePaths(config.rules, false, /*empty_dirs_ok=*/true);
-    if (files.ok() && files->empty()) {
-      std::string named;
-      for (const std::string& r : config.rules) named += (named.empty() ? "" : ", ") + r;
-      return Status::InvalidArgument("the configured rules (" + named +
-                                     ") hold no *.yaml or *.yml files");
-    }
-    return files;
-  }
+  if (!explicit_files.empty()) return ExpandRuleList(explicit_files, "the rules given");
+  if (!config.rules.empty()) return ExpandRuleList(config.rules, "the configured rules");
   return std::vector<std::string>{DefaultRuleFile()};
+}
+
+Result<std::vector<std::string>> ExpandRuleList(const std::vector<std::string>& paths,
+                                                const std::string& what) {
+  // One path given: a directory holding no rule file is named as such.
+  if (paths.size() == 1) return ExpandRulePaths(paths, false);
+  auto files = ExpandRulePaths(paths, false, /*empty_dirs_ok=*/true);
+  if (files.ok() && files->empty()) {
+    std::string named;
+    for (const std::string& p : paths) named += (named.empty() ? "" : ", ") + p;
+    return Status::InvalidArgument(what + " (" + named + ") hold no *.yaml or *.yml files");
+  }
+  return files;
 }
 
 Result<std::vector<std::string>> ExpandRulePaths(const std::vector<std::string>& paths,

@@ -25,4 +25,10 @@ Result<std::vector<std::string>> RuleFilesFrom(const Config& config,
 Result<std::vector<std::string>> ExpandRulePaths(const std::vector<std::string>& paths,
                                                  bool skip_private, bool empty_dirs_ok = false);
 
+// A list of rule files and directories as run, replay and `rules check` read it: a directory
+// may be empty (a rules.d without local files) as long as the list holds some file; an empty
+// directory alone, or a list holding none, is an error naming it (`what` names the list).
+Result<std::vector<std::string>> ExpandRuleList(const std::vector<std::string>& paths,
+                                                const std::string& what);
+
 }  // namespace edi

@@ -129,6 +129,57 @@ TEST_P(ReplaySignal, StopsOnceTheBatchBeingStoredIsStoredAndSaysWhatWas) {
   EXPECT_EQ(stored + Figure(again.out, "stored"), Figure(fresh.out, "stored")) << again.out;
 }
 
+// A producer piping into the replay is often stopped by the same signal: the input's end that
+// follows is no sign it was whole, and the replay still says it was stopped. A second signal,
+// of either kind, ends it at once while it waits for more input.
+TEST_F(ReplayCli, AnInputEndingAfterTheSignalIsStillAStopAndASecondSignalEndsItAtOnce) {
+  ::signal(SIGPIPE, SIG_IGN);
+  const std::string fifo = (dir_ / "in.jsonl").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::vector<std::string> lines = ExampleLines();
+  auto start = [&](const std::string& db, int* fd) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      (void)!std::freopen((dir_ / "out").c_str(), "w", stdout);
+      (void)!std::freopen((dir_ / "err").c_str(), "w", stderr);
+      ::execl(EDI_BINARY, EDI_BINARY, "replay", "-q", "--no-findings", "--registry",
+              EDI_SOURCE_DIR "/examples/registry", "--db", db.c_str(), fifo.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    *fd = ::open(fifo.c_str(), O_WRONLY);
+    for (const std::string& l : lines) (void)!::write(*fd, l.data(), l.size());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // waiting for more
+    return pid;
+  };
+  int fd = -1, status = 0;
+  pid_t pid = start((dir_ / "a.db").string(), &fd);
+  ASSERT_EQ(::kill(pid, SIGINT), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::close(fd);  // the producer ended by the same Ctrl-C
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  const std::string err = ReadAll(dir_ / "err");
+  ASSERT_TRUE(WIFEXITED(status)) << err;
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGINT) << err;
+  EXPECT_NE(err.find("stopped by SIGINT"), std::string::npos) << err;
+  EXPECT_EQ(Figure(ReadAll(dir_ / "out"), "records read"), static_cast<long long>(lines.size()));
+
+  pid = start((dir_ / "b.db").string(), &fd);
+  ASSERT_EQ(::kill(pid, SIGINT), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  pid_t ended = 0;
+  while ((ended = ::waitpid(pid, &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::close(fd);
+  if (ended == 0) ::waitpid(pid, &status, 0);
+  EXPECT_EQ(ended, pid) << "a second signal of the other kind did not end the replay";
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;
+}
+
 INSTANTIATE_TEST_SUITE_P(Signals, ReplaySignal,
                          ::testing::Values(std::make_pair(SIGINT, "SIGINT"),
                                            std::make_pair(SIGTERM, "SIGTERM")),
