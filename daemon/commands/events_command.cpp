@@ -211,12 +211,16 @@ void Hints(sqlite3* db, const EventsOptions& opt, const EventsQuery& q, bool non
     std::fprintf(stderr, "edi-audit events: HER-Id %llu occurs in no stored call\n",
                  static_cast<unsigned long long>(*q.her_id));
   }
-  // Records quarantined are no calls, but they may be about the message or be the request.
-  // A message id in any form (case, dashes, %2D, braces), anywhere (a path, a body); a
-  // requestId as a whole JSON string, exactly, not as a part of another one.
+  // Records quarantined are no calls, but they may be about the message or the party, or be
+  // the request. A message id in any form (case, dashes, %2D, braces), anywhere (a path, a
+  // body); a HER-Id as a number of its own; a requestId as a whole JSON string, exactly, not
+  // as a part of another one.
+  const std::string her_id = q.her_id ? std::to_string(*q.her_id) : std::string();
   for (const auto& [what, text, sql, option] :
        {std::tuple{"message", q.message_id,
                    "SELECT count(*) FROM quarantine WHERE names_message(raw, ?1)", "--message"},
+        std::tuple{"HER-Id", her_id, "SELECT count(*) FROM quarantine WHERE names_her_id(raw, ?1)",
+                   "--contains"},
         std::tuple{"request id", q.request_id,
                    "SELECT count(*) FROM quarantine WHERE instr(CAST(raw AS TEXT), "
                    "'\"' || ?1 || '\"') > 0",

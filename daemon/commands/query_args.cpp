@@ -162,7 +162,32 @@ void NamesMessageSql(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_result_int(ctx, NamesMessage(std::string_view(text, text_size), message) ? 1 : 0);
 }
 
+void NamesHerIdSql(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const auto* text = static_cast<const char*>(sqlite3_value_blob(argv[0]));
+  const size_t text_size = static_cast<size_t>(sqlite3_value_bytes(argv[0]));
+  const auto* id = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+  if (text == nullptr || id == nullptr) {
+    sqlite3_result_int(ctx, 0);
+    return;
+  }
+  const std::string_view her_id(id, static_cast<size_t>(sqlite3_value_bytes(argv[1])));
+  sqlite3_result_int(ctx, NamesHerId(std::string_view(text, text_size), her_id) ? 1 : 0);
+}
+
 }  // namespace
+
+bool NamesHerId(std::string_view text, std::string_view her_id) {
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (her_id.empty()) return false;
+  for (size_t at = text.find(her_id); at != std::string_view::npos;
+       at = text.find(her_id, at + 1)) {
+    const size_t end = at + her_id.size();
+    if ((at == 0 || !digit(text[at - 1])) && (end == text.size() || !digit(text[end]))) {
+      return true;
+    }
+  }
+  return false;
+}
 
 bool NamesMessage(std::string_view text, std::string_view message_id) {
   std::string want;  // the id's 32 hex digits, lower case
@@ -199,7 +224,9 @@ bool AddQueryFunctions(sqlite3* db) {
   return sqlite3_create_function_v2(db, "fold_case", 1, kFlags, nullptr, FoldCaseSql, nullptr,
                                     nullptr, nullptr) == SQLITE_OK &&
          sqlite3_create_function_v2(db, "names_message", 2, kFlags, nullptr, NamesMessageSql,
-                                    nullptr, nullptr, nullptr) == SQLITE_OK;
+                                    nullptr, nullptr, nullptr) == SQLITE_OK &&
+         sqlite3_create_function_v2(db, "names_her_id", 2, kFlags, nullptr, NamesHerIdSql, nullptr,
+                                    nullptr, nullptr) == SQLITE_OK;
 }
 
 bool ResolveClient(sqlite3* db, const char* command, const std::string& client,

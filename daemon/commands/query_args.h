@@ -48,8 +48,12 @@ std::string FoldCase(std::string_view text);
 // lower case, with or without dashes, percent-encoded dashes (%2D), in braces.
 bool NamesMessage(std::string_view text, std::string_view message_id);
 
-// Makes FoldCase and NamesMessage available to SQL on `db` as fold_case(text) and
-// names_message(text, message_id). False when SQLite refuses.
+// Whether `text` holds the HER-Id `her_id` (its decimal digits) as a number of its own, not
+// within a longer run of digits.
+bool NamesHerId(std::string_view text, std::string_view her_id);
+
+// Makes FoldCase, NamesMessage and NamesHerId available to SQL on `db` as fold_case(text),
+// names_message(text, message_id) and names_her_id(text, her_id). False when SQLite refuses.
 bool AddQueryFunctions(sqlite3* db);
 
 // A client a --client argument names.
