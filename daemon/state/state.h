@@ -81,7 +81,9 @@ class AuditState : public ClientNames {
   // Forgets unsaved changes tracking (after a rolled-back batch the caller must Load again).
   Status Load(sqlite3* db);
 
-  void set_registry(std::shared_ptr<const Registry> r) { registry_ = std::move(r); }
+  // A reloaded snapshot: its reservations whose `since` event time has not reached yet wait
+  // for it, as after a restart (those of a state that saw no event yet: all of them).
+  void set_registry(std::shared_ptr<const Registry> r);
   const StateCounters& counters() const { return counters_; }
   const StateOptions& options() const { return options_; }
   const CustodyTable& custody() const { return custody_; }

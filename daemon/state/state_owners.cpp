@@ -9,6 +9,11 @@ namespace edi {
 
 void AuditState::ApplyReservations() { PendReservationsAfter(INT64_MIN); }
 
+void AuditState::set_registry(std::shared_ptr<const Registry> r) {
+  registry_ = std::move(r);
+  PendReservationsAfter(first_time_ == 0 ? INT64_MIN : max_time_);
+}
+
 void AuditState::PendReservationsAfter(EventTime t) {
   pending_reservations_.clear();
   for (const Reservation& r : registry_->reservations()) {

@@ -1,3 +1,4 @@
+#include <fstream>
 #include "state_fixture.h"
 
 namespace edi::testing {
@@ -77,6 +78,23 @@ TEST_F(StateTest, AReservationTakesEffectWhenEventTimeReachesItsSince) {
   const PartyFacts& f = Feed(Poll("a", 102, 120));
   EXPECT_EQ(Field(f, "party.lock_holder"), "nursing");
   EXPECT_EQ(Field(f, "party.lock_since"), std::to_string(*ParseRfc3339("2026-05-04T02:00:00Z")));
+}
+
+// A snapshot reloaded while running (SIGHUP) is read as a restart reads it: a reservation it
+// adds takes effect when event time reaches its `since`; one it no longer has, still pending,
+// does not.
+TEST_F(StateTest, AReloadedSnapshotsReservationsTakeEffectWhenEventTimeReachesThem) {
+  Reserve({R"({"herId":103,"clientId":"gp","since":"2026-05-04T03:00:00Z"})"});
+  EXPECT_EQ(Field(Feed(Poll("a", 102, 60)), "party.lock_holder"), "<absent>");
+  std::ofstream(std::filesystem::path(dir_) / "reservations.jsonl")
+      << R"({"herId":102,"clientId":"nursing","since":"2026-05-04T02:00:00Z"})"
+      << "\n";
+  auto reloaded = Registry::Load(dir_, SchemaDir());
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status().ToString();
+  state_->set_registry(*reloaded);
+  EXPECT_EQ(Field(Feed(Poll("a", 102, 119)), "party.lock_holder"), "<absent>");
+  EXPECT_EQ(Field(Feed(Poll("a", 102, 120)), "party.lock_holder"), "nursing");
+  EXPECT_EQ(Field(Feed(Poll("a", 103, 200)), "party.lock_holder"), "<absent>");
 }
 
 // The call that took a reservation's lock, logged at its `since`, is judged against the lock
