@@ -85,10 +85,7 @@ class PipelineBatchStore : public BatchStore {
   std::optional<int64_t> StoredPosition(const std::string& source) override {
     return store_->GetSourcePosition(source);
   }
-  std::optional<bool> IsStoredRecord(const SourcePosition& where, std::string_view bytes,
-                                     size_t full_size) override {
-    return store_->IsRecordStoredAt(where, bytes, full_size);
-  }
+  std::optional<bool> HoldsRecord(const RawRecord& r) override { return pipeline_->HoldsRecord(r); }
 
  private:
   Pipeline* pipeline_;

@@ -170,6 +170,22 @@ Status Pipeline::Quarantine(const RawRecord& r, const DecodeError& error, Pipeli
   return Status::OK();
 }
 
+std::optional<bool> Pipeline::HoldsRecord(const RawRecord& r) {
+  const std::vector<RawRecord> one = {r};
+  std::vector<DecodedRecord> decoded;
+  DecodeBatch(*decoder_, one, &decoded);
+  if (decoded[0].ok) {
+    Store::Stored stored = Store::Stored::kNo;
+    int64_t id = 0;
+    if (!store_->Lookup(decoded[0].event, decoded[0].content_hash, &stored, &id).ok()) {
+      return std::nullopt;
+    }
+    if (stored == Store::Stored::kSame) return true;
+  }
+  // A bad record, or another one under a stored call's key: quarantined, if it was read.
+  return store_->IsQuarantinedAt(r.where, r.bytes, r.full_size);
+}
+
 Status Pipeline::ProcessRecord(const RawRecord& r, DecodedRecord& d, PipelineCounters* c) {
   ++c->records;
   if (!d.ok) return Quarantine(r, d.error, c);

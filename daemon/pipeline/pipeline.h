@@ -155,6 +155,10 @@ class Pipeline {
   // and the earlier findings a repeat in it raised to a higher severity (`escalated`: to be
   // delivered again, not counted as new). Each finding at most once, as it is now.
   const std::vector<Finding>& batch_findings() const { return batch_findings_; }
+  // Whether the database holds record `r` already: a call stored (from any position) or the
+  // record quarantined from its position. Nullopt when nothing tells (a database from before
+  // records' hashes were kept). Between batches only.
+  std::optional<bool> HoldsRecord(const RawRecord& r);
   const PipelineCounters& counters() const { return counters_; }
   const AuditState& state() const { return state_; }
   static constexpr EventTime kOlderThanStoredSlack = kMillisPerHour;

@@ -6,8 +6,10 @@
 // a finding twice or out of order within a producer session. A finding whose delivery still
 // fails (message timeout, broker refused) is counted and produced again after a backoff that
 // doubles from retry_min to retry_max, until it is delivered or the process ends — it then stays
-// undelivered in the database and is sent after the restart. A fatal idempotence error (the
-// producer's sequence state is broken) replaces the producer and retries what was in flight.
+// undelivered in the database and is sent after the restart. A request that timed out may have
+// been written all the same: delivery is at least once (the finding's id tells a repeat). A fatal
+// idempotence error (the producer's sequence state is broken) replaces the producer and retries
+// what was in flight.
 //
 // See finding_sink.h for the delivery contract and threading.
 #pragma once

@@ -21,6 +21,8 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kHastenAfter = std::chrono::milliseconds(5);
 constexpr auto kHastenedGrace = std::chrono::milliseconds(500);
 constexpr auto kUnseenGrace = std::chrono::milliseconds(2000);
+// How long going back to a partition's beginning may take (a topic created anew).
+constexpr int kSeekTimeoutMs = 5000;
 // The longest sleep between looks at the queues, should a wake-up be missed.
 constexpr auto kMaxSleep = std::chrono::milliseconds(100);
 
@@ -142,28 +144,37 @@ void KafkaSource::HandleRecord(const rd_kafka_message_t* m, PartitionState* stat
                                (static_cast<uint64_t>(m->len) << 40);
   if (p.recent.empty()) p.recent.assign(kRecentOffsets, {-1, 0});
   auto& recent = p.recent[static_cast<uint64_t>(m->offset) % kRecentOffsets];
+  if (p.rewound_from >= 0) {
+    // Fetched before the seek back to the beginning: read again in order once it comes.
+    if (m->offset > p.rewound_from) return;
+    p.rewound_from = -1;
+  }
   if (const int64_t check_at = std::exchange(p.check_at, -1); m->offset == check_at) {
-    // The record this database stored last, read again: the same one, reading goes on after
-    // it; another one, the topic was created anew meanwhile and its records took the old
-    // offsets: it is read from its beginning, offsets going back (below).
-    const size_t keep = std::min(m->len, options_.max_record_bytes);
-    const std::optional<bool> same =
-        store_->IsStoredRecord({p.source, m->offset}, payload.substr(0, keep), m->len);
-    if (same.value_or(true)) return;
+    // The record this database stored last, read again: held here, reading goes on after it;
+    // not, the topic was created anew meanwhile and its records took the old offsets: it is
+    // read from its beginning, offsets going back (below).
+    RawRecord r;
+    r.bytes.assign(payload.substr(0, std::min(m->len, options_.max_record_bytes)));
+    r.full_size = m->len;
+    r.where = {p.source, m->offset};
+    if (store_->HoldsRecord(r).value_or(true)) return;
     spdlog::warn(
-        "kafka: {}: offset {} holds another record than the one this database stored from it "
-        "(the topic created anew while the daemon was stopped?): reading the partition from its "
-        "beginning",
+        "kafka: {}: offset {} holds a record this database does not have, though it stored up "
+        "to there (the topic created anew while the daemon was stopped?): reading the partition "
+        "from its beginning",
         p.source, m->offset);
     KafkaPartitions seek(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(seek.get(), rd_kafka_topic_name(m->rkt), m->partition)
         ->offset = RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), seek.get(), 0);
-    if (e == nullptr) return;  // it comes again with the rest
+    rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), seek.get(), kSeekTimeoutMs);
+    if (e == nullptr && seek->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      p.rewound_from = m->offset;  // this record comes again with the rest
+      return;
+    }
     // Read from here on then, the offsets going back below: nothing is skipped but the start.
     spdlog::error("kafka: {}: cannot go back to the partition's beginning: {}", p.source,
-                  rd_kafka_error_string(e));
-    rd_kafka_error_destroy(e);
+                  e != nullptr ? rd_kafka_error_string(e) : rd_kafka_err2str(seek->elems[0].err));
+    if (e != nullptr) rd_kafka_error_destroy(e);
   }
   if (p.next_offset >= 0 && m->offset < p.next_offset) {
     if (p.seen && m->offset >= p.first_read && recent.first == m->offset &&

@@ -86,14 +86,25 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
     // can leave Kafka's committed offset behind it, and the partition's next owner must not
     // read the records between again because none arrived here since.
     const int64_t stored_here = stored && start == *stored + 1 ? *stored : -1;
+    // That record is read again first, to check the topic is the one it was stored from, when
+    // Kafka still has an offset there: a topic created anew with fewer records has none, and
+    // starting after it is then out of range, which reads the partition from its beginning.
+    int64_t check_at = -1;
+    if (int64_t low = -1, high = -1;
+        stored_here >= 0 &&
+        rd_kafka_query_watermark_offsets(rk_.get(), tp.topic, tp.partition, &low, &high,
+                                         kCommittedTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        low <= stored_here && stored_here < high) {
+      check_at = stored_here;
+      tp.offset = stored_here;
+    }
     state = PartitionState{source,      start >= 0 ? start : -1,
                            stored_here, false,
                            -1,          std::move(queue),
                            {},          -1,
                            {},          {},
-                           false,       stored_here};
-    // That record is read again first, to check the topic is the one it was stored from.
-    if (stored_here >= 0) tp.offset = stored_here;
+                           false,       check_at,
+                           -1};
     if (stored && kafka >= 0 && kafka > *stored + 1) {
       // Normal when instances share the group; alone, the records between are not here (a
       // database restored from a backup, say) and Kafka may still hold them.
@@ -106,7 +117,7 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
       spdlog::info("kafka: assigned {}: starting at {} (stored here: {}, committed: {}){}", source,
                    start >= 0 ? std::to_string(start) : std::string("auto.offset.reset"),
                    stored ? std::to_string(*stored) : std::string("none"), OffsetText(kafka),
-                   stored_here >= 0 ? "; the record stored last is read again to check it" : "");
+                   check_at >= 0 ? "; the record stored last is read again to check it" : "");
     }
   }
   if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_.get(), partitions); e != nullptr) {

@@ -18,9 +18,10 @@
 //    and the Kafka commit re-reads nothing), and an instance that held the partition earlier
 //    skips what other instances stored since. With neither, librdkafka's `auto.offset.reset`
 //    decides (edi-audit's default: earliest). Starting after its own last record, the source
-//    reads that record again first: when the BatchStore says another record was stored from
-//    that offset, the topic was created anew while the daemon was stopped (its records took
-//    the old offsets), and the partition is read from its beginning.
+//    reads that record again first (when Kafka still has it): when the BatchStore holds no such
+//    record, the topic was created anew while the daemon was stopped (its records took the old
+//    offsets), and the partition is read from its beginning; the records after it fetched
+//    before the seek are dropped, to be read in their order.
 //  - On revocation the in-flight batch is stored first, then the offsets of the revoked
 //    partitions are committed to Kafka synchronously, and only then are the partitions given
 //    up. The next owner (another instance, with its own database) starts at exactly the
@@ -94,11 +95,10 @@ class BatchStore {
   virtual Status StoreBatch(const std::vector<RawRecord>& batch) = 0;
   // The last position stored for `source`, nullopt when none is.
   virtual std::optional<int64_t> StoredPosition(const std::string& source) = 0;
-  // Whether the record stored from `where` is this one (its bytes as a RawRecord keeps them,
-  // and its size as received); nullopt when nothing tells.
-  virtual std::optional<bool> IsStoredRecord(const SourcePosition& where, std::string_view bytes,
-                                             size_t full_size) {
-    (void)where, (void)bytes, (void)full_size;
+  // Whether the database holds record `r` already (stored, a duplicate of a stored one, or
+  // quarantined from its position); nullopt when nothing tells.
+  virtual std::optional<bool> HoldsRecord(const RawRecord& r) {
+    (void)r;
     return std::nullopt;
   }
 };
@@ -225,6 +225,9 @@ class KafkaSource {
     // The offset of the last record this database stored, read again first to check that it
     // is still that record; -1 once checked, or when reading starts elsewhere.
     int64_t check_at = -1;
+    // Reading went back to the beginning from this offset (the check found another record):
+    // records after it, fetched before, are dropped until one from the beginning comes; -1.
+    int64_t rewound_from = -1;
   };
   static constexpr size_t kRecentOffsets = 8192;
 

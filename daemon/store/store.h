@@ -156,12 +156,11 @@ class Store {
   Status SetSourcePosition(const SourcePosition& p);
 
   std::optional<int64_t> GetSourcePosition(const std::string& source);
-  // Whether the record stored from position `p` is this one (`bytes` as the source keeps them,
-  // capped at its size limit, `full_size` as received): true or false, or nullopt when nothing
-  // tells (the record was a duplicate of one stored before, or stored before records' hashes
-  // were kept). A call is looked for among the newest 200,000 events.
-  std::optional<bool> IsRecordStoredAt(const SourcePosition& p, std::string_view bytes,
-                                       size_t full_size);
+  // Whether this record (`bytes` as the source keeps them, capped at its size limit,
+  // `full_size` as received) is quarantined from position `p`: nullopt when the quarantine
+  // holds a record from there quarantined before records' hashes were kept.
+  std::optional<bool> IsQuarantinedAt(const SourcePosition& p, std::string_view bytes,
+                                      size_t full_size);
 
   sqlite3* db() { return db_; }
   const std::string& path() const { return path_; }

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -33,6 +34,23 @@ std::vector<std::string> ExampleLines() {
 std::string ReadAll(const std::filesystem::path& p) {
   std::ifstream in(p);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The writing end of the named pipe the replay `pid` reads, once it opened it; -1 when it
+// ended before that (a wait that would otherwise never end).
+int OpenWriter(const std::string& fifo, pid_t pid) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) {
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+      return fd;
+    }
+    int status = 0;
+    if (errno != ENXIO || ::waitpid(pid, &status, WNOHANG) != 0) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
 }
 
 class ReplaySignal : public ReplayCli,
@@ -69,8 +87,8 @@ TEST_P(ReplaySignal, StopsOnceTheBatchBeingStoredIsStoredAndSaysWhatWas) {
     ::_exit(127);
   }
   const std::vector<std::string> lines = ExampleLines();
-  const int fd = ::open(fifo.c_str(), O_WRONLY);  // once the replay opened it
-  ASSERT_GE(fd, 0);
+  const int fd = OpenWriter(fifo, pid);
+  ASSERT_GE(fd, 0) << ReadAll(dir_ / "err");
   // The example lines over and over (again and again the same records: duplicates after the
   // first time), until at least `bytes` are written.
   // A write fails (EPIPE) once the replay stopped reading.
@@ -147,7 +165,8 @@ TEST_F(ReplayCli, AnInputEndingAfterTheSignalIsStillAStopAndASecondSignalEndsItA
               static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    *fd = ::open(fifo.c_str(), O_WRONLY);
+    *fd = OpenWriter(fifo, pid);
+    EXPECT_GE(*fd, 0) << ReadAll(dir_ / "err");
     for (const std::string& l : lines) (void)!::write(*fd, l.data(), l.size());
     std::this_thread::sleep_for(std::chrono::milliseconds(500));  // waiting for more
     return pid;

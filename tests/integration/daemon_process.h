@@ -163,6 +163,17 @@ class AuditDb {
           [&](sqlite3_stmt* st) { out.emplace(Text(st, 0), sqlite3_column_int64(st, 1)); });
     return out;
   }
+  // Pairs of calls of one source stored in another order than their offsets, among the calls
+  // stored after event `after`.
+  int64_t StoredOutOfOffsetOrder(int64_t after) const {
+    int64_t n = -1;
+    const std::string sql =
+        "SELECT count(*) FROM events a JOIN events b ON a.source_key = b.source_key "
+        "AND a.position < b.position AND a.event_id > b.event_id WHERE a.event_id > " +
+        std::to_string(after) + " AND b.event_id > " + std::to_string(after);
+    Query(sql.c_str(), [&](sqlite3_stmt* st) { n = sqlite3_column_int64(st, 0); });
+    return n;
+  }
   // Quarantined records by reason.
   std::map<std::string, int64_t> QuarantineReasons() const {
     std::map<std::string, int64_t> out;
