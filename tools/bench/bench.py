@@ -17,7 +17,11 @@ Figures:
   ratio, and whether its findings are those of a time-ordered replay
   (tools/bench/kafka-throughput.sh);
   produce-to-alert latency p50/p99 at a steady 20,000 records/s (tools/bench/alert-latency.sh),
-  when that script is present.
+  when that script is present;
+  with --instructions N: instructions per record of replay and of its stages over the first N
+  records, counted by valgrind's callgrind. Counts, unlike seconds, are the same from run to
+  run whatever else the machine is doing: an A/B comparison of two builds on a machine whose
+  speed varies from hour to hour.
 Generated data is cached under ~/.cache/edi-audit/bench (tools/gen/edi_gen.py, seed 1).
 """
 
@@ -86,6 +90,69 @@ def replay(binary, data, db):
             "db_bytes": size, "bytes_per_event": round(size / max(stored, 1))}
 
 
+# Stages of a replay, as callgrind names their functions (inclusive counts: a stage includes
+# what it calls). Stages on the pipeline thread are indented under it.
+STAGES = [
+    ("decode: parse, schema check, routes, parties", r"edi::DecodeRange\("),
+    ("  RapidJSON parse", r"rapidjson::GenericReader<.*>::IterativeParse<"),
+    ("  schema quick check", r"edi::SchemaQuickCheck::CertainlyValid\("),
+    ("  routes and query HER-Ids", r"edi::MatchRoute\("),
+    ("  content hash", r"fnv\.h:edi::DecodeRange\("),
+    ("raw block compression", r"edi::PreparedRawBlock::Compress\("),
+    ("pipeline thread: state, rules, store", r"edi::Pipeline::ProcessDecoded\("),
+    ("  reconstruction state", r"edi::AuditState::Observe\("),
+    ("  rules", r"edi::Detector::Evaluate\("),
+    ("  event row (SQLite insert and indexes)", r"edi::Store::InsertEvent\("),
+    ("  findings stored", r"edi::FindingStore::Insert\("),
+    ("  state saved per batch", r"edi::AuditState::SaveBatch\("),
+    ("  commit (party and client index, WAL)", r"edi::Store::Commit\("),
+    ("registry load (once per run)", r"edi::Registry::Load\("),
+]
+
+
+def instructions(binary, data, records):
+    """Instructions per record of a replay of the first `records` records, in all and per
+    stage (callgrind; valgrind installed from Debian's packages when missing)."""
+    if shutil.which("valgrind") is None:
+        if os.geteuid() != 0:
+            sys.exit("bench: --instructions needs valgrind: apt-get install valgrind")
+        sh(["apt-get", "install", "-y", "-q", "valgrind"])
+    work = os.path.join(CACHE, "instructions")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    sample = os.path.join(work, "access-log.jsonl")
+    with open(os.path.join(data, "access-log.jsonl"), "rb") as src, open(sample, "wb") as dst:
+        for i, line in enumerate(src):
+            if i == records:
+                break
+            dst.write(line)
+    out = os.path.join(work, "callgrind.out")
+    start = time.monotonic()
+    r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, binary,
+                        "replay", "-q", "--no-findings", "--registry",
+                        os.path.join(data, "registry"), "--db", os.path.join(work, "db"), sample],
+                       text=True, capture_output=True, check=True)
+    read = int(re.search(r"records read\s+(\d+)", r.stdout).group(1))
+    text = sh(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out]).stdout
+    total = None
+    counts = {}
+    for line in text.splitlines():
+        m = re.match(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*)$", line)
+        if not m:
+            continue
+        n = int(m.group(1).replace(",", ""))
+        if m.group(2).startswith("PROGRAM TOTALS"):
+            total = n
+            continue
+        for label, pattern in STAGES:
+            # A function's recursive calls are listed again ('2): the outermost count is the most.
+            if re.search(pattern, m.group(2)):
+                counts[label] = max(counts.get(label, 0), n)
+    per = {label: round(counts.get(label, 0) / read) for label, _ in STAGES}
+    return {"records": read, "seconds_under_valgrind": round(time.monotonic() - start, 1),
+            "per_record_all": round(total / read), "per_record": per}
+
+
 def script(cmd, figures, lines):
     """Runs a benchmark script that writes its figures to the JSON file `figures`: its exit
     status, the last `lines` of what it printed, and the figures (none when it failed)."""
@@ -118,6 +185,9 @@ def main():
     ap.add_argument("--kafka-records", type=int, default=1000000)
     ap.add_argument("--skip-large", action="store_true")
     ap.add_argument("--skip-kafka", action="store_true")
+    ap.add_argument("--instructions", type=int, default=0, metavar="N",
+                    help="also count instructions per record over the first N records "
+                    "(callgrind; 50000 take about two minutes)")
     ap.add_argument("--out", default="bench.json")
     args = ap.parse_args()
 
@@ -148,6 +218,9 @@ def main():
                        "bytes_per_party": st.get("bytes per party (stats + pairs)")}
     rb = sh([os.path.join(build, "tests/rules_bench")]).stdout
     result["rules_bench"] = rb.strip().splitlines()[-6:]
+
+    if args.instructions > 0:
+        result["instructions"] = instructions(binary, data, args.instructions)
 
     if not args.skip_large:
         large = generate(args.large)
@@ -193,9 +266,15 @@ def main():
         ms = lat["latency_ms"]
         rows.append((f"produce-to-alert p50 at {lat['target_rate']}/s, ms", ms.get("p50_ms"), ""))
         rows.append(("  p99, ms", ms.get("p99_ms"), "target < 1000"))
-    print(f"{'measure':<44}{'value':>14}  note")
+    ins = result.get("instructions")
+    if ins:
+        rows.append((f"instructions per record ({ins['records']} records)", ins["per_record_all"],
+                     "callgrind; all threads"))
+        for label, _ in STAGES:
+            rows.append(("  " + label, ins["per_record"][label], ""))
+    print(f"{'measure':<48}{'value':>14}  note")
     for name, value, note in rows:
-        print(f"{name:<44}{value:>14}  {note}")
+        print(f"{name:<48}{value:>14}  {note}")
     for key in ("kafka", "latency"):
         if key in result:
             print(f"\n{key}:")
