@@ -61,5 +61,9 @@ rm -f "$out/examples.db"*
 echo
 echo "The database stays at $db: try"
 echo "  $bin findings --db $db --rule edi.reservation-takeover --format json"
-echo "  $bin events --db $db --her-id HER-ID --since 2h"
+# A party the foreign acknowledgement above was for (any party when there was none).
+read -r herid < <(sqlite3 "$db" "
+  SELECT her_id FROM findings WHERE her_id IS NOT NULL
+   ORDER BY rule <> 'edi.foreign-acknowledgement', time LIMIT 1") || true
+echo "  $bin events --db $db --her-id ${herid:-HER-ID} --since 1d --by-client   # who acted for it in the last day"
 echo "  sqlite3 $db '.tables'"
