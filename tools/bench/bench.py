@@ -131,7 +131,10 @@ def instructions(binary, data, records):
     r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, binary,
                         "replay", "-q", "--no-findings", "--registry",
                         os.path.join(data, "registry"), "--db", os.path.join(work, "db"), sample],
-                       text=True, capture_output=True, check=True)
+                       text=True, capture_output=True)
+    if r.returncode != 0:
+        sys.exit("bench: replay under callgrind failed (exit status %d):\n%s"
+                 % (r.returncode, "\n".join(r.stderr.strip().splitlines()[-10:])))
     read = int(re.search(r"records read\s+(\d+)", r.stdout).group(1))
     text = sh(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out]).stdout
     total = None
