@@ -34,8 +34,9 @@ echo
 echo "== the five most recent critical findings: edi-audit findings --db $db --severity critical --limit 5"
 "$bin" findings --db "$db" --severity critical --limit 5
 
-read -r message < <(sqlite3 "$db" "
-  SELECT message_id FROM findings WHERE rule = 'edi.foreign-acknowledgement'
+# The first foreign acknowledgement: its message, and its party for the hint at the end.
+read -r message herid < <(sqlite3 -separator ' ' "$db" "
+  SELECT message_id, her_id FROM findings WHERE rule = 'edi.foreign-acknowledgement'
    ORDER BY time LIMIT 1") || true
 echo
 if [[ -n ${message:-} ]]; then
@@ -61,9 +62,8 @@ rm -f "$out/examples.db"*
 echo
 echo "The database stays at $db: try"
 echo "  $bin findings --db $db --rule edi.reservation-takeover --format json"
-# A party the foreign acknowledgement above was for (any party when there was none).
-read -r herid < <(sqlite3 "$db" "
-  SELECT her_id FROM findings WHERE her_id IS NOT NULL
-   ORDER BY rule <> 'edi.foreign-acknowledgement', time LIMIT 1") || true
+if [[ -z ${herid:-} ]]; then  # no foreign acknowledgement: any party a finding names
+  read -r herid < <(sqlite3 "$db" "SELECT her_id FROM findings WHERE her_id IS NOT NULL LIMIT 1") || true
+fi
 echo "  $bin events --db $db --her-id ${herid:-HER-ID} --since 1d --by-client   # who acted for it in the last day"
 echo "  sqlite3 $db '.tables'"

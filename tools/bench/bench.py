@@ -91,7 +91,8 @@ def replay(binary, data, db):
 
 
 # Stages of a replay, as callgrind names their functions (inclusive counts: a stage includes
-# what it calls). Stages on the pipeline thread are indented under it.
+# what it calls); a stage's parts are indented under it. The content hash is inlined into
+# DecodeRange: callgrind lists its share under the header it came from (fnv.h).
 STAGES = [
     ("decode: parse, schema check, routes, parties", r"edi::DecodeRange\("),
     ("  RapidJSON parse", r"rapidjson::GenericReader<.*>::IterativeParse<"),
@@ -148,7 +149,8 @@ def instructions(binary, data, records):
             total = n
             continue
         for label, pattern in STAGES:
-            # A function's recursive calls are listed again ('2): the outermost count is the most.
+            # A function is listed again for its recursive calls ('2) and for code inlined from
+            # other files: its whole count is the largest.
             if re.search(pattern, m.group(2)):
                 counts[label] = max(counts.get(label, 0), n)
     per = {label: round(counts.get(label, 0) / read) for label, _ in STAGES}
