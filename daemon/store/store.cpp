@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -141,9 +142,32 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
     }
     return Status::IOError(path + ": cannot lock " + lock_path + ": " + std::strerror(e));
   }
+  // SQLite's -wal and -shm files stay with the writer's. One a reader made (a query run while
+  // no writer had the database open, by a user allowed to write in its directory) is that
+  // reader's: this writer could open it for reading only and would fail at its first write.
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string file = std::string(sqlite3_db_filename(db, "main")) + suffix;
+    struct stat st = {};
+    if (::stat(file.c_str(), &st) != 0 || ::access(file.c_str(), W_OK) == 0) continue;
+    const int e = errno;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    const std::string msg = path + ": cannot write " + file + " (" + std::strerror(e) +
+                            "; owner uid " + std::to_string(st.st_uid) + ", mode " + mode +
+                            "): a reader that opened the database while no writer had it open "
+                            "leaves its -wal and -shm files; with nothing using the database, "
+                            "remove both, or give them to this user";
+    ::close(lock_fd);
+    sqlite3_close(db);
+    return Status::InvalidArgument(msg);
+  }
   std::unique_ptr<Store> store(new Store(db, path, options));
   store->writer_lock_fd_ = lock_fd;
   sqlite3_busy_timeout(db, 5000);
+  // The -wal and -shm files outlive the writer (the log emptied), so that readers use the
+  // writer's files rather than make their own.
+  int persist = 1;
+  sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
   char* err = nullptr;
   if (sqlite3_exec(db,
                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;"

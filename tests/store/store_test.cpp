@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -84,6 +86,65 @@ TEST_F(StoreTest, RootWritingAnotherUsersDatabaseLeavesTheLockThatUsers) {
   ASSERT_EQ(::stat((path_ + "-lock").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, kNobody);
   EXPECT_EQ(st.st_gid, kNobody);
+}
+
+// SQLite's -wal and -shm files stay beside the database when its writer closes it (the log
+// emptied): readers then use the writer's files rather than make their own there.
+TEST_F(StoreTest, TheWriteAheadLogAndItsIndexStayWithTheWriterAfterItCloses) {
+  auto s = Open();
+  ASSERT_TRUE(s->Begin().ok());
+  Put(*s, MakeEvent("req-1", kT0, {{8142520, PartySource::kPath}}));
+  ASSERT_TRUE(s->Commit().ok());
+  s.reset();
+  ASSERT_TRUE(fs::exists(path_ + "-wal"));
+  EXPECT_EQ(fs::file_size(path_ + "-wal"), 0u);  // checkpointed into the database
+  EXPECT_TRUE(fs::exists(path_ + "-shm"));
+  s = Open();
+  EXPECT_EQ(Dump(*s, "SELECT count(*) FROM events"), "1|\n");
+}
+
+// A -shm file another user made (a query run while no writer had the database open, by a user
+// who may write in its directory) is refused at the start, naming the file and what to do:
+// the writer would open the database for reading only and fail at its first write.
+TEST_F(StoreTest, AWriteAheadLogIndexThisUserCannotWriteIsRefusedAtTheStart) {
+  Open().reset();
+  std::string message;
+  if (::geteuid() == 0) {
+    // Root writes any file: here the writer is another user, and the file root's.
+    constexpr uid_t kNobody = 65534;
+    for (const char* suffix : {"", "-wal", "-lock"}) {
+      ASSERT_EQ(::chown((path_ + suffix).c_str(), kNobody, kNobody), 0) << suffix;
+    }
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::close(out[0]);
+      if (::setgid(kNobody) != 0 || ::setuid(kNobody) != 0) ::_exit(3);
+      auto store = Store::Open(path_, {});
+      const std::string text = store.ok() ? "opened" : store.status().message();
+      [[maybe_unused]] const ssize_t n = ::write(out[1], text.data(), text.size());
+      ::_exit(store.ok() ? 0 : 1);
+    }
+    ::close(out[1]);
+    char buf[1024];
+    for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) message.append(buf, n);
+    ::close(out[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 1) << message;
+  } else {
+    ASSERT_EQ(::chmod((path_ + "-shm").c_str(), 0400), 0);
+    auto store = Store::Open(path_, {});
+    ASSERT_FALSE(store.ok());
+    EXPECT_EQ(store.status().code(), Status::Code::kInvalidArgument);
+    message = store.status().message();
+  }
+  EXPECT_NE(message.find("cannot write " + path_ + "-shm (Permission denied"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("remove both, or give them to this user"), std::string::npos) << message;
 }
 
 // The directory may be another user's (the service's): a writer lock that is a link is refused,
