@@ -81,6 +81,12 @@ bool LineReader::Next(std::string* line, size_t* full_size, int64_t* line_number
       line->pop_back();
       --total;
     }
+    // A UTF-8 byte-order mark before the first line (files saved by some Windows tools) is the
+    // file's, not the first record's.
+    if (line_ == 1 && line->compare(0, 3, "\xEF\xBB\xBF") == 0) {
+      line->erase(0, 3);
+      total -= 3;
+    }
     // Skip blank lines: they carry no record.
     if (line->find_first_not_of(" \t") == std::string::npos && total == line->size()) {
       if (eof_ && pos_ >= end_) return false;

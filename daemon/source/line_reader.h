@@ -21,7 +21,8 @@ class LineReader {
   static Result<std::unique_ptr<LineReader>> Open(const std::string& path, size_t max_line_bytes);
   ~LineReader();
 
-  // Reads the next non-empty line into *line (without the newline). *full_size is the line's
+  // Reads the next non-empty line into *line (without the newline, a carriage return before it,
+  // or a UTF-8 byte-order mark before the first line). *full_size is the line's
   // length before capping. Returns false at end of input; check status() for read errors.
   bool Next(std::string* line, size_t* full_size, int64_t* line_number);
   const Status& status() const { return status_; }

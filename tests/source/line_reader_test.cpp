@@ -39,6 +39,23 @@ TEST_F(LineReaderTest, NumbersLinesSkipsBlankOnesAndStripsCarriageReturns) {
   EXPECT_TRUE((*r)->status().ok());
 }
 
+// A file saved with a UTF-8 byte-order mark: its first record is read without it (a record is
+// JSON, which has none); one further on is a record's bytes, left for the decoder to refuse.
+TEST_F(LineReaderTest, AByteOrderMarkBeforeTheFirstLineIsTheFilesNotTheRecords) {
+  auto r = LineReader::Open(Write("\xEF\xBB\xBF{\"a\":1}\r\n\xEF\xBB\xBF{\"b\":2}\n"), 1024);
+  ASSERT_TRUE(r.ok());
+  std::string line;
+  size_t size;
+  int64_t n;
+  ASSERT_TRUE((*r)->Next(&line, &size, &n));
+  EXPECT_EQ(line, "{\"a\":1}");
+  EXPECT_EQ(size, line.size());
+  EXPECT_EQ(n, 1);
+  ASSERT_TRUE((*r)->Next(&line, &size, &n));
+  EXPECT_EQ(line, "\xEF\xBB\xBF{\"b\":2}");
+  EXPECT_EQ(n, 2);
+}
+
 TEST_F(LineReaderTest, KeepsOnlyTheLimitOfAnOversizeLineButReportsItsFullSize) {
   const std::string big(3 << 20, 'x');  // longer than the reader's own buffer
   auto r = LineReader::Open(Write("{}\n" + big + "\n{\"after\":1}\n"), 1000);
