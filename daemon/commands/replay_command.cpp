@@ -85,9 +85,20 @@ class Progress {
   Clock::time_point start_, last_;
 };
 
-void PrintSummary(const PipelineCounters& c, const StateCounters& st, size_t inputs, double secs) {
-  std::printf("replayed %zu input%s in %.2f s (%.0f records/s)\n", inputs, inputs == 1 ? "" : "s",
-              secs, secs > 0 ? static_cast<double>(c.records) / secs : 0.0);
+// `finished`: the inputs were read to their end (else a failure or a signal stopped the replay,
+// and the figures are what was stored until then).
+void PrintSummary(const PipelineCounters& c, const StateCounters& st, size_t inputs, double secs,
+                  bool finished) {
+  const double rate = secs > 0 ? static_cast<double>(c.records) / secs : 0.0;
+  if (finished) {
+    std::printf("replayed %zu input%s in %.2f s (%.0f records/s)\n", inputs, inputs == 1 ? "" : "s",
+                secs, rate);
+  } else {
+    std::printf(
+        "replay stopped after %.2f s (%.0f records/s), before the end of its input; "
+        "stored until then:\n",
+        secs, rate);
+  }
   std::printf("  %-28s %12llu\n", "records read", static_cast<unsigned long long>(c.records));
   std::printf("  %-28s %12llu\n", "stored", static_cast<unsigned long long>(c.stored));
   if (c.older_than_stored > 0) {
@@ -384,7 +395,7 @@ int RunReplay(const ReplayOptions& opt) {
     }
   }
   PrintSummary(pipeline.counters(), pipeline.state().counters(), opt.inputs.size(),
-               progress.Elapsed());
+               progress.Elapsed(), failure.empty());
   if (!opt.no_findings && !found.empty()) {
     // Most severe first, then in time order.
     std::stable_sort(found.begin(), found.end(),

@@ -57,7 +57,17 @@ Store::~Store() {
   if (writer_lock_fd_ >= 0) ::close(writer_lock_fd_);
 }
 
-std::string Store::LastError() const { return path_ + ": " + sqlite3_errmsg(db_); }
+std::string Store::LastError() const {
+  std::string msg = path_ + ": " + sqlite3_errmsg(db_);
+  // Not another edi-audit writer (they exclude each other at the start): another program's
+  // write transaction, held past the busy timeout.
+  if ((sqlite3_extended_errcode(db_) & 0xff) == SQLITE_BUSY) {
+    msg +=
+        " (another program, such as an sqlite3 shell, held a write transaction on it for over "
+        "5 s)";
+  }
+  return msg;
+}
 
 int64_t Store::WalBytes() const {
   // The file SQLite resolved (symbolic links followed), with its "-wal".

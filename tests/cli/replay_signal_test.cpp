@@ -126,6 +126,7 @@ TEST_P(ReplaySignal, StopsOnceTheBatchBeingStoredIsStoredAndSaysWhatWas) {
   EXPECT_EQ(WEXITSTATUS(status), 128 + signo) << err;
   EXPECT_NE(err.find("stopping once the batch being stored is stored"), std::string::npos) << err;
   EXPECT_NE(err.find(std::string("stopped by ") + name), std::string::npos) << err;
+  EXPECT_EQ(out.rfind("replay stopped after ", 0), 0u) << out;  // not "replayed": not all of it
   const long long read = Figure(out, "records read");
   EXPECT_GT(read, static_cast<long long>(lines.size())) << out;
   EXPECT_LT(read, static_cast<long long>(written)) << out;

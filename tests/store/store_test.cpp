@@ -147,6 +147,24 @@ TEST_F(StoreTest, AWriteAheadLogIndexThisUserCannotWriteIsRefusedAtTheStart) {
   EXPECT_NE(message.find("remove both, or give them to this user"), std::string::npos) << message;
 }
 
+// Another program's write transaction (an sqlite3 shell's) held past the busy timeout is named
+// as such: writers of edi-audit exclude each other at the start, so it is none of theirs.
+TEST_F(StoreTest, AnotherProgramsWriteTransactionIsNamedWhenTheWriterGivesUpWaiting) {
+  auto s = Open();
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const Status begun = s->Begin();
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  ASSERT_FALSE(begun.ok());
+  EXPECT_NE(begun.message().find("database is locked (another program, such as an sqlite3 shell, "
+                                 "held a write transaction on it"),
+            std::string::npos)
+      << begun.message();
+  EXPECT_TRUE(s->Begin().ok());  // free again
+}
+
 // The directory may be another user's (the service's): a writer lock that is a link is refused,
 // not followed to a file a root run would then create or give over to that user.
 TEST_F(StoreTest, AWriterLockThatIsALinkIsRefusedNotFollowed) {
