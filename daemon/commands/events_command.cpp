@@ -358,7 +358,8 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
                   "with … matches the names it begins)")
       ->check(kNonEmpty);
   cmd->add_option("--message", opt->message_id,
-                  "only calls on this message id (a UUID, in any case)")
+                  "only calls on this message id (a UUID, in any form a path may hold it: case, "
+                  "dashes or none, braces, %2D)")
       ->check(kNonEmpty);
   cmd->add_option("--request-id", opt->request_id,
                   "only the call with this requestId (and its duplicates under other times)")

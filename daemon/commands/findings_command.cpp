@@ -136,7 +136,8 @@ void AddFindingsCommand(CLI::App& app, int* exit_code) {
                   "table cut with … matches the names it begins)")
       ->check(kNonEmpty);
   cmd->add_option("--message", opt->message_id,
-                  "only findings about this message id (a UUID, in any case)")
+                  "only findings about this message id (a UUID, in any form a path may hold it: "
+                  "case, dashes or none, braces, %2D)")
       ->check(kNonEmpty);
   cmd->add_option("--limit", opt->limit, "at most N findings: the newest N, printed oldest first")
       ->transform(kPositiveInteger);

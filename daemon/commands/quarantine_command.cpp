@@ -231,8 +231,8 @@ void AddQuarantineCommand(CLI::App& app, int* exit_code) {
                   "requestId, a HER-Id")
       ->check(kNonEmpty);
   cmd->add_option("--message", opt->message,
-                  "only records naming this message id, in any form (case, dashes or none, "
-                  "%2D, braces)")
+                  "only records naming this message id in any form (case, dashes or none, %2D, "
+                  "braces), given in any of them")
       ->check(kNonEmpty);
   cmd->add_option("--limit", opt->limit, "at most N records: the latest N, printed oldest first")
       ->transform(kPositiveInteger);

@@ -295,6 +295,11 @@ bool ResolveClient(sqlite3* db, const char* command, const std::string& client,
 bool MessageIdArg(const char* command, const std::string& text, std::string* out) {
   out->clear();
   if (text.empty() || CanonicalUuid(text, out)) return true;
+  // As a path holds it (copied from a record): %2D for a dash, %7B for a brace.
+  if (text.find('%') != std::string::npos &&
+      CanonicalUuid(PercentDecode(text, PercentDecoding::kPath), out)) {
+    return true;
+  }
   std::fprintf(stderr, "edi-audit %s: --message '%s' is not a message id (a UUID)\n", command,
                text.c_str());
   return false;

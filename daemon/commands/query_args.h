@@ -36,7 +36,8 @@ int ParseTimeArgs(const char* command, const std::string& since, const std::stri
 int ResolveTimeArgs(const char* command, const TimeArgs& args, sqlite3* db,
                     std::optional<EventTime>* since, std::optional<EventTime>* until);
 
-// --message: a UUID in any case, folded to the lower case the decoder stores. Prints
+// --message: a UUID in any form a path may hold it (case, dashes or none, braces, parentheses,
+// percent-encoded), as the lower-case dashed form the decoder stores. Prints
 // "edi-audit COMMAND: ..." and returns false when `text` is not one; empty stays empty.
 bool MessageIdArg(const char* command, const std::string& text, std::string* out);
 

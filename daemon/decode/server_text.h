@@ -1,9 +1,9 @@
 // How the EDI 2.0 API's server (ASP.NET Core on Kestrel) reads the text of a request: its
 // percent-encoding, its path (dot segments), and the ids and integers in it. The decoder reads
 // a record's path and query as the server did, so that a call written another way the server
-// reads the same is the same call (routes.cpp). Internal to the decode stage (but HexValue, which
-// the query commands use too); the forms others use (CanonicalUuid, ParseHerIdText) are declared
-// in decoder.h.
+// reads the same is the same call (routes.cpp). Internal to the decode stage (but HexValue and
+// PercentDecode, which the query commands use too); the forms others use (CanonicalUuid,
+// ParseHerIdText) are declared in decoder.h.
 #pragma once
 
 #include <string>

@@ -122,9 +122,12 @@ TEST_F(QueryCli, EventsShowWhatHappenedToAMessageInTheOrderItHappened) {
                           " --message 7c4f1d8b-9e0a-4b2c-93d4-4f5a6b7c8d08");
   EXPECT_EQ(table.out.rfind("TIME ", 0), 0u) << table.out;
   EXPECT_EQ(std::count(table.out.begin(), table.out.end(), '\n'), 7) << table.out;
-  // The id as a path may carry it (without dashes, in braces) names the same message.
+  // The id as a path may carry it (without dashes, in braces, percent-encoded) names the same
+  // message.
   for (const char* id :
-       {"7c4f1d8b9e0a4b2c93d44f5a6b7c8d08", "'{7C4F1D8B-9E0A-4B2C-93D4-4F5A6B7C8D08}'"}) {
+       {"7c4f1d8b9e0a4b2c93d44f5a6b7c8d08", "'{7C4F1D8B-9E0A-4B2C-93D4-4F5A6B7C8D08}'",
+        "7c4f1d8b%2D9e0a%2d4b2c%2D93d4%2D4f5a6b7c8d08",
+        "%7B7C4F1D8B-9E0A-4B2C-93D4-4F5A6B7C8D08%7d"}) {
     const Output other = Sh(std::string(EDI_BINARY) + " events --db " + db + " --message " + id);
     EXPECT_EQ(other.status, 0) << other.out;
     EXPECT_EQ(other.out, table.out) << id;
