@@ -92,9 +92,25 @@ int ResolveTimeArgs(const char* command, const TimeArgs& args, sqlite3* db,
   *since = resolve(args.since);
   *until = resolve(args.until);
   if (*since && *until && **since >= **until) {
+    // A duration as given ("1d"), with the time it stands for when the database has events.
+    auto show = [&newest](const TimeArgs::Arg& a, EventTime t) {
+      if (!a.back) return FormatRfc3339(t);
+      const EventTime back = *a.back;
+      std::string text;
+      for (const auto& [unit, ms] :
+           {std::pair{"d", kMillisPerDay}, std::pair{"h", kMillisPerHour},
+            std::pair{"m", kMillisPerMinute}, std::pair{"s", EventTime{1'000}}}) {
+        if (back % ms == 0) {
+          text = std::to_string(back / ms) + unit;
+          break;
+        }
+      }
+      if (text.empty()) text = std::to_string(back) + "ms";
+      return newest ? text + " (" + FormatRfc3339(t) + ")" : text;
+    };
     std::fprintf(stderr,
                  "edi-audit %s: --since %s is not before --until %s: nothing lies between\n",
-                 command, FormatRfc3339(**since).c_str(), FormatRfc3339(**until).c_str());
+                 command, show(*args.since, **since).c_str(), show(*args.until, **until).c_str());
     return 2;
   }
   return 0;

@@ -233,6 +233,29 @@ TEST_F(QueryCli, EventsRefuseBadArgumentsAndSayWhy) {
   EXPECT_EQ(bad_action.status, 2);
   EXPECT_NE(bad_action.out.find("mark_downloaded"), std::string::npos) << bad_action.out;
   EXPECT_EQ(Sh(events + " --since 2026-05-06 --until 2026-05-05").status, 2);
+  // Durations are named as given, with the times they stand for (back from the newest event,
+  // 2026-05-11T07:30:00.009Z).
+  const Output reversed = Sh(events + " --since 90m --until 2h");
+  EXPECT_EQ(reversed.status, 2);
+  EXPECT_NE(reversed.out.find("--since 90m (2026-05-11T06:00:00.009Z) is not before --until 2h "
+                              "(2026-05-11T05:30:00.009Z)"),
+            std::string::npos)
+      << reversed.out;
+  // A database without events has no times for durations to stand for (none from 1970).
+  const std::string empty_log = (dir_ / "empty.jsonl").string();
+  std::ofstream(empty_log).flush();
+  const std::string empty_db = (dir_ / "empty.db").string();
+  ASSERT_EQ(Sh(std::string(EDI_BINARY) +
+               " replay -q --registry " EDI_SOURCE_DIR "/examples/registry --db " + empty_db + " " +
+               empty_log)
+                .status,
+            0);
+  const Output empty =
+      Sh(std::string(EDI_BINARY) + " events --db " + empty_db + " --since 1d --until 2d");
+  EXPECT_EQ(empty.status, 2);
+  EXPECT_NE(empty.out.find("--since 1d is not before --until 2d: nothing lies between"),
+            std::string::npos)
+      << empty.out;
   const Output missing = Sh(std::string(EDI_BINARY) + " events --db " +
                             (dir_ / "none.db").string() + " --her-id 8142531");
   EXPECT_EQ(missing.status, 1);
