@@ -71,6 +71,23 @@ std::string UnknownOption(CLI::App& cmd, int from, int argc, char** argv, std::s
   return {};
 }
 
+// CLI11's wording for an option given twice ("--db: At Most 1 required but received 2") or
+// without its value ("--limit: 1 required UINT:INT>0 missing") in plain words; others as
+// they are.
+std::string PlainParseError(const std::string& what) {
+  const size_t colon = what.find(": ");
+  if (colon == std::string::npos) return what;
+  const std::string name = what.substr(0, colon), rest = what.substr(colon + 2);
+  if (const std::string at_most = "At Most 1 required but received "; rest.rfind(at_most, 0) == 0) {
+    return name + " is given " + rest.substr(at_most.size()) + " times; give it once";
+  }
+  if (rest.rfind("1 required ", 0) == 0 && rest.size() > 8 &&
+      rest.compare(rest.size() - 8, 8, " missing") == 0) {
+    return name + " needs a value";
+  }
+  return what;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -139,7 +156,7 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     // As every other refusal: the command first, then what is wrong.
     std::fprintf(stderr, "%sedi-audit%s: %s (see edi-audit%s --help)\n", prefix, path.c_str(),
-                 e.what(), path.c_str());
+                 PlainParseError(e.what()).c_str(), path.c_str());
     return 2;
   }
   // Output that did not reach its file (a full disk, a closed pipe) is a failure, whichever

@@ -1,6 +1,10 @@
 #include "commands/read_only_db.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "common/sqlite_statement.h"
@@ -23,8 +27,12 @@ DbHandle OpenReadOnly(const std::string& path, const char* command, int min_vers
   const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
   DbHandle db(raw);
   if (rc != SQLITE_OK) {
+    // SQLite says "unable to open database file" for a file this user may not read, too.
+    const std::string why = ::access(path.c_str(), R_OK) != 0
+                                ? std::strerror(errno)
+                                : (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
     std::fprintf(stderr, "edi-audit %s: %s: cannot open database: %s\n", command, path.c_str(),
-                 raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
+                 why.c_str());
     return nullptr;
   }
   sqlite3_busy_timeout(raw, 5000);

@@ -53,14 +53,17 @@ std::map<std::string, std::vector<Severity>> RuleSeverities(
   return out;
 }
 
+// The files' texts; one that cannot be read is named under `command` ("rules test"), or left
+// for the rule loader to report when `command` is null.
 std::vector<std::pair<std::string, std::string>> ReadAll(const std::vector<std::string>& files,
-                                                         bool* ok) {
+                                                         bool* ok, const char* command) {
   std::vector<std::pair<std::string, std::string>> out;
   *ok = true;
   for (const std::string& f : files) {
     std::string text;
     if (Status s = ReadFile(f, &text); !s.ok()) {
-      std::fprintf(stderr, "edi-audit rules: %s\n", s.message().c_str());
+      if (command != nullptr)
+        std::fprintf(stderr, "edi-audit %s: %s\n", command, s.message().c_str());
       *ok = false;
     }
     out.emplace_back(f, std::move(text));
@@ -121,7 +124,7 @@ int RunList(const std::vector<std::string>& args) {
   }
   const std::vector<std::string>& files = *expanded;
   bool read_ok = true;
-  const auto texts = ReadAll(files, &read_ok);
+  const auto texts = ReadAll(files, &read_ok, nullptr);  // LoadRules names a file it cannot read
   const LoadResult r = LoadRules(files, FactsCatalog());
   if (!r.ok()) {
     std::fputs(r.ToString().c_str(), stderr);
@@ -213,7 +216,7 @@ int RunTest(const TestOptions& opt) {
   }
   const std::vector<std::string>& base_files = *base_expanded;
   bool read_ok = true;
-  auto base = ReadAll(base_files, &read_ok);
+  auto base = ReadAll(base_files, &read_ok, "rules test");
   if (!read_ok) return 1;
   const LoadResult base_loaded = LoadRulesFromStrings(base, FactsCatalog());
   if (!base_loaded.ok()) {

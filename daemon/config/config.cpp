@@ -160,7 +160,10 @@ Handler HostPort(std::string* out, const std::string& name) {
     bool ok =
         colon != std::string::npos && colon > 0 && colon + 1 < v.size() && colon + 6 >= v.size();
     for (size_t i = colon + 1; ok && i < v.size(); ++i) ok = std::isdigit(v[i]) != 0;
-    if (ok) ok = std::stoul(v.substr(colon + 1)) <= 65535;
+    if (ok && std::stoul(v.substr(colon + 1)) > 65535) {
+      return Status::InvalidArgument(Where(name, n) + ": key '" + key + "': port " +
+                                     v.substr(colon + 1) + " is out of range (0 to 65535)");
+    }
     // getaddrinfo takes '*' for a host name and yields the loopback address: not what it
     // seems to say.
     if (ok && v.substr(0, colon) == "*") {

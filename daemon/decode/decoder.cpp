@@ -248,9 +248,13 @@ bool Decoder::FullyValidated(std::string_view bytes, DecodeError* error) {
                 v.keyword == "required" ? QuarantineReason::kSchema : ClassifySchemaError(v.field),
                 std::move(v.detail));
   }
+  // RapidJSON's texts are sentences ("Invalid value."): they follow the offset, as the
+  // decoder's own say it.
+  std::string what = rapidjson::GetParseError_En(pr.Code());
+  if (!what.empty() && what.back() == '.') what.pop_back();
+  if (!what.empty() && what[0] >= 'A' && what[0] <= 'Z') what[0] = static_cast<char>(what[0] + 32);
   return Fail(error, QuarantineReason::kInvalidJson,
-              std::string(rapidjson::GetParseError_En(pr.Code())) + " at offset " +
-                  std::to_string(pr.Offset()));
+              "Invalid JSON at offset " + std::to_string(pr.Offset()) + ": " + what);
 }
 
 bool Decoder::Decode(std::string_view bytes, AccessEvent* e, DecodeError* error) {

@@ -1,6 +1,7 @@
 // edi-audit's query commands (events, findings, quarantine, record) as an analyst runs them,
 // on databases replay wrote.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -260,6 +261,17 @@ TEST_F(QueryCli, EventsRefuseBadArgumentsAndSayWhy) {
                             (dir_ / "none.db").string() + " --her-id 8142531");
   EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.out.find("no such database file"), std::string::npos) << missing.out;
+  // A database this user may not read says so (SQLite: "unable to open database file").
+  const std::string hidden = (dir_ / "hidden.db").string();
+  ASSERT_EQ(Sh("cp " + db + " " + hidden + " && chmod 000 " + hidden).status, 0);
+  const std::string as_other =
+      ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
+  const Output unreadable =
+      Sh(as_other + EDI_BINARY + " events --db " + hidden + " --her-id 8142531");
+  EXPECT_EQ(unreadable.status, 1);
+  EXPECT_NE(unreadable.out.find(hidden + ": cannot open database: Permission denied"),
+            std::string::npos)
+      << unreadable.out;
   // An empty answer says why on stderr; the output stays what it is (a CSV head alone).
   const Output none = Sh(events + " --her-id 8100000");
   EXPECT_EQ(none.status, 0);
@@ -633,6 +645,12 @@ TEST(CommandLine, ArgumentErrorsNameTheCommandAndWhereHelpIs) {
            {" rules",
             "edi-audit rules: no command given (the commands: check, list, test; see edi-audit "
             "rules --help)\n"},
+           // An option given twice, or without its value, in plain words.
+           {" findings --db x.db --db y.db",
+            "edi-audit findings: --db is given 2 times; give it once (see edi-audit findings "
+            "--help)\n"},
+           {" events --db x.db --limit",
+            "edi-audit events: --limit needs a value (see edi-audit events --help)\n"},
        }) {
     const Output refused = Sh(std::string(EDI_BINARY) + args);
     EXPECT_EQ(refused.status, 2) << args;

@@ -511,6 +511,15 @@ TEST_F(ReplayCli, ARulesDirectoryLoadsYmlFilesToo) {
   EXPECT_EQ(line.find(" yes "), std::string::npos) << line;
 }
 
+// A rule file that cannot be read is named once, by the command that reads it.
+TEST_F(ReplayCli, ARuleFileThatCannotBeReadIsNamedOnce) {
+  const std::string missing = (dir_ / "missing.yaml").string();
+  const Output list = Sh(std::string(EDI_BINARY) + " rules list " + missing);
+  EXPECT_EQ(list.status, 1);
+  EXPECT_EQ(list.out, missing + ": E_IO: cannot read the rule file: No such file or directory\n" +
+                          "edi-audit rules list: the rule files do not load\n");
+}
+
 TEST_F(ReplayCli, ARulesDirectoryWithoutRuleFilesIsNamed) {
   // Every command that takes rule or fixture directories says which one holds nothing.
   const auto empty = dir_ / "no-rules";

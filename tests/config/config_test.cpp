@@ -78,6 +78,17 @@ TEST(Config, AListenAddressOfStarIsRefusedAsItWouldListenOnLoopbackOnly) {
   }
 }
 
+TEST(Config, AListenPortOutOfRangeIsNamedAsSuch) {
+  auto c = ParseConfig("http:\n  listen: \"127.0.0.1:99999\"\n", "c.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "c.yaml:2: key 'http.listen': port 99999 is out of range (0 to 65535)");
+  auto d = ParseConfig("http:\n  listen: \"127.0.0.1:http\"\n", "c.yaml");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().message(),
+            "c.yaml:2: key 'http.listen' must be HOST:PORT, e.g. 127.0.0.1:9464");
+}
+
 TEST(Config, AnUnknownKeyNamesFileLineAndKey) {
   auto c = ParseConfig("store:\n  batch_size: 10\n  batchsize: 10\n", "edi.yaml");
   ASSERT_FALSE(c.ok());

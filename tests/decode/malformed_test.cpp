@@ -52,7 +52,8 @@ INSTANTIATE_TEST_SUITE_P(
     ThirtyAndMore, MalformedRecord,
     ::testing::Values(
         Bad{"empty", "", QuarantineReason::kInvalidJson, "offset 0"},
-        Bad{"not_json", "hello world", QuarantineReason::kInvalidJson, "Invalid value"},
+        Bad{"not_json", "hello world", QuarantineReason::kInvalidJson,
+            "Invalid JSON at offset 0: invalid value"},
         Bad{"truncated", kGood.substr(0, 80), QuarantineReason::kInvalidJson, "offset"},
         Bad{"trailing_garbage", kGood + " xyz", QuarantineReason::kInvalidJson,
             "must not be followed by other values"},
