@@ -46,7 +46,49 @@ YAML::Node TheOnlyDocument(const std::vector<YAML::Node>& docs) {
   return docs.front();
 }
 
+// Whether the quoted scalar starting at text[at] ends on its line.
+bool QuoteEndsOnItsLine(const std::string& text, size_t at) {
+  const char quote = text[at];
+  for (size_t i = at + 1; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n' || c == '\r') return false;
+    if (quote == '"' && c == '\\') {
+      ++i;  // an escaped character (an escaped line break, too, continues the line)
+    } else if (c == quote) {
+      if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+        ++i;  // '' is a quote inside single quotes
+      } else {
+        return true;
+      }
+    }
+  }
+  return false;  // the end of the text: never closed
+}
+
+void CheckQuotes(const YAML::Node& n, const std::string& text) {
+  if (n.IsScalar()) {
+    const YAML::Mark m = n.Mark();
+    if (m.pos >= 0 && static_cast<size_t>(m.pos) < text.size() &&
+        (text[m.pos] == '"' || text[m.pos] == '\'') && !QuoteEndsOnItsLine(text, m.pos)) {
+      throw YAML::ParserException(m,
+                                  "a quoted value does not end on its line: is its closing "
+                                  "quote missing?");
+    }
+  } else if (n.IsSequence()) {
+    for (const YAML::Node& item : n) CheckQuotes(item, text);
+  } else if (n.IsMap()) {
+    for (const auto& kv : n) {
+      CheckQuotes(kv.first, text);
+      CheckQuotes(kv.second, text);
+    }
+  }
+}
+
 }  // namespace
+
+void RefuseQuotedScalarsAcrossLines(const YAML::Node& doc, const std::string& text) {
+  CheckQuotes(doc, text);
+}
 
 YAML::Node LoadOneYamlDocument(const std::string& text) {
   return TheOnlyDocument(YAML::LoadAll(text));

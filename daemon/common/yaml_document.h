@@ -20,4 +20,11 @@ YAML::Node LoadOneYamlDocument(const std::string& text);
 // The same for the file at `path`; throws YAML::BadFile when it cannot be read.
 YAML::Node LoadOneYamlDocumentFile(const std::string& path);
 
+// Throws YAML::ParserException at a quoted scalar of `doc` (loaded from `text`) that does not
+// end on the line it starts on. YAML folds such a scalar's lines into one, so a closing quote
+// left out swallows the lines after it (up to the next quote or the end of the file, which
+// yaml-cpp takes for one) into one value: `database: "/var/lib/audit.db` would name a file
+// ending in a space. A setting never needs one.
+void RefuseQuotedScalarsAcrossLines(const YAML::Node& doc, const std::string& text);
+
 }  // namespace edi

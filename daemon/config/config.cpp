@@ -249,6 +249,7 @@ Result<Config> ParseConfig(const std::string& text, const std::string& name) {
   YAML::Node root;
   try {
     root = LoadOneYamlDocument(text);
+    RefuseQuotedScalarsAcrossLines(root, text);
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(name + ":" + std::to_string(e.mark.line + 1) + ":" +
                                    std::to_string(e.mark.column + 1) + ": " + e.msg);

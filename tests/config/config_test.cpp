@@ -78,6 +78,28 @@ TEST(Config, AListenAddressOfStarIsRefusedAsItWouldListenOnLoopbackOnly) {
   }
 }
 
+// A closing quote left out: YAML folds the lines after it into the value (up to the next quote;
+// yaml-cpp to the end of the file too), which would name a database ending in a space or hide
+// the settings below it.
+TEST(Config, AQuotedValueThatDoesNotEndOnItsLineIsRefused) {
+  for (const std::string text :
+       {"registry: /srv/reg\ndatabase: \"/var/lib/audit.db\n",
+        "database: \"/var/lib/audit.db\nregistry: /srv/reg\nlog_level: info\"\n",
+        "registry: '/srv/reg\n"}) {
+    auto c = ParseConfig(text, "c.yaml");
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_NE(c.status().message().find(
+                  ": a quoted value does not end on its line: is its closing quote missing?"),
+              std::string::npos)
+        << c.status().message();
+  }
+  // Quotes and escapes inside a quoted value are no end of it.
+  auto ok = ParseConfig("database: 'it''s.db'\nregistry: \"/srv/a\\\"b\"\n", "c.yaml");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->database, "it's.db");
+  EXPECT_EQ(ok->registry_dir, "/srv/a\"b");
+}
+
 TEST(Config, AListenPortOutOfRangeIsNamedAsSuch) {
   auto c = ParseConfig("http:\n  listen: \"127.0.0.1:99999\"\n", "c.yaml");
   ASSERT_FALSE(c.ok());
