@@ -110,6 +110,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
       why = "the directory " + dir.string() + " cannot be written by this user (" +
             std::strerror(errno) + "): SQLite keeps its -wal and -shm files beside the database";
       setup = true;
+    } else if (struct stat st = {}; existed && ::stat(path.c_str(), &st) == 0 &&
+                                    ::access(path.c_str(), R_OK | W_OK) != 0) {
+      // The file is another user's (a replay run as root made it 0600): so it stays.
+      const int e = errno;
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      why = std::string("the file cannot be read and written by this user (") + std::strerror(e) +
+            "; owner uid " + std::to_string(st.st_uid) + ", mode " + mode + ")";
+      setup = true;
     }
     sqlite3_close(db);
     const std::string msg = path + ": cannot open database for writing: " + why;

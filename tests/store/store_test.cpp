@@ -37,6 +37,32 @@ TEST_F(StoreTest, ARecordSeenTwiceIsStoredOnceInTheSameBatchAndLater) {
   EXPECT_EQ(Dump(*s, "SELECT count(*) FROM party_event_ids"), "1|\n");
 }
 
+constexpr uid_t kNobody = 65534;
+
+// Store::Open of `path` by user nobody, in a child process (the caller is root): 0 when it
+// opened, 1 when it was refused as a setup error (its message in *message), 2 otherwise.
+int OpenAsNobody(const std::string& path, std::string* message) {
+  int out[2];
+  if (::pipe(out) != 0) return 3;
+  const pid_t child = ::fork();
+  if (child < 0) return 3;
+  if (child == 0) {
+    ::close(out[0]);
+    if (::setgid(kNobody) != 0 || ::setuid(kNobody) != 0) ::_exit(3);
+    auto store = Store::Open(path, {});
+    const std::string text = store.ok() ? "opened" : store.status().message();
+    [[maybe_unused]] const ssize_t n = ::write(out[1], text.data(), text.size());
+    ::_exit(store.ok() ? 0 : store.status().code() == Status::Code::kInvalidArgument ? 1 : 2);
+  }
+  ::close(out[1]);
+  char buf[1024];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) message->append(buf, n);
+  ::close(out[0]);
+  int status = 0;
+  if (::waitpid(child, &status, 0) != child || !WIFEXITED(status)) return 3;
+  return WEXITSTATUS(status);
+}
+
 // The audit trail is sensitive: a new database and the files beside it are their owner's
 // alone, whatever the umask (replay run by hand under umask 022).
 TEST_F(StoreTest, ANewDatabaseIsReadableByItsOwnerOnly) {
@@ -73,7 +99,6 @@ TEST_F(StoreTest, ADatabaseMadeInAFileThereBeforeIsReadableByItsOwnerOnly) {
 TEST_F(StoreTest, RootWritingAnotherUsersDatabaseLeavesTheLockThatUsers) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
   Open().reset();
-  constexpr uid_t kNobody = 65534;
   for (const char* suffix : {"", "-wal", "-shm"}) {
     if (fs::exists(path_ + suffix)) {
       ASSERT_EQ(::chown((path_ + suffix).c_str(), kNobody, kNobody), 0);
@@ -86,6 +111,31 @@ TEST_F(StoreTest, RootWritingAnotherUsersDatabaseLeavesTheLockThatUsers) {
   ASSERT_EQ(::stat((path_ + "-lock").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, kNobody);
   EXPECT_EQ(st.st_gid, kNobody);
+}
+
+// A database file this user may not read and write (a replay run as root made it, 0600) is a
+// setup error that names owner and mode, not SQLite's "unable to open database file": the
+// service is not restarted over and over for it.
+TEST_F(StoreTest, ADatabaseFileThisUserMayNotReadIsRefusedNamingItsOwnerAndMode) {
+  Open().reset();
+  std::string message;
+  ASSERT_EQ(::chmod(path_.c_str(), 0600), 0);
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown((path_ + "-lock").c_str(), kNobody, kNobody), 0);  // its lock it may use
+    EXPECT_EQ(OpenAsNobody(path_, &message), 1) << message;
+    EXPECT_NE(message.find("owner uid 0, mode 0600"), std::string::npos) << message;
+  } else {
+    ASSERT_EQ(::chmod(path_.c_str(), 0), 0);
+    auto store = Store::Open(path_, {});
+    ASSERT_FALSE(store.ok());
+    EXPECT_EQ(store.status().code(), Status::Code::kInvalidArgument);
+    message = store.status().message();
+    ::chmod(path_.c_str(), 0600);
+  }
+  EXPECT_NE(message.find(path_ + ": cannot open database for writing: the file cannot be read "
+                                 "and written by this user (Permission denied"),
+            std::string::npos)
+      << message;
 }
 
 // SQLite's -wal and -shm files stay beside the database when its writer closes it (the log
@@ -111,30 +161,10 @@ TEST_F(StoreTest, AWriteAheadLogIndexThisUserCannotWriteIsRefusedAtTheStart) {
   std::string message;
   if (::geteuid() == 0) {
     // Root writes any file: here the writer is another user, and the file root's.
-    constexpr uid_t kNobody = 65534;
     for (const char* suffix : {"", "-wal", "-lock"}) {
       ASSERT_EQ(::chown((path_ + suffix).c_str(), kNobody, kNobody), 0) << suffix;
     }
-    int out[2];
-    ASSERT_EQ(::pipe(out), 0);
-    const pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      ::close(out[0]);
-      if (::setgid(kNobody) != 0 || ::setuid(kNobody) != 0) ::_exit(3);
-      auto store = Store::Open(path_, {});
-      const std::string text = store.ok() ? "opened" : store.status().message();
-      [[maybe_unused]] const ssize_t n = ::write(out[1], text.data(), text.size());
-      ::_exit(store.ok() ? 0 : 1);
-    }
-    ::close(out[1]);
-    char buf[1024];
-    for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) message.append(buf, n);
-    ::close(out[0]);
-    int status = 0;
-    ASSERT_EQ(::waitpid(child, &status, 0), child);
-    ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 1) << message;
+    EXPECT_EQ(OpenAsNobody(path_, &message), 1) << message;
   } else {
     ASSERT_EQ(::chmod((path_ + "-shm").c_str(), 0400), 0);
     auto store = Store::Open(path_, {});
