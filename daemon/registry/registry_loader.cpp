@@ -63,6 +63,14 @@ RegistryLoader::RegistryLoader(std::string dir, std::string schema_dir)
       registry_(std::make_shared<Registry>()) {}
 
 Result<std::shared_ptr<const Registry>> RegistryLoader::Load() {
+  // A snapshot file named where its directory is wanted would read as a directory missing
+  // its files ("organizations.jsonl/communication-parties.jsonl: ... missing").
+  if (std::error_code ec;
+      std::filesystem::exists(dir_, ec) && !std::filesystem::is_directory(dir_, ec)) {
+    return Status::InvalidArgument(dir_ +
+                                   ": is not a directory (the registry is the directory of the "
+                                   "snapshot files, communication-parties.jsonl and the others)");
+  }
   for (auto step : {&RegistryLoader::ReadParties, &RegistryLoader::ReadOrganizations,
                     &RegistryLoader::ReadClients, &RegistryLoader::ReadReservations,
                     &RegistryLoader::ReadOwners, &RegistryLoader::ResolveOrganizations,

@@ -297,6 +297,14 @@ TEST_F(RegistryTest, AMissingPartiesFileIsAnErrorNamingItsPath) {
   EXPECT_THAT(r.status().message(), HasSubstr((dir_ / "communication-parties.jsonl").string()));
 }
 
+TEST_F(RegistryTest, ASnapshotFileGivenForTheDirectoryIsNamedAsNoDirectory) {
+  const std::string file = (dir_ / "organizations.jsonl").string();
+  auto r = Registry::Load(file, SchemaDir());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr(file + ": is not a directory"));
+}
+
 TEST_F(RegistryTest, AMissingOrganizationsFileIsAnErrorNamingItsPath) {
   fs::remove(dir_ / "organizations.jsonl");
   EXPECT_THAT(LoadError(), HasSubstr((dir_ / "organizations.jsonl").string()));
