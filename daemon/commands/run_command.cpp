@@ -33,6 +33,7 @@ namespace {
 
 constexpr auto kPollSlice = std::chrono::milliseconds(200);
 constexpr auto kStatsInterval = std::chrono::seconds(60);
+constexpr auto kIdleStatsInterval = std::chrono::hours(1);
 constexpr auto kAlertsFlushTimeout = std::chrono::seconds(10);
 
 volatile std::sig_atomic_t g_stop_signal = 0;
@@ -264,7 +265,8 @@ int RunLoop(Daemon* d) {
   PublishStatus(d);
   sd_notify(0, "READY=1\nSTATUS=consuming");
   Watchdog watchdog;
-  auto last_stats = std::chrono::steady_clock::now();
+  auto last_stats = std::chrono::steady_clock::now(), last_logged_stats = last_stats;
+  std::string logged_stats;  // the counters the last progress lines gave
   while (g_stop_signal == 0) {
     if (Status s = d->source->Poll(kPollSlice); !s.ok()) {
       spdlog::critical("{}; stopping", s.message());
@@ -281,9 +283,11 @@ int RunLoop(Daemon* d) {
       d->alerts->Poll();
       OfferUndelivered(d, false);
     }
-    if (std::chrono::steady_clock::now() - last_stats >= kStatsInterval) {
-      last_stats = std::chrono::steady_clock::now();
-      LogStats(*d, "progress");
+    // Every minute while something changes; an idle daemon says so once an hour.
+    if (const auto now = std::chrono::steady_clock::now(); now - last_stats >= kStatsInterval) {
+      last_stats = now;
+      if (now - last_logged_stats >= kIdleStatsInterval) logged_stats.clear();
+      if (LogStats(*d, "progress", &logged_stats)) last_logged_stats = now;
     }
   }
   sd_notify(0, "STOPPING=1");

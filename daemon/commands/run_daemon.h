@@ -120,6 +120,8 @@ struct Daemon {
 void PublishStatus(Daemon* d);
 
 // Logs the counters in one line (and the alerts' in a second), as `what`: "progress", "stopped".
-void LogStats(const Daemon& d, const char* what);
+// Given `unchanged_since` (what the last call logged), logs only when they changed since, and
+// returns whether it did.
+bool LogStats(const Daemon& d, const char* what, std::string* unchanged_since = nullptr);
 
 }  // namespace edi

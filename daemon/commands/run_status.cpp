@@ -71,25 +71,34 @@ void PublishStatus(Daemon* d) {
   d->http->Publish(RenderRunMetrics(m), HealthProblem(*d));
 }
 
-void LogStats(const Daemon& d, const char* what) {
+bool LogStats(const Daemon& d, const char* what, std::string* unchanged_since) {
   const PipelineCounters& p = d.pipeline->counters();
   const KafkaSourceCounters k = d.source->counters();
   const StateCounters& st = d.pipeline->state().counters();
-  spdlog::info(
-      "{}: records {} (stored {}, duplicates {}, quarantined {}), findings {}, batches {} "
+  std::string counts = fmt::format(
+      "records {} (stored {}, duplicates {}, quarantined {}), findings {}, batches {} "
       "(failed {}); state: calls with unknown custody {}, party checks with no owner {}; "
       "kafka: partitions {}, redelivered {}, offsets went back {}, commit failures {}, "
       "errors {}, pauses {}, fetches hastened {}, merged ahead of quiet partitions {}, merged "
       "before lagging partitions caught up {}",
-      what, p.records, p.stored, p.duplicates, p.quarantined, p.findings_new, p.batches,
-      p.failed_batches, st.custody_unknown, st.no_owner, d.source->assigned_sources().size(),
-      k.redelivered, k.offsets_went_back, k.commit_failures, k.consumer_errors, k.pauses,
-      k.fetches_hastened, k.merged_past_quiet, k.merged_early);
+      p.records, p.stored, p.duplicates, p.quarantined, p.findings_new, p.batches, p.failed_batches,
+      st.custody_unknown, st.no_owner, d.source->assigned_sources().size(), k.redelivered,
+      k.offsets_went_back, k.commit_failures, k.consumer_errors, k.pauses, k.fetches_hastened,
+      k.merged_past_quiet, k.merged_early);
+  std::string alerts;
   if (d.alerts != nullptr) {
     const AlertSinkCounters& a = d.alerts->counters();
-    spdlog::info("{}: alerts delivered {}, delivery failures {}, retries {}, in flight {}", what,
-                 a.delivered, a.delivery_failures, a.retries, d.alerts->in_flight());
+    alerts = fmt::format("alerts delivered {}, delivery failures {}, retries {}, in flight {}",
+                         a.delivered, a.delivery_failures, a.retries, d.alerts->in_flight());
   }
+  if (unchanged_since != nullptr) {
+    std::string now = counts + '\n' + alerts;
+    if (now == *unchanged_since) return false;
+    *unchanged_since = std::move(now);
+  }
+  spdlog::info("{}: {}", what, counts);
+  if (!alerts.empty()) spdlog::info("{}: {}", what, alerts);
+  return true;
 }
 
 }  // namespace edi
