@@ -104,7 +104,7 @@ void KafkaSource::OnAssign(rd_kafka_topic_partition_list_t* partitions) {
                            {},          -1,
                            {},          {},
                            false,       check_at,
-                           -1};
+                           -1,          kafka >= 0 ? kafka : -1};
     if (stored && kafka >= 0 && kafka > *stored + 1) {
       // Normal when instances share the group; alone, the records between are not here (a
       // database restored from a backup, say) and Kafka may still hold them.
@@ -183,14 +183,32 @@ void KafkaSource::OnRevoke(rd_kafka_topic_partition_list_t* partitions) {
 }
 
 void KafkaSource::CommitSync(const std::vector<PartitionKey>& keys) {
-  KafkaPartitions offsets = StoredOffsets(keys);
+  // Partitions whose position the group's committed offset is already at need no commit (no
+  // wait for an unreachable coordinator when nothing was stored since the assignment).
+  std::vector<PartitionKey> due;
+  for (const PartitionKey& k : keys) {
+    const auto it = partitions_.find(k);
+    if (it != partitions_.end() && it->second.stored >= 0 &&
+        it->second.stored + 1 == it->second.committed) {
+      continue;
+    }
+    due.push_back(k);
+  }
+  KafkaPartitions offsets = StoredOffsets(due);
   if (offsets == nullptr) return;  // nothing stored during this assignment
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
   // Closing, a failed attempt means the coordinator is unreachable: retrying only delays exit.
   const int attempts = closed_ ? 1 : kCommitAttempts;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     err = rd_kafka_commit(rk_.get(), offsets.get(), 0);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      for (const PartitionKey& k : due) {
+        if (auto it = partitions_.find(k); it != partitions_.end() && it->second.stored >= 0) {
+          it->second.committed = it->second.stored + 1;
+        }
+      }
+      return;
+    }
     ++counters_.commit_failures;
     spdlog::warn(
         "kafka: committing offsets before giving up partitions failed (attempt {} of "

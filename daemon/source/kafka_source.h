@@ -228,6 +228,10 @@ class KafkaSource {
     // Reading went back to the beginning from this offset (the check found another record):
     // records after it, fetched before, are dropped until one from the beginning comes; -1.
     int64_t rewound_from = -1;
+    // The group's committed offset as this source knows it (read at the assignment, or
+    // committed by CommitSync); -1 unknown. A partition whose stored position it already
+    // covers has nothing to commit when it is given up.
+    int64_t committed = -1;
   };
   static constexpr size_t kRecentOffsets = 8192;
 

@@ -272,6 +272,41 @@ TEST_F(RunLifecycleTest, ABrokerOutageIsLoggedShownAndSurvivedWithoutLosingRecor
   ExpectExactlyOnce({&db}, "outage", produced, 0);
 }
 
+// Stopped during a broker outage with nothing stored since its partitions were assigned at the
+// group's committed offsets, `run` has nothing to commit: it neither waits for the unreachable
+// coordinator to commit (45 s) nor reports the partitions as handed over uncommitted.
+TEST_F(RunLifecycleTest, ASigtermInAnOutageWithNothingNewToCommitDoesNotWaitToCommit) {
+  kafka()->CreateTopic("idle-outage", 2);
+  ProduceTraffic("idle-outage", 0, 500);
+  const std::string config = WriteConfig("idle-outage", "idle-outage", "audit-idle-outage");
+  {
+    DaemonProcess first(config, Log("idle-outage-1"));
+    first.Start();
+    AuditDb db(Db("idle-outage"));
+    ASSERT_TRUE(WaitForRecords({&db}, 500)) << first.Log();
+    ASSERT_EQ(first.Stop(), 0) << first.Log();  // commits what it stored
+  }
+  DaemonProcess again(config, Log("idle-outage-2"));
+  again.Start();
+  ASSERT_TRUE(again.WaitForLog("kafka: assigned kafka:idle-outage/1", 0)) << again.Log();
+  ASSERT_TRUE(again.WaitForLog("kafka: assigned kafka:idle-outage/0", 0)) << again.Log();
+  kafka()->Pause();
+  const bool noticed = again.WaitForLog("librdkafka retries by itself", 0);
+  const auto stopping = std::chrono::steady_clock::now();
+  const std::optional<int> code = again.Stop(seconds(80));
+  const auto took = std::chrono::steady_clock::now() - stopping;
+  kafka()->Start();  // for the tests after this one
+  ASSERT_TRUE(noticed) << again.Log();
+  ASSERT_EQ(code, 0) << again.Log();
+  // Leaving the group still gets its 10 s (close_timeout), but no commit waits before it.
+  EXPECT_LT(took, seconds(30)) << again.Log();
+  EXPECT_EQ(again.Log().find("committing offsets before giving up partitions failed"),
+            std::string::npos)
+      << again.Log();
+  EXPECT_EQ(again.Log().find("handed over without its committed offset"), std::string::npos)
+      << again.Log();
+}
+
 TEST_F(RunLifecycleTest, ASecondWriterIsRefusedWhileTheFirstGoesOnStoring) {
   kafka()->CreateTopic("one-writer", 2);
   auto produced = ProduceTraffic("one-writer", 0, 1000);
