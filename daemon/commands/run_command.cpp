@@ -359,8 +359,10 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       "kafka.topics. With http.listen\n(HOST:PORT) it serves GET /metrics (Prometheus) and GET "
       "/health. Under systemd (Type=notify) it\nreports readiness, reloads and stopping, and "
       "sends watchdog keep-alives.\nExit status: 0 stopped by a signal; 1 stopped by a failure "
-      "(database, Kafka, http.listen); 2 the\nconfiguration, registry or rule files, or the "
-      "database path (a directory, one missing or\nnot writable), cannot be used.");
+      "(database, Kafka, http.listen), or by a\nsignal when the batch in hand could not be "
+      "stored (it is read again at the next start); 2 the\nconfiguration, registry or rule "
+      "files, or the database (a directory, in a directory missing or\nnot writable, a file "
+      "this user may not read and write), cannot be used.");
   cmd->callback([config_path, exit_code]() { *exit_code = RunDaemon(*config_path); });
 }
 
