@@ -105,13 +105,31 @@ Status LoadRuleFiles(RuleEngine* rules, const Config& c) {
   return Status::OK();
 }
 
+KafkaAlertSinkOptions AlertOptions(const Config& c) {
+  KafkaAlertSinkOptions o;
+  o.brokers = c.kafka.brokers;
+  o.topic = c.kafka.alerts_topic;
+  o.properties = ToKafka(c.kafka.producer);
+  o.serialize = [](const Finding& f) { return FindingToJson(f); };
+  return o;
+}
+
+KafkaSourceOptions SourceOptions(const Config& c) {
+  KafkaSourceOptions o;
+  o.brokers = c.kafka.brokers;
+  o.topics = c.kafka.topics;
+  o.group_id = c.kafka.group_id;
+  o.properties = ToKafka(c.kafka.consumer);
+  o.batch_size = c.store.batch_size;
+  o.batch_max_wait = std::chrono::milliseconds(c.run.batch_max_ms);
+  o.reorder_wait = std::chrono::milliseconds(c.run.reorder_ms);
+  o.max_record_bytes = c.decode.max_record_bytes;
+  return o;
+}
+
 Status OpenAlerts(Daemon* d) {
   if (d->config.kafka.alerts_topic.empty()) return Status::OK();
-  KafkaAlertSinkOptions o;
-  o.brokers = d->config.kafka.brokers;
-  o.topic = d->config.kafka.alerts_topic;
-  o.properties = ToKafka(d->config.kafka.producer);
-  o.serialize = [](const Finding& f) { return FindingToJson(f); };
+  KafkaAlertSinkOptions o = AlertOptions(d->config);
   o.on_delivered = [d](const std::vector<std::string>& ids) {
     Status s = d->store->Begin();
     if (s.ok()) s = d->pipeline->findings().MarkDelivered(ids);
@@ -157,9 +175,26 @@ Status Open(Daemon* d) {
   if (!registry.ok()) {
     return Status::InvalidArgument("registry: " + registry.status().message());
   }
-  // The rules before the database: unusable rule files leave no database file behind.
+  // The rules, the librdkafka properties and the address to listen on before the database:
+  // a configuration that cannot be used leaves no database file behind.
   d->rules = std::make_unique<RuleEngine>(&FactsCatalog());
   if (Status s = LoadRuleFiles(d->rules.get(), c); !s.ok()) return s;
+  if (Status s = KafkaSource::CheckOptions(SourceOptions(c)); !s.ok()) return s;
+  if (!c.kafka.alerts_topic.empty()) {
+    if (Status s = KafkaAlertSink::CheckOptions(AlertOptions(c)); !s.ok()) return s;
+  }
+  // Bound before joining the consumer group: an address in use fails the start without a
+  // rebalance. /metrics answers 503 "starting" until the loop publishes.
+  if (!c.http.listen.empty()) {
+    StatusServerOptions h;
+    h.listen = c.http.listen;
+    auto http = StatusServer::Start(h);
+    if (!http.ok()) return http.status();
+    d->http = std::move(*http);
+    // The port bound, which port 0 leaves to the system.
+    spdlog::info("http: serving /metrics and /health on {}:{}",
+                 c.http.listen.substr(0, c.http.listen.rfind(':')), d->http->port());
+  }
   StoreOptions store_options;
   store_options.keep_raw_records = c.store.keep_raw_records;
   store_options.max_quarantine_bytes = c.store.max_quarantine_bytes;
@@ -182,30 +217,9 @@ Status Open(Daemon* d) {
     d->pipeline->EnableParallelDecode(std::move(*second));
   }
   if (Status s = OpenAlerts(d); !s.ok()) return s;
-  // Bound before joining the consumer group: an address in use fails the start without a
-  // rebalance. /metrics answers 503 "starting" until the loop publishes.
-  if (!c.http.listen.empty()) {
-    StatusServerOptions h;
-    h.listen = c.http.listen;
-    auto http = StatusServer::Start(h);
-    if (!http.ok()) return http.status();
-    d->http = std::move(*http);
-    // The port bound, which port 0 leaves to the system.
-    spdlog::info("http: serving /metrics and /health on {}:{}",
-                 c.http.listen.substr(0, c.http.listen.rfind(':')), d->http->port());
-  }
   d->batch_store = std::make_unique<PipelineBatchStore>(d->pipeline.get(), d->store.get(),
                                                         d->alerts.get(), &d->outcomes);
-  KafkaSourceOptions o;
-  o.brokers = c.kafka.brokers;
-  o.topics = c.kafka.topics;
-  o.group_id = c.kafka.group_id;
-  o.properties = ToKafka(c.kafka.consumer);
-  o.batch_size = c.store.batch_size;
-  o.batch_max_wait = std::chrono::milliseconds(c.run.batch_max_ms);
-  o.reorder_wait = std::chrono::milliseconds(c.run.reorder_ms);
-  o.max_record_bytes = c.decode.max_record_bytes;
-  auto source = KafkaSource::Create(o, d->batch_store.get());
+  auto source = KafkaSource::Create(SourceOptions(c), d->batch_store.get());
   if (!source.ok()) return source.status();
   d->source = std::move(*source);
   return Status::OK();

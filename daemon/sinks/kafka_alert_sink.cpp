@@ -17,8 +17,7 @@ constexpr auto kErrorLogInterval = std::chrono::seconds(10);
 
 }  // namespace
 
-Result<std::unique_ptr<KafkaAlertSink>> KafkaAlertSink::Create(
-    const KafkaAlertSinkOptions& options) {
+Result<KafkaConf> KafkaAlertSink::MakeConf(const KafkaAlertSinkOptions& options) {
   if (options.brokers.empty())
     return Status::InvalidArgument("kafka.brokers: no brokers configured");
   if (options.topic.empty()) return Status::InvalidArgument("kafka.alerts_topic: empty");
@@ -30,7 +29,16 @@ Result<std::unique_ptr<KafkaAlertSink>> KafkaAlertSink::Create(
       {"acks", "all", ""},
       {"linger.ms", "20", ""},
   };
-  auto conf = MakeKafkaConf("producer", fixed, options.properties, kManagedProducerProperties);
+  return MakeKafkaConf("producer", fixed, options.properties, kManagedProducerProperties);
+}
+
+Status KafkaAlertSink::CheckOptions(const KafkaAlertSinkOptions& options) {
+  return MakeConf(options).status();
+}
+
+Result<std::unique_ptr<KafkaAlertSink>> KafkaAlertSink::Create(
+    const KafkaAlertSinkOptions& options) {
+  auto conf = MakeConf(options);
   if (!conf.ok()) return conf.status();
   std::unique_ptr<KafkaAlertSink> sink(new KafkaAlertSink(options));
   rd_kafka_conf_set_opaque(conf->get(), sink.get());

@@ -55,6 +55,8 @@ class KafkaAlertSink : public FindingSink {
   // Fails with InvalidArgument naming the config line for an unknown or managed librdkafka
   // property, or with a missing broker list, topic or serializer.
   static Result<std::unique_ptr<KafkaAlertSink>> Create(const KafkaAlertSinkOptions& options);
+  // What Create refuses of `options` (the same messages), without creating anything.
+  static Status CheckOptions(const KafkaAlertSinkOptions& options);
   ~KafkaAlertSink() override;
 
   void Deliver(const std::vector<Finding>& findings) override;
@@ -65,6 +67,7 @@ class KafkaAlertSink : public FindingSink {
   const AlertSinkCounters& counters() const { return counters_; }
 
  private:
+  static Result<KafkaConf> MakeConf(const KafkaAlertSinkOptions& options);
   using Clock = std::chrono::steady_clock;
   struct Pending {
     std::string key;      // HER-Id as text, or empty

@@ -69,8 +69,7 @@ KafkaSource::~KafkaSource() {
   }
 }
 
-Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(const KafkaSourceOptions& options,
-                                                         BatchStore* store) {
+Result<KafkaConf> KafkaSource::MakeConf(const KafkaSourceOptions& options) {
   if (options.brokers.empty()) {
     return Status::InvalidArgument("kafka.brokers: no brokers configured");
   }
@@ -103,8 +102,17 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(const KafkaSourceOption
       // Statistics, for whether any broker is reachable (/health, edi_audit_kafka_brokers_up).
       {"statistics.interval.ms", "5000", ""},
   };
-  auto conf = MakeKafkaConf("consumer", fixed, options.properties, kManagedConsumerProperties,
-                            kRangedConsumerProperties);
+  return MakeKafkaConf("consumer", fixed, options.properties, kManagedConsumerProperties,
+                       kRangedConsumerProperties);
+}
+
+Status KafkaSource::CheckOptions(const KafkaSourceOptions& options) {
+  return MakeConf(options).status();
+}
+
+Result<std::unique_ptr<KafkaSource>> KafkaSource::Create(const KafkaSourceOptions& options,
+                                                         BatchStore* store) {
+  auto conf = MakeConf(options);
   if (!conf.ok()) return conf.status();
   std::unique_ptr<KafkaSource> source(new KafkaSource(options, store));
   if (Status s = source->Start(std::move(*conf)); !s.ok()) return s;

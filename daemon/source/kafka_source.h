@@ -154,6 +154,9 @@ class KafkaSource {
   // Creates the consumer and subscribes. Fails with InvalidArgument naming the config line for
   // an unknown or managed librdkafka property, or a missing broker list, topic or group.
   // `store` must outlive the source.
+  // What Create refuses of `options` (the same messages), without creating anything: for a
+  // start that checks its whole configuration before it makes a database.
+  static Status CheckOptions(const KafkaSourceOptions& options);
   static Result<std::unique_ptr<KafkaSource>> Create(const KafkaSourceOptions& options,
                                                      BatchStore* store);
   // Destroys the consumer without storing the batch in hand or leaving the group cleanly
@@ -262,6 +265,7 @@ class KafkaSource {
   Status TryStoreBatch();
   // Offsets (stored + 1) of `keys` that were stored during their current assignment.
   KafkaPartitions StoredOffsets(const std::vector<PartitionKey>& keys) const;
+  static Result<KafkaConf> MakeConf(const KafkaSourceOptions& options);
   // Hands the stored offsets of `keys` to librdkafka for its next timed commit.
   void HandOverStoredOffsets(const std::vector<PartitionKey>& keys);
 

@@ -105,6 +105,7 @@ TEST_F(RunLifecycleTest, AnHttpAddressInUseStopsTheStartNamingTheAddress) {
   EXPECT_NE(out.find("http.listen " + address + ": cannot listen there: Address already in use"),
             std::string::npos)
       << out;
+  EXPECT_FALSE(std::filesystem::exists(Db("inuse")));  // refused before a database is made
 }
 
 TEST_F(RunLifecycleTest, UnusableSnapshotsExitWithTheStatusTheServiceDoesNotRestartOn) {
@@ -125,6 +126,14 @@ TEST_F(RunLifecycleTest, AnUnknownLibrdkafkaPropertyIsAnErrorNamingItsLine) {
   EXPECT_NE(out.find("prop.yaml:8: kafka.consumer.ssl.ca.locaton: No such configuration property"),
             std::string::npos)
       << out;
+  EXPECT_FALSE(std::filesystem::exists(Db("prop")));  // refused before a database is made
+  // The alerts producer's properties too.
+  const std::string producer =
+      ValidConfig("producer-prop") + "  alerts_topic: alerts\n  producer:\n    lingr.ms: 5\n";
+  EXPECT_EQ(RunWithConfig("producer-prop", producer, &out), 2);
+  EXPECT_NE(out.find("kafka.producer.lingr.ms: No such configuration property"), std::string::npos)
+      << out;
+  EXPECT_FALSE(std::filesystem::exists(Db("producer-prop")));
 }
 
 TEST_F(RunLifecycleTest, SighupReloadsAndKeepsTheOldRegistryWhenTheNewOneIsBroken) {
