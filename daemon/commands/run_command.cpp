@@ -11,10 +11,17 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 
 #include "commands/commands.h"
+#include "commands/read_only_db.h"
 #include "commands/run_daemon.h"
 #include "commands/run_logging.h"
 #include "commands/wiring.h"
@@ -27,6 +34,7 @@
 #include "sinks/kafka_alert_sink.h"
 #include "source/kafka_source.h"
 #include "state/facts.h"
+#include "store/migrations.h"
 
 namespace edi {
 namespace {
@@ -328,7 +336,112 @@ int RunLoop(Daemon* d) {
   return exit_code;
 }
 
-int RunDaemon(const std::string& config_path) {
+// The database path as a start would take it, without making or changing anything: a file it
+// may read and write (an edi-audit database of a schema this build reads, or empty), or a new
+// one in a directory it may write.
+Status CheckDatabasePath(const std::string& path, std::string* what) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    return Status::InvalidArgument(path + ": is a directory, not a database file");
+  }
+  if (!fs::exists(path, ec)) {
+    fs::path dir = fs::path(path).parent_path();
+    if (dir.empty()) dir = ".";
+    if (!fs::is_directory(dir, ec)) {
+      return Status::InvalidArgument(path + ": the directory " + dir.string() + " does not exist");
+    }
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+      return Status::InvalidArgument(path + ": the directory " + dir.string() +
+                                     " cannot be written by this user (" + std::strerror(errno) +
+                                     ")");
+    }
+    *what = "new, made at the start";
+    return Status::OK();
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string file = path + suffix;
+    if (*suffix != '\0' && !fs::exists(file, ec)) continue;
+    if (::access(file.c_str(), R_OK | W_OK) != 0) {
+      return Status::InvalidArgument(file + ": cannot be read and written by this user (" +
+                                     std::strerror(errno) + ")");
+    }
+  }
+  if (fs::file_size(path, ec) == 0) {
+    *what = "empty, its schema made at the start";
+    return Status::OK();
+  }
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  DbHandle db(raw);
+  if (rc != SQLITE_OK) {
+    return Status::InvalidArgument(path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(raw, 5000);
+  Statement version(raw, "PRAGMA user_version");
+  if (!version.ok() || version.Step() != SQLITE_ROW) {
+    return Status::InvalidArgument(path + ": " + sqlite3_errmsg(raw) +
+                                   " (is it an SQLite database?)");
+  }
+  const int64_t v = version.ColumnInt(0);
+  version = {};
+  const auto newest = static_cast<int64_t>(StoreMigrations().size());
+  if (v > newest) {
+    return Status::InvalidArgument(path + ": database schema version " + std::to_string(v) +
+                                   " is newer than this edi-audit supports (" +
+                                   std::to_string(newest) + ")");
+  }
+  if (!HasStoreTables(raw)) {
+    Statement tables(raw, "SELECT count(*) FROM sqlite_master");
+    if (v > 0 || (tables.ok() && tables.Step() == SQLITE_ROW && tables.ColumnInt(0) > 0)) {
+      return Status::InvalidArgument(path + ": not an edi-audit database");
+    }
+  }
+  *what = v < newest ? "schema version " + std::to_string(v) + ", migrated to " +
+                           std::to_string(newest) + " at the start"
+                     : "schema version " + std::to_string(v);
+  return Status::OK();
+}
+
+// run --check: what a start would refuse of the configuration, the snapshots, the rules, the
+// librdkafka properties and the database path, found without starting: nothing is made, no
+// broker is asked, http.listen is not bound (the daemon may be listening there).
+int CheckConfiguration(const Daemon& d) {
+  const Config& c = d.config;
+  auto refuse = [](const std::string& message) {
+    std::fprintf(stderr, "%sedi-audit run: %s\n", ErrorLinePrefix(), message.c_str());
+    return 2;
+  };
+  auto registry = Registry::Load(c.registry_dir, SchemaDir());
+  if (!registry.ok()) return refuse("registry: " + registry.status().message());
+  RuleEngine rules(&FactsCatalog());
+  if (Status s = LoadRuleFiles(&rules, c); !s.ok()) return refuse(s.message());
+  if (Status s = KafkaSource::CheckOptions(SourceOptions(c)); !s.ok()) return refuse(s.message());
+  if (!c.kafka.alerts_topic.empty()) {
+    if (Status s = KafkaAlertSink::CheckOptions(AlertOptions(c)); !s.ok()) {
+      return refuse(s.message());
+    }
+  }
+  std::string database;
+  if (Status s = CheckDatabasePath(c.database, &database); !s.ok()) return refuse(s.message());
+  const auto& all = rules.current()->rules();
+  const auto enabled =
+      std::count_if(all.begin(), all.end(), [](const RuleInfo& r) { return r.enabled; });
+  std::printf(
+      "%s: usable\n  database  %s (%s)\n  registry  %s (%zu parties, %zu organisations)\n  rules   "
+      "  "
+      "%zd enabled of %zu\n  kafka     %s, topics %s, group %s%s\n  http      %s\n",
+      d.config_path.c_str(), c.database.c_str(), database.c_str(), c.registry_dir.c_str(),
+      (*registry)->party_count(), (*registry)->org_count(), static_cast<ssize_t>(enabled),
+      all.size(), c.kafka.brokers.c_str(),
+      fmt::format("{}", fmt::join(c.kafka.topics, ",")).c_str(), c.kafka.group_id.c_str(),
+      c.kafka.alerts_topic.empty() ? ", no alerts topic"
+                                   : (", alerts to " + c.kafka.alerts_topic).c_str(),
+      c.http.listen.empty() ? "none" : (c.http.listen + " (not bound by --check)").c_str());
+  return 0;
+}
+
+int RunDaemon(const std::string& config_path, bool check_only) {
   // First of all: a supervisor's SIGTERM during startup must end in a clean exit, not a kill.
   InstallSignalHandlers();
   Daemon d;
@@ -345,6 +458,7 @@ int RunDaemon(const std::string& config_path) {
     return 2;
   }
   SetUpLogging(d.config.log_level);
+  if (check_only) return CheckConfiguration(d);
   if (Status s = Open(&d); !s.ok()) {
     spdlog::critical("edi-audit run: {}", s.message());
     return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
@@ -366,6 +480,11 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--config", *config_path, "YAML configuration file")
       ->required()
       ->check(CLI::ExistingFile);
+  auto check_only = std::make_shared<bool>(false);
+  cmd->add_flag("--check", *check_only,
+                "check the configuration, the snapshots, the rule files, the librdkafka "
+                "properties and the database path, print what a start would use, and exit: "
+                "nothing is made, no broker is asked, http.listen is not bound");
   cmd->footer(
       "Signals: SIGTERM/SIGINT store the batch in hand, commit offsets and exit 0; SIGHUP "
       "reloads\nthe rule files and reference snapshots (the old ones stay when the new ones do "
@@ -376,8 +495,11 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
       "(database, Kafka, http.listen), or by a\nsignal when the batch in hand could not be "
       "stored (it is read again at the next start); 2 the\nconfiguration, registry or rule "
       "files, or the database (a directory, in a directory missing or\nnot writable, a file "
-      "this user may not read and write), cannot be used.");
-  cmd->callback([config_path, exit_code]() { *exit_code = RunDaemon(*config_path); });
+      "this user may not read and write), cannot be used.\nWith --check: 0 a start would "
+      "use them, 2 it would refuse them (the reason on stderr).");
+  cmd->callback([config_path, check_only, exit_code]() {
+    *exit_code = RunDaemon(*config_path, *check_only);
+  });
 }
 
 }  // namespace edi
