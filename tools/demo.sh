@@ -4,11 +4,15 @@
 # trail, and shows what was found: findings by rule and severity, the most severe ones, and the
 # calls on one message that was acknowledged by a foreign client (edi-audit events).
 set -euo pipefail
+# EDI_DEMO_DIR as the caller named it, before the cd below; the hints name absolute paths, so
+# that they work from any directory.
+out=${EDI_DEMO_DIR:-$(mktemp -d /tmp/edi-audit-demo.XXXXXX)}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
 cd "$(dirname "$0")/.."
 tools/setup.sh
 tools/build.sh release edi-audit >/dev/null
-bin=build/release/edi-audit
-out=${EDI_DEMO_DIR:-$(mktemp -d /tmp/edi-audit-demo.XXXXXX)}
+bin=$PWD/build/release/edi-audit
 records=${EDI_DEMO_RECORDS:-200000}
 db=$out/audit.db
 rm -f "$db" "$db-wal" "$db-shm" "$db-lock"

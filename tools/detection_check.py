@@ -16,7 +16,9 @@ and their reasons with the lines' reasons.
 
 Exit status: 0 when every expected finding and quarantined record was found as the ground truth
 has it, with no duplicate and nothing unexpected (of any severity; the column unexpected_high
-counts those of severity high or critical); 1 otherwise; 2 on unusable arguments. With
+counts those of severity high or critical); 1 otherwise; 2 on unusable arguments or inputs (a
+directory the generator did not write, a binary that is not edi-audit, an output path that
+cannot be written), found before the replay where they can be. Replay's warnings are shown. With
 --require-every-rule, an enabled rule of the binary's pack with no expected finding is a
 failure too (the data does not test it).
 """
@@ -62,6 +64,32 @@ def main():
         print(f"detection_check: {args.db} exists; the check replays into a new database "
               "(another run's findings would be compared too)", file=sys.stderr)
         return 2
+    # The files it writes are checked before the replay, not found unwritable after it.
+    for option, path in (("--db", args.db), ("--json", args.json)):
+        if not path:
+            continue
+        parent = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            print(f"detection_check: {option} {path}: is a directory", file=sys.stderr)
+            return 2
+        if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+            print(f"detection_check: {option} {path}: {parent} is no directory this user may "
+                  "write in", file=sys.stderr)
+            return 2
+    try:
+        truth = load_jsonl(os.path.join(args.dir, "ground-truth.jsonl"))
+        with open(os.path.join(args.dir, "world.json"), encoding="utf-8") as f:
+            world = json.load(f)
+        posture = {(c["clientId"], rule)
+                   for c in world["clients"] for rule in c.get("postureFindings", [])}
+        for t in truth:
+            needs = "line" if t["rule"] == "quarantine" else "requestId"
+            if needs not in t:
+                raise KeyError(f"a ground-truth line without {needs}")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        print(f"detection_check: {args.dir} is not what tools/gen/edi_gen.py writes "
+              f"({type(e).__name__}: {e})", file=sys.stderr)
+        return 2
     tmp = tempfile.TemporaryDirectory()
     db = args.db or os.path.join(tmp.name, "check.db")
     replay = subprocess.run(
@@ -71,6 +99,20 @@ def main():
     if replay.returncode != 0:
         print(replay.stdout + replay.stderr, file=sys.stderr)
         return 1
+    # Replay's warnings (records dated over a day after this machine's clock, records older than
+    # those stored) explain findings that differ from the ground truth: shown, not swallowed.
+    for line in replay.stderr.splitlines():
+        if "warning:" in line:
+            print(line, file=sys.stderr)
+    try:
+        ok = sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute(
+            "SELECT count(*) FROM findings").fetchone() is not None
+    except sqlite3.Error as e:
+        ok = False
+        print(f"detection_check: {args.bin} replayed into {db}, which holds no findings table "
+              f"({e}): is it edi-audit?", file=sys.stderr)
+    if not ok:
+        return 2
     enabled_rules = []
     if args.require_every_rule:
         listed = subprocess.run([args.bin, "rules", "list"], capture_output=True, text=True)
@@ -86,9 +128,6 @@ def main():
                   listed.stdout, file=sys.stderr)
             return 1
 
-    truth = load_jsonl(os.path.join(args.dir, "ground-truth.jsonl"))
-    world = json.load(open(os.path.join(args.dir, "world.json"), encoding="utf-8"))
-    posture = {(c["clientId"], rule) for c in world["clients"] for rule in c.get("postureFindings", [])}
 
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     names = ["info", "low", "medium", "high", "critical"]

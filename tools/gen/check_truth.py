@@ -383,10 +383,19 @@ class Replay:
 
 
 def main(argv):
-    if len(argv) != 2:
+    if len(argv) == 2 and argv[1] in ("-h", "--help"):
         print(__doc__)
+        return 0
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
         return 2
     d = argv[1]
+    missing = [n for n in ("registry", "access-log.jsonl", "ground-truth.jsonl", "world.json")
+               if not os.path.exists(os.path.join(d, n))]
+    if missing:
+        print("check_truth.py: %s is not what tools/gen/edi_gen.py writes (no %s)"
+              % (d, ", ".join(missing)), file=sys.stderr)
+        return 2
     reg = Registry(os.path.join(d, "registry"))
     world = json.load(open(os.path.join(d, "world.json"), encoding="utf-8"))
     posture = {c["clientId"] for c in world["clients"] if c.get("postureFindings")}

@@ -308,15 +308,25 @@ def main(argv=None):
         ap.error("--incidents-every must be at least 20 (incidents need benign traffic around "
                  "them)")
     try:
-        parse_time(a.start)
+        start = parse_time(a.start)
     except ValueError:
         ap.error("--start %r: give a UTC time as YYYY-MM-DDTHH:MM:SS[.mmm]Z, e.g. "
                  "2026-05-04T00:00:00.000Z" % a.start)
+    # Registry dates lie up to a year before the start; the times written have four-digit years.
+    if not 1971 <= int(a.start[:4]) <= 9000:
+        ap.error("--start %r: give a time in the years 1971 to 9000" % a.start)
+    end = start + int(a.days * MS_D)
+    if end > time.time() * 1000 + MS_D:
+        print("edi_gen.py: warning: the log runs to %s, over a day after this machine's clock: "
+              "edi-audit takes such records for a gateway's clock fault (stored, but event time "
+              "does not move on to them), so its findings will not match the ground truth; give "
+              "an earlier --start" % fmt_time(end), file=sys.stderr)
     try:
         Generator(a.seed, a.records, a.days, a.out, a.municipalities, a.incidents_every,
                   a.start).generate()
     except OSError as e:
-        print("edi_gen.py: cannot write %s: %s" % (a.out, e.strerror or e), file=sys.stderr)
+        print("edi_gen.py: cannot write %s: %s" % (e.filename or a.out, e.strerror or e),
+              file=sys.stderr)
         return 1
     return 0
 
