@@ -53,6 +53,9 @@ struct EventsQuery {
   // With --client: the keys of the clients it names (by id, else by name); empty: none does.
   std::optional<std::vector<int64_t>> client_keys;
   std::string message_id;
+  // The database keeps apprec_send's own message ids (schema version 10 on): --message finds
+  // the call that sent an apprec by the apprec's id too.
+  bool apprec_ids = false;
   std::string request_id;
   std::vector<std::string> actions;  // any of them
   std::optional<EventTime> since, until;
@@ -67,7 +70,8 @@ std::string QuerySql(const EventsQuery& q) {
       "SELECT e.event_id, e.request_id, e.time, e.api, e.method, e.action, e.status, "
       "e.route, e.duration_ms, "
       "c.client_id, c.client_name, coalesce(e.orgnr_parent, c.orgnr_parent), e.orgnr_child, "
-      "e.herid_claim, e.message_id, e.parties, s.source, e.position "
+      "e.herid_claim, e.message_id, e.parties, s.source, e.position, " +
+      std::string(q.apprec_ids ? "e.apprec_id " : "NULL ") +
       "FROM events e JOIN clients c USING (client_key) JOIN sources s USING (source_key) "
       "WHERE 1";
   // The indexes are per hour of event time: ?1 and ?2 bound their hours, ?3 and ?4 the times.
@@ -93,7 +97,9 @@ std::string QuerySql(const EventsQuery& q) {
     }
     sql += hours + ")";
   }
-  if (!q.message_id.empty()) sql += " AND e.message_id = ?7";
+  if (!q.message_id.empty()) {
+    sql += q.apprec_ids ? " AND (e.message_id = ?7 OR e.apprec_id = ?7)" : " AND e.message_id = ?7";
+  }
   if (!q.request_id.empty()) {
     // The index is on (time, request id): the time range bounds the part read.
     sql +=
@@ -165,6 +171,7 @@ bool Query(sqlite3* db, const EventsQuery& q, const std::function<bool(EventRow&
     e.parties = st.ColumnText(15);
     e.source = st.ColumnText(16);
     e.position = st.ColumnInt(17);
+    e.apprec_id = st.ColumnText(18);
     e.route = st.ColumnText(7);
     if (!st.ColumnIsNull(8)) e.duration_ms = st.ColumnInt(8);
     if (!visit(std::move(e))) return false;
@@ -270,6 +277,10 @@ int RunEvents(const EventsOptions& opt) {
   if (!AddQueryFunctions(db.get())) {
     std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db.get()));
     return 1;
+  }
+  if (Statement version(db.get(), "PRAGMA user_version");
+      version.ok() && version.Step() == SQLITE_ROW) {
+    q.apprec_ids = version.ColumnInt(0) >= 10;
   }
   if (const int rc = ResolveTimeArgs("events", times, db.get(), &q.since, &q.until); rc != 0) {
     return rc;

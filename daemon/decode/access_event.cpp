@@ -75,7 +75,7 @@ bool IsOwnerAction(Action a) {
 
 void AccessEvent::Clear() {
   // A field added to AccessEvent must be reset here too; the size check below is a reminder.
-  static_assert(sizeof(void*) != 8 || sizeof(AccessEvent) == 936,
+  static_assert(sizeof(void*) != 8 || sizeof(AccessEvent) == 968,
                 "AccessEvent::Clear must reset every field");
   time = 0;
   Empty(&timestamp);
@@ -109,6 +109,7 @@ void AccessEvent::Clear() {
   Empty(&apprec_status);
   Empty(&configurations);
   Empty(&response_id);
+  Empty(&apprec_id);
   Empty(&polled);
   message.reset();
 }

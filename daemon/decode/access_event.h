@@ -135,6 +135,9 @@ struct AccessEvent {
 
   // response
   std::string response_id;
+  // An apprec_send's own message: response.id when it is a UUID, in lower case (the event's
+  // message_id is the message it answers); empty otherwise.
+  std::string apprec_id;
   std::vector<MessageInfo> polled;  // response.messages
 
   std::optional<MessageInfo> message;  // the record's `message` block

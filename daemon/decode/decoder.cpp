@@ -407,6 +407,12 @@ bool Decoder::DecodeRecord(std::string_view bytes, AccessEvent* e, DecodeError* 
     e->message_id = e->response_id;
     for (char& c : e->message_id)
       c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  } else if (e->action == Action::kApprecSend && IsUuid(e->response_id)) {
+    // The apprec is a message of its own: kept beside the message it answers, so that the
+    // call that sent it is found by its id too. (A response.id that is no UUID is only in the
+    // record as received: the call is about the message it answers either way.)
+    e->apprec_id = e->response_id;
+    for (char& c : e->apprec_id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   return true;
 }

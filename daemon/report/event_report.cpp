@@ -87,6 +87,8 @@ void WriteEvent(W& w, const EventRow& e) {
   WriteJsonStringOrNull(w, e.herid_claim);
   w.Key("messageId");
   WriteJsonStringOrNull(w, e.message_id);
+  w.Key("apprecId");
+  WriteJsonStringOrNull(w, e.apprec_id);
   w.Key("parties");
   Parties(w, e.parties);
   w.Key("source");
@@ -131,7 +133,7 @@ std::string FormatEventsHead(ReportFormat format) {
   if (format == ReportFormat::kCsv) {
     AppendCsvRecord({"eventId", "requestId", "time", "api", "method", "route", "action", "status",
                      "durationMs", "clientId", "clientName", "orgnrParent", "orgnrChild",
-                     "heridClaim", "messageId", "parties", "source", "position"},
+                     "heridClaim", "messageId", "apprecId", "parties", "source", "position"},
                     &out);
   }
   return out;
@@ -144,8 +146,8 @@ std::string FormatEventLine(const EventRow& e, ReportFormat format) {
         {std::to_string(e.event_id), e.request_id, FormatRfc3339(e.time), e.api, e.method, e.route,
          e.action, std::to_string(e.status), e.duration_ms ? std::to_string(*e.duration_ms) : "",
          e.client_id, e.client_name, e.orgnr_parent, e.orgnr_child, e.herid_claim, e.message_id,
-         JsonCompact(e.parties, [](auto& w, const std::string& p) { Parties(w, p); }), e.source,
-         std::to_string(e.position)},
+         e.apprec_id, JsonCompact(e.parties, [](auto& w, const std::string& p) { Parties(w, p); }),
+         e.source, std::to_string(e.position)},
         &out);
   } else {
     out = JsonCompact(e, kWriteEvent);

@@ -34,7 +34,8 @@ struct EventRow {
   int64_t status = 0;
   std::optional<int64_t> duration_ms;
   std::string client_id, client_name, orgnr_parent, orgnr_child, herid_claim, message_id;
-  std::string parties;  // JSON object, as stored
+  std::string apprec_id;  // an apprec_send's own message (the apprec), else empty
+  std::string parties;    // JSON object, as stored
   std::string source;
   int64_t position = 0;
 };

@@ -363,6 +363,13 @@ INSERT OR IGNORE INTO client_names
   SELECT DISTINCT c.client_key, f.client_name FROM findings f JOIN clients c USING (client_id)
    WHERE coalesce(f.client_name, '') <> '';
 )sql",
+      // 9 -> 10: an apprec_send's own message id (its response.id), beside the message it
+      // answers, so that `events --message` finds the call that sent an apprec by the apprec's
+      // id too. NULL for every other call, and for calls stored before.
+      R"sql(
+ALTER TABLE events ADD COLUMN apprec_id TEXT;
+CREATE INDEX events_time_apprec ON events(time, apprec_id) WHERE apprec_id IS NOT NULL;
+)sql",
   };
   return kMigrations;
 }

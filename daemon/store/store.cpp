@@ -286,9 +286,9 @@ Status Store::Prepare() {
       {&insert_event_,
        "INSERT INTO events (request_id, time, api, method, route, action, status, client_key, "
        "orgnr_child, herid_claim, message_id, duration_ms, parties, source_key, position, "
-       "raw_block, raw_offset, raw_size, orgnr_parent, content_hash) VALUES (?1, ?2, ?3, ?4, "
-       "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) ON CONFLICT "
-       "(time, request_id) DO NOTHING"},
+       "raw_block, raw_offset, raw_size, orgnr_parent, content_hash, apprec_id) VALUES (?1, ?2, "
+       "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
+       "ON CONFLICT (time, request_id) DO NOTHING"},
       {&next_block_, "SELECT coalesce(max(block_id), 0) + 1 FROM raw_blocks"},
       {&insert_block_,
        "INSERT INTO raw_blocks (block_id, records, bytes, data) VALUES (?1, ?2, ?3, ?4)"},
@@ -491,6 +491,7 @@ Status Store::InsertEvent(const AccessEvent& e, std::string_view raw, uint64_t c
   }
   st.BindOptRef(19, e.client.orgnr_parent);
   st.Bind(20, static_cast<int64_t>(content_hash));
+  st.BindOptRef(21, e.apprec_id);
   if (st.RunRebindingAll() != SQLITE_DONE) return Status::IOError(LastError());
   *inserted = sqlite3_changes(db_) > 0;
   *event_id = *inserted ? sqlite3_last_insert_rowid(db_) : 0;

@@ -135,6 +135,27 @@ TEST_F(QueryCli, EventsShowWhatHappenedToAMessageInTheOrderItHappened) {
   }
 }
 
+// An apprec is a message of its own: the call that sent it is found by the apprec's id (its
+// response.id) as well as by the message it answers, and says which apprec it sent.
+TEST_F(QueryCli, TheCallThatSentAnApprecIsFoundByTheApprecsIdToo) {
+  const std::string db = (dir_ / "a.db").string();
+  ASSERT_EQ(Sh(Replay(db)).status, 0);
+  const std::string apprec = "9b65d4c7-3e81-4a5f-b6c2-7d0e4a3b1c18";  // ex-0079's response.id
+  const Output r = Sh(std::string(EDI_BINARY) + " events --db " + db + " --message " + apprec +
+                      " --format jsonl");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(JsonlValues(r.out, "requestId"),
+            (std::vector<std::string>{"ex-0079", "ex-0083", "ex-0084"}))
+      << r.out;
+  EXPECT_NE(r.out.find("\"action\":\"apprec_send\",\"status\":201"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"messageId\":\"7c4f1d8b-9e0a-4b2c-93d4-4f5a6b7c8d08\",\"apprecId\":\"" +
+                       apprec + "\""),
+            std::string::npos)
+      << r.out;
+  // Other calls name no apprec.
+  EXPECT_NE(r.out.find("\"apprecId\":null"), std::string::npos) << r.out;
+}
+
 TEST_F(QueryCli, EventsForAPartyAClientAndATimeRangeCombine) {
   const std::string db = (dir_ / "a.db").string();
   ASSERT_EQ(Sh(Replay(db)).status, 0);
