@@ -11,17 +11,11 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 
 #include "commands/commands.h"
-#include "commands/read_only_db.h"
 #include "commands/run_daemon.h"
 #include "commands/run_logging.h"
 #include "commands/wiring.h"
@@ -34,7 +28,7 @@
 #include "sinks/kafka_alert_sink.h"
 #include "source/kafka_source.h"
 #include "state/facts.h"
-#include "store/migrations.h"
+#include "store/store_path.h"
 
 namespace edi {
 namespace {
@@ -334,73 +328,6 @@ int RunLoop(Daemon* d) {
   }
   LogStats(*d, "stopped");
   return exit_code;
-}
-
-// The database path as a start would take it, without making or changing anything: a file it
-// may read and write (an edi-audit database of a schema this build reads, or empty), or a new
-// one in a directory it may write.
-Status CheckDatabasePath(const std::string& path, std::string* what) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    return Status::InvalidArgument(path + ": is a directory, not a database file");
-  }
-  if (!fs::exists(path, ec)) {
-    fs::path dir = fs::path(path).parent_path();
-    if (dir.empty()) dir = ".";
-    if (!fs::is_directory(dir, ec)) {
-      return Status::InvalidArgument(path + ": the directory " + dir.string() + " does not exist");
-    }
-    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-      return Status::InvalidArgument(path + ": the directory " + dir.string() +
-                                     " cannot be written by this user (" + std::strerror(errno) +
-                                     ")");
-    }
-    *what = "new, made at the start";
-    return Status::OK();
-  }
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    const std::string file = path + suffix;
-    if (*suffix != '\0' && !fs::exists(file, ec)) continue;
-    if (::access(file.c_str(), R_OK | W_OK) != 0) {
-      return Status::InvalidArgument(file + ": cannot be read and written by this user (" +
-                                     std::strerror(errno) + ")");
-    }
-  }
-  if (fs::file_size(path, ec) == 0) {
-    *what = "empty, its schema made at the start";
-    return Status::OK();
-  }
-  sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
-  DbHandle db(raw);
-  if (rc != SQLITE_OK) {
-    return Status::InvalidArgument(path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(raw, 5000);
-  Statement version(raw, "PRAGMA user_version");
-  if (!version.ok() || version.Step() != SQLITE_ROW) {
-    return Status::InvalidArgument(path + ": " + sqlite3_errmsg(raw) +
-                                   " (is it an SQLite database?)");
-  }
-  const int64_t v = version.ColumnInt(0);
-  version = {};
-  const auto newest = static_cast<int64_t>(StoreMigrations().size());
-  if (v > newest) {
-    return Status::InvalidArgument(path + ": database schema version " + std::to_string(v) +
-                                   " is newer than this edi-audit supports (" +
-                                   std::to_string(newest) + ")");
-  }
-  if (!HasStoreTables(raw)) {
-    Statement tables(raw, "SELECT count(*) FROM sqlite_master");
-    if (v > 0 || (tables.ok() && tables.Step() == SQLITE_ROW && tables.ColumnInt(0) > 0)) {
-      return Status::InvalidArgument(path + ": not an edi-audit database");
-    }
-  }
-  *what = v < newest ? "schema version " + std::to_string(v) + ", migrated to " +
-                           std::to_string(newest) + " at the start"
-                     : "schema version " + std::to_string(v);
-  return Status::OK();
 }
 
 // run --check: what a start would refuse of the configuration, the snapshots, the rules, the

@@ -10,12 +10,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <vector>
 
 #include "common/fnv.h"
 #include "store/migrations.h"
+#include "store/store_path.h"
 
 namespace edi {
 
@@ -98,26 +98,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   if (rc != SQLITE_OK || sqlite3_db_readonly(db, "main") == 1) {
     std::string why = rc != SQLITE_OK ? (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc))
                                       : "the file cannot be written";
-    // SQLite says "unable to open database file" for all of these: name the directory.
-    std::filesystem::path dir = std::filesystem::path(path).parent_path();
-    if (dir.empty()) dir = ".";
-    std::error_code ec;
+    // SQLite says "unable to open database file" for all of these: name the directory, or
+    // the file's owner and mode.
     bool setup = rc == SQLITE_OK;  // a path no restart mends: exit status 2, not 1
-    if (rc != SQLITE_OK && !std::filesystem::is_directory(dir, ec)) {
-      why = "the directory " + dir.string() + " does not exist";
+    if (auto problem = rc != SQLITE_OK ? DirectoryProblem(path) : std::nullopt) {
+      why = *problem;
       setup = true;
-    } else if (rc != SQLITE_OK && ::access(dir.c_str(), W_OK | X_OK) != 0) {
-      why = "the directory " + dir.string() + " cannot be written by this user (" +
-            std::strerror(errno) + "): SQLite keeps its -wal and -shm files beside the database";
-      setup = true;
-    } else if (struct stat st = {}; existed && ::stat(path.c_str(), &st) == 0 &&
-                                    ::access(path.c_str(), R_OK | W_OK) != 0) {
+    } else if (auto denied = existed ? AccessProblem(path) : std::nullopt) {
       // The file is another user's (a replay run as root made it 0600): so it stays.
-      const int e = errno;
-      char mode[8];
-      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-      why = std::string("the file cannot be read and written by this user (") + std::strerror(e) +
-            "; owner uid " + std::to_string(st.st_uid) + ", mode " + mode + ")";
+      why = "the file cannot be read and written by this user (" + *denied + ")";
       setup = true;
     }
     sqlite3_close(db);
@@ -166,13 +155,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   // reader's: this writer could open it for reading only and would fail at its first write.
   for (const char* suffix : {"-wal", "-shm"}) {
     const std::string file = std::string(sqlite3_db_filename(db, "main")) + suffix;
-    struct stat st = {};
-    if (::stat(file.c_str(), &st) != 0 || ::access(file.c_str(), W_OK) == 0) continue;
-    const int e = errno;
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    const std::string msg = path + ": cannot write " + file + " (" + std::strerror(e) +
-                            "; owner uid " + std::to_string(st.st_uid) + ", mode " + mode +
+    const auto problem = AccessProblem(file, 02);
+    if (!problem) continue;
+    const std::string msg = path + ": cannot write " + file + " (" + *problem +
                             "): a reader that opened the database while no writer had it open "
                             "leaves its -wal and -shm files; with nothing using the database, "
                             "remove both, or give them to this user";
@@ -226,30 +211,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
 }
 
 Status Store::Migrate() {
-  Statement version(db_, "PRAGMA user_version");
-  if (!version.ok() || version.Step() != SQLITE_ROW) {
-    return Status::IOError(LastError() + " (is it an SQLite database?)");
-  }
-  int current = static_cast<int>(version.ColumnInt(0));
-  version = {};
+  int64_t version = 0;
+  if (Status s = CheckSchema(db_, path_, &version); !s.ok()) return s;
+  const int current = static_cast<int>(version);
   const auto& migrations = StoreMigrations();
-  if (current > static_cast<int>(migrations.size())) {
-    return Status::InvalidArgument(path_ + ": database schema version " + std::to_string(current) +
-                                   " is newer than this edi-audit supports (" +
-                                   std::to_string(migrations.size()) + ")");
-  }
-  if (current > 0 && !HasStoreTables(db_)) {
-    return Status::InvalidArgument(path_ + ": not an edi-audit database (schema version " +
-                                   std::to_string(current) + ", but no edi-audit tables)");
-  }
   if (current == 0) {
-    // A new file, or someone else's database: refuse to write into foreign tables.
-    Statement tables(db_, "SELECT count(*) FROM sqlite_master");
-    if (tables.ok() && tables.Step() == SQLITE_ROW && tables.ColumnInt(0) > 0) {
-      return Status::InvalidArgument(path_ +
-                                     ": not an edi-audit database (it has tables but no "
-                                     "edi-audit schema version)");
-    }
     // The database is made now: its owner's alone, also when the file was there before (made
     // empty by hand, or left by a start that ended before its schema was written).
     // Not through links (the -wal or -shm made one by the directory's owner): a file is only
