@@ -272,16 +272,14 @@ int RunEvents(const EventsOptions& opt) {
   // Arguments first: a bad one is exit status 2 whatever the database.
   TimeArgs times;
   if (const int rc = ParseTimeArgs("events", opt.since, opt.until, &times); rc != 0) return rc;
-  DbHandle db = OpenReadOnly(opt.db_path, "events", kMinSchemaVersion);
+  int64_t schema_version = 0;
+  DbHandle db = OpenReadOnly(opt.db_path, "events", kMinSchemaVersion, &schema_version);
   if (db == nullptr) return 1;
   if (!AddQueryFunctions(db.get())) {
     std::fprintf(stderr, "edi-audit events: %s\n", sqlite3_errmsg(db.get()));
     return 1;
   }
-  if (Statement version(db.get(), "PRAGMA user_version");
-      version.ok() && version.Step() == SQLITE_ROW) {
-    q.apprec_ids = version.ColumnInt(0) >= 10;
-  }
+  q.apprec_ids = schema_version >= 10;
   if (const int rc = ResolveTimeArgs("events", times, db.get(), &q.since, &q.until); rc != 0) {
     return rc;
   }

@@ -12,7 +12,8 @@
 
 namespace edi {
 
-DbHandle OpenReadOnly(const std::string& path, const char* command, int min_version) {
+DbHandle OpenReadOnly(const std::string& path, const char* command, int min_version,
+                      int64_t* schema_version) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     std::fprintf(stderr, "edi-audit %s: %s: no such database file\n", command, path.c_str());
@@ -48,6 +49,7 @@ DbHandle OpenReadOnly(const std::string& path, const char* command, int min_vers
     return nullptr;
   }
   const int64_t v = version.ColumnInt(0);
+  if (schema_version != nullptr) *schema_version = v;
   version = {};
   if (v == 0 || !HasStoreTables(raw)) {
     std::fprintf(stderr, "edi-audit %s: %s: not an edi-audit database\n", command, path.c_str());

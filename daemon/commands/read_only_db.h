@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,7 +21,9 @@ using DbHandle = std::unique_ptr<sqlite3, DbCloser>;
 
 // Opens `path` read-only and checks that it is an edi-audit database of at least schema
 // `min_version`. Prints "edi-audit COMMAND: PATH: reason" and returns nullptr when it is not.
-DbHandle OpenReadOnly(const std::string& path, const char* command, int min_version);
+// Its schema version into *version when given.
+DbHandle OpenReadOnly(const std::string& path, const char* command, int min_version,
+                      int64_t* version = nullptr);
 
 // The newest event time stored (nullopt when none is): `newest` the newest not after
 // `not_after` (else the newest of all), `newest_of_all` the newest of all. Prints

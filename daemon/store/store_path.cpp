@@ -75,7 +75,8 @@ Status CheckDatabasePath(const std::string& path, std::string* what) {
     return Status::InvalidArgument(path + ": is a directory, not a database file");
   }
   if (!fs::exists(path, ec)) {
-    if (auto problem = DirectoryProblem(path)) return Status::InvalidArgument(path + ": " + *problem);
+    if (auto problem = DirectoryProblem(path))
+      return Status::InvalidArgument(path + ": " + *problem);
     *what = "new, made at the start";
     return Status::OK();
   }
@@ -92,10 +93,10 @@ Status CheckDatabasePath(const std::string& path, std::string* what) {
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
   int64_t version = 0;
-  Status s = rc != SQLITE_OK
-                 ? Status::InvalidArgument(path + ": " +
-                                           (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)))
-                 : (sqlite3_busy_timeout(db, 5000), CheckSchema(db, path, &version));
+  Status s =
+      rc != SQLITE_OK
+          ? Status::InvalidArgument(path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)))
+          : (sqlite3_busy_timeout(db, 5000), CheckSchema(db, path, &version));
   sqlite3_close(db);
   // A file that is no database stays so: a setup problem, not a failure a restart mends.
   if (!s.ok()) return Status::InvalidArgument(s.message());
